@@ -1,0 +1,8 @@
+"""Every figure of the talk, by the IDs of ../shared/FIGURES.md.
+
+``python -m kernelflows.figures`` regenerates them; lectures call :func:`draw`.
+"""
+
+from .registry import SCALES, FigureOutput, FigureSpec, draw, figures, get, register
+
+__all__ = ["SCALES", "FigureOutput", "FigureSpec", "draw", "figures", "get", "register"]
