@@ -107,7 +107,9 @@ def witness(X, Y, kernel: Kernel, normalized: bool = False) -> RKHSFunction:
     f = mean_embedding(X, kernel) - mean_embedding(Y, kernel)
     if normalized:
         norm = f.norm()
-        if not norm > 0:
+        # ||mu_P - mu_Q||^2 is a difference of kernel sums: below this level it is rounding
+        scale = np.sum(np.abs(f.weights)) ** 2 * np.max(np.abs(kernel.diag(f.centres)))
+        if not norm**2 > 1e-12 * scale:
             raise ValueError(
                 "witness: ||mu_P - mu_Q|| is zero for these samples, so it cannot be normalized"
             )

@@ -1,0 +1,200 @@
+"""MMD^2 estimators against closed forms, the bias of the V-statistic, and the permutation test."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import integrate
+
+from kernelflows import GaussianKernel, LaplaceKernel, mmd2, mmd2_gaussians, mmd_test, witness
+
+
+def gaussian_expected_kernel_1d(mu, var, bandwidth):
+    """E exp(-(x - y)^2 / (2 s^2)) for x - y ~ N(mu, var), by quadrature (independent)."""
+    dens = lambda t: np.exp(-((t - mu) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)  # noqa: E731
+    val, _ = integrate.quad(lambda t: dens(t) * np.exp(-(t**2) / (2 * bandwidth**2)), -50, 50)
+    return val
+
+
+def test_closed_form_matches_numerical_integration():
+    mp, vp, mq, vq, s = 0.3, 0.5, -0.4, 1.7, 0.8
+    expected = (
+        gaussian_expected_kernel_1d(0, 2 * vp, s)
+        + gaussian_expected_kernel_1d(0, 2 * vq, s)
+        - 2 * gaussian_expected_kernel_1d(mp - mq, vp + vq, s)
+    )
+    assert mmd2_gaussians([mp], vp, [mq], vq, s) == pytest.approx(expected, rel=1e-8)
+
+
+def test_closed_form_in_2d_accepts_matrices_and_is_zero_for_equal_laws():
+    cov = np.array([[1.0, 0.3], [0.3, 0.5]])
+    assert mmd2_gaussians([1, 2], cov, [1, 2], cov, 0.7) == pytest.approx(0.0, abs=1e-15)
+    # isotropic scalar, diagonal vector and matrix forms agree
+    a = mmd2_gaussians([0, 0], 0.5, [1, 0], 2.0, 1.0)
+    b = mmd2_gaussians([0, 0], [0.5, 0.5], [1, 0], np.diag([2.0, 2.0]), 1.0)
+    assert a == pytest.approx(b, rel=1e-14)
+
+
+def test_unbiased_is_the_talks_formula(rng):
+    """Slide "Computing the MMD": U-statistics within samples, 2/n^2 sum k(x_i, y_j) across."""
+    X, Y = rng.normal(size=(9, 2)), rng.normal(size=(9, 2)) + 0.3
+    k = GaussianKernel(1.1)
+    n = 9
+    xx = sum(k(X[i : i + 1], X[j : j + 1])[0, 0] for i in range(n) for j in range(n) if i != j)
+    yy = sum(k(Y[i : i + 1], Y[j : j + 1])[0, 0] for i in range(n) for j in range(n) if i != j)
+    xy = sum(k(X[i : i + 1], Y[j : j + 1])[0, 0] for i in range(n) for j in range(n))
+    expected = xx / (n * (n - 1)) + yy / (n * (n - 1)) - 2 * xy / n**2
+    assert mmd2(X, Y, k) == pytest.approx(expected, rel=1e-12)
+
+
+def test_unequal_sample_sizes_and_the_biased_estimate_as_a_norm(rng):
+    X, Y = rng.normal(size=(13, 2)), rng.normal(size=(7, 2)) + 0.5
+    k = LaplaceKernel(0.9)
+    Kxx, Kyy, Kxy = k(X), k(Y), k(X, Y)
+    u = (
+        (Kxx.sum() - np.trace(Kxx)) / (13 * 12)
+        + (Kyy.sum() - np.trace(Kyy)) / (7 * 6)
+        - 2 * Kxy.mean()
+    )
+    assert mmd2(X, Y, k, "unbiased") == pytest.approx(u, rel=1e-12)
+    # V-statistic = ||mu_P - mu_Q||_H^2, the squared RKHS norm of the witness
+    assert mmd2(X, Y, k, "biased") == pytest.approx(witness(X, Y, k).norm() ** 2, rel=1e-10)
+    # linear estimate uses the first 2 floor(min(n, m) / 2) = 6 points of each
+    assert mmd2(X, Y, k, "linear") == pytest.approx(mmd2(X[:6], Y[:6], k, "linear"), rel=1e-14)
+
+
+# Repeated draws: P = N(0, 1), Q = N(0.6, 1.5^2) in 1-D, Gaussian kernel of bandwidth 1.
+MU_Q, SD_Q, S, N_SAMPLES, REPS = 0.6, 1.5, 1.0, 40, 600
+
+
+def _repeated(estimator, seed=7):
+    rng = np.random.default_rng(seed)
+    k = GaussianKernel(S)
+    vals = [
+        mmd2(rng.normal(size=N_SAMPLES), rng.normal(MU_Q, SD_Q, size=N_SAMPLES), k, estimator)
+        for _ in range(REPS)
+    ]
+    return np.array(vals)
+
+
+@pytest.mark.parametrize("estimator", ["unbiased", "linear"])
+def test_unbiased_estimators_agree_with_closed_form_in_expectation(estimator):
+    pop = mmd2_gaussians([0.0], 1.0, [MU_Q], SD_Q**2, S)
+    vals = _repeated(estimator)
+    se = vals.std(ddof=1) / np.sqrt(REPS)
+    # a z-test at 4.5 standard errors: fails by chance with probability below 1e-5
+    assert abs(vals.mean() - pop) < 4.5 * se
+
+
+def test_biased_estimator_exceeds_by_the_known_order_one_over_n_term():
+    pop = mmd2_gaussians([0.0], 1.0, [MU_Q], SD_Q**2, S)
+    # E V - MMD^2 = (k(x,x) - E k(x,x')) / n + (k(y,y) - E k(y,y')) / m, with k(x,x) = 1 and
+    # E k(x,x') = s / sqrt(s^2 + 2 var) for x, x' ~ N(., var) (Gaussian integral).
+    bias = (1 - S / np.sqrt(S**2 + 2 * 1.0)) / N_SAMPLES + (
+        1 - S / np.sqrt(S**2 + 2 * SD_Q**2)
+    ) / N_SAMPLES
+    biased, unbiased = _repeated("biased"), _repeated("unbiased")
+    excess = biased - unbiased  # same draws (same seed): the sampling noise largely cancels
+    se = excess.std(ddof=1) / np.sqrt(REPS)
+    assert abs(excess.mean() - bias) < 4.5 * se
+    assert biased.mean() > pop
+
+
+def test_population_mmd_is_zero_for_equal_laws_and_estimates_centre_on_zero():
+    assert mmd2_gaussians([0.0], 1.0, [0.0], 1.0, S) == 0.0
+    rng = np.random.default_rng(3)
+    k = GaussianKernel(S)
+    vals = np.array([mmd2(rng.normal(size=40), rng.normal(size=40), k) for _ in range(400)])
+    # 4.5 standard errors, as above
+    assert abs(vals.mean()) < 4.5 * vals.std(ddof=1) / np.sqrt(400)
+
+
+def test_permutation_test_keeps_its_level_and_has_power():
+    rng = np.random.default_rng(11)
+    k = GaussianKernel(1.0)
+    alpha, reps = 0.1, 120
+    null_rej = np.mean(
+        [
+            mmd_test(rng.normal(size=(25, 2)), rng.normal(size=(25, 2)), k, 99, rng).reject(alpha)
+            for _ in range(reps)
+        ]
+    )
+    # Binomial(120, 0.1): mean 12, sd 3.3; [0.02, 0.2] is 2.4 sd below to 3.7 sd above.
+    assert 0.02 <= null_rej <= 0.2
+    alt_rej = np.mean(
+        [
+            mmd_test(rng.normal(size=(25, 2)), rng.normal(size=(25, 2)) + 1.0, k, 99, rng).reject(
+                alpha
+            )
+            for _ in range(30)
+        ]
+    )
+    # a mean shift of one standard deviation with 25 points each: power is close to 1
+    assert alt_rej >= 0.9
+
+
+@pytest.mark.parametrize("estimator", ["unbiased", "biased", "linear"])
+def test_permutation_null_samples_are_the_statistic_of_relabelled_samples(estimator, rng):
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(8, 2))
+    k = GaussianKernel(1.0)
+    res = mmd_test(X, Y, k, n_permutations=20, rng=5, estimator=estimator)
+    perm_rng = np.random.default_rng(5)
+    Z = np.vstack([X, Y])
+    for null in res.null_samples:
+        p = perm_rng.permutation(18)
+        assert null == pytest.approx(mmd2(Z[p[:10]], Z[p[10:]], k, estimator), rel=1e-9, abs=1e-12)
+    expected_p = (1 + np.sum(res.null_samples >= res.statistic)) / 21
+    assert res.p_value == pytest.approx(expected_p)
+    assert res.statistic == pytest.approx(mmd2(X, Y, k, estimator))
+
+
+def test_large_samples_stay_within_bounded_memory():
+    rng = np.random.default_rng(0)
+    n = 4000
+    X, Y = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    tracemalloc.start()
+    mmd2(X, Y, GaussianKernel(1.0))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    full = n * n * 8
+    # one (n, n) Gram matrix would be 128 MB; the blocks hold 2**20 values (8 MB) plus temporaries
+    assert peak < full / 3
+
+
+def test_bad_input_raises_naming_the_argument(rng):
+    X = rng.normal(size=(5, 2))
+    k = GaussianKernel(1.0)
+    with pytest.raises(ValueError, match="X needs at least 2"):
+        mmd2(X[:1], X, k)
+    with pytest.raises(ValueError, match="Y needs at least 2"):
+        mmd2(X, X[:1], k, "linear")
+    assert mmd2(X[:1], X, k, "biased") >= 0  # the V-statistic is defined for one point
+    with pytest.raises(ValueError, match="estimator"):
+        mmd2(X, X, k, "quadratic")
+    with pytest.raises(ValueError, match="same dimension"):
+        mmd2(X, rng.normal(size=(5, 3)), k)
+    with pytest.raises(ValueError, match="X contains NaN"):
+        mmd2(np.full((5, 2), np.nan), X, k)
+    with pytest.raises(ValueError, match="kernel"):
+        mmd2(X, X, lambda a, b: 0)
+    with pytest.raises(ValueError, match="n_permutations"):
+        mmd_test(X, X, k, n_permutations=0)
+    with pytest.raises(ValueError, match="rng"):
+        mmd_test(X, X, k, rng="seed")
+    with pytest.raises(ValueError, match="bandwidth"):
+        mmd2_gaussians([0], 1, [0], 1, 0.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    arrays(np.float64, (6, 2), elements=st.floats(-3, 3)),
+    arrays(np.float64, (4, 2), elements=st.floats(-3, 3)),
+)
+def test_estimators_are_symmetric_and_the_biased_one_nonnegative(X, Y):
+    k = GaussianKernel(1.0)
+    for est in ("unbiased", "biased"):
+        assert mmd2(X, Y, k, est) == pytest.approx(mmd2(Y, X, k, est), abs=1e-12)
+    assert mmd2(X, Y, k, "biased") >= -1e-12  # a squared norm, up to rounding
