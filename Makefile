@@ -10,7 +10,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures test lint unit notebooks bench clean
+.PHONY: all install figures test test-browser lint unit notebooks bench clean
 
 all: test
 
@@ -27,8 +27,8 @@ figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check kernelflows tests bench lectures
-	$(VENV)/bin/ruff format --check kernelflows tests bench
+	$(VENV)/bin/ruff check kernelflows tests tests_browser bench lectures
+	$(VENV)/bin/ruff format --check kernelflows tests tests_browser bench
 
 unit: $(STAMP)
 	$(PY) -m pytest -n 2 tests
@@ -37,6 +37,18 @@ notebooks: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile --nbval --nbval-current-env -p no:randomly lectures
 
 test: lint unit notebooks
+
+# End to end in a real browser: JupyterLab on localhost, Debian's headless Chromium + chromedriver
+# (same version, from apt), Selenium from PyPI. Screenshots land in artifacts/browser/.
+BROWSER_STAMP := $(VENV)/.browser-installed
+$(BROWSER_STAMP): $(STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+	$(PY) -m pip install -e ".[test,browser]"
+	touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider tests_browser
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done

@@ -1,0 +1,81 @@
+"""End to end: open a lecture in JupyterLab, run all cells, move a slider, see the plot change."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+# Each lecture with an interactive demo, and the slider to move in it.
+LECTURES = ["02_mmd.ipynb"]
+
+
+def _wait(predicate, timeout, what, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _js(driver, script, *args):
+    return driver.execute_script(script, *args)
+
+
+BUSY_PROMPTS = """
+const prompts = [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')];
+return prompts.filter(p => p.textContent.includes('*')).length;
+"""
+
+UNRUN_CODE_CELLS = """
+const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+return cells.filter(c => {
+  const p = c.querySelector('.jp-InputArea-prompt');
+  const src = c.querySelector('.jp-InputArea-editor').textContent.trim();
+  return src.length > 0 && p && !/\\[\\d+\\]/.test(p.textContent);
+}).length;
+"""
+
+ERROR_OUTPUTS = """
+return document.querySelectorAll(
+  '.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]').length;
+"""
+
+DEMO_IMAGE = "const img = document.querySelector('.kernelflows-demo img'); return img && img.src;"
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_run_all_cells_and_move_a_slider(lab, browser, artifacts, lecture):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    stem = lecture.removesuffix(".ipynb")
+    browser.get(f"{lab['url']}/lab/tree/{lecture}?token={lab['token']}")
+    _wait(lambda: _js(browser, "return !!(window.jupyterapp && "
+                               "document.querySelector('.jp-Notebook .jp-Cell'))"),
+          120, "the notebook to open")  # fmt: skip
+    # a kernel, then run everything through the application's own command
+    _wait(lambda: _js(browser, "const s = document.querySelector('.jp-Notebook'); return !!s;"),
+          30, "the notebook panel")  # fmt: skip
+    time.sleep(2)
+    _js(browser, "window.jupyterapp.commands.execute('notebook:run-all-cells');")
+    _wait(lambda: _js(browser, BUSY_PROMPTS) == 0 and _js(browser, UNRUN_CODE_CELLS) == 0,
+          300, "all cells to finish", interval=1.0)  # fmt: skip
+    assert _js(browser, ERROR_OUTPUTS) == 0, "a cell raised an error in the browser"
+
+    before = _wait(lambda: _js(browser, DEMO_IMAGE), 60, "the demo's picture")
+    demo = browser.find_element(By.CSS_SELECTOR, ".kernelflows-demo")
+    _js(browser, "arguments[0].scrollIntoView({block: 'center'});", demo)
+    browser.save_screenshot(str(artifacts / f"{stem}-before.png"))
+
+    handle = demo.find_element(By.CSS_SELECTOR, ".noUi-handle")
+    handle.click()
+    for _ in range(8):
+        handle.send_keys(Keys.ARROW_RIGHT)
+    after = _wait(lambda: (src := _js(browser, DEMO_IMAGE)) != before and src, 60,
+                  "the picture to change after moving the slider")  # fmt: skip
+    time.sleep(1)
+    browser.save_screenshot(str(artifacts / f"{stem}-after.png"))
+    assert after != before
