@@ -10,7 +10,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures test test-browser lint unit notebooks bench clean
+.PHONY: all install figures assignments test test-browser lint unit notebooks bench clean
 
 all: test
 
@@ -25,6 +25,10 @@ install: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
+
+# Student versions of the lectures (solutions stubbed, outputs cleared) into assignments/.
+assignments: $(STAMP)
+	$(PY) -m kernelflows.assignments --lectures lectures --out assignments
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check kernelflows tests tests_browser bench lectures

@@ -1,0 +1,263 @@
+"""Automatic checks for the exercises: call one on your own implementation.
+
+Each ``check_*`` function runs a student's function on random and edge-case inputs, compares it
+with the package, and either prints a one-line success message or raises :class:`CheckFailed`
+saying in plain words what is wrong (the biased estimator where the unbiased one was asked for,
+a transposed kernel matrix, the sign of the velocity, a missing (1 + lambda), ...). A function
+that is still the assignment's stub gets :class:`NotImplementedYet`.
+
+    >>> from kernelflows.checks import check_mmd2
+    >>> check_mmd2(my_mmd2)            # doctest: +SKIP
+    check_mmd2: all 6 cases agree with kernelflows.mmd2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .embeddings import witness
+from .kernels import GaussianKernel, Kernel, LaplaceKernel
+from .mmd import mmd2
+
+__all__ = [
+    "CheckFailed",
+    "NotImplementedYet",
+    "check_gram",
+    "check_mmd2",
+    "check_witness",
+    "check_mmd_flow_step",
+    "check_kale",
+]
+
+
+class CheckFailed(AssertionError):
+    """The implementation disagrees with the package; the message says how."""
+
+
+class NotImplementedYet(CheckFailed):
+    """The implementation is still the stub that raises NotImplementedError."""
+
+
+def _call(name: str, fn: Callable, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError as exc:
+        raise NotImplementedYet(
+            f"{name}: your function still raises NotImplementedError (the exercise stub). "
+            "Write your solution in the cell above, run it, then run this check again."
+        ) from exc
+
+
+def _close(a, b, rtol=1e-7, atol=1e-10) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _as_float(name: str, value) -> float:
+    arr = np.asarray(value, dtype=float)
+    if arr.size != 1:
+        raise CheckFailed(f"{name}: expected one number, got an array of shape {arr.shape}")
+    return float(arr.reshape(()))
+
+
+def _cases(seed: int = 0):
+    """(X, Y, kernel) cases: n != m, d = 1 and 2, two kernels, and the smallest sizes."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.normal(size=(12, 2)), rng.normal(size=(12, 2)) + 0.5, GaussianKernel(1.0)),
+        (rng.normal(size=(15, 2)), rng.normal(size=(9, 2)) * 1.5, GaussianKernel(0.7)),
+        (rng.normal(size=(9, 1)), rng.laplace(size=(14, 1)), LaplaceKernel(1.3)),
+        (rng.normal(size=(2, 2)), rng.normal(size=(3, 2)), GaussianKernel(2.0)),
+        (rng.normal(size=(30, 3)), rng.normal(size=(25, 3)), GaussianKernel(1.5)),
+        (rng.normal(size=(7, 2)), rng.normal(size=(7, 2)) - 1, LaplaceKernel(0.5)),
+    ]
+
+
+def _ok(name: str, message: str) -> None:
+    print(f"{name}: {message}")
+
+
+def check_gram(my_gram: Callable[[np.ndarray, np.ndarray, Kernel], np.ndarray]) -> None:
+    """Check ``my_gram(X, Y, kernel)`` returns the (n, m) matrix K[i, j] = k(x_i, y_j)."""
+    name = "check_gram"
+    for X, Y, k in _cases():
+        got = np.asarray(_call(name, my_gram, X, Y, k), dtype=float)
+        want = k(X, Y)
+        if got.shape == want.T.shape and _close(got, want.T) and not _close(got, want):
+            raise CheckFailed(
+                f"{name}: your matrix is transposed: K[i, j] must be k(x_i, y_j), one row per x "
+                f"and one column per y (shape {want.shape} for n={len(X)}, m={len(Y)})."
+            )
+        if got.shape != want.shape:
+            raise CheckFailed(
+                f"{name}: expected shape {want.shape} for n={len(X)}, m={len(Y)}, got {got.shape}."
+            )
+        if not _close(got, want):
+            raise CheckFailed(
+                f"{name}: entries differ from k(x_i, y_j), largest error "
+                f"{np.max(np.abs(got - want)):.3g} (kernel {k!r})."
+            )
+    _ok(name, "all cases agree with kernel(X, Y).")
+
+
+def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
+    """Check ``my_mmd2(X, Y, kernel)`` against ``kernelflows.mmd2(X, Y, kernel, estimator)``."""
+    name = "check_mmd2"
+    cases = _cases()
+    for X, Y, k in cases:
+        got = _as_float(name, _call(name, my_mmd2, X, Y, k))
+        want = mmd2(X, Y, k, estimator)
+        if _close(got, want):
+            continue
+        n, m = len(X), len(Y)
+        Kxx, Kyy, Kxy = k(X), k(Y), k(X, Y)
+        biased = mmd2(X, Y, k, "biased")
+        unbiased = mmd2(X, Y, k, "unbiased")
+        hints = []
+        if estimator == "unbiased" and _close(got, biased):
+            hints.append(
+                "this is the biased V-statistic: leave out the i = j terms of the "
+                "within-sample sums and divide them by n(n-1) and m(m-1)"
+            )
+        if estimator == "biased" and _close(got, unbiased):
+            hints.append("this is the unbiased U-statistic: the V-statistic keeps i = j terms")
+        mixed = (Kxx.sum() - np.trace(Kxx)) / n**2 + (Kyy.sum() - np.trace(Kyy)) / m**2
+        if _close(got, mixed - 2 * Kxy.mean()):
+            hints.append("you dropped the diagonal but still divided by n^2: use n(n-1)")
+        if _close(got, want + 2 * Kxy.mean()) or _close(got, want + Kxy.mean()):
+            hints.append("the cross term should be subtracted with a factor 2: - 2 mean k(x, y)")
+        if _close(got, -want):
+            hints.append("the sign is flipped")
+        if _close(got, np.sqrt(abs(want))):
+            hints.append("you returned MMD, not MMD^2")
+        if n != m and not hints:
+            try:
+                sq = mmd2(X[: min(n, m)], Y[: min(n, m)], k, estimator)
+            except ValueError:
+                sq = np.nan
+            if _close(got, sq):
+                hints.append("you assumed n = m: X and Y may have different sizes")
+            else:
+                hints.append(f"wrong for n = {n} != m = {m}: use n for X's sums, m for Y's")
+        hint = "; ".join(hints) if hints else "no common mistake matches; compare term by term"
+        raise CheckFailed(
+            f"{name}: for n={n}, m={m}, d={X.shape[1]}, {k!r} you returned {got:.6g} but the "
+            f"{estimator} estimate is {want:.6g}: {hint}."
+        )
+    _ok(name, f"all {len(cases)} cases agree with kernelflows.mmd2 ({estimator}).")
+
+
+def check_witness(my_witness: Callable) -> None:
+    """Check ``my_witness(X, Y, kernel)`` returns a callable z -> mu_P(z) - mu_Q(z)."""
+    name = "check_witness"
+    rng = np.random.default_rng(1)
+    for X, Y, k in _cases():
+        Z = rng.normal(size=(6, X.shape[1])) * 1.5
+        f = _call(name, my_witness, X, Y, k)
+        if not callable(f):
+            raise CheckFailed(f"{name}: my_witness should return a function of z, got {type(f)}")
+        got = np.asarray(_call(name, f, Z), dtype=float).reshape(-1)
+        want = witness(X, Y, k)(Z)
+        if _close(got, want):
+            continue
+        if _close(got, -want):
+            raise CheckFailed(
+                f"{name}: the sign is flipped: the witness is mu_P - mu_Q, "
+                "positive where P has more mass."
+            )
+        if _close(got, k(Z, X).sum(1) - k(Z, Y).sum(1)):
+            raise CheckFailed(
+                f"{name}: you summed the kernels; the mean embedding averages "
+                "them (divide by n and by m)."
+            )
+        nrm = witness(X, Y, k).norm()
+        if nrm > 0 and _close(got, want / nrm):
+            raise CheckFailed(
+                f"{name}: you normalised the witness; here it is mu_P - mu_Q "
+                "without dividing by its norm."
+            )
+        raise CheckFailed(
+            f"{name}: values differ from mu_P(z) - mu_Q(z) by up to "
+            f"{np.max(np.abs(got - want)):.3g} ({k!r})."
+        )
+    _ok(name, "all cases agree with kernelflows.witness.")
+
+
+def _reference_flow_step(X, Y, k, step):
+    """X - step grad f(X), f = mu_nu - mu_nu* (first variation of 1/2 MMD^2(nu, nu*))."""
+    n, m = len(X), len(Y)
+    grad = k.weighted_grad(X, X, np.full(n, 1 / n)) - k.weighted_grad(X, Y, np.full(m, 1 / m))
+    return X - step * grad
+
+
+def check_mmd_flow_step(my_step: Callable) -> None:
+    """Check ``my_step(X, Y, kernel, step)`` returns the particles after one MMD flow step.
+
+    The step is forward Euler on F = 1/2 MMD^2(nu, nu*): X <- X - step grad f(X) with
+    f = mu_nu - mu_nu* (particles X, target samples Y).
+    """
+    name = "check_mmd_flow_step"
+    for X, Y, k in _cases(2):
+        for step in (0.1, 1.0):
+            got = np.asarray(_call(name, my_step, X.copy(), Y, k, step), dtype=float)
+            want = _reference_flow_step(X, Y, k, step)
+            if got.shape != X.shape:
+                raise CheckFailed(
+                    f"{name}: expected particles of shape {X.shape}, got {got.shape}."
+                )
+            if _close(got, want):
+                continue
+            if _close(got, 2 * X - want):
+                raise CheckFailed(
+                    f"{name}: the velocity has the wrong sign: particles must move "
+                    "along -grad f (downhill), attracted by the data."
+                )
+            if _close(got, _reference_flow_step(X, Y, k, 2 * step)):
+                raise CheckFailed(
+                    f"{name}: your step is twice too large: the slide's f carries a "
+                    "factor 2; here F = 1/2 MMD^2 and f = mu_nu - mu_nu*."
+                )
+            no_interaction = X + step * k.weighted_grad(X, Y, np.full(len(Y), 1 / len(Y)))
+            if _close(got, no_interaction):
+                raise CheckFailed(
+                    f"{name}: only the attraction to the data is there: add the "
+                    "repulsion between particles (the interaction term)."
+                )
+            raise CheckFailed(
+                f"{name}: particles differ from the reference step by up to "
+                f"{np.max(np.abs(got - want)):.3g} (step {step}, {k!r})."
+            )
+    _ok(name, "all cases agree with one forward Euler step of the MMD flow.")
+
+
+def check_kale(my_kale: Callable, lam: float = 1.0) -> None:
+    """Check ``my_kale(P, Q, kernel, lam)`` against ``kernelflows.kale`` (P linear, Q exp term)."""
+    from .kale import kale  # imported here: the KALE solver is a separate lecture
+
+    name = "check_kale"
+    rng = np.random.default_rng(3)
+    cases = [
+        (rng.normal(size=(20, 1)), rng.normal(size=(25, 1)) + 1.0, GaussianKernel(1.0)),
+        (rng.normal(size=(15, 2)), rng.normal(size=(15, 2)) * 1.3, GaussianKernel(1.5)),
+    ]
+    for P, Q, k in cases:
+        got = _as_float(name, _call(name, my_kale, P, Q, k, lam))
+        want = kale(P, Q, k, lam).value
+        if _close(got, want, rtol=1e-4, atol=1e-8):
+            continue
+        if _close(got, want / (1 + lam), rtol=1e-4):
+            raise CheckFailed(f"{name}: the (1 + lambda) factor in front is missing.")
+        swapped = kale(Q, P, k, lam).value
+        if _close(got, swapped, rtol=1e-4):
+            raise CheckFailed(
+                f"{name}: P and Q are swapped: P enters the linear term E_P f, Q "
+                "the exponential term E_Q exp(f)."
+            )
+        if _close(got, want - (1 + lam), rtol=1e-4):
+            raise CheckFailed(f"{name}: the + 1 inside the bracket is missing.")
+        raise CheckFailed(
+            f"{name}: you returned {got:.6g}, KALE is {want:.6g} (lambda = {lam}, {k!r})."
+        )
+    _ok(name, f"all {len(cases)} cases agree with kernelflows.kale (lambda = {lam}).")

@@ -1,0 +1,109 @@
+"""Student versions: solutions stubbed, outputs cleared, committed copies up to date, and each
+student notebook runs until its first stub, where the error says so plainly."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kernelflows.assignments import build, stub_source, student_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_stub_keeps_signature_docstring_and_imports():
+    src = (
+        "import numpy as np\n\n"
+        "def my_mmd2(X, Y, kernel):\n"
+        '    """Unbiased MMD^2."""\n'
+        "    n = len(X)\n"
+        "    return np.sum(X)\n\n"
+        "value = my_mmd2(1, 2, 3)\n"
+    )
+    stub = stub_source(src)
+    assert "import numpy as np" in stub
+    assert (
+        'def my_mmd2(X, Y, kernel):\n    """Unbiased MMD^2."""\n    raise NotImplementedError'
+        in stub
+    )
+    assert "np.sum" not in stub and "value =" not in stub
+    ns = {}
+    exec(stub, ns)
+    with pytest.raises(NotImplementedError, match="my_mmd2"):
+        ns["my_mmd2"](1, 2, 3)
+
+
+def test_stub_of_a_cell_without_functions_raises():
+    with pytest.raises(NotImplementedError):
+        exec(stub_source("x = 1\nprint(x ** 2)\n"), {})
+
+
+def test_student_notebook_clears_outputs_and_keeps_markdown():
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "## Exercise 1"},
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["solution"]},
+                "source": "def f(x):\n    return x + 1\n",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": "2"}],
+                "execution_count": 3,
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "f(1)",
+                "outputs": [],
+                "execution_count": 4,
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    out = student_notebook(nb)
+    assert out["cells"][0] == nb["cells"][0]
+    assert "raise NotImplementedError" in out["cells"][1]["source"]
+    assert all(c.get("outputs") == [] for c in out["cells"][1:])
+    assert all(c.get("execution_count") is None for c in out["cells"][1:])
+    assert nb["cells"][1]["execution_count"] == 3  # the source is left alone
+
+
+@pytest.mark.skipif(not LECTURES, reason="no lectures yet")
+def test_committed_student_versions_are_up_to_date():
+    stale = build(ROOT / "lectures", ROOT / "assignments", check=True)
+    assert not stale, f"run `make assignments`: out of date {[p.name for p in stale]}"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_every_lecture_ends_with_exercises_with_solutions(path):
+    nb = json.loads(path.read_text())
+    tagged = [c for c in nb["cells"] if "solution" in c.get("metadata", {}).get("tags", [])]
+    assert tagged, f"{path.name} has no cell tagged 'solution'"
+    text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "Exercise" in text
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_student_version_runs_to_the_first_stub(path, tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    student = ROOT / "assignments" / path.name
+    nb = nbformat.read(student, as_version=4)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "lectures")}})  # fmt: skip
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    assert info.value.ename in ("NotImplementedError", "NotImplementedYet"), info.value.ename
+    failing = next(c for c in nb.cells if c.cell_type == "code" and any(
+        o.get("output_type") == "error" for o in c.get("outputs", [])))  # fmt: skip
+    solution_seen = False
+    for cell in nb.cells:
+        if cell is failing:
+            break
+        solution_seen |= "raise NotImplementedError" in cell.source
+    # the error comes from the first stub, or from the check called right after it
+    assert solution_seen or "raise NotImplementedError" in failing.source
