@@ -39,6 +39,24 @@ def test_embedding_of_a_uniform_density_matches_the_closed_form():
     np.testing.assert_allclose(mu(z), exact, atol=1e-6)  # h^2 = 1e-6 times a bounded k''
 
 
+def test_embedding_of_a_laplace_density_matches_the_closed_form():
+    # p(x) = exp(-|x|/b) / (2b): completing the square on each half-line gives
+    # mu(z) = sigma sqrt(2 pi) / (2b) exp(sigma^2 / (2 b^2))
+    #         [exp(-z/b) Phi((z - sigma^2/b) / sigma) + exp(z/b) Phi((-z - sigma^2/b) / sigma)].
+    b, sigma = 1 / np.sqrt(2), 0.5
+    mu = quadrature_embedding(
+        NODES, lambda x: np.exp(-np.abs(x) / b) / (2 * b), GaussianKernel(sigma)
+    )
+    z = np.linspace(-4, 4, 33)
+    c = sigma * np.sqrt(2 * np.pi) / (2 * b) * np.exp(sigma**2 / (2 * b**2))
+    exact = c * (
+        np.exp(-z / b) * norm.cdf((z - sigma**2 / b) / sigma)
+        + np.exp(z / b) * norm.cdf((-z - sigma**2 / b) / sigma)
+    )
+    # The kink at 0 is a node: trapezoid error O(h^2) = 1e-4 times a bounded second derivative.
+    np.testing.assert_allclose(mu(z), exact, atol=1e-5)
+
+
 def test_embedding_norm_gives_the_population_mmd_of_two_gaussians():
     sigma = 0.8
     k = GaussianKernel(sigma)
