@@ -102,7 +102,7 @@ def mmd_witness_figure(scale: str = "reduced"):
     axw.set_ylim(-lim, lim)
     axw.set_ylabel(r"$f^*(x)$", color=COLORS["witness"])
     lines = ax.get_lines()[:2] + axw.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="upper left")
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="lower right")
     gap = float(diff(NODES) @ (mu_p.weights - mu_q.weights)) / mmd  # E_P f* - E_Q f*
     ax.set_title(
         f"Gaussian kernel, bandwidth {WITNESS_BANDWIDTH}: MMD = {mmd:.4f}, "
@@ -236,7 +236,7 @@ def empirical_witness(scale: str = "reduced"):
     axw.set_ylabel("witness", color=COLORS["witness"])
     handles = ax.get_legend_handles_labels()
     handles_w = axw.get_legend_handles_labels()
-    ax.legend(handles[0] + handles_w[0], handles[1] + handles_w[1], fontsize=7, loc="upper left")
+    ax.legend(handles[0] + handles_w[0], handles[1] + handles_w[1], fontsize=7, loc="lower right")
     ax.set_title(
         rf"$\hat f(z) \propto \sum_j k(z, x_j) - \sum_j k(z, y_j)$; "
         f"biased MMD = {np.sqrt(mmd2(X, Y, k, 'biased')):.4f}, population {diff.norm():.4f}",
