@@ -44,7 +44,14 @@ def lab(tmp_path_factory, artifacts):
     for nb in source.glob("*.ipynb"):
         shutil.copy(nb, root / nb.name)
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".jupyter"))
+    settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(root / ".jupyter"),
+        JUPYTERLAB_SETTINGS_DIR=str(root / ".settings"),
+    )
     env.pop("MPLBACKEND", None)  # the kernel uses the inline backend, as for a user
     log = open(artifacts.parent / "jupyterlab.log", "w")
     cmd = [

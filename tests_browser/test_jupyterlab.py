@@ -67,7 +67,7 @@ def test_run_all_cells_and_move_a_slider(lab, browser, artifacts, lecture):
 
     before = _wait(lambda: _js(browser, DEMO_IMAGE), 60, "the demo's picture")
     demo = browser.find_element(By.CSS_SELECTOR, ".kernelflows-demo")
-    _js(browser, "arguments[0].scrollIntoView({block: 'center'});", demo)
+    _js(browser, "arguments[0].scrollIntoView({block: 'start'});", demo)
     browser.save_screenshot(str(artifacts / f"{stem}-before.png"))
 
     handle = demo.find_element(By.CSS_SELECTOR, ".noUi-handle")
