@@ -236,7 +236,13 @@ def divergence_1d(divergence, logp, logq, lower=-np.inf, upper=np.inf) -> float:
         lp = float(logp(np.array([z]))[0])
         if lq == -np.inf:
             return 0.0 if lp == -np.inf else np.inf
-        ratio = np.exp(lp - lq)
+        if max(lp, lq) < -700:
+            return 0.0  # both densities underflow: no mass here
+        if lp - lq > 30:
+            # q phi(p/q) = p phi(r) / r with r = p/q large (q may underflow)
+            r = np.exp(min(lp - lq, 700.0))
+            return float(np.exp(lp) * div.phi(np.array([r]))[0] / r)
+        ratio = np.exp(max(lp - lq, -700.0))  # never exactly 0: phi(0) may be +inf
         return float(np.exp(lq) * div.phi(np.array([ratio]))[0])
 
     value, _ = integrate.quad(integrand, lower, upper, limit=400, epsabs=1e-11, epsrel=1e-10)
