@@ -186,8 +186,9 @@ def solve_kale_dual(
     kbar = np.asarray(kbar, dtype=float)
     m = len(kbar)
     if kbar.ndim != 1 or K_qq.shape != (m, m):
-        raise ValueError(f"K_qq must have shape (m, m) and kbar shape (m,), got {K_qq.shape}, "
-                         f"{kbar.shape}")
+        raise ValueError(
+            f"K_qq must have shape (m, m) and kbar shape (m,), got {K_qq.shape}, {kbar.shape}"
+        )
     if not (np.all(np.isfinite(K_qq)) and np.all(np.isfinite(kbar)) and np.isfinite(c)):
         raise ValueError("K_qq, kbar and c must be finite")
     if warm_start is None:
@@ -354,7 +355,9 @@ class ReLUFeatureKernel(Kernel):
         self.b = theta[:, -1]
 
     def __repr__(self) -> str:
-        return f"ReLUFeatureKernel(dim={self.dim}, n_features={self.n_features}, power={self.power})"
+        return (
+            f"ReLUFeatureKernel(dim={self.dim}, n_features={self.n_features}, power={self.power})"
+        )
 
     def features(self, Z) -> np.ndarray:
         """sigma(w_l . z + b_l) / sqrt(D), shape (n, D)."""

@@ -75,7 +75,9 @@ def test_disjoint_support_values():
         assert div.disjoint_value == pytest.approx(value)
     # the midpoint definition of JS, written out: each half-KL is (1/2) log 2
     m = (p + q) / 2
-    js_def = 0.5 * np.sum(p[:2] * np.log(p[:2] / m[:2])) + 0.5 * np.sum(q[2:] * np.log(q[2:] / m[2:]))
+    js_def = 0.5 * np.sum(p[:2] * np.log(p[:2] / m[:2])) + 0.5 * np.sum(
+        q[2:] * np.log(q[2:] / m[2:])
+    )
     assert js_def == pytest.approx(np.log(2.0), rel=1e-14)
 
 
