@@ -135,7 +135,7 @@ def kale_primal_objective(f_p_mean, f_q, norm2, lam) -> float:
 
 
 def kale_dual_objective(K_qq, kbar, c, alpha, lam) -> float:
-    """J(alpha) = sum alpha log(m alpha) - sum alpha + (1/(2 lam)) ||mu_P - sum alpha k(y, .)||^2."""
+    """J(alpha) = sum alpha log(m alpha) - sum alpha + ||mu_P - sum alpha k(y, .)||^2 / (2 lam)."""
     alpha = np.asarray(alpha, dtype=float)
     m = len(alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
