@@ -32,8 +32,11 @@ start.
 The solver is damped Newton. With S = diag(sqrt(alpha)) the Hessian diag(1/alpha) + K_QQ / lam
 is S^-1 (I + S K_QQ S / lam) S^-1, and the Newton system is solved through the Cholesky factor of
 B = I + S K_QQ S / lam, whose eigenvalues are >= 1 whatever the scale of alpha. The step is taken
-along the curve alpha * exp(t d / alpha), which agrees with the Newton step alpha + t d to first
-order and keeps alpha > 0 for every t; a backtracking (Armijo) line search on J picks t. The
+along a curve that keeps alpha > 0 for every t: coordinates that grow (d_i >= 0) move along the
+Newton line alpha_i + t d_i, those that shrink along alpha_i exp(t d_i / alpha_i), which agrees
+with the Newton line to first order but never reaches zero (a shrinking coefficient may fall by
+many orders of magnitude in one step instead of a factor per step, as with a fraction-to-the-
+boundary rule); a backtracking (Armijo) line search on J picks t. The
 iterate is stored as u = log(m alpha) = f(y) at the optimum, so that coefficients of size
 exp(-1000) (Q samples far from P at small lam) neither underflow into log(0) nor stall the step.
 Iterations stop when the Newton decrement satisfies decrement^2 / 2 <= ``tol`` (the standard
@@ -59,6 +62,7 @@ __all__ = [
     "KaleConvergenceError",
     "kale",
     "solve_kale_dual",
+    "kale_path",
     "kale_dual_objective",
     "kale_primal_objective",
     "ReLUFeatureKernel",
@@ -158,7 +162,7 @@ def solve_kale_dual(
     lam: float,
     warm_start=None,
     tol: float = 1e-6,
-    max_iter: int = 100,
+    max_iter: int = 500,
     max_backtracks: int = 60,
     raise_on_failure: bool = True,
 ) -> KaleDualSolution:
@@ -233,7 +237,9 @@ def solve_kale_dual(
         t = 1.0
         accepted = False
         for _ in range(max_backtracks):
-            u_new = u + t * d_u
+            # growing coordinates move along the Newton line alpha + t d (positive for all
+            # t > 0); shrinking ones along alpha exp(t d / alpha), which never reaches 0
+            u_new = u + np.where(d_u >= 0, np.log1p(t * np.maximum(d_u, 0.0)), t * d_u)
             if np.max(u_new) < 700.0:
                 alpha_new = np.exp(u_new - log_m)
                 K_alpha_new = K_qq @ alpha_new
@@ -283,7 +289,7 @@ def kale(
     lam: float = 1.0,
     warm_start=None,
     tol: float = 1e-6,
-    max_iter: int = 100,
+    max_iter: int = 500,
 ) -> KaleResult:
     """KALE_lam(P || Q) from samples P (n, d) (linear term) and Q (m, d) (exponential term).
 
@@ -327,6 +333,32 @@ def kale(
         decrement=sol.decrement,
         log_alpha=sol.log_alpha,
     )
+
+
+def kale_path(P, Q, kernel: Kernel, lams, tol: float = 1e-8, max_iter: int = 1000) -> np.ndarray:
+    """KALE_lam(P || Q) for each lam in ``lams``, sharing the Gram blocks and warm-starting.
+
+    The lams are solved from the largest to the smallest (the lam -> infinity solution alpha =
+    1/m is the cold start), each warm-started from the previous alpha. Returns the values in the
+    order of ``lams``. Used for the lambda limits (slide "KALE vs KL vs MMD").
+    """
+    X = as_samples(P, "P")
+    Y = as_samples(Q, "Q")
+    same_dimension(X, Y, "P", "Q")
+    _check_kernel(kernel)
+    lams = np.asarray(lams, dtype=float)
+    if lams.ndim != 1 or len(lams) == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError("lams must be a non-empty vector of positive finite numbers")
+    K_qq = kernel(Y, Y)
+    kbar = kernel.weighted_sum(Y, X) / len(X)
+    c = kernel.total(X) / len(X) ** 2
+    values = np.empty(len(lams))
+    alpha = None
+    for i in np.argsort(-lams):
+        sol = solve_kale_dual(K_qq, kbar, c, lams[i], warm_start=alpha, tol=tol, max_iter=max_iter)
+        values[i] = sol.value
+        alpha = sol.alpha if np.all(sol.alpha > 0) else None
+    return values
 
 
 class ReLUFeatureKernel(Kernel):
