@@ -8,8 +8,8 @@ from scipy import stats
 
 from ..divergences import (
     JENSEN_SHANNON,
-    chi2_gaussians,
     KL,
+    chi2_gaussians,
     gaussian_log_ratio,
     kl_gaussians,
 )
