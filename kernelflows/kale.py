@@ -218,7 +218,7 @@ def solve_kale_dual(
         B = (s[:, None] * K_qq) * (s[None, :] / lam)
         B[np.diag_indices_from(B)] += 1.0
         try:
-            factor = cho_factor(B, lower=True, check_finite=False)
+            factor = cho_factor(B, lower=True, overwrite_a=True, check_finite=False)
         except LinAlgError as exc:  # pragma: no cover - B >= I in exact arithmetic
             raise KaleConvergenceError(f"Cholesky failed after {n_iter} steps: {exc}") from exc
         n_solves += 1
