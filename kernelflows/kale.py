@@ -245,7 +245,7 @@ def solve_kale_dual(
                 K_alpha_new = K_qq @ alpha_new
                 new = _dual_from_u(u_new, alpha_new, K_alpha_new, kbar, c, lam)
                 # Armijo: dJ/dt at t = 0 is g . d = -decrement^2
-                if new <= one_plus_J - 0.25 * t * decrement2:
+                if new <= one_plus_J - 1e-4 * t * decrement2:
                     accepted = True
                     break
             t *= 0.5
