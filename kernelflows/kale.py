@@ -340,9 +340,9 @@ def kale(
                                               - lam/2 ||f||_H^2 ],
 
     the scaled KALE of the slide "KALE vs KL vs MMD" (Glaser, Arbel, Gretton, NeurIPS 2021;
-    its limits are their Proposition 1). The slides "Empirical properties of KALE" write KALE(Q, P) for
-    the same quantity with the roles named the other way round; here the first argument is
-    always the distribution of the linear term, as in KL(P || Q).
+    its limits are their Proposition 1). The slides "Empirical properties of KALE" write
+    KALE(Q, P) for the same quantity with the roles named the other way round; here the first
+    argument is always the distribution of the linear term, as in KL(P || Q).
 
     ``warm_start`` is a previous :class:`KaleResult` or a positive alpha of shape (m,).
     Raises ``KaleConvergenceError`` if the Newton decrement is not below ``tol`` within
@@ -410,7 +410,8 @@ class ReLUFeatureKernel(Kernel):
     A finite random-feature version of the ReLU^a span of the slide "Topological properties of
     KALE (1)": H = span{sigma(w^T x + b) : [w, b] in Theta} with the cone over Theta all of
     R^(d+1) is dense in C(X) on compacts (Zhang, Liu, Zhou, Xu, He, ICLR 2018, Corollary 2.4;
-    Arbel, Zhou, Gretton, ICLR 2021, Proposition 1, which the slide cites as "Arbel, Liang, G."). Here [w_l, b_l] are ``n_features`` points
+    Arbel, Zhou, Gretton, ICLR 2021, Proposition 1, which the slide cites as "Arbel, Liang,
+    G."). Here [w_l, b_l] are ``n_features`` points
     drawn uniformly on the unit sphere of R^(d+1) with ``rng`` (so their cone is R^(d+1) in the
     limit); the kernel is an honest positive semi-definite kernel whose RKHS is the span of the
     D features, with ||f||^2 = D ||beta||^2 for f = sum_l beta_l sigma_l.
