@@ -285,7 +285,9 @@ def sobolev_distance(X, Y, bandwidth: float, reg: float = 1e-3) -> float:
     K = kernel(X, X)
     U = X[:, None, :] - X[None, :, :]  # (n, n, d): small n only
     # d_{x_a} d_{y_b} k(x, y) = k(x, y) [delta_ab / s^2 - (x - y)_a (x - y)_b / s^4]
-    G = K[:, :, None, None] * (np.eye(d)[None, None] / s2 - U[..., :, None] * U[..., None, :] / s2**2)
+    G = K[:, :, None, None] * (
+        np.eye(d)[None, None] / s2 - U[..., :, None] * U[..., None, :] / s2**2
+    )
     G = G.transpose(0, 2, 1, 3).reshape(n * d, n * d) / n
     grad_f = -mmd_velocity(X, X, Y, kernel)
     b = grad_f.reshape(-1) / np.sqrt(n)
