@@ -41,7 +41,14 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng, as_samples, positive, positive_int, same_dimension
+from ._validation import (
+    as_rng,
+    as_samples,
+    nonnegative,
+    positive,
+    positive_int,
+    same_dimension,
+)
 from .kernels import GaussianKernel, Kernel, row_blocks
 from .schedules import as_schedule
 
@@ -369,12 +376,12 @@ def run_flow(
 
     state = field.init(X)
     for n in tqdm(range(n_steps + 1), disable=not progress, desc=desc, leave=False):
-        beta = float(schedule(n))
+        beta = nonnegative(schedule(n), "noise")  # a custom schedule may misbehave
         velocity = None
         if recorder.due(n):
             velocity, diagnostics = field(X, state, None)
+            state = diagnostics.get("state", state)  # e.g. dual coefficients solved for this X
             recorder.record(n, X, velocity, field.loss(X, state), beta, diagnostics)
-            state = diagnostics.get("state", state)
         if n == n_steps:
             break
         at = perturbation.evaluation_points(X, beta, rng)
