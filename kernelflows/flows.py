@@ -175,7 +175,7 @@ def mmd_velocity(Z, X, Y, kernel: Kernel) -> np.ndarray:
 
     f = mu_nu - mu_nu* with nu = (1/n) sum delta_{x_i} (rows of X) and nu* = (1/m) sum delta_{y_j}
     (rows of Y); talk, slide "Preliminaries" (force on a particle), Arbel, Korba, Salim, Gretton
-    (NeurIPS 2019), eq. (6). Gaussian kernels take the fast path
+    (NeurIPS 2019), Section 2. Gaussian kernels take the fast path
     :func:`gaussian_mmd_velocity`; any other kernel goes through its blocked ``weighted_grad``.
     """
     _check_kernel(kernel)
@@ -225,7 +225,7 @@ class NoiseInjection:
     """Evaluate the velocity at X + beta_n u, u ~ N(0, I), and move the unperturbed X.
 
     Z_{n+1} = Z_n - gamma grad f_{nu*, nu_n}(Z_n + beta_n u_n): talk, slide "Noise injection to
-    improve convergence"; Arbel, Korba, Salim, Gretton (NeurIPS 2019), eq. (19).
+    improve convergence"; Arbel, Korba, Salim, Gretton (NeurIPS 2019), Section 3.
     """
 
     def evaluation_points(self, X, beta, rng):
@@ -411,7 +411,7 @@ def mmd_flow(
 
         X_{n+1} = X_n - step * grad f_{nu*, nu_n}(X_n + beta_n u_n),  f = mu_nu - mu_nu*,
 
-    with u_n ~ N(0, I) (noise injection, eq. (19) of Arbel, Korba, Salim, Gretton, NeurIPS 2019;
+    with u_n ~ N(0, I) (noise injection, Section 3 of Arbel, Korba, Salim, Gretton, NeurIPS 2019;
     ``noise=0`` gives the plain scheme of the slide "Wasserstein gradient flow on the MMD").
     ``diffusion=True`` gives the baseline X_{n+1} = X_n - step * grad f(X_n) + beta_n u_n.
     ``noise`` is a float or a schedule (``kernelflows.schedules``). Velocities are computed in

@@ -202,8 +202,9 @@ def assumption_a_constants(bandwidth: float, d: int):
 def descent_lipschitz_constant(bandwidth: float) -> float:
     """L = 1 / s^2: grad_1 k(x, y) is L-Lipschitz in (x, y) jointly for the Gaussian kernel.
 
-    With it the plug-in F descends for small steps (Arbel, Korba, Salim, Gretton, NeurIPS 2019,
-    Proposition 4): F(nu_{n+1}) - F(nu_n) <= -gamma (1 - 3 gamma L / 2) E ||grad f||^2. One
+    With it the plug-in F descends for small steps (the discrete-time descent result of Arbel,
+    Korba, Salim, Gretton, NeurIPS 2019): F(nu_{n+1}) - F(nu_n) <= -gamma (1 - 3 gamma L / 2)
+    E ||grad f||^2, for gamma < 2 / (3 L). One
     derivation: f(T x) - f(x) <= -gamma ||grad f||^2 + L gamma^2 ||grad f||^2 (grad f is
     2L-Lipschitz) and 1/2 ||mu_{T nu} - mu_nu||^2 <= (L / 2) gamma^2 E ||grad f||^2 (as
     ||k(a, .) - k(b, .)||^2 = 2 (1 - k(a, b)) <= ||a - b||^2 / s^2).
