@@ -36,7 +36,7 @@ def _scatter(ax, particles, data, size):
         label="Particles",
     )
     ax.set_aspect("equal", adjustable="box")
-    if len(particles) > 1 and np.ptp(particles, axis=0).max() < 1e-6:
+    if len(particles) > 1 and np.ptp(particles, axis=0).max() < 1e-3:
         ax.annotate(
             f"all {len(particles)}\nparticles",
             particles[0],
