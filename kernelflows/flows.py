@@ -31,6 +31,23 @@ A flow is a state plus a step, made of small pieces composed around one velocity
 * a :class:`Recorder` of snapshots, giving a :class:`FlowResult`.
 
 :func:`run_flow` composes them; :func:`mmd_flow` is the entry point for the MMD flow.
+
+A new flow (e.g. KALE flow) brings its own field and calls :func:`run_flow`::
+
+    class KaleVelocity:
+        def init(self, particles):            # e.g. initial dual coefficients
+            ...
+        def __call__(self, particles, state, at=None):
+            alpha = solve_dual(particles, warm_start=state)
+            return velocity_at(at if at is not None else particles, alpha), {"state": alpha}
+        def loss(self, particles, state):     # e.g. the KALE value for these coefficients
+            ...
+
+    result = run_flow(KaleVelocity(...), X0, step, n_steps, noise=beta)
+
+It gets the same :class:`FlowResult`, noise injection, diffusion, schedules and progress bar.
+Scalar entries of the diagnostics dict (e.g. Newton iterations) are recorded in
+``FlowResult.extras``.
 """
 
 from __future__ import annotations
@@ -64,6 +81,7 @@ __all__ = [
     "mmd_flow",
     "mmd_velocity",
     "run_flow",
+    "snapshot_steps",
 ]
 
 #: Kernel values held at once by the fast Gaussian velocity (2 MB of float64: cache friendly).
