@@ -290,7 +290,9 @@ class FlowResult:
         (MMD flow: mean ||grad f||^2, the dissipation rate of the slide "Consistency (2)").
     noise : (T,) beta_n of the schedule at each snapshot.
     step : the step size gamma.
-    extras : scalar diagnostics of the velocity field at each snapshot, by name, as (T,) arrays.
+    extras : (T,) arrays by name: the velocity field's scalar diagnostics at each snapshot, and
+        ``step_sq_norm``, the mean squared velocity of the step taken from that snapshot (with
+        noise injection: E ||grad f(X + beta u)||^2, one draw of u; NaN at the last snapshot).
     """
 
     particles: np.ndarray
@@ -332,6 +334,7 @@ class Recorder:
         self._due = set(int(s) for s in self.steps)
         self.rows: list[tuple] = []
         self.extras: dict[str, list] = {}
+        self.notes: dict[str, list] = {}
 
     def due(self, n: int) -> bool:
         return n in self._due
@@ -342,9 +345,17 @@ class Recorder:
             if key != "state" and np.isscalar(value):
                 self.extras.setdefault(key, []).append(float(value))
 
+    def note(self, key: str, value: float) -> None:
+        """Attach a value to the latest snapshot (e.g. a quantity of the step that follows it)."""
+        column = self.notes.setdefault(key, [])
+        column.extend([np.nan] * (len(self.rows) - 1 - len(column)))
+        column.append(float(value))
+
     def result(self, step: float) -> FlowResult:
         traj = np.stack([r[0] for r in self.rows])
         extras = {k: np.asarray(v) for k, v in self.extras.items() if len(v) == len(self.rows)}
+        for key, column in self.notes.items():
+            extras[key] = np.asarray(column + [np.nan] * (len(self.rows) - len(column)))
         return FlowResult(
             particles=traj[-1].copy(),
             trajectory=traj,
@@ -406,6 +417,8 @@ def run_flow(
         if at is not None or velocity is None:
             velocity, diagnostics = field(X, state, at)
             state = diagnostics.get("state", state)
+        if recorder.due(n):  # the squared speed actually used (noise injection: at X + beta u)
+            recorder.note("step_sq_norm", np.mean(np.sum(velocity**2, axis=1)))
         X += step * velocity
         X = perturbation.after_step(X, beta, rng)
     return recorder.result(step)
