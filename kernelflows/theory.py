@@ -320,7 +320,8 @@ def sobolev_lower_bound(loss, grad_sq_norm):
     <= S(nu* | nu) (E_nu ||grad f||^2)^(1/2), i.e. S >= S_eff (works on arrays of snapshots).
     """
     loss = np.asarray(loss, dtype=float)
-    return 2.0 * loss / np.sqrt(np.asarray(grad_sq_norm, dtype=float))
+    with np.errstate(divide="ignore"):  # grad f = 0 with F > 0 (a bad equilibrium): S = inf
+        return 2.0 * loss / np.sqrt(np.asarray(grad_sq_norm, dtype=float))
 
 
 def lojasiewicz_bound(F0: float, t, S: float):

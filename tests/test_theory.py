@@ -217,3 +217,8 @@ def test_theory_bad_input():
         wasserstein_gradient_check(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(), [[1.0]])
     with pytest.raises(ValueError, match="reg"):
         sobolev_distance(np.zeros((2, 1)), np.ones((2, 1)), 1.0, reg=0.0)
+
+
+def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
+    # grad f = 0 while F > 0: no finite S makes the Cauchy-Schwarz step hold.
+    assert np.isinf(sobolev_lower_bound([0.1], [0.0])[0])
