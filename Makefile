@@ -30,9 +30,11 @@ figures: $(STAMP)
 assignments: $(STAMP)
 	$(PY) -m kernelflows.assignments --lectures lectures --out assignments
 
+LINT_DIRS := $(wildcard kernelflows tests tests_browser bench)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check kernelflows tests tests_browser bench lectures
-	$(VENV)/bin/ruff format --check kernelflows tests tests_browser bench
+	$(VENV)/bin/ruff check $(LINT_DIRS) $(wildcard lectures)
+	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 
 unit: $(STAMP)
 	$(PY) -m pytest -n 2 tests
