@@ -47,4 +47,5 @@ def scatter_particles(ax, particles, data=None, s: float = 6.0, swap_axes: bool 
 
 def reduced_scale_note(fig, text: str) -> None:
     """Write on the figure that it was drawn at a reduced scale, and which."""
-    fig.text(0.5, 0.0, text, ha="center", va="bottom", fontsize=7, color="0.35")
+    # a figure-level x label: constrained layout keeps room for it below the axes
+    fig.supxlabel(text, fontsize=7, color="0.35")
