@@ -1,15 +1,5 @@
-"""Automatic checks for the exercises: call one on your own implementation.
-
-Each ``check_*`` function runs a student's function on random and edge-case inputs, compares it
-with the package, and either prints a one-line success message or raises :class:`CheckFailed`
-saying in plain words what is wrong (the biased estimator where the unbiased one was asked for,
-a transposed kernel matrix, the sign of the velocity, a missing (1 + lambda), ...). A function
-that is still the assignment's stub gets :class:`NotImplementedYet`.
-
-    >>> from kernelflows.checks import check_mmd2
-    >>> check_mmd2(my_mmd2)            # doctest: +SKIP
-    check_mmd2: all 6 cases agree with kernelflows.mmd2.
-"""
+"""The core checks: Gram matrix, MMD^2, witness, one MMD flow step, KALE; and the helpers
+that the lecture checks share (:func:`call`, :func:`close`, :func:`ok`)."""
 
 from __future__ import annotations
 
@@ -17,9 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .embeddings import witness
-from .kernels import GaussianKernel, Kernel, LaplaceKernel
-from .mmd import mmd2
+from ..embeddings import witness
+from ..kernels import GaussianKernel, Kernel, LaplaceKernel
+from ..mmd import mmd2
 
 __all__ = [
     "CheckFailed",
@@ -40,7 +30,7 @@ class NotImplementedYet(CheckFailed):
     """The implementation is still the stub that raises NotImplementedError."""
 
 
-def _call(name: str, fn: Callable, *args, **kwargs):
+def call(name: str, fn: Callable, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError as exc:
@@ -50,12 +40,12 @@ def _call(name: str, fn: Callable, *args, **kwargs):
         ) from exc
 
 
-def _close(a, b, rtol=1e-7, atol=1e-10) -> bool:
+def close(a, b, rtol=1e-7, atol=1e-10) -> bool:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
-def _as_float(name: str, value) -> float:
+def as_float(name: str, value) -> float:
     arr = np.asarray(value, dtype=float)
     if arr.size != 1:
         raise CheckFailed(f"{name}: expected one number, got an array of shape {arr.shape}")
@@ -75,7 +65,7 @@ def _cases(seed: int = 0):
     ]
 
 
-def _ok(name: str, message: str) -> None:
+def ok(name: str, message: str) -> None:
     print(f"{name}: {message}")
 
 
@@ -83,9 +73,9 @@ def check_gram(my_gram: Callable[[np.ndarray, np.ndarray, Kernel], np.ndarray]) 
     """Check ``my_gram(X, Y, kernel)`` returns the (n, m) matrix K[i, j] = k(x_i, y_j)."""
     name = "check_gram"
     for X, Y, k in _cases():
-        got = np.asarray(_call(name, my_gram, X, Y, k), dtype=float)
+        got = np.asarray(call(name, my_gram, X, Y, k), dtype=float)
         want = k(X, Y)
-        if got.shape == want.T.shape and _close(got, want.T) and not _close(got, want):
+        if got.shape == want.T.shape and close(got, want.T) and not close(got, want):
             raise CheckFailed(
                 f"{name}: your matrix is transposed: K[i, j] must be k(x_i, y_j), one row per x "
                 f"and one column per y (shape {want.shape} for n={len(X)}, m={len(Y)})."
@@ -94,12 +84,12 @@ def check_gram(my_gram: Callable[[np.ndarray, np.ndarray, Kernel], np.ndarray]) 
             raise CheckFailed(
                 f"{name}: expected shape {want.shape} for n={len(X)}, m={len(Y)}, got {got.shape}."
             )
-        if not _close(got, want):
+        if not close(got, want):
             raise CheckFailed(
                 f"{name}: entries differ from k(x_i, y_j), largest error "
                 f"{np.max(np.abs(got - want)):.3g} (kernel {k!r})."
             )
-    _ok(name, "all cases agree with kernel(X, Y).")
+    ok(name, "all cases agree with kernel(X, Y).")
 
 
 def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
@@ -107,37 +97,37 @@ def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
     name = "check_mmd2"
     cases = _cases()
     for X, Y, k in cases:
-        got = _as_float(name, _call(name, my_mmd2, X, Y, k))
+        got = as_float(name, call(name, my_mmd2, X, Y, k))
         want = mmd2(X, Y, k, estimator)
-        if _close(got, want):
+        if close(got, want):
             continue
         n, m = len(X), len(Y)
         Kxx, Kyy, Kxy = k(X), k(Y), k(X, Y)
         biased = mmd2(X, Y, k, "biased")
         unbiased = mmd2(X, Y, k, "unbiased")
         hints = []
-        if estimator == "unbiased" and _close(got, biased):
+        if estimator == "unbiased" and close(got, biased):
             hints.append(
                 "this is the biased V-statistic: leave out the i = j terms of the "
                 "within-sample sums and divide them by n(n-1) and m(m-1)"
             )
-        if estimator == "biased" and _close(got, unbiased):
+        if estimator == "biased" and close(got, unbiased):
             hints.append("this is the unbiased U-statistic: the V-statistic keeps i = j terms")
         mixed = (Kxx.sum() - np.trace(Kxx)) / n**2 + (Kyy.sum() - np.trace(Kyy)) / m**2
-        if _close(got, mixed - 2 * Kxy.mean()):
+        if close(got, mixed - 2 * Kxy.mean()):
             hints.append("you dropped the diagonal but still divided by n^2: use n(n-1)")
-        if _close(got, want + 2 * Kxy.mean()) or _close(got, want + Kxy.mean()):
+        if close(got, want + 2 * Kxy.mean()) or close(got, want + Kxy.mean()):
             hints.append("the cross term should be subtracted with a factor 2: - 2 mean k(x, y)")
-        if _close(got, -want):
+        if close(got, -want):
             hints.append("the sign is flipped")
-        if _close(got, np.sqrt(abs(want))):
+        if close(got, np.sqrt(abs(want))):
             hints.append("you returned MMD, not MMD^2")
         if n != m and not hints:
             try:
                 sq = mmd2(X[: min(n, m)], Y[: min(n, m)], k, estimator)
             except ValueError:
                 sq = np.nan
-            if _close(got, sq):
+            if close(got, sq):
                 hints.append("you assumed n = m: X and Y may have different sizes")
             else:
                 hints.append(f"wrong for n = {n} != m = {m}: use n for X's sums, m for Y's")
@@ -146,7 +136,7 @@ def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
             f"{name}: for n={n}, m={m}, d={X.shape[1]}, {k!r} you returned {got:.6g} but the "
             f"{estimator} estimate is {want:.6g}: {hint}."
         )
-    _ok(name, f"all {len(cases)} cases agree with kernelflows.mmd2 ({estimator}).")
+    ok(name, f"all {len(cases)} cases agree with kernelflows.mmd2 ({estimator}).")
 
 
 def check_witness(my_witness: Callable) -> None:
@@ -155,25 +145,25 @@ def check_witness(my_witness: Callable) -> None:
     rng = np.random.default_rng(1)
     for X, Y, k in _cases():
         Z = rng.normal(size=(6, X.shape[1])) * 1.5
-        f = _call(name, my_witness, X, Y, k)
+        f = call(name, my_witness, X, Y, k)
         if not callable(f):
             raise CheckFailed(f"{name}: my_witness should return a function of z, got {type(f)}")
-        got = np.asarray(_call(name, f, Z), dtype=float).reshape(-1)
+        got = np.asarray(call(name, f, Z), dtype=float).reshape(-1)
         want = witness(X, Y, k)(Z)
-        if _close(got, want):
+        if close(got, want):
             continue
-        if _close(got, -want):
+        if close(got, -want):
             raise CheckFailed(
                 f"{name}: the sign is flipped: the witness is mu_P - mu_Q, "
                 "positive where P has more mass."
             )
-        if _close(got, k(Z, X).sum(1) - k(Z, Y).sum(1)):
+        if close(got, k(Z, X).sum(1) - k(Z, Y).sum(1)):
             raise CheckFailed(
                 f"{name}: you summed the kernels; the mean embedding averages "
                 "them (divide by n and by m)."
             )
         nrm = witness(X, Y, k).norm()
-        if nrm > 0 and _close(got, want / nrm):
+        if nrm > 0 and close(got, want / nrm):
             raise CheckFailed(
                 f"{name}: you normalised the witness; here it is mu_P - mu_Q "
                 "without dividing by its norm."
@@ -182,7 +172,7 @@ def check_witness(my_witness: Callable) -> None:
             f"{name}: values differ from mu_P(z) - mu_Q(z) by up to "
             f"{np.max(np.abs(got - want)):.3g} ({k!r})."
         )
-    _ok(name, "all cases agree with kernelflows.witness.")
+    ok(name, "all cases agree with kernelflows.witness.")
 
 
 def _reference_flow_step(X, Y, k, step):
@@ -201,26 +191,26 @@ def check_mmd_flow_step(my_step: Callable) -> None:
     name = "check_mmd_flow_step"
     for X, Y, k in _cases(2):
         for step in (0.1, 1.0):
-            got = np.asarray(_call(name, my_step, X.copy(), Y, k, step), dtype=float)
+            got = np.asarray(call(name, my_step, X.copy(), Y, k, step), dtype=float)
             want = _reference_flow_step(X, Y, k, step)
             if got.shape != X.shape:
                 raise CheckFailed(
                     f"{name}: expected particles of shape {X.shape}, got {got.shape}."
                 )
-            if _close(got, want):
+            if close(got, want):
                 continue
-            if _close(got, 2 * X - want):
+            if close(got, 2 * X - want):
                 raise CheckFailed(
                     f"{name}: the velocity has the wrong sign: particles must move "
                     "along -grad f (downhill), attracted by the data."
                 )
-            if _close(got, _reference_flow_step(X, Y, k, 2 * step)):
+            if close(got, _reference_flow_step(X, Y, k, 2 * step)):
                 raise CheckFailed(
                     f"{name}: your step is twice too large: the slide's f carries a "
                     "factor 2; here F = 1/2 MMD^2 and f = mu_nu - mu_nu*."
                 )
             no_interaction = X + step * k.weighted_grad(X, Y, np.full(len(Y), 1 / len(Y)))
-            if _close(got, no_interaction):
+            if close(got, no_interaction):
                 raise CheckFailed(
                     f"{name}: only the attraction to the data is there: add the "
                     "repulsion between particles (the interaction term)."
@@ -229,12 +219,12 @@ def check_mmd_flow_step(my_step: Callable) -> None:
                 f"{name}: particles differ from the reference step by up to "
                 f"{np.max(np.abs(got - want)):.3g} (step {step}, {k!r})."
             )
-    _ok(name, "all cases agree with one forward Euler step of the MMD flow.")
+    ok(name, "all cases agree with one forward Euler step of the MMD flow.")
 
 
 def check_kale(my_kale: Callable, lam: float = 1.0) -> None:
     """Check ``my_kale(P, Q, kernel, lam)`` against ``kernelflows.kale`` (P linear, Q exp term)."""
-    from .kale import kale  # imported here: the KALE solver is a separate lecture
+    from ..kale import kale  # imported here: the KALE solver is a separate lecture
 
     name = "check_kale"
     rng = np.random.default_rng(3)
@@ -243,21 +233,21 @@ def check_kale(my_kale: Callable, lam: float = 1.0) -> None:
         (rng.normal(size=(15, 2)), rng.normal(size=(15, 2)) * 1.3, GaussianKernel(1.5)),
     ]
     for P, Q, k in cases:
-        got = _as_float(name, _call(name, my_kale, P, Q, k, lam))
+        got = as_float(name, call(name, my_kale, P, Q, k, lam))
         want = kale(P, Q, k, lam).value
-        if _close(got, want, rtol=1e-4, atol=1e-8):
+        if close(got, want, rtol=1e-4, atol=1e-8):
             continue
-        if _close(got, want / (1 + lam), rtol=1e-4):
+        if close(got, want / (1 + lam), rtol=1e-4):
             raise CheckFailed(f"{name}: the (1 + lambda) factor in front is missing.")
         swapped = kale(Q, P, k, lam).value
-        if _close(got, swapped, rtol=1e-4):
+        if close(got, swapped, rtol=1e-4):
             raise CheckFailed(
                 f"{name}: P and Q are swapped: P enters the linear term E_P f, Q "
                 "the exponential term E_Q exp(f)."
             )
-        if _close(got, want - (1 + lam), rtol=1e-4):
+        if close(got, want - (1 + lam), rtol=1e-4):
             raise CheckFailed(f"{name}: the + 1 inside the bracket is missing.")
         raise CheckFailed(
             f"{name}: you returned {got:.6g}, KALE is {want:.6g} (lambda = {lam}, {k!r})."
         )
-    _ok(name, f"all {len(cases)} cases agree with kernelflows.kale (lambda = {lam}).")
+    ok(name, f"all {len(cases)} cases agree with kernelflows.kale (lambda = {lam}).")
