@@ -19,7 +19,17 @@ from .kernels import GaussianKernel, median_heuristic
 from .mmd import mmd2
 from .plotting import COLORS
 
-__all__ = ["InteractiveFigure", "figure_png", "draw_bandwidth", "bandwidth_demo"]
+__all__ = [
+    "InteractiveFigure",
+    "figure_png",
+    "draw_bandwidth",
+    "bandwidth_demo",
+    "draw_noise",
+    "noise_demo",
+    "draw_flow_settings",
+    "flow_demo",
+    "kale_lambda_demo",
+]
 
 
 def figure_png(fig, dpi: int = 80) -> bytes:
@@ -108,4 +118,134 @@ def bandwidth_demo(bandwidth: float = 1.0, X=None, Y=None) -> InteractiveFigure:
     )
     return InteractiveFigure(
         lambda bandwidth: draw_bandwidth(bandwidth, X, Y), {"bandwidth": slider}
+    )
+
+
+# -- noise level beta -> collapse or spread of the MMD flow (lecture 5) ------------------------
+
+
+def draw_noise(beta: float, n: int = 100, n_steps: int = 120, seed: int = 0):
+    """MMD flow of the collapse set-up with noise injection beta for the first half of the run.
+
+    Left: particles and target at the end, for this beta. Right: MMD^2 along the flow, next to
+    the noise-free run (beta = 0), on a log scale. ``datasets.collapse_setup`` with bandwidth 2,
+    step 1 (lecture 4 explains why the noise-free particles never separate).
+    """
+    import matplotlib.pyplot as plt
+
+    from .datasets import collapse_setup
+    from .flows import mmd_flow
+    from .schedules import piecewise
+
+    X0, Y = collapse_setup(n=n, m=n, rng=seed)
+    k = GaussianKernel(2.0)
+    runs = {"no noise": mmd_flow(X0, Y, k, 1.0, n_steps, progress=False, record_every=2)}
+    if beta > 0:
+        schedule = piecewise(beta, until=max(1, n_steps // 2))
+        runs[f"beta = {beta:.2g}"] = mmd_flow(
+            X0, Y, k, 1.0, n_steps, noise=schedule, rng=seed, progress=False, record_every=2
+        )
+    last = runs[list(runs)[-1]]
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8, 3.4), layout="constrained")
+    ax0.scatter(Y[:, 0], Y[:, 1], s=5, c=COLORS["data"], label="Data")
+    ax0.scatter(
+        last.particles[:, 0], last.particles[:, 1], s=8, c=COLORS["particles"], label="Particles"
+    )
+    ax0.set_aspect("equal", adjustable="datalim")
+    ax0.set_title(
+        f"after {n_steps} steps, beta = {beta:.2g} for the first {n_steps // 2}", fontsize=9
+    )
+    ax0.legend(fontsize=7, loc="upper left")
+    for label, res in runs.items():
+        ax1.semilogy(res.steps, res.mmd2, label=f"{label}: final {res.mmd2[-1]:.3g}")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("MMD$^2$")
+    ax1.legend(fontsize=7)
+    return fig
+
+
+def noise_demo(beta: float = 1.0, n: int = 100, n_steps: int = 120) -> InteractiveFigure:
+    """A slider for the noise level beta of :func:`draw_noise`."""
+    import ipywidgets as W
+
+    slider = W.FloatSlider(value=beta, min=0.0, max=4.0, step=0.25, description="beta")
+    return InteractiveFigure(lambda beta: draw_noise(beta, n, n_steps), {"beta": slider})
+
+
+# -- step size and number of particles of a flow (lecture 3) -----------------------------------
+
+
+def draw_flow_settings(step: float, n_particles: int, n_steps: int = 100, seed: int = 0):
+    """MMD flow from N((-1.5, -1.5), 0.3^2 I) to a ring of target points, for a step and a size.
+
+    Left: the particles' paths (every 10 steps) and their end points. Right: F = 1/2 MMD^2 along
+    the flow; a step that is too large makes F oscillate or rise (the descent inequality of
+    lecture 4 needs step < 2 / (3 L)).
+    """
+    import matplotlib.pyplot as plt
+
+    from .flows import mmd_flow
+
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(60) / 60
+    Y = np.column_stack([np.cos(angles), np.sin(angles)]) + 0.05 * rng.standard_normal((60, 2))
+    X0 = np.array([-1.5, -1.5]) + 0.3 * rng.standard_normal((int(n_particles), 2))
+    res = mmd_flow(X0, Y, GaussianKernel(1.0), step, n_steps, progress=False, record_every=10)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8, 3.4), layout="constrained")
+    ax0.plot(res.trajectory[:, :, 0], res.trajectory[:, :, 1], color="0.75", lw=0.6)
+    ax0.scatter(Y[:, 0], Y[:, 1], s=6, c=COLORS["data"], label="Data")
+    ax0.scatter(
+        res.particles[:, 0], res.particles[:, 1], s=10, c=COLORS["particles"], label="Particles"
+    )
+    ax0.set_aspect("equal", adjustable="datalim")
+    ax0.set_title(f"{int(n_particles)} particles, step {step:.3g}, {n_steps} steps", fontsize=9)
+    ax0.legend(fontsize=7, loc="upper left")
+    ax1.semilogy(res.steps, res.loss, color=COLORS["particles"])
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("F = MMD$^2$ / 2")
+    ax1.set_title(f"final F = {res.loss[-1]:.3g}", fontsize=9)
+    return fig
+
+
+def flow_demo(step: float = 1.0, n_particles: int = 50, n_steps: int = 100) -> InteractiveFigure:
+    """Sliders for the step size (log scale) and the number of particles of a flow."""
+    import ipywidgets as W
+
+    controls = {
+        "step": W.FloatLogSlider(value=step, base=10, min=-1, max=2, step=0.1, description="step"),
+        "n_particles": W.IntSlider(
+            value=n_particles, min=5, max=300, step=5, description="particles"
+        ),
+    }
+    return InteractiveFigure(
+        lambda step, n_particles: draw_flow_settings(step, n_particles, n_steps), controls
+    )
+
+
+# -- lambda -> KALE between KL and MMD^2 / 2 (lecture 8) ---------------------------------------
+
+
+def kale_lambda_demo(X, Y, kernel, log10_lam: float = 0.0, kl=None, lams=None):
+    """A log10(lambda) slider over ``plotting_kale.draw_kale_lambda`` (the KALE path is computed
+    once; each move solves KALE at the chosen lambda and marks it on the path)."""
+    import ipywidgets as W
+
+    from .kale import kale_path
+    from .plotting_kale import draw_kale_lambda
+
+    lams = np.logspace(-4, 4, 17) if lams is None else np.asarray(lams, dtype=float)
+    path = kale_path(X, Y, kernel, lams)
+    half_mmd2 = 0.5 * mmd2(X, Y, kernel, "biased")
+    slider = W.FloatSlider(
+        value=log10_lam,
+        min=float(np.log10(lams.min())),
+        max=float(np.log10(lams.max())),
+        step=0.5,
+        description="log10 λ",
+    )
+    return InteractiveFigure(
+        lambda log10_lam: draw_kale_lambda(
+            10.0**log10_lam, X, Y, kernel, lams, path, kl=kl, mmd2_half=half_mmd2
+        ),
+        {"log10_lam": slider},
     )

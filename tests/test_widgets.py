@@ -47,3 +47,42 @@ def test_interactive_figure_passes_every_control_value():
 def test_bad_bandwidth_is_reported():
     with pytest.raises(ValueError, match="bandwidth"):
         draw_bandwidth(-1.0)
+
+
+def _drive(demo, name, value):
+    before, count = bytes(demo.image.value), demo.redraws
+    demo.controls[name].value = value
+    assert demo.redraws == count + 1
+    assert bytes(demo.image.value) != before
+
+
+def test_noise_demo_redraws_and_noise_lowers_the_final_mmd():
+    from kernelflows.widgets import draw_noise, noise_demo
+
+    demo = noise_demo(beta=0.0, n=40, n_steps=40)
+    _drive(demo, "beta", 2.0)
+    # the plain drawing: with noise the legend reports a lower final MMD^2 than without
+    fig = draw_noise(2.0, n=40, n_steps=60)
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    finals = [float(t.rsplit("final ", 1)[1]) for t in labels]
+    assert len(finals) == 2 and finals[1] < finals[0]
+    plt.close("all")
+
+
+def test_flow_demo_redraws_for_step_and_particles():
+    from kernelflows.widgets import flow_demo
+
+    demo = flow_demo(step=1.0, n_particles=10, n_steps=20)
+    _drive(demo, "step", 5.0)
+    _drive(demo, "n_particles", 20)
+    assert demo.values == {"step": 5.0, "n_particles": 20}
+
+
+def test_kale_lambda_demo_redraws():
+    from kernelflows import PolynomialKernel
+    from kernelflows.widgets import kale_lambda_demo
+
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=60), 1 + rng.normal(size=60)
+    demo = kale_lambda_demo(X, Y, PolynomialKernel(2, 1.0), lams=np.logspace(-2, 2, 5))
+    _drive(demo, "log10_lam", -1.5)
