@@ -1,0 +1,267 @@
+"""Tests for kernelflows.kale: the KALE solver against independent formulations and limits."""
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from kernelflows.divergences import kl_gaussians
+from kernelflows.embeddings import witness
+from kernelflows.kale import (
+    KaleConvergenceError,
+    ReLUFeatureKernel,
+    kale,
+    kale_dual_objective,
+    solve_kale_dual,
+)
+from kernelflows.kernels import GaussianKernel, PolynomialKernel
+from kernelflows.mmd import mmd2
+
+
+def _two_samples(n=30, m=40, d=2, seed=0, shift=0.8):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    Y = 1.2 * rng.standard_normal((m, d)) + shift
+    return X, Y
+
+
+def _primal_by_lbfgs(X, Y, kernel, lam):
+    """max over f = sum_j beta_j k(z_j, .), z = [X; Y], by L-BFGS: an independent route."""
+    Z = np.vstack([X, Y])
+    K = kernel(Z, Z)
+    n = len(X)
+
+    def neg(beta):
+        f = K @ beta
+        e = np.exp(f[n:])
+        val = f[:n].mean() - e.mean() + 1 - 0.5 * lam * beta @ f
+        grad = K[:, :n].mean(axis=1) - K[:, n:] @ e / len(e) - lam * f
+        return -val, -grad
+
+    res = optimize.minimize(
+        neg, np.zeros(len(Z)), jac=True, method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15}
+    )
+    return (1 + lam) * -res.fun
+
+
+@pytest.mark.parametrize("lam", [0.1, 1.0, 10.0])
+def test_agrees_with_primal_over_representer_coefficients(lam):
+    X, Y = _two_samples()
+    kernel = GaussianKernel(1.0)
+    res = kale(X, Y, kernel, lam, tol=1e-12)
+    # L-BFGS stops at ~1e-9 relative accuracy on this smooth concave problem
+    assert res.value == pytest.approx(_primal_by_lbfgs(X, Y, kernel, lam), rel=1e-6, abs=1e-9)
+    assert 0 <= res.duality_gap < 1e-9  # the certificate at tol 1e-12
+    # optimality: alpha_i = exp(f(y_i)) / m
+    np.testing.assert_allclose(res.alpha, np.exp(res.witness(Y)) / len(Y), rtol=1e-6)
+
+
+def test_nonnegative_and_zero_for_identical_samples():
+    kernel = GaussianKernel(0.7)
+    for seed in range(4):
+        X, Y = _two_samples(25, 35, seed=seed, shift=0.1 * seed)
+        for lam in [0.01, 1.0, 100.0]:
+            # f = 0 is feasible with objective 0, so the max is >= 0 up to the gap
+            assert kale(X, Y, kernel, lam).value >= -1e-12
+    X, _ = _two_samples(40, 1)
+    res = kale(X, X.copy(), kernel, 0.5, tol=1e-12)
+    assert abs(res.value) < 1e-12  # rounding only
+    np.testing.assert_allclose(res.alpha, 1 / len(X), rtol=1e-10)
+    assert np.max(np.abs(res.witness(X))) < 1e-8
+
+
+def test_large_lambda_limit_is_half_biased_mmd2_with_first_order_rate():
+    # Expanding f = g / lam: KALE_lam = MMD^2/2 + C / lam + O(1/lam^2) with
+    # C = (MMD^2 - mean_Q (mu_P - mu_Q)^2) / 2  (derived in lecture 08)
+    X, Y = _two_samples(50, 70)
+    kernel = GaussianKernel(1.0)
+    m2 = mmd2(X, Y, kernel, "biased")
+    g0 = witness(X, Y, kernel)
+    C = 0.5 * (m2 - np.mean(g0(Y) ** 2))
+    errors = []
+    for lam in [1e1, 1e2, 1e3]:
+        value = kale(X, Y, kernel, lam, tol=1e-14).value
+        errors.append(abs(lam * (value - m2 / 2) - C))
+    # the coefficient error is O(1/lam): each decade divides it by ~10 (allow 6 to 14)
+    assert 6 < errors[0] / errors[1] < 14 and 6 < errors[1] / errors[2] < 14
+    assert errors[2] < 1e-3 * abs(C)
+
+
+def test_small_lambda_limit_is_kl_with_polynomial_kernel():
+    # log dP/dQ of two 1-D Gaussians is quadratic: in the RKHS of (x y + 1)^2
+    mp, sp, mq, sq = 0.0, 1.0, 1.0, 1.5
+    kl = kl_gaussians(mp, sp**2, mq, sq**2)
+    kernel = PolynomialKernel(2, 1.0)
+    rng = np.random.default_rng(5)
+    for n in [200, 1500]:
+        X = mp + sp * rng.standard_normal(n)
+        Y = mq + sq * rng.standard_normal(n)
+        value = kale(X, Y, kernel, 1e-5, tol=1e-10).value
+        # independent: the unpenalised bound maximised over quadratics by BFGS
+        feats = lambda z: np.stack([np.ones_like(z), z, z**2], axis=1)  # noqa: E731
+        FX, FY = feats(X), feats(Y)
+
+        def neg(c, FX=FX, FY=FY):
+            e = np.exp(FY @ c)
+            return -(np.mean(FX @ c) - np.mean(e) + 1), -(FX.mean(0) - FY.T @ e / len(e))
+
+        best = -optimize.minimize(neg, np.zeros(3), jac=True, method="BFGS").fun
+        # lam = 1e-5 biases by lam ||f||^2 / 2 ~ 1e-5 (||f|| = O(1) here)
+        assert value == pytest.approx(best, abs=1e-4)
+        # sampling error of the plug-in bound at f = log p/q: sd ~ sqrt(Var_P f / n + Var_Q e^f / m)
+        f = stats.norm.logpdf(X, mp, sp) - stats.norm.logpdf(X, mq, sq)
+        ratio = np.exp(stats.norm.logpdf(Y, mp, sp) - stats.norm.logpdf(Y, mq, sq))
+        sd = np.sqrt(np.var(f) / n + np.var(ratio) / n)
+        assert abs(value - kl) < 4 * sd  # four standard errors
+
+
+def test_disjoint_supports_finite_and_growing_as_lambda_shrinks():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(0, 1, 60)
+    Y = rng.uniform(3, 4, 80)
+    kernel = GaussianKernel(1.0)
+    lams = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    values = [kale(X, Y, kernel, lam).value for lam in lams]
+    assert all(np.isfinite(values))
+    assert all(a > b for a, b in zip(values, values[1:], strict=False))
+    # the lam -> infinity end: MMD^2 / 2, which is at most 1 for a Gaussian kernel
+    assert values[-1] == pytest.approx(mmd2(X, Y, kernel, "biased") / 2, rel=0.2)
+
+
+def test_no_overflow_for_very_large_witness_values():
+    # at lam = 1e-5 the witness is ~1e5 on P, so exp(f) there would overflow: the solver must
+    # only exponentiate f on Q (where it stays moderate) and form means by logsumexp
+    # (RuntimeWarnings from kernelflows are errors under the pytest configuration)
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, 40)
+    Y = rng.uniform(6, 7, 50)
+    res = kale(X, Y, GaussianKernel(0.5), 1e-5)
+    assert np.isfinite(res.value) and res.value > 1e3
+    assert np.max(res.witness(X)) > 710
+    assert res.duality_gap < 1e-6 * res.value
+
+
+def test_warm_start_and_block_interface():
+    X, Y = _two_samples(40, 50)
+    kernel = GaussianKernel(1.0)
+    cold = kale(X, Y, kernel, 0.05, tol=1e-10)
+    again = kale(X, Y, kernel, 0.05, tol=1e-10, warm_start=cold)
+    assert again.n_iter == 0 and again.value == pytest.approx(cold.value, rel=1e-12)
+    # a slightly moved P: warm start needs fewer Newton steps than a cold start
+    X2 = X + 0.02
+    warm = kale(X2, Y, kernel, 0.05, tol=1e-10, warm_start=cold.alpha)
+    cold2 = kale(X2, Y, kernel, 0.05, tol=1e-10)
+    assert warm.n_iter < cold2.n_iter
+    assert warm.value == pytest.approx(cold2.value, rel=1e-8)
+    # the low-level solve on precomputed blocks gives the same answer
+    K = kernel(Y, Y)
+    kbar = kernel(Y, X).mean(axis=1)
+    c = kernel(X, X).mean()
+    sol = solve_kale_dual(K, kbar, c, 0.05, tol=1e-10)
+    assert sol.value == pytest.approx(cold.value, rel=1e-12)
+    assert sol.n_solves == sol.n_iter + 1  # one factorisation per step, plus the final check
+    # KALE = (1 + lam)(1 + J(alpha*)) (EXPERIMENTS.md conventions)
+    J = kale_dual_objective(K, kbar, c, sol.alpha, 0.05)
+    assert (1 + 0.05) * (1 + J) == pytest.approx(sol.value, rel=1e-9)
+
+
+def test_clear_error_when_budget_is_exhausted():
+    X, Y = _two_samples()
+    with pytest.raises(KaleConvergenceError, match="did not converge"):
+        kale(X, Y, GaussianKernel(1.0), 1e-3, tol=1e-14, max_iter=1)
+
+
+def test_witness_gradient_matches_finite_differences():
+    X, Y = _two_samples()
+    f = kale(X, Y, GaussianKernel(1.0), 0.3).witness
+    Z = np.random.default_rng(9).standard_normal((5, 2))
+    h = 1e-6
+    fd = np.stack([(f(Z + h * e) - f(Z - h * e)) / (2 * h) for e in np.eye(2)], axis=1)
+    np.testing.assert_allclose(f.grad(Z), fd, rtol=1e-6, atol=1e-8)  # central differences
+
+
+def test_relu_span_separates_distributions_with_equal_moments():
+    # slide "Topological properties of KALE (1)": KALE = 0 iff P = Q for the ReLU span.
+    # Q bimodal with P's mean and variance: linear f (degree-1 polynomials) cannot tell them
+    # apart (the population value is 0), random ReLU features can; P = Q' goes to 0 with n.
+    relu = ReLUFeatureKernel(1, 128, power=1, rng=0)
+    linear = PolynomialKernel(1, 1.0)
+    alt, null, lin = [], [], []
+    for n in [100, 1000]:
+        rng = np.random.default_rng([0, n])
+        X, X2 = rng.standard_normal(n), rng.standard_normal(n)
+        Y = rng.choice([-0.9, 0.9], n) + np.sqrt(0.19) * rng.standard_normal(n)
+        alt.append(kale(X, Y, relu, 1e-3).value)
+        null.append(kale(X, X2, relu, 1e-3).value)
+        lin.append(kale(X, Y, linear, 1e-3).value)
+    # margins: over seeds 0-3 the ratios at n = 1000 were >= 9 and <= 0.01
+    assert alt[0] > null[0] and alt[1] > 5 * null[1]
+    assert lin[1] < 0.1 * alt[1]
+    assert null[1] < 0.5 * null[0]  # the P = Q value shrinks with n (as ~1/n)
+
+
+def test_relu_kernel_gradient():
+    k = ReLUFeatureKernel(2, 64, power=2, rng=1)
+    rng = np.random.default_rng(1)
+    Z, C, w = rng.standard_normal((4, 2)), rng.standard_normal((6, 2)), rng.standard_normal(6)
+    h = 1e-6
+    fd = np.stack(
+        [
+            (k.weighted_sum(Z + h * e, C, w) - k.weighted_sum(Z - h * e, C, w)) / (2 * h)
+            for e in np.eye(2)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(k.weighted_grad(Z, C, w), fd, rtol=1e-5, atol=1e-8)
+    G = k(C, C)
+    assert np.min(np.linalg.eigvalsh(G)) > -1e-12  # positive semi-definite up to rounding
+
+
+def test_weak_convergence_and_wasserstein_bound():
+    # slide "Topological properties of KALE (2)": KALE(P, Q_n) <= (1 + lam) L W1(P, Q_n) for an
+    # L-Lipschitz witness, so Q_n -> P weakly drives KALE to 0. Q_n = P shifted by delta.
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal(150)
+    sigma, lam = 1.0, 0.1
+    kernel = GaussianKernel(sigma)
+    grid = np.linspace(-6, 7, 4001)
+    values = []
+    for delta in [1.0, 0.3, 0.1, 0.03, 0.01]:
+        Y = X + delta
+        res = kale(X, Y, kernel, lam)
+        w1 = stats.wasserstein_distance(X, Y)
+        assert w1 == pytest.approx(delta)
+        lip = np.max(np.abs(res.witness.grad(grid)))  # 1-D: sup |f'| on a grid covering the data
+        assert res.value <= (1 + lam) * lip * w1 * (1 + 1e-9)
+        # Gaussian kernel: |f'| <= ||f||_H / sigma, a bound needing no grid
+        assert res.value <= (1 + lam) * res.witness.norm() / sigma * w1 * (1 + 1e-9)
+        values.append(res.value)
+    assert all(a > b for a, b in zip(values, values[1:], strict=False))
+    assert values[-1] < 1e-3 * values[0]
+
+
+def test_scaled_kale_below_kl_on_quantile_samples():
+    # KALE_lam / (1 + lam) <= KL(P || Q) (the penalty only lowers the variational bound).
+    # Quantile grids stand in for the populations: deterministic, n = m = 400.
+    mp, sp, mq, sq = 0.0, 1.0, 1.0, 1.5
+    u = (np.arange(400) + 0.5) / 400
+    X, Y = stats.norm.ppf(u, mp, sp), stats.norm.ppf(u, mq, sq)
+    kl = kl_gaussians(mp, sp**2, mq, sq**2)
+    for kernel in [GaussianKernel(1.0), PolynomialKernel(2, 1.0)]:
+        for lam in [1e-3, 0.1, 1.0]:
+            v = kale(X, Y, kernel, lam).value / (1 + lam)
+            assert 0 < v <= kl + 1e-3  # the quantile grid approximates P, Q to ~1e-3
+
+
+def test_bad_input():
+    X, Y = _two_samples()
+    k = GaussianKernel(1.0)
+    with pytest.raises(ValueError, match="lam"):
+        kale(X, Y, k, 0.0)
+    with pytest.raises(ValueError, match="Q"):
+        kale(X, Y[:, :1], k, 1.0)
+    with pytest.raises(ValueError, match="P"):
+        kale(np.full((3, 2), np.nan), Y, k, 1.0)
+    with pytest.raises(ValueError, match="warm_start"):
+        kale(X, Y, k, 1.0, warm_start=-np.ones(len(Y)))
+    with pytest.raises(ValueError, match="kernel"):
+        kale(X, Y, "gaussian", 1.0)

@@ -1,0 +1,216 @@
+"""Tests of the numerical theory checks (kernelflows.theory)."""
+
+import numpy as np
+import pytest
+
+from kernelflows.datasets import bad_equilibrium, collapse_setup
+from kernelflows.flows import mmd_energy, mmd_flow, mmd_velocity
+from kernelflows.kernels import GaussianKernel
+from kernelflows.schedules import inverse_sqrt
+from kernelflows.theory import (
+    assumption_a_constants,
+    bad_equilibrium_energy,
+    convexity_counterexample,
+    descent_check,
+    descent_lipschitz_constant,
+    dissipation_check,
+    euler_convergence,
+    first_variation_check,
+    geodesic_energies,
+    lojasiewicz_bound,
+    proposition8_check,
+    sobolev_distance,
+    sobolev_lower_bound,
+    wasserstein_gradient_check,
+)
+
+
+@pytest.fixture
+def samples():
+    rng = np.random.default_rng(7)
+    return rng.normal(size=(25, 2)), rng.normal(size=(30, 2)) + [0.8, 0.0]
+
+
+def test_first_variation_by_finite_differences(samples):
+    X, Y = samples
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(6, 2))
+    c = rng.normal(size=6)
+    c -= c.mean()
+    fd, formula = first_variation_check(X, Y, GaussianKernel(1.0), Z, c)
+    # F is quadratic in the weights, so the central difference is exact up to rounding
+    # (about 1e-16 / eps relative).
+    assert fd == pytest.approx(formula, rel=1e-8)
+
+
+def test_wasserstein_gradient_by_finite_differences(samples):
+    X, Y = samples
+    h = np.random.default_rng(1).normal(size=X.shape)
+    fd, formula = wasserstein_gradient_check(X, Y, GaussianKernel(0.9), h)
+    # Central difference with eps = 1e-4: O(eps^2) error times third derivatives of order 1.
+    assert fd == pytest.approx(formula, rel=1e-6)
+
+
+def test_mixture_convex_but_not_displacement_convex():
+    a, s = 2.0, 1.0
+    ts, disp, mix, chord = convexity_counterexample(a, s, n_points=11)
+    assert np.all(mix <= chord + 1e-15)  # mixture convexity (always); rounding slack
+    assert mix[5] == pytest.approx(0.0, abs=1e-15)  # the mixture at t = 1/2 is the target
+    k = lambda r: np.exp(-(r**2) / (2 * s**2))  # noqa: E731
+    # Closed form of the bump at the midpoint of the geodesic; rounding only.
+    assert disp[5] - disp[0] == pytest.approx(0.5 * (1 - 2 * k(a) + k(2 * a)), rel=1e-12)
+    assert disp[5] > chord[5]  # displacement convexity fails
+
+
+def test_mixture_convexity_on_random_measures(samples):
+    X, Y = samples
+    X2 = np.random.default_rng(3).normal(size=X.shape) * 2
+    ts = np.linspace(0, 1, 9)
+    _, mix, chord = geodesic_energies(X, X2, Y, GaussianKernel(1.0), ts)
+    assert np.all(mix <= chord + 1e-14)  # convex for every pair; rounding slack
+
+
+def test_dissipation_error_is_first_order(samples):
+    X, Y = samples
+    steps = np.array([0.2, 0.1, 0.05])
+    quotients, rate = dissipation_check(X, Y, GaussianKernel(1.0), steps)
+    err = np.abs(quotients - rate)
+    # O(gamma): halving gamma halves the error (ratio 2 up to O(gamma) corrections).
+    assert np.all(np.abs(err[:-1] / err[1:] - 2.0) < 0.2)
+    assert rate < 0
+
+
+def test_euler_converges_at_first_order(samples):
+    X, Y = samples
+    errs = euler_convergence(X, Y, GaussianKernel(1.0), 2.0, [0.4, 0.2, 0.1], 0.0125)
+    ratios = errs[:-1] / errs[1:]
+    # First order: ratio 2, biased low since the reference has its own O(0.0125) error.
+    assert np.all((ratios > 1.6) & (ratios < 2.4))
+
+
+def _rkhs_sq_norm(kernel, points, coeffs):
+    """||sum_p c_p k(p, .)||_H^2 = c^T K c, from the kernel's Gram matrix alone."""
+    return float(coeffs @ kernel(points, points) @ coeffs)
+
+
+def test_assumption_a_constants_by_finite_differences():
+    s, d, h = 0.7, 3, 1e-3
+    kernel = GaussianKernel(s)
+    x = np.array([0.3, -1.0, 0.5])
+    K, K1d, K2d = assumption_a_constants(s, d)
+    assert K == kernel(x[None], x[None])[0, 0]
+    E = np.eye(d) * h
+    # ||d_i k(x, .)||^2 from the difference quotient (k(x + h e_i, .) - k(x - h e_i, .)) / 2h.
+    k1 = sum(
+        _rkhs_sq_norm(kernel, np.stack([x + E[i], x - E[i]]), np.array([1, -1]) / (2 * h))
+        for i in range(d)
+    )
+    # ||d_i d_j k(x, .)||^2 from the four-point mixed difference quotient.
+    k2 = 0.0
+    for i in range(d):
+        for j in range(d):
+            pts = np.stack([x + E[i] + E[j], x + E[i] - E[j], x - E[i] + E[j], x - E[i] - E[j]])
+            k2 += _rkhs_sq_norm(kernel, pts, np.array([1, -1, -1, 1]) / (4 * h * h))
+    # Difference quotients: O(h^2) relative error, plus rounding ~1e-16 / h^4 for the second.
+    assert k1 == pytest.approx(K1d, rel=1e-5)
+    assert k2 == pytest.approx(K2d, rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_discrete_descent_inequality(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(20, 2)) * 0.3
+    Y = rng.normal(size=(15, 2)) + 1.0
+    s = 0.6
+    L = descent_lipschitz_constant(s)
+    for step in np.linspace(0.05, 2 / (3 * L), 6):
+        lhs, rhs = descent_check(X, Y, s, step)
+        assert lhs <= rhs + 1e-15  # the inequality itself; rounding slack
+
+
+def test_bad_equilibrium_energy_closed_form():
+    X0, Y = bad_equilibrium(n=5, a=0.7)
+    # mmd_energy goes through the kernel's blocked sums: an independent computation.
+    assert bad_equilibrium_energy(0.7, 1.3) == pytest.approx(
+        mmd_energy(X0, Y, GaussianKernel(1.3)), rel=1e-12
+    )
+    # grad f(0) = 0 by symmetry; fused multiply-adds in BLAS may leave rounding-level residue.
+    assert np.abs(mmd_velocity(X0, X0, Y, GaussianKernel(1.3))).max() < 1e-15
+
+
+def test_proposition8_rate_with_inverse_sqrt_schedule():
+    X0, Y = bad_equilibrium(n=20, a=0.5)
+    res = mmd_flow(
+        X0,
+        Y,
+        GaussianKernel(1.0),
+        0.5,
+        150,
+        noise=inverse_sqrt(1.0),
+        rng=0,
+        record_every=1,
+        progress=False,
+    )
+    out = proposition8_check(res)
+    assert out["c"] > 0  # every step is a descent proportional to beta_n^2 F_n
+    assert np.all(res.loss <= out["bound"] * (1 + 1e-12))  # hence the exponential bound
+    with pytest.raises(ValueError, match="every step"):
+        proposition8_check(mmd_flow(X0, Y, GaussianKernel(1.0), 0.5, 10, progress=False))
+
+
+def test_sobolev_distance_is_a_supremum(samples):
+    X, Y = samples
+    s, reg = 1.0, 1e-2
+    kernel = GaussianKernel(s)
+    S = sobolev_distance(X, Y, s, reg)
+    F = mmd_energy(X, Y, kernel)
+    grad_sq = float(np.mean(np.sum(mmd_velocity(X, X, Y, kernel) ** 2, axis=1)))
+    # g = f is a candidate: S_reg^2 >= (2F)^2 / (E||grad f||^2 + reg ||f||^2), ||f||^2 = 2F.
+    assert S**2 >= (2 * F) ** 2 / (grad_sq + reg * 2 * F) * (1 - 1e-9)
+    rng = np.random.default_rng(4)
+    for _ in range(5):  # random RKHS functions g = sum_j w_j k(c_j, .) never beat the sup
+        C, w = rng.normal(size=(8, 2)) * 1.5, rng.normal(size=8)
+        gap = kernel.weighted_sum(X, C, w).mean() - kernel.weighted_sum(Y, C, w).mean()
+        grad = kernel.weighted_grad(X, C, w)
+        denom = np.mean(np.sum(grad**2, axis=1)) + reg * float(w @ kernel(C, C) @ w)
+        assert gap**2 / denom <= S**2 * (1 + 1e-9)  # rounding slack in the linear solve
+    assert sobolev_distance(X, Y, s, 1e-3) >= S  # less regularisation, larger sup
+
+
+def test_sobolev_distance_blows_up_when_particles_collapse():
+    _, Y = collapse_setup(n=30, m=30, rng=1)
+    spread = np.random.default_rng(0).normal(size=(30, 2))
+    point = np.tile(Y.mean(axis=0), (30, 1))
+
+    def growth(X):  # S_reg at reg = 1e-4 over S_reg at reg = 1e-2
+        return sobolev_distance(X, Y, 2.0, 1e-4) / sobolev_distance(X, Y, 2.0, 1e-2)
+
+    # A collapsed clump: G has rank d and grad f ~ 0 on it, so S_reg ~ sqrt(2F / reg): growth
+    # close to 10. Spread particles: S_reg grows far more slowly as reg -> 0.
+    assert growth(point) > 8
+    assert growth(spread) < 3
+    assert sobolev_distance(point, Y, 2.0, 1e-3) > 3 * sobolev_distance(spread, Y, 2.0, 1e-3)
+
+
+def test_lojasiewicz_bound_along_a_flow(samples):
+    X, Y = samples
+    res = mmd_flow(X, Y, GaussianKernel(1.0), 0.05, 400, record_every=1, progress=False)
+    S = np.maximum.accumulate(sobolev_lower_bound(res.loss, res.grad_sq_norm))
+    bound = np.array(
+        [lojasiewicz_bound(res.loss[0], t, s_max) for t, s_max in zip(res.times, S, strict=True)]
+    )
+    # The continuous-time bound, on an Euler path with gamma = 0.05: allow O(gamma) slack.
+    assert np.all(res.loss <= bound * 1.05)
+    # It is exactly the solution of d(1/F)/dt = 4 / S^2.
+    assert 1 / lojasiewicz_bound(2.0, 3.0, 0.5) == pytest.approx(0.5 + 4 * 3.0 / 0.25)
+
+
+def test_theory_bad_input():
+    with pytest.raises(ValueError, match="bandwidth"):
+        assumption_a_constants(0.0, 2)
+    with pytest.raises(ValueError, match="sum to zero"):
+        first_variation_check(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(), [[0.0]], [1.0])
+    with pytest.raises(ValueError, match="h must"):
+        wasserstein_gradient_check(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(), [[1.0]])
+    with pytest.raises(ValueError, match="reg"):
+        sobolev_distance(np.zeros((2, 1)), np.ones((2, 1)), 1.0, reg=0.0)
