@@ -32,8 +32,15 @@ start.
 The solver is damped Newton. With S = diag(sqrt(alpha)) the Hessian diag(1/alpha) + K_QQ / lam
 is S^-1 (I + S K_QQ S / lam) S^-1, and the Newton system is solved through the Cholesky factor of
 B = I + S K_QQ S / lam, whose eigenvalues are >= 1 whatever the scale of alpha. The step is taken
-along the curve alpha * exp(t d / alpha), which agrees with the Newton step alpha + t d to first
-order and keeps alpha > 0 for every t; a backtracking (Armijo) line search on J picks t. The
+along a curve that keeps alpha > 0 for every t: coordinates that grow (d_i >= 0) move along the
+Newton line alpha_i + t d_i, those that shrink along alpha_i exp(t d_i / alpha_i), which agrees
+with the Newton line to first order but never reaches zero (a shrinking coefficient may fall by
+many orders of magnitude in one step instead of a factor per step, as with a fraction-to-the-
+boundary rule). Coordinates that the full step would drive below zero ("blocked") will in
+fact only shrink towards zero, so the free coordinates' step is re-solved with that change
+fixed (a projected Newton correction, one more Cholesky factorisation of the free block, only
+while some coordinate is blocked): without it the damped phase at small lam on disjoint
+supports takes hundreds of tiny steps. A backtracking (Armijo) line search on J picks t. The
 iterate is stored as u = log(m alpha) = f(y) at the optimum, so that coefficients of size
 exp(-1000) (Q samples far from P at small lam) neither underflow into log(0) nor stall the step.
 Iterations stop when the Newton decrement satisfies decrement^2 / 2 <= ``tol`` (the standard
@@ -59,6 +66,7 @@ __all__ = [
     "KaleConvergenceError",
     "kale",
     "solve_kale_dual",
+    "kale_path",
     "kale_dual_objective",
     "kale_primal_objective",
     "ReLUFeatureKernel",
@@ -151,6 +159,34 @@ def _dual_from_u(u, alpha, K_alpha, kbar, c, lam):
     return float(alpha @ u + (1.0 - np.sum(alpha)) + 0.5 * quad / lam)  # = 1 + J
 
 
+def _blocked_correction(K_qq, g, alpha, s, d_u, blocked, lam):
+    """Re-solve the Newton system on the free coordinates, the blocked ones moved as they will.
+
+    A coordinate is blocked when the full Newton step would take alpha_i + d_i <= 0. It moves
+    along alpha_i exp(t d_i / alpha_i), so at t = 1 it changes by alpha_i (exp(d_u,i) - 1)
+    (nearly -alpha_i), not by d_i; the free coordinates' Newton step is recomputed with that
+    change fixed: H_FF d_F = -(g_F + K_FB delta_B / lam) (a projected Newton step, Bertsekas,
+    SIAM J. Control Optim. 1982), in the scaled form (I + S_F K_FF S_F / lam). One extra
+    Cholesky factorisation of the free block; none when nothing is blocked (near the optimum).
+    """
+    free = ~blocked
+    delta_b = alpha[blocked] * np.expm1(d_u[blocked])
+    rhs = -(g[free] + K_qq[np.ix_(free, blocked)] @ delta_b / lam)
+    s_f = s[free]
+    B_f = (s_f[:, None] * K_qq[np.ix_(free, free)]) * (s_f[None, :] / lam)
+    B_f[np.diag_indices_from(B_f)] += 1.0
+    w_f = cho_solve(
+        cho_factor(B_f, lower=True, overwrite_a=True, check_finite=False),
+        s_f * rhs,
+        check_finite=False,
+    )
+    d_u = d_u.copy()
+    # d_F = S_F w_F in alpha; d_F / alpha_F = w_F / s_F = rhs - K_FF S_F w_F / lam (from
+    # B_F w_F = S_F rhs), which needs no division by an alpha that may have underflowed
+    d_u[free] = rhs - K_qq[np.ix_(free, free)] @ (s_f * w_f) / lam
+    return d_u, 1
+
+
 def solve_kale_dual(
     K_qq,
     kbar,
@@ -158,7 +194,7 @@ def solve_kale_dual(
     lam: float,
     warm_start=None,
     tol: float = 1e-6,
-    max_iter: int = 100,
+    max_iter: int = 500,
     max_backtracks: int = 60,
     raise_on_failure: bool = True,
 ) -> KaleDualSolution:
@@ -214,7 +250,7 @@ def solve_kale_dual(
         B = (s[:, None] * K_qq) * (s[None, :] / lam)
         B[np.diag_indices_from(B)] += 1.0
         try:
-            factor = cho_factor(B, lower=True, check_finite=False)
+            factor = cho_factor(B, lower=True, overwrite_a=True, check_finite=False)
         except LinAlgError as exc:  # pragma: no cover - B >= I in exact arithmetic
             raise KaleConvergenceError(f"Cholesky failed after {n_iter} steps: {exc}") from exc
         n_solves += 1
@@ -230,16 +266,28 @@ def solve_kale_dual(
         # Newton direction in alpha: d = -S w; in u = log(m alpha): d_u = d / alpha, computed
         # without dividing by alpha from B w = S g, i.e. w / s = g - K S w / lam.
         d_u = -g + (K_qq @ (s * w)) / lam
+        slope = -decrement2  # dJ/dt at t = 0 along the step: g . d
+        blocked = d_u <= -1.0
+        if np.any(blocked) and not np.all(blocked):
+            d_u, extra = _blocked_correction(K_qq, g, alpha, s, d_u, blocked, lam)
+            n_solves += extra
+            corrected_slope = float(g @ (alpha * d_u))
+            if corrected_slope < 0:
+                slope = corrected_slope
+            else:  # pragma: no cover - keep the plain Newton direction
+                d_u = -g + (K_qq @ (s * w)) / lam
         t = 1.0
         accepted = False
         for _ in range(max_backtracks):
-            u_new = u + t * d_u
+            # growing coordinates move along the Newton line alpha + t d (positive for all
+            # t > 0); shrinking ones along alpha exp(t d / alpha), which never reaches 0
+            u_new = u + np.where(d_u >= 0, np.log1p(t * np.maximum(d_u, 0.0)), t * d_u)
             if np.max(u_new) < 700.0:
                 alpha_new = np.exp(u_new - log_m)
                 K_alpha_new = K_qq @ alpha_new
                 new = _dual_from_u(u_new, alpha_new, K_alpha_new, kbar, c, lam)
-                # Armijo: dJ/dt at t = 0 is g . d = -decrement^2
-                if new <= one_plus_J - 0.25 * t * decrement2:
+                # Armijo on the slope g . d at t = 0 (-decrement^2 for the plain Newton step)
+                if new <= one_plus_J + 1e-4 * t * slope:
                     accepted = True
                     break
             t *= 0.5
@@ -283,7 +331,7 @@ def kale(
     lam: float = 1.0,
     warm_start=None,
     tol: float = 1e-6,
-    max_iter: int = 100,
+    max_iter: int = 500,
 ) -> KaleResult:
     """KALE_lam(P || Q) from samples P (n, d) (linear term) and Q (m, d) (exponential term).
 
@@ -327,6 +375,32 @@ def kale(
         decrement=sol.decrement,
         log_alpha=sol.log_alpha,
     )
+
+
+def kale_path(P, Q, kernel: Kernel, lams, tol: float = 1e-8, max_iter: int = 1000) -> np.ndarray:
+    """KALE_lam(P || Q) for each lam in ``lams``, sharing the Gram blocks and warm-starting.
+
+    The lams are solved from the largest to the smallest (the lam -> infinity solution alpha =
+    1/m is the cold start), each warm-started from the previous alpha. Returns the values in the
+    order of ``lams``. Used for the lambda limits (slide "KALE vs KL vs MMD").
+    """
+    X = as_samples(P, "P")
+    Y = as_samples(Q, "Q")
+    same_dimension(X, Y, "P", "Q")
+    _check_kernel(kernel)
+    lams = np.asarray(lams, dtype=float)
+    if lams.ndim != 1 or len(lams) == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError("lams must be a non-empty vector of positive finite numbers")
+    K_qq = kernel(Y, Y)
+    kbar = kernel.weighted_sum(Y, X) / len(X)
+    c = kernel.total(X) / len(X) ** 2
+    values = np.empty(len(lams))
+    alpha = None
+    for i in np.argsort(-lams):
+        sol = solve_kale_dual(K_qq, kbar, c, lams[i], warm_start=alpha, tol=tol, max_iter=max_iter)
+        values[i] = sol.value
+        alpha = sol.alpha if np.all(sol.alpha > 0) else None
+    return values
 
 
 class ReLUFeatureKernel(Kernel):

@@ -274,8 +274,11 @@ def sobolev_distance(X, Y, bandwidth: float, reg: float = 1e-3) -> float:
 
         S_reg^2 = (||f||_H^2 - b^T (G + reg I)^{-1} b) / reg,   ||f||_H^2 = 2 F.
 
-    S_reg increases as reg decreases; it blows up when the particles collapse (G loses rank while
-    delta keeps a component outside its range). Builds an (n d)^2 matrix: for small n only.
+    S_reg increases as reg decreases. Between two different empirical measures the unregularised
+    S is infinite (a bump on a target point with zero gradient on the particles), so only the
+    growth with 1 / reg is informative: for a collapsed clump G has rank d and grad f ~ 0 on it,
+    so S_reg ~ sqrt(2 F / reg), while for spread particles it grows far more slowly. Builds an
+    (n d) x (n d) matrix: for small n only.
     """
     kernel = GaussianKernel(bandwidth)
     X, Y = _xy(X, Y, kernel)

@@ -37,6 +37,12 @@ def test_fast_gaussian_velocity_matches_weighted_grad(samples):
     got = gaussian_mmd_velocity(Z, X, Y, 0.8, block_elements=100)
     np.testing.assert_allclose(got, expected, atol=1e-12)
     np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), expected, atol=1e-12)
+    # At the particles themselves the symmetric path (half the particle pairs) is taken.
+    at_particles = -kernel.weighted_grad(X, centres, w)
+    for block in (100, 450, None):  # blocks of 1, 4 rows, and a single block
+        np.testing.assert_allclose(
+            gaussian_mmd_velocity(X, X, Y, 0.8, block_elements=block), at_particles, atol=1e-12
+        )
 
 
 def test_fast_gaussian_velocity_in_higher_dimension():

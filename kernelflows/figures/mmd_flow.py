@@ -1,0 +1,203 @@
+"""Figures of the MMD flow part of the talk (lectures 03-05).
+
+The collapse experiment behind ``mmd-flow``, ``noisy-mmd-flow`` and ``mmd-flow-loss`` is
+:func:`collapse_runs`: target N(0, I_2); all particles start at (3, 3) (the zero-spread limit of
+the paper's source, :func:`kernelflows.datasets.collapse_setup`); Gaussian kernel of bandwidth 2
+(k = exp(-||x - y||^2 / 8)); step 1; 300 steps. Noise injection uses the paper's kind of
+schedule, beta = 2 for the first 150 steps, then 0.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..datasets import collapse_setup
+from ..flows import mmd_flow, mmd_velocity
+from ..kernels import GaussianKernel
+from ..plotting import COLORS, new_figure, reduced_scale_note, scatter_particles
+from ..plotting_flows import flow_animation, frame_strip, loss_plot, quiver_field
+from ..schedules import piecewise
+from .registry import FigureOutput, register
+
+#: Settings of the collapse experiment at each scale (n = m particles and target samples).
+COLLAPSE = {
+    "bandwidth": 2.0,
+    "step": 1.0,
+    "n_steps": 300,
+    "noise": piecewise(2.0, 150),
+    "n": {"reduced": 200, "paper": 1000},
+}
+MMD_FLOW_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 200, 300]
+NOISY_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 150, 200, 300]
+
+
+def _setting_text(n: int) -> str:
+    return (
+        f"target N(0, I$_2$), m = {n}; {n} particles start at (3, 3); Gaussian kernel, "
+        f"bandwidth {COLLAPSE['bandwidth']:g}; step {COLLAPSE['step']:g}"
+    )
+
+
+@lru_cache(maxsize=2)
+def collapse_runs(scale: str = "reduced"):
+    """The noise-free and the noise-injected MMD flows of the collapse set-up (cached).
+
+    Returns ``(Y, {"no noise": FlowResult, "noise injection": FlowResult})``, recorded at every
+    step. Runs in about a second at the reduced scale (n = m = 200).
+    """
+    n = COLLAPSE["n"][scale]
+    X0, Y = collapse_setup(n=n, m=n, rng=0)
+    kernel = GaussianKernel(COLLAPSE["bandwidth"])
+    common = dict(step=COLLAPSE["step"], n_steps=COLLAPSE["n_steps"], record_every=1)
+    plain = mmd_flow(X0, Y, kernel, progress=False, **common)
+    noisy = mmd_flow(X0, Y, kernel, noise=COLLAPSE["noise"], rng=1, progress=False, **common)
+    return Y, {"no noise": plain, "noise injection": noisy}
+
+
+def _note(fig, scale, n):
+    if scale == "reduced":
+        reduced_scale_note(fig, f"reduced scale: n = m = {n} (paper: 1000)")
+
+
+@register(
+    "nn-mean-field",
+    slide="Motivation: Neural Net training",
+    caption="A one-hidden-layer network whose hidden units are particles Z_i; the output is "
+    "their average, so training moves an empirical measure of particles.",
+)
+def nn_mean_field(scale="reduced"):
+    fig, (ax, ax2) = new_figure(2, 1, width=4.2, height=3.4)
+    n_in, n_hidden = 3, 6
+    xin = np.linspace(0.2, 0.8, n_in)
+    xh = np.linspace(0.05, 0.95, n_hidden)
+    for yi in xin:
+        for yh in xh:
+            ax.plot([0.1, 0.5], [yi, yh], color="0.75", lw=0.8, zorder=1)
+    for yh in xh:
+        ax.plot([0.5, 0.9], [yh, 0.5], color=COLORS["particles"], lw=0.8, alpha=0.6, zorder=1)
+    ax.scatter(np.full(n_in, 0.1), xin, s=220, c="white", edgecolors="k", zorder=2)
+    ax.scatter(np.full(n_hidden, 0.5), xh, s=320, c=COLORS["particles"], zorder=2)
+    for i, yh in enumerate(xh):
+        label = "$Z_N$" if i == 0 else f"$Z_{n_hidden - i}$" if i > n_hidden - 4 else ""
+        ax.text(0.5, yh, label, ha="center", va="center", fontsize=7, color="white", zorder=3)
+    ax.text(0.5, xh[1] + 0.5 * (xh[2] - xh[1]), "⋮", ha="center", va="center", fontsize=10)
+    ax.scatter([0.9], [0.5], s=420, c="white", edgecolors="k", zorder=2)
+    ax.text(0.1, 0.93, "input $x$", ha="center", fontsize=8)
+    ax.text(0.5, 1.03, r"hidden units $\phi_{Z_i}(x)$", ha="center", fontsize=8)
+    ax.text(0.9, 0.62, r"$\frac{1}{N}\sum_i \phi_{Z_i}(x)$", ha="center", fontsize=10)
+    ax.set_xlim(0, 1.05)
+    ax.set_ylim(-0.05, 1.1)
+    ax.axis("off")
+    ax.set_title("one hidden layer, mean-field scaling", fontsize=9)
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(40, 2)) * [0.6, 0.4] + [0.5, 0.2]
+    ax2.scatter(Z[:, 0], Z[:, 1], s=14, c=COLORS["particles"], label=r"particles $Z_i$")
+    gx, gy = np.meshgrid(np.linspace(-1.5, 2.5, 80), np.linspace(-1.2, 1.6, 80))
+    dens = np.exp(-0.5 * (((gx - 0.5) / 0.6) ** 2 + ((gy - 0.2) / 0.4) ** 2))
+    ax2.contour(gx, gy, dens, levels=4, colors="0.5", linewidths=0.7)
+    ax2.set_xlabel("output weight $w$")
+    ax2.set_ylabel(r"feature parameter $\theta$")
+    ax2.set_title(r"$\frac{1}{N}\sum_i \delta_{Z_i} \to \nu$ as $N \to \infty$", fontsize=9)
+    ax2.legend(fontsize=7, loc="upper right")
+    return fig
+
+
+@register(
+    "mmd-forces",
+    slide="Wasserstein gradient flow on MMD (force on a particle)",
+    caption="The velocity -grad f over the plane: confinement pulls towards the data, "
+    "interaction pushes particles apart, and their sum moves the particles.",
+)
+def mmd_forces(scale="reduced"):
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(150, 2))
+    X = rng.normal(size=(40, 2)) * 0.35 + [2.0, 1.2]
+    kernel = GaussianKernel(1.0)
+    m, n = len(Y), len(X)
+    parts = {
+        r"confinement $\nabla \mu_{\nu^*}$": lambda P: kernel.weighted_grad(P, Y) / m,
+        r"interaction $-\nabla \mu_{\nu}$": lambda P: -kernel.weighted_grad(P, X) / n,
+        r"velocity $-\nabla f = \nabla\mu_{\nu^*} - \nabla\mu_\nu$": lambda P: mmd_velocity(
+            P, X, Y, kernel
+        ),
+    }
+    fig, axes = new_figure(3, 1, width=3.6, height=3.6)
+    for ax, (title, fn) in zip(axes, parts.items(), strict=True):
+        scatter_particles(ax, X, Y, s=5)
+        quiver_field(ax, fn, (-3, 4), (-3, 3.5), n=15)
+        ax.set_title(title, fontsize=9)
+    axes[0].legend(fontsize=7, loc="lower right", markerscale=2)
+    fig.suptitle("Gaussian kernel, bandwidth 1: data (blue), particles (red)", fontsize=9)
+    return fig
+
+
+@register(
+    "mmd-flow",
+    slide="MMD flow in practice",
+    caption="Without noise every particle ends in one clump near the target's centre of mass "
+    "and MMD^2 stalls (collapse set-up of kernelflows.datasets, stated on the figure).",
+)
+def mmd_flow_figure(scale="reduced"):
+    Y, runs = collapse_runs(scale)
+    res = runs["no noise"]
+    fig, axes = frame_strip(res, Y, MMD_FLOW_FRAMES, ncols=6)
+    ax = axes[len(MMD_FLOW_FRAMES)]
+    ax.axis("on")
+    ax.semilogy(res.steps, res.mmd2, color=COLORS["particles"])
+    ax.set_title(f"MMD$^2$: stalls at {res.mmd2[-1]:.3g}", fontsize=8)
+    ax.tick_params(labelsize=6)
+    axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
+    fig.suptitle("MMD flow, no noise: " + _setting_text(len(Y)), fontsize=9)
+    _note(fig, scale, len(Y))
+    anim = flow_animation(res, Y, MMD_FLOW_FRAMES, title="MMD flow")
+    return FigureOutput(figure=fig, animation=anim, fps=2)
+
+
+@register(
+    "noisy-mmd-flow",
+    slide="Noise injected MMD flow in practice",
+    caption="The same start with noise injection (beta = 2 for 150 steps, then 0): the "
+    "particles spread over the target.",
+)
+def noisy_mmd_flow_figure(scale="reduced"):
+    Y, runs = collapse_runs(scale)
+    res = runs["noise injection"]
+    fig, axes = frame_strip(res, Y, NOISY_FRAMES, ncols=6)
+    axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
+    fig.suptitle(
+        "noise-injected MMD flow ($\\beta$ = 2 until step 150, then 0): " + _setting_text(len(Y)),
+        fontsize=9,
+    )
+    _note(fig, scale, len(Y))
+    anim = flow_animation(res, Y, NOISY_FRAMES, title="noisy MMD flow")
+    return FigureOutput(figure=fig, animation=anim, fps=2)
+
+
+@register(
+    "mmd-flow-loss",
+    slide="Empirical observations / Noise injection: consistency",
+    caption="MMD^2 along the flows with and without noise injection (log scale) and the noise "
+    "level beta_n: the stall without noise and the decay with noise.",
+)
+def mmd_flow_loss(scale="reduced"):
+    Y, runs = collapse_runs(scale)
+    fig, (ax, ax2) = new_figure(
+        1, 2, width=5.0, height=2.2, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]}
+    )
+    loss_plot(ax, runs)
+    plain, noisy = runs["no noise"], runs["noise injection"]
+    ax.set_title(
+        f"final MMD$^2$: {plain.mmd2[-1]:.3g} without noise, {noisy.mmd2[-1]:.3g} with noise "
+        f"({plain.mmd2[-1] / noisy.mmd2[-1]:.0f}x lower)",
+        fontsize=9,
+    )
+    ax2.plot(noisy.steps, noisy.noise, color=COLORS["noise"])
+    ax2.set_ylabel(r"$\beta_n$")
+    ax2.set_xlabel("step")
+    ax.set_xlabel("")
+    _note(fig, scale, len(Y))
+    plt.setp(ax.get_xticklabels(), visible=False)
+    return fig
