@@ -52,7 +52,7 @@ def test_velocity_is_minus_one_plus_lam_grad_of_kale_witness(lam, fast, rng):
     at = X + 0.3 * rng.standard_normal(X.shape)
     v_x, diag = field(X, state, None)
     v_at, _ = field(X, diag["state"], at)
-    ref = kale(X, Y, kernel, lam, tol=1e-13)
+    ref = kale(X, Y, kernel, lam, tol=1e-15)
     scale = np.abs(ref.witness.grad(X)).max() * (1 + lam)
     # both solves are converged to ~1e-12 in the dual: velocities agree to rounding level
     np.testing.assert_allclose(v_x, -(1 + lam) * ref.witness.grad(X), atol=1e-7 * scale)
@@ -66,7 +66,7 @@ def test_non_gaussian_kernel_takes_general_path():
     kernel = IMQKernel(1.0, -0.5)
     field = KaleVelocity(Y, kernel, 0.1)
     v, diag = field(X, field.init(X), None)
-    ref = kale(X, Y, kernel, 0.1, tol=1e-13)
+    ref = kale(X, Y, kernel, 0.1, tol=1e-15)
     # as above: converged solves agree to rounding level
     np.testing.assert_allclose(v, -1.1 * ref.witness.grad(X), atol=1e-7 * np.abs(v).max())
 
@@ -88,7 +88,7 @@ def test_warm_started_flow_matches_flow_with_cold_solves():
     res = kale_flow(X, Y, kernel, lam, step, n_steps, record_every=n_steps)
     ref = X.copy()
     for _ in range(n_steps):
-        w = kale(ref, Y, kernel, lam, tol=1e-13).witness
+        w = kale(ref, Y, kernel, lam, tol=1e-15).witness
         ref = ref - step * (1 + lam) * w.grad(ref)
     # Newton to tol 1e-9 (in KALE units) per step; errors do not accumulate beyond ~1e-8
     np.testing.assert_allclose(res.particles, ref, atol=1e-7)
@@ -127,10 +127,10 @@ def test_slide_sign_is_an_ascent():
     # The slide's d_t nu = -(1 + lam) div(nu grad f) moves particles with +(1 + lam) grad f.
     X, Y, kernel = small_problem()
     lam, h = 0.1, 1e-3
-    r = kale(X, Y, kernel, lam, tol=1e-13)
+    r = kale(X, Y, kernel, lam, tol=1e-15)
     v = (1 + lam) * r.witness.grad(X)
-    up = kale(X + h * v, Y, kernel, lam, tol=1e-13).value
-    down = kale(X - h * v, Y, kernel, lam, tol=1e-13).value
+    up = kale(X + h * v, Y, kernel, lam, tol=1e-15).value
+    down = kale(X - h * v, Y, kernel, lam, tol=1e-15).value
     assert up > r.value > down
 
 
@@ -156,7 +156,7 @@ def test_noise_injection_evaluates_at_perturbed_points():
     lam, step, beta = 0.1, 1e-2, 0.3
     res = kale_flow(X0, Y, kernel, lam, step, 1, noise=beta, rng=7, record_every=1)
     u = np.random.default_rng(7).standard_normal(X0.shape)  # the engine's first draw
-    w = kale(X0, Y, kernel, lam, tol=1e-13).witness
+    w = kale(X0, Y, kernel, lam, tol=1e-15).witness
     expected = X0 - step * (1 + lam) * w.grad(X0 + beta * u)
     np.testing.assert_allclose(res.particles, expected, atol=1e-9)
     again = kale_flow(X0, Y, kernel, lam, step, 5, noise=beta, rng=7)
@@ -180,7 +180,7 @@ def test_rate_bound_holds_along_a_flow():
 def test_kale_weighted_agrees_with_kale_for_uniform_weights():
     X, Y, kernel = small_problem(n=10, m=12)
     value, f_x = kale_weighted(X, np.full(10, 0.1), Y, kernel, 0.5)
-    ref = kale(X, Y, kernel, 0.5, tol=1e-13)
+    ref = kale(X, Y, kernel, 0.5, tol=1e-15)
     assert value == pytest.approx(ref.value, rel=1e-9)  # both converged to ~1e-12
     np.testing.assert_allclose(f_x, ref.witness(X), atol=1e-9)
 
