@@ -127,8 +127,8 @@ def published(n_steps):
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     out = figmod.three_rings_runs("reduced")
     print(
-        f"  {'run':<28s} {'ms/step':>8s} {'CPU ms':>7s} {'Newton/step':>11s} {'Chol':>5s} {'CG/step':>8s} "
-        f"{'max gap':>8s} {'max dist':>9s}"
+        f"  {'run':<28s} {'ms/step':>8s} {'CPU ms':>7s} {'Newton/step':>11s} {'Chol':>5s} "
+        f"{'CG/step':>8s} {'max gap':>8s} {'max dist':>9s}"
     )
     for name, label in (("kale", "KALE lam=0.001 step 1e-4"), ("mmd", "KALE lam=1e4 step 1e-3")):
         res = out[name]
