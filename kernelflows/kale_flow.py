@@ -63,6 +63,7 @@ __all__ = [
     "KaleVelocity",
     "WarmNewton",
     "gaussian_kl_flow",
+    "gaussian_kl_to_isotropic",
     "kale_first_variation_check",
     "kale_flow",
     "kale_lojasiewicz_bound",
@@ -680,6 +681,24 @@ def gaussian_kl_flow(t, mean0, var0: float, sigma2: float = 1.0):
     mean_sq = float(mean0 @ mean0) * np.exp(-2.0 * t / sigma2)
     ratio = 1.0 + (var0 / sigma2 - 1.0) * np.exp(-2.0 * t / sigma2)
     return mean_sq / (2.0 * sigma2) + 0.5 * d * (ratio - 1.0 - np.log(ratio))
+
+
+def gaussian_kl_to_isotropic(mean, cov, sigma2: float = 1.0) -> float:
+    """KL(N(mean, cov) || N(0, sigma2 I)) = 1/2 [tr(cov)/sigma2 + |mean|^2/sigma2 - d
+    + d log sigma2 - log det cov]: with the mean and covariance of a particle cloud, a KL
+    estimate for clouds that stay Gaussian (ULA on a Gaussian target keeps them Gaussian)."""
+    mean = np.atleast_1d(np.asarray(mean, dtype=float))
+    cov = np.atleast_2d(np.asarray(cov, dtype=float))
+    d = len(mean)
+    if cov.shape != (d, d):
+        raise ValueError(f"cov must have shape ({d}, {d}), got {cov.shape}")
+    sigma2 = positive(sigma2, "sigma2")
+    sign, logdet = np.linalg.slogdet(cov)
+    if sign <= 0:
+        raise ValueError("cov must be positive definite")
+    return 0.5 * float(
+        np.trace(cov) / sigma2 + mean @ mean / sigma2 - d + d * math.log(sigma2) - logdet
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kernelflows.kale import kale
 from kernelflows.kale_flow import (
     KaleVelocity,
     gaussian_kl_flow,
+    gaussian_kl_to_isotropic,
     kale_first_variation_check,
     kale_flow,
     kale_lojasiewicz_bound,
@@ -319,3 +320,13 @@ def test_bad_input_raises_naming_the_argument():
         kl_flow(X0, None, 1e-3, 5)
     with pytest.raises(ValueError, match="direction"):
         kale_first_variation_check(X0, Y, kernel, 0.1, np.ones(len(X0)))
+
+
+def test_gaussian_kl_to_isotropic_matches_closed_form_flow_at_time_zero():
+    # the two closed forms are written independently (isotropic vs full covariance)
+    m0, v0, s2 = np.array([0.5, 1.5, -1.0]), 0.4, 2.0
+    assert gaussian_kl_to_isotropic(m0, v0 * np.eye(3), s2) == pytest.approx(
+        gaussian_kl_flow(0.0, m0, v0, s2), rel=1e-12
+    )
+    with pytest.raises(ValueError, match="cov"):
+        gaussian_kl_to_isotropic(m0, np.eye(2), s2)
