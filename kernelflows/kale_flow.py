@@ -583,10 +583,13 @@ def kale_lojasiewicz_bound(kale0: float, t, S: float):
     grad f*), and KALE^2 <= S^2 (1 + lam)^2 E ||grad f*||^2 (see
     :func:`kale_sobolev_lower_bound`), so d(1 / KALE)/dt >= 1 / S^2. The slide "Consistency (2)"
     writes 1 / (KALE_0^-1 + C^-1 t) with S <= C: its C stands for the bound on S^2 (Glaser,
-    Arbel, Gretton, NeurIPS 2021, Proposition 3 has the same structure).
+    Arbel, Gretton, NeurIPS 2021, Proposition 3 has the same structure). ``S`` may be an array
+    (e.g. the running maximum of :func:`kale_sobolev_lower_bound`) broadcasting with ``t``.
     """
     kale0 = positive(kale0, "kale0")
-    S = positive(S, "S")
+    S = np.asarray(S, dtype=float)
+    if not np.all(np.isfinite(S)) or np.any(S <= 0):
+        raise ValueError("S must be positive and finite (a number or an array broadcasting with t)")
     return 1.0 / (1.0 / kale0 + np.asarray(t, dtype=float) / S**2)
 
 
