@@ -129,9 +129,14 @@ class WarmNewton:
     The step is taken along alpha exp(t d / alpha) (positive for every t) with an Armijo line
     search, as in :func:`kernelflows.kale.solve_kale_dual`.
 
-    Per flow step :meth:`update` takes at least one Newton step and stops once the decrement
-    (g^T H^-1 g)^(1/2) before a step satisfies decrement^2 / 2 <= ``tol`` (an estimate of
-    J - J*, in the units of the dual); warm-started, that is one step and a few CG iterations.
+    Per flow step :meth:`update` takes Newton steps until the decrement (g^T H^-1 g)^(1/2)
+    before a step satisfies (1 + lam) decrement^2 / 2 <= ``tol`` (the standard estimate of
+    J - J*, scaled to the units of KALE = (1 + lam)(1 + J)), or until a full step (t = 1) was
+    taken from a point with decrement^2 <= sqrt(2 tol / (1 + lam)): Newton converges
+    quadratically there, so that step leaves a decrement of order decrement^2, below ``tol``.
+    The step is taken even when the test already passes before it (a free refinement, kept only
+    if it does not increase J). Warm-started along a flow, this is about one Newton step and a
+    few CG iterations per flow step. ``cg_rtol`` is the relative residual at which CG stops.
     """
 
     def __init__(
@@ -483,13 +488,15 @@ def kale_flow(
 
         X_{k+1} = X_k - step (1 + lam) grad f*_{nu_k, nu*}(X_k + beta_k u_k),   u_k ~ N(0, I),
 
-    Glaser, Arbel, Gretton (NeurIPS 2021), Section 4 (Lemma 3 and the particle scheme); noise
-    injection (``noise`` a float beta or a schedule of :mod:`kernelflows.schedules`) as for the MMD
-    flow, Arbel, Korba, Salim, Gretton (NeurIPS 2019), eq. (19). The dual coefficients alpha are
-    warm-started from step to step (:class:`WarmNewton`). Returns a :class:`~.flows.FlowResult`
+    Glaser, Arbel, Gretton (NeurIPS 2021), Lemma 3 (the slide "The W2 gradient flow of the
+    KALE") discretised in time and in particles; noise injection (``noise`` a float beta or a
+    schedule of :mod:`kernelflows.schedules`) as for the MMD flow, Arbel, Korba, Salim, Gretton
+    (NeurIPS 2019), eq. (19). The dual coefficients alpha are warm-started from step to step
+    (:class:`WarmNewton`; ``tol`` in the units of KALE). Returns a :class:`~.flows.FlowResult`
     with ``loss`` = KALE_lam at the snapshots, ``grad_sq_norm`` = mean ||(1 + lam) grad f*||^2,
-    and the solver counters in ``extras`` (cumulative ``newton_steps``, ``cholesky``,
-    ``cg_iterations``; the last Newton ``decrement``).
+    and in ``extras`` the solver counters (cumulative ``newton_steps``, ``cholesky``,
+    ``cg_iterations``; the last Newton ``decrement``) and the ``duality_gap`` certifying the
+    KALE value at each snapshot.
     """
     X0 = as_samples(X0, "X0")
     Y = as_samples(Y, "Y")
