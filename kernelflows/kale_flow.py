@@ -358,14 +358,21 @@ class KaleVelocity:
         return bool(self._fast_requested) or n * (n + len(self.target)) <= FAST_PATH_MAX_ELEMENTS
 
     # -- kernel quantities ---------------------------------------------------------------------
-    def _gaussian_block(self, Z, X):
-        """exp(-|z - c|^2 / (2 s^2)) for z in Z, c in [X; Y]: shape (len(Z), n + m)."""
-        inv, d, n = self._inv, X.shape[1], len(X)
-        right = np.empty((d + 2, n + self._right_target.shape[1]))
-        right[:d, :n] = X.T
-        right[d, :n] = 1.0
-        right[d + 1, :n] = -0.5 * inv * np.einsum("ij,ij->i", X, X)
-        right[:, n:] = self._right_target
+    def _gaussian_block(self, Z, X, with_particles: bool = True):
+        """exp(-|z - c|^2 / (2 s^2)) for z in Z, c in [X; Y]: shape (len(Z), n + m).
+
+        ``with_particles=False`` gives the target columns only, shape (len(Z), m).
+        """
+        inv, d = self._inv, Z.shape[1]
+        if with_particles:
+            n = len(X)
+            right = np.empty((d + 2, n + self._right_target.shape[1]))
+            right[:d, :n] = X.T
+            right[d, :n] = 1.0
+            right[d + 1, :n] = -0.5 * inv * np.einsum("ij,ij->i", X, X)
+            right[:, n:] = self._right_target
+        else:
+            right = self._right_target
         left = np.empty((len(Z), d + 2))
         left[:, :d] = Z * inv
         left[:, d] = -0.5 * inv * np.einsum("ij,ij->i", Z, Z)
@@ -412,14 +419,17 @@ class KaleVelocity:
         X = particles
         n = len(X)
         if self._use_fast(n):
-            K = self._gaussian_block(X, X)
-            kbar = K[:, n:].sum(axis=0) / n  # k symmetric: column means of k(x_j, y_i)
+            # at the particles the velocity needs k(x, [x; y]); at perturbed points only the
+            # dual's kbar needs the particles' kernel values, against the target alone
+            K = self._gaussian_block(X, X, with_particles=at is None)
+            kbar = K[:, -len(self.target) :].sum(axis=0) / n  # k symmetric: means of k(x_j, y_i)
             state = self.solver.update(state, kbar)
             alpha = state.alpha
             if at is None:
                 velocity = self._gaussian_velocity(X, K, X, alpha)
             else:
                 velocity = self._gaussian_velocity(at, self._gaussian_block(at, X), X, alpha)
+                K = None
             self._last = (X.copy(), state, kbar, K)
         else:
             kbar, _ = self._kbar_c(X, False)

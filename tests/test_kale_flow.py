@@ -79,6 +79,9 @@ def test_fast_gaussian_path_matches_general_path():
     # same iteration, different summation order: differences stay at rounding level
     np.testing.assert_allclose(fast.trajectory, slow.trajectory, atol=1e-9)
     np.testing.assert_allclose(fast.loss, slow.loss, rtol=1e-8)
+    fast = kale_flow(X0, Y, kernel, 0.01, 1e-3, 20, noise=0.2, rng=4, fast=True)
+    slow = kale_flow(X0, Y, kernel, 0.01, 1e-3, 20, noise=0.2, rng=4, fast=False)
+    np.testing.assert_allclose(fast.trajectory, slow.trajectory, atol=1e-9)  # as above
 
 
 def test_warm_started_flow_matches_flow_with_cold_solves():
