@@ -16,6 +16,7 @@ broadcast step at n = 1000 and 20x at the larger sizes.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 import tracemalloc
@@ -45,20 +46,27 @@ def broadcast_step(X, Y, kernel):
     return X + STEP * velocity
 
 
-def measure(fn, X, Y, kernel, repeats):
-    """Median seconds per call, and peak traced memory of one call in MB."""
+def peak_memory(fn, X, Y, kernel):
+    """Peak traced numpy memory of one call beyond what exists before it, in MB; and its output."""
     tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
     out = fn(X, Y, kernel)
     peak = (tracemalloc.get_traced_memory()[1] - base) / 2**20
     tracemalloc.stop()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(X, Y, kernel)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), peak, out
+    return peak, out
+
+
+def timings(fns, X, Y, kernel, repeats):
+    """Seconds per call of each function, the calls interleaved so that they share the load."""
+    times = [[] for _ in fns]
+    for r in range(max(repeats)):
+        for k, fn in enumerate(fns):
+            if r < repeats[k]:
+                start = time.perf_counter()
+                fn(X, Y, kernel)
+                times[k].append(time.perf_counter() - start)
+    return [np.array(t) for t in times]
 
 
 def main(argv=None):
@@ -77,34 +85,45 @@ def main(argv=None):
         print(f"numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}")
         machine = platform.processor() or platform.machine()
         print(f"machine: {machine}, python {platform.python_version()}")
+        print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         kernel = GaussianKernel(BANDWIDTH)
         rows = []
         for n in args.sizes:
             rng = np.random.default_rng(0)
             X = rng.normal(size=(n, 2))
             Y = rng.normal(size=(n, 2)) + 1.0
-            t_fast, mem_fast, out_fast = measure(kernelflows_step, X, Y, kernel, args.repeats)
-            b_repeats = args.repeats if n <= 1000 else args.broadcast_repeats_large
-            t_bc, mem_bc, out_bc = measure(broadcast_step, X, Y, kernel, b_repeats)
+            mem_fast, out_fast = peak_memory(kernelflows_step, X, Y, kernel)
+            mem_bc, out_bc = peak_memory(broadcast_step, X, Y, kernel)
+            # Small sizes take milliseconds: more runs steady the medians on a shared machine.
+            repeats = 3 * args.repeats if n <= 1000 else args.repeats
+            b_repeats = repeats if n <= 1000 else args.broadcast_repeats_large
+            t_fast, t_bc = timings(
+                (kernelflows_step, broadcast_step), X, Y, kernel, (repeats, b_repeats)
+            )
             agree = float(np.abs(out_fast - out_bc).max())
-            rows.append((n, t_fast, mem_fast, args.repeats, t_bc, mem_bc, b_repeats, agree))
+            rows.append((n, t_fast, mem_fast, t_bc, mem_bc, agree))
             del out_bc
 
     print()
     print(
-        f"{'n = m':>7} | {'kernelflows ms':>14} {'extra MB':>9} {'runs':>4} | "
-        f"{'broadcast ms':>12} {'extra MB':>9} {'runs':>4} | {'speed-up':>8} | {'max diff':>8}"
+        f"{'n = m':>7} | {'kernelflows ms':>14} {'(min)':>7} {'MB':>5} {'runs':>4} | "
+        f"{'broadcast ms':>12} {'(min)':>8} {'MB':>6} {'runs':>4} | "
+        f"{'speed-up':>8} | {'max diff':>8}"
     )
-    print("-" * 95)
-    for n, tf, mf, rf, tb, mb, rb, agree in rows:
+    print("-" * 104)
+    for n, tf, mf, tb, mb, agree in rows:
         print(
-            f"{n:>7} | {1e3 * tf:>14.1f} {mf:>9.1f} {rf:>4} | {1e3 * tb:>12.1f} {mb:>9.1f} {rb:>4} "
-            f"| {tb / tf:>7.1f}x | {agree:>8.1e}"
+            f"{n:>7} | {1e3 * np.median(tf):>14.1f} {1e3 * tf.min():>7.1f} {mf:>5.1f} "
+            f"{len(tf):>4} | "
+            f"{1e3 * np.median(tb):>12.1f} {1e3 * tb.min():>8.1f} {mb:>6.0f} {len(tb):>4} | "
+            f"{np.median(tb) / np.median(tf):>7.1f}x | {agree:>8.1e}"
         )
     print(
-        "\nmedians of the runs shown (after one untimed call that measures memory); the broadcast"
-        f" step is repeated {args.broadcast_repeats_large} times only above n = 1000 (seconds and"
-        " GBs per call). Extra MB: peak traced numpy allocations during one step."
+        "\nms: median (and minimum) over the runs shown, the two implementations interleaved so"
+        " they share the machine's load; the broadcast step runs"
+        f" {args.broadcast_repeats_large} times only above n = 1000 (seconds and GBs per call)."
+        " MB: peak traced numpy allocations during one step (an untimed first call)."
+        f" Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
     )
 
 

@@ -25,7 +25,10 @@ def collapse_setup(n: int = 200, m: int = 200, source_std: float = 0.0, centre=3
     velocities, so the noise-free flow carries the clump to a maximiser of mu_nu* (next to the
     target's centre of mass) and F stalls there for good; noise injection separates them. A clump
     of spread r0 > 0 is unstable at rate eps = 1/s^2 - lambda_max(-Hess mu_nu*) > 0, so it
-    separates after about log(1 / r0) / eps (lecture 04 shows both).
+    separates after about log(1 / r0) / eps (lecture 04 shows both). Rounding is such a spread:
+    BLAS may round the sums of identical rows differently (e.g. in different row blocks), and
+    eps = 0.09 amplifies 1e-17 to about 1e-5 in 300 steps (at n = 1000 the clump's spread reaches
+    0.03 by step 300 on the development machine), so the experiments stop at 300 steps.
     """
     n = positive_int(n, "n")
     m = positive_int(m, "m")

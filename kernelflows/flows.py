@@ -31,6 +31,23 @@ A flow is a state plus a step, made of small pieces composed around one velocity
 * a :class:`Recorder` of snapshots, giving a :class:`FlowResult`.
 
 :func:`run_flow` composes them; :func:`mmd_flow` is the entry point for the MMD flow.
+
+A new flow (e.g. KALE flow) brings its own field and calls :func:`run_flow`::
+
+    class KaleVelocity:
+        def init(self, particles):            # e.g. initial dual coefficients
+            ...
+        def __call__(self, particles, state, at=None):
+            alpha = solve_dual(particles, warm_start=state)
+            return velocity_at(at if at is not None else particles, alpha), {"state": alpha}
+        def loss(self, particles, state):     # e.g. the KALE value for these coefficients
+            ...
+
+    result = run_flow(KaleVelocity(...), X0, step, n_steps, noise=beta)
+
+It gets the same :class:`FlowResult`, noise injection, diffusion, schedules and progress bar.
+Scalar entries of the diagnostics dict (e.g. Newton iterations) are recorded in
+``FlowResult.extras``.
 """
 
 from __future__ import annotations
@@ -41,7 +58,14 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_rng, as_samples, positive, positive_int, same_dimension
+from ._validation import (
+    as_rng,
+    as_samples,
+    nonnegative,
+    positive,
+    positive_int,
+    same_dimension,
+)
 from .kernels import GaussianKernel, Kernel, row_blocks
 from .schedules import as_schedule
 
@@ -57,6 +81,7 @@ __all__ = [
     "mmd_flow",
     "mmd_velocity",
     "run_flow",
+    "snapshot_steps",
 ]
 
 #: Kernel values held at once by the fast Gaussian velocity (2 MB of float64: cache friendly).
@@ -168,7 +193,7 @@ def mmd_velocity(Z, X, Y, kernel: Kernel) -> np.ndarray:
 
     f = mu_nu - mu_nu* with nu = (1/n) sum delta_{x_i} (rows of X) and nu* = (1/m) sum delta_{y_j}
     (rows of Y); talk, slide "Preliminaries" (force on a particle), Arbel, Korba, Salim, Gretton
-    (NeurIPS 2019), eq. (6). Gaussian kernels take the fast path
+    (NeurIPS 2019), Section 2. Gaussian kernels take the fast path
     :func:`gaussian_mmd_velocity`; any other kernel goes through its blocked ``weighted_grad``.
     """
     _check_kernel(kernel)
@@ -218,7 +243,7 @@ class NoiseInjection:
     """Evaluate the velocity at X + beta_n u, u ~ N(0, I), and move the unperturbed X.
 
     Z_{n+1} = Z_n - gamma grad f_{nu*, nu_n}(Z_n + beta_n u_n): talk, slide "Noise injection to
-    improve convergence"; Arbel, Korba, Salim, Gretton (NeurIPS 2019), eq. (19).
+    improve convergence"; Arbel, Korba, Salim, Gretton (NeurIPS 2019), Section 3.
     """
 
     def evaluation_points(self, X, beta, rng):
@@ -265,7 +290,9 @@ class FlowResult:
         (MMD flow: mean ||grad f||^2, the dissipation rate of the slide "Consistency (2)").
     noise : (T,) beta_n of the schedule at each snapshot.
     step : the step size gamma.
-    extras : scalar diagnostics of the velocity field at each snapshot, by name, as (T,) arrays.
+    extras : (T,) arrays by name: the velocity field's scalar diagnostics at each snapshot, and
+        ``step_sq_norm``, the mean squared velocity of the step taken from that snapshot (with
+        noise injection: E ||grad f(X + beta u)||^2, one draw of u; NaN at the last snapshot).
     """
 
     particles: np.ndarray
@@ -307,6 +334,7 @@ class Recorder:
         self._due = set(int(s) for s in self.steps)
         self.rows: list[tuple] = []
         self.extras: dict[str, list] = {}
+        self.notes: dict[str, list] = {}
 
     def due(self, n: int) -> bool:
         return n in self._due
@@ -317,9 +345,17 @@ class Recorder:
             if key != "state" and np.isscalar(value):
                 self.extras.setdefault(key, []).append(float(value))
 
+    def note(self, key: str, value: float) -> None:
+        """Attach a value to the latest snapshot (e.g. a quantity of the step that follows it)."""
+        column = self.notes.setdefault(key, [])
+        column.extend([np.nan] * (len(self.rows) - 1 - len(column)))
+        column.append(float(value))
+
     def result(self, step: float) -> FlowResult:
         traj = np.stack([r[0] for r in self.rows])
         extras = {k: np.asarray(v) for k, v in self.extras.items() if len(v) == len(self.rows)}
+        for key, column in self.notes.items():
+            extras[key] = np.asarray(column + [np.nan] * (len(self.rows) - len(column)))
         return FlowResult(
             particles=traj[-1].copy(),
             trajectory=traj,
@@ -369,18 +405,20 @@ def run_flow(
 
     state = field.init(X)
     for n in tqdm(range(n_steps + 1), disable=not progress, desc=desc, leave=False):
-        beta = float(schedule(n))
+        beta = nonnegative(schedule(n), "noise")  # a custom schedule may misbehave
         velocity = None
         if recorder.due(n):
             velocity, diagnostics = field(X, state, None)
+            state = diagnostics.get("state", state)  # e.g. dual coefficients solved for this X
             recorder.record(n, X, velocity, field.loss(X, state), beta, diagnostics)
-            state = diagnostics.get("state", state)
         if n == n_steps:
             break
         at = perturbation.evaluation_points(X, beta, rng)
         if at is not None or velocity is None:
             velocity, diagnostics = field(X, state, at)
             state = diagnostics.get("state", state)
+        if recorder.due(n):  # the squared speed actually used (noise injection: at X + beta u)
+            recorder.note("step_sq_norm", np.mean(np.sum(velocity**2, axis=1)))
         X += step * velocity
         X = perturbation.after_step(X, beta, rng)
     return recorder.result(step)
@@ -404,7 +442,7 @@ def mmd_flow(
 
         X_{n+1} = X_n - step * grad f_{nu*, nu_n}(X_n + beta_n u_n),  f = mu_nu - mu_nu*,
 
-    with u_n ~ N(0, I) (noise injection, eq. (19) of Arbel, Korba, Salim, Gretton, NeurIPS 2019;
+    with u_n ~ N(0, I) (noise injection, Section 3 of Arbel, Korba, Salim, Gretton, NeurIPS 2019;
     ``noise=0`` gives the plain scheme of the slide "Wasserstein gradient flow on the MMD").
     ``diffusion=True`` gives the baseline X_{n+1} = X_n - step * grad f(X_n) + beta_n u_n.
     ``noise`` is a float or a schedule (``kernelflows.schedules``). Velocities are computed in

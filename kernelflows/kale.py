@@ -18,7 +18,8 @@ Finite samples (X ~ P, n points; Y ~ Q, m points). The representer theorem gives
     f*(z) = (1 / lam) [ (1/n) sum_j k(x_j, z) - sum_i alpha_i k(y_i, z) ],
     alpha_i = exp(f*(y_i)) / m,
 
-where alpha > 0 minimises the convex dual (Glaser, Arbel, Gretton, NeurIPS 2021, Section 3)
+where alpha > 0 minimises the convex dual (the finite-sample dual of Glaser, Arbel, Gretton,
+NeurIPS 2021; letters as in ../shared/EXPERIMENTS.md with x and y swapped to P and Q)
 
     J(alpha) = sum_i alpha_i log(m alpha_i) - sum_i alpha_i
                + 1/(2 lam) [ alpha^T K_QQ alpha - 2 alpha^T kbar + c ],
@@ -56,7 +57,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.special import logsumexp
 
-from ._validation import as_samples, positive, positive_int, same_dimension
+from ._validation import as_rng, as_samples, positive, positive_int, same_dimension
 from .embeddings import RKHSFunction, _check_kernel
 from .kernels import Kernel
 
@@ -338,10 +339,10 @@ def kale(
         KALE_lam(P || Q) = (1 + lam) max_f [ mean_i f(p_i) - mean_j exp f(q_j) + 1
                                               - lam/2 ||f||_H^2 ],
 
-    the scaled KALE of the slide "KALE vs KL vs MMD" (Glaser, Arbel, Gretton, NeurIPS 2021,
-    Eq. (4) and Proposition 1). The slides "Empirical properties of KALE" write KALE(Q, P) for
-    the same quantity with the roles named the other way round; here the first argument is
-    always the distribution of the linear term, as in KL(P || Q).
+    the scaled KALE of the slide "KALE vs KL vs MMD" (Glaser, Arbel, Gretton, NeurIPS 2021;
+    its limits are their Proposition 1). The slides "Empirical properties of KALE" write
+    KALE(Q, P) for the same quantity with the roles named the other way round; here the first
+    argument is always the distribution of the linear term, as in KL(P || Q).
 
     ``warm_start`` is a previous :class:`KaleResult` or a positive alpha of shape (m,).
     Raises ``KaleConvergenceError`` if the Newton decrement is not below ``tol`` within
@@ -409,7 +410,8 @@ class ReLUFeatureKernel(Kernel):
     A finite random-feature version of the ReLU^a span of the slide "Topological properties of
     KALE (1)": H = span{sigma(w^T x + b) : [w, b] in Theta} with the cone over Theta all of
     R^(d+1) is dense in C(X) on compacts (Zhang, Liu, Zhou, Xu, He, ICLR 2018, Corollary 2.4;
-    Arbel, Zhou, Gretton, ICLR 2021, Proposition 1). Here [w_l, b_l] are ``n_features`` points
+    Arbel, Zhou, Gretton, ICLR 2021, Proposition 1, which the slide cites as "Arbel, Liang,
+    G."). Here [w_l, b_l] are ``n_features`` points
     drawn uniformly on the unit sphere of R^(d+1) with ``rng`` (so their cone is R^(d+1) in the
     limit); the kernel is an honest positive semi-definite kernel whose RKHS is the span of the
     D features, with ||f||^2 = D ||beta||^2 for f = sum_l beta_l sigma_l.
@@ -418,8 +420,6 @@ class ReLUFeatureKernel(Kernel):
     bounded = False
 
     def __init__(self, dim: int, n_features: int = 512, power: int = 1, rng=None):
-        from ._validation import as_rng
-
         self.dim = positive_int(dim, "dim")
         self.n_features = positive_int(n_features, "n_features")
         self.power = positive_int(power, "power")

@@ -24,7 +24,7 @@ def _limits(result: FlowResult, data, frames, pad=0.3):
     return (lo[0], hi[0]), (lo[1], hi[1])
 
 
-def _scatter(ax, particles, data, size):
+def _scatter(ax, particles, data):
     """Data small and blue, particles larger and red; a clump of coinciding particles labelled."""
     ax.scatter(data[:, 0], data[:, 1], s=2.5, c=COLORS["data"], linewidths=0, label="Data")
     ax.scatter(
@@ -36,7 +36,7 @@ def _scatter(ax, particles, data, size):
         label="Particles",
     )
     ax.set_aspect("equal", adjustable="box")
-    if len(particles) > 1 and np.ptp(particles, axis=0).max() < 1e-6:
+    if len(particles) > 1 and np.ptp(particles, axis=0).max() < 1e-3:
         ax.annotate(
             f"all {len(particles)}\nparticles",
             particles[0],
@@ -60,7 +60,7 @@ def frame_strip(result: FlowResult, data, frame_steps, ncols: int = 6, size: flo
     axes = np.atleast_1d(axes).ravel()
     xlim, ylim = _limits(result, data, frames)
     for ax, i in zip(axes, frames, strict=False):
-        _scatter(ax, result.trajectory[i], data, size)
+        _scatter(ax, result.trajectory[i], data)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
         ax.set_title(f"step {result.steps[i]}", fontsize=8)
@@ -76,7 +76,7 @@ def flow_animation(result: FlowResult, data, frame_steps, title: str = ""):
     frames = frame_indices(result, frame_steps)
     fig, ax = plt.subplots(figsize=(3.6, 3.6), layout="constrained")
     xlim, ylim = _limits(result, data, frames)
-    _scatter(ax, result.trajectory[frames[0]], data, 3.6)
+    _scatter(ax, result.trajectory[frames[0]], data)
     particles = ax.collections[-1]
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)

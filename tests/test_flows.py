@@ -105,9 +105,12 @@ def test_result_shapes_and_snapshots(samples):
     np.testing.assert_array_equal(res.trajectory[0], X)
     np.testing.assert_array_equal(res.trajectory[-1], res.particles)
     assert res.loss[0] == pytest.approx(0.5 * mmd2(X, Y, GaussianKernel(1.0), "biased"))
-    # The flow is a descent for this small step (theory: Proposition 4 of the MMD flow paper).
+    # A descent for this small step (gamma = 0.5 < 2 / (3 L) = 2/3: theory.descent_check).
     assert np.all(np.diff(res.loss) <= 0)
     np.testing.assert_array_equal(snapshot_steps(10, 3), [0, 3, 6, 9, 10])
+    # Without noise the step's squared speed is the recorded mean ||grad f||^2.
+    np.testing.assert_array_equal(res.extras["step_sq_norm"][:-1], res.grad_sq_norm[:-1])
+    assert np.isnan(res.extras["step_sq_norm"][-1])
 
 
 class _CountingField:

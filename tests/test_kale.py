@@ -11,6 +11,7 @@ from kernelflows.kale import (
     ReLUFeatureKernel,
     kale,
     kale_dual_objective,
+    kale_path,
     solve_kale_dual,
 )
 from kernelflows.kernels import GaussianKernel, PolynomialKernel
@@ -286,3 +287,23 @@ def test_sample_witness_never_beats_kl_under_the_populations():
             f = kale(X, Y, kernel, lam).witness
             bound = weights @ f(nodes) - weights @ np.exp(f(1 + 1.5 * nodes)) + 1
             assert bound <= kl
+
+
+def test_slider_drawing_function_shows_the_solved_value():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kernelflows.plotting_kale import draw_kale_lambda
+
+    X, Y = _two_samples(30, 30, d=1)
+    kernel = GaussianKernel(1.0)
+    lams = np.logspace(-2, 2, 5)
+    path = kale_path(X, Y, kernel, lams)
+    # the path (warm-started, shared blocks) agrees with independent cold solves
+    cold = [kale(X, Y, kernel, lam, tol=1e-10).value for lam in lams]
+    np.testing.assert_allclose(path, cold, rtol=1e-7)  # both solved to decrement^2/2 <= 1e-8
+    fig = draw_kale_lambda(0.1, X, Y, kernel, lams, path, kl=0.3, mmd2_half=0.1)
+    assert f"{kale(X, Y, kernel, 0.1, tol=1e-8).value:.4f}" in fig.axes[0].get_title()
+    plt.close(fig)

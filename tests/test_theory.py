@@ -154,6 +154,9 @@ def test_proposition8_rate_with_inverse_sqrt_schedule():
     out = proposition8_check(res)
     assert out["c"] > 0  # every step is a descent proportional to beta_n^2 F_n
     assert np.all(res.loss <= out["bound"] * (1 + 1e-12))  # hence the exponential bound
+    # The slide's two conditions multiply to the per-step rate (an identity; rounding only).
+    np.testing.assert_allclose(out["C_n"] * out["lambda_n"], out["c_n"], rtol=1e-9)
+    assert np.all(out["C_n"] > 0) and np.all(out["lambda_n"] > 0)
     with pytest.raises(ValueError, match="every step"):
         proposition8_check(mmd_flow(X0, Y, GaussianKernel(1.0), 0.5, 10, progress=False))
 
@@ -214,3 +217,8 @@ def test_theory_bad_input():
         wasserstein_gradient_check(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(), [[1.0]])
     with pytest.raises(ValueError, match="reg"):
         sobolev_distance(np.zeros((2, 1)), np.ones((2, 1)), 1.0, reg=0.0)
+
+
+def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
+    # grad f = 0 while F > 0: no finite S makes the Cauchy-Schwarz step hold.
+    assert np.isinf(sobolev_lower_bound([0.1], [0.0])[0])

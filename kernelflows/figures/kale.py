@@ -109,6 +109,7 @@ def fenchel_dual_figure(scale="reduced"):
     ax.axvline(0, color="0.7", lw=0.7)
     ax.set_xlabel("u")
     ax.set_ylim(-1.2, 3.5)
+    ax.set_xlim(-0.25, 3.0)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title("Fenchel conjugate: $\\phi^*(v) = \\sup_u\\, uv - \\phi(u)$")
     return fig
