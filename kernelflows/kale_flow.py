@@ -502,7 +502,7 @@ def kale_flow(
     Glaser, Arbel, Gretton (NeurIPS 2021), Lemma 3 (the slide "The W2 gradient flow of the
     KALE") discretised in time and in particles; noise injection (``noise`` a float beta or a
     schedule of :mod:`kernelflows.schedules`) as for the MMD flow, Arbel, Korba, Salim, Gretton
-    (NeurIPS 2019), eq. (19). The dual coefficients alpha are warm-started from step to step
+    (NeurIPS 2019), Section 3. The dual coefficients alpha are warm-started from step to step
     (:class:`WarmNewton`; ``tol`` in the units of KALE). Returns a :class:`~.flows.FlowResult`
     with ``loss`` = KALE_lam at the snapshots, ``grad_sq_norm`` = mean ||(1 + lam) grad f*||^2,
     and in ``extras`` the solver counters (cumulative ``newton_steps``, ``cholesky``,
