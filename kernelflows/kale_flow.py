@@ -542,7 +542,8 @@ def kale_weighted(X, weights, Y, kernel: Kernel, lam: float, tol: float = 1e-12)
 
     Only kbar_i = sum_j a_j k(y_i, x_j) and c = a^T K_XX a change with the weights; the dual is
     solved by :func:`kernelflows.kale.solve_kale_dual`. Returns ``(value, witness values at X)``
-    where the witness is f*, so that (1 + lam) f*(x_j) is the first variation at x_j.
+    where the witness is f*, so that (1 + lam) f*(x_j) is the first variation at x_j. Builds
+    the full Gram matrices: for the small checks of the tests and the lecture.
     """
     X = as_samples(X, "X")
     Y = as_samples(Y, "Y")
