@@ -1,0 +1,169 @@
+"""Benchmark of KALE flow on the three-rings experiment (run by hand; prints tables).
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_kale_flow.py            # published scale
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_kale_flow.py --quick    # 5,000 steps
+
+1. Where the time of one flow step goes (n = m = 240, d = 2), medians over repeats.
+2. Three variants of the Newton solve over the same short run: a cold solve per step with
+   ``kernelflows.kale.kale``, the warm-started solver with a Cholesky factorisation at every
+   Newton step, and the default (factorisation reused as a CG preconditioner).
+3. The published-scale figure ``three-rings`` (KALE lam = 0.001 step 1e-4, and lam = 1e4 step
+   1e-3, 50,000 steps each): ms per step of each run (wall and CPU), solver counts, the largest
+   distance from a particle to the nearest target point, and the time of the whole figure.
+
+BLAS threads are pinned to 1 with threadpoolctl and reported. Wall-clock times on a shared machine
+are noisy: compare the CPU column and the ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from kernelflows.datasets import three_rings
+from kernelflows.flows import run_flow
+from kernelflows.kale import kale
+from kernelflows.kale_flow import (
+    THREE_RINGS_BANDWIDTH,
+    KaleVelocity,
+    kale_flow,
+    max_distance_to_target,
+)
+from kernelflows.kernels import GaussianKernel
+
+
+def median_us(fn, repeats=7, number=200):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number * 1e6)
+    return statistics.median(times)
+
+
+def breakdown(X0, Y, kernel):
+    print("\n1. One KALE flow step (lam = 0.001) after 2,000 steps, median microseconds")
+    X = kale_flow(X0, Y, kernel, 1e-3, 1e-4, 2000, record_every=2000).particles
+    field = KaleVelocity(Y, kernel, 1e-3)
+    state = field.init(X)
+    _, diag = field(X, state)
+    state = diag["state"]
+    n = len(X)
+    K = field._gaussian_block(X, X)
+    kbar = K[:, n:].sum(axis=0) / n
+    # the particles move by one step: the solver update sees a slightly different kbar
+    X_next = X + 1e-4 * field(X, state)[0]
+    K_next = field._gaussian_block(X_next, X_next)
+    kbar_next = K_next[:, n:].sum(axis=0) / n
+    alpha = state.alpha
+    rows = [
+        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: field._gaussian_block(X, X)),
+        ("kbar (column means)", lambda: K[:, n:].sum(axis=0) / n),
+        ("Newton update (warm, PCG)", lambda: field.solver.update(state, kbar_next)),
+        ("velocity from the kernel values", lambda: field._gaussian_velocity(X, K, X, alpha)),
+        ("whole field call", lambda: field(X, state)),
+        ("for scale: one Cholesky + inverse", lambda: field.solver._inverse_B(alpha)),
+    ]
+    for name, fn in rows:
+        print(f"  {name:<52s} {median_us(fn, number=100):8.1f}")
+    assert np.all(np.isfinite(kbar))
+
+
+def variants(X0, Y, kernel, n_steps):
+    print(f"\n2. Newton variants, KALE lam = 0.001, step 1e-4, first {n_steps} steps")
+    print(
+        f"  {'variant':<44s} {'ms/step':>8s} {'CPU ms':>7s} {'Newton':>7s} {'Chol':>6s} {'CG':>6s}"
+    )
+    lam, step = 1e-3, 1e-4
+
+    def cold():
+        X = X0.copy()
+        for _ in range(n_steps):
+            X -= step * (1 + lam) * kale(X, Y, kernel, lam, tol=1e-9).witness.grad(X)
+        return X
+
+    def warm(refactor_at):
+        field = KaleVelocity(Y, kernel, lam, refactor_at=refactor_at)
+        res = run_flow(field, X0, step, n_steps, record_every=n_steps, progress=False)
+        return res
+
+    for name, fn in (
+        ("cold solve every step (kale.kale)", cold),
+        ("warm, Cholesky at every Newton step", lambda: warm(1e-300)),
+        ("warm, reused factorisation + PCG (default)", lambda: warm(0.3)),
+    ):
+        w0, c0 = time.perf_counter(), time.process_time()
+        res = fn()
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        counts = ["", "", ""]
+        if not isinstance(res, np.ndarray):
+            e = res.extras
+            counts = [
+                f"{e['newton_steps'][-1] / n_steps:.2f}",
+                f"{e['cholesky'][-1]:.0f}",
+                f"{e['cg_iterations'][-1] / n_steps:.2f}",
+            ]
+        print(
+            f"  {name:<44s} {wall / n_steps * 1e3:8.3f} {cpu / n_steps * 1e3:7.3f} "
+            f"{counts[0]:>7s} {counts[1]:>6s} {counts[2]:>6s}"
+        )
+    print("  (Newton = Newton steps per flow step, Chol = factorisations in all, CG = CG its/step)")
+
+
+def published(n_steps):
+    from kernelflows.figures import kale_flow as figmod
+
+    print(f"\n3. Published-scale figure 'three-rings' ({n_steps} steps per run)")
+    figmod.THREE_RINGS_STEPS["reduced"] = n_steps
+    figmod.three_rings_runs.cache_clear()
+    w0, c0 = time.perf_counter(), time.process_time()
+    fig = figmod.three_rings_figure("reduced")
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    out = figmod.three_rings_runs("reduced")
+    print(
+        f"  {'run':<28s} {'ms/step':>8s} {'CPU ms':>7s} {'Newton/step':>11s} {'Chol':>5s} "
+        f"{'CG/step':>8s} {'max gap':>8s} {'max dist':>9s}"
+    )
+    for name, label in (("kale", "KALE lam=0.001 step 1e-4"), ("mmd", "KALE lam=1e4 step 1e-3")):
+        res = out[name]
+        e = res.extras
+        print(
+            f"  {label:<28s} {out['seconds'][name] / n_steps * 1e3:8.3f} "
+            f"{out['cpu_seconds'][name] / n_steps * 1e3:7.3f} "
+            f"{e['newton_steps'][-1] / n_steps:11.2f} {e['cholesky'][-1]:5.0f} "
+            f"{e['cg_iterations'][-1] / n_steps:8.2f} {e['duality_gap'].max():8.1e} "
+            f"{max_distance_to_target(res.particles, out['Y']):9.4f}"
+        )
+    total = sum(out["seconds"].values())
+    print(f"  both runs: {total:.1f} s wall; whole figure: {wall:.1f} s wall, {cpu:.1f} s CPU")
+    print(
+        "  max distance from a particle to the nearest target point at the last step: "
+        f"KALE {out['max_distance']['kale']:.4f}, MMD-like {out['max_distance']['mmd']:.4f}"
+    )
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5,000 steps instead of 50,000")
+    args = parser.parse_args()
+    with threadpool_limits(limits=1):
+        info = [(i["internal_api"], i.get("version"), i["num_threads"]) for i in threadpool_info()]
+        print(f"BLAS (api, version, threads): {info}")
+        X0, Y = three_rings()
+        kernel = GaussianKernel(THREE_RINGS_BANDWIDTH)
+        breakdown(X0, Y, kernel)
+        variants(X0, Y, kernel, 300 if args.quick else 1000)
+        published(5000 if args.quick else 50_000)
+
+
+if __name__ == "__main__":
+    main()
