@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 # Kernel matrices of mid size can stall with many BLAS threads on these machines.
 export OPENBLAS_NUM_THREADS ?= 1
@@ -40,7 +39,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -n 2 tests
 
 notebooks: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile --nbval --nbval-current-env -p no:randomly lectures
+	env -u MPLBACKEND $(PY) -m pytest -n 2 --dist loadfile --nbval --nbval-current-env -p no:randomly lectures
 
 test: lint unit notebooks
 

@@ -16,6 +16,7 @@ The module list follows the talk "Gradient Flows on Kernel Divergence Measures" 
 * :mod:`kernelflows.datasets` - the data sets of the experiments
 * :mod:`kernelflows.divergences` - phi-divergences, conjugates, Gaussian closed forms
 * :mod:`kernelflows.kale` - the KALE divergence and its dual Newton solver
+* :mod:`kernelflows.kale_flow` - KALE flow, the KL flow baseline, three rings and the mixture
 * :mod:`kernelflows.figures` - the registry that regenerates every figure of the talk
 * :mod:`kernelflows.widgets`, :mod:`kernelflows.checks`, :mod:`kernelflows.assignments` - course use
 """
@@ -24,6 +25,7 @@ from .divergences import PhiDivergence
 from .embeddings import RKHSFunction, mean_embedding, witness
 from .flows import FlowResult, mmd_flow, run_flow
 from .kale import KaleResult, kale
+from .kale_flow import kale_flow
 from .kernels import (
     EnergyKernel,
     GaussianKernel,
@@ -50,6 +52,7 @@ __all__ = [
     "PolynomialKernel",
     "RKHSFunction",
     "kale",
+    "kale_flow",
     "mean_embedding",
     "median_heuristic",
     "mmd2",
