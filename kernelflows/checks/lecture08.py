@@ -166,5 +166,5 @@ def check_ex8_4_gap_slope(my_gap_slope: Callable) -> None:
         raise CheckFailed(f"{name}: your slope is {got:.4f}, expected {want:.4f} ({k!r}).")
     ok(
         name,
-        f"slopes agree with the package: {', '.join(f'{s:.3f}' for s in slopes)} (-1 expected).",
+        f"slopes agree with the package: {', '.join(f'{s:.2f}' for s in slopes)} (-1 expected).",
     )
