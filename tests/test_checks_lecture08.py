@@ -14,6 +14,7 @@ from kernelflows.checks import (
     check_kale,
 )
 from kernelflows.kale import kale
+from kernelflows.kernels import GaussianKernel
 from kernelflows.mmd import mmd2
 
 
@@ -69,8 +70,6 @@ def test_right_answers_pass(capsys):
 def test_limit_is_the_lambda_to_infinity_value_of_kale():
     # independent of the check: KALE at a huge lambda is MMD^2/2 up to C / lambda
     rng = np.random.default_rng(2)
-    from kernelflows.kernels import GaussianKernel
-
     X, Y, k = rng.normal(size=(15, 2)), rng.normal(size=(12, 2)) + 0.5, GaussianKernel(1.0)
     # C / lam with |C| <= MMD^2 <= 2 and lam = 1e6: agreement to ~1e-6
     assert abs(kale(X, Y, k, 1e6, tol=1e-14).value - half_vstat_by_hand(X, Y, k)) < 1e-5
