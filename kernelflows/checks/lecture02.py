@@ -162,7 +162,8 @@ def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
             if match
             else (
                 "draw the relabellings as mmd_test does: rng = np.random.default_rng(seed), then "
-                "p = rng.permutation(n + m) for each, X group = pooled[p[:n]], Y group = pooled[p[n:]]"
+                "p = rng.permutation(n + m) for each, X group = pooled[p[:n]], "
+                "Y group = pooled[p[n:]]"
             )
         )
         raise CheckFailed(
