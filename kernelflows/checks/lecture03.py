@@ -117,6 +117,12 @@ def check_ex3_2_first_variation(my_first_variation: Callable) -> None:
             hint = "the sign is flipped: f = mu_nu - mu_nu* (particles minus target)"
         elif close(got, k(Z, X).sum(axis=1) - k(Z, Y).sum(axis=1)):
             hint = "you summed the kernels: mean embeddings average them (divide by n and m)"
+        elif np.ptp(got - want) < 1e-9:
+            hint = (
+                "your f is mu_nu - mu_nu* shifted by the constant "
+                f"{float(np.mean(got - want)):.3g}: it pairs the same with a mass-zero xi, "
+                "but return mu_nu - mu_nu* itself"
+            )
         elif close(got, mu_x) or close(got, -mu_y):
             hint = "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"
         else:
