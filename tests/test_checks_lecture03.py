@@ -100,3 +100,10 @@ def test_flow_step_mistakes_in_the_lecture_form():
         check_mmd_flow_step(lambda X, Y, k, s: 2 * X - step_by_weighted_grad(X, Y, k, s))
     with pytest.raises(CheckFailed, match="twice too large"):
         check_mmd_flow_step(lambda X, Y, k, s: step_by_weighted_grad(X, Y, k, 2 * s))
+
+
+def test_missing_return_is_reported():
+    with pytest.raises(CheckFailed, match="returned None"):
+        check_ex3_1_interaction_force(lambda X, s: None)
+    with pytest.raises(CheckFailed, match="returned None"):
+        check_ex3_2_first_variation(lambda X, Y, k, Z: None)

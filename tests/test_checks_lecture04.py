@@ -148,3 +148,10 @@ def test_lojasiewicz_rate_mistakes(wrong_rate, words):
 def test_effective_sobolev_mistakes(wrong_s, words):
     with pytest.raises(CheckFailed, match=words):
         check_ex4_3_lojasiewicz(rate_slide, wrong_s)
+
+
+def test_missing_return_and_nan_are_reported():
+    with pytest.raises(CheckFailed, match="returned None"):
+        check_ex4_1_displacement_gap(lambda a, s: None)
+    with pytest.raises(CheckFailed, match="NaN or inf"):
+        check_ex4_3_lojasiewicz(lambda F0, t, S: np.full(np.shape(t), np.nan), s_eff)

@@ -142,3 +142,12 @@ def test_diffusion_mistakes(wrong, words):
 def test_noisy_gradient_ratio_mistakes(wrong, words):
     with pytest.raises(CheckFailed, match=words):
         check_ex5_3_noisy_gradient_ratio(wrong)
+
+
+def test_missing_return_and_nan_are_reported():
+    with pytest.raises(CheckFailed, match="returned None: is the `return` line missing"):
+        check_ex5_1_noise_exponent(lambda sch, g, N: None)
+    with pytest.raises(CheckFailed, match="NaN or inf"):
+        check_ex5_2_noisy_steps(lambda X, Y, k, s, b, u: X * np.nan, diffusion_by_hand)
+    with pytest.raises(CheckFailed, match="not numbers"):
+        check_ex5_3_noisy_gradient_ratio(lambda X, Y, k, b, u: "lambda")

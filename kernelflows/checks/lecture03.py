@@ -13,7 +13,8 @@ import numpy as np
 
 from ..kernels import GaussianKernel, IMQKernel, LaplaceKernel
 from ..theory import first_variation, first_variation_check
-from .core import CheckFailed, as_float, call, close, ok
+from ._returns import returned_array, returned_number
+from .core import CheckFailed, call, close, ok
 
 __all__ = ["check_ex3_1_interaction_force", "check_ex3_2_first_variation"]
 
@@ -37,6 +38,7 @@ def check_ex3_1_interaction_force(my_force: Callable) -> None:
         (rng.normal(size=(25, 2)), 0.3),
         (rng.normal(size=(12, 1)) * 2.0, 0.7),
         (rng.normal(size=(2, 3)), 2.0),  # two particles: the smallest interaction
+        (rng.normal(size=(1, 2)), 1.0),  # one particle: no interaction, the force is 0
     ]
     for X, s in cases:
         got = call(name, my_force, X.copy(), s)
@@ -45,7 +47,7 @@ def check_ex3_1_interaction_force(my_force: Callable) -> None:
                 f"{name}: you returned one value per particle (shape {np.shape(got)}); "
                 "return their mean, one number."
             )
-        got = as_float(name, got)
+        got = returned_number(name, got)
         forces = _interaction_forces(X, s)
         norms = np.linalg.norm(forces, axis=1)
         want = float(norms.mean())
@@ -97,7 +99,7 @@ def check_ex3_2_first_variation(my_first_variation: Callable) -> None:
     ]
     for X, Y, k in cases:
         Z = rng.normal(size=(6, X.shape[1])) * 2.0
-        got = np.asarray(call(name, my_first_variation, X.copy(), Y.copy(), k, Z), dtype=float)
+        got = returned_array(name, call(name, my_first_variation, X.copy(), Y.copy(), k, Z))
         want = first_variation(X, Y, k)(Z)
         if got.shape != want.shape:
             raise CheckFailed(

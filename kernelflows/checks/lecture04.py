@@ -19,7 +19,8 @@ from ..theory import (
     lojasiewicz_bound,
     sobolev_lower_bound,
 )
-from .core import CheckFailed, as_float, call, close, ok
+from ._returns import returned_array, returned_number
+from .core import CheckFailed, call, close, ok
 
 __all__ = ["check_ex4_1_displacement_gap", "check_ex4_2_dissipation", "check_ex4_3_lojasiewicz"]
 
@@ -34,7 +35,7 @@ def check_ex4_1_displacement_gap(my_gap: Callable) -> None:
     name = "check_ex4_1_displacement_gap"
     cases = [(0.5, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 1.0), (0.7, 0.5), (2.5, 2.0), (0.05, 1.0)]
     for a, s in cases:
-        got = as_float(name, call(name, my_gap, a, s))
+        got = returned_number(name, call(name, my_gap, a, s))
         _, disp, _, _ = convexity_counterexample(a, s, n_points=3)  # t = 0, 1/2, 1
         want = float(disp[1] - disp[0])
         if close(got, want, atol=1e-12):
@@ -89,7 +90,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
         quotients, rate = dissipation_check(X, Y, k, [0.3, 0.05])
         v = mmd_velocity(X, X, Y, k)
         sq = np.sum(v**2, axis=1)
-        got = as_float(name + " (rate)", call(name, my_rate, X.copy(), Y.copy(), k))
+        got = returned_number(name + " (rate)", call(name, my_rate, X.copy(), Y.copy(), k))
         if not close(got, rate):
             if close(got, -rate):
                 hint = "the sign: F decreases along the flow, dF/dt = -E ||grad f||^2 < 0"
@@ -106,7 +107,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
                 f"({k!r}): {hint}."
             )
         for gamma, want in zip([0.3, 0.05], quotients, strict=True):
-            got = as_float(
+            got = returned_number(
                 name + " (quotient)", call(name, my_quotient, X.copy(), Y.copy(), k, gamma)
             )
             if close(got, want):
@@ -145,7 +146,7 @@ def check_ex4_3_lojasiewicz(my_rate: Callable, my_sobolev: Callable) -> None:
     t = np.array([0.0, 0.5, 2.0, 10.0, 100.0])
     cases = [(0.44, 1.7), (0.02, 0.5), (1.3, 12.0)]
     for F0, S in cases:
-        got = np.asarray(call(name, my_rate, F0, t, S), dtype=float)
+        got = returned_array(name, call(name, my_rate, F0, t, S))
         want = np.asarray(lojasiewicz_bound(F0, t, S), dtype=float)
         if close(got, want):
             continue
@@ -171,7 +172,7 @@ def check_ex4_3_lojasiewicz(my_rate: Callable, my_sobolev: Callable) -> None:
         )
     F = np.array([0.44, 0.1, 0.01, 3e-4])
     g = np.array([0.2, 0.05, 1e-3, 2e-7])
-    got = np.asarray(call(name, my_sobolev, F, g), dtype=float)
+    got = returned_array(name, call(name, my_sobolev, F, g))
     want = sobolev_lower_bound(F, g)
     if not close(got, want):
         if close(got, want / 2):

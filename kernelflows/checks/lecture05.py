@@ -14,7 +14,8 @@ import numpy as np
 from ..flows import mmd_energy, mmd_velocity
 from ..kernels import GaussianKernel, IMQKernel
 from ..schedules import constant, halving, inverse_sqrt, piecewise
-from .core import CheckFailed, as_float, call, close, ok
+from ._returns import returned_array, returned_number
+from .core import CheckFailed, call, close, ok
 
 __all__ = [
     "check_ex5_1_noise_exponent",
@@ -39,7 +40,7 @@ def check_ex5_1_noise_exponent(my_exponent: Callable) -> None:
         (constant(0.3), 2.0, 1),
     ]
     for sched, step, N in cases:
-        got = as_float(name, call(name, my_exponent, sched, step, N))
+        got = returned_number(name, call(name, my_exponent, sched, step, N))
         beta = sched.values(N + 1)
         want = step * float(np.sum(beta[:N] ** 2))
         if close(got, want):
@@ -87,13 +88,15 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
     name = "check_ex5_2_noisy_steps"
     cases = _cases(52)
     for X, Y, k, u in cases:
-        for step, beta in ((0.5, 0.4), (1.0, 1.5)):
+        for step, beta in ((0.5, 0.4), (1.0, 1.5), (0.5, 0.0)):  # beta = 0: both are the plain step
             Xp = X + beta * u
             v_inj = mmd_velocity(Xp, X, Y, k)
             v_plain = mmd_velocity(X, X, Y, k)
             inj = X + step * v_inj
             dif = X + step * v_plain + beta * u
-            got = np.asarray(call(name, my_injection, X.copy(), Y, k, step, beta, u.copy()), float)
+            got = returned_array(
+                name, call(name, my_injection, X.copy(), Y, k, step, beta, u.copy())
+            )
             if got.shape != X.shape:
                 raise CheckFailed(f"{name}: expected particles of shape {X.shape}, got {got.shape}")
             if not close(got, inj):
@@ -119,7 +122,9 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                         f"largest error {np.max(np.abs(got - inj)):.3g}"
                     )
                 raise CheckFailed(f"{name}: noise_injection_step is wrong ({k!r}): {hint}.")
-            got = np.asarray(call(name, my_diffusion, X.copy(), Y, k, step, beta, u.copy()), float)
+            got = returned_array(
+                name, call(name, my_diffusion, X.copy(), Y, k, step, beta, u.copy())
+            )
             if got.shape != X.shape:
                 raise CheckFailed(f"{name}: expected particles of shape {X.shape}, got {got.shape}")
             if not close(got, dif):
@@ -157,7 +162,7 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
             F = mmd_energy(X, Y, k)
             sq = np.sum(v**2, axis=1)
             want = float(np.mean(sq) / (beta**2 * F))
-            got = as_float(name, call(name, my_ratio, X.copy(), Y, k, beta, u.copy()))
+            got = returned_number(name, call(name, my_ratio, X.copy(), Y, k, beta, u.copy()))
             if close(got, want):
                 continue
             if close(got, want / 2):
