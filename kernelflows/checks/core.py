@@ -45,7 +45,29 @@ def close(a, b, rtol=1e-7, atol=1e-10) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
+def returned_array(name: str, value, what: str = "your function") -> np.ndarray:
+    """``value`` as a float array; None, non-numbers and NaN/inf raise :class:`CheckFailed`."""
+    if value is None:
+        raise CheckFailed(f"{name}: {what} returned None: is the `return` line missing?")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise CheckFailed(
+            f"{name}: {what} returned a {type(value).__name__}, not numbers: {exc}"
+        ) from exc
+    if not np.all(np.isfinite(arr)):
+        raise CheckFailed(f"{name}: {what} returned NaN or inf: {np.round(arr, 6).tolist()}")
+    return arr
+
+
+def returned_number(name: str, value, what: str = "your function") -> float:
+    """One finite number from ``value`` (see :func:`returned_array`)."""
+    return as_float(name, returned_array(name, value, what))
+
+
 def as_float(name: str, value) -> float:
+    if value is None:
+        raise CheckFailed(f"{name}: your function returned None: is the `return` line missing?")
     arr = np.asarray(value, dtype=float)
     if arr.size != 1:
         raise CheckFailed(f"{name}: expected one number, got an array of shape {arr.shape}")

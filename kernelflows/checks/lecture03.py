@@ -13,8 +13,7 @@ import numpy as np
 
 from ..kernels import GaussianKernel, IMQKernel, LaplaceKernel
 from ..theory import first_variation, first_variation_check
-from ._returns import returned_array, returned_number
-from .core import CheckFailed, call, close, ok
+from .core import CheckFailed, call, close, ok, returned_array, returned_number
 
 __all__ = ["check_ex3_1_interaction_force", "check_ex3_2_first_variation"]
 

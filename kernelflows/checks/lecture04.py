@@ -19,8 +19,7 @@ from ..theory import (
     lojasiewicz_bound,
     sobolev_lower_bound,
 )
-from ._returns import returned_array, returned_number
-from .core import CheckFailed, call, close, ok
+from .core import CheckFailed, call, close, ok, returned_array, returned_number
 
 __all__ = ["check_ex4_1_displacement_gap", "check_ex4_2_dissipation", "check_ex4_3_lojasiewicz"]
 

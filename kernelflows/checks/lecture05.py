@@ -14,8 +14,7 @@ import numpy as np
 from ..flows import mmd_energy, mmd_velocity
 from ..kernels import GaussianKernel, IMQKernel
 from ..schedules import constant, halving, inverse_sqrt, piecewise
-from ._returns import returned_array, returned_number
-from .core import CheckFailed, call, close, ok
+from .core import CheckFailed, call, close, ok, returned_array, returned_number
 
 __all__ = [
     "check_ex5_1_noise_exponent",
