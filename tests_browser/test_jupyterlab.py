@@ -7,7 +7,7 @@ import time
 import pytest
 
 # Each lecture with an interactive demo, and the slider to move in it.
-LECTURES = ["02_mmd.ipynb"]
+LECTURES = ["02_mmd.ipynb", "03_mmd_flow.ipynb", "05_noise_injection.ipynb", "08_kale.ipynb"]
 
 
 def _wait(predicate, timeout, what, interval=0.5):
