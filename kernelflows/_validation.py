@@ -90,3 +90,42 @@ def as_rng(rng) -> np.random.Generator:
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise ValueError(f"rng must be a numpy.random.Generator, an integer seed or None, got {rng!r}")
+
+
+def gaussian_parameters(mean, cov, name: str, positive_definite: bool = True):
+    """``(mean, cov)`` of a Gaussian as a vector (d,) and a symmetric (d, d) matrix.
+
+    ``cov`` may be a scalar (isotropic), a vector (diagonal) or a matrix. With
+    ``positive_definite=False`` a semi-definite covariance (a point mass, say) is accepted.
+    Errors name ``mean_<name>`` or ``cov_<name>``.
+    """
+    mu = np.atleast_1d(np.asarray(mean, dtype=float))
+    if mu.ndim != 1 or not np.all(np.isfinite(mu)):
+        raise ValueError(f"mean_{name} must be a finite vector")
+    d = len(mu)
+    S = np.asarray(cov, dtype=float)
+    if S.ndim == 0:
+        S = S * np.eye(d)
+    elif S.ndim == 1:
+        S = np.diag(S)
+    if S.shape != (d, d) or not np.all(np.isfinite(S)):
+        raise ValueError(f"cov_{name} must be a scalar, a length-{d} vector or a ({d}, {d}) matrix")
+    if not np.allclose(S, S.T):
+        raise ValueError(f"cov_{name} must be symmetric")
+    if positive_definite:
+        try:
+            np.linalg.cholesky(S)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(f"cov_{name} must be positive definite") from exc
+    elif np.linalg.eigvalsh(S).min() < -1e-12 * max(1.0, np.abs(S).max()):
+        raise ValueError(f"cov_{name} must be positive semi-definite")
+    return mu, S
+
+
+def gaussian_pair(mean_p, cov_p, mean_q, cov_q, positive_definite: bool = True):
+    """Two Gaussians' parameters (see :func:`gaussian_parameters`), of one dimension."""
+    a, A = gaussian_parameters(mean_p, cov_p, "p", positive_definite)
+    b, B = gaussian_parameters(mean_q, cov_q, "q", positive_definite)
+    if a.shape != b.shape:
+        raise ValueError(f"mean_p and mean_q must have one length, got {a.shape}, {b.shape}")
+    return a, A, b, B

@@ -38,6 +38,8 @@ import numpy as np
 from scipy import integrate
 from scipy.special import ndtr, xlogy
 
+from ._validation import gaussian_pair
+
 __all__ = [
     "PhiDivergence",
     "KL",
@@ -268,33 +270,8 @@ def variational_objective(divergence, f_p, f_q) -> float:
 # -- Gaussians -------------------------------------------------------------------------------
 
 
-def _gaussian(mean, cov, name):
-    mu = np.atleast_1d(np.asarray(mean, dtype=float))
-    if mu.ndim != 1 or not np.all(np.isfinite(mu)):
-        raise ValueError(f"mean_{name} must be a finite vector")
-    d = len(mu)
-    S = np.asarray(cov, dtype=float)
-    if S.ndim == 0:
-        S = S * np.eye(d)
-    elif S.ndim == 1:
-        S = np.diag(S)
-    if S.shape != (d, d) or not np.all(np.isfinite(S)):
-        raise ValueError(f"cov_{name} must be a scalar, a length-{d} vector or a ({d}, {d}) matrix")
-    if not np.allclose(S, S.T):
-        raise ValueError(f"cov_{name} must be symmetric")
-    try:
-        np.linalg.cholesky(S)
-    except np.linalg.LinAlgError as exc:
-        raise ValueError(f"cov_{name} must be positive definite") from exc
-    return mu, S
-
-
 def _pair(mean_p, cov_p, mean_q, cov_q):
-    a, A = _gaussian(mean_p, cov_p, "p")
-    b, B = _gaussian(mean_q, cov_q, "q")
-    if a.shape != b.shape:
-        raise ValueError(f"mean_p and mean_q must have one length, got {a.shape}, {b.shape}")
-    return a, A, b, B
+    return gaussian_pair(mean_p, cov_p, mean_q, cov_q)
 
 
 def kl_gaussians(mean_p, cov_p, mean_q, cov_q) -> float:

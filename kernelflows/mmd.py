@@ -22,7 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_rng, as_samples, positive, positive_int, same_dimension
+from ._validation import (
+    as_rng,
+    as_samples,
+    gaussian_pair,
+    positive,
+    positive_int,
+    same_dimension,
+)
 from .embeddings import _check_kernel
 from .kernels import Kernel
 
@@ -93,25 +100,8 @@ def mmd2_gaussians(mean_p, cov_p, mean_q, cov_q, bandwidth: float) -> float:
     (d, d) matrices, as scalars (isotropic) or as vectors (diagonal).
     """
     s = positive(bandwidth, "bandwidth")
-    a = np.atleast_1d(np.asarray(mean_p, dtype=float))
-    b = np.atleast_1d(np.asarray(mean_q, dtype=float))
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(
-            f"mean_p and mean_q must be vectors of one length, got {a.shape}, {b.shape}"
-        )
+    a, A, b, B = gaussian_pair(mean_p, cov_p, mean_q, cov_q, positive_definite=False)
     d = a.shape[0]
-
-    def as_cov(c, name):
-        c = np.asarray(c, dtype=float)
-        if c.ndim == 0:
-            c = c * np.eye(d)
-        elif c.ndim == 1:
-            c = np.diag(c)
-        if c.shape != (d, d) or not np.all(np.isfinite(c)):
-            raise ValueError(f"{name} must be a scalar, a length-{d} vector or a ({d}, {d}) matrix")
-        return c
-
-    A, B = as_cov(cov_p, "cov_p"), as_cov(cov_q, "cov_q")
 
     def expected_k(mu, S):
         eye = np.eye(d)
