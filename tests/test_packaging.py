@@ -57,3 +57,12 @@ def test_readme_shows_the_two_commands_and_ci_runs_make_test():
     readme = (ROOT / "README.md").read_text()
     assert "make figures" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_gallery_shows_every_registered_figure():
+    from kernelflows.figures import figures
+
+    readme = (ROOT / "README.md").read_text()
+    gallery = readme.split("<!-- gallery:start -->")[1].split("<!-- gallery:end -->")[0]
+    missing = [fid for fid in figures() if f"<code>{fid}</code>" not in gallery]
+    assert not missing, f"add to the README gallery: {missing}"
