@@ -169,15 +169,17 @@ class MeanFieldNetwork:
         """The mean-field model f_nu(x_j) = (1/N) sum_i phi_{Z_i}(x_j), shape (n,)."""
         return self.features(Z, X).mean(axis=0)
 
-    def _weighted_param_grad(self, Z: np.ndarray, X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    def _weighted_param_grad(
+        self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward=None
+    ) -> np.ndarray:
         """sum_j C_ij grad_Z phi_{Z_i}(x_j) for each particle, shape (N, p).
 
         Back-propagation written out: with u = b1 + W1 . a, a = ReLU(p), p = W0 x + b0 and
         G'(u) = -2 u / sigma^2 G(u),
         d phi / d b1 = G'(u), d phi / d W1_h = G'(u) a_h, d phi / d b0_h = G'(u) W1_h 1[p_h > 0]
-        and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x.
+        and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``_forward(Z, X)``.
         """
-        phi, u, pre = self._forward(Z, X)
+        phi, u, pre = self._forward(Z, X) if forward is None else forward
         W0, b0, W1, b1 = self.unpack(Z)
         N, H, d = W0.shape
         g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n): C_ij G'(u_ij)
@@ -378,17 +380,17 @@ def train_student_teacher(
         beta = 0.0 if noise == "none" else float(schedule(epoch))
         order = batch_rng.permutation(n_train)
         for first in range(0, n_train, batch_size):
-            X = X_train[order[first : first + batch_size]]
-            r = (
-                network._forward(Z, X)[0].mean(axis=0)
-                - teacher_train[order[first : first + batch_size]]
+            batch = order[first : first + batch_size]
+            X = X_train[batch]
+            forward = network._forward(Z, X)
+            C = np.broadcast_to(
+                (forward[0].mean(axis=0) - teacher_train[batch]) / len(X), forward[0].shape
             )
-            C = np.broadcast_to(r / len(X), (len(Z), len(X)))
             if noise == "injection":
                 at = Z + beta * noise_rng.standard_normal(Z.shape)
                 Z -= step * network._weighted_param_grad(at, X, C)
             else:
-                Z -= step * network._weighted_param_grad(Z, X, C)
+                Z -= step * network._weighted_param_grad(Z, X, C, forward)
                 if noise == "diffusion":
                     Z += beta * noise_rng.standard_normal(Z.shape)
         if (epoch + 1) % record_every == 0 or epoch + 1 == epochs:
@@ -458,7 +460,7 @@ PAPER_SETTINGS = StudentTeacherSettings()
 #: The reduced scale of the figure and the lecture: 10x fewer particles and epochs, the halving
 #: period shortened in proportion, so the run sees the same ten halvings of beta.
 REDUCED_SETTINGS = replace(
-    PAPER_SETTINGS, n_student=100, epochs=1000, halve_every=100, record_every=5
+    PAPER_SETTINGS, n_student=100, epochs=1000, halve_every=100, record_every=10
 )
 
 
