@@ -267,7 +267,7 @@ class StudentTeacherResult:
 
     ``epochs[k]`` is the number of epochs done when ``train_loss[k]`` (MSE on the training inputs)
     and ``valid_loss[k]`` (MSE on the validation inputs) were recorded; ``beta[k]`` is the noise
-    level of the epoch that followed (0 for ``noise="none"``). ``student`` holds the final particles.
+    level of the epoch that followed (0 for ``noise="none"``). ``student``: the final particles.
     """
 
     epochs: np.ndarray
