@@ -245,3 +245,11 @@ def test_bad_shapes_and_values_raise():
     with pytest.raises(ValueError, match="n"):
         sphere_inputs(0, 3)
     assert isinstance(REDUCED_SETTINGS, StudentTeacherSettings)
+
+
+def test_student_teacher_figure_is_registered_for_its_slide():
+    from kernelflows.figures import figures
+
+    spec = figures()["student-teacher"]
+    assert spec.slide == "Noise injection: neural net setting"
+    assert spec.module == "kernelflows.figures.networks"
