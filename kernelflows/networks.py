@@ -2,8 +2,8 @@
 
 Talk, slides "Motivation: Neural Net training", "Connection to the MMD" and "Noise injection:
 neural net setting"; Arbel, Korba, Salim, Gretton, "Maximum Mean Discrepancy Gradient Flow"
-(NeurIPS 2019), Section 5 and Figure 1; the mean-field view is that of Chizat and Bach (NeurIPS
-2018).
+(NeurIPS 2019), the student-teacher experiment of its Figure 1; the mean-field view is that of
+Chizat and Bach (NeurIPS 2018).
 
 A particle Z = (W0, b0, W1, b1) is the weight vector of one small network with H hidden units,
 
@@ -200,7 +200,7 @@ class MeanFieldNetwork:
 
 class NetworkKernel(Kernel):
     """k(Z, Z') = E_x[phi_Z(x) phi_Z'(x)], the expectation over a fixed input set (slide
-    "Connection to the MMD"; Arbel et al. 2019, Section 5).
+    "Connection to the MMD"; Arbel et al., NeurIPS 2019, student-teacher experiment).
 
     A kernel on particles (rows of shape (p,)): it has the finite feature map
     Z -> (phi_Z(x_1), ..., phi_Z(x_n)) / sqrt(n), so MMD^2 between particle sets under it (biased
@@ -249,7 +249,7 @@ def first_variation_grad(network: MeanFieldNetwork, at, student, teacher, X) -> 
 
     f(Z) = E_x[phi_Z(x) (f_nu(x) - f_nu*(x))] with nu the ``student`` particles and nu* the
     ``teacher`` particles; in kernel form f = (1/N) sum_i k(., Z_i) - (1/M) sum_m k(., U_m), the
-    witness of the MMD flow (Arbel et al. 2019, eq. (8)). The velocity of a particle is -grad f.
+    witness of the MMD flow (Arbel et al., NeurIPS 2019). The velocity of a particle is -grad f.
     Shape (len(at), p).
     """
     Z = network.particles(student, "student")
@@ -315,8 +315,8 @@ def train_student_teacher(
     variation of F = MSE / 2 at the current (unperturbed) student nu, and beta_n is the
     ``schedule`` at the epoch index n. Noise injection evaluates the gradient at perturbed weights
     and moves the unperturbed particle (slide "Noise injection to improve convergence"; Arbel et
-    al. 2019, eq. (11)); the diffusion baseline adds the noise to the weights, as written on that
-    slide (not scaled by sqrt(gamma)).
+    al., NeurIPS 2019, the noisy update); the diffusion baseline adds the noise to the weights, as
+    written on that slide (not scaled by sqrt(gamma) as a Langevin discretisation would be).
 
     Parameters
     ----------
@@ -413,7 +413,7 @@ def train_student_teacher(
 # -- the published experiment and its reduced scale -------------------------------------------
 @dataclass(frozen=True)
 class StudentTeacherSettings:
-    """Settings of the student-teacher experiment (Arbel et al. 2019, Section 5, Figure 1).
+    """Settings of the student-teacher experiment (Arbel et al., NeurIPS 2019, Figure 1).
 
     ``step`` multiplies grad f with F = MSE / 2 (see the module docstring).
     """
@@ -454,7 +454,7 @@ class StudentTeacherSettings:
         )
 
 
-#: The published scale (MMD flow paper, Figure 1); about minutes per noise mode on one core.
+#: The published scale (MMD flow paper, Figure 1); 10-20 minutes per noise mode on one core.
 PAPER_SETTINGS = StudentTeacherSettings()
 
 #: The reduced scale of the figure and the lecture: 10x fewer particles and epochs, the halving
