@@ -1,0 +1,537 @@
+"""The mean-field student-teacher network, its kernel, and its training as an MMD flow.
+
+Talk, slides "Motivation: Neural Net training", "Connection to the MMD" and "Noise injection:
+neural net setting"; Arbel, Korba, Salim, Gretton, "Maximum Mean Discrepancy Gradient Flow"
+(NeurIPS 2019), the student-teacher experiment of its Figure 1; the mean-field view is that of
+Chizat and Bach (NeurIPS 2018).
+
+A particle Z = (W0, b0, W1, b1) is the weight vector of one small network with H hidden units,
+
+    phi_Z(x) = G(b1 + W1 ReLU(W0 x + b0)),        G(u) = exp(-u^2 / sigma^2),  sigma = 2,
+
+and the model is the average over N particles, f_nu(x) = (1/N) sum_i phi_{Z_i}(x), nu the
+empirical measure of the particles. The teacher is the same model with its own M particles U_m.
+With the kernel k(Z, Z') = E_x[phi_Z(x) phi_Z'(x)], the mean-squared error is an MMD,
+
+    MSE(nu) = E_x[(f_nu(x) - f_nu*(x))^2] = MMD^2(nu, nu*)          (biased / V-statistic form)
+
+("Connection to the MMD"; with E_x the average over a fixed input set the identity is exact).
+
+**Loss scaling and step size.** Training flows F(nu) = MMD^2(nu, nu*) / 2 = MSE / 2, whose first
+variation is the witness-like function f(Z) = E_x[phi_Z(x) (f_nu(x) - f_nu*(x))], and each
+particle moves by Z <- Z - gamma grad f(Z): this is SGD on N * MSE / 2 (the mean-field scaling,
+grad f rather than grad_Z_i MSE = (2 / N) grad f). The published step gamma = 1e-2 is taken in
+this convention; on MSE instead of MSE / 2 the same step would move the particles twice as far.
+
+Particles are stored as rows of an array of shape (N, p) (the package's sample convention), packed
+as [W0 (H x d, row by row), b0 (H), W1 (H), b1 (1)], or [W0, W1] without biases (p = H (d + 1)).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._validation import as_rng, as_samples, nonnegative, positive, positive_int
+from .kernels import Kernel
+from .schedules import as_schedule, halving
+
+__all__ = [
+    "MeanFieldNetwork",
+    "NetworkKernel",
+    "NOISE_MODES",
+    "StudentTeacherSettings",
+    "PAPER_SETTINGS",
+    "REDUCED_SETTINGS",
+    "StudentTeacherProblem",
+    "StudentTeacherResult",
+    "sphere_inputs",
+    "mse",
+    "first_variation_grad",
+    "train_student_teacher",
+    "student_teacher_problem",
+    "run_student_teacher",
+]
+
+#: How noise enters a step: "injection" (gradient at Z + beta u, move Z), "diffusion"
+#: (add beta u to Z after the gradient step), "none".
+NOISE_MODES = ("injection", "diffusion", "none")
+
+
+def sphere_inputs(n: int, d: int, rng=None) -> np.ndarray:
+    """n points uniform on the unit sphere of R^d, shape (n, d) (normalised Gaussian vectors)."""
+    n = positive_int(n, "n")
+    d = positive_int(d, "d")
+    rng = as_rng(rng)
+    X = rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X
+
+
+@dataclass(frozen=True)
+class MeanFieldNetwork:
+    """The architecture phi_Z(x) = G(b1 + W1 ReLU(W0 x + b0)), G(u) = exp(-u^2 / sigma^2).
+
+    Parameters
+    ----------
+    input_dim : int
+        d, the dimension of the inputs x.
+    hidden : int
+        H, the number of hidden units of one particle's network.
+    bias : bool
+        Whether particles carry the biases b0, b1 (the published run has none).
+    sigma : float
+        Width of the Gaussian output G; sigma = 2 as in the MMD flow paper's experiment.
+    """
+
+    input_dim: int = 50
+    hidden: int = 3
+    bias: bool = False
+    sigma: float = 2.0
+
+    def __post_init__(self):
+        positive_int(self.input_dim, "input_dim")
+        positive_int(self.hidden, "hidden")
+        positive(self.sigma, "sigma")
+
+    @property
+    def n_params(self) -> int:
+        """p, the dimension of a particle: H d + H (+ H + 1 with biases)."""
+        H, d = self.hidden, self.input_dim
+        return H * d + H + (H + 1 if self.bias else 0)
+
+    # -- packing -------------------------------------------------------------------------------
+    def unpack(self, Z: np.ndarray):
+        """Views (W0 (N, H, d), b0 (N, H), W1 (N, H), b1 (N,)); b0, b1 are zeros without biases."""
+        N, H, d = Z.shape[0], self.hidden, self.input_dim
+        W0 = Z[:, : H * d].reshape(N, H, d)
+        if self.bias:
+            b0 = Z[:, H * d : H * d + H]
+            W1 = Z[:, H * d + H : H * d + 2 * H]
+            b1 = Z[:, -1]
+        else:
+            b0 = np.zeros((N, H))
+            W1 = Z[:, H * d :]
+            b1 = np.zeros(N)
+        return W0, b0, W1, b1
+
+    def pack(self, W0, b0, W1, b1) -> np.ndarray:
+        """The inverse of :meth:`unpack` (b0, b1 are dropped without biases)."""
+        N = W0.shape[0]
+        parts = [W0.reshape(N, -1)]
+        parts += [b0, W1, b1[:, None]] if self.bias else [W1]
+        return np.hstack(parts)
+
+    def particles(self, Z, name: str = "Z") -> np.ndarray:
+        """Validate particles: a finite array of shape (N, p) with p = ``n_params``."""
+        Z = as_samples(Z, name)
+        if Z.shape[1] != self.n_params:
+            raise ValueError(
+                f"{name} must have shape (N, {self.n_params}) for {self!r}, got {Z.shape}"
+            )
+        return Z
+
+    def inputs(self, X, name: str = "X") -> np.ndarray:
+        X = as_samples(X, name)
+        if X.shape[1] != self.input_dim:
+            raise ValueError(f"{name} must have shape (n, {self.input_dim}), got {X.shape}")
+        return X
+
+    def init_particles(self, n: int, rng=None, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+        """n particles with independent N(mean, std^2) weights (and biases), shape (n, p)."""
+        n = positive_int(n, "n")
+        std = nonnegative(std, "std")
+        return as_rng(rng).normal(float(mean), std, size=(n, self.n_params))
+
+    # -- the network ---------------------------------------------------------------------------
+    def _forward(self, Z: np.ndarray, X: np.ndarray):
+        """phi (N, n) and the intermediates (u (N, n), pre-activations (N, H, n)) for grads."""
+        W0, b0, W1, b1 = self.unpack(Z)
+        N, H, d = W0.shape
+        # One matrix product for all particles and inputs: (N H, d) @ (d, n).
+        pre = (W0.reshape(N * H, d) @ X.T).reshape(N, H, len(X))
+        if self.bias:
+            pre += b0[:, :, None]
+        u = np.einsum("nh,nhb->nb", W1, np.maximum(pre, 0.0))
+        if self.bias:
+            u += b1[:, None]
+        phi = np.exp(-(u**2) / self.sigma**2)
+        return phi, u, pre
+
+    def features(self, Z, X) -> np.ndarray:
+        """phi_{Z_i}(x_j) for every particle and input, shape (N, n) (no loop over particles)."""
+        return self._forward(self.particles(Z), self.inputs(X))[0]
+
+    def output(self, Z, X) -> np.ndarray:
+        """The mean-field model f_nu(x_j) = (1/N) sum_i phi_{Z_i}(x_j), shape (n,)."""
+        return self.features(Z, X).mean(axis=0)
+
+    def _weighted_param_grad(
+        self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward=None
+    ) -> np.ndarray:
+        """sum_j C_ij grad_Z phi_{Z_i}(x_j) for each particle, shape (N, p).
+
+        Back-propagation written out: with u = b1 + W1 . a, a = ReLU(p), p = W0 x + b0 and
+        G'(u) = -2 u / sigma^2 G(u),
+        d phi / d b1 = G'(u), d phi / d W1_h = G'(u) a_h, d phi / d b0_h = G'(u) W1_h 1[p_h > 0]
+        and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``_forward(Z, X)``.
+        """
+        phi, u, pre = self._forward(Z, X) if forward is None else forward
+        W0, b0, W1, b1 = self.unpack(Z)
+        N, H, d = W0.shape
+        g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n): C_ij G'(u_ij)
+        gW1 = np.einsum("nb,nhb->nh", g, np.maximum(pre, 0.0))
+        delta = g[:, None, :] * W1[:, :, None] * (pre > 0)  # (N, H, n)
+        gW0 = (delta.reshape(N * H, len(X)) @ X).reshape(N, H, d)
+        return self.pack(gW0, delta.sum(axis=2), gW1, g.sum(axis=1))
+
+    def feature_grad(self, Z, X, weights) -> np.ndarray:
+        """sum_j w_j grad_Z phi_{Z_i}(x_j), shape (N, p), for input weights w of shape (n,)."""
+        Z = self.particles(Z)
+        X = self.inputs(X)
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (len(X),) or not np.all(np.isfinite(w)):
+            raise ValueError(f"weights must be a finite vector of shape ({len(X)},)")
+        return self._weighted_param_grad(Z, X, np.broadcast_to(w, (len(Z), len(X))))
+
+
+class NetworkKernel(Kernel):
+    """k(Z, Z') = E_x[phi_Z(x) phi_Z'(x)], the expectation over a fixed input set (slide
+    "Connection to the MMD"; Arbel et al., NeurIPS 2019, student-teacher experiment).
+
+    A kernel on particles (rows of shape (p,)): it has the finite feature map
+    Z -> (phi_Z(x_1), ..., phi_Z(x_n)) / sqrt(n), so MMD^2 between particle sets under it (biased
+    form) equals the MSE between the two mean-field models on the inputs. Gradients are in the
+    first argument, grad_Z k(Z, Z') = E_x[phi_Z'(x) grad_Z phi_Z(x)].
+    """
+
+    def __init__(self, network: MeanFieldNetwork, inputs):
+        if not isinstance(network, MeanFieldNetwork):
+            raise ValueError(f"network must be a MeanFieldNetwork, got {type(network).__name__}")
+        self.network = network
+        self.inputs = network.inputs(inputs, "inputs")
+
+    def __repr__(self) -> str:
+        return f"NetworkKernel({self.network!r}, inputs of shape {self.inputs.shape})"
+
+    def _phi(self, Z):
+        return self.network._forward(self.network.particles(Z), self.inputs)[0]
+
+    def _gram(self, Z, X):
+        return self._phi(Z) @ self._phi(X).T / len(self.inputs)
+
+    def _paired(self, X, Y):
+        return np.mean(self._phi(X) * self._phi(Y), axis=1)
+
+    def _grad_block(self, Z, X, w):
+        # sum_j w_j grad_Z k(Z, X_j) = E_x[(sum_j w_j phi_{X_j}(x)) grad_Z phi_Z(x)]
+        c = (w @ self._phi(X)) / len(self.inputs)
+        Z = self.network.particles(Z)
+        return self.network._weighted_param_grad(
+            Z, self.inputs, np.broadcast_to(c, (len(Z), len(c)))
+        )
+
+
+def mse(network: MeanFieldNetwork, student, teacher, X) -> float:
+    """E_x[(f_student(x) - f_teacher(x))^2] over the inputs X: the slide's loss, = MMD^2."""
+    Z = network.particles(student, "student")
+    U = network.particles(teacher, "teacher")
+    X = network.inputs(X)
+    r = network._forward(Z, X)[0].mean(axis=0) - network._forward(U, X)[0].mean(axis=0)
+    return float(np.mean(r**2))
+
+
+def first_variation_grad(network: MeanFieldNetwork, at, student, teacher, X) -> np.ndarray:
+    """grad f(Z) at the rows Z of ``at``, for f the first variation of F = MSE / 2 = MMD^2 / 2.
+
+    f(Z) = E_x[phi_Z(x) (f_nu(x) - f_nu*(x))] with nu the ``student`` particles and nu* the
+    ``teacher`` particles; in kernel form f = (1/N) sum_i k(., Z_i) - (1/M) sum_m k(., U_m), the
+    witness of the MMD flow (Arbel et al., NeurIPS 2019). The velocity of a particle is -grad f.
+    Shape (len(at), p).
+    """
+    Z = network.particles(student, "student")
+    U = network.particles(teacher, "teacher")
+    A = network.particles(at, "at")
+    X = network.inputs(X)
+    r = network._forward(Z, X)[0].mean(axis=0) - network._forward(U, X)[0].mean(axis=0)
+    return network._weighted_param_grad(A, X, np.broadcast_to(r / len(X), (len(A), len(X))))
+
+
+# -- training ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StudentTeacherResult:
+    """What :func:`train_student_teacher` returns (the same fields whatever the noise mode).
+
+    ``epochs[k]`` is the number of epochs done when ``train_loss[k]`` (MSE on the training inputs)
+    and ``valid_loss[k]`` (MSE on the validation inputs) were recorded; ``beta[k]`` is the noise
+    level of the epoch that followed (0 for ``noise="none"``). ``student``: the final particles.
+    """
+
+    epochs: np.ndarray
+    train_loss: np.ndarray
+    valid_loss: np.ndarray
+    beta: np.ndarray
+    student: np.ndarray
+    noise: str
+    step: float
+    batch_size: int
+    wall_time: float = field(default=float("nan"), compare=False)
+
+
+def _check_noise(noise: str) -> str:
+    if noise not in NOISE_MODES:
+        raise ValueError(f"noise must be one of {NOISE_MODES}, got {noise!r}")
+    return noise
+
+
+def train_student_teacher(
+    network: MeanFieldNetwork,
+    student,
+    teacher,
+    X_train,
+    X_valid=None,
+    *,
+    step: float = 1e-2,
+    epochs: int = 100,
+    batch_size: int = 100,
+    noise: str = "injection",
+    schedule=None,
+    record_every: int = 1,
+    rng=None,
+    progress: bool = True,
+) -> StudentTeacherResult:
+    """Train the student particles by minibatch SGD in the mean-field scaling: an MMD flow.
+
+    For each minibatch B of the training inputs (reshuffled every epoch) and every particle,
+
+    * ``"none"``:      Z <- Z - gamma grad f_B(Z)
+    * ``"injection"``: Z <- Z - gamma grad f_B(Z + beta_n u),  u ~ N(0, I) per particle and step
+    * ``"diffusion"``: Z <- Z - gamma grad f_B(Z) + beta_n u
+
+    where f_B(Z) = (1/|B|) sum_{x in B} phi_Z(x) (f_nu(x) - f_nu*(x)) is the minibatch first
+    variation of F = MSE / 2 at the current (unperturbed) student nu, and beta_n is the
+    ``schedule`` at the epoch index n. Noise injection evaluates the gradient at perturbed weights
+    and moves the unperturbed particle (slide "Noise injection to improve convergence"; Arbel et
+    al., NeurIPS 2019, the noisy update); the diffusion baseline adds the noise to the weights, as
+    written on that slide (not scaled by sqrt(gamma) as a Langevin discretisation would be).
+
+    Parameters
+    ----------
+    network : MeanFieldNetwork
+    student, teacher : arrays of shape (N, p) and (M, p)
+        Initial student particles, and the fixed teacher particles.
+    X_train, X_valid : arrays of shape (n, d)
+        Training inputs (batched) and validation inputs (only evaluated; ``None`` to skip).
+    step : float
+        gamma, applied to grad f with F = MSE / 2 (module docstring: the loss scaling).
+    epochs, batch_size : int
+        Passes over X_train, and inputs per SGD step (batch_size <= len(X_train); a last
+        incomplete batch is used as it is).
+    noise : {"injection", "diffusion", "none"}
+    schedule : callable n -> beta_n or float, optional
+        Noise level per epoch; default ``halving(1.0, 1000)`` (the paper's). Ignored for "none".
+    record_every : int
+        Record the losses every this many epochs (and before the first and after the last).
+    rng : numpy.random.Generator or int or None
+        All randomness (batch order, noise). Batch order and noise use separate child streams,
+        so that noise injection with beta = 0 follows plain training exactly.
+    progress : bool
+        Show a progress bar over epochs.
+    """
+    Z = network.particles(student, "student").copy()
+    U = network.particles(teacher, "teacher")
+    X_train = network.inputs(X_train, "X_train")
+    X_valid = None if X_valid is None else network.inputs(X_valid, "X_valid")
+    step = positive(step, "step")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
+    if batch_size > len(X_train):
+        raise ValueError(
+            f"batch_size must be at most the number of training inputs {len(X_train)}, "
+            f"got {batch_size}"
+        )
+    noise = _check_noise(noise)
+    record_every = positive_int(record_every, "record_every")
+    schedule = halving(1.0, 1000) if schedule is None else as_schedule(schedule)
+    batch_rng, noise_rng = as_rng(rng).spawn(2)
+
+    n_train = len(X_train)
+    # The teacher is fixed: its outputs on the inputs are computed once.
+    teacher_train = network._forward(U, X_train)[0].mean(axis=0)
+    teacher_valid = None if X_valid is None else network._forward(U, X_valid)[0].mean(axis=0)
+
+    def loss(X, target):
+        return float(np.mean((network._forward(Z, X)[0].mean(axis=0) - target) ** 2))
+
+    rec_epochs, rec_train, rec_valid, rec_beta = [], [], [], []
+
+    def record(epoch):
+        rec_epochs.append(epoch)
+        rec_train.append(loss(X_train, teacher_train))
+        rec_valid.append(np.nan if X_valid is None else loss(X_valid, teacher_valid))
+        rec_beta.append(0.0 if noise == "none" else float(schedule(epoch)))
+
+    start = time.perf_counter()
+    record(0)
+    for epoch in tqdm(range(epochs), disable=not progress, desc=f"student-teacher ({noise})"):
+        beta = 0.0 if noise == "none" else float(schedule(epoch))
+        order = batch_rng.permutation(n_train)
+        for first in range(0, n_train, batch_size):
+            batch = order[first : first + batch_size]
+            X = X_train[batch]
+            forward = network._forward(Z, X)
+            C = np.broadcast_to(
+                (forward[0].mean(axis=0) - teacher_train[batch]) / len(X), forward[0].shape
+            )
+            if noise == "injection":
+                at = Z + beta * noise_rng.standard_normal(Z.shape)
+                Z -= step * network._weighted_param_grad(at, X, C)
+            else:
+                Z -= step * network._weighted_param_grad(Z, X, C, forward)
+                if noise == "diffusion":
+                    Z += beta * noise_rng.standard_normal(Z.shape)
+        if (epoch + 1) % record_every == 0 or epoch + 1 == epochs:
+            record(epoch + 1)
+        if not np.all(np.isfinite(Z)):
+            raise FloatingPointError(f"student weights became non-finite at epoch {epoch + 1}")
+    return StudentTeacherResult(
+        epochs=np.array(rec_epochs),
+        train_loss=np.array(rec_train),
+        valid_loss=np.array(rec_valid),
+        beta=np.array(rec_beta),
+        student=Z,
+        noise=noise,
+        step=step,
+        batch_size=batch_size,
+        wall_time=time.perf_counter() - start,
+    )
+
+
+# -- the published experiment and its reduced scale -------------------------------------------
+@dataclass(frozen=True)
+class StudentTeacherSettings:
+    """Settings of the student-teacher experiment (Arbel et al., NeurIPS 2019, Figure 1).
+
+    ``step`` multiplies grad f with F = MSE / 2 (see the module docstring).
+    """
+
+    n_student: int = 1000
+    n_teacher: int = 1
+    input_dim: int = 50
+    hidden: int = 3
+    bias: bool = False
+    sigma: float = 2.0
+    n_train: int = 1000
+    n_valid: int = 1000
+    batch_size: int = 100
+    step: float = 1e-2
+    epochs: int = 10_000
+    beta0: float = 1.0
+    halve_every: int = 1000
+    teacher_std: float = 1.0
+    student_mean: float = 1e-3
+    student_std: float = 1.0
+    record_every: int = 10
+
+    @property
+    def network(self) -> MeanFieldNetwork:
+        return MeanFieldNetwork(self.input_dim, self.hidden, self.bias, self.sigma)
+
+    @property
+    def schedule(self) -> halving:
+        """beta_n = beta0 / 2^floor(n / halve_every), n the epoch."""
+        return halving(self.beta0, self.halve_every)
+
+    def describe(self) -> str:
+        return (
+            f"N = {self.n_student} students, M = {self.n_teacher} teacher, H = {self.hidden}, "
+            f"d = {self.input_dim}, {self.n_train} training inputs, batch {self.batch_size}, "
+            f"step {self.step:g} on MSE/2, {self.epochs} epochs, "
+            f"beta0 = {self.beta0:g} halved every {self.halve_every} epochs"
+        )
+
+
+#: The published scale (MMD flow paper, Figure 1); 10-20 minutes per noise mode on one core.
+PAPER_SETTINGS = StudentTeacherSettings()
+
+#: The reduced scale of the figure and the lecture: 10x fewer particles and epochs, the halving
+#: period shortened in proportion, so the run sees the same ten halvings of beta.
+REDUCED_SETTINGS = replace(
+    PAPER_SETTINGS, n_student=100, epochs=1000, halve_every=100, record_every=10
+)
+
+
+@dataclass(frozen=True)
+class StudentTeacherProblem:
+    """The fixed ingredients of one experiment: network, teacher, initial student, inputs."""
+
+    settings: StudentTeacherSettings
+    network: MeanFieldNetwork
+    teacher: np.ndarray
+    student: np.ndarray
+    X_train: np.ndarray
+    X_valid: np.ndarray
+
+
+def _settings(scale) -> StudentTeacherSettings:
+    if isinstance(scale, StudentTeacherSettings):
+        return scale
+    if scale == "paper":
+        return PAPER_SETTINGS
+    if scale == "reduced":
+        return REDUCED_SETTINGS
+    raise ValueError(f"scale must be 'paper', 'reduced' or a StudentTeacherSettings, got {scale!r}")
+
+
+def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
+    """Draw the teacher (weights N(0, teacher_std^2)), the initial student (weights
+    N(student_mean, student_std^2)) and training and validation inputs uniform on the sphere."""
+    s = _settings(scale)
+    rng = as_rng(rng)
+    net = s.network
+    return StudentTeacherProblem(
+        settings=s,
+        network=net,
+        teacher=net.init_particles(s.n_teacher, rng, 0.0, s.teacher_std),
+        student=net.init_particles(s.n_student, rng, s.student_mean, s.student_std),
+        X_train=sphere_inputs(s.n_train, s.input_dim, rng),
+        X_valid=sphere_inputs(s.n_valid, s.input_dim, rng),
+    )
+
+
+def run_student_teacher(
+    scale="reduced", noises=NOISE_MODES, rng=None, progress: bool = True
+) -> dict[str, StudentTeacherResult]:
+    """Run the experiment for each noise mode from one problem: ``{noise: result}``.
+
+    ``scale`` is ``"paper"`` (:data:`PAPER_SETTINGS`: N = 1000, 1e4 epochs), ``"reduced"``
+    (:data:`REDUCED_SETTINGS`) or a :class:`StudentTeacherSettings`. Every mode starts from the
+    same teacher, student and inputs and uses the same batch order.
+    """
+    rng = as_rng(rng)
+    problem = student_teacher_problem(scale, rng)
+    for noise in noises:
+        _check_noise(noise)
+    train_seed = int(rng.integers(2**63))
+    s = problem.settings
+    return {
+        noise: train_student_teacher(
+            problem.network,
+            problem.student,
+            problem.teacher,
+            problem.X_train,
+            problem.X_valid,
+            step=s.step,
+            epochs=s.epochs,
+            batch_size=s.batch_size,
+            noise=noise,
+            schedule=s.schedule,
+            record_every=s.record_every,
+            rng=train_seed,
+            progress=progress,
+        )
+        for noise in noises
+    }
