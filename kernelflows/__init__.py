@@ -13,6 +13,7 @@ The module list follows the talk "Gradient Flows on Kernel Divergence Measures" 
 * :mod:`kernelflows.flows` - the particle flow engine and the MMD gradient flow
 * :mod:`kernelflows.schedules` - noise schedules for noise injection
 * :mod:`kernelflows.theory` - numerical checks of the MMD flow theory
+* :mod:`kernelflows.networks` - the mean-field student-teacher network trained as an MMD flow
 * :mod:`kernelflows.datasets` - the data sets of the experiments
 * :mod:`kernelflows.divergences` - phi-divergences, conjugates, Gaussian closed forms
 * :mod:`kernelflows.kale` - the KALE divergence and its dual Newton solver
@@ -36,6 +37,7 @@ from .kernels import (
     median_heuristic,
 )
 from .mmd import PermutationTestResult, mmd2, mmd2_gaussians, mmd_test
+from .networks import MeanFieldNetwork, NetworkKernel, run_student_teacher, train_student_teacher
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,8 @@ __all__ = [
     "KaleResult",
     "Kernel",
     "LaplaceKernel",
+    "MeanFieldNetwork",
+    "NetworkKernel",
     "PermutationTestResult",
     "PhiDivergence",
     "PolynomialKernel",
@@ -60,5 +64,7 @@ __all__ = [
     "mmd_flow",
     "mmd_test",
     "run_flow",
+    "run_student_teacher",
+    "train_student_teacher",
     "witness",
 ]
