@@ -15,6 +15,7 @@ E_nu f), the target nu* is Q (the exponential term E_nu* exp f); velocity -(1 + 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -32,9 +33,17 @@ __all__ = [
 ]
 
 #: Student code may call ``kale`` with its default tolerance (Newton decrement^2 / 2 <= 1e-6):
-#: its witness is then accurate to about 1e-6 relative, far inside this and far outside the
-#: typical mistakes (factors 1 + lam with lam >= 0.1, swapped measures, signs).
-_KALE_RTOL, _KALE_ATOL = 1e-4, 1e-7
+#: its witness is then off by up to about 1e-4 of its largest value (measured on these cases),
+#: so values are compared to 1e-3 of the largest reference value (of the largest displacement for
+#: a flow step), far from the typical mistakes (factors 1 + lam with lam >= 0.1, swapped
+#: measures, signs).
+_KALE_RTOL = 1e-3
+
+
+def _near(a, b, scale: float, origin=0.0) -> bool:
+    """max |a - b| <= _KALE_RTOL * scale; for particles ``origin`` = X, displacements compared."""
+    a, b = np.asarray(a, dtype=float) - origin, np.asarray(b, dtype=float) - origin
+    return a.shape == b.shape and float(np.max(np.abs(a - b))) <= _KALE_RTOL * scale + 1e-12
 
 
 def _kale_cases(seed: int):
@@ -76,8 +85,7 @@ def check_ex9_1_kale_first_variation(my_first_variation: Callable) -> None:
                 f"{name}: expected one value per row of Z, shape {want.shape}; got {got.shape}."
             )
 
-        def near(a, b):
-            return close(a, b, _KALE_RTOL, _KALE_ATOL)
+        near = partial(_near, scale=float(np.max(np.abs(want))))
 
         if near(got, want):
             continue
@@ -172,8 +180,7 @@ def check_ex9_3_kale_flow_step(my_step: Callable) -> None:
                 )
             n_checked += 1
 
-            def near(a, b):
-                return close(a, b, _KALE_RTOL, _KALE_ATOL)
+            near = partial(_near, origin=X, scale=float(np.max(np.abs(want - X))))
 
             if near(got, want):
                 continue
