@@ -62,7 +62,7 @@ def grad_f_fd(net, at, Z, U, X, eps=1e-6):
     r = output_loop(net, Z, X) - output_loop(net, U, X)
 
     def f(a):
-        return np.mean([phi_one(net, a, x) * rx for x, rx in zip(X, r)])
+        return np.mean([phi_one(net, a, x) * rx for x, rx in zip(X, r, strict=True)])
 
     G = np.zeros_like(at)
     for i, a in enumerate(at):
