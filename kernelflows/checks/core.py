@@ -114,6 +114,38 @@ def check_gram(my_gram: Callable[[np.ndarray, np.ndarray, Kernel], np.ndarray]) 
     ok(name, "all cases agree with kernel(X, Y).")
 
 
+def mmd2_mistakes(got: float, estimator: str, Kxx, Kyy, Kxy, sizes=("n", "m")) -> list[str]:
+    """Plain-words hints for an MMD^2 estimate ``got`` that misses the ``estimator`` value
+    computed from the Gram blocks; ``sizes`` names the two sample sizes in the messages."""
+    n, m = len(Kxx), len(Kyy)
+    a, b = sizes
+    within = {
+        "biased": Kxx.mean() + Kyy.mean(),
+        "unbiased": (Kxx.sum() - np.trace(Kxx)) / (n * (n - 1))
+        + (Kyy.sum() - np.trace(Kyy)) / (m * (m - 1)),
+    }
+    values = {e: v - 2 * Kxy.mean() for e, v in within.items()}
+    want = values[estimator]
+    hints = []
+    if estimator == "unbiased" and close(got, values["biased"]):
+        hints.append(
+            "this is the biased V-statistic: the unbiased U-statistic leaves out the i = j terms "
+            f"of the within-sample sums and divides them by {a}({a}-1) and {b}({b}-1)"
+        )
+    if estimator == "biased" and close(got, values["unbiased"]):
+        hints.append("this is the unbiased U-statistic: the V-statistic keeps the i = j terms")
+    mixed = (Kxx.sum() - np.trace(Kxx)) / n**2 + (Kyy.sum() - np.trace(Kyy)) / m**2
+    if close(got, mixed - 2 * Kxy.mean()):
+        hints.append(f"you dropped the diagonal but still divided by {a}^2: use {a}({a}-1)")
+    if close(got, want + 2 * Kxy.mean()) or close(got, want + Kxy.mean()):
+        hints.append("the cross term carries a factor 2: subtract 2 mean k(x, y)")
+    if close(got, -want):
+        hints.append("the sign is flipped")
+    if close(got, np.sqrt(abs(want))):
+        hints.append("you returned MMD, not MMD^2")
+    return hints
+
+
 def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
     """Check ``my_mmd2(X, Y, kernel)`` against ``kernelflows.mmd2(X, Y, kernel, estimator)``."""
     name = "check_mmd2"
@@ -124,26 +156,7 @@ def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
         if close(got, want):
             continue
         n, m = len(X), len(Y)
-        Kxx, Kyy, Kxy = k(X), k(Y), k(X, Y)
-        biased = mmd2(X, Y, k, "biased")
-        unbiased = mmd2(X, Y, k, "unbiased")
-        hints = []
-        if estimator == "unbiased" and close(got, biased):
-            hints.append(
-                "this is the biased V-statistic: leave out the i = j terms of the "
-                "within-sample sums and divide them by n(n-1) and m(m-1)"
-            )
-        if estimator == "biased" and close(got, unbiased):
-            hints.append("this is the unbiased U-statistic: the V-statistic keeps i = j terms")
-        mixed = (Kxx.sum() - np.trace(Kxx)) / n**2 + (Kyy.sum() - np.trace(Kyy)) / m**2
-        if close(got, mixed - 2 * Kxy.mean()):
-            hints.append("you dropped the diagonal but still divided by n^2: use n(n-1)")
-        if close(got, want + 2 * Kxy.mean()) or close(got, want + Kxy.mean()):
-            hints.append("the cross term should be subtracted with a factor 2: - 2 mean k(x, y)")
-        if close(got, -want):
-            hints.append("the sign is flipped")
-        if close(got, np.sqrt(abs(want))):
-            hints.append("you returned MMD, not MMD^2")
+        hints = mmd2_mistakes(got, estimator, k(X), k(Y), k(X, Y))
         if n != m and not hints:
             try:
                 sq = mmd2(X[: min(n, m)], Y[: min(n, m)], k, estimator)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..mmd import mmd2
 from ..networks import MeanFieldNetwork, NetworkKernel, first_variation_grad, mse, sphere_inputs
-from .core import CheckFailed, call, close, ok, returned_array, returned_number
+from .core import CheckFailed, call, close, mmd2_mistakes, ok, returned_array, returned_number
 
 __all__ = [
     "check_ex6_1_network_output",
@@ -124,28 +124,13 @@ def check_ex6_2_network_mmd2(my_mmd2: Callable) -> None:
             got = returned_number(name, call(name, my_mmd2, net, Z.copy(), U.copy(), X, estimator))
             if close(got, want, rtol=1e-7, atol=1e-12):
                 continue
-            other = "unbiased" if estimator == "biased" else "biased"
-            Kzz, Kuu, Kzu = kernel(Z), kernel(U), kernel(Z, U)
-            hints = []
-            if close(got, both[other]):
-                hints.append(
-                    f"this is the {other} estimate; "
-                    + (
-                        "the MSE is the biased V-statistic: keep the i = j terms"
-                        if estimator == "biased"
-                        else "the unbiased U-statistic leaves out i = j and divides by "
-                        "N(N-1) and M(M-1)"
-                    )
-                )
+            hints = mmd2_mistakes(
+                got, estimator, kernel(Z), kernel(U), kernel(Z, U), sizes=("N", "M")
+            )
+            if estimator == "biased" and hints[:1] and "U-statistic" in hints[0]:
+                hints[0] += " (the MSE is the biased V-statistic)"
             if close(got, len(X) * want):
                 hints.append("k(Z, Z') = E_x[phi_Z phi_Z'] averages over the inputs: divide by n")
-            if close(got, np.sqrt(max(want, 0.0))):
-                hints.append("you returned MMD, not MMD^2")
-            if close(got, want + Kzu.mean()):
-                hints.append("the cross term carries a factor 2: - 2 mean k(Z_i, U_m)")
-            mixed = (Kzz.sum() - np.trace(Kzz)) / N**2 + (Kuu.sum() - np.trace(Kuu)) / M**2
-            if close(got, mixed - 2 * Kzu.mean()):
-                hints.append("you dropped the diagonal but still divided by N^2: use N(N-1)")
             hint = "; ".join(hints) if hints else "compare the three terms with kernelflows.mmd2"
             raise CheckFailed(
                 f"{name}: for N = {N}, M = {M}, n = {len(X)} you returned {got:.6g} but the "
