@@ -9,11 +9,11 @@ BLAS library in use is printed. Run: ``.venv/bin/python bench/bench_kale.py``.
 
 from __future__ import annotations
 
-import platform
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from _blas import environment_line
+from threadpoolctl import threadpool_limits
 
 from kernelflows.kale import solve_kale_dual
 from kernelflows.kernels import GaussianKernel, median_heuristic
@@ -41,13 +41,7 @@ def one_run(n: int, seed: int):
 
 def main() -> None:
     with threadpool_limits(limits=1):
-        pools = threadpool_info()
-        print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
-        for pool in pools:
-            print(
-                f"threadpool: {pool.get('internal_api')} {pool.get('version')} "
-                f"({pool.get('user_api')}), threads = {pool.get('num_threads')}"
-            )
+        print(environment_line())
         print(f"lam = {LAM}, tol (decrement^2 / 2) = {TOL:g}, cold start, {REPEATS} repeats")
         print(
             f"{'n = m':>6} {'total [s]':>10} {'gram [s]':>9} {'newton [s]':>11} "

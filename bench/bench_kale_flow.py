@@ -22,7 +22,8 @@ import statistics
 import time
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from _blas import environment_line
+from threadpoolctl import threadpool_limits
 
 from kernelflows.datasets import three_rings
 from kernelflows.flows import run_flow
@@ -156,8 +157,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="5,000 steps instead of 50,000")
     args = parser.parse_args()
     with threadpool_limits(limits=1):
-        info = [(i["internal_api"], i.get("version"), i["num_threads"]) for i in threadpool_info()]
-        print(f"BLAS (api, version, threads): {info}")
+        print(environment_line())
         X0, Y = three_rings()
         kernel = GaussianKernel(THREE_RINGS_BANDWIDTH)
         breakdown(X0, Y, kernel)

@@ -14,7 +14,8 @@ import time
 import tracemalloc
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from _blas import environment_line
+from threadpoolctl import threadpool_limits
 
 from kernelflows import GaussianKernel, mmd2
 
@@ -24,12 +25,7 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 50000])
     args = parser.parse_args(argv)
     with threadpool_limits(limits=1, user_api="blas"):
-        blas = [
-            f"{i['internal_api']} {i['version']}"
-            for i in threadpool_info()
-            if i.get("user_api") == "blas"
-        ]
-        print(f"numpy {np.__version__}, BLAS (1 thread): {'; '.join(blas)}")
+        print(environment_line())
         print(
             f"{'n = m':>7} | {'estimator':>9} | {'seconds':>8} | {'peak MB':>8} | "
             f"{'Gram MB':>8} | {'MMD^2':>10}"

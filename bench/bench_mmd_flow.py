@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 import tracemalloc
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from _blas import environment_line
+from threadpoolctl import threadpool_limits
 
 from kernelflows.flows import mmd_velocity
 from kernelflows.kernels import GaussianKernel
@@ -94,14 +94,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     with threadpool_limits(limits=1, user_api="blas"):
-        blas = [
-            f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} thread)"
-            for i in threadpool_info()
-            if i.get("user_api") == "blas"
-        ]
-        print(f"numpy {np.__version__}, BLAS: {'; '.join(blas) or 'unknown'}")
-        machine = platform.processor() or platform.machine()
-        print(f"machine: {machine}, python {platform.python_version()}")
+        print(environment_line())
         print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         kernel = GaussianKernel(BANDWIDTH)
         rows = []

@@ -87,6 +87,15 @@ def _cases(seed: int = 0):
     ]
 
 
+def first_hint(got, candidates, default: str, want=None) -> str:
+    """The text of the first ``(value, text)`` candidate whose value ``got`` matches, skipping
+    candidates that coincide with the right answer ``want``; ``default`` when none matches."""
+    for value, text in candidates:
+        if close(got, value) and (want is None or not close(value, want)):
+            return text
+    return default
+
+
 def ok(name: str, message: str) -> None:
     print(f"{name}: {message}")
 

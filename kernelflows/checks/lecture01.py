@@ -18,7 +18,7 @@ from ..embeddings import RKHSFunction
 from ..features import RandomFourierFeatures, polynomial_features
 from ..kernels import GaussianKernel, LaplaceKernel, PolynomialKernel
 from ..mmd import mmd2
-from .core import CheckFailed, as_float, call, close, ok
+from .core import CheckFailed, as_float, call, close, first_hint, ok
 
 __all__ = [
     "check_ex1_1_rkhs_norm",
@@ -248,8 +248,7 @@ def check_ex1_4_feature_mmd2(feature_mmd2: Callable) -> None:
                     "the mean feature vectors first, then take the squared norm",
                 )
             )
-        match = [text for value, text in hints if close(got, value)]
-        hint = match[0] if match else "compare with np.sum((mean phi(X) - mean phi(Y))**2)"
+        hint = first_hint(got, hints, "compare with np.sum((mean phi(X) - mean phi(Y))**2)")
         raise CheckFailed(
             f"{name}: with {label}, n = {n}, m = {m}, you returned {got:.6g}, expected "
             f"{want:.6g}: {hint}."

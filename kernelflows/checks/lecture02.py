@@ -16,7 +16,7 @@ import numpy as np
 
 from ..kernels import GaussianKernel, LaplaceKernel
 from ..mmd import mmd2, mmd2_gaussians, mmd_test
-from .core import CheckFailed, _cases, as_float, call, close, ok
+from .core import CheckFailed, _cases, as_float, call, close, first_hint, ok
 
 __all__ = [
     "check_ex2_1_far_apart_limit",
@@ -52,8 +52,9 @@ def check_ex2_1_far_apart_limit(mmd2_far_apart: Callable) -> None:
             (-want, "the sign is flipped: MMD^2 >= 0"),
             (np.sqrt(want), "you returned MMD, not MMD^2"),
         ]
-        match = [text for value, text in hints if close(got, value) and not close(value, want)]
-        hint = match[0] if match else "for a -> infinity only E k(x, x') + E k(y, y') remains"
+        hint = first_hint(
+            got, hints, "for a -> infinity only E k(x, x') + E k(y, y') remains", want
+        )
         raise CheckFailed(
             f"{name}: for d = {d}, bandwidth {bw}, s_p = {s_p}, s_q = {s_q} you returned "
             f"{got:.6g}, the limit is {want:.6g}: {hint}."
@@ -98,8 +99,7 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
             ((dx - ox) / (n - 1) + (dy - oy) / (m - 1), "divide by n and m, not n - 1 and m - 1"),
             ((dx - ox) + (dy - oy), "the 1/n and 1/m factors are missing"),
         ]
-        match = [text for value, text in hints if close(got, value) and not close(value, want)]
-        hint = match[0] if match else "expand V - U term by term from the Gram blocks"
+        hint = first_hint(got, hints, "expand V - U term by term from the Gram blocks", want)
         raise CheckFailed(
             f"{name}: for n = {n}, m = {m}, {k!r} you returned {got:.6g}, biased - unbiased "
             f"is {want:.6g}: {hint}."
@@ -156,15 +156,13 @@ def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
                 "from the unbiased one",
             ),
         ]
-        match = [text for value, text in hints if close(got, value) and not close(value, want)]
-        hint = (
-            match[0]
-            if match
-            else (
-                "draw the relabellings as mmd_test does: rng = np.random.default_rng(seed), then "
-                "p = rng.permutation(n + m) for each, X group = pooled[p[:n]], "
-                "Y group = pooled[p[n:]]"
-            )
+        hint = first_hint(
+            got,
+            hints,
+            "draw the relabellings as mmd_test does: rng = np.random.default_rng(seed), then "
+            "p = rng.permutation(n + m) for each, X group = pooled[p[:n]], "
+            "Y group = pooled[p[n:]]",
+            want,
         )
         raise CheckFailed(
             f"{name}: for n = {n}, m = {m}, {B} permutations, seed {seed}, {k!r} your p-value is "
