@@ -1,62 +1,83 @@
 """kernelflows: gradient flows on kernel divergence measures, for teaching and reproduction.
 
-The module list follows the talk "Gradient Flows on Kernel Divergence Measures" (A. Gretton,
-2022), built on Arbel, Korba, Salim, Gretton (NeurIPS 2019) and Glaser, Arbel, Gretton
-(NeurIPS 2021):
+The package follows the talk "Gradient Flows on Kernel Divergence Measures" (A. Gretton, 2022),
+built on Arbel, Korba, Salim, Gretton (NeurIPS 2019) and Glaser, Arbel, Gretton (NeurIPS 2021).
+Its folders name the concepts of the talk, in the order data flows through them:
 
-* :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, median heuristic
-* :mod:`kernelflows.features` - explicit feature maps: polynomial, random Fourier
-* :mod:`kernelflows.embeddings` - mean embeddings and witness functions
-* :mod:`kernelflows.population` - population mean embeddings of 1-D densities by quadrature
-* :mod:`kernelflows.ipm` - Kolmogorov and Wasserstein-1 distances of 1-D samples, with witnesses
-* :mod:`kernelflows.mmd` - MMD^2 estimators and the permutation test
-* :mod:`kernelflows.flows` - the particle flow engine and the MMD gradient flow
-* :mod:`kernelflows.schedules` - noise schedules for noise injection
-* :mod:`kernelflows.theory` - numerical checks of the MMD flow theory
-* :mod:`kernelflows.networks` - the mean-field student-teacher network trained as an MMD flow
-* :mod:`kernelflows.datasets` - the data sets of the experiments
-* :mod:`kernelflows.divergences` - phi-divergences, conjugates, Gaussian closed forms
-* :mod:`kernelflows.kale` - the KALE divergence and its dual Newton solver
-* :mod:`kernelflows.kale_flow` - KALE flow, the KL flow baseline, three rings and the mixture
-* :mod:`kernelflows.figures` - the registry that regenerates every figure of the talk
-* :mod:`kernelflows.widgets`, :mod:`kernelflows.checks`, :mod:`kernelflows.assignments` - course use
+* :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
+* :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
+* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE
+* :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
+* :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
+* :mod:`kernelflows.networks` - the mean-field network trained as an MMD flow
+* :mod:`kernelflows.experiments` - data sets and the published experiments
+* :mod:`kernelflows.viz` and :mod:`kernelflows.figures` - views, and the registry of the talk's
+  figures (each figure = an experiment + a view)
+* :mod:`kernelflows.course` - exercise checks, widgets, student versions
+
+Conventions: samples are float64 arrays of shape (n, d) (a 1-D array is n points in d = 1; every
+output is float64 whatever the input dtype); randomness enters only through an ``rng`` argument
+(a ``numpy.random.Generator`` or a seed); options are keyword-only.
 """
 
-from .divergences import PhiDivergence
-from .embeddings import RKHSFunction, mean_embedding, witness
-from .flows import FlowResult, mmd_flow, run_flow
-from .kale import KaleResult, kale
-from .kale_flow import kale_flow
+from .divergences import (
+    KaleConvergenceError,
+    KaleResult,
+    PermutationTestResult,
+    PhiDivergence,
+    kale,
+    kale_path,
+    mmd2,
+    mmd2_gaussians,
+    mmd_test,
+)
+from .flows import (
+    Diffusion,
+    FlowDivergedError,
+    FlowResult,
+    NoiseInjection,
+    kale_flow,
+    kl_flow,
+    mmd_flow,
+    run_flow,
+)
 from .kernels import (
     EnergyKernel,
     GaussianKernel,
     IMQKernel,
     Kernel,
     LaplaceKernel,
+    NetworkKernel,
     PolynomialKernel,
     median_heuristic,
 )
-from .mmd import PermutationTestResult, mmd2, mmd2_gaussians, mmd_test
-from .networks import MeanFieldNetwork, NetworkKernel, run_student_teacher, train_student_teacher
+from .measures import RKHSFunction, mean_embedding, witness
+from .networks import MeanFieldNetwork, train_student_teacher
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Diffusion",
     "EnergyKernel",
+    "FlowDivergedError",
     "FlowResult",
     "GaussianKernel",
     "IMQKernel",
+    "KaleConvergenceError",
     "KaleResult",
     "Kernel",
     "LaplaceKernel",
     "MeanFieldNetwork",
     "NetworkKernel",
+    "NoiseInjection",
     "PermutationTestResult",
     "PhiDivergence",
     "PolynomialKernel",
     "RKHSFunction",
     "kale",
     "kale_flow",
+    "kale_path",
+    "kl_flow",
     "mean_embedding",
     "median_heuristic",
     "mmd2",
@@ -64,7 +85,6 @@ __all__ = [
     "mmd_flow",
     "mmd_test",
     "run_flow",
-    "run_student_teacher",
     "train_student_teacher",
     "witness",
 ]

@@ -30,35 +30,22 @@ as [W0 (H x d, row by row), b0 (H), W1 (H), b1 (1)], or [W0, W1] without biases 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ._validation import as_rng, as_samples, nonnegative, positive, positive_int
-from .kernels import Kernel
-from .schedules import as_schedule, halving
+from .flows.perturbations import NoiseInjection, as_perturbation
 
 __all__ = [
     "MeanFieldNetwork",
-    "NetworkKernel",
-    "NOISE_MODES",
-    "StudentTeacherSettings",
-    "PAPER_SETTINGS",
-    "REDUCED_SETTINGS",
-    "StudentTeacherProblem",
     "StudentTeacherResult",
     "sphere_inputs",
     "mse",
     "first_variation_grad",
     "train_student_teacher",
-    "student_teacher_problem",
-    "run_student_teacher",
 ]
-
-#: How noise enters a step: "injection" (gradient at Z + beta u, move Z), "diffusion"
-#: (add beta u to Z after the gradient step), "none".
-NOISE_MODES = ("injection", "diffusion", "none")
 
 
 def sphere_inputs(n: int, d: int, rng=None) -> np.ndarray:
@@ -198,43 +185,6 @@ class MeanFieldNetwork:
         return self._weighted_param_grad(Z, X, np.broadcast_to(w, (len(Z), len(X))))
 
 
-class NetworkKernel(Kernel):
-    """k(Z, Z') = E_x[phi_Z(x) phi_Z'(x)], the expectation over a fixed input set (slide
-    "Connection to the MMD"; Arbel et al., NeurIPS 2019, student-teacher experiment).
-
-    A kernel on particles (rows of shape (p,)): it has the finite feature map
-    Z -> (phi_Z(x_1), ..., phi_Z(x_n)) / sqrt(n), so MMD^2 between particle sets under it (biased
-    form) equals the MSE between the two mean-field models on the inputs. Gradients are in the
-    first argument, grad_Z k(Z, Z') = E_x[phi_Z'(x) grad_Z phi_Z(x)].
-    """
-
-    def __init__(self, network: MeanFieldNetwork, inputs):
-        if not isinstance(network, MeanFieldNetwork):
-            raise ValueError(f"network must be a MeanFieldNetwork, got {type(network).__name__}")
-        self.network = network
-        self.inputs = network.inputs(inputs, "inputs")
-
-    def __repr__(self) -> str:
-        return f"NetworkKernel({self.network!r}, inputs of shape {self.inputs.shape})"
-
-    def _phi(self, Z):
-        return self.network._forward(self.network.particles(Z), self.inputs)[0]
-
-    def _gram(self, Z, X):
-        return self._phi(Z) @ self._phi(X).T / len(self.inputs)
-
-    def _paired(self, X, Y):
-        return np.mean(self._phi(X) * self._phi(Y), axis=1)
-
-    def _grad_block(self, Z, X, w):
-        # sum_j w_j grad_Z k(Z, X_j) = E_x[(sum_j w_j phi_{X_j}(x)) grad_Z phi_Z(x)]
-        c = (w @ self._phi(X)) / len(self.inputs)
-        Z = self.network.particles(Z)
-        return self.network._weighted_param_grad(
-            Z, self.inputs, np.broadcast_to(c, (len(Z), len(c)))
-        )
-
-
 def mse(network: MeanFieldNetwork, student, teacher, X) -> float:
     """E_x[(f_student(x) - f_teacher(x))^2] over the inputs X: the slide's loss, = MMD^2."""
     Z = network.particles(student, "student")
@@ -267,7 +217,8 @@ class StudentTeacherResult:
 
     ``epochs[k]`` is the number of epochs done when ``train_loss[k]`` (MSE on the training inputs)
     and ``valid_loss[k]`` (MSE on the validation inputs) were recorded; ``beta[k]`` is the noise
-    level of the epoch that followed (0 for ``noise="none"``). ``student``: the final particles.
+    level of the epoch that followed (0 without noise). ``noise`` names the perturbation
+    (``"injection"``, ``"diffusion"`` or ``"none"``). ``student``: the final particles.
     """
 
     epochs: np.ndarray
@@ -281,12 +232,6 @@ class StudentTeacherResult:
     wall_time: float = field(default=float("nan"), compare=False)
 
 
-def _check_noise(noise: str) -> str:
-    if noise not in NOISE_MODES:
-        raise ValueError(f"noise must be one of {NOISE_MODES}, got {noise!r}")
-    return noise
-
-
 def train_student_teacher(
     network: MeanFieldNetwork,
     student,
@@ -297,23 +242,24 @@ def train_student_teacher(
     step: float = 1e-2,
     epochs: int = 100,
     batch_size: int = 100,
-    noise: str = "injection",
-    schedule=None,
+    noise=0.0,
     record_every: int = 1,
     rng=None,
-    progress: bool = True,
+    progress: bool = False,
 ) -> StudentTeacherResult:
     """Train the student particles by minibatch SGD in the mean-field scaling: an MMD flow.
 
     For each minibatch B of the training inputs (reshuffled every epoch) and every particle,
 
-    * ``"none"``:      Z <- Z - gamma grad f_B(Z)
-    * ``"injection"``: Z <- Z - gamma grad f_B(Z + beta_n u),  u ~ N(0, I) per particle and step
-    * ``"diffusion"``: Z <- Z - gamma grad f_B(Z) + beta_n u
+    * no noise (``noise=0``):   Z <- Z - gamma grad f_B(Z)
+    * ``NoiseInjection(schedule)``: Z <- Z - gamma grad f_B(Z + beta_n u),  u ~ N(0, I) per
+      particle and step
+    * ``Diffusion(schedule)``: Z <- Z - gamma grad f_B(Z) + beta_n u
 
-    where f_B(Z) = (1/|B|) sum_{x in B} phi_Z(x) (f_nu(x) - f_nu*(x)) is the minibatch first
+    (the perturbations of :mod:`kernelflows.flows.perturbations`, as in the particle flows), where
+    f_B(Z) = (1/|B|) sum_{x in B} phi_Z(x) (f_nu(x) - f_nu*(x)) is the minibatch first
     variation of F = MSE / 2 at the current (unperturbed) student nu, and beta_n is the
-    ``schedule`` at the epoch index n. Noise injection evaluates the gradient at perturbed weights
+    perturbation's schedule at the epoch index n. Noise injection evaluates the gradient at perturbed weights
     and moves the unperturbed particle (slide "Noise injection to improve convergence"; Arbel et
     al., NeurIPS 2019, the noisy update); the diffusion baseline adds the noise to the weights, as
     written on that slide (not scaled by sqrt(gamma) as a Langevin discretisation would be).
@@ -330,16 +276,15 @@ def train_student_teacher(
     epochs, batch_size : int
         Passes over X_train, and inputs per SGD step (batch_size <= len(X_train); a last
         incomplete batch is used as it is).
-    noise : {"injection", "diffusion", "none"}
-    schedule : callable n -> beta_n or float, optional
-        Noise level per epoch; default ``halving(1.0, 1000)`` (the paper's). Ignored for "none".
+    noise : a perturbation, or a number or schedule (noise injection); 0 means none
+        The paper's: ``NoiseInjection(halving(1.0, 1000))`` (beta per epoch).
     record_every : int
         Record the losses every this many epochs (and before the first and after the last).
     rng : numpy.random.Generator or int or None
         All randomness (batch order, noise). Batch order and noise use separate child streams,
         so that noise injection with beta = 0 follows plain training exactly.
     progress : bool
-        Show a progress bar over epochs.
+        Show a progress bar over epochs (off by default, as for every flow).
     """
     Z = network.particles(student, "student").copy()
     U = network.particles(teacher, "teacher")
@@ -353,9 +298,13 @@ def train_student_teacher(
             f"batch_size must be at most the number of training inputs {len(X_train)}, "
             f"got {batch_size}"
         )
-    noise = _check_noise(noise)
+    perturbation = as_perturbation(noise)
+    name = (
+        "none"
+        if noise == 0
+        else ("injection" if isinstance(perturbation, NoiseInjection) else "diffusion")
+    )
     record_every = positive_int(record_every, "record_every")
-    schedule = halving(1.0, 1000) if schedule is None else as_schedule(schedule)
     batch_rng, noise_rng = as_rng(rng).spawn(2)
 
     n_train = len(X_train)
@@ -372,12 +321,12 @@ def train_student_teacher(
         rec_epochs.append(epoch)
         rec_train.append(loss(X_train, teacher_train))
         rec_valid.append(np.nan if X_valid is None else loss(X_valid, teacher_valid))
-        rec_beta.append(0.0 if noise == "none" else float(schedule(epoch)))
+        rec_beta.append(perturbation.level(epoch))
 
     start = time.perf_counter()
     record(0)
-    for epoch in tqdm(range(epochs), disable=not progress, desc=f"student-teacher ({noise})"):
-        beta = 0.0 if noise == "none" else float(schedule(epoch))
+    for epoch in tqdm(range(epochs), disable=not progress, desc=f"student-teacher ({name})"):
+        beta = perturbation.level(epoch)
         order = batch_rng.permutation(n_train)
         for first in range(0, n_train, batch_size):
             batch = order[first : first + batch_size]
@@ -386,13 +335,12 @@ def train_student_teacher(
             C = np.broadcast_to(
                 (forward[0].mean(axis=0) - teacher_train[batch]) / len(X), forward[0].shape
             )
-            if noise == "injection":
-                at = Z + beta * noise_rng.standard_normal(Z.shape)
-                Z -= step * network._weighted_param_grad(at, X, C)
-            else:
+            at = perturbation.evaluation_points(Z, beta, noise_rng)
+            if at is None:
                 Z -= step * network._weighted_param_grad(Z, X, C, forward)
-                if noise == "diffusion":
-                    Z += beta * noise_rng.standard_normal(Z.shape)
+            else:
+                Z -= step * network._weighted_param_grad(at, X, C)
+            Z = perturbation.after_step(Z, beta, noise_rng)
         if (epoch + 1) % record_every == 0 or epoch + 1 == epochs:
             record(epoch + 1)
         if not np.all(np.isfinite(Z)):
@@ -403,135 +351,8 @@ def train_student_teacher(
         valid_loss=np.array(rec_valid),
         beta=np.array(rec_beta),
         student=Z,
-        noise=noise,
+        noise=name,
         step=step,
         batch_size=batch_size,
         wall_time=time.perf_counter() - start,
     )
-
-
-# -- the published experiment and its reduced scale -------------------------------------------
-@dataclass(frozen=True)
-class StudentTeacherSettings:
-    """Settings of the student-teacher experiment (Arbel et al., NeurIPS 2019, Figure 1).
-
-    ``step`` multiplies grad f with F = MSE / 2 (see the module docstring).
-    """
-
-    n_student: int = 1000
-    n_teacher: int = 1
-    input_dim: int = 50
-    hidden: int = 3
-    bias: bool = False
-    sigma: float = 2.0
-    n_train: int = 1000
-    n_valid: int = 1000
-    batch_size: int = 100
-    step: float = 1e-2
-    epochs: int = 10_000
-    beta0: float = 1.0
-    halve_every: int = 1000
-    teacher_std: float = 1.0
-    student_mean: float = 1e-3
-    student_std: float = 1.0
-    record_every: int = 10
-
-    @property
-    def network(self) -> MeanFieldNetwork:
-        return MeanFieldNetwork(self.input_dim, self.hidden, self.bias, self.sigma)
-
-    @property
-    def schedule(self) -> halving:
-        """beta_n = beta0 / 2^floor(n / halve_every), n the epoch."""
-        return halving(self.beta0, self.halve_every)
-
-    def describe(self) -> str:
-        return (
-            f"N = {self.n_student} students, M = {self.n_teacher} teacher, H = {self.hidden}, "
-            f"d = {self.input_dim}, {self.n_train} training inputs, batch {self.batch_size}, "
-            f"step {self.step:g} on MSE/2, {self.epochs} epochs, "
-            f"beta0 = {self.beta0:g} halved every {self.halve_every} epochs"
-        )
-
-
-#: The published scale (MMD flow paper, Figure 1); 10-20 minutes per noise mode on one core.
-PAPER_SETTINGS = StudentTeacherSettings()
-
-#: The reduced scale of the figure and the lecture: 10x fewer particles and epochs, the halving
-#: period shortened in proportion, so the run sees the same ten halvings of beta.
-REDUCED_SETTINGS = replace(
-    PAPER_SETTINGS, n_student=100, epochs=1000, halve_every=100, record_every=10
-)
-
-
-@dataclass(frozen=True)
-class StudentTeacherProblem:
-    """The fixed ingredients of one experiment: network, teacher, initial student, inputs."""
-
-    settings: StudentTeacherSettings
-    network: MeanFieldNetwork
-    teacher: np.ndarray
-    student: np.ndarray
-    X_train: np.ndarray
-    X_valid: np.ndarray
-
-
-def _settings(scale) -> StudentTeacherSettings:
-    if isinstance(scale, StudentTeacherSettings):
-        return scale
-    if scale == "paper":
-        return PAPER_SETTINGS
-    if scale == "reduced":
-        return REDUCED_SETTINGS
-    raise ValueError(f"scale must be 'paper', 'reduced' or a StudentTeacherSettings, got {scale!r}")
-
-
-def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
-    """Draw the teacher (weights N(0, teacher_std^2)), the initial student (weights
-    N(student_mean, student_std^2)) and training and validation inputs uniform on the sphere."""
-    s = _settings(scale)
-    rng = as_rng(rng)
-    net = s.network
-    return StudentTeacherProblem(
-        settings=s,
-        network=net,
-        teacher=net.init_particles(s.n_teacher, rng, 0.0, s.teacher_std),
-        student=net.init_particles(s.n_student, rng, s.student_mean, s.student_std),
-        X_train=sphere_inputs(s.n_train, s.input_dim, rng),
-        X_valid=sphere_inputs(s.n_valid, s.input_dim, rng),
-    )
-
-
-def run_student_teacher(
-    scale="reduced", noises=NOISE_MODES, rng=None, progress: bool = True
-) -> dict[str, StudentTeacherResult]:
-    """Run the experiment for each noise mode from one problem: ``{noise: result}``.
-
-    ``scale`` is ``"paper"`` (:data:`PAPER_SETTINGS`: N = 1000, 1e4 epochs), ``"reduced"``
-    (:data:`REDUCED_SETTINGS`) or a :class:`StudentTeacherSettings`. Every mode starts from the
-    same teacher, student and inputs and uses the same batch order.
-    """
-    rng = as_rng(rng)
-    problem = student_teacher_problem(scale, rng)
-    for noise in noises:
-        _check_noise(noise)
-    train_seed = int(rng.integers(2**63))
-    s = problem.settings
-    return {
-        noise: train_student_teacher(
-            problem.network,
-            problem.student,
-            problem.teacher,
-            problem.X_train,
-            problem.X_valid,
-            step=s.step,
-            epochs=s.epochs,
-            batch_size=s.batch_size,
-            noise=noise,
-            schedule=s.schedule,
-            record_every=s.record_every,
-            rng=train_seed,
-            progress=progress,
-        )
-        for noise in noises
-    }

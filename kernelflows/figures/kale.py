@@ -11,32 +11,21 @@ from ..divergences import (
     KL,
     chi2_gaussians,
     gaussian_log_ratio,
+    kale,
+    kale_path,
     kl_gaussians,
+    mmd2,
 )
-from ..kale import kale, kale_path
+from ..experiments.samples import (
+    GAUSS_P,
+    GAUSS_Q,
+    disjoint_samples,
+    gaussian_samples,
+    witness_panels,
+)
 from ..kernels import GaussianKernel, PolynomialKernel
-from ..mmd import mmd2
-from ..plotting import COLORS, new_figure, reduced_scale_note
-from ..plotting_kale import plot_samples_and_witness
+from ..viz import COLORS, new_figure, plot_samples_and_witness, reduced_scale_note
 from .registry import register
-
-#: P = N(0, 1) and Q = N(1, 1.5^2): log dP/dQ is a concave quadratic, KL(P || Q) ~ 0.350.
-GAUSS_P = (0.0, 1.0)
-GAUSS_Q = (1.0, 1.5)
-
-
-def disjoint_samples(n: int = 200, seed: int = 0):
-    """P uniform on [0, 1] and Q uniform on [2, 3]: disjoint supports (lectures 07, 08)."""
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0.0, 1.0, n), rng.uniform(2.0, 3.0, n)
-
-
-def gaussian_samples(n: int, seed: int = 0):
-    """n samples of GAUSS_P and of GAUSS_Q."""
-    rng = np.random.default_rng(seed)
-    X = GAUSS_P[0] + GAUSS_P[1] * rng.standard_normal(n)
-    Y = GAUSS_Q[0] + GAUSS_Q[1] * rng.standard_normal(n)
-    return X, Y
 
 
 def _fmt(x: float) -> str:
@@ -57,7 +46,7 @@ def disjoint_support_figure(scale="reduced"):
     kernel = GaussianKernel(1.0)
     lam = 1.0
     m2 = mmd2(X, Y, kernel, "biased")
-    res = kale(X, Y, kernel, lam)
+    res = kale(X, Y, kernel, lam=lam)
     fig, ax = new_figure(1, width=6.0, height=3.2)
     z = np.linspace(-0.5, 3.5, 801)
     ax.fill_between(z, ((z >= 0) & (z <= 1)).astype(float), color=COLORS["P"], alpha=0.5, label="P")
@@ -145,7 +134,7 @@ def kl_bound_figure(scale="reduced"):
     # the optimiser's answer: KALE witness (degree-2 polynomial kernel, tiny lam) on quantile
     # grids of P and Q, which stand in for the two populations
     u = (np.arange(400) + 0.5) / 400
-    fit = kale(stats.norm.ppf(u, mp, sp), stats.norm.ppf(u, mq, sq), PolynomialKernel(2), 1e-6)
+    fit = kale(stats.norm.ppf(u, mp, sp), stats.norm.ppf(u, mq, sq), PolynomialKernel(2), lam=1e-6)
     twin.plot(z, fit.witness(z), color="k", ls="--", lw=1, label="KALE witness, $\\lambda$ = 1e-6")
     twin.set_ylim(-4, 1.5)
     twin.set_ylabel("f(z)", color=COLORS["witness"])
@@ -170,18 +159,6 @@ def kl_bound_figure(scale="reduced"):
     return fig
 
 
-def witness_panels(n: int = 300, seed: int = 1):
-    """The two settings of the ``kale-witness`` figure: (title, P samples, Q samples)."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal(n)
-    shifted = 1.5 + rng.standard_normal(n)
-    bimodal = rng.choice([-1.5, 1.5], n) + 0.5 * rng.standard_normal(n)
-    return [
-        ("P = N(0, 1), Q = N(1.5, 1)", X, shifted),
-        ("P = N(0, 1), Q = mixture of N($\\pm$1.5, 0.5$^2$)", X, bimodal),
-    ]
-
-
 @register(
     "kale-witness",
     slide="Empirical properties of KALE",
@@ -195,7 +172,7 @@ def kale_witness_figure(scale="reduced"):
     fig, axes = new_figure(2, width=4.6, height=3.3)
     grid = np.linspace(-4.5, 5.0, 400)
     for ax, (title, X, Y) in zip(axes, witness_panels(), strict=True):
-        res = kale(X, Y, kernel, lam)
+        res = kale(X, Y, kernel, lam=lam)
         plot_samples_and_witness(ax, X, Y, res, grid=grid)
         ax.set_title(f"{title}\nKALE(P || Q) = {res.value:.3f}", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")

@@ -9,23 +9,12 @@ runs take about 30 s of CPU together (``bench/bench_kale_flow.py``), so the redu
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-from ..kale_flow import THREE_RINGS_FRAMES, three_rings_experiment
-from ..plotting import reduced_scale_note
-from ..plotting_kale_flow import three_rings_grid
+from ..experiments import THREE_RINGS_FRAMES, three_rings_runs
+from ..viz import reduced_scale_note, three_rings_grid
 from .registry import register
 
 #: Steps of each run at each scale: the published run is fast enough to be the reduced one too.
 THREE_RINGS_STEPS = {"reduced": 50_000, "paper": 50_000}
-
-
-@lru_cache(maxsize=2)
-def three_rings_runs(scale: str = "reduced"):
-    """Both runs of the three-rings figure (cached; see :func:`three_rings_experiment`)."""
-    if scale not in THREE_RINGS_STEPS:
-        raise ValueError(f"scale must be one of {tuple(THREE_RINGS_STEPS)}, got {scale!r}")
-    return three_rings_experiment(n_steps=THREE_RINGS_STEPS[scale], record_every=500)
 
 
 @register(
@@ -35,7 +24,9 @@ def three_rings_runs(scale: str = "reduced"):
     "flow (KALE with lam = 1e4) leaves particles off the support (published scale, 50,000 steps).",
 )
 def three_rings_figure(scale="reduced"):
-    out = three_rings_runs(scale)
+    if scale not in THREE_RINGS_STEPS:
+        raise ValueError(f"scale must be one of {tuple(THREE_RINGS_STEPS)}, got {scale!r}")
+    out = three_rings_runs(THREE_RINGS_STEPS[scale])
     frames = [s for s in THREE_RINGS_FRAMES if s <= THREE_RINGS_STEPS[scale]]
     fig, _ = three_rings_grid(out, frames)
     fig.suptitle(

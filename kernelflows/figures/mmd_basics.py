@@ -10,12 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import laplace, norm
 
-from ..embeddings import RKHSFunction, mean_embedding, witness
-from ..features import RandomFourierFeatures
-from ..kernels import GaussianKernel
-from ..mmd import mmd2
-from ..plotting import COLORS, new_figure
-from ..population import quadrature_embedding
+from ..divergences import mmd2
+from ..kernels import GaussianKernel, RandomFourierFeatures
+from ..measures import RKHSFunction, mean_embedding, quadrature_embedding, witness
+from ..viz import COLORS, new_figure
 from .registry import register
 
 #: P = N(0, 1) and Q = Laplace with the same mean 0 and variance 1 (scale 1/sqrt(2)).

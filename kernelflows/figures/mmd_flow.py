@@ -1,35 +1,33 @@
 """Figures of the MMD flow part of the talk (lectures 03-05).
 
 The collapse experiment behind ``mmd-flow``, ``noisy-mmd-flow`` and ``mmd-flow-loss`` is
-:func:`collapse_runs`: target N(0, I_2); all particles start at (3, 3) (the zero-spread limit of
-the paper's source, :func:`kernelflows.datasets.collapse_setup`); Gaussian kernel of bandwidth 2
+:func:`kernelflows.experiments.collapse_runs`: target N(0, I_2); all particles start at (3, 3) (the zero-spread limit of
+the paper's source, :func:`kernelflows.experiments.collapse_setup`); Gaussian kernel of bandwidth 2
 (k = exp(-||x - y||^2 / 8)); step 1; 300 steps. Noise injection uses the paper's kind of
 schedule, beta = 2 for the first 150 steps, then 0.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..datasets import collapse_setup
-from ..flows import mmd_flow, mmd_velocity
+from ..divergences import mmd_velocity
+from ..experiments import COLLAPSE, collapse_runs
+from ..flows import mmd2_along
 from ..kernels import GaussianKernel
-from ..plotting import COLORS, new_figure, reduced_scale_note, scatter_particles
-from ..plotting_flows import flow_animation, frame_strip, loss_plot, quiver_field
-from ..schedules import piecewise
+from ..viz import (
+    COLORS,
+    flow_animation,
+    frame_strip,
+    loss_plot,
+    new_figure,
+    quiver_field,
+    reduced_scale_note,
+    scatter_particles,
+)
 from .registry import FigureOutput, register
 
-#: Settings of the collapse experiment at each scale (n = m particles and target samples).
-COLLAPSE = {
-    "bandwidth": 2.0,
-    "step": 1.0,
-    "n_steps": 300,
-    "noise": piecewise(2.0, 150),
-    "n": {"reduced": 200, "paper": 1000},
-}
 MMD_FLOW_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 200, 300]
 NOISY_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 150, 200, 300]
 
@@ -39,22 +37,6 @@ def _setting_text(n: int) -> str:
         f"target N(0, I$_2$), m = {n}; {n} particles start at (3, 3); Gaussian kernel, "
         f"bandwidth {COLLAPSE['bandwidth']:g}; step {COLLAPSE['step']:g}"
     )
-
-
-@lru_cache(maxsize=2)
-def collapse_runs(scale: str = "reduced"):
-    """The noise-free and the noise-injected MMD flows of the collapse set-up (cached).
-
-    Returns ``(Y, {"no noise": FlowResult, "noise injection": FlowResult})``, recorded at every
-    step. Runs in about a second at the reduced scale (n = m = 200).
-    """
-    n = COLLAPSE["n"][scale]
-    X0, Y = collapse_setup(n=n, m=n, rng=0)
-    kernel = GaussianKernel(COLLAPSE["bandwidth"])
-    common = dict(step=COLLAPSE["step"], n_steps=COLLAPSE["n_steps"], record_every=1)
-    plain = mmd_flow(X0, Y, kernel, progress=False, **common)
-    noisy = mmd_flow(X0, Y, kernel, noise=COLLAPSE["noise"], rng=1, progress=False, **common)
-    return Y, {"no noise": plain, "noise injection": noisy}
 
 
 def _note(fig, scale, n):
@@ -141,13 +123,14 @@ def mmd_forces(scale="reduced"):
     "and MMD^2 stalls (collapse set-up of kernelflows.datasets, stated on the figure).",
 )
 def mmd_flow_figure(scale="reduced"):
-    Y, runs = collapse_runs(scale)
+    out = collapse_runs(scale)
+    Y, runs = out.Y, out.runs
     res = runs["no noise"]
     fig, axes = frame_strip(res, Y, MMD_FLOW_FRAMES, ncols=6)
     ax = axes[len(MMD_FLOW_FRAMES)]
     ax.axis("on")
-    ax.semilogy(res.steps, res.mmd2, color=COLORS["particles"])
-    ax.set_title(f"MMD$^2$: stalls at {res.mmd2[-1]:.3g}", fontsize=8)
+    ax.semilogy(res.steps, mmd2_along(res), color=COLORS["particles"])
+    ax.set_title(f"MMD$^2$: stalls at {mmd2_along(res)[-1]:.3g}", fontsize=8)
     ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
     fig.suptitle("MMD flow, no noise: " + _setting_text(len(Y)), fontsize=9)
@@ -163,7 +146,8 @@ def mmd_flow_figure(scale="reduced"):
     "particles spread over the target.",
 )
 def noisy_mmd_flow_figure(scale="reduced"):
-    Y, runs = collapse_runs(scale)
+    out = collapse_runs(scale)
+    Y, runs = out.Y, out.runs
     res = runs["noise injection"]
     fig, axes = frame_strip(res, Y, NOISY_FRAMES, ncols=6)
     axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
@@ -183,15 +167,17 @@ def noisy_mmd_flow_figure(scale="reduced"):
     "level beta_n: the stall without noise and the decay with noise.",
 )
 def mmd_flow_loss(scale="reduced"):
-    Y, runs = collapse_runs(scale)
+    out = collapse_runs(scale)
+    Y, runs = out.Y, out.runs
     fig, (ax, ax2) = new_figure(
         1, 2, width=5.0, height=2.2, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]}
     )
     loss_plot(ax, runs)
     plain, noisy = runs["no noise"], runs["noise injection"]
     ax.set_title(
-        f"final MMD$^2$: {plain.mmd2[-1]:.3g} without noise, {noisy.mmd2[-1]:.3g} with noise "
-        f"({plain.mmd2[-1] / noisy.mmd2[-1]:.0f}x lower)",
+        f"final MMD$^2$: {mmd2_along(plain)[-1]:.3g} without noise, "
+        f"{mmd2_along(noisy)[-1]:.3g} with noise "
+        f"({mmd2_along(plain)[-1] / mmd2_along(noisy)[-1]:.0f}x lower)",
         fontsize=9,
     )
     ax2.plot(noisy.steps, noisy.noise, color=COLORS["noise"])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from ..networks import PAPER_SETTINGS, REDUCED_SETTINGS, run_student_teacher
-from ..plotting import reduced_scale_note
-from ..plotting_networks import plot_student_teacher
+from ..experiments import PAPER_SETTINGS, REDUCED_SETTINGS, run_student_teacher
+from ..viz import plot_student_teacher, reduced_scale_note
 from .registry import register
 
 

@@ -1,0 +1,171 @@
+"""Checks for the exercises of lecture 2 (the maximum mean discrepancy).
+
+* Exercise 1: :func:`check_ex2_1_far_apart_limit` for ``mmd2_far_apart(d, bandwidth, s_p, s_q)``;
+* Exercise 2: :func:`~kernelflows.checks.core.check_witness` for ``my_witness(X, Y, kernel)``;
+* Exercise 3: :func:`~kernelflows.checks.core.check_mmd2` for ``my_mmd2(X, Y, kernel)`` and
+  :func:`check_ex2_3_bias_gap` for ``biased_minus_unbiased(X, Y, kernel)``;
+* Exercise 4: :func:`check_ex2_4_permutation_test` for
+  ``my_permutation_test(X, Y, kernel, n_permutations, seed)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ...divergences import mmd2, mmd2_gaussians, mmd_test
+from ...kernels import GaussianKernel, LaplaceKernel
+from .core import CheckFailed, _cases, as_float, call, close, first_hint, ok
+
+__all__ = [
+    "check_ex2_1_far_apart_limit",
+    "check_ex2_3_bias_gap",
+    "check_ex2_4_permutation_test",
+]
+
+
+def check_ex2_1_far_apart_limit(mmd2_far_apart: Callable) -> None:
+    """Check ``mmd2_far_apart(d, bandwidth, s_p, s_q)``: the limit of MMD^2(P, Q) as the shift
+    a -> infinity for P = N(0, s_p^2 I_d), Q = N(a, s_q^2 I_d) and the Gaussian kernel, i.e.
+    E k(x, x') + E k(y, y') = (1 + 2 s_p^2 / sigma^2)^(-d/2) + (1 + 2 s_q^2 / sigma^2)^(-d/2)
+    (the cross term vanishes). Compared with ``mmd2_gaussians`` at a shift of 1000 sigma."""
+    name = "check_ex2_1_far_apart_limit"
+    cases = [(1, 1.0, 1.0, 1.0), (2, 0.5, 1.0, 0.8), (3, 2.0, 0.7, 1.5), (1, 0.3, 2.0, 0.1)]
+    for d, bw, s_p, s_q in cases:
+        got = as_float(name, call(name, mmd2_far_apart, d, bw, s_p, s_q))
+        shift = np.zeros(d)
+        shift[0] = 1000.0 * (bw + s_p + s_q)
+        want = mmd2_gaussians(np.zeros(d), s_p**2, shift, s_q**2, bw)
+        if close(got, want, rtol=1e-9):
+            continue
+
+        def within(scale, power=-d / 2, s2p=s_p**2, s2q=s_q**2, bw=bw):
+            return (1 + scale * s2p / bw**2) ** power + (1 + scale * s2q / bw**2) ** power
+
+        hints = [
+            (within(1), "x - x' has variance 2 s^2, not s^2: the factor is (1 + 2 s^2/sigma^2)"),
+            (within(2, -0.5), "in d dimensions the power is -d/2, one factor per coordinate"),
+            (within(2, -d), "the power is -d/2, not -d"),
+            (within(2, power=-d / 2, s2p=s_p, s2q=s_q), "use the variances s^2, not s"),
+            (2.0, "2 = 2 sup k is the bound, reached only when s_p and s_q -> 0"),
+            (-want, "the sign is flipped: MMD^2 >= 0"),
+            (np.sqrt(want), "you returned MMD, not MMD^2"),
+        ]
+        hint = first_hint(
+            got, hints, "for a -> infinity only E k(x, x') + E k(y, y') remains", want
+        )
+        raise CheckFailed(
+            f"{name}: for d = {d}, bandwidth {bw}, s_p = {s_p}, s_q = {s_q} you returned "
+            f"{got:.6g}, the limit is {want:.6g}: {hint}."
+        )
+    ok(name, f"all {len(cases)} cases agree with mmd2_gaussians at a very large shift.")
+
+
+def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
+    """Check ``biased_minus_unbiased(X, Y, kernel)`` = V - U, the biased minus the unbiased MMD^2
+    estimate on one pair of samples, written as
+    (mean_i k(x_i, x_i) - mean_{i != j} k(x_i, x_j)) / n + (same for Y) / m
+    (the cross term is the same in both and cancels). Its expectation is the bias of the
+    V-statistic, (E k(x, x) - E k(x, x')) / n + (E k(y, y) - E k(y, y')) / m."""
+    name = "check_ex2_3_bias_gap"
+    cases = _cases(5)
+    for X, Y, k in cases:
+        got = as_float(name, call(name, biased_minus_unbiased, X.copy(), Y.copy(), k))
+        want = mmd2(X, Y, k, "biased") - mmd2(X, Y, k, "unbiased")
+        if close(got, want, rtol=1e-7, atol=1e-12):
+            continue
+        n, m = len(X), len(Y)
+        Kxx, Kyy = k(X), k(Y)
+        dx, dy = np.diag(Kxx).mean(), np.diag(Kyy).mean()
+        ox = (Kxx.sum() - np.trace(Kxx)) / (n * (n - 1))
+        oy = (Kyy.sum() - np.trace(Kyy)) / (m * (m - 1))
+        hints = [
+            (
+                -want,
+                "the sign is flipped: the biased estimate is the larger one (it keeps "
+                "the i = j terms, k(x, x) >= k(x, x') on average)",
+            ),
+            (
+                dx / n + dy / m,
+                "the within-sample averages also change: V keeps the diagonal and "
+                "divides by n^2, U drops it and divides by n(n-1); subtract the "
+                "off-diagonal mean too",
+            ),
+            (
+                (dx - ox) / m + (dy - oy) / n,
+                "n and m are swapped: the X term is divided by n = len(X)",
+            ),
+            ((dx - ox) / (n - 1) + (dy - oy) / (m - 1), "divide by n and m, not n - 1 and m - 1"),
+            ((dx - ox) + (dy - oy), "the 1/n and 1/m factors are missing"),
+        ]
+        hint = first_hint(got, hints, "expand V - U term by term from the Gram blocks", want)
+        raise CheckFailed(
+            f"{name}: for n = {n}, m = {m}, {k!r} you returned {got:.6g}, biased - unbiased "
+            f"is {want:.6g}: {hint}."
+        )
+    ok(name, f"all {len(cases)} cases agree with mmd2(biased) - mmd2(unbiased).")
+
+
+def _null(Z, n, k, perms, estimator):
+    return np.array([mmd2(Z[p[:n]], Z[p[n:]], k, estimator) for p in perms])
+
+
+def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
+    """Check ``my_permutation_test(X, Y, kernel, n_permutations, seed)`` -> p-value against
+    ``mmd_test(X, Y, kernel, n_permutations, rng=seed).p_value``: the unbiased statistic,
+    permutations ``rng.permutation(n + m)`` from ``rng = np.random.default_rng(seed)`` with the
+    first n indices as the X group, and p = (1 + #{null >= observed}) / (1 + B)."""
+    name = "check_ex2_4_permutation_test"
+    rng = np.random.default_rng(15)
+    cases = [
+        (rng.normal(size=(15, 1)), rng.normal(size=(25, 1)) * 1.3, GaussianKernel(0.8), 60, 1),
+        (rng.normal(size=(20, 2)), rng.normal(size=(12, 2)) + 0.6, GaussianKernel(1.0), 40, 2),
+        (rng.normal(size=(12, 1)), rng.laplace(size=(18, 1)), LaplaceKernel(0.5), 50, 3),
+        (rng.normal(size=(16, 2)), rng.normal(size=(16, 2)), GaussianKernel(1.5), 30, 4),
+    ]
+    for X, Y, k, B, seed in cases:
+        got = as_float(name, call(name, my_permutation_test, X.copy(), Y.copy(), k, B, seed))
+        want = mmd_test(X, Y, k, n_permutations=B, rng=seed).p_value
+        if close(got, want):
+            continue
+        n, m = len(X), len(Y)
+        Z = np.vstack([X, Y])
+        perm_rng = np.random.default_rng(seed)
+        perms = [perm_rng.permutation(n + m) for _ in range(B)]
+        obs = mmd2(X, Y, k, "unbiased")
+        null = _null(Z, n, k, perms, "unbiased")
+        null_b = _null(Z, n, k, perms, "biased")
+        obs_b = mmd2(X, Y, k, "biased")
+        hints = [
+            (
+                np.sum(null >= obs) / B,
+                "add one to the count and to the number of permutations: "
+                "p = (1 + #{null >= observed}) / (1 + B), never 0",
+            ),
+            (
+                (1 + np.sum(null <= obs)) / (1 + B),
+                "count the null statistics that are at least "
+                "as large as the observed one (>=), not the "
+                "smaller ones",
+            ),
+            (
+                (1 + np.sum(null_b >= obs_b)) / (1 + B),
+                "you used the biased statistic: with "
+                "n != m it ranks relabellings differently "
+                "from the unbiased one",
+            ),
+        ]
+        hint = first_hint(
+            got,
+            hints,
+            "draw the relabellings as mmd_test does: rng = np.random.default_rng(seed), then "
+            "p = rng.permutation(n + m) for each, X group = pooled[p[:n]], "
+            "Y group = pooled[p[n:]]",
+            want,
+        )
+        raise CheckFailed(
+            f"{name}: for n = {n}, m = {m}, {B} permutations, seed {seed}, {k!r} your p-value is "
+            f"{got:.6g}, mmd_test gives {want:.6g}: {hint}."
+        )
+    ok(name, f"all {len(cases)} cases give the p-value of mmd_test.")

@@ -1,0 +1,138 @@
+"""Checks for the exercises of lecture 03 (the MMD gradient flow).
+
+Exercise 1: ``mean_interaction_force(X, bandwidth)``; exercise 2: ``first_variation_at(X, Y,
+kernel, Z)``; exercise 3 uses the core check :func:`kernelflows.checks.check_mmd_flow_step`.
+Conventions of the package: F = 1/2 MMD^2(nu, nu*), f = mu_nu - mu_nu*, velocity -grad f.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ...kernels import GaussianKernel, IMQKernel, LaplaceKernel
+from ...theory import first_variation, first_variation_check
+from .core import CheckFailed, call, close, ok, returned_array, returned_number
+
+__all__ = ["check_ex3_1_interaction_force", "check_ex3_2_first_variation"]
+
+
+def _interaction_forces(X, bandwidth):
+    """grad mu_nu(x_i) for nu = (1/n) sum_j delta_{x_j}, Gaussian kernel, shape (n, d)."""
+    n = len(X)
+    return GaussianKernel(bandwidth).weighted_grad(X, X, np.full(n, 1.0 / n))
+
+
+def check_ex3_1_interaction_force(my_force: Callable) -> None:
+    """Check ``my_force(X, bandwidth)`` = mean_i ||grad mu_nu(x_i)|| (Gaussian kernel).
+
+    mu_nu(z) = (1/n) sum_j k(x_j, z) with k = exp(-||x - y||^2 / (2 bandwidth^2)); the answer is
+    the mean over the particles of the length of its gradient (lecture 03, exercise 1).
+    """
+    name = "check_ex3_1_interaction_force"
+    rng = np.random.default_rng(31)
+    cases = [
+        (rng.normal(size=(30, 2)) * 0.5 + 2.0, 1.0),
+        (rng.normal(size=(25, 2)), 0.3),
+        (rng.normal(size=(12, 1)) * 2.0, 0.7),
+        (rng.normal(size=(2, 3)), 2.0),  # two particles: the smallest interaction
+        (rng.normal(size=(1, 2)), 1.0),  # one particle: no interaction, the force is 0
+    ]
+    for X, s in cases:
+        got = call(name, my_force, X.copy(), s)
+        if np.ndim(got) > 0 and np.size(got) == len(X) and len(X) > 1:
+            raise CheckFailed(
+                f"{name}: you returned one value per particle (shape {np.shape(got)}); "
+                "return their mean, one number."
+            )
+        got = returned_number(name, got)
+        forces = _interaction_forces(X, s)
+        norms = np.linalg.norm(forces, axis=1)
+        want = float(norms.mean())
+        if close(got, want):
+            continue
+        n = len(X)
+        hints = []
+        if close(got, n * want):
+            hints.append(
+                "you summed the kernel gradients: mu_nu averages over the particles (divide by n)"
+            )
+        if close(got, float(np.mean(norms**2))):
+            hints.append("you averaged the squared lengths: take the length ||grad mu_nu(x_i)||")
+        if close(got, float(np.linalg.norm(forces.mean(axis=0)))):
+            hints.append(
+                "you took the length of the mean force, which is 0 by symmetry (every pair "
+                "pushes equally both ways): average the lengths instead"
+            )
+        if close(got, float(np.linalg.norm(_interaction_forces(X, s**2), axis=1).mean())):
+            hints.append(
+                "you used bandwidth^2 as the bandwidth: k = exp(-||x-y||^2 / (2 bandwidth^2))"
+            )
+        if close(got, float(np.linalg.norm(_interaction_forces(X, s / np.sqrt(2)), axis=1).mean())):
+            hints.append(
+                "your kernel is exp(-||x-y||^2 / bandwidth^2): the package's Gaussian kernel "
+                "has 2 bandwidth^2 in the denominator"
+            )
+        hint = "; ".join(hints) if hints else "compare grad mu_nu with kernel.weighted_grad"
+        raise CheckFailed(
+            f"{name}: for n={n}, d={X.shape[1]}, bandwidth {s} you returned {got:.6g}, the mean "
+            f"length of grad mu_nu at the particles is {want:.6g}: {hint}."
+        )
+    ok(name, f"all {len(cases)} cases agree with GaussianKernel.weighted_grad.")
+
+
+def check_ex3_2_first_variation(my_first_variation: Callable) -> None:
+    """Check ``my_first_variation(X, Y, kernel, Z)`` = f(Z), f = mu_nu - mu_nu* (shape (len(Z),)).
+
+    Compared with :func:`kernelflows.theory.first_variation` and, for the pairing int f d xi,
+    with a finite difference of F(nu + eps xi) (lecture 03, exercise 2).
+    """
+    name = "check_ex3_2_first_variation"
+    rng = np.random.default_rng(32)
+    cases = [
+        (rng.normal(size=(15, 2)), rng.normal(size=(20, 2)) + 1.0, GaussianKernel(1.0)),
+        (rng.normal(size=(10, 2)), rng.normal(size=(7, 2)) * 1.5, IMQKernel(1.0, -0.5)),
+        (rng.normal(size=(9, 1)), rng.laplace(size=(12, 1)), LaplaceKernel(0.8)),
+        (rng.normal(size=(1, 2)), rng.normal(size=(2, 2)), GaussianKernel(2.0)),
+    ]
+    for X, Y, k in cases:
+        Z = rng.normal(size=(6, X.shape[1])) * 2.0
+        got = returned_array(name, call(name, my_first_variation, X.copy(), Y.copy(), k, Z))
+        want = first_variation(X, Y, k)(Z)
+        if got.shape != want.shape:
+            raise CheckFailed(
+                f"{name}: expected one value per row of Z, shape {want.shape}; got {got.shape}."
+            )
+        if close(got, want):
+            continue
+        mu_x, mu_y = k(Z, X).mean(axis=1), k(Z, Y).mean(axis=1)
+        if close(got, -2 * want):
+            hint = (
+                "this is the slide's 2 (mu_nu* - mu_nu): the first variation of "
+                "1/2 MMD^2 is mu_nu - mu_nu*, no factor 2 and the opposite sign"
+            )
+        elif close(got, 2 * want):
+            hint = "a factor 2 too many: that is the first variation of MMD^2, not of 1/2 MMD^2"
+        elif close(got, -want):
+            hint = "the sign is flipped: f = mu_nu - mu_nu* (particles minus target)"
+        elif close(got, k(Z, X).sum(axis=1) - k(Z, Y).sum(axis=1)):
+            hint = "you summed the kernels: mean embeddings average them (divide by n and m)"
+        elif np.ptp(got - want) < 1e-9:
+            hint = (
+                "your f is mu_nu - mu_nu* shifted by the constant "
+                f"{float(np.mean(got - want)):.3g}: it pairs the same with a mass-zero xi, "
+                "but return mu_nu - mu_nu* itself"
+            )
+        elif close(got, mu_x) or close(got, -mu_y):
+            hint = "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"
+        else:
+            c = rng.normal(size=len(Z))
+            c -= c.mean()
+            fd, _ = first_variation_check(X, Y, k, Z, c)
+            hint = (
+                f"paired with a mass-zero xi your f gives {float(c @ got):.6g}, the finite "
+                f"difference of F(nu + eps xi) is {fd:.6g}"
+            )
+        raise CheckFailed(f"{name}: wrong values of f for {k!r}: {hint}.")
+    ok(name, f"all {len(cases)} cases agree with mu_nu - mu_nu* (Gaussian, IMQ, Laplace).")

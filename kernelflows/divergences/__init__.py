@@ -1,0 +1,70 @@
+"""Divergences between measures, each with the pieces a flow needs.
+
+* :mod:`.mmd` - MMD^2 estimators, the Gaussian closed form, the MMD flow's energy and velocity;
+* :mod:`.two_sample` - the permutation two-sample test;
+* :mod:`.ipm` - Kolmogorov and Wasserstein-1 distances of 1-D samples (other IPMs);
+* :mod:`.phi` - phi-divergences, their conjugates and Gaussian closed forms;
+* :mod:`.kale` - KALE (the problem, its certified value and witness) and :mod:`.kale_newton`,
+  its one Newton solver.
+
+A new divergence gets its own module here (its value and first variation) and its velocity field
+in :mod:`kernelflows.flows`.
+"""
+
+from .ipm import IPMResult, empirical_cdf, kolmogorov_1d, wasserstein1_1d
+from .kale import KaleConvergenceError, KaleProblem, KaleResult, kale, kale_path, kale_weighted
+from .mmd import ESTIMATORS, mmd2, mmd2_gaussians, mmd_energy, mmd_velocity, signed_weights
+from .phi import (
+    CHI2,
+    DIVERGENCES,
+    JENSEN_SHANNON,
+    KL,
+    REVERSE_KL,
+    TOTAL_VARIATION,
+    PhiDivergence,
+    chi2_gaussians,
+    discrete_divergence,
+    divergence_1d,
+    gaussian_log_ratio,
+    get_divergence,
+    kl_gaussians,
+    tv_gaussians_equal_cov,
+    variational_objective,
+)
+from .two_sample import PermutationTestResult, mmd_test
+
+__all__ = [
+    "CHI2",
+    "DIVERGENCES",
+    "ESTIMATORS",
+    "IPMResult",
+    "JENSEN_SHANNON",
+    "KL",
+    "REVERSE_KL",
+    "TOTAL_VARIATION",
+    "chi2_gaussians",
+    "discrete_divergence",
+    "divergence_1d",
+    "gaussian_log_ratio",
+    "get_divergence",
+    "tv_gaussians_equal_cov",
+    "variational_objective",
+    "KaleConvergenceError",
+    "KaleProblem",
+    "KaleResult",
+    "PermutationTestResult",
+    "PhiDivergence",
+    "empirical_cdf",
+    "kale",
+    "kale_path",
+    "kale_weighted",
+    "kl_gaussians",
+    "kolmogorov_1d",
+    "mmd2",
+    "mmd2_gaussians",
+    "mmd_energy",
+    "mmd_test",
+    "mmd_velocity",
+    "signed_weights",
+    "wasserstein1_1d",
+]

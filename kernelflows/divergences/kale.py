@@ -1,0 +1,195 @@
+"""The KALE divergence: the KL Approximate Lower-bound Estimator and its Newton solver.
+
+Talk, slides "Case of the KL" to "KALE vs KL vs MMD":
+
+    KALE_lam(P || Q) = (1 + lam) max_{f in H} [ E_P f - E_Q exp(f) + 1 - lam/2 ||f||_H^2 ].
+
+P is the distribution of the linear term and Q the one of the exponential term (in KALE flow
+the moving particles are P and the target is Q). Without the penalty the bracket is the
+variational lower bound on KL(P || Q) of Nguyen, Wainwright, Jordan (IEEE Trans. Inf. Theory
+2010), tight at f = log(p / q); the (1 + lam) factor makes the limits non-degenerate
+(Glaser, Arbel, Gretton, NeurIPS 2021, Proposition 1):
+
+    lam -> infinity:  KALE_lam -> MMD^2(P, Q) / 2,
+    lam -> 0:         KALE_lam -> KL(P || Q)        (if log dP/dQ lies in H).
+
+Finite samples (X ~ P, n points; Y ~ Q, m points). The representer theorem gives
+
+    f*(z) = (1 / lam) [ (1/n) sum_j k(x_j, z) - sum_i alpha_i k(y_i, z) ],
+    alpha_i = exp(f*(y_i)) / m,
+
+where alpha > 0 minimises the convex dual (the finite-sample dual of Glaser, Arbel, Gretton,
+NeurIPS 2021; letters as in ../shared/EXPERIMENTS.md with x and y swapped to P and Q)
+
+    J(alpha) = sum_i alpha_i log(m alpha_i) - sum_i alpha_i
+               + 1/(2 lam) [ alpha^T K_QQ alpha - 2 alpha^T kbar + c ],
+
+    K_QQ = (k(y_i, y_l))_{il},  kbar_i = (1/n) sum_j k(y_i, x_j),  c = (1/n^2) sum_{jl} k(x_j, x_l),
+
+and KALE_lam = (1 + lam)(1 + J(alpha*)). Only these three blocks enter: a
+:class:`KaleProblem` holds them, built once (a flow pays for one Gram matrix per step).
+
+The solver (:mod:`.kale_newton`) is damped Newton on the dual, warm-startable, and it certifies
+its answer by the duality gap or raises :class:`KaleConvergenceError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import as_samples, as_weights, positive, same_dimension
+from ..kernels import Kernel, check_kernel
+from ..measures import RKHSFunction
+from .kale_newton import DualState, KaleConvergenceError, KaleNewton
+
+__all__ = [
+    "KaleConvergenceError",
+    "KaleProblem",
+    "KaleResult",
+    "kale",
+    "kale_path",
+    "kale_weighted",
+]
+
+
+@dataclass(frozen=True)
+class KaleResult:
+    """A certified KALE value and its witness.
+
+    Attributes
+    ----------
+    value : KALE_lam(P || Q) = (1 + lam) [mean f(X) - mean exp f(Y) + 1 - lam/2 ||f||^2] at the
+        returned witness: a lower bound on the exact optimum, within ``duality_gap`` of it.
+    witness : the maximiser f* as an :class:`~kernelflows.measures.RKHSFunction` (callable,
+        with ``.grad``); the first variation of KALE_lam in P is (1 + lam) f*.
+    alpha : the dual coefficients, alpha_i = exp(f*(y_i)) / m, shape (m,).
+    duality_gap : dual minus primal, in the units of ``value``, certified below the tolerance.
+    lam : the regularisation.
+    n_iter, n_solves : Newton steps and Cholesky factorisations of this solve.
+    """
+
+    value: float
+    witness: RKHSFunction
+    alpha: np.ndarray
+    duality_gap: float
+    lam: float
+    n_iter: int
+    n_solves: int
+    dual: DualState = field(repr=False)
+
+
+class KaleProblem:
+    """The Gram blocks of KALE_lam(nu || Q) for a (weighted) measure nu = sum_j a_j delta_{x_j}.
+
+    K_QQ = k(y_i, y_l), kbar_i = sum_j a_j k(y_i, x_j), c = sum_{jl} a_j a_l k(x_j, x_l); the
+    empirical measure of P has a_j = 1/n. ``weights`` of any sign are allowed (the first
+    variation is a derivative towards a signed measure); they must sum to 1 for a probability.
+    """
+
+    def __init__(self, P, Q, kernel: Kernel, weights=None):
+        X = as_samples(P, "P")
+        Y = as_samples(Q, "Q")
+        same_dimension(X, Y, "P", "Q")
+        self.kernel = check_kernel(kernel)
+        n = len(X)
+        a = np.full(n, 1.0 / n) if weights is None else as_weights(weights, n, "weights")
+        self.P, self.Q, self.weights = X.copy(), Y.copy(), a
+        self.K_qq = kernel(Y, Y)
+        self.kbar = kernel.weighted_sum(Y, X, a)
+        self.c = float(a @ kernel.weighted_sum(X, X, a))
+
+    def dual_objective(self, alpha, lam: float) -> float:
+        """J(alpha) = sum alpha log(m alpha) - sum alpha + ||mu_nu - sum alpha k(y, .)||^2 / (2 lam)."""
+        alpha = np.asarray(alpha, dtype=float)
+        m = len(alpha)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = np.where(alpha > 0, alpha * np.log(m * alpha), 0.0)
+        quad = max(self.c - 2.0 * (alpha @ self.kbar) + alpha @ (self.K_qq @ alpha), 0.0)
+        return float(np.sum(ent) - np.sum(alpha) + 0.5 * quad / lam)
+
+    def solve(
+        self, lam: float, *, tol: float = 1e-8, max_iter: int = 100, start=None
+    ) -> KaleResult:
+        """KALE_lam for this problem, certified to ``tol * max(1, KALE)`` or an error."""
+        lam = positive(lam, "lam")
+        if isinstance(start, KaleResult):
+            start = start.dual
+        if isinstance(start, DualState) and len(start.u) != len(self.Q):
+            raise ValueError("warm_start comes from a problem with another number of Q samples")
+        solver = KaleNewton(self.K_qq, lam, tol=tol, max_iter=max_iter)
+        state = solver.solve(self.kbar, self.c, start=start)
+        alpha = state.alpha
+        # f* = (1 / lam) [sum_j a_j k(x_j, .) - sum_i alpha_i k(y_i, .)]
+        w = np.concatenate([self.weights, -alpha]) / lam
+        witness = RKHSFunction(np.vstack([self.P, self.Q]), w, self.kernel)
+        first = state.newton_steps - (start.newton_steps if isinstance(start, DualState) else 0)
+        chol = state.cholesky - (start.cholesky if isinstance(start, DualState) else 0)
+        return KaleResult(
+            value=solver.value(state, self.kbar, self.c),
+            witness=witness,
+            alpha=alpha,
+            duality_gap=state.gap,
+            lam=lam,
+            n_iter=first,
+            n_solves=chol,
+            dual=state,
+        )
+
+
+def kale(
+    P,
+    Q,
+    kernel: Kernel,
+    lam: float = 1.0,
+    *,
+    tol: float = 1e-8,
+    max_iter: int = 100,
+    warm_start=None,
+) -> KaleResult:
+    """KALE_lam(P || Q) from samples P (n, d) (linear term) and Q (m, d) (exponential term).
+
+        KALE_lam(P || Q) = (1 + lam) max_f [ mean_i f(p_i) - mean_j exp f(q_j) + 1
+                                              - lam/2 ||f||_H^2 ],
+
+    the scaled KALE of the slide "KALE vs KL vs MMD" (Glaser, Arbel, Gretton, NeurIPS 2021;
+    its limits are their Proposition 1). The slides "Empirical properties of KALE" write
+    KALE(Q, P) for the same quantity with the roles named the other way round; here the first
+    argument is always the distribution of the linear term, as in KL(P || Q).
+
+    The value is certified: its duality gap is at most ``tol * max(1, KALE)``, else
+    :class:`KaleConvergenceError` says what the solver reached. ``warm_start`` is a previous
+    :class:`KaleResult` (same Q samples) or a positive alpha of shape (m,).
+    """
+    return KaleProblem(P, Q, kernel).solve(lam, tol=tol, max_iter=max_iter, start=warm_start)
+
+
+def kale_path(P, Q, kernel: Kernel, lams, *, tol: float = 1e-8, max_iter: int = 200) -> np.ndarray:
+    """KALE_lam(P || Q) for each lam in ``lams``, sharing the Gram blocks and warm-starting.
+
+    The lams are solved from the largest to the smallest (the lam -> infinity solution alpha =
+    1/m is the cold start), each warm-started from the previous alpha, each certified. Returns
+    the values in the order of ``lams``. Used for the lambda limits (slide "KALE vs KL vs MMD").
+    """
+    lams = np.asarray(lams, dtype=float)
+    if lams.ndim != 1 or len(lams) == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
+        raise ValueError("lams must be a non-empty vector of positive finite numbers")
+    problem = KaleProblem(P, Q, kernel)
+    values = np.empty(len(lams))
+    start = None
+    for i in np.argsort(-lams):
+        res = problem.solve(lams[i], tol=tol, max_iter=max_iter, start=start)
+        values[i] = res.value
+        start = res.alpha if np.all(res.alpha > 0) else None
+    return values
+
+
+def kale_weighted(X, weights, Y, kernel: Kernel, lam: float, *, tol: float = 1e-12) -> KaleResult:
+    """KALE_lam(nu || nu*) for nu = sum_j a_j delta_{x_j} (weights a, any sign) and nu* on Y.
+
+    Only kbar and c change with the weights (:class:`KaleProblem`). The witness f* gives the
+    first variation (1 + lam) f*(x_j). For the small checks of the tests and the lectures.
+    """
+    X = as_samples(X, "X")
+    return KaleProblem(X, Y, kernel, weights=weights).solve(lam, tol=tol, max_iter=200)

@@ -1,0 +1,342 @@
+"""One Newton solver for the KALE dual, cold or warm-started, that certifies or refuses.
+
+The dual (Glaser, Arbel, Gretton, NeurIPS 2021, Section 3; notation of
+:mod:`kernelflows.divergences.kale`): over alpha > 0,
+
+    J(alpha) = sum_i alpha_i log(m alpha_i) - sum_i alpha_i
+               + 1/(2 lam) [alpha^T K alpha - 2 alpha^T kbar + c],
+
+with gradient g = u - f, u = log(m alpha), f = (kbar - K alpha) / lam (the witness at the Q
+samples), and Hessian diag(1/alpha) + K / lam = S^-1 B S^-1, S = diag(sqrt(alpha)),
+B = I + S K S / lam (eigenvalues >= 1 whatever the scale of alpha).
+
+**Certificate.** The duality gap between the dual value (1 + lam)(1 + J(alpha)) and the primal
+objective at f_alpha is, after the c terms cancel,
+
+    gap = (1 + lam) (1/m) sum_i exp(u_i) phi(g_i),    phi(g) = g - 1 + exp(-g) >= 0,
+
+a sum of non-negative terms computed without cancellation (a series for small g). The solver
+stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol), and only
+then: the Newton decrement, which the gap dominates but does not bound when K / lam is large,
+is not used to stop. A solve that cannot reach the tolerance (rounding floor, no descent, the
+iteration budget) raises :class:`KaleConvergenceError` with the gap it reached.
+
+**Steps.** Newton systems B w = S g are solved through a Cholesky factor of B made at the
+current alpha, or, when a factor made at a nearby alpha_ref exists (delta = max_i |alpha_ref,i /
+alpha_i - 1| <= ``refactor_at``), by conjugate gradients preconditioned with it: the
+eigenvalues of the preconditioned system lie in [1 - delta, 1 + delta], so along a flow one
+factorisation serves many steps (``reuse=True`` keeps the factor's explicit inverse, cheaper to
+apply at the sizes of a flow). Coordinates that the full step would drive below zero
+("blocked") are moved along alpha_i exp(t d_i / alpha_i) and the free coordinates' step is
+re-solved with that change fixed (a projected Newton correction, Bertsekas, SIAM J. Control
+Optim. 1982); growing coordinates move along the Newton line. A backtracking (Armijo) line search
+on J uses the change of J computed from the change of alpha, so that it still decides near the
+optimum where J itself is dominated by rounding. The iterate is u = log(m alpha), so that
+coefficients of size exp(-1000) neither underflow nor stall.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.lapack import dpotri
+from scipy.special import logsumexp
+
+from .._validation import positive, positive_int
+
+__all__ = ["KaleConvergenceError", "DualState", "KaleNewton", "duality_gap"]
+
+
+class KaleConvergenceError(RuntimeError):
+    """The KALE dual could not be solved to its tolerance: the message says what was reached."""
+
+
+def _phi(g: np.ndarray) -> np.ndarray:
+    """g - 1 + exp(-g) >= 0, accurate for small |g| (a series there)."""
+    out = np.empty_like(g)
+    small = np.abs(g) < 1e-3
+    gs = g[small]
+    out[small] = gs * gs * (0.5 - gs * (1.0 / 6.0 - gs / 24.0))
+    gl = g[~small]
+    out[~small] = gl + np.expm1(-gl)
+    return out
+
+
+def duality_gap(u, f, lam: float) -> float:
+    """(1 + lam) (1/m) sum_i exp(u_i) phi(u_i - f_i): the certified gap of the dual iterate u."""
+    g = u - f
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms = np.exp(u) * _phi(g)
+    total = float(np.sum(terms)) / len(u)
+    return (1.0 + lam) * total if np.isfinite(total) else math.inf
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A factorisation of B at alpha_ref: the preconditioner of later Newton systems."""
+
+    u: np.ndarray
+    factor: tuple
+    inverse: np.ndarray | None
+
+    def apply(self, r):
+        if self.inverse is not None:
+            return self.inverse @ r
+        return cho_solve(self.factor, r, check_finite=False)
+
+
+@dataclass(frozen=True)
+class DualState:
+    """A certified dual iterate, carried from one solve to the next along a flow.
+
+    ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
+    at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
+    ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
+    ``cg_iterations``; ``iterations`` the Newton steps of the last solve.
+    """
+
+    u: np.ndarray
+    K_alpha: np.ndarray
+    f_q: np.ndarray
+    gap: float
+    reference: _Reference | None
+    newton_steps: int = 0
+    cholesky: int = 0
+    cg_iterations: int = 0
+    iterations: int = 0
+
+    @property
+    def alpha(self) -> np.ndarray:
+        return np.exp(self.u - math.log(len(self.u)))
+
+    @property
+    def log_alpha(self) -> np.ndarray:
+        return self.u - math.log(len(self.u))
+
+
+class KaleNewton:
+    """Damped Newton on the KALE dual for one Gram matrix K_QQ and one lam.
+
+    ``solve(kbar, c=None, start=None)`` returns a :class:`DualState` whose gap is certified below
+    ``tol * max(1, KALE)`` (KALE computable when ``c`` is given; else gap <= ``tol``), or raises
+    :class:`KaleConvergenceError`. ``start`` is a previous :class:`DualState` (warm start: its
+    factorisation is reused while alpha stays near), a positive alpha, or None (alpha = 1/m, the
+    lam -> infinity solution).
+    """
+
+    def __init__(
+        self,
+        K_qq,
+        lam: float,
+        *,
+        tol: float = 1e-9,
+        max_iter: int = 100,
+        refactor_at: float = 0.3,
+        cg_rtol: float = 1e-10,
+        max_cg: int = 12,
+        reuse: bool = False,
+    ):
+        K = np.ascontiguousarray(K_qq, dtype=np.float64)
+        if K.ndim != 2 or K.shape[0] != K.shape[1] or len(K) == 0:
+            raise ValueError(f"K_qq must be a non-empty square matrix, got shape {K.shape}")
+        if not np.all(np.isfinite(K)):
+            raise ValueError("K_qq contains NaN or inf")
+        self.K = K
+        self.m = len(K)
+        self.lam = positive(lam, "lam")
+        self.tol = positive(tol, "tol")
+        self.max_iter = positive_int(max_iter, "max_iter")
+        self.refactor_at = positive(refactor_at, "refactor_at")
+        self.cg_rtol = positive(cg_rtol, "cg_rtol")
+        self.max_cg = positive_int(max_cg, "max_cg")
+        self.reuse = bool(reuse)
+        self._log_m = math.log(self.m)
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _factor(self, u) -> _Reference:
+        s = np.exp(0.5 * (u - self._log_m))
+        B = (s[:, None] * self.K) * (s[None, :] / self.lam)
+        B[np.diag_indices_from(B)] += 1.0
+        try:
+            factor = cho_factor(B, lower=True, overwrite_a=True, check_finite=False)
+        except LinAlgError as exc:  # pragma: no cover - B >= I in exact arithmetic
+            raise KaleConvergenceError(f"Cholesky of the KALE Newton matrix failed: {exc}") from exc
+        inverse = None
+        if self.reuse:
+            inv, info = dpotri(factor[0], lower=1)
+            if info == 0:
+                inverse = np.tril(inv)
+                inverse += np.tril(inverse, -1).T
+        return _Reference(u, factor, inverse)
+
+    def _pcg(self, b, s, dinv, ref: _Reference):
+        """Solve (I + S K S / lam) w = b by CG preconditioned with D^-1 B_ref^-1 D^-1."""
+        K, lam = self.K, self.lam
+        b_norm = math.sqrt(float(b @ b))
+        w = np.zeros_like(b)
+        if b_norm == 0.0:
+            return w, 0, True
+        r = b.copy()
+        z = dinv * ref.apply(dinv * r)
+        p = z.copy()
+        rz = float(r @ z)
+        stop = self.cg_rtol * b_norm
+        for it in range(1, 4 * self.max_cg + 1):
+            Bp = p + s * (K @ (s * p)) / lam
+            step = rz / float(p @ Bp)
+            w += step * p
+            r -= step * Bp
+            if math.sqrt(float(r @ r)) <= stop:
+                return w, it, True
+            z = dinv * ref.apply(dinv * r)
+            rz_new = float(r @ z)
+            p *= rz_new / rz
+            p += z
+            rz = rz_new
+        return w, 4 * self.max_cg, False
+
+    def _blocked_correction(self, g, alpha, s, d_u, blocked):
+        """Re-solve the Newton system on the free coordinates, the blocked ones moved as they
+        will (alpha_i (exp(d_u,i) - 1), nearly -alpha_i): H_FF d_F = -(g_F + K_FB delta_B / lam)
+        in the scaled form (I + S_F K_FF S_F / lam). One Cholesky of the free block."""
+        K, lam = self.K, self.lam
+        free = ~blocked
+        delta_b = alpha[blocked] * np.expm1(d_u[blocked])
+        rhs = -(g[free] + K[np.ix_(free, blocked)] @ delta_b / lam)
+        s_f = s[free]
+        K_ff = K[np.ix_(free, free)]
+        B_f = (s_f[:, None] * K_ff) * (s_f[None, :] / lam)
+        B_f[np.diag_indices_from(B_f)] += 1.0
+        w_f = cho_solve(
+            cho_factor(B_f, lower=True, overwrite_a=True, check_finite=False),
+            s_f * rhs,
+            check_finite=False,
+        )
+        d_u = d_u.copy()
+        # d_F / alpha_F = w_F / s_F = rhs - K_FF S_F w_F / lam (from B_F w_F = S_F rhs), which
+        # needs no division by an alpha that may have underflowed
+        d_u[free] = rhs - K_ff @ (s_f * w_f) / lam
+        return d_u
+
+    def value(self, state: DualState, kbar, c: float) -> float:
+        """(1 + lam) x the primal objective at f_alpha (a lower bound on KALE_lam), >= 0.
+
+        KALE is never negative (f = 0 gives 0), so a primal value below 0 is replaced by 0,
+        which is the better lower bound.
+        """
+        lam = self.lam
+        alpha = state.alpha
+        a_kbar = float(alpha @ kbar)
+        quad = max(c - 2.0 * a_kbar + float(alpha @ state.K_alpha), 0.0)
+        mean_f_p = (c - a_kbar) / lam
+        mean_exp = math.exp(float(logsumexp(state.f_q)) - self._log_m)
+        primal = mean_f_p - mean_exp + 1.0 - 0.5 * quad / lam
+        return max((1.0 + lam) * primal, 0.0)
+
+    # -- the solve -------------------------------------------------------------------------------
+    def solve(self, kbar, c: float | None = None, start=None) -> DualState:
+        K, lam, log_m, m = self.K, self.lam, self._log_m, self.m
+        kbar = np.asarray(kbar, dtype=np.float64)
+        if kbar.shape != (m,) or not np.all(np.isfinite(kbar)):
+            raise ValueError(f"kbar must be a finite vector of shape ({m},)")
+        if c is not None and not np.isfinite(c):
+            raise ValueError("c must be finite")
+        ref = None
+        counters = [0, 0, 0]
+        if isinstance(start, DualState):
+            u, K_alpha, ref = start.u, start.K_alpha, start.reference
+            counters = [start.newton_steps, start.cholesky, start.cg_iterations]
+        elif start is None:
+            u = np.zeros(m)
+            K_alpha = K @ np.full(m, 1.0 / m)
+        else:
+            a0 = np.asarray(start, dtype=np.float64)
+            if a0.shape != (m,) or not np.all(np.isfinite(a0)) or np.any(a0 <= 0):
+                raise ValueError(f"start must be a positive finite vector of shape ({m},)")
+            u = np.log(m * a0)
+            K_alpha = K @ a0
+        newton, chol, cg_total = counters
+        alpha = np.exp(u - log_m)
+        best_gap, stalled = math.inf, 0
+        for it in range(self.max_iter + 1):
+            f_q = (kbar - K_alpha) / lam
+            gap = duality_gap(u, f_q, lam)
+            scale = 1.0
+            state = DualState(u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it)
+            if c is not None and np.isfinite(gap):
+                scale = max(1.0, self.value(state, kbar, c))
+            if gap <= self.tol * scale:
+                return state
+            # progress: the gap halves at least every 8 steps once it is finite (before that the
+            # damped phase is judged by the line search alone)
+            if gap < 0.5 * best_gap or not np.isfinite(gap):
+                best_gap, stalled = min(gap, best_gap), 0
+            else:
+                stalled += 1
+            if it == self.max_iter or stalled >= 8:
+                why = "its iteration budget" if it == self.max_iter else "progress (8 steps)"
+                self._refuse(f"ran out of {why}", gap, scale, it)
+            # -- Newton direction --------------------------------------------------------------
+            g = u - f_q
+            s = np.sqrt(alpha)
+            b = s * g
+            delta = math.inf
+            if ref is not None:
+                with np.errstate(over="ignore"):
+                    delta = float(np.max(np.abs(np.expm1(ref.u - u))))
+            w = None
+            if delta <= self.refactor_at:
+                w, iters, ok = self._pcg(b, s, np.exp(0.5 * (ref.u - u)), ref)
+                cg_total += iters
+                if not ok:
+                    w = None
+            if w is None:
+                ref = self._factor(u)
+                chol += 1
+                w = ref.apply(b)
+            decrement2 = float(b @ w)
+            d_u = -g + (K @ (s * w)) / lam
+            slope = -decrement2
+            blocked = d_u <= -1.0
+            if np.any(blocked) and not np.all(blocked):
+                corrected = self._blocked_correction(g, alpha, s, d_u, blocked)
+                chol += 1
+                corrected_slope = float(g @ (alpha * corrected))
+                if corrected_slope < 0:
+                    d_u, slope = corrected, corrected_slope
+            if not slope < 0:
+                self._refuse("found no descent direction", gap, scale, it)
+            # -- line search on the change of J ------------------------------------------------
+            t, accepted = 1.0, False
+            grow = d_u >= 0
+            for _ in range(50):
+                u_new = u + np.where(grow, np.log1p(t * np.maximum(d_u, 0.0)), t * d_u)
+                if np.max(u_new) < 700.0:
+                    delta_alpha = alpha * np.expm1(u_new - u)
+                    K_alpha_new = K @ (alpha + delta_alpha)
+                    change = (
+                        float(delta_alpha @ (u_new - 1.0))
+                        + float(alpha @ (u_new - u))
+                        + 0.5 * float(delta_alpha @ (K_alpha_new + K_alpha - 2.0 * kbar)) / lam
+                    )
+                    if change <= 1e-4 * t * slope:
+                        accepted = True
+                        break
+                t *= 0.5
+            if not accepted:
+                self._refuse("could not decrease the dual (rounding floor)", gap, scale, it)
+            u, K_alpha = u_new, K_alpha_new
+            alpha = np.exp(u - log_m)
+            newton += 1
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _refuse(self, what: str, gap: float, scale: float, it: int):
+        raise KaleConvergenceError(
+            f"KALE dual solver {what} after {it} Newton step(s): duality gap {gap:.3e} > "
+            f"tol {self.tol:.1e} x {scale:.3g} at lam = {self.lam:g} (m = {self.m}). "
+            "Try a larger lam, a looser tol, or more samples; at very small lam the Gram matrix "
+            "of the Q samples is nearly singular."
+        )

@@ -1,0 +1,88 @@
+"""Data sets and the published experiments, each from one call and an explicit ``rng``.
+
+* :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
+  mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
+* :mod:`.collapse`, :mod:`.three_rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
+  experiments; :mod:`.metrics` - the measures of fit they report.
+
+Figures and lectures take their runs from here (a figure is an experiment plus a view).
+"""
+
+from .collapse import COLLAPSE, CollapseRuns, collapse_runs
+from .datasets import (
+    MIXTURE_MEANS,
+    MIXTURE_STD,
+    bad_equilibrium,
+    collapse_setup,
+    mixture_grad_log_density,
+    mixture_log_density,
+    mixture_of_gaussians,
+    three_rings,
+    three_rings_target,
+)
+from .metrics import max_distance_to_target, mmd_to_target
+from .mixture import MIXTURE_BANDWIDTH, MixtureRuns, mixture_experiment
+from .samples import (
+    GAUSS_P,
+    GAUSS_Q,
+    disjoint_samples,
+    gaussian_laplace_samples,
+    gaussian_samples,
+    ring_flow_setup,
+    witness_panels,
+)
+from .student_teacher import (
+    NOISE_MODES,
+    PAPER_SETTINGS,
+    REDUCED_SETTINGS,
+    StudentTeacherProblem,
+    StudentTeacherSettings,
+    run_student_teacher,
+    student_teacher_problem,
+)
+from .three_rings import (
+    THREE_RINGS_BANDWIDTH,
+    THREE_RINGS_FRAMES,
+    ThreeRingsRuns,
+    three_rings_experiment,
+    three_rings_runs,
+)
+
+__all__ = [
+    "COLLAPSE",
+    "GAUSS_P",
+    "GAUSS_Q",
+    "MIXTURE_BANDWIDTH",
+    "MIXTURE_MEANS",
+    "MIXTURE_STD",
+    "NOISE_MODES",
+    "PAPER_SETTINGS",
+    "REDUCED_SETTINGS",
+    "THREE_RINGS_BANDWIDTH",
+    "THREE_RINGS_FRAMES",
+    "CollapseRuns",
+    "MixtureRuns",
+    "StudentTeacherProblem",
+    "StudentTeacherSettings",
+    "ThreeRingsRuns",
+    "bad_equilibrium",
+    "collapse_runs",
+    "collapse_setup",
+    "disjoint_samples",
+    "gaussian_laplace_samples",
+    "gaussian_samples",
+    "max_distance_to_target",
+    "mixture_experiment",
+    "mixture_grad_log_density",
+    "mixture_log_density",
+    "mixture_of_gaussians",
+    "mmd_to_target",
+    "ring_flow_setup",
+    "run_student_teacher",
+    "student_teacher_problem",
+    "three_rings",
+    "three_rings_experiment",
+    "three_rings_runs",
+    "three_rings_target",
+    "witness_panels",
+]

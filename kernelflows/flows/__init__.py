@@ -1,0 +1,51 @@
+"""Particle flows: the engine and one velocity field per divergence.
+
+* :mod:`.engine` - the :class:`VelocityField` contract, :func:`run_flow`, :class:`FlowResult`;
+* :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
+* :mod:`.mmd` - the MMD flow; :mod:`.kale` - KALE flow; :mod:`.langevin` - the KL flow (ULA).
+
+A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
+a :class:`FieldStep`) and an entry point that calls :func:`run_flow`. Every entry point has the
+signature ``flow(X0, target..., *, step, n_steps, noise=0.0, rng=None, record_every=None,
+progress=False, ...)``.
+"""
+
+from .engine import (
+    FieldStep,
+    FlowDivergedError,
+    FlowResult,
+    VelocityField,
+    run_flow,
+    snapshot_steps,
+)
+from .kale import KaleVelocity, kale_flow
+from .langevin import KLVelocity, kl_flow
+from .mmd import MMDVelocity, mmd2_along, mmd_flow
+from .perturbations import Diffusion, NoiseInjection, Perturbation, as_perturbation
+from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
+
+__all__ = [
+    "Diffusion",
+    "FieldStep",
+    "FlowDivergedError",
+    "FlowResult",
+    "KLVelocity",
+    "KaleVelocity",
+    "MMDVelocity",
+    "NoiseInjection",
+    "Perturbation",
+    "Schedule",
+    "VelocityField",
+    "as_perturbation",
+    "as_schedule",
+    "constant",
+    "halving",
+    "inverse_sqrt",
+    "kale_flow",
+    "kl_flow",
+    "mmd2_along",
+    "mmd_flow",
+    "piecewise",
+    "run_flow",
+    "snapshot_steps",
+]

@@ -1,0 +1,292 @@
+"""The particle flow engine: a velocity field, a perturbation, a forward Euler step, a recorder.
+
+Talk, slides "Wasserstein gradient flow on MMD" to "KALE flow vs MMD flow in practice". A flow is
+a state plus a step, made of small pieces composed around one velocity field (the way optax
+composes transformations):
+
+* a **velocity field** (:class:`VelocityField`, one module per divergence in this package):
+  ``field.init(X)`` gives the field's initial state (KALE: the dual coefficients), and
+  ``field(X, state, at=None, record=False)`` returns a :class:`FieldStep`: the velocity at the
+  points ``at`` (default: the particles X) of the field built from X, the next state, per-step
+  information (scalars: Newton steps, a duality gap), and when ``record`` is true the loss at X
+  and the mean squared velocity at X, computed from the same solve. The field keeps no state of
+  its own between calls: everything it carries is in ``state``, so one field object can run
+  several flows;
+* a **perturbation** (:mod:`.perturbations`): noise injection (evaluate the velocity at
+  X + beta_n u, move X) or diffusion (move X, then add beta_n u), with beta_n from a schedule
+  (:mod:`.schedules`);
+* the forward **Euler step** X <- X + step * velocity;
+* a **recorder** of snapshots, giving a :class:`FlowResult`.
+
+:func:`run_flow` composes them and checks the contract: a field must return a finite velocity of
+the right shape (else :class:`FlowDivergedError` names the step, the last loss and ``step``),
+and a field that cannot certify its step (KALE's solver) raises at that step.
+
+A new flow brings its own field (a class with ``init`` and ``__call__``) and calls
+:func:`run_flow`; it gets the same :class:`FlowResult`, perturbations, schedules and progress bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .._validation import as_rng, as_samples, positive, positive_int
+from .perturbations import Perturbation, as_perturbation
+
+__all__ = [
+    "FieldStep",
+    "FlowDivergedError",
+    "FlowResult",
+    "Recorder",
+    "VelocityField",
+    "run_flow",
+    "snapshot_steps",
+]
+
+
+@dataclass(frozen=True)
+class FieldStep:
+    """What a velocity field returns for one step.
+
+    ``velocity`` : (len(at), d) the velocity at the evaluation points.
+    ``state`` : the field's state after this step (e.g. the dual coefficients solved for X).
+    ``info`` : scalars of this step, recorded at every step (e.g. a duality gap).
+    ``loss`` : the field's loss at the particles (only when asked with ``record=True``).
+    ``speed2`` : mean over particles of ||velocity at the particles||^2 (only with ``record``).
+    """
+
+    velocity: np.ndarray
+    state: Any = None
+    info: Mapping[str, float] = field(default_factory=dict)
+    loss: float | None = None
+    speed2: float | None = None
+
+
+@runtime_checkable
+class VelocityField(Protocol):
+    """The contract between a divergence's velocity field and the engine.
+
+    ``init(particles) -> state`` and ``__call__(particles, state, at=None, record=False) ->
+    FieldStep``. The field is built from ``particles`` (never from ``at``: noise injection needs
+    the field of the unperturbed particles at perturbed points); with ``record=True`` it also
+    reports the loss and the mean squared velocity at the particles, reusing its own solve.
+    ``name`` is what the loss is (e.g. ``"F = MMD^2 / 2"``), stored in the result.
+    """
+
+    name: str
+
+    def init(self, particles: np.ndarray) -> Any: ...
+
+    def __call__(self, particles, state, at=None, record: bool = False) -> FieldStep: ...
+
+
+class FlowDivergedError(FloatingPointError):
+    """The particles or the velocity became NaN or infinite: the step size is too large."""
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """What every flow returns.
+
+    Attributes
+    ----------
+    particles : (n, d) final particles (after ``n_steps`` steps).
+    trajectory : (T, n, d) snapshots, taken before the step of the same index.
+    steps : (T,) step index of each snapshot; first 0, last n_steps.
+    loss : (T,) the field's loss at each snapshot (its meaning is ``loss_name``).
+    grad_sq_norm : (T,) mean over particles of ||velocity||^2 at the unperturbed particles
+        (MMD flow: mean ||grad f||^2, the dissipation rate of the slide "Consistency (2)").
+    noise : (T,) beta_n of the perturbation's schedule at each snapshot.
+    step : the step size gamma.
+    loss_name : what ``loss`` is (set by the velocity field).
+    extras : (T,) arrays by name at the snapshots: the field's per-step information and
+        ``step_sq_norm``, the mean squared velocity of the step taken from that snapshot (with
+        noise injection: E ||v(X + beta u)||^2, one draw of u; NaN at the last snapshot).
+    step_info : (n_steps,) arrays by name: the field's per-step information at every step
+        (KALE flow: the duality gap of every step's solve).
+    """
+
+    particles: np.ndarray
+    trajectory: np.ndarray
+    steps: np.ndarray
+    loss: np.ndarray
+    grad_sq_norm: np.ndarray
+    noise: np.ndarray
+    step: float
+    loss_name: str = ""
+    extras: Mapping[str, np.ndarray] = field(default_factory=dict)
+    step_info: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Flow time t = gamma * n of each snapshot."""
+        return self.step * self.steps
+
+    def snapshot(self, step: int) -> np.ndarray:
+        """The particles before step ``step`` (the snapshot recorded at that step index)."""
+        hits = np.flatnonzero(self.steps == int(step))
+        if len(hits) == 0:
+            raise ValueError(f"step {step} was not recorded; recorded steps: {self.steps[:8]}...")
+        return self.trajectory[hits[0]]
+
+
+def snapshot_steps(n_steps: int, record_every: int | None = None) -> np.ndarray:
+    """Step indices of the snapshots: 0, every ``record_every`` steps, and ``n_steps``.
+
+    ``record_every=None`` picks the smallest spacing giving at most 101 snapshots.
+    """
+    if record_every is None:
+        record_every = max(1, math.ceil(n_steps / 100))
+    record_every = positive_int(record_every, "record_every")
+    return np.unique(np.append(np.arange(0, n_steps, record_every), n_steps))
+
+
+class Recorder:
+    """Collects snapshots (particles, loss, mean squared velocity, beta, field information)."""
+
+    def __init__(self, steps: np.ndarray, n_steps: int):
+        self.steps = np.asarray(steps)
+        self._due = {int(s) for s in self.steps}
+        self.n_steps = n_steps
+        self.rows: list[tuple] = []
+        self.extras: dict[str, list] = {}
+        self.step_sq: list[float] = []
+        self.per_step: dict[str, np.ndarray] = {}
+
+    def due(self, n: int) -> bool:
+        return n in self._due
+
+    def record(self, X, out: FieldStep, beta: float) -> None:
+        self.rows.append((X.copy(), float(out.loss), float(out.speed2), float(beta)))
+        for key, value in out.info.items():
+            self.extras.setdefault(key, []).append(float(value))
+
+    def step_info(self, n: int, out: FieldStep, speed2: float | None) -> None:
+        for key, value in out.info.items():
+            column = self.per_step.get(key)
+            if column is None:
+                column = self.per_step[key] = np.full(self.n_steps, np.nan)
+            column[n] = float(value)
+        if speed2 is not None:
+            self.step_sq.append(speed2)
+
+    def result(self, step: float, loss_name: str) -> FlowResult:
+        traj = np.stack([r[0] for r in self.rows])
+        T = len(self.rows)
+        extras = {k: np.asarray(v) for k, v in self.extras.items() if len(v) == T}
+        extras["step_sq_norm"] = np.asarray(self.step_sq + [np.nan] * (T - len(self.step_sq)))
+        return FlowResult(
+            particles=traj[-1].copy(),
+            trajectory=traj,
+            steps=self.steps.copy(),
+            loss=np.array([r[1] for r in self.rows]),
+            grad_sq_norm=np.array([r[2] for r in self.rows]),
+            noise=np.array([r[3] for r in self.rows]),
+            step=step,
+            loss_name=loss_name,
+            extras=extras,
+            step_info=dict(self.per_step),
+        )
+
+
+def _check_field(field_) -> None:
+    if not (callable(field_) and callable(getattr(field_, "init", None))):
+        raise ValueError(
+            "field must be a velocity field: an object with init(particles) and "
+            f"__call__(particles, state, at=None, record=False), got {type(field_).__name__}"
+        )
+
+
+def _call(field_, n: int, last_loss: float, *args) -> FieldStep:
+    """The field's step; an error it raises (a solver that cannot certify) names the step."""
+    try:
+        return field_(*args)
+    except RuntimeError as exc:
+        raise type(exc)(f"at step {n} (loss at the last snapshot {last_loss:.6g}): {exc}") from exc
+
+
+def _checked(out, n: int, shape, step: float, last_loss: float, what: str) -> FieldStep:
+    if not isinstance(out, FieldStep):
+        raise TypeError(f"a velocity field must return a FieldStep, got {type(out).__name__}")
+    v = out.velocity
+    if not isinstance(v, np.ndarray) or v.shape != shape:
+        raise ValueError(
+            f"the velocity field returned {what} of shape {getattr(v, 'shape', None)}, "
+            f"expected {shape}"
+        )
+    if not np.all(np.isfinite(v)):
+        raise FlowDivergedError(
+            f"the flow diverged at step {n}: the velocity is NaN or infinite (loss at the last "
+            f"snapshot {last_loss:.6g}); reduce step (now {step:g})"
+        )
+    return out
+
+
+def run_flow(
+    field,
+    X0,
+    *,
+    step: float,
+    n_steps: int,
+    noise=0.0,
+    rng=None,
+    record_every: int | None = None,
+    progress: bool = False,
+    desc: str = "flow",
+) -> FlowResult:
+    """Forward Euler for a particle flow X <- X + step * velocity, with a perturbation.
+
+    ``field`` is a :class:`VelocityField`; ``noise`` is a perturbation of
+    :mod:`.perturbations` (``NoiseInjection(schedule)`` or ``Diffusion(schedule)``), or a number
+    or schedule, which means noise injection at that level (0: none). Randomness comes from
+    ``rng`` only (a Generator or a seed). Returns a :class:`FlowResult` with snapshots at
+    :func:`snapshot_steps`. ``progress=True`` shows a progress bar.
+
+    Raises :class:`FlowDivergedError` at the first step whose velocity or particles are not
+    finite, naming the step, the last recorded loss and ``step``.
+    """
+    _check_field(field)
+    X = as_samples(X0, "X0").copy()
+    step = positive(step, "step")
+    n_steps = positive_int(n_steps, "n_steps")
+    perturbation: Perturbation = as_perturbation(noise)
+    recorder = Recorder(snapshot_steps(n_steps, record_every), n_steps)
+    rng = as_rng(rng)
+
+    from tqdm.auto import tqdm
+
+    state = field.init(X)
+    last_loss = float("nan")
+    for n in tqdm(range(n_steps + 1), disable=not progress, desc=desc, leave=False):
+        beta = perturbation.level(n)
+        record = recorder.due(n)
+        if n == n_steps:
+            out = _call(field, n, last_loss, X, state, None, True)
+            out = _checked(out, n, X.shape, step, last_loss, "a velocity")
+            recorder.record(X, out, beta)
+            break
+        at = perturbation.evaluation_points(X, beta, rng)
+        shape = X.shape if at is None else at.shape
+        out = _call(field, n, last_loss, X, state, at, record)
+        out = _checked(out, n, shape, step, last_loss, "a velocity")
+        if record:
+            if out.loss is None or out.speed2 is None:
+                raise ValueError("a velocity field asked to record must return loss and speed2")
+            recorder.record(X, out, beta)
+            last_loss = float(out.loss)
+        speed2 = float(np.mean(np.sum(out.velocity**2, axis=1))) if record else None
+        recorder.step_info(n, out, speed2)
+        state = out.state
+        X += step * out.velocity
+        X = perturbation.after_step(X, beta, rng)
+        if not np.all(np.isfinite(X)):
+            raise FlowDivergedError(
+                f"the flow diverged at step {n}: the particles are NaN or infinite (loss at the "
+                f"last snapshot {last_loss:.6g}); reduce step (now {step:g})"
+            )
+    return recorder.result(step, getattr(field, "name", ""))

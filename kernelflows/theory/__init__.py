@@ -1,0 +1,54 @@
+"""The statements of the talk, checked numerically: MMD flow (:mod:`.mmd`) and KALE flow
+(:mod:`.kale`). Each function returns the two sides of a statement (or a bound) so that a test or
+a lecture can compare them; the MMD and KALE versions share their signatures.
+"""
+
+from .kale import (
+    gaussian_kl_flow,
+    gaussian_kl_to_isotropic,
+    kale_first_variation_check,
+    kale_lojasiewicz_bound,
+    kale_sobolev_lower_bound,
+)
+from .mmd import (
+    assumption_a_constants,
+    bad_equilibrium_energy,
+    convexity_counterexample,
+    descent_check,
+    descent_lipschitz_constant,
+    dissipation_check,
+    euler_convergence,
+    first_variation,
+    first_variation_check,
+    gaussian_bandwidth,
+    geodesic_energies,
+    lojasiewicz_bound,
+    proposition8_check,
+    sobolev_distance,
+    sobolev_lower_bound,
+    wasserstein_gradient_check,
+)
+
+__all__ = [
+    "assumption_a_constants",
+    "bad_equilibrium_energy",
+    "convexity_counterexample",
+    "descent_check",
+    "descent_lipschitz_constant",
+    "dissipation_check",
+    "euler_convergence",
+    "first_variation",
+    "first_variation_check",
+    "gaussian_bandwidth",
+    "gaussian_kl_flow",
+    "gaussian_kl_to_isotropic",
+    "geodesic_energies",
+    "kale_first_variation_check",
+    "kale_lojasiewicz_bound",
+    "kale_sobolev_lower_bound",
+    "lojasiewicz_bound",
+    "proposition8_check",
+    "sobolev_distance",
+    "sobolev_lower_bound",
+    "wasserstein_gradient_check",
+]
