@@ -27,7 +27,7 @@ figures: $(STAMP)
 
 # Student versions of the lectures (solutions stubbed, outputs cleared) into assignments/.
 assignments: $(STAMP)
-	$(PY) -m kernelflows.assignments --lectures lectures --out assignments
+	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
 
 LINT_DIRS := $(wildcard kernelflows tests tests_browser bench)
 

@@ -5,7 +5,7 @@
 
 1. Where the time of one flow step goes (n = m = 240, d = 2), medians over repeats.
 2. Three variants of the Newton solve over the same short run: a cold solve per step with
-   ``kernelflows.kale.kale``, the warm-started solver with a Cholesky factorisation at every
+   ``kernelflows.divergences.kale``, the warm-started solver with a Cholesky factorisation at every
    Newton step, and the default (factorisation reused as a CG preconditioner).
 3. The published-scale figure ``three-rings`` (KALE lam = 0.001 step 1e-4, and lam = 1e4 step
    1e-3, 50,000 steps each): ms per step of each run (wall and CPU), solver counts, the largest
@@ -25,15 +25,14 @@ import numpy as np
 from _blas import environment_line
 from threadpoolctl import threadpool_limits
 
-from kernelflows.datasets import three_rings
-from kernelflows.flows import run_flow
-from kernelflows.kale import kale
-from kernelflows.kale_flow import (
+from kernelflows.divergences import kale, signed_weights
+from kernelflows.experiments import (
     THREE_RINGS_BANDWIDTH,
-    KaleVelocity,
-    kale_flow,
     max_distance_to_target,
+    three_rings,
+    three_rings_runs,
 )
+from kernelflows.flows import KaleVelocity, kale_flow, run_flow
 from kernelflows.kernels import GaussianKernel
 
 
@@ -50,26 +49,29 @@ def median_us(fn, repeats=7, number=200):
 
 def breakdown(X0, Y, kernel):
     print("\n1. One KALE flow step (lam = 0.001) after 2,000 steps, median microseconds")
-    X = kale_flow(X0, Y, kernel, 1e-3, 1e-4, 2000, record_every=2000).particles
+    X = kale_flow(X0, Y, kernel, lam=1e-3, step=1e-4, n_steps=2000, record_every=2000).particles
     field = KaleVelocity(Y, kernel, 1e-3)
     state = field.init(X)
-    _, diag = field(X, state)
-    state = diag["state"]
+    state = field(X, state).state
     n = len(X)
-    K = field._gaussian_block(X, X)
+    C = np.concatenate([X, Y])
+    K = kernel._gram(X, C)
     kbar = K[:, n:].sum(axis=0) / n
     # the particles move by one step: the solver update sees a slightly different kbar
-    X_next = X + 1e-4 * field(X, state)[0]
-    K_next = field._gaussian_block(X_next, X_next)
+    X_next = X + 1e-4 * field(X, state).velocity
+    K_next = kernel._gram(X_next, np.concatenate([X_next, Y]))
     kbar_next = K_next[:, n:].sum(axis=0) / n
-    alpha = state.alpha
+    w = signed_weights(n, len(Y), state.alpha)
     rows = [
-        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: field._gaussian_block(X, X)),
+        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel._gram(X, C)),
         ("kbar (column means)", lambda: K[:, n:].sum(axis=0) / n),
-        ("Newton update (warm, PCG)", lambda: field.solver.update(state, kbar_next)),
-        ("velocity from the kernel values", lambda: field._gaussian_velocity(X, K, X, alpha)),
+        (
+            "Newton update (warm, PCG, gap certified)",
+            lambda: field.solver.solve(kbar_next, start=state),
+        ),
+        ("velocity from the kernel values", lambda: kernel.grad_from_gram(X, C, K, w)),
         ("whole field call", lambda: field(X, state)),
-        ("for scale: one Cholesky + inverse", lambda: field.solver._inverse_B(alpha)),
+        ("for scale: one Cholesky + inverse", lambda: field.solver._factor(state.u)),
     ]
     for name, fn in rows:
         print(f"  {name:<52s} {median_us(fn, number=100):8.1f}")
@@ -90,12 +92,12 @@ def variants(X0, Y, kernel, n_steps):
         return X
 
     def warm(refactor_at):
-        field = KaleVelocity(Y, kernel, lam, refactor_at=refactor_at)
-        res = run_flow(field, X0, step, n_steps, record_every=n_steps, progress=False)
-        return res
+        field = KaleVelocity(Y, kernel, lam)
+        field.solver.refactor_at = refactor_at
+        return run_flow(field, X0, step=step, n_steps=n_steps, record_every=n_steps)
 
     for name, fn in (
-        ("cold solve every step (kale.kale)", cold),
+        ("cold solve every step (divergences.kale)", cold),
         ("warm, Cholesky at every Newton step", lambda: warm(1e-300)),
         ("warm, reused factorisation + PCG (default)", lambda: warm(0.3)),
     ):
@@ -122,30 +124,30 @@ def published(n_steps):
 
     print(f"\n3. Published-scale figure 'three-rings' ({n_steps} steps per run)")
     figmod.THREE_RINGS_STEPS["reduced"] = n_steps
-    figmod.three_rings_runs.cache_clear()
+    three_rings_runs.cache_clear()
     w0, c0 = time.perf_counter(), time.process_time()
     fig = figmod.three_rings_figure("reduced")
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    out = figmod.three_rings_runs("reduced")
+    out = three_rings_runs(n_steps)
     print(
         f"  {'run':<28s} {'ms/step':>8s} {'CPU ms':>7s} {'Newton/step':>11s} {'Chol':>5s} "
         f"{'CG/step':>8s} {'max gap':>8s} {'max dist':>9s}"
     )
     for name, label in (("kale", "KALE lam=0.001 step 1e-4"), ("mmd", "KALE lam=1e4 step 1e-3")):
-        res = out[name]
+        res = out.runs[name]
         e = res.extras
         print(
-            f"  {label:<28s} {out['seconds'][name] / n_steps * 1e3:8.3f} "
-            f"{out['cpu_seconds'][name] / n_steps * 1e3:7.3f} "
+            f"  {label:<28s} {out.seconds[name] / n_steps * 1e3:8.3f} "
+            f"{out.cpu_seconds[name] / n_steps * 1e3:7.3f} "
             f"{e['newton_steps'][-1] / n_steps:11.2f} {e['cholesky'][-1]:5.0f} "
-            f"{e['cg_iterations'][-1] / n_steps:8.2f} {e['duality_gap'].max():8.1e} "
-            f"{max_distance_to_target(res.particles, out['Y']):9.4f}"
+            f"{e['cg_iterations'][-1] / n_steps:8.2f} {res.step_info['duality_gap'].max():8.1e} "
+            f"{max_distance_to_target(res.particles, out.Y):9.4f}"
         )
-    total = sum(out["seconds"].values())
+    total = sum(out.seconds.values())
     print(f"  both runs: {total:.1f} s wall; whole figure: {wall:.1f} s wall, {cpu:.1f} s CPU")
     print(
         "  max distance from a particle to the nearest target point at the last step: "
-        f"KALE {out['max_distance']['kale']:.4f}, MMD-like {out['max_distance']['mmd']:.4f}"
+        f"KALE {out.max_distance['kale']:.4f}, MMD-like {out.max_distance['mmd']:.4f}"
     )
     import matplotlib.pyplot as plt
 

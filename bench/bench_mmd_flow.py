@@ -27,7 +27,7 @@ import numpy as np
 from _blas import environment_line
 from threadpoolctl import threadpool_limits
 
-from kernelflows.flows import mmd_velocity
+from kernelflows.divergences import mmd_velocity
 from kernelflows.kernels import GaussianKernel
 
 BANDWIDTH = 1.0

@@ -7,12 +7,9 @@ so its run time is about 1e4 times the N = 1000 row (see ``student_teacher_paper
 import time
 from dataclasses import replace
 
-from kernelflows.networks import (
-    NOISE_MODES,
-    PAPER_SETTINGS,
-    student_teacher_problem,
-    train_student_teacher,
-)
+from kernelflows.experiments import NOISE_MODES, PAPER_SETTINGS, student_teacher_problem
+from kernelflows.experiments.student_teacher import perturbation
+from kernelflows.networks import train_student_teacher
 
 EPOCHS = 5
 
@@ -30,7 +27,7 @@ if __name__ == "__main__":
                 p.X_train,
                 None,
                 epochs=EPOCHS,
-                noise=noise,
+                noise=perturbation(noise, settings),
                 record_every=EPOCHS,
                 progress=False,
             )

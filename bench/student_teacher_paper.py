@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from kernelflows.networks import NOISE_MODES, PAPER_SETTINGS, run_student_teacher
+from kernelflows.experiments import NOISE_MODES, PAPER_SETTINGS, run_student_teacher
 
 if __name__ == "__main__":
     noises = tuple(sys.argv[1:]) or NOISE_MODES

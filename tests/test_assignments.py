@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kernelflows.assignments import build, stub_source, student_notebook
+from kernelflows.course.assignments import build, stub_source, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))

@@ -5,7 +5,7 @@ import pytest
 from stubs import stub
 
 from kernelflows import mmd2, witness
-from kernelflows.checks import (
+from kernelflows.course.checks import (
     CheckFailed,
     NotImplementedYet,
     check_gram,

@@ -4,12 +4,18 @@ import numpy as np
 import pytest
 from stubs import stub
 
-from kernelflows.checks import (
+from kernelflows.course.checks import (
+
     CheckFailed,
+
     NotImplementedYet,
+
     check_ex3_1_interaction_force,
+
     check_ex3_2_first_variation,
+
     check_mmd_flow_step,
+
 )
 
 

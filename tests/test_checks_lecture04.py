@@ -4,14 +4,20 @@ import numpy as np
 import pytest
 from stubs import stub
 
-from kernelflows.checks import (
+from kernelflows.course.checks import (
+
     CheckFailed,
+
     NotImplementedYet,
+
     check_ex4_1_displacement_gap,
+
     check_ex4_2_dissipation,
+
     check_ex4_3_lojasiewicz,
+
 )
-from kernelflows.flows import mmd_velocity
+from kernelflows.divergences import mmd_velocity
 
 
 def gap_by_hand(a, s, half=0.5, k2=None):

@@ -4,12 +4,18 @@ import numpy as np
 import pytest
 from stubs import stub
 
-from kernelflows.checks import (
+from kernelflows.course.checks import (
+
     CheckFailed,
+
     NotImplementedYet,
+
     check_ex5_1_noise_exponent,
+
     check_ex5_2_noisy_steps,
+
     check_ex5_3_noisy_gradient_ratio,
+
 )
 
 

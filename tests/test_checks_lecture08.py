@@ -6,17 +6,24 @@ import pytest
 from scipy import optimize
 from stubs import stub
 
-from kernelflows.checks import (
+from kernelflows.course.checks import (
+
     CheckFailed,
+
     NotImplementedYet,
+
     check_ex8_1_mmd_limit,
+
     check_ex8_2_kale_witness,
+
     check_ex8_4_gap_slope,
+
     check_kale,
+
 )
-from kernelflows.kale import kale
+from kernelflows.divergences import kale
 from kernelflows.kernels import GaussianKernel
-from kernelflows.mmd import mmd2
+from kernelflows.divergences import mmd2
 
 # -- right answers, written from the formulas with explicit Gram matrices ---------------------
 

@@ -4,16 +4,24 @@ import numpy as np
 import pytest
 from stubs import stub
 
-from kernelflows.checks import (
+from kernelflows.course.checks import (
+
     CheckFailed,
+
     NotImplementedYet,
+
     check_ex9_1_kale_first_variation,
+
     check_ex9_2_max_distance,
+
     check_ex9_3_kale_flow_step,
+
     check_ex9_4_ula_step,
+
     check_ex9_5_newton_step,
+
 )
-from kernelflows.kale import kale
+from kernelflows.divergences import kale
 
 CHECKS = [
     check_ex9_1_kale_first_variation,
@@ -50,7 +58,7 @@ def newton_step(alpha, kbar, K, lam):
 
 def test_first_variation_right_answer_matches_the_finite_difference():
     # independent of the check's reference: the envelope formula against a finite difference
-    from kernelflows.kale_flow import kale_first_variation_check
+    from kernelflows.theory import kale_first_variation_check
     from kernelflows.kernels import GaussianKernel
 
     rng = np.random.default_rng(0)

@@ -5,7 +5,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from kernelflows.features import RandomFourierFeatures, polynomial_features
+from kernelflows.kernels import RandomFourierFeatures, polynomial_features
 from kernelflows.kernels import GaussianKernel, PolynomialKernel
 
 

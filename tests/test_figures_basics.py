@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 
 from kernelflows.figures import draw, figures  # noqa: E402
 from kernelflows.figures.mmd_basics import GAUSSIAN, LAPLACE, NODES  # noqa: E402
-from kernelflows.population import quadrature_mean  # noqa: E402
+from kernelflows.measures import quadrature_mean  # noqa: E402
 
 IDS = ["kernel-trick", "mmd-witness", "feature-means", "kernel-matrix", "empirical-witness"]
 

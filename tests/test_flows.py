@@ -1,21 +1,30 @@
-"""Tests of the flow engine and the MMD flow (kernelflows.flows, kernelflows.datasets)."""
+"""Tests of the flow engine and the MMD flow (kernelflows.flows, kernelflows.experiments)."""
+
+import inspect
 
 import numpy as np
 import pytest
 
-from kernelflows.datasets import bad_equilibrium, collapse_setup
+from kernelflows.divergences import mmd2, mmd_energy, mmd_velocity
+from kernelflows.experiments import bad_equilibrium, collapse_setup
 from kernelflows.flows import (
+    Diffusion,
+    FieldStep,
+    FlowDivergedError,
     FlowResult,
-    gaussian_mmd_velocity,
-    mmd_energy,
+    MMDVelocity,
+    NoiseInjection,
+    VelocityField,
+    constant,
+    halving,
+    kale_flow,
+    kl_flow,
+    mmd2_along,
     mmd_flow,
-    mmd_velocity,
     run_flow,
     snapshot_steps,
 )
-from kernelflows.kernels import GaussianKernel, IMQKernel
-from kernelflows.mmd import mmd2
-from kernelflows.schedules import constant, halving
+from kernelflows.kernels import GaussianKernel, IMQKernel, Kernel, PolynomialKernel
 from kernelflows.theory import bad_equilibrium_energy, first_variation
 
 
@@ -25,36 +34,124 @@ def samples():
     return rng.normal(size=(40, 2)), rng.normal(size=(30, 2)) + [1.0, -0.5]
 
 
-def test_fast_gaussian_velocity_matches_weighted_grad(samples):
-    X, Y = samples
-    rng = np.random.default_rng(2)
-    Z = rng.normal(size=(17, 2)) * 2
-    kernel = GaussianKernel(0.8)
+def _centres_and_weights(X, Y, extra_columns=1, seed=0):
+    """Centres [X; Y], first column the signed weights of mu_X - mu_Y, then random columns."""
     centres = np.vstack([X, Y])
     w = np.r_[np.full(len(X), 1 / len(X)), np.full(len(Y), -1 / len(Y))]
-    expected = -kernel.weighted_grad(Z, centres, w)
+    rest = np.random.default_rng(seed).normal(size=(len(centres), extra_columns))
+    return centres, np.column_stack([w, rest])
+
+
+# --- the Gaussian fast path against the generic one and the kernel's own sums -----------------
+
+
+def test_fast_gaussian_sums_and_grad_match_the_generic_path(samples):
+    X, Y = samples
+    Z = np.random.default_rng(2).normal(size=(17, 2)) * 2
+    kernel = GaussianKernel(0.8)
+    C, W = _centres_and_weights(X, Y, extra_columns=2)
+    # written out with the kernel's Gram matrix and blocked weighted gradient sum
+    S_ref = kernel(Z, C) @ W
+    G_ref = kernel.weighted_grad(Z, C, W[:, 0])
     # Small blocks force several row blocks; 1e-12: sums of 70 terms of size <= 1 in float64.
-    got = gaussian_mmd_velocity(Z, X, Y, 0.8, block_elements=100)
-    np.testing.assert_allclose(got, expected, atol=1e-12)
-    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), expected, atol=1e-12)
-    # At the particles themselves the symmetric path (half the particle pairs) is taken.
-    at_particles = -kernel.weighted_grad(X, centres, w)
-    for block in (100, 450, None):  # blocks of 1, 4 rows, and a single block
-        np.testing.assert_allclose(
-            gaussian_mmd_velocity(X, X, Y, 0.8, block_elements=block), at_particles, atol=1e-12
-        )
+    for block in (100, 450, None):
+        S, G = kernel.sums_and_grad(Z, C, W, block_elements=block)
+        np.testing.assert_allclose(S, S_ref, atol=1e-12)
+        np.testing.assert_allclose(G, G_ref, atol=1e-12)
+        S_gen, G_gen = Kernel.sums_and_grad(kernel, Z, C, W, block_elements=block)
+        np.testing.assert_allclose(S, S_gen, atol=1e-12)
+        np.testing.assert_allclose(G, G_gen, atol=1e-12)
+    # the checked public velocity takes the same path
+    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G_ref, atol=1e-12)
 
 
-def test_fast_gaussian_velocity_in_higher_dimension():
+def test_fast_gaussian_path_with_z_is_head_uses_the_symmetry_correctly(samples):
+    # At the particles themselves (Z = the first rows of C) the fast path computes half of the
+    # particle pairs and hands the transposed values on: every block layout must agree.
+    X, Y = samples
+    kernel = GaussianKernel(0.8)
+    C, W = _centres_and_weights(X, Y, extra_columns=1)
+    S_ref = kernel(X, C) @ W
+    G_ref = kernel.weighted_grad(X, C, W[:, 0])
+    for block in (70, 100, 450, 1000, None):  # blocks of 1, 1, 6, 14 rows and a single block
+        S, G = kernel.sums_and_grad(X, C, W, z_is_head=True, block_elements=block)
+        np.testing.assert_allclose(S, S_ref, atol=1e-12)
+        np.testing.assert_allclose(G, G_ref, atol=1e-12)
+        S_gen, G_gen = Kernel.sums_and_grad(kernel, X, C, W, z_is_head=True, block_elements=block)
+        np.testing.assert_allclose(S_gen, S_ref, atol=1e-12)
+        np.testing.assert_allclose(G_gen, G_ref, atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(X, X, Y, kernel), -G_ref, atol=1e-12)
+
+
+def test_fast_gaussian_path_in_higher_dimension():
     rng = np.random.default_rng(3)
     X, Y, Z = rng.normal(size=(20, 5)), rng.normal(size=(25, 5)), rng.normal(size=(7, 5))
     kernel = GaussianKernel(1.7)
-    centres = np.vstack([X, Y])
-    w = np.r_[np.full(20, 1 / 20), np.full(25, -1 / 25)]
-    # d = 5 takes the matrix-product branch; same rounding reason as above.
+    C, W = _centres_and_weights(X, Y, extra_columns=4)
+    # d = 5 and r = 5 take the matrix-product branch; same rounding reason as above.
+    S, G = kernel.sums_and_grad(Z, C, W)
+    np.testing.assert_allclose(S, kernel(Z, C) @ W, atol=1e-12)
+    np.testing.assert_allclose(G, kernel.weighted_grad(Z, C, W[:, 0]), atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G, atol=1e-12)
+
+
+def test_grad_from_gram_matches_weighted_grad(samples):
+    X, Y = samples
+    kernel = GaussianKernel(0.9)
+    C, W = _centres_and_weights(X, Y)
     np.testing.assert_allclose(
-        gaussian_mmd_velocity(Z, X, Y, 1.7), -kernel.weighted_grad(Z, centres, w), atol=1e-12
+        kernel.grad_from_gram(X, C, kernel(X, C), W[:, 0]),
+        kernel.weighted_grad(X, C, W[:, 0]),
+        atol=1e-12,
     )
+    # a kernel without a gradient-from-values form says so
+    assert IMQKernel().grad_from_gram(X, C, IMQKernel()(X, C), W[:, 0]) is None
+
+
+class _CountingGaussian(GaussianKernel):
+    """A user's subclass of the Gaussian kernel: it inherits the fast paths."""
+
+
+class _GenericGaussian(GaussianKernel):
+    """The Gaussian kernel with its fast paths switched back to the generic versions (and its
+    gradient block written out here, since GaussianKernel's own goes through grad_from_gram)."""
+
+    sums_and_grad = Kernel.sums_and_grad
+    grad_from_gram = Kernel.grad_from_gram
+
+    def _grad_block(self, Z, X, w):
+        # sum_j w_j grad_z k(z, x_j) = sum_j w_j k(z, x_j) (x_j - z) / s^2
+        Kw = self._gram(Z, X) * w[None, :]
+        return (Kw @ X - Z * Kw.sum(axis=1)[:, None]) / self.bandwidth**2
+
+
+def test_fast_path_is_chosen_by_override_for_subclasses(samples, monkeypatch):
+    X, Y = samples
+    calls = {"fast": 0, "generic": 0}
+    fast, generic = GaussianKernel.sums_and_grad, Kernel.sums_and_grad
+
+    def counting_fast(self, *args, **kwargs):
+        calls["fast"] += 1
+        return fast(self, *args, **kwargs)
+
+    def counting_generic(self, *args, **kwargs):
+        calls["generic"] += 1
+        return generic(self, *args, **kwargs)
+
+    monkeypatch.setattr(GaussianKernel, "sums_and_grad", counting_fast)
+    monkeypatch.setattr(Kernel, "sums_and_grad", counting_generic)
+    monkeypatch.setattr(_GenericGaussian, "sums_and_grad", counting_generic)
+    n_steps = 6
+    sub = mmd_flow(X, Y, _CountingGaussian(0.9), step=0.3, n_steps=n_steps, record_every=1)
+    # one fused pass per field call (n_steps steps and the last snapshot), none generic
+    assert calls == {"fast": n_steps + 1, "generic": 0}
+    calls.update(fast=0, generic=0)
+    ref = mmd_flow(X, Y, _GenericGaussian(0.9), step=0.3, n_steps=n_steps, record_every=1)
+    assert calls == {"fast": 0, "generic": n_steps + 1}
+    # the two paths differ in summation order only
+    np.testing.assert_allclose(sub.trajectory, ref.trajectory, atol=1e-12)
+    np.testing.assert_allclose(sub.loss, ref.loss, rtol=1e-12)
+    np.testing.assert_allclose(sub.grad_sq_norm, ref.grad_sq_norm, rtol=1e-10)
 
 
 def test_velocity_is_minus_gradient_of_witness_by_finite_differences(samples):
@@ -85,7 +182,7 @@ def test_energy_is_half_the_biased_mmd2(samples):
 def test_one_step_is_forward_euler(samples):
     X, Y = samples
     kernel = GaussianKernel(1.0)
-    res = mmd_flow(X, Y, kernel, step=0.3, n_steps=1, progress=False)
+    res = mmd_flow(X, Y, kernel, step=0.3, n_steps=1)
     centres = np.vstack([X, Y])
     w = np.r_[np.full(len(X), 1 / len(X)), np.full(len(Y), -1 / len(Y))]
     expected = X - 0.3 * kernel.weighted_grad(X, centres, w)
@@ -94,7 +191,7 @@ def test_one_step_is_forward_euler(samples):
 
 def test_result_shapes_and_snapshots(samples):
     X, Y = samples
-    res = mmd_flow(X, Y, GaussianKernel(1.0), step=0.5, n_steps=250, progress=False)
+    res = mmd_flow(X, Y, GaussianKernel(1.0), step=0.5, n_steps=250)
     assert isinstance(res, FlowResult)
     assert res.steps[0] == 0 and res.steps[-1] == 250
     assert len(res.steps) <= 101
@@ -104,91 +201,226 @@ def test_result_shapes_and_snapshots(samples):
         assert arr.shape == (T,)
     np.testing.assert_array_equal(res.trajectory[0], X)
     np.testing.assert_array_equal(res.trajectory[-1], res.particles)
+    assert res.loss_name == MMDVelocity.name
     assert res.loss[0] == pytest.approx(0.5 * mmd2(X, Y, GaussianKernel(1.0), "biased"))
+    # mmd2_along is MMD^2 = 2 F at every snapshot
+    np.testing.assert_array_equal(mmd2_along(res), 2 * res.loss)
     # A descent for this small step (gamma = 0.5 < 2 / (3 L) = 2/3: theory.descent_check).
     assert np.all(np.diff(res.loss) <= 0)
     np.testing.assert_array_equal(snapshot_steps(10, 3), [0, 3, 6, 9, 10])
     # Without noise the step's squared speed is the recorded mean ||grad f||^2.
     np.testing.assert_array_equal(res.extras["step_sq_norm"][:-1], res.grad_sq_norm[:-1])
     assert np.isnan(res.extras["step_sq_norm"][-1])
+    # snapshots by step index
+    np.testing.assert_array_equal(res.snapshot(res.steps[1]), res.trajectory[1])
+    np.testing.assert_array_equal(res.snapshot(250), res.particles)
+    with pytest.raises(ValueError, match="not recorded"):
+        res.snapshot(1)
+    # the MMD flow has no per-step solver information
+    assert res.step_info == {}
+
+
+# --- the engine and the velocity-field contract ------------------------------------------------
 
 
 class _CountingField:
     """A stateful field standing in for KALE's: the state must be threaded through the steps."""
 
+    name = "calls so far"
+
     def __init__(self):
         self.seen_at = []
+        self.seen_states = []
 
     def init(self, particles):
         return 0
 
-    def __call__(self, particles, state, at=None):
+    def __call__(self, particles, state, at=None, record=False):
         self.seen_at.append(None if at is None else at.copy())
-        return np.ones_like(particles), {"state": state + 1, "calls": state + 1}
-
-    def loss(self, particles, state):
-        return float(state)
+        self.seen_states.append(state)
+        points = particles if at is None else at
+        v = np.ones_like(points)
+        info = {"calls": state + 1}
+        if not record:
+            return FieldStep(v, state + 1, info)
+        return FieldStep(v, state + 1, info, loss=float(state), speed2=1.0)
 
 
 def test_engine_threads_state_and_records_diagnostics():
     field = _CountingField()
+    assert isinstance(field, VelocityField)  # the runtime-checkable protocol
     X0 = np.zeros((3, 2))
-    res = run_flow(field, X0, step=0.1, n_steps=4, record_every=1, progress=False)
+    res = run_flow(field, X0, step=0.1, n_steps=4, record_every=1)
     # Velocity 1 for 4 steps of 0.1.
     np.testing.assert_allclose(res.particles, 0.4)
+    assert field.seen_states == [0, 1, 2, 3, 4]  # each call gets the previous call's state
     assert "calls" in res.extras and res.extras["calls"].shape == (5,)
+    np.testing.assert_array_equal(res.step_info["calls"], [1, 2, 3, 4])  # one entry per step
     assert np.all(np.diff(res.loss) > 0)  # the state grew at every step
+    assert res.loss_name == "calls so far"
+
+
+def test_step_info_is_recorded_at_every_step_even_between_snapshots():
+    field = _CountingField()
+    res = run_flow(field, np.zeros((3, 2)), step=0.1, n_steps=10, record_every=5)
+    np.testing.assert_array_equal(res.steps, [0, 5, 10])
+    np.testing.assert_array_equal(res.step_info["calls"], np.arange(1, 11))
+    np.testing.assert_array_equal(res.extras["calls"], [1, 6, 11])
 
 
 def test_noise_injection_evaluates_at_perturbed_points():
     field = _CountingField()
     X0 = np.zeros((4, 2))
-    run_flow(field, X0, step=0.1, n_steps=1, noise=0.7, rng=5, record_every=1, progress=False)
+    run_flow(field, X0, step=0.1, n_steps=1, noise=0.7, rng=5, record_every=1)
     u = np.random.default_rng(5).standard_normal((4, 2))
-    # Call 1 records at X0 (at=None); call 2 is the step, at X0 + beta u from the same seed.
-    assert field.seen_at[0] is None
-    np.testing.assert_allclose(field.seen_at[1], 0.7 * u)
+    # The step is evaluated at X0 + beta u from the same seed; the last snapshot at X itself.
+    np.testing.assert_allclose(field.seen_at[0], 0.7 * u)
+    assert field.seen_at[1] is None
+    # a number means noise injection: the same as NoiseInjection(constant(0.7))
+    other = _CountingField()
+    run_flow(other, X0, step=0.1, n_steps=1, noise=NoiseInjection(constant(0.7)), rng=5)
+    np.testing.assert_array_equal(other.seen_at[0], field.seen_at[0])
 
 
 def test_diffusion_adds_noise_to_positions():
     class Zero(_CountingField):
-        def __call__(self, particles, state, at=None):
+        def __call__(self, particles, state, at=None, record=False):
             assert at is None  # diffusion never perturbs the evaluation points
-            return np.zeros_like(particles), {}
+            v = np.zeros_like(particles)
+            return FieldStep(v, state, loss=0.0, speed2=0.0) if record else FieldStep(v, state)
 
     X0 = np.zeros((4, 2))
-    res = run_flow(Zero(), X0, 0.1, 1, noise=0.7, diffusion=True, rng=5, progress=False)
+    res = run_flow(Zero(), X0, step=0.1, n_steps=1, noise=Diffusion(0.7), rng=5)
     u = np.random.default_rng(5).standard_normal((4, 2))
     np.testing.assert_allclose(res.particles, 0.7 * u)
+    np.testing.assert_array_equal(res.noise, [0.7, 0.7])
+
+
+class _BadField(_CountingField):
+    """A field that returns ``bad`` (a function of the step's velocity) at call ``when``."""
+
+    def __init__(self, bad, when):
+        super().__init__()
+        self.bad, self.when = bad, when
+
+    def __call__(self, particles, state, at=None, record=False):
+        out = super().__call__(particles, state, at, record)
+        if len(self.seen_states) - 1 == self.when:
+            return self.bad(out)
+        return out
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (lambda out: out.velocity, TypeError, "must return a FieldStep"),
+        (lambda out: (out.velocity, {}), TypeError, "must return a FieldStep"),
+        (lambda out: FieldStep(out.velocity[:-1]), ValueError, r"shape \(2, 2\).*\(3, 2\)"),
+        (lambda out: FieldStep(out.velocity[:, :1]), ValueError, r"expected \(3, 2\)"),
+        (lambda out: FieldStep(list(out.velocity)), ValueError, "shape"),
+    ],
+)
+def test_engine_rejects_a_field_that_breaks_the_contract(bad, error, message):
+    with pytest.raises(error, match=message):
+        run_flow(_BadField(bad, when=2), np.zeros((3, 2)), step=0.1, n_steps=5)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_velocity_raises_flow_diverged_naming_the_step(value):
+    def poison(out):
+        v = out.velocity.copy()
+        v[1, 0] = value
+        return FieldStep(v, out.state, out.info)
+
+    with pytest.raises(FlowDivergedError, match=r"step 3\b.*reduce step \(now 0\.25\)"):
+        run_flow(_BadField(poison, when=3), np.zeros((3, 2)), step=0.25, n_steps=6)
+
+
+@pytest.mark.parametrize("when", [2, 4])  # a step's snapshot, and the last snapshot
+def test_a_loss_turning_non_finite_raises_flow_diverged(when):
+    # the velocity may still be finite when the loss overflows: the run must not return NaN
+    def nan_loss(out):
+        return FieldStep(out.velocity, out.state, out.info, loss=float("nan"), speed2=1.0)
+
+    with pytest.raises(FlowDivergedError, match=rf"step {when}: the loss is nan"):
+        run_flow(_BadField(nan_loss, when), np.zeros((3, 2)), step=0.1, n_steps=4, record_every=1)
+
+
+def test_a_recording_field_must_report_loss_and_speed():
+    def unrecorded(out):
+        return FieldStep(out.velocity, out.state, out.info)
+
+    with pytest.raises(ValueError, match="loss and speed2"):
+        run_flow(_BadField(unrecorded, when=0), np.zeros((3, 2)), step=0.1, n_steps=2)
+
+
+def test_engine_rejects_what_is_not_a_velocity_field():
+    with pytest.raises(ValueError, match="velocity field"):
+        run_flow(lambda X, state: X, np.zeros((3, 2)), step=0.1, n_steps=2)
+
+
+@pytest.mark.parametrize(
+    "kernel, step",
+    [(PolynomialKernel(3), 10.0), (PolynomialKernel(2), 100.0), (GaussianKernel(1.0), 1e300)],
+    ids=["cubic", "quadratic", "gaussian"],
+)
+def test_too_large_a_step_raises_flow_diverged_not_nan_losses(samples, kernel, step):
+    # Polynomial kernels: the velocity grows with the particles and the Euler iteration blows
+    # up; the Gaussian: the first step throws the particles out of floating-point range. The
+    # engine must stop with FlowDivergedError naming the step size, whatever numpy warns on the
+    # way (RuntimeWarnings from kernelflows are errors under the pytest configuration).
+    X, Y = samples
+    with pytest.raises(FlowDivergedError, match=r"diverged at step \d+.*reduce step \(now"):
+        mmd_flow(X, Y, kernel, step=step, n_steps=200, record_every=1)
+
+
+def test_a_field_object_keeps_no_state_between_flows(samples):
+    X, Y = samples
+    X2 = X[::-1] * 0.5 + 0.1
+    kernel = GaussianKernel(1.0)
+    field = MMDVelocity(Y, kernel)
+    kw = dict(step=0.4, n_steps=15, noise=halving(0.5, 5), rng=3, record_every=5)
+    first = run_flow(field, X, **kw)
+    second = run_flow(field, X2, **kw)
+    again = run_flow(field, X, **kw)
+    for res, start in ((first, X), (second, X2), (again, X)):
+        fresh = run_flow(MMDVelocity(Y, kernel), start, **kw)
+        np.testing.assert_array_equal(res.trajectory, fresh.trajectory)
+        np.testing.assert_array_equal(res.loss, fresh.loss)
+    # and the entry point builds exactly this field
+    np.testing.assert_array_equal(mmd_flow(X, Y, kernel, **kw).trajectory, first.trajectory)
 
 
 def test_noise_schedule_is_recorded_and_runs_are_reproducible(samples):
     X, Y = samples
     kernel = GaussianKernel(1.0)
     sched = halving(1.0, 10)
-    a = mmd_flow(X, Y, kernel, 0.5, 30, noise=sched, rng=3, record_every=10, progress=False)
-    b = mmd_flow(X, Y, kernel, 0.5, 30, noise=sched, rng=3, record_every=10, progress=False)
+    kw = dict(step=0.5, n_steps=30, noise=sched, rng=3, record_every=10)
+    a = mmd_flow(X, Y, kernel, **kw)
+    b = mmd_flow(X, Y, kernel, **kw)
     np.testing.assert_array_equal(a.particles, b.particles)
     np.testing.assert_allclose(a.noise, [1.0, 0.5, 0.25, 0.125])
+    c = mmd_flow(X, Y, kernel, **(kw | {"rng": np.random.default_rng(3)}))
+    np.testing.assert_array_equal(a.particles, c.particles)  # a seed or its Generator
 
 
 def test_bad_equilibrium_is_stuck_without_noise_and_freed_by_noise():
     X0, Y = bad_equilibrium(n=20, a=0.5)
     kernel = GaussianKernel(1.0)
-    still = mmd_flow(X0, Y, kernel, 0.5, 200, progress=False)
+    still = mmd_flow(X0, Y, kernel, step=0.5, n_steps=200)
     # Symmetry gives grad f(0) = 0; BLAS rounding may leave ~1e-18, which decays since
     # |a| < bandwidth makes a rigid shift stable.
     assert np.abs(still.particles).max() < 1e-12
     # Closed form of F(delta_0) (theory.bad_equilibrium_energy); rounding only.
-    np.testing.assert_allclose(still.loss, bad_equilibrium_energy(0.5, 1.0), rtol=1e-12)
-    noisy = mmd_flow(X0, Y, kernel, 0.5, 200, noise=constant(0.5), rng=0, progress=False)
+    np.testing.assert_allclose(still.loss, bad_equilibrium_energy(0.5, kernel), rtol=1e-12)
+    noisy = mmd_flow(X0, Y, kernel, step=0.5, n_steps=200, noise=constant(0.5), rng=0)
     assert noisy.loss[-1] < 1e-2 * noisy.loss[0]  # "by orders of magnitude": at least two
 
 
 def test_collapse_without_noise_and_cure_with_noise():
     X0, Y = collapse_setup(n=60, m=60, rng=0)
     kernel = GaussianKernel(2.0)
-    plain = mmd_flow(X0, Y, kernel, 1.0, 300, progress=False)
+    plain = mmd_flow(X0, Y, kernel, step=1.0, n_steps=300)
     # Identical particles stay identical (up to rounding in BLAS, which the spreading
     # instability amplifies by at most about exp(0.09 t) = 5e11 here): all collapse to one point.
     assert np.ptp(plain.particles, axis=0).max() < 1e-3
@@ -196,8 +428,55 @@ def test_collapse_without_noise_and_cure_with_noise():
     # F stalls: no change over the second half (exactly a fixed point up to rounding).
     half = len(plain.loss) // 2
     assert plain.loss[-1] == pytest.approx(plain.loss[half], rel=1e-6)
-    noisy = mmd_flow(X0, Y, kernel, 1.0, 300, noise=constant(1.0), rng=0, progress=False)
+    noisy = mmd_flow(X0, Y, kernel, step=1.0, n_steps=300, noise=constant(1.0), rng=0)
     assert noisy.loss[-1] < 0.2 * plain.loss[-1]
+
+
+# --- signatures and bad input ------------------------------------------------------------------
+
+FLOW_OPTIONS = ("step", "n_steps", "noise", "rng", "record_every", "progress")
+
+
+@pytest.mark.parametrize("flow", [mmd_flow, kale_flow, kl_flow, run_flow])
+def test_every_flow_takes_its_options_by_keyword_only(flow):
+    params = inspect.signature(flow).parameters
+    options = [name for name in FLOW_OPTIONS if not (flow is kl_flow and name == "noise")]
+    for name in options:
+        assert name in params, f"{flow.__name__} has no {name}"
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, (flow.__name__, name)
+    assert params["progress"].default is False
+    assert params["step"].default is inspect.Parameter.empty  # no silent default step
+    assert params["n_steps"].default is inspect.Parameter.empty
+    assert params["record_every"].default is None
+    assert params["rng"].default is None
+    if "noise" in params:
+        assert params["noise"].default == 0.0
+    # everything after the data is keyword-only: no option can be passed by position
+    positional = [
+        p.name
+        for p in params.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    assert not set(positional) & set(FLOW_OPTIONS), positional
+
+
+def test_positional_options_are_refused(samples):
+    X, Y = samples
+    with pytest.raises(TypeError):
+        mmd_flow(X, Y, GaussianKernel(1.0), 0.1, 3)
+
+
+def test_the_diffusion_flag_is_gone(samples):
+    X, Y = samples
+    with pytest.raises(TypeError, match="diffusion"):
+        mmd_flow(X, Y, GaussianKernel(1.0), step=0.1, n_steps=3, noise=0.7, diffusion=True)
+
+
+def test_mmd2_along_needs_an_mmd_flow():
+    field = _CountingField()
+    res = run_flow(field, np.zeros((3, 2)), step=0.1, n_steps=2)
+    with pytest.raises(ValueError, match="MMD flow"):
+        mmd2_along(res)
 
 
 @pytest.mark.parametrize(
@@ -208,26 +487,29 @@ def test_collapse_without_noise_and_cure_with_noise():
         ({"n_steps": 0}, "n_steps"),
         ({"noise": -0.1}, "noise"),
         ({"noise": "loud"}, "noise"),
+        ({"noise": NoiseInjection(lambda n: -1.0)}, "noise"),
+        ({"noise": Diffusion(lambda n: float("nan"))}, "noise"),
         ({"record_every": 0}, "record_every"),
         ({"rng": "seed"}, "rng"),
     ],
 )
 def test_bad_arguments_raise(samples, kwargs, name):
     X, Y = samples
-    args = {"step": 0.1, "n_steps": 3, "progress": False} | kwargs
+    args = {"step": 0.1, "n_steps": 3} | kwargs
     with pytest.raises(ValueError, match=name):
         mmd_flow(X, Y, GaussianKernel(1.0), **args)
 
 
 def test_bad_samples_raise(samples):
     X, Y = samples
+    kw = dict(step=0.1, n_steps=3)
     with pytest.raises(ValueError, match="X0"):
-        mmd_flow(np.full((3, 2), np.nan), Y, GaussianKernel(1.0), 0.1, 3, progress=False)
+        mmd_flow(np.full((3, 2), np.nan), Y, GaussianKernel(1.0), **kw)
     with pytest.raises(ValueError, match="dimension"):
-        mmd_flow(X[:, :1], Y, GaussianKernel(1.0), 0.1, 3, progress=False)
+        mmd_flow(X[:, :1], Y, GaussianKernel(1.0), **kw)
     with pytest.raises(ValueError, match="kernel"):
-        mmd_flow(X, Y, "gaussian", 0.1, 3, progress=False)
+        mmd_flow(X, Y, "gaussian", **kw)
     with pytest.raises(ValueError, match="bandwidth"):
-        gaussian_mmd_velocity(X, X, Y, 0.0)
+        GaussianKernel(0.0)
     with pytest.raises(ValueError, match="m must be even"):
         bad_equilibrium(m=3)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp, wasserstein_distance
 
-from kernelflows.ipm import empirical_cdf, kolmogorov_1d, wasserstein1_1d
+from kernelflows.divergences import empirical_cdf, kolmogorov_1d, wasserstein1_1d
 
 
 @pytest.fixture

@@ -4,18 +4,17 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from kernelflows.divergences import kl_gaussians
-from kernelflows.embeddings import witness
-from kernelflows.kale import (
+from kernelflows.divergences import (
     KaleConvergenceError,
-    ReLUFeatureKernel,
+    KaleProblem,
     kale,
-    kale_dual_objective,
     kale_path,
-    solve_kale_dual,
+    kl_gaussians,
+    mmd2,
 )
-from kernelflows.kernels import GaussianKernel, PolynomialKernel
-from kernelflows.mmd import mmd2
+from kernelflows.divergences.kale_newton import KaleNewton
+from kernelflows.kernels import GaussianKernel, PolynomialKernel, ReLUFeatureKernel
+from kernelflows.measures import witness
 
 
 def _two_samples(n=30, m=40, d=2, seed=0, shift=0.8):
@@ -295,7 +294,7 @@ def test_slider_drawing_function_shows_the_solved_value():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kernelflows.plotting_kale import draw_kale_lambda
+    from kernelflows.viz import draw_kale_lambda
 
     X, Y = _two_samples(30, 30, d=1)
     kernel = GaussianKernel(1.0)

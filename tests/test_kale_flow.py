@@ -5,28 +5,38 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import multivariate_normal, norm
 
-from kernelflows.datasets import (
+from kernelflows.experiments import (
+
     MIXTURE_MEANS,
+
     MIXTURE_STD,
+
     mixture_grad_log_density,
+
     mixture_log_density,
+
     mixture_of_gaussians,
+
     three_rings,
-    three_rings_legacy_source,
+
     three_rings_target,
+
 )
-from kernelflows.flows import mmd_energy, mmd_flow
-from kernelflows.kale import kale
-from kernelflows.kale_flow import (
-    KaleVelocity,
+
+from kernelflows.datasets import three_rings_legacy_source
+from kernelflows.divergences import mmd_energy
+from kernelflows.flows import mmd_flow
+from kernelflows.divergences import kale
+from kernelflows.flows import KaleVelocity, kale_flow, kl_flow
+from kernelflows.theory import (
     gaussian_kl_flow,
     gaussian_kl_to_isotropic,
     kale_first_variation_check,
-    kale_flow,
     kale_lojasiewicz_bound,
     kale_sobolev_lower_bound,
-    kale_weighted,
-    kl_flow,
+)
+from kernelflows.divergences import kale_weighted
+from kernelflows.experiments import (
     max_distance_to_target,
     mixture_experiment,
     three_rings_experiment,

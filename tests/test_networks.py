@@ -6,21 +6,23 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from kernelflows.mmd import mmd2
-from kernelflows.networks import (
+from kernelflows.divergences import mmd2
+from kernelflows.experiments import (
     PAPER_SETTINGS,
     REDUCED_SETTINGS,
-    MeanFieldNetwork,
-    NetworkKernel,
     StudentTeacherSettings,
+    run_student_teacher,
+    student_teacher_problem,
+)
+from kernelflows.flows import Diffusion, NoiseInjection, constant
+from kernelflows.kernels import NetworkKernel
+from kernelflows.networks import (
+    MeanFieldNetwork,
     first_variation_grad,
     mse,
-    run_student_teacher,
     sphere_inputs,
-    student_teacher_problem,
     train_student_teacher,
 )
-from kernelflows.schedules import constant
 
 
 def small_problem(bias, seed=3, n_student=5, n_teacher=2, d=4, hidden=3, n_inputs=9):
@@ -137,9 +139,9 @@ def train(problem, **kw):
 
 def test_doubling_n_with_duplicated_particles_leaves_the_trajectory_unchanged():
     problem = student_teacher_problem(tiny_setting(), 1)
-    single = train(problem, noise="none")
+    single = train(problem, noise=0.0)
     doubled = train(
-        replace(problem, student=np.vstack([problem.student, problem.student])), noise="none"
+        replace(problem, student=np.vstack([problem.student, problem.student])), noise=0.0
     )
     # Mean-field scaling: each particle moves by grad f, which depends on the measure only.
     # Same batches, same arithmetic up to the order of the mean over particles.
@@ -150,7 +152,7 @@ def test_doubling_n_with_duplicated_particles_leaves_the_trajectory_unchanged():
 
 def test_one_step_is_the_euler_step_on_the_first_variation():
     problem = student_teacher_problem(tiny_setting(batch_size=40, epochs=1), 2)
-    r = train(problem, noise="none", step=0.3, epochs=1, batch_size=40)
+    r = train(problem, noise=0.0, step=0.3, epochs=1, batch_size=40)
     grad = first_variation_grad(
         problem.network, problem.student, problem.student, problem.teacher, problem.X_train
     )
@@ -160,16 +162,22 @@ def test_one_step_is_the_euler_step_on_the_first_variation():
 
 def test_noise_injection_with_zero_noise_equals_plain_training():
     problem = student_teacher_problem(tiny_setting(), 4)
-    plain = train(problem, noise="none")
-    for noise in ("injection", "diffusion"):
-        zero = train(problem, noise=noise, schedule=constant(0.0))
+    plain = train(problem, noise=0.0)
+    assert plain.noise == "none"
+    for name, perturbation in (("injection", NoiseInjection), ("diffusion", Diffusion)):
+        zero = train(problem, noise=perturbation(constant(0.0)))
+        assert zero.noise == name
         np.testing.assert_array_equal(zero.student, plain.student)
         np.testing.assert_array_equal(zero.valid_loss, plain.valid_loss)
 
 
 def test_noise_injection_moves_the_unperturbed_particles_by_the_perturbed_gradient():
     problem = student_teacher_problem(tiny_setting(batch_size=40, epochs=1), 6)
-    r = train(problem, noise="injection", schedule=0.5, step=0.2, epochs=1, batch_size=40, rng=8)
+    r = train(problem, noise=NoiseInjection(0.5), step=0.2, epochs=1, batch_size=40, rng=8)
+    # a bare number means noise injection at that level, as for the particle flows
+    same = train(problem, noise=0.5, step=0.2, epochs=1, batch_size=40, rng=8)
+    np.testing.assert_array_equal(same.student, r.student)
+    assert r.noise == same.noise == "injection"
     # Rebuild the noise the trainer drew: the second child stream of the generator it was given.
     u = np.random.default_rng(8).spawn(2)[1].standard_normal(problem.student.shape)
     at = problem.student + 0.5 * u
@@ -194,9 +202,11 @@ def test_short_runs_reduce_the_loss():
 
 def test_schedule_is_recorded_per_epoch():
     problem = student_teacher_problem(tiny_setting(epochs=4), 0)
-    r = train(problem, noise="injection", schedule=lambda n: 1.0 / (n + 1), record_every=1)
+    r = train(problem, noise=NoiseInjection(lambda n: 1.0 / (n + 1)), record_every=1)
     np.testing.assert_array_equal(r.beta, [1.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5])
-    assert np.all(train(problem, noise="none").beta == 0)
+    d = train(problem, noise=Diffusion(lambda n: 1.0 / (n + 1)), record_every=1)
+    np.testing.assert_array_equal(d.beta, r.beta)
+    assert np.all(train(problem, noise=0.0).beta == 0)
 
 
 def test_paper_settings_are_the_published_ones():
@@ -215,6 +225,8 @@ def test_paper_settings_are_the_published_ones():
         (dict(batch_size=1000), "batch_size"),
         (dict(epochs=0), "epochs"),
         (dict(noise="langevin"), "noise"),
+        (dict(noise="injection"), "noise"),  # the old string modes are gone
+        (dict(noise=-0.5), "noise"),
         (dict(record_every=0), "record_every"),
     ],
 )

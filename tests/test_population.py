@@ -6,8 +6,8 @@ from scipy.special import erf
 from scipy.stats import norm
 
 from kernelflows.kernels import GaussianKernel
-from kernelflows.mmd import mmd2_gaussians
-from kernelflows.population import quadrature_embedding, quadrature_mean, trapezoid_weights
+from kernelflows.divergences import mmd2_gaussians
+from kernelflows.measures import quadrature_embedding, quadrature_mean, trapezoid_weights
 
 NODES = np.linspace(-12, 12, 2401)
 
@@ -73,7 +73,7 @@ def test_embedding_norm_gives_the_population_mmd_of_two_gaussians():
 def test_mean_of_an_rkhs_function_is_its_inner_product_with_the_embedding():
     # E_P f = <f, mu_P>: left side by quadrature of f, right side sum_j a_j mu_P(c_j) with the
     # closed-form mu_P. Both are accurate to 1e-10 on this grid.
-    from kernelflows.embeddings import RKHSFunction
+    from kernelflows.measures import RKHSFunction
 
     sigma = 0.6
     rng = np.random.default_rng(8)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from kernelflows.datasets import bad_equilibrium, collapse_setup
-from kernelflows.flows import mmd_energy, mmd_flow, mmd_velocity
+from kernelflows.divergences import mmd_energy, mmd_velocity
+from kernelflows.experiments import bad_equilibrium, collapse_setup
+from kernelflows.flows import FlowResult, inverse_sqrt, mmd_flow
 from kernelflows.kernels import GaussianKernel
-from kernelflows.schedules import inverse_sqrt
 from kernelflows.theory import (
     assumption_a_constants,
     bad_equilibrium_energy,
@@ -53,7 +53,7 @@ def test_wasserstein_gradient_by_finite_differences(samples):
 
 def test_mixture_convex_but_not_displacement_convex():
     a, s = 2.0, 1.0
-    ts, disp, mix, chord = convexity_counterexample(a, s, n_points=11)
+    ts, disp, mix, chord = convexity_counterexample(GaussianKernel(s), a, n_points=11)
     assert np.all(mix <= chord + 1e-15)  # mixture convexity (always); rounding slack
     assert mix[5] == pytest.approx(0.0, abs=1e-15)  # the mixture at t = 1/2 is the target
     k = lambda r: np.exp(-(r**2) / (2 * s**2))  # noqa: E731
@@ -97,7 +97,7 @@ def test_assumption_a_constants_by_finite_differences():
     s, d, h = 0.7, 3, 1e-3
     kernel = GaussianKernel(s)
     x = np.array([0.3, -1.0, 0.5])
-    K, K1d, K2d = assumption_a_constants(s, d)
+    K, K1d, K2d = assumption_a_constants(kernel, d)
     assert K == kernel(x[None], x[None])[0, 0]
     E = np.eye(d) * h
     # ||d_i k(x, .)||^2 from the difference quotient (k(x + h e_i, .) - k(x - h e_i, .)) / 2h.
@@ -121,17 +121,18 @@ def test_discrete_descent_inequality(seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(20, 2)) * 0.3
     Y = rng.normal(size=(15, 2)) + 1.0
-    s = 0.6
-    L = descent_lipschitz_constant(s)
+    kernel = GaussianKernel(0.6)
+    L = descent_lipschitz_constant(kernel)
+    assert L == pytest.approx(1 / 0.6**2)
     for step in np.linspace(0.05, 2 / (3 * L), 6):
-        lhs, rhs = descent_check(X, Y, s, step)
+        lhs, rhs = descent_check(X, Y, kernel, step)
         assert lhs <= rhs + 1e-15  # the inequality itself; rounding slack
 
 
 def test_bad_equilibrium_energy_closed_form():
     X0, Y = bad_equilibrium(n=5, a=0.7)
     # mmd_energy goes through the kernel's blocked sums: an independent computation.
-    assert bad_equilibrium_energy(0.7, 1.3) == pytest.approx(
+    assert bad_equilibrium_energy(0.7, GaussianKernel(1.3)) == pytest.approx(
         mmd_energy(X0, Y, GaussianKernel(1.3)), rel=1e-12
     )
     # grad f(0) = 0 by symmetry; fused multiply-adds in BLAS may leave rounding-level residue.
@@ -144,8 +145,8 @@ def test_proposition8_rate_with_inverse_sqrt_schedule():
         X0,
         Y,
         GaussianKernel(1.0),
-        0.5,
-        150,
+        step=0.5,
+        n_steps=150,
         noise=inverse_sqrt(1.0),
         rng=0,
         record_every=1,
@@ -158,14 +159,14 @@ def test_proposition8_rate_with_inverse_sqrt_schedule():
     np.testing.assert_allclose(out["C_n"] * out["lambda_n"], out["c_n"], rtol=1e-9)
     assert np.all(out["C_n"] > 0) and np.all(out["lambda_n"] > 0)
     with pytest.raises(ValueError, match="every step"):
-        proposition8_check(mmd_flow(X0, Y, GaussianKernel(1.0), 0.5, 10, progress=False))
+        proposition8_check(mmd_flow(X0, Y, GaussianKernel(1.0), step=0.5, n_steps=10))
 
 
 def test_sobolev_distance_is_a_supremum(samples):
     X, Y = samples
     s, reg = 1.0, 1e-2
     kernel = GaussianKernel(s)
-    S = sobolev_distance(X, Y, s, reg)
+    S = sobolev_distance(X, Y, kernel, reg)
     F = mmd_energy(X, Y, kernel)
     grad_sq = float(np.mean(np.sum(mmd_velocity(X, X, Y, kernel) ** 2, axis=1)))
     # g = f is a candidate: S_reg^2 >= (2F)^2 / (E||grad f||^2 + reg ||f||^2), ||f||^2 = 2F.
@@ -177,7 +178,7 @@ def test_sobolev_distance_is_a_supremum(samples):
         grad = kernel.weighted_grad(X, C, w)
         denom = np.mean(np.sum(grad**2, axis=1)) + reg * float(w @ kernel(C, C) @ w)
         assert gap**2 / denom <= S**2 * (1 + 1e-9)  # rounding slack in the linear solve
-    assert sobolev_distance(X, Y, s, 1e-3) >= S  # less regularisation, larger sup
+    assert sobolev_distance(X, Y, kernel, 1e-3) >= S  # less regularisation, larger sup
 
 
 def test_sobolev_distance_blows_up_when_particles_collapse():
@@ -185,20 +186,25 @@ def test_sobolev_distance_blows_up_when_particles_collapse():
     spread = np.random.default_rng(0).normal(size=(30, 2))
     point = np.tile(Y.mean(axis=0), (30, 1))
 
+    kernel = GaussianKernel(2.0)
+
     def growth(X):  # S_reg at reg = 1e-4 over S_reg at reg = 1e-2
-        return sobolev_distance(X, Y, 2.0, 1e-4) / sobolev_distance(X, Y, 2.0, 1e-2)
+        return sobolev_distance(X, Y, kernel, 1e-4) / sobolev_distance(X, Y, kernel, 1e-2)
 
     # A collapsed clump: G has rank d and grad f ~ 0 on it, so S_reg ~ sqrt(2F / reg): growth
     # close to 10. Spread particles: S_reg grows far more slowly as reg -> 0.
     assert growth(point) > 8
     assert growth(spread) < 3
-    assert sobolev_distance(point, Y, 2.0, 1e-3) > 3 * sobolev_distance(spread, Y, 2.0, 1e-3)
+    assert sobolev_distance(point, Y, kernel, 1e-3) > 3 * sobolev_distance(spread, Y, kernel, 1e-3)
 
 
 def test_lojasiewicz_bound_along_a_flow(samples):
     X, Y = samples
-    res = mmd_flow(X, Y, GaussianKernel(1.0), 0.05, 400, record_every=1, progress=False)
-    S = np.maximum.accumulate(sobolev_lower_bound(res.loss, res.grad_sq_norm))
+    res = mmd_flow(X, Y, GaussianKernel(1.0), step=0.05, n_steps=400, record_every=1)
+    S_eff = sobolev_lower_bound(res)
+    # S_eff = 2 F / sqrt(E ||grad f||^2) from the recorded loss and dissipation
+    np.testing.assert_allclose(S_eff, 2 * res.loss / np.sqrt(res.grad_sq_norm), rtol=1e-15)
+    S = np.maximum.accumulate(S_eff)
     bound = np.array(
         [lojasiewicz_bound(res.loss[0], t, s_max) for t, s_max in zip(res.times, S, strict=True)]
     )
@@ -210,15 +216,35 @@ def test_lojasiewicz_bound_along_a_flow(samples):
 
 def test_theory_bad_input():
     with pytest.raises(ValueError, match="bandwidth"):
-        assumption_a_constants(0.0, 2)
+        assumption_a_constants(GaussianKernel(0.0), 2)
+    with pytest.raises(ValueError, match="kernel"):
+        assumption_a_constants(0.7, 2)  # a bandwidth is no longer accepted: pass the kernel
+    with pytest.raises(ValueError, match="d"):
+        assumption_a_constants(GaussianKernel(1.0), 0)
     with pytest.raises(ValueError, match="sum to zero"):
         first_variation_check(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(), [[0.0]], [1.0])
     with pytest.raises(ValueError, match="h must"):
         wasserstein_gradient_check(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(), [[1.0]])
     with pytest.raises(ValueError, match="reg"):
-        sobolev_distance(np.zeros((2, 1)), np.ones((2, 1)), 1.0, reg=0.0)
+        sobolev_distance(np.zeros((2, 1)), np.ones((2, 1)), GaussianKernel(1.0), reg=0.0)
 
 
 def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
     # grad f = 0 while F > 0: no finite S makes the Cauchy-Schwarz step hold.
-    assert np.isinf(sobolev_lower_bound([0.1], [0.0])[0])
+    X = np.zeros((1, 1))
+    at_rest = FlowResult(
+        particles=X,
+        trajectory=X[None],
+        steps=np.array([0]),
+        loss=np.array([0.1]),
+        grad_sq_norm=np.array([0.0]),
+        noise=np.array([0.0]),
+        step=0.1,
+        loss_name="F = MMD^2 / 2",
+    )
+    assert np.isinf(sobolev_lower_bound(at_rest)[0])
+    # and on a real run from the bad equilibrium: F > 0, grad f ~ 0 (rounding), S_eff enormous
+    X0, Y = bad_equilibrium(n=10, a=0.5)
+    res = mmd_flow(X0, Y, GaussianKernel(1.0), step=0.5, n_steps=5, record_every=1)
+    assert np.all(res.loss > 0.01)
+    assert np.all(sobolev_lower_bound(res) > 1e6)

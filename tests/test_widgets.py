@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from kernelflows.widgets import InteractiveFigure, bandwidth_demo, draw_bandwidth
+from kernelflows.course.widgets import InteractiveFigure, bandwidth_demo, draw_bandwidth
 
 
 def test_bandwidth_demo_redraws_when_the_slider_moves():
@@ -57,7 +57,7 @@ def _drive(demo, name, value):
 
 
 def test_noise_demo_redraws_and_noise_lowers_the_final_mmd():
-    from kernelflows.widgets import draw_noise, noise_demo
+    from kernelflows.course.widgets import draw_noise, noise_demo
 
     demo = noise_demo(beta=0.0, n=40, n_steps=40)
     _drive(demo, "beta", 2.0)
@@ -70,7 +70,7 @@ def test_noise_demo_redraws_and_noise_lowers_the_final_mmd():
 
 
 def test_flow_demo_redraws_for_step_and_particles():
-    from kernelflows.widgets import flow_demo
+    from kernelflows.course.widgets import flow_demo
 
     demo = flow_demo(step=1.0, n_particles=10, n_steps=20)
     _drive(demo, "step", 5.0)
@@ -80,7 +80,7 @@ def test_flow_demo_redraws_for_step_and_particles():
 
 def test_kale_lambda_demo_redraws():
     from kernelflows import PolynomialKernel
-    from kernelflows.widgets import kale_lambda_demo
+    from kernelflows.course.widgets import kale_lambda_demo
 
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=60), 1 + rng.normal(size=60)

@@ -101,7 +101,8 @@ class KaleProblem:
         self.c = float(a @ kernel.weighted_sum(X, X, a))
 
     def dual_objective(self, alpha, lam: float) -> float:
-        """J(alpha) = sum alpha log(m alpha) - sum alpha + ||mu_nu - sum alpha k(y, .)||^2 / (2 lam)."""
+        """J(alpha) = sum alpha log(m alpha) - sum alpha
+        + ||mu_nu - sum alpha k(y, .)||^2 / (2 lam)."""
         alpha = np.asarray(alpha, dtype=float)
         m = len(alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,6 +119,13 @@ class KaleProblem:
             start = start.dual
         if isinstance(start, DualState) and len(start.u) != len(self.Q):
             raise ValueError("warm_start comes from a problem with another number of Q samples")
+        if start is not None and not isinstance(start, DualState):
+            a0 = np.asarray(start, dtype=float)
+            if a0.shape != (len(self.Q),) or not np.all(np.isfinite(a0)) or np.any(a0 <= 0):
+                raise ValueError(
+                    f"warm_start must be a KaleResult or a positive finite alpha of shape "
+                    f"({len(self.Q)},)"
+                )
         solver = KaleNewton(self.K_qq, lam, tol=tol, max_iter=max_iter)
         state = solver.solve(self.kbar, self.c, start=start)
         alpha = state.alpha

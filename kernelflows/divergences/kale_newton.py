@@ -260,7 +260,7 @@ class KaleNewton:
             K_alpha = K @ a0
         newton, chol, cg_total = counters
         alpha = np.exp(u - log_m)
-        best_gap, stalled = math.inf, 0
+        stalled = 0
         for it in range(self.max_iter + 1):
             f_q = (kbar - K_alpha) / lam
             gap = duality_gap(u, f_q, lam)
@@ -270,15 +270,10 @@ class KaleNewton:
                 scale = max(1.0, self.value(state, kbar, c))
             if gap <= self.tol * scale:
                 return state
-            # progress: the gap halves at least every 8 steps once it is finite (before that the
-            # damped phase is judged by the line search alone)
-            if gap < 0.5 * best_gap or not np.isfinite(gap):
-                best_gap, stalled = min(gap, best_gap), 0
-            else:
-                stalled += 1
-            if it == self.max_iter or stalled >= 8:
-                why = "its iteration budget" if it == self.max_iter else "progress (8 steps)"
-                self._refuse(f"ran out of {why}", gap, scale, it)
+            if it == self.max_iter:
+                self._refuse("ran out of its iteration budget", gap, scale, it)
+            if stalled >= 3:
+                self._refuse("stopped making progress (3 null steps)", gap, scale, it)
             # -- Newton direction --------------------------------------------------------------
             g = u - f_q
             s = np.sqrt(alpha)
@@ -328,6 +323,13 @@ class KaleNewton:
                 t *= 0.5
             if not accepted:
                 self._refuse("could not decrease the dual (rounding floor)", gap, scale, it)
+            # a null step: J moved by less than its rounding level (the terms it is made of)
+            size = (
+                float(alpha @ np.abs(u))
+                + float(np.sum(alpha))
+                + abs(float(alpha @ (K_alpha - 2.0 * kbar))) / lam
+            )
+            stalled = stalled + 1 if abs(change) <= 1e-14 * size else 0
             u, K_alpha = u_new, K_alpha_new
             alpha = np.exp(u - log_m)
             newton += 1

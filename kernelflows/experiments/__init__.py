@@ -2,7 +2,7 @@
 
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
-* :mod:`.collapse`, :mod:`.three_rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
+* :mod:`.collapse`, :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
   experiments; :mod:`.metrics` - the measures of fit they report.
 
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
@@ -22,6 +22,13 @@ from .datasets import (
 )
 from .metrics import max_distance_to_target, mmd_to_target
 from .mixture import MIXTURE_BANDWIDTH, MixtureRuns, mixture_experiment
+from .rings import (
+    THREE_RINGS_BANDWIDTH,
+    THREE_RINGS_FRAMES,
+    ThreeRingsRuns,
+    three_rings_experiment,
+    three_rings_runs,
+)
 from .samples import (
     GAUSS_P,
     GAUSS_Q,
@@ -39,13 +46,6 @@ from .student_teacher import (
     StudentTeacherSettings,
     run_student_teacher,
     student_teacher_problem,
-)
-from .three_rings import (
-    THREE_RINGS_BANDWIDTH,
-    THREE_RINGS_FRAMES,
-    ThreeRingsRuns,
-    three_rings_experiment,
-    three_rings_runs,
 )
 
 __all__ = [

@@ -202,10 +202,16 @@ def _check_field(field_) -> None:
         )
 
 
+#: Floating-point overflow in a diverging flow is not warned about: the engine's finiteness
+#: checks report it as FlowDivergedError (whatever the warning filters say).
+_QUIET = dict(over="ignore", invalid="ignore")
+
+
 def _call(field_, n: int, last_loss: float, *args) -> FieldStep:
     """The field's step; an error it raises (a solver that cannot certify) names the step."""
     try:
-        return field_(*args)
+        with np.errstate(**_QUIET):
+            return field_(*args)
     except RuntimeError as exc:
         raise type(exc)(f"at step {n} (loss at the last snapshot {last_loss:.6g}): {exc}") from exc
 
@@ -225,6 +231,17 @@ def _checked(out, n: int, shape, step: float, last_loss: float, what: str) -> Fi
             f"snapshot {last_loss:.6g}); reduce step (now {step:g})"
         )
     return out
+
+
+def _checked_loss(out: FieldStep, n: int, step: float, last_loss: float) -> float:
+    """The recorded loss; NaN or infinite after a finite one means the flow diverged."""
+    loss = float(out.loss)
+    if math.isfinite(last_loss) and not math.isfinite(loss):
+        raise FlowDivergedError(
+            f"the flow diverged at step {n}: the loss is {loss} (loss at the last snapshot "
+            f"{last_loss:.6g}); reduce step (now {step:g})"
+        )
+    return loss
 
 
 def run_flow(
@@ -268,6 +285,7 @@ def run_flow(
         if n == n_steps:
             out = _call(field, n, last_loss, X, state, None, True)
             out = _checked(out, n, X.shape, step, last_loss, "a velocity")
+            _checked_loss(out, n, step, last_loss)
             recorder.record(X, out, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
@@ -277,12 +295,13 @@ def run_flow(
         if record:
             if out.loss is None or out.speed2 is None:
                 raise ValueError("a velocity field asked to record must return loss and speed2")
+            last_loss = _checked_loss(out, n, step, last_loss)
             recorder.record(X, out, beta)
-            last_loss = float(out.loss)
-        speed2 = float(np.mean(np.sum(out.velocity**2, axis=1))) if record else None
+        with np.errstate(**_QUIET):
+            speed2 = float(np.mean(np.sum(out.velocity**2, axis=1))) if record else None
+            X += step * out.velocity
         recorder.step_info(n, out, speed2)
         state = out.state
-        X += step * out.velocity
         X = perturbation.after_step(X, beta, rng)
         if not np.all(np.isfinite(X)):
             raise FlowDivergedError(

@@ -75,8 +75,8 @@ def kl_flow(
     Run on the engine as a drift plus a :class:`~.perturbations.Diffusion` of constant level
     beta = sqrt(2 step). Under a log-Sobolev inequality with constant rho, the continuous flow
     has d/dt KL(nu_t || pi) <= -2 rho KL(nu_t || pi) (talk, slide "Consistency (2)"; see
-    :func:`kernelflows.theory.gaussian_kl_flow` for the closed form in the Gaussian case); the scheme adds a bias
-    of order step.
+    :func:`kernelflows.theory.gaussian_kl_flow` for the closed form in the Gaussian case); the
+    scheme adds a bias of order step.
     """
     step = positive(step, "step")
     field = KLVelocity(grad_log_density, log_density)

@@ -229,7 +229,7 @@ class GaussianKernel(_RadialKernel):
     # -||z - c||^2 / (2 s^2) = [z / s^2, -|z|^2 / (2 s^2), 1] . [c, 1, -|c|^2 / (2 s^2)].
     # This is the one place where that identity is written; the fast paths below all use it.
     def exponent_factors(self, Z, C):
-        """(left, right) with left @ right = -||z_i - c_j||^2 / (2 s^2), shapes (n, d+2), (d+2, N)."""
+        """(left, right) of shapes (n, d + 2), (d + 2, N): left @ right = -||z - c||^2 / (2 s^2)."""
         inv = 1.0 / self.bandwidth**2
         d = Z.shape[1]
         left = np.empty((len(Z), d + 2))

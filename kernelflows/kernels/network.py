@@ -6,9 +6,9 @@ parameter gradients) lives in :mod:`kernelflows.networks`.
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .base import Kernel
 

@@ -6,8 +6,9 @@ compares it with the package, and either prints a one-line success message or ra
 unbiased one was asked for, a transposed kernel matrix, the sign of the velocity, a missing
 (1 + lambda), ...). A function that is still the assignment's stub gets :class:`NotImplementedYet`.
 
-The core checks live in :mod:`kernelflows.course.checks.core`; the checks of each lecture's exercises
-in ``kernelflows.course.checks.lectureNN``. Everything is importable from ``kernelflows.course.checks``.
+The core checks live in :mod:`kernelflows.course.checks.core`; the checks of each lecture's
+exercises in ``kernelflows.course.checks.lectureNN``. Everything is importable from
+``kernelflows.course.checks``.
 """
 
 import importlib as _importlib
