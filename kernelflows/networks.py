@@ -260,9 +260,10 @@ def train_student_teacher(
     f_B(Z) = (1/|B|) sum_{x in B} phi_Z(x) (f_nu(x) - f_nu*(x)) is the minibatch first
     variation of F = MSE / 2 at the current (unperturbed) student nu, and beta_n is the
     perturbation's schedule at the epoch index n. Noise injection evaluates the gradient at
-    perturbed weights and moves the unperturbed particle (slide "Noise injection to improve convergence"; Arbel et
-    al., NeurIPS 2019, the noisy update); the diffusion baseline adds the noise to the weights, as
-    written on that slide (not scaled by sqrt(gamma) as a Langevin discretisation would be).
+    perturbed weights and moves the unperturbed particle (slide "Noise injection to improve
+    convergence"; Arbel et al., NeurIPS 2019, the noisy update); the diffusion baseline adds the
+    noise to the weights, as written on that slide (not scaled by sqrt(gamma) as a Langevin
+    discretisation would be).
 
     Parameters
     ----------

@@ -125,9 +125,10 @@ def three_rings(
     (0, -0.75), (0, -1.5)), X0 ~ N(source_centre, source_std^2 I), ``n_source`` points.
     ``rng=None`` (default) gives the published cloud :func:`three_rings_legacy_source` (no
     randomness: it is a fixed array; only with the default ``n_source``, ``source_std`` and
-    ``source_centre``); a Generator or a seed draws a fresh one. Used with the Gaussian
-    kernel of bandwidth sqrt(0.05) (s = 0.1 in the paper's exp(-||x - y||^2 / s)), KALE lam = 0.001 with step 1e-4, and lam = 1e4 with step
-    1e-3, 50,000 steps each (:func:`kernelflows.experiments.three_rings_experiment`).
+    ``source_centre``); a Generator or a seed draws a fresh one. Used with the Gaussian kernel of
+    bandwidth sqrt(0.05) (s = 0.1 in the paper's exp(-||x - y||^2 / s)), KALE lam = 0.001 with step
+    1e-4, and lam = 1e4 with step 1e-3, 50,000 steps each
+    (:func:`kernelflows.experiments.three_rings_experiment`).
     """
     Y = three_rings_target(n_per_ring)
     n_source = positive_int(n_source, "n_source")

@@ -1,10 +1,10 @@
 """Figures of the MMD flow part of the talk (lectures 03-05).
 
 The collapse experiment behind ``mmd-flow``, ``noisy-mmd-flow`` and ``mmd-flow-loss`` is
-:func:`kernelflows.experiments.collapse_runs`: target N(0, I_2); all particles start at (3, 3)
-(the zero-spread limit of the paper's source, :func:`kernelflows.experiments.collapse_setup`); Gaussian kernel of bandwidth 2
-(k = exp(-||x - y||^2 / 8)); step 1; 300 steps. Noise injection uses the paper's kind of
-schedule, beta = 2 for the first 150 steps, then 0.
+:func:`kernelflows.experiments.collapse_runs`: target N(0, I_2); all particles start at (3, 3) (the
+zero-spread limit of the paper's source, :func:`kernelflows.experiments.collapse_setup`); Gaussian
+kernel of bandwidth 2 (k = exp(-||x - y||^2 / 8)); step 1; 300 steps. Noise injection uses the
+paper's kind of schedule, beta = 2 for the first 150 steps, then 0.
 """
 
 from __future__ import annotations
