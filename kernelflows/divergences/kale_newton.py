@@ -50,6 +50,11 @@ from .._validation import positive, positive_int
 __all__ = ["KaleConvergenceError", "DualState", "KaleNewton", "duality_gap"]
 
 
+#: The smallest tolerance a certificate can mean in float64 (4 eps): a KALE value of size 1 is
+#: not known to better than its last bits, whatever the duality gap of the iterate.
+_MIN_TOL = 4.0 * float(np.finfo(np.float64).eps)
+
+
 class KaleConvergenceError(RuntimeError):
     """The KALE dual could not be solved to its tolerance: the message says what was reached."""
 
@@ -244,6 +249,12 @@ class KaleNewton:
             raise ValueError(f"kbar must be a finite vector of shape ({m},)")
         if c is not None and not np.isfinite(c):
             raise ValueError("c must be finite")
+        if self.tol < _MIN_TOL:
+            # a float64 KALE value is known to a few eps at best: a smaller gap certifies nothing
+            raise KaleConvergenceError(
+                f"KALE dual solver: tol {self.tol:.1e} is below the float64 rounding level "
+                f"{_MIN_TOL:.1e}, to which no KALE value can be certified; use a larger tol"
+            )
         ref = None
         counters = [0, 0, 0]
         if isinstance(start, DualState):
