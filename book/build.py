@@ -89,6 +89,8 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     else:
         needs = "none: the course starts here (some linear algebra and probability)"
     on = f" on {machine}" if machine else ""
+    demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
+    sliders = " and move the slider of its demo" if demos else ""
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
@@ -99,7 +101,7 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
 **Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.
 
 This page is the executed notebook `lectures/{stem}.ipynb`, shown as it was run (nothing is
-re-run to build the book). To run it and move the sliders: `.venv/bin/jupyter lab lectures/`.
+re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.
 Exercise solutions are folded: try first, then press *Show solution*.
 ```"""
     return {

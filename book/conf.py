@@ -60,6 +60,8 @@ html_theme = "sphinx_book_theme"
 html_title = "kernelflows"
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
+html_favicon = "_static/favicon.svg"  # else browsers ask for /favicon.ico and log a 404
+html_context = {"default_mode": "light"}  # the figures have white backgrounds
 html_last_updated_fmt = None  # no build date: the same sources give the same site
 html_theme_options = {
     "show_toc_level": 2,
