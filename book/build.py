@@ -122,9 +122,9 @@ def _widget_picture(nb: dict, output: dict) -> str | None:
             continue
         fields = model.get("state", {})
         if model.get("model_name") == "ImageModel" and fields.get("format", "png") == "png":
-            value = fields.get("value")
-            if isinstance(value, str) and value:
-                return value
+            for buffer in model.get("buffers", []):  # the bytes of Image.value, base64
+                if buffer.get("path") == ["value"] and buffer.get("encoding") == "base64":
+                    return buffer.get("data")
         for child in fields.get("children", []) or []:
             if isinstance(child, str) and child.startswith("IPY_MODEL_"):
                 todo.append(child.removeprefix("IPY_MODEL_"))
@@ -284,7 +284,15 @@ def _public_modules(package: str = "kernelflows") -> list[str]:
         if any(part.startswith("_") for part in info.name.split(".")[1:]):
             continue
         names.append(info.name)
-    return sorted(names, key=lambda n: (n.count("."), n))
+    # in the order the package's docstring lists them (the talk's outline), then the others
+    listed = re.findall(rf":mod:`~?({re.escape(package)}\.[\w.]+)`", pkg.__doc__ or "")
+    rank = {name: i for i, name in reversed(list(enumerate(listed)))}
+
+    def key(name: str):
+        top = ".".join(name.split(".")[:2])
+        return (name != package, rank.get(top, len(rank)), top, name.count("."), name)
+
+    return sorted(names, key=key)
 
 
 def _exported(module) -> list[str]:
@@ -309,7 +317,7 @@ def api_page(dest: Path, package: str = "kernelflows") -> None:
     names = _public_modules(package)
     modules = {n: importlib.import_module(n) for n in names}
     home: dict[tuple[str, int], str] = {}
-    for name in names[1:]:  # shallowest first; the top level only links
+    for name in sorted(names[1:], key=lambda n: n.count(".")):  # shallowest first; top only links
         for attr in _exported(modules[name]):
             obj = getattr(modules[name], attr)
             if inspect.ismodule(obj):

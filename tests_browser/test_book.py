@@ -135,6 +135,12 @@ return [
 ];
 """
 
+DEMOS = """
+return [...document.querySelectorAll('.cell_output')].filter(
+  o => o.textContent.includes('Interactive in JupyterLab')
+).map(o => o.querySelectorAll('img').length);
+"""
+
 SOLUTIONS = """
 return [...document.querySelectorAll('details.hide')].filter(
   d => d.querySelector('summary').textContent.includes('Show solution')
@@ -205,6 +211,11 @@ def _solution_cells(stem: str) -> int:
     return sum("solution" in c.get("metadata", {}).get("tags", []) for c in cells)
 
 
+def _slider_demos(stem: str) -> int:
+    outputs = [o for c in _notebook(stem)["cells"] for o in c.get("outputs", [])]
+    return sum("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
 def _has_display_math(stem: str) -> bool:
     cells = _notebook(stem)["cells"]
     return any("$$" in "".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
@@ -240,6 +251,9 @@ def test_book_page(site, browser, artifacts, page):
             else:
                 time.sleep(0.5)  # the fold's fade-in
                 browser.save_screenshot(str(artifacts / f"book-{stem}-solution.png"))
+        demos = browser.execute_script(DEMOS)
+        if len(demos) != _slider_demos(stem) or not all(demos):
+            problems.append(f"slider demos shown as pictures: {demos}, {_slider_demos(stem)} demos")
         if _has_display_math(stem) and math["numbered"] == 0:
             problems.append("display math, but no numbered equation")
     if page == "notation" and math["numbered"] == 0:
