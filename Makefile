@@ -64,10 +64,10 @@ $(BOOK_STAMP): $(STAMP)
 	touch $(BOOK_STAMP)
 
 book: $(BOOK_STAMP)
-	rm -rf build/book build/book-src
+	rm -rf build/book build/book-src build/book-doctrees
 	$(PY) book/build.py --out build/book-src
-	$(PY) -m sphinx -b html -q -w build/book-warnings.log build/book-src build/book
-	@test ! -s build/book-warnings.log || echo "book: see the warnings in build/book-warnings.log"
+	$(PY) -m sphinx -b html -q -d build/book-doctrees -w build/book-warnings.log build/book-src build/book
+	@if [ -s build/book-warnings.log ]; then echo "book: Sphinx warnings:"; cat build/book-warnings.log; fi
 	@echo "book: build/book/index.html"
 
 # Every page of the book in headless Chromium: equations typeset, images loaded, internal

@@ -22,12 +22,15 @@ import importlib
 import inspect
 import json
 import math
+import os
 import pkgutil
 import re
 import shutil
 import sys
 import textwrap
 from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # the gallery and API pages import the package
 
 BOOK = Path(__file__).resolve().parent
 ROOT = BOOK.parent
