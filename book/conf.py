@@ -53,7 +53,7 @@ napoleon_use_ivar = True  # dataclass fields are documented once, in the class's
 
 
 bibtex_bibfiles = ["references.bib"]
-bibtex_default_style = "unsrt"
+bibtex_default_style = "plain"  # sorted by author
 bibtex_reference_style = "author_year"
 
 html_theme = "sphinx_book_theme"
