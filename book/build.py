@@ -350,6 +350,7 @@ def api_page(dest: Path, package: str = "kernelflows") -> None:
             target = f"{where}.{attr}" if where else f"{package}.{attr}"
             lines.append(f"- {{py:obj}}`{attr} <{target}>`")
         lines.append("")
+    documented = {f"{where}.{attr}" for (attr, _), where in home.items()}
     for name in names[1:]:
         mine = [
             a
@@ -359,7 +360,10 @@ def api_page(dest: Path, package: str = "kernelflows") -> None:
         ]
         lines += [f"## `{name}`", "", "```{eval-rst}", f".. automodule:: {name}"]
         lines += [f"   :members: {', '.join(mine)}", "   :undoc-members:"] if mine else []
-        lines += ["   :show-inheritance:", "```", ""]
+        lines += ["   :show-inheritance:"]
+        if name in documented:  # a module named like a function of its package (pkg.kale)
+            lines += ["   :no-index:"]
+        lines += ["```", ""]
     (dest / "api.md").write_text("\n".join(lines))
 
 

@@ -49,6 +49,8 @@ autodoc_default_options = {"show-inheritance": True}
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
+# Short names in docstrings (``Y``, :mod:`mmd`) can match several objects; the first is fine.
+suppress_warnings = ["ref.python"]
 napoleon_use_ivar = True  # dataclass fields are documented once, in the class's Attributes
 
 
