@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures assignments test test-browser lint unit notebooks bench clean
+.PHONY: all install figures assignments test test-browser book test-book lint unit notebooks bench clean
 
 all: test
 
@@ -29,7 +29,7 @@ figures: $(STAMP)
 assignments: $(STAMP)
 	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
 
-LINT_DIRS := $(wildcard kernelflows tests tests_browser bench)
+LINT_DIRS := $(wildcard kernelflows tests tests_browser bench book)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS) $(wildcard lectures)
@@ -53,7 +53,27 @@ $(BROWSER_STAMP): $(STAMP)
 	touch $(BROWSER_STAMP)
 
 test-browser: $(BROWSER_STAMP)
-	$(PY) -m pytest -v -p no:cacheprovider tests_browser
+	$(PY) -m pytest -v -p no:cacheprovider --ignore=tests_browser/test_book.py tests_browser
+
+# The lectures as a static HTML book in build/book/ (open build/book/index.html): the committed,
+# executed notebooks rendered by Sphinx + myst-nb without re-running them; MathJax is served
+# from the site, so it reads offline. book/build.py lays out the sources in build/book-src/.
+BOOK_STAMP := $(VENV)/.book-installed
+$(BOOK_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[test,book]"
+	touch $(BOOK_STAMP)
+
+book: $(BOOK_STAMP)
+	rm -rf build/book build/book-src build/book-doctrees
+	$(PY) book/build.py --out build/book-src
+	$(PY) -m sphinx -b html -q -d build/book-doctrees -w build/book-warnings.log build/book-src build/book
+	@if [ -s build/book-warnings.log ]; then echo "book: Sphinx warnings:"; cat build/book-warnings.log; fi
+	@echo "book: build/book/index.html"
+
+# Every page of the book in headless Chromium: equations typeset, images loaded, internal
+# links resolve, no console errors, nothing fetched from off the site (artifacts/browser/book-*).
+test-book: book $(BROWSER_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done

@@ -24,14 +24,15 @@ def pyproject_requirements() -> set[str]:
 
 
 def environment_requirements() -> set[str]:
-    """Top-level conda dependencies of environment.yml (a flat list; no YAML library needed)."""
+    """Dependencies of environment.yml: the conda list and the packages under ``pip:`` that
+    conda-forge lacks (a flat file; no YAML library needed; ``-e .`` is the package itself)."""
     reqs, inside = set(), False
     for line in (ROOT / "environment.yml").read_text().splitlines():
         if line.startswith("dependencies:"):
             inside = True
             continue
-        if inside and re.match(r"^  - [A-Za-z]", line):
-            name = line[4:].split("#")[0].strip()
+        if inside and (m := re.match(r"^(  |      )- ([A-Za-z].*)", line)):
+            name = m.group(2).split("#")[0].strip()
             if not re.match(r"^(python|pip)\b(?!-)", name):
                 reqs.add(_normalise(name))
     return reqs

@@ -97,6 +97,7 @@ def browser(artifacts):
         f"--user-data-dir={artifacts.parent / 'chromium-profile'}",
     ):  # fmt: skip
         opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console, for test_book
     shutil.rmtree(artifacts.parent / "chromium-profile", ignore_errors=True)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(120)

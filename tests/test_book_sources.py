@@ -1,0 +1,93 @@
+"""The book's sources (book/) in step with the lectures; build.py's notebook transform.
+
+These need no Sphinx: `make book` and `make test-book` build and check the site itself.
+"""
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def build():
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_lecture_has_a_row_and_its_prerequisites_come_before_it(build):
+    table = build.lecture_table()
+    assert sorted(table) == LECTURES, "book/lectures.csv must have one row per lecture"
+    for stem, row in table.items():
+        assert row["run_seconds"] > 0, stem
+        for before in row["prerequisites"]:
+            assert before in LECTURES and before < stem, f"{stem}: prerequisite {before}"
+    assert build.machine_note(), "book/lectures.csv: say on which machine the run times were taken"
+
+
+def test_book_copy_folds_solutions_and_keeps_the_lecture_otherwise(build):
+    table, stem = build.lecture_table(), LECTURES[0]
+    nb = json.loads((ROOT / "lectures" / f"{stem}.ipynb").read_text())
+    before = json.dumps(nb)
+    out = build.book_notebook(nb, stem, table, "a test machine")
+    assert json.dumps(nb) == before, "the committed notebook must not be modified"
+    assert len(out["cells"]) == len(nb["cells"]) + 1
+    header = [c for c in out["cells"] if "book-header" in c["metadata"].get("tags", [])]
+    assert len(header) == 1 and "Prerequisites" in header[0]["source"]
+    solutions = [c for c in out["cells"] if "solution" in c["metadata"].get("tags", [])]
+    assert solutions, f"{stem} has no solution cell to fold"
+    for cell in solutions:
+        assert "hide-cell" in cell["metadata"]["tags"]
+        assert cell["metadata"]["mystnb"]["code_prompt_show"] == "Show solution"
+    assert "widgets" not in out["metadata"]
+    assert not any("# NBVAL_" in build._source(c) for c in out["cells"] if c["cell_type"] == "code")
+
+
+def test_slider_demos_become_their_saved_picture(build):
+    picture = "iVBORw0KGgo="  # base64 of a PNG header: enough for the transform
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_img"]}},
+        "img": {
+            "model_name": "ImageModel",
+            "state": {"format": "png"},
+            "buffers": [{"data": picture, "encoding": "base64", "path": ["value"]}],
+        },
+    }
+    view = {"application/vnd.jupyter.widget-view+json": {"model_id": "box"}, "text/plain": "VBox"}
+    nb = {
+        "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": {"state": state}}},
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# Title"},
+            {"cell_type": "code", "metadata": {}, "source": "demo()", "outputs": [
+                {"output_type": "display_data", "metadata": {}, "data": view}]},
+        ],
+    }  # fmt: skip
+    table = {"t": {"prerequisites": [], "run_seconds": 1}}
+    out = build.book_notebook(nb, "t", table, "")
+    outputs = out["cells"][2]["outputs"]
+    assert outputs[0]["data"] == {"image/png": picture}
+    assert "Interactive in JupyterLab" in outputs[1]["data"]["text/markdown"]
+
+
+def test_bibliography_has_the_course_papers_with_a_link_or_venue():
+    bib = (ROOT / "book" / "references.bib").read_text()
+    entries = re.findall(r"@(\w+)\{(\w+),(.*?)\n\}", bib, flags=re.S)
+    keys = [key for _, key, _ in entries]
+    assert len(keys) == len(set(keys)), "duplicate keys in book/references.bib"
+    for key in ["arbel2019mmdflow", "glaser2021kale", "gretton2012kernel", "nguyen2010estimating"]:
+        assert key in keys
+    for _, key, body in entries:
+        linked = re.search(r"^\s*(doi|eprint|url)\s*=", body, flags=re.M)
+        venue = re.search(r"^\s*(journal|booktitle|publisher)\s*=", body, flags=re.M)
+        assert linked or venue, f"{key}: give a DOI, an arXiv id, a URL or at least the venue"
+        if m := re.search(r"^\s*eprint\s*=\s*\{([^}]*)\}", body, flags=re.M):
+            assert re.fullmatch(r"\d{4}\.\d{4,5}", m.group(1)), f"{key}: arXiv id {m.group(1)}"
+        if m := re.search(r"^\s*doi\s*=\s*\{([^}]*)\}", body, flags=re.M):
+            assert m.group(1).startswith("10."), f"{key}: DOI {m.group(1)}"
