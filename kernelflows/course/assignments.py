@@ -119,7 +119,9 @@ def build(lectures: Path, out: Path, check: bool = False) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kernelflows.course.assignments", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m kernelflows.course.assignments", description=__doc__
+    )
     parser.add_argument("--lectures", default="lectures", help="source notebooks (lectures/)")
     parser.add_argument("--out", default="assignments", help="student versions (assignments/)")
     parser.add_argument("--check", action="store_true", help="fail if any is out of date")
