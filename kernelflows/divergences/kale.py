@@ -19,7 +19,7 @@ Finite samples (X ~ P, n points; Y ~ Q, m points). The representer theorem gives
     alpha_i = exp(f*(y_i)) / m,
 
 where alpha > 0 minimises the convex dual (the finite-sample dual of Glaser, Arbel, Gretton,
-NeurIPS 2021; letters as in ../shared/EXPERIMENTS.md with x and y swapped to P and Q)
+NeurIPS 2021; with the roles of x and y named P and Q)
 
     J(alpha) = sum_i alpha_i log(m alpha_i) - sum_i alpha_i
                + 1/(2 lam) [ alpha^T K_QQ alpha - 2 alpha^T kbar + c ],

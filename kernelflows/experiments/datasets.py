@@ -10,7 +10,16 @@ import numpy as np
 
 from .._validation import as_rng, nonnegative, positive, positive_int
 
-__all__ = ["bad_equilibrium", "collapse_setup"]
+__all__ = [
+    "bad_equilibrium",
+    "collapse_setup",
+    "mixture_grad_log_density",
+    "mixture_log_density",
+    "mixture_of_gaussians",
+    "three_rings",
+    "three_rings_legacy_source",
+    "three_rings_target",
+]
 
 
 def collapse_setup(n: int = 200, m: int = 200, source_std: float = 0.0, centre=3.0, rng=None):
@@ -44,7 +53,7 @@ def bad_equilibrium(n: int = 100, a: float = 0.5, d: int = 2, m: int = 2):
     """All n particles at the origin; target 1/2 (delta_{a e1} + delta_{-a e1}) (m/2 copies each).
 
     grad f vanishes on the particles by symmetry although F > 0, so the noise-free MMD flow
-    never moves (EXPERIMENTS.md, section 3). Keep |a| below the kernel bandwidth: then a rigid
+    never moves (the bad equilibrium of lecture 04). Keep |a| below the kernel bandwidth: then a rigid
     shift of the clump is stable too, and the run is deterministic on every machine.
     """
     n = positive_int(n, "n")
@@ -64,14 +73,7 @@ def bad_equilibrium(n: int = 100, a: float = 0.5, d: int = 2, m: int = 2):
 # KALE flow experiments (Glaser, Arbel, Gretton, NeurIPS 2021): three rings, mixture of Gaussians
 # ---------------------------------------------------------------------------------------------
 
-__all__ += [
-    "mixture_grad_log_density",
-    "mixture_log_density",
-    "mixture_of_gaussians",
-    "three_rings",
-    "three_rings_legacy_source",
-    "three_rings_target",
-]
+
 
 #: Centres of the three rings (x, y): stacked along the second coordinate, 0.75 apart.
 THREE_RINGS_CENTRES = ((0.0, 0.0), (0.0, -0.75), (0.0, -1.5))

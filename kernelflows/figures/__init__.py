@@ -1,4 +1,4 @@
-"""Every figure of the talk, by the IDs of ../shared/FIGURES.md.
+"""Every figure of the talk, by stable IDs (the figure catalogue of the talk).
 
 ``python -m kernelflows.figures`` regenerates them; lectures call :func:`draw`.
 """

@@ -180,7 +180,7 @@ def mmd_flow_loss(scale="reduced"):
         f"({mmd2_along(plain)[-1] / mmd2_along(noisy)[-1]:.0f}x lower)",
         fontsize=9,
     )
-    ax2.plot(noisy.steps, noisy.noise, color=COLORS["noise"])
+    ax2.plot(noisy.steps, noisy.beta, color=COLORS["noise"])
     ax2.set_ylabel(r"$\beta_n$")
     ax2.set_xlabel("step")
     ax.set_xlabel("")

@@ -1,4 +1,4 @@
-"""The figure registry: every figure of the talk by its stable ID (../shared/FIGURES.md).
+"""The figure registry: every figure of the talk by its stable ID.
 
 A figure is a pure function of its parameters and a seed, returning a matplotlib ``Figure`` or,
 for the animated entries, a :class:`FigureOutput` holding the still (a strip of frames) and an
@@ -80,7 +80,7 @@ def _load_all() -> None:
 
 
 def figures() -> dict[str, FigureSpec]:
-    """All registered figures by ID, in the order of ../shared/FIGURES.md where listed."""
+    """All registered figures by ID, in the order of the talk (CATALOGUE_ORDER)."""
     _load_all()
     order = {fid: i for i, fid in enumerate(CATALOGUE_ORDER)}
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))

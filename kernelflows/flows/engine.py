@@ -101,7 +101,7 @@ class FlowResult:
     loss : (T,) the field's loss at each snapshot (its meaning is ``loss_name``).
     grad_sq_norm : (T,) mean over particles of ||velocity||^2 at the unperturbed particles
         (MMD flow: mean ||grad f||^2, the dissipation rate of the slide "Consistency (2)").
-    noise : (T,) beta_n of the perturbation's schedule at each snapshot.
+    beta : (T,) the noise level beta_n of the perturbation's schedule at each snapshot.
     step : the step size gamma.
     loss_name : what ``loss`` is (set by the velocity field).
     extras : (T,) arrays by name at the snapshots: the field's per-step information and
@@ -116,7 +116,7 @@ class FlowResult:
     steps: np.ndarray
     loss: np.ndarray
     grad_sq_norm: np.ndarray
-    noise: np.ndarray
+    beta: np.ndarray
     step: float
     loss_name: str = ""
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)
@@ -186,7 +186,7 @@ class Recorder:
             steps=self.steps.copy(),
             loss=np.array([r[1] for r in self.rows]),
             grad_sq_norm=np.array([r[2] for r in self.rows]),
-            noise=np.array([r[3] for r in self.rows]),
+            beta=np.array([r[3] for r in self.rows]),
             step=step,
             loss_name=loss_name,
             extras=extras,

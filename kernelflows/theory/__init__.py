@@ -11,6 +11,7 @@ from .kale import (
     kale_sobolev_lower_bound,
 )
 from .mmd import (
+    Proposition8Check,
     assumption_a_constants,
     bad_equilibrium_energy,
     convexity_counterexample,
@@ -30,6 +31,7 @@ from .mmd import (
 )
 
 __all__ = [
+    "Proposition8Check",
     "assumption_a_constants",
     "bad_equilibrium_energy",
     "convexity_counterexample",

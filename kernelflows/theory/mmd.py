@@ -8,6 +8,8 @@ lecture can compare them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .._validation import as_samples, positive, positive_int, same_dimension
@@ -29,6 +31,7 @@ __all__ = [
     "gaussian_bandwidth",
     "geodesic_energies",
     "lojasiewicz_bound",
+    "Proposition8Check",
     "proposition8_check",
     "sobolev_distance",
     "sobolev_lower_bound",
@@ -254,7 +257,19 @@ def bad_equilibrium_energy(a: float, kernel: GaussianKernel) -> float:
     return float(0.5 * (1.0 - 2.0 * k(a) + 0.5 * (1.0 + k(2 * a))))
 
 
-def proposition8_check(result: FlowResult):
+@dataclass(frozen=True)
+class Proposition8Check:
+    """The per-step constants of :func:`proposition8_check` (arrays over steps) and the bound."""
+
+    c_n: np.ndarray
+    c: float
+    C_n: np.ndarray
+    lambda_n: np.ndarray
+    exponent: np.ndarray
+    bound: np.ndarray
+
+
+def proposition8_check(result: FlowResult) -> Proposition8Check:
     """The chain behind Proposition 8 (noise injection), from a run recorded at every step.
 
     Arbel, Korba, Salim, Gretton (NeurIPS 2019), Proposition 8; talk, slide "Noise injection:
@@ -267,12 +282,13 @@ def proposition8_check(result: FlowResult):
     large where F is, E ||grad f(X_n + beta_n u)||^2 >= lambda beta_n^2 F_n (``lambda_n``), with
     c_n = C_n lambda_n (from ``result.extras["step_sq_norm"]``).
 
-    Returns a dict with ``c_n``, ``c`` (their minimum), ``C_n``, ``lambda_n``, ``exponent``
-    (gamma sum_{i<n} beta_i^2, per snapshot) and ``bound`` (F_0 exp(-c * exponent)).
+    Returns a :class:`Proposition8Check` with ``c_n``, ``c`` (their minimum), ``C_n``,
+    ``lambda_n``, ``exponent`` (gamma sum_{i<n} beta_i^2, per snapshot) and ``bound``
+    (F_0 exp(-c * exponent)).
     """
     if not np.all(np.diff(result.steps) == 1):
         raise ValueError("result must be recorded at every step (record_every=1)")
-    beta = result.noise
+    beta = result.beta
     F = result.loss
     if np.any(beta[:-1] <= 0):
         raise ValueError("proposition8_check needs beta_n > 0 at every step")
@@ -280,14 +296,14 @@ def proposition8_check(result: FlowResult):
     exponent = result.step * np.concatenate([[0.0], np.cumsum(beta[:-1] ** 2)])
     c = float(np.min(c_n))
     noisy_sq = result.extras["step_sq_norm"][:-1]
-    return {
-        "c_n": c_n,
-        "c": c,
-        "C_n": (F[:-1] - F[1:]) / (result.step * noisy_sq),
-        "lambda_n": noisy_sq / (beta[:-1] ** 2 * F[:-1]),
-        "exponent": exponent,
-        "bound": F[0] * np.exp(-c * exponent),
-    }
+    return Proposition8Check(
+        c_n=c_n,
+        c=c,
+        C_n=(F[:-1] - F[1:]) / (result.step * noisy_sq),
+        lambda_n=noisy_sq / (beta[:-1] ** 2 * F[:-1]),
+        exponent=exponent,
+        bound=F[0] * np.exp(-c * exponent),
+    )
 
 
 def sobolev_distance(X, Y, kernel: GaussianKernel, reg: float = 1e-3) -> float:
