@@ -5,29 +5,25 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import multivariate_normal, norm
 
+import dataclasses
+
+from kernelflows.divergences import kale, kale_weighted, mmd_energy
+from kernelflows.divergences.kale_newton import DualState, KaleNewton
 from kernelflows.experiments import (
-
     MIXTURE_MEANS,
-
     MIXTURE_STD,
-
+    max_distance_to_target,
+    mixture_experiment,
     mixture_grad_log_density,
-
     mixture_log_density,
-
     mixture_of_gaussians,
-
     three_rings,
-
+    three_rings_experiment,
     three_rings_target,
-
 )
-
-from kernelflows.datasets import three_rings_legacy_source
-from kernelflows.divergences import mmd_energy
-from kernelflows.flows import mmd_flow
-from kernelflows.divergences import kale
-from kernelflows.flows import KaleVelocity, kale_flow, kl_flow
+from kernelflows.experiments.datasets import three_rings_legacy_source
+from kernelflows.flows import KaleVelocity, kale_flow, kl_flow, mmd2_along, mmd_flow, run_flow
+from kernelflows.kernels import GaussianKernel, IMQKernel, Kernel, LaplaceKernel
 from kernelflows.theory import (
     gaussian_kl_flow,
     gaussian_kl_to_isotropic,
@@ -35,13 +31,6 @@ from kernelflows.theory import (
     kale_lojasiewicz_bound,
     kale_sobolev_lower_bound,
 )
-from kernelflows.divergences import kale_weighted
-from kernelflows.experiments import (
-    max_distance_to_target,
-    mixture_experiment,
-    three_rings_experiment,
-)
-from kernelflows.kernels import GaussianKernel, IMQKernel, LaplaceKernel
 
 
 def small_problem(n=30, m=36, seed=3):

@@ -53,8 +53,8 @@ def bad_equilibrium(n: int = 100, a: float = 0.5, d: int = 2, m: int = 2):
     """All n particles at the origin; target 1/2 (delta_{a e1} + delta_{-a e1}) (m/2 copies each).
 
     grad f vanishes on the particles by symmetry although F > 0, so the noise-free MMD flow
-    never moves (the bad equilibrium of lecture 04). Keep |a| below the kernel bandwidth: then a rigid
-    shift of the clump is stable too, and the run is deterministic on every machine.
+    never moves (the bad equilibrium of lecture 04). Keep |a| below the kernel bandwidth: then a
+    rigid shift of the clump is stable too, and the run is deterministic on every machine.
     """
     n = positive_int(n, "n")
     a = positive(a, "a")
@@ -72,7 +72,6 @@ def bad_equilibrium(n: int = 100, a: float = 0.5, d: int = 2, m: int = 2):
 # ---------------------------------------------------------------------------------------------
 # KALE flow experiments (Glaser, Arbel, Gretton, NeurIPS 2021): three rings, mixture of Gaussians
 # ---------------------------------------------------------------------------------------------
-
 
 
 #: Centres of the three rings (x, y): stacked along the second coordinate, 0.75 apart.
