@@ -3,7 +3,9 @@
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
 * :mod:`.collapse`, :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
-  experiments; :mod:`.metrics` - the measures of fit they report.
+  experiments; :mod:`.metrics` - the measures of fit they report;
+* :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
+  --scale paper`` writes ``results/ID.json``; lectures load them with :func:`load_results`.
 
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """
@@ -22,6 +24,14 @@ from .datasets import (
 )
 from .metrics import max_distance_to_target, mmd_to_target
 from .mixture import MIXTURE_BANDWIDTH, MixtureRuns, mixture_experiment
+from .results import (
+    EXPERIMENTS,
+    Results,
+    compute,
+    load_results,
+    results_path,
+    run_experiment,
+)
 from .rings import (
     THREE_RINGS_BANDWIDTH,
     THREE_RINGS_FRAMES,
@@ -50,6 +60,12 @@ from .student_teacher import (
 
 __all__ = [
     "COLLAPSE",
+    "EXPERIMENTS",
+    "Results",
+    "compute",
+    "load_results",
+    "results_path",
+    "run_experiment",
     "GAUSS_P",
     "GAUSS_Q",
     "MIXTURE_BANDWIDTH",

@@ -1,0 +1,7 @@
+"""``python -m kernelflows.experiments {list, run ID [--scale paper|reduced], check}``."""
+
+import sys
+
+from .results import main
+
+sys.exit(main())

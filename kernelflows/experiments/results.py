@@ -1,0 +1,455 @@
+"""Results files: each published-scale experiment run from one command, with its provenance.
+
+``python -m kernelflows.experiments run ID --scale paper`` runs an experiment and writes
+``results/ID.json`` (``results/ID.reduced.json`` at the reduced scale) holding the settings, the
+metrics, the code version (git commit), the platform (CPU, BLAS, numpy), the seed, the start
+time and the wall time; ``make results`` runs them all. Lectures and figures that quote a
+published-scale number load it with :func:`load_results` and print where it came from; the
+reduced run in a lecture calls :func:`compute`, the same code path. A test fails when a
+committed results file no longer matches the settings in the code (:func:`stale`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "EXPERIMENTS",
+    "ExperimentSpec",
+    "Results",
+    "compute",
+    "load_results",
+    "results_path",
+    "run_experiment",
+    "stale",
+]
+
+#: The folder of the committed results files (beside the package in a source checkout).
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+SCALES = ("paper", "reduced")
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """An experiment: its settings at each scale (JSON-able, from the code) and its run."""
+
+    id: str
+    description: str
+    settings: Callable[[str], dict]
+    run: Callable[[dict], dict]
+
+
+@dataclass(frozen=True)
+class Results:
+    """A results file: settings, metrics and provenance of one run."""
+
+    id: str
+    scale: str
+    settings: dict
+    metrics: dict
+    provenance: dict = field(default_factory=dict)
+    path: str = ""
+
+    def source(self) -> str:
+        """One line saying where the numbers came from (file, commit, machine, date)."""
+        p = self.provenance
+        return (
+            f"{Path(self.path).name if self.path else self.id}: "
+            f"commit {p.get('commit', '?')[:10]}, "
+            f"{p.get('cpu', '?')}, {p.get('blas', '?')}, numpy {p.get('numpy', '?')}, "
+            f"started {p.get('start', '?')[:10]}, {p.get('wall_seconds', float('nan')):.0f} s"
+        )
+
+
+def _jsonable(x):
+    if is_dataclass(x):
+        return _jsonable(asdict(x))
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    return x
+
+
+# -- the experiments -----------------------------------------------------------------------------
+
+
+def _three_rings_settings(scale: str) -> dict:
+    from .rings import THREE_RINGS_BANDWIDTH
+
+    return {
+        "n_steps": 50_000 if scale == "paper" else 5_000,
+        "record_every": 500,
+        "kale_lam": 1e-3,
+        "kale_step": 1e-4,
+        "mmd_lam": 1e4,
+        "mmd_step": 1e-3,
+        "bandwidth": THREE_RINGS_BANDWIDTH,
+        "seed": "published source cloud (legacy RandomState(42), one discarded draw)",
+    }
+
+
+def _three_rings_run(s: dict) -> dict:
+    from .rings import three_rings_experiment
+
+    out = three_rings_experiment(
+        n_steps=s["n_steps"],
+        record_every=s["record_every"],
+        kale_lam=s["kale_lam"],
+        kale_step=s["kale_step"],
+        mmd_lam=s["mmd_lam"],
+        mmd_step=s["mmd_step"],
+    )
+    return {
+        "max_distance": out.max_distance,
+        "final_kale": {k: float(r.loss[-1]) for k, r in out.runs.items()},
+        "max_duality_gap": {
+            k: float(np.max(r.step_info["duality_gap"])) for k, r in out.runs.items()
+        },
+        "newton_steps_per_step": {
+            k: float(r.extras["newton_steps"][-1]) / s["n_steps"] for k, r in out.runs.items()
+        },
+        "seconds": out.seconds,
+    }
+
+
+def _mixture_settings(scale: str) -> dict:
+    from .mixture import MIXTURE_BANDWIDTH
+
+    n = 50_000 if scale == "paper" else 5_000
+    return {
+        "n_steps": n,
+        "record_every": n // 20,
+        "step": 1e-3,
+        "lams": [1e4, 0.1, 0.001],
+        "noise_lam": 0.1,
+        "beta": 0.3,
+        "bandwidth": MIXTURE_BANDWIDTH,
+        "seed": 0,
+    }
+
+
+def _mixture_run(s: dict) -> dict:
+    from .datasets import MIXTURE_MEANS
+    from .mixture import mixture_experiment
+
+    out = mixture_experiment(
+        n_steps=s["n_steps"],
+        step=s["step"],
+        lams=tuple(s["lams"]),
+        noise_lam=s["noise_lam"],
+        beta=s["beta"],
+        record_every=s["record_every"],
+        rng=s["seed"],
+    )
+    means = np.asarray(MIXTURE_MEANS)
+    counts = {}
+    for name, res in out.runs.items():
+        nearest = np.argmin(((res.particles[:, None] - means[None]) ** 2).sum(-1), axis=1)
+        counts[name] = np.bincount(nearest, minlength=len(means)).tolist()
+    return {
+        "mmd_start": {k: float(v[0]) for k, v in out.mmd.items()},
+        "mmd_final": {k: float(v[-1]) for k, v in out.mmd.items()},
+        "particles_nearest_each_mode": counts,
+    }
+
+
+def _student_teacher_settings(scale: str) -> dict:
+    from .student_teacher import NOISE_MODES, PAPER_SETTINGS, REDUCED_SETTINGS
+
+    settings = PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS
+    return {"settings": _jsonable(settings), "noises": list(NOISE_MODES), "seed": 0}
+
+
+def _student_teacher_run(s: dict) -> dict:
+    from .student_teacher import StudentTeacherSettings, run_student_teacher
+
+    settings = StudentTeacherSettings(**s["settings"])
+    results = run_student_teacher(settings, noises=tuple(s["noises"]), rng=s["seed"])
+    return {
+        noise: {
+            "train_mse": float(r.train_loss[-1]),
+            "valid_mse": float(r.valid_loss[-1]),
+            "min_valid_mse": float(np.nanmin(r.valid_loss)),
+            "wall_seconds": float(r.wall_time),
+            "epochs": r.epochs.tolist(),
+            "train_curve": r.train_loss.tolist(),
+            "valid_curve": r.valid_loss.tolist(),
+        }
+        for noise, r in results.items()
+    }
+
+
+def _collapse_settings(scale: str) -> dict:
+    from .collapse import COLLAPSE
+
+    return {
+        "n": COLLAPSE["n"][scale],
+        "bandwidth": COLLAPSE["bandwidth"],
+        "step": COLLAPSE["step"],
+        "n_steps": COLLAPSE["n_steps"],
+        "noise": _jsonable(COLLAPSE["noise"]),
+        "seed": {"data": 0, "noise": 1},
+    }
+
+
+def _collapse_run(s: dict) -> dict:
+    from ..flows import mmd2_along
+    from .collapse import collapse_runs
+
+    scale = "paper" if s["n"] == 1000 else "reduced"
+    out = collapse_runs(scale)
+    return {
+        name: {
+            "mmd2_start": float(mmd2_along(r)[0]),
+            "mmd2_final": float(mmd2_along(r)[-1]),
+            "particle_spread_final": float(np.mean(np.std(r.particles, axis=0))),
+        }
+        for name, r in out.runs.items()
+    }
+
+
+EXPERIMENTS: dict[str, ExperimentSpec] = {
+    spec.id: spec
+    for spec in (
+        ExperimentSpec(
+            "three-rings",
+            "KALE flow vs MMD-like flow on three rings (Glaser, Arbel, Gretton, NeurIPS 2021, "
+            "Fig. 1)",
+            _three_rings_settings,
+            _three_rings_run,
+        ),
+        ExperimentSpec(
+            "mixture",
+            "MMD, KALE (three lambdas, and with noise) and KL flows on a mixture of four Gaussians",
+            _mixture_settings,
+            _mixture_run,
+        ),
+        ExperimentSpec(
+            "student-teacher",
+            "student-teacher network trained as an MMD flow, three noise modes (Arbel et al., "
+            "NeurIPS 2019, Fig. 1)",
+            _student_teacher_settings,
+            _student_teacher_run,
+        ),
+        ExperimentSpec(
+            "collapse",
+            "noise-free and noise-injected MMD flows of the collapse set-up",
+            _collapse_settings,
+            _collapse_run,
+        ),
+    )
+}
+
+
+def _spec(experiment_id: str) -> ExperimentSpec:
+    if experiment_id not in EXPERIMENTS:
+        raise ValueError(
+            f"unknown experiment {experiment_id!r}; known: {', '.join(sorted(EXPERIMENTS))}"
+        )
+    return EXPERIMENTS[experiment_id]
+
+
+def _scale(scale: str) -> str:
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    return scale
+
+
+def settings(experiment_id: str, scale: str = "paper") -> dict:
+    """The settings of an experiment at a scale, as the code defines them (JSON-able)."""
+    return _jsonable(_spec(experiment_id).settings(_scale(scale)))
+
+
+def compute(experiment_id: str, scale: str = "reduced") -> dict:
+    """Run an experiment and return its metrics, writing nothing (what a lecture calls)."""
+    return _jsonable(_spec(experiment_id).run(settings(experiment_id, scale)))
+
+
+# -- provenance, files -------------------------------------------------------------------------
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    commit = out.stdout.strip() or "unknown"
+    return commit + ("+local changes" if dirty.stdout.strip() else "")
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown"
+    libs = [
+        f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    return "; ".join(libs) or "unknown"
+
+
+def provenance(start: float, wall: float) -> dict:
+    return {
+        "commit": _git_commit(),
+        "cpu": _cpu(),
+        "cores": os.cpu_count(),
+        "blas": _blas(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "start": _dt.datetime.fromtimestamp(start, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": wall,
+    }
+
+
+def results_path(experiment_id: str, scale: str = "paper", directory=None) -> Path:
+    """``results/ID.json`` (paper scale) or ``results/ID.reduced.json``."""
+    _spec(experiment_id)
+    suffix = ".json" if _scale(scale) == "paper" else ".reduced.json"
+    return Path(directory or RESULTS_DIR) / f"{experiment_id}{suffix}"
+
+
+def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> Results:
+    """Run an experiment and write its results file atomically; return what was written."""
+    path = results_path(experiment_id, scale, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s = settings(experiment_id, scale)
+    start, t0 = time.time(), time.perf_counter()
+    metrics = _jsonable(_spec(experiment_id).run(s))
+    wall = time.perf_counter() - t0
+    doc = {
+        "id": experiment_id,
+        "scale": scale,
+        "description": _spec(experiment_id).description,
+        "settings": s,
+        "metrics": metrics,
+        "provenance": provenance(start, wall),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(doc, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return Results(experiment_id, scale, s, metrics, doc["provenance"], str(path))
+
+
+def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Results:
+    """Read a results file; a ``ValueError`` if it is missing or stale (settings changed)."""
+    path = results_path(experiment_id, scale, directory)
+    if not path.exists():
+        raise ValueError(
+            f"no results file {path}; run `python -m kernelflows.experiments run "
+            f"{experiment_id} --scale {scale}`"
+        )
+    doc = json.loads(path.read_text())
+    res = Results(
+        doc["id"], doc["scale"], doc["settings"], doc["metrics"], doc["provenance"], str(path)
+    )
+    if stale(res):
+        raise ValueError(
+            f"{path} is stale: its settings differ from the code's; rerun `python -m "
+            f"kernelflows.experiments run {experiment_id} --scale {scale}`"
+        )
+    return res
+
+
+def stale(res: Results) -> bool:
+    """True when a results file's settings differ from the settings the code defines now."""
+    return json.loads(json.dumps(res.settings)) != json.loads(
+        json.dumps(settings(res.id, res.scale))
+    )
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m kernelflows.experiments",
+        description="Run the published experiments and write results files with provenance.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the experiments and their results files")
+    run = sub.add_parser("run", help="run experiments and write results/ID.json")
+    run.add_argument("ids", nargs="+", help="experiment IDs, or 'all'")
+    run.add_argument("--scale", choices=SCALES, default="paper")
+    run.add_argument("--out", default=None, help="folder of the results files (default results/)")
+    sub.add_parser("check", help="fail if a committed results file is stale")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for spec in EXPERIMENTS.values():
+            there = [s for s in SCALES if results_path(spec.id, s).exists()]
+            print(f"{spec.id:16s} {spec.description} [results: {', '.join(there) or 'none'}]")
+        return 0
+    if args.command == "check":
+        bad = []
+        for spec in EXPERIMENTS.values():
+            for s in SCALES:
+                p = results_path(spec.id, s)
+                if p.exists():
+                    doc = json.loads(p.read_text())
+                    if stale(Results(doc["id"], doc["scale"], doc["settings"], {}, {}, str(p))):
+                        bad.append(str(p))
+        for p in bad:
+            print(f"stale: {p}", file=sys.stderr)
+        return 1 if bad else 0
+    ids = list(EXPERIMENTS) if args.ids == ["all"] else args.ids
+    for i in ids:
+        try:
+            _spec(i)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    for i in ids:
+        res = run_experiment(i, args.scale, args.out)
+        print(f"wrote {res.path} ({res.provenance['wall_seconds']:.0f} s)")
+    return 0
