@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures assignments test test-browser book test-book lint unit notebooks bench clean
+.PHONY: all install figures results assignments test test-browser book test-book lint unit notebooks bench clean
 
 all: test
 
@@ -24,6 +24,11 @@ install: $(STAMP)
 
 figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
+
+# Every published-scale experiment, each writing results/ID.json with its provenance (the
+# student-teacher runs take about an hour on one core).
+results: $(STAMP)
+	$(PY) -m kernelflows.experiments run all --scale paper
 
 # Student versions of the lectures (solutions stubbed, outputs cleared) into assignments/.
 assignments: $(STAMP)
