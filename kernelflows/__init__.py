@@ -6,6 +6,7 @@ Its folders name the concepts of the talk, in the order data flows through them:
 
 * :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
+* :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
 * :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -20,6 +21,7 @@ output is float64 whatever the input dtype); randomness enters only through an `
 (a ``numpy.random.Generator`` or a seed); options are keyword-only.
 """
 
+from .densities import GaussianMixture
 from .divergences import (
     KaleConvergenceError,
     KaleResult,
@@ -62,6 +64,7 @@ __all__ = [
     "FlowDivergedError",
     "FlowResult",
     "GaussianKernel",
+    "GaussianMixture",
     "IMQKernel",
     "KaleConvergenceError",
     "KaleResult",

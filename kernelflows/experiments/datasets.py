@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_rng, nonnegative, positive, positive_int
+from ..densities import GaussianMixture
 
 __all__ = [
     "bad_equilibrium",
@@ -188,35 +189,19 @@ def mixture_of_gaussians(
     return X0, Y
 
 
-def _mixture_log_components(X, means, std):
-    means = _mixture_means(means)
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or X.shape[1] != means.shape[1] or not np.all(np.isfinite(X)):
-        raise ValueError(f"X must be a finite array of shape (n, {means.shape[1]})")
-    std = positive(std, "std")
-    sq = np.sum((X[:, None, :] - means[None, :, :]) ** 2, axis=2)  # (n, K): K is small
-    return X, means, std, -0.5 * sq / std**2
-
-
 def mixture_log_density(X, means=MIXTURE_MEANS, std: float = MIXTURE_STD) -> np.ndarray:
-    """log pi(x) for pi = (1/K) sum_k N(means_k, std^2 I), at the rows of X (log-sum-exp)."""
-    from scipy.special import logsumexp
+    """log pi(x) for pi = (1/K) sum_k N(means_k, std^2 I), at the rows of X (log-sum-exp).
 
-    X, means, std, logits = _mixture_log_components(X, means, std)
-    d = X.shape[1]
-    return logsumexp(logits, axis=1) - np.log(len(means)) - 0.5 * d * np.log(2 * np.pi * std**2)
+    A shorthand for ``GaussianMixture(means, std).log_density(X)``.
+    """
+    return GaussianMixture(means, std).log_density(X)
 
 
 def mixture_grad_log_density(X, means=MIXTURE_MEANS, std: float = MIXTURE_STD) -> np.ndarray:
     """grad log pi(x) = sum_k r_k(x) (means_k - x) / std^2, r_k the posterior responsibilities.
 
     The score of the mixture target: the drift of the KL flow, whose time discretisation is the
-    unadjusted Langevin algorithm X <- X + step grad log pi(X) + sqrt(2 step) u.
+    unadjusted Langevin algorithm X <- X + step grad log pi(X) + sqrt(2 step) u. A shorthand for
+    ``GaussianMixture(means, std).score(X)``.
     """
-    X, means, std, logits = _mixture_log_components(X, means, std)
-    logits -= logits.max(axis=1, keepdims=True)
-    r = np.exp(logits)
-    r /= r.sum(axis=1, keepdims=True)
-    return (r @ means - X) / std**2
+    return GaussianMixture(means, std).score(X)

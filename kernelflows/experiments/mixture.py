@@ -14,15 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng
+from ..densities import GaussianMixture
 from ..flows import FlowResult, kale_flow, kl_flow, mmd_flow
 from ..kernels import GaussianKernel
-from .datasets import (
-    MIXTURE_MEANS,
-    MIXTURE_STD,
-    mixture_grad_log_density,
-    mixture_log_density,
-    mixture_of_gaussians,
-)
+from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
 from .metrics import mmd_to_target
 
 __all__ = ["MIXTURE_BANDWIDTH", "MixtureRuns", "mixture_experiment"]
@@ -69,10 +64,11 @@ def mixture_experiment(
     runs[f"KALE lam={noise_lam:g}, noise {beta:g}"] = kale_flow(
         X0, Y, kernel, lam=noise_lam, noise=beta, rng=noise_rng, **kw
     )
+    target = GaussianMixture(MIXTURE_MEANS, MIXTURE_STD)
     runs["KL flow (ULA)"] = kl_flow(
         X0,
-        lambda Z: mixture_grad_log_density(Z, MIXTURE_MEANS, MIXTURE_STD),
-        log_density=lambda Z: mixture_log_density(Z, MIXTURE_MEANS, MIXTURE_STD),
+        target.score,
+        log_density=target.log_density,
         rng=langevin_rng,
         **kw,
     )
