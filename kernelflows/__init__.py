@@ -7,7 +7,7 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
-* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE
+* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
 * :mod:`kernelflows.networks` - the mean-field network trained as an MMD flow
@@ -29,6 +29,7 @@ from .divergences import (
     PhiDivergence,
     kale,
     kale_path,
+    ksd2,
     mmd2,
     mmd2_gaussians,
     mmd_test,
@@ -81,6 +82,7 @@ __all__ = [
     "kale_flow",
     "kale_path",
     "kl_flow",
+    "ksd2",
     "mean_embedding",
     "median_heuristic",
     "mmd2",

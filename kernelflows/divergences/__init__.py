@@ -5,7 +5,9 @@
 * :mod:`.ipm` - Kolmogorov and Wasserstein-1 distances of 1-D samples (other IPMs);
 * :mod:`.phi` - phi-divergences, their conjugates and Gaussian closed forms;
 * :mod:`.kale` - KALE (the problem, its certified value and witness) and :mod:`.kale_newton`,
-  its one Newton solver.
+  its one Newton solver;
+* :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
+  kernel, KSD^2, the SVGD direction and the velocity of KSD descent.
 
 A new divergence gets its own module here (its value and first variation) and its velocity field
 in :mod:`kernelflows.flows`.
@@ -31,6 +33,7 @@ from .phi import (
     tv_gaussians_equal_cov,
     variational_objective,
 )
+from .stein import check_target, ksd2, ksd_velocity, stein_direction, stein_kernel
 from .two_sample import PermutationTestResult, mmd_test
 
 __all__ = [
@@ -58,13 +61,18 @@ __all__ = [
     "kale",
     "kale_path",
     "kale_weighted",
+    "check_target",
     "kl_gaussians",
     "kolmogorov_1d",
+    "ksd2",
+    "ksd_velocity",
     "mmd2",
     "mmd2_gaussians",
     "mmd_energy",
     "mmd_test",
     "mmd_velocity",
     "signed_weights",
+    "stein_direction",
+    "stein_kernel",
     "wasserstein1_1d",
 ]

@@ -182,6 +182,37 @@ class Kernel:
         """
         return None
 
+    # -- second derivatives: what Stein discrepancies need (radial kernels provide them) ----------
+    def _no_second_derivatives(self, what: str):
+        return NotImplementedError(
+            f"{type(self).__name__} provides no {what}: Stein discrepancies and the score-based "
+            "flows (SVGD, KSD descent) need a kernel with second derivatives, such as "
+            "GaussianKernel or IMQKernel"
+        )
+
+    def radial_derivatives(self, r2, order: int = 3) -> list[np.ndarray]:
+        """[psi(r2), psi'(r2), ..., psi^(order)(r2)] for a radial kernel k = psi(||x - y||^2).
+
+        Derivatives are in r2 = ||x - y||^2. Only smooth radial kernels provide them.
+        """
+        raise self._no_second_derivatives("radial profile derivatives")
+
+    def stein_parts(self, X, Y):
+        """The pieces of a Stein kernel for each pair (x_i, y_j), as four arrays:
+
+        k (n, m); grad_x k (n, m, d); grad_y k (n, m, d); tr(grad_x grad_y k) (n, m),
+        with tr(grad_x grad_y k) = sum_a d^2 k / dx_a dy_a. Memory O(n m d): call it on blocks.
+        """
+        raise self._no_second_derivatives("stein_parts")
+
+    def grad_xy(self, X, Y) -> np.ndarray:
+        """The mixed second derivatives d^2 k(x_i, y_j) / dx_a dy_b, shape (n, m, d, d).
+
+        Memory O(n m d^2): for small inputs (tests, teaching); :meth:`stein_parts` gives the
+        trace over a and b = a, which is what a Stein kernel needs.
+        """
+        raise self._no_second_derivatives("grad_xy")
+
 
 def check_kernel(kernel) -> Kernel:
     """``kernel`` if it is a :class:`Kernel`, else a ``ValueError`` naming the argument."""
@@ -210,6 +241,31 @@ class _RadialKernel(Kernel):
         G *= w[None, :]
         # sum_j G_ij (z_i - x_j) = z_i * sum_j G_ij - (G @ X)_i
         return 2.0 * (Z * G.sum(axis=1)[:, None] - G @ X)
+
+    # With u = x - y, r2 = ||u||^2 and psi', psi'' at r2:
+    #   grad_x k = 2 psi' u = -grad_y k,
+    #   d^2 k / dx_a dy_b = -4 psi'' u_a u_b - 2 psi' delta_ab,
+    #   tr(grad_x grad_y k) = -4 psi'' r2 - 2 d psi'.
+    def _pairs(self, X, Y):
+        X = as_samples(X, "X")
+        Y = as_samples(Y, "Y")
+        same_dimension(X, Y)
+        U = X[:, None, :] - Y[None, :, :]
+        return U, np.einsum("ijd,ijd->ij", U, U)
+
+    def stein_parts(self, X, Y):
+        U, r2 = self._pairs(X, Y)
+        psi, d1, d2 = self.radial_derivatives(r2, 2)
+        grad_x = 2.0 * d1[:, :, None] * U
+        trace = -4.0 * d2 * r2 - 2.0 * U.shape[2] * d1
+        return psi, grad_x, -grad_x, trace
+
+    def grad_xy(self, X, Y):
+        U, r2 = self._pairs(X, Y)
+        _, d1, d2 = self.radial_derivatives(r2, 2)
+        H = -4.0 * d2[:, :, None, None] * U[:, :, :, None] * U[:, :, None, :]
+        H -= 2.0 * d1[:, :, None, None] * np.eye(U.shape[2])
+        return H
 
 
 class GaussianKernel(_RadialKernel):
@@ -301,6 +357,12 @@ class GaussianKernel(_RadialKernel):
     def _dpsi(self, r2):
         return -self._psi(r2) / (2.0 * self.bandwidth**2)
 
+    def radial_derivatives(self, r2, order: int = 3):
+        """psi^(j)(r2) = (-1 / (2 bandwidth^2))^j psi(r2), j = 0, ..., order."""
+        psi = self._psi(np.asarray(r2, dtype=np.float64))
+        c = -1.0 / (2.0 * self.bandwidth**2)
+        return [psi * c**j for j in range(order + 1)]
+
 
 class LaplaceKernel(_RadialKernel):
     """Laplace kernel k(x, y) = exp(-||x - y|| / bandwidth).
@@ -343,6 +405,15 @@ class IMQKernel(_RadialKernel):
 
     def _dpsi(self, r2):
         return self.beta * (self.c**2 + r2) ** (self.beta - 1.0)
+
+    def radial_derivatives(self, r2, order: int = 3):
+        """psi^(j)(r2) = beta (beta - 1) ... (beta - j + 1) (c^2 + r2)^(beta - j), j <= order."""
+        base = self.c**2 + np.asarray(r2, dtype=np.float64)
+        out, coef = [], 1.0
+        for j in range(order + 1):
+            out.append(coef * base ** (self.beta - j))
+            coef *= self.beta - j
+        return out
 
 
 class EnergyKernel(Kernel):

@@ -1,0 +1,228 @@
+"""The kernel Stein discrepancy (KSD): a divergence to a target known through its score.
+
+Issue "Beyond the talk", part "Score-based flows". For a target p with score s = grad log p and
+a kernel k, the Stein kernel (Liu, Lee, Jordan, ICML 2016) is
+
+    u_p(x, y) = s(x).s(y) k(x, y) + s(x).grad_y k(x, y) + s(y).grad_x k(x, y)
+                + tr(grad_x grad_y k(x, y)),
+
+and KSD^2(nu | p) = E_{x, y ~ nu} u_p(x, y): zero when nu = p (Stein's identity, E_p u_p(x, y) = 0
+for every y), with no need of the normalising constant of p. Its witness, the Stein direction
+
+    phi_nu(z) = E_{x ~ nu} [k(x, z) s(x) + grad_x k(x, z)],
+
+is the direction of SVGD (Liu and Wang, NeurIPS 2016), with KSD^2 = ||phi_nu||^2 in H^d; the first
+variation of KSD^2 is 2 E_{y ~ nu} u_p(., y), whose gradient is the velocity of KSD descent
+(Korba, Aubin-Frankowski, Majewski, Ablin, ICML 2021).
+
+A target is any object with ``score(X) -> (n, d)``; KSD descent also needs
+``score_jacobian(X) -> (n, d, d)`` (both provided by :class:`kernelflows.GaussianMixture`).
+Everything here is computed in row blocks: O(n^2 d) time, memory bounded in n.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import as_samples, same_dimension
+from ..kernels import Kernel, check_kernel
+from ..kernels.base import BLOCK_ELEMENTS, row_blocks, sq_distances
+
+__all__ = [
+    "check_target",
+    "ksd2",
+    "ksd_velocity",
+    "stein_direction",
+    "stein_kernel",
+]
+
+
+def check_target(target, jacobian: bool = False):
+    """``target`` if it has a callable ``score`` (and ``score_jacobian`` when asked), else a
+    ``ValueError`` naming the argument."""
+    needs = ("score", "score_jacobian") if jacobian else ("score",)
+    for name in needs:
+        if not callable(getattr(target, name, None)):
+            raise ValueError(
+                f"target must have a method {name}(X) (e.g. a kernelflows.GaussianMixture), "
+                f"got {type(target).__name__}"
+            )
+    return target
+
+
+def _score(target, X: np.ndarray) -> np.ndarray:
+    s = np.asarray(target.score(X), dtype=np.float64)
+    if s.shape != X.shape:
+        raise ValueError(f"target.score returned shape {s.shape}, expected {X.shape}")
+    return s
+
+
+def _score_jacobian(target, X: np.ndarray) -> np.ndarray:
+    J = np.asarray(target.score_jacobian(X), dtype=np.float64)
+    n, d = X.shape
+    if J.shape != (n, d, d):
+        raise ValueError(f"target.score_jacobian returned shape {J.shape}, expected {(n, d, d)}")
+    return J
+
+
+def _stein_block(kernel: Kernel, Z, X, sZ, sX, *, phi: bool, u: bool):
+    """For rows Z (scores sZ) against columns X (scores sX): the sum over columns of the Stein
+    direction's terms k(x_j, z) s_j + grad_{x_j} k(x_j, z), shape (len(Z), d), and the Stein
+    kernel u_p(z_i, x_j), shape (len(Z), len(X)) (each only when asked; else None).
+
+    k is symmetric, so k(x_j, z) = k(z, x_j) and grad_{x_j} k(x_j, z) = grad_y k(z, x_j).
+    """
+    K, grad_x, grad_y, trace = kernel.stein_parts(Z, X)
+    direction = K @ sX + grad_y.sum(axis=1) if phi else None
+    if not u:
+        return direction, None
+    U = (sZ @ sX.T) * K
+    U += np.einsum("id,ijd->ij", sZ, grad_y)
+    U += np.einsum("jd,ijd->ij", sX, grad_x)
+    U += trace
+    return direction, U
+
+
+def _blocks(n_rows: int, n_cols: int, d: int, block_elements):
+    # stein_parts holds about 2 d + 3 values per pair: keep each (rows, n_cols, d) array bounded
+    block = BLOCK_ELEMENTS if block_elements is None else block_elements
+    return row_blocks(n_rows, n_cols * (d + 1), block)
+
+
+def _inputs(X, target, kernel, jacobian=False):
+    X = as_samples(X, "X")
+    return X, check_target(target, jacobian), check_kernel(kernel)
+
+
+def stein_kernel(X, Y, target, kernel: Kernel) -> np.ndarray:
+    """The Stein kernel u_p(x_i, y_j) as an (n, m) array (memory O(n m d): small inputs)."""
+    X, target, kernel = _inputs(X, target, kernel)
+    Y = as_samples(Y, "Y")
+    same_dimension(X, Y)
+    _, U = _stein_block(kernel, X, Y, _score(target, X), _score(target, Y), phi=False, u=True)
+    return U
+
+
+def ksd2(X, target, kernel: Kernel, *, block_elements: int | None = None) -> float:
+    """KSD^2 of the sample X to the target: the V-statistic (1 / n^2) sum_{i, j} u_p(x_i, x_j).
+
+    ``target.score`` is the score s = grad log p. Non-negative (u_p is a positive definite
+    kernel); computed over blocks of rows.
+    """
+    X, target, kernel = _inputs(X, target, kernel)
+    S = _score(target, X)
+    n, d = X.shape
+    total = 0.0
+    for rows in _blocks(n, n, d, block_elements):
+        _, U = _stein_block(kernel, X[rows], X, S[rows], S, phi=False, u=True)
+        total += float(U.sum())
+    return total / n**2
+
+
+def stein_direction(
+    X, target, kernel: Kernel, at=None, *, with_ksd2: bool = False, block_elements=None
+):
+    """The SVGD direction phi(z) = (1/n) sum_j [k(x_j, z) s(x_j) + grad_{x_j} k(x_j, z)].
+
+    Evaluated at the rows of ``at`` (default: at X itself), shape (len(at), d). With
+    ``with_ksd2=True`` returns ``(phi, KSD^2(X))``; when ``at`` is None KSD^2 comes from the
+    same kernel evaluations.
+    """
+    X, target, kernel = _inputs(X, target, kernel)
+    S = _score(target, X)
+    n, d = X.shape
+    own = at is None
+    Z = X if own else as_samples(at, "at")
+    same_dimension(Z, X, "at", "X")
+    sZ = S if own else _score(target, Z)
+    phi = np.empty_like(Z)
+    total = 0.0
+    want_u = with_ksd2 and own
+    for rows in _blocks(len(Z), n, d, block_elements):
+        direction, U = _stein_block(kernel, Z[rows], X, sZ[rows], S, phi=True, u=want_u)
+        phi[rows] = direction / n
+        if want_u:
+            total += float(U.sum())
+    if not with_ksd2:
+        return phi
+    value = total / n**2 if own else ksd2(X, target, kernel, block_elements=block_elements)
+    return phi, value
+
+
+def _radial_kernel(kernel: Kernel) -> Kernel:
+    """The kernel, if it provides psi, psi', psi'', psi''' (a ValueError otherwise)."""
+    try:
+        kernel.radial_derivatives(np.zeros(1), 3)
+    except NotImplementedError as exc:
+        raise ValueError(
+            f"kernel: KSD descent needs a smooth radial kernel k = psi(||x - y||^2) with three "
+            f"derivatives of psi (GaussianKernel or IMQKernel), got {kernel!r}"
+        ) from exc
+    return kernel
+
+
+def _ksd_grad_block(kernel, Z, X, sZ, sX, JZ, *, u: bool):
+    """sum_j grad_z u_p(z_i, x_j) for rows z_i, shape (len(Z), d), and (if asked) the row sums
+    of u_p(z_i, x_j). Radial kernel, u = z - x, r2 = ||u||^2, a, b, c = psi', psi'', psi''':
+
+        u_p(z, x) = k s_z.s_x + 2 a (s_x - s_z).u - 4 b r2 - 2 d a,
+        grad_z u_p(z, x) = J_z^T (k s_x - 2 a u) + 2 a (s_x - s_z)
+                           + [2 a s_z.s_x + 4 b (s_x - s_z).u - 8 c r2 - 8 b - 4 d b] u.
+
+    Only (len(Z), len(X)) arrays: every sum over j of a term times u_ij is w_i z_i - (w @ X)_i.
+    """
+    d = X.shape[1]
+    r2 = sq_distances(Z, X)
+    k, a, b, c = kernel.radial_derivatives(r2, 3)
+    ss = sZ @ sX.T
+    # (s_x - s_z).u with u = z - x: s_x.z - s_x.x - s_z.z + s_z.x
+    du = Z @ sX.T - np.einsum("jd,jd->j", sX, X)[None, :]
+    du += sZ @ X.T - np.einsum("id,id->i", sZ, Z)[:, None]
+
+    def sum_times_u(w):  # sum_j w_ij (z_i - x_j)
+        return w.sum(axis=1)[:, None] * Z - w @ X
+
+    v = k @ sX - 2.0 * sum_times_u(a)
+    grad = np.einsum("iab,ia->ib", JZ, v)
+    grad += 2.0 * (a @ sX - a.sum(axis=1)[:, None] * sZ)
+    coef = 2.0 * a * ss + 4.0 * b * du - 8.0 * c * r2 - (8.0 + 4.0 * d) * b
+    grad += sum_times_u(coef)
+    if not u:
+        return grad, None
+    U = k * ss + 2.0 * a * du - 4.0 * b * r2 - 2.0 * d * a
+    return grad, U.sum(axis=1)
+
+
+def ksd_velocity(
+    X, target, kernel: Kernel, at=None, *, with_ksd2: bool = False, block_elements=None
+):
+    """The velocity of KSD descent: -grad of the first variation 2 (1/n) sum_j u_p(., x_j).
+
+    Evaluated at the rows of ``at`` (default: X), shape (len(at), d). At a particle x_i it is
+    -n times the gradient of the V-statistic :func:`ksd2` in x_i. Needs ``target.score`` and
+    ``target.score_jacobian`` and a smooth radial kernel (Gaussian or IMQ; a ``ValueError``
+    otherwise). With ``with_ksd2=True`` returns ``(velocity, KSD^2(X))``, from the same kernel
+    evaluations when ``at`` is None.
+    """
+    X, target, kernel = _inputs(X, target, kernel, jacobian=True)
+    kernel = _radial_kernel(kernel)
+    S = _score(target, X)
+    n, d = X.shape
+    own = at is None
+    Z = X if own else as_samples(at, "at")
+    same_dimension(Z, X, "at", "X")
+    sZ = S if own else _score(target, Z)
+    JZ = _score_jacobian(target, Z)
+    v = np.empty_like(Z)
+    total = 0.0
+    want_u = with_ksd2 and own
+    block = BLOCK_ELEMENTS if block_elements is None else block_elements
+    for rows in row_blocks(len(Z), 8 * n, block):  # about 8 (rows, n) arrays live at once
+        grad, u_sums = _ksd_grad_block(kernel, Z[rows], X, sZ[rows], S, JZ[rows], u=want_u)
+        v[rows] = -2.0 / n * grad
+        if want_u:
+            total += float(u_sums.sum())
+    if not with_ksd2:
+        return v
+    value = total / n**2 if own else ksd2(X, target, kernel, block_elements=block_elements)
+    return v, value
