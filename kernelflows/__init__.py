@@ -9,6 +9,7 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
 * :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
+  (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
 * :mod:`kernelflows.networks` - the mean-field network trained as an MMD flow
 * :mod:`kernelflows.experiments` - data sets and the published experiments
@@ -41,8 +42,10 @@ from .flows import (
     NoiseInjection,
     kale_flow,
     kl_flow,
+    ksd_descent,
     mmd_flow,
     run_flow,
+    svgd,
 )
 from .kernels import (
     EnergyKernel,
@@ -83,6 +86,7 @@ __all__ = [
     "kale_path",
     "kl_flow",
     "ksd2",
+    "ksd_descent",
     "mean_embedding",
     "median_heuristic",
     "mmd2",
@@ -90,6 +94,7 @@ __all__ = [
     "mmd_flow",
     "mmd_test",
     "run_flow",
+    "svgd",
     "train_student_teacher",
     "witness",
 ]

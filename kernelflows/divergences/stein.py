@@ -29,6 +29,7 @@ from ..kernels import Kernel, check_kernel
 from ..kernels.base import BLOCK_ELEMENTS, row_blocks, sq_distances
 
 __all__ = [
+    "check_ksd_kernel",
     "check_target",
     "ksd2",
     "ksd_velocity",
@@ -149,7 +150,7 @@ def stein_direction(
     return phi, value
 
 
-def _radial_kernel(kernel: Kernel) -> Kernel:
+def check_ksd_kernel(kernel: Kernel) -> Kernel:
     """The kernel, if it provides psi, psi', psi'', psi''' (a ValueError otherwise)."""
     try:
         kernel.radial_derivatives(np.zeros(1), 3)
@@ -205,7 +206,7 @@ def ksd_velocity(
     evaluations when ``at`` is None.
     """
     X, target, kernel = _inputs(X, target, kernel, jacobian=True)
-    kernel = _radial_kernel(kernel)
+    kernel = check_ksd_kernel(kernel)
     S = _score(target, X)
     n, d = X.shape
     own = at is None

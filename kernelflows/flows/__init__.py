@@ -2,7 +2,8 @@
 
 * :mod:`.engine` - the :class:`VelocityField` contract, :func:`run_flow`, :class:`FlowResult`;
 * :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
-* :mod:`.mmd` - the MMD flow; :mod:`.kale` - KALE flow; :mod:`.langevin` - the KL flow (ULA).
+* :mod:`.mmd` - the MMD flow; :mod:`.kale` - KALE flow; :mod:`.langevin` - the KL flow (ULA);
+* the score-based flows: :mod:`.svgd` - SVGD; :mod:`.ksd` - KSD descent.
 
 A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
 a :class:`FieldStep`) and an entry point that calls :func:`run_flow`. Every entry point has the
@@ -19,10 +20,12 @@ from .engine import (
     snapshot_steps,
 )
 from .kale import KaleVelocity, kale_flow
+from .ksd import KSDVelocity, ksd_descent
 from .langevin import KLVelocity, kl_flow
 from .mmd import MMDVelocity, mmd2_along, mmd_flow
 from .perturbations import Diffusion, NoiseInjection, Perturbation, as_perturbation
 from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
+from .svgd import SVGDVelocity, svgd
 
 __all__ = [
     "Diffusion",
@@ -30,10 +33,12 @@ __all__ = [
     "FlowDivergedError",
     "FlowResult",
     "KLVelocity",
+    "KSDVelocity",
     "KaleVelocity",
     "MMDVelocity",
     "NoiseInjection",
     "Perturbation",
+    "SVGDVelocity",
     "Schedule",
     "VelocityField",
     "as_perturbation",
@@ -43,9 +48,11 @@ __all__ = [
     "inverse_sqrt",
     "kale_flow",
     "kl_flow",
+    "ksd_descent",
     "mmd2_along",
     "mmd_flow",
     "piecewise",
     "run_flow",
     "snapshot_steps",
+    "svgd",
 ]
