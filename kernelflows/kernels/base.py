@@ -49,19 +49,29 @@ def row_blocks(n_rows: int, n_cols: int, block_elements: int | None = None):
 
 
 def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ||z_i - x_j||^2 as an (n, m) array, clipped at zero.
+    """Squared Euclidean distances ||z_i - x_j||^2 as an (n, m) array, accurate under translation.
 
-    Computed as ||z||^2 + ||x||^2 - 2 z.x (one matrix product). Entries below a relative
-    rounding level of the norms are set to exactly zero, so coincident points give 0.
+    Both arrays are first centred on one reference point (the mean of X: O((n + m) d)), so the
+    result does not depend on where the cloud sits; then ||z||^2 + ||x||^2 - 2 z.x (one matrix
+    product). That expansion has an absolute error of about 1e-16 (||z||^2 + ||x||^2), so the
+    few pairs whose distance is below ``1e-5`` of that scale (coincident or very close points) are
+    recomputed directly as sum (z - x)^2: coincident points give exactly 0 and small distances
+    keep their relative accuracy. Nothing is clipped but those pairs.
     """
-    zz = np.einsum("ij,ij->i", Z, Z)
-    xx = np.einsum("ij,ij->i", X, X)
-    D = Z @ X.T
+    ref = X.mean(axis=0)
+    Zc = Z - ref
+    Xc = X - ref
+    zz = np.einsum("ij,ij->i", Zc, Zc)
+    xx = np.einsum("ij,ij->i", Xc, Xc)
+    D = Zc @ Xc.T
     D *= -2.0
     D += zz[:, None]
     D += xx[None, :]
-    tiny = 1e-12 * (zz[:, None] + xx[None, :])
-    D[D <= tiny] = 0.0
+    close = D <= 1e-5 * (zz[:, None] + xx[None, :])
+    if close.any():
+        i, j = np.nonzero(close)
+        diff = Zc[i] - Xc[j]
+        D[i, j] = np.einsum("ij,ij->i", diff, diff)
     return D
 
 
@@ -208,8 +218,10 @@ class _RadialKernel(Kernel):
     def _grad_block(self, Z, X, w):
         G = self._dpsi(sq_distances(Z, X))
         G *= w[None, :]
-        # sum_j G_ij (z_i - x_j) = z_i * sum_j G_ij - (G @ X)_i
-        return 2.0 * (Z * G.sum(axis=1)[:, None] - G @ X)
+        # sum_j G_ij (z_i - x_j) = z_i * sum_j G_ij - (G @ X)_i, on centred coordinates (the
+        # difference z_i - x_j is the same; the cancellation is not)
+        ref = X.mean(axis=0)
+        return 2.0 * ((Z - ref) * G.sum(axis=1)[:, None] - G @ (X - ref))
 
 
 class GaussianKernel(_RadialKernel):
@@ -229,8 +241,15 @@ class GaussianKernel(_RadialKernel):
     # -||z - c||^2 / (2 s^2) = [z / s^2, -|z|^2 / (2 s^2), 1] . [c, 1, -|c|^2 / (2 s^2)].
     # This is the one place where that identity is written; the fast paths below all use it.
     def exponent_factors(self, Z, C):
-        """(left, right) of shapes (n, d + 2), (d + 2, N): left @ right = -||z - c||^2 / (2 s^2)."""
+        """(left, right) of shapes (n, d + 2), (d + 2, N): left @ right = -||z - c||^2 / (2 s^2).
+
+        Z and C are centred on one reference point (the mean of C) first, so the exponents, and
+        the kernel values, do not lose accuracy when the points sit far from the origin.
+        """
         inv = 1.0 / self.bandwidth**2
+        ref = C.mean(axis=0)
+        Z = Z - ref
+        C = C - ref
         d = Z.shape[1]
         left = np.empty((len(Z), d + 2))
         left[:, :d] = Z * inv
@@ -259,6 +278,9 @@ class GaussianKernel(_RadialKernel):
     def grad_from_gram(self, Z, C, K, w):
         # grad_z k(z, c) = -(z - c) / s^2 k(z, c): sum_j w_j grad = ((K w c)(z) - z (K w)(z)) / s^2
         d = C.shape[1]
+        ref = C.mean(axis=0)  # centred: (K w c)(z) - z (K w)(z) cancels less
+        Z = Z - ref
+        C = C - ref
         sums = np.empty((d + 1, len(C)))
         sums[:d] = C.T * w[None, :]
         sums[d] = w
@@ -277,6 +299,9 @@ class GaussianKernel(_RadialKernel):
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         left, right = self.exponent_factors(Z, C)
+        ref = C.mean(axis=0)  # the same centring as exponent_factors: sum_j w_j (z - c_j) k
+        Z = Z - ref
+        C = C - ref
         sums = np.empty((d + r, N))  # rows: [w c, W]
         sums[:d] = C.T * W[:, 0][None, :]
         sums[d:] = W.T
@@ -373,8 +398,9 @@ class EnergyKernel(Kernel):
         nz = np.linalg.norm(Z, axis=1)
         unit = np.zeros_like(Z)
         np.divide(Z, nz[:, None], out=unit, where=nz[:, None] > 0)
-        # grad_z k = z/||z|| - (z - x)/||z - x||
-        return unit * w.sum() - (Z * inv_r.sum(axis=1)[:, None] - inv_r @ X)
+        # grad_z k = z/||z|| - (z - x)/||z - x||; the second sum on centred coordinates
+        ref = X.mean(axis=0)
+        return unit * w.sum() - ((Z - ref) * inv_r.sum(axis=1)[:, None] - inv_r @ (X - ref))
 
 
 class PolynomialKernel(Kernel):
