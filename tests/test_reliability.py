@@ -7,9 +7,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernelflows._validation import as_rng, as_samples
 from kernelflows.divergences import mmd2
-from kernelflows.kernels import EnergyKernel, GaussianKernel, IMQKernel, LaplaceKernel
+from kernelflows.divergences.phi import discrete_divergence, divergence_1d, variational_objective
+from kernelflows.experiments.datasets import collapse_setup
+from kernelflows.flows import FlowDivergedError, mmd_flow, run_flow
+from kernelflows.kernels import (
+    EnergyKernel,
+    GaussianKernel,
+    IMQKernel,
+    LaplaceKernel,
+    PolynomialKernel,
+)
 from kernelflows.kernels.base import sq_distances
+from kernelflows.measures import RKHSFunction, mean_embedding, witness
+from kernelflows.networks import MeanFieldNetwork
 
 EPS = np.finfo(float).eps
 KERNELS = [GaussianKernel(1.0), LaplaceKernel(1.0), IMQKernel(1.0), EnergyKernel()]
@@ -62,3 +74,84 @@ def test_mmd2_is_translation_invariant(n, m, d, seed, shift, which):
     scale = 1.0 + max(np.linalg.norm(X + s, axis=1).max(), np.linalg.norm(Y + s, axis=1).max())
     floor = 64 * EPS * scale if isinstance(k, EnergyKernel) else 1e-12
     assert abs(a - b) <= 1e-8 * abs(a) + floor
+
+
+# -- 2. inputs that used to slip through --------------------------------------------------------
+X3, Y3 = np.zeros((3, 2)), np.ones((3, 2))
+
+BAD_INPUTS = {
+    "complex X": (lambda: mmd2(X3 + 1j, Y3, GaussianKernel()), "X"),
+    "complex list": (lambda: as_samples([[1 + 2j, 0.0]], "Z"), "Z"),
+    "complex weights": (lambda: RKHSFunction(X3, np.ones(3) * 1j, GaussianKernel()), "weights"),
+    "gaussian 1e-200": (lambda: GaussianKernel(1e-200), "bandwidth"),
+    "gaussian 1e-160": (lambda: GaussianKernel(1e-160), "bandwidth"),
+    "gaussian 1e300": (lambda: GaussianKernel(1e300), "bandwidth"),
+    "laplace 1e-200": (lambda: LaplaceKernel(1e-200), "bandwidth"),
+    "laplace 1e300": (lambda: LaplaceKernel(1e300), "bandwidth"),
+    "imq c 1e-200": (lambda: IMQKernel(1e-200), "c"),
+    "imq c 1e300": (lambda: IMQKernel(1e300), "c"),
+    "coordinate 1e200": (lambda: as_samples([[1e200, 0.0]], "X0"), "X0"),
+    "rng -1": (lambda: as_rng(-1), "rng"),
+    "imq beta None": (lambda: IMQKernel(beta=None), "beta"),
+    "polynomial c 'x'": (lambda: PolynomialKernel(c="x"), "c"),
+    "bias 'no'": (lambda: MeanFieldNetwork(bias="no"), "bias"),
+    "field 'x'": (lambda: run_flow(X3, "x", step=0.1, n_steps=2), "field"),
+    "noise negative": (
+        lambda: mmd_flow(X3, Y3, GaussianKernel(), step=0.1, n_steps=3, noise=lambda n: -1.0),
+        "noise",
+    ),
+    "noise nan": (
+        lambda: mmd_flow(X3, Y3, GaussianKernel(), step=0.1, n_steps=3, noise=lambda n: np.nan),
+        "noise",
+    ),
+    "centre nan": (lambda: collapse_setup(centre=float("nan")), "centre"),
+    "variational nan": (lambda: variational_objective("kl", [np.nan], [0.0]), "f_p"),
+    "divergence_1d nan": (
+        lambda: divergence_1d("kl", lambda z: np.full(len(z), np.nan), lambda z: -(z**2) / 2),
+        "logp",
+    ),
+    "discrete nan": (lambda: discrete_divergence("kl", [np.nan, 1.0], [0.5, 0.5]), "p"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_raises_value_error_naming_it(case):
+    make, name = BAD_INPUTS[case]
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        make()
+
+
+def test_noise_error_names_the_step():
+    with pytest.raises(ValueError, match=r"step 0"):
+        mmd_flow(X3, Y3, GaussianKernel(), step=0.1, n_steps=3, noise=lambda n: -1.0)
+
+
+def test_bandwidth_error_states_the_usable_range():
+    with pytest.raises(ValueError, match=r"1e-150.*1e\+150"):
+        GaussianKernel(1e-160)
+    GaussianKernel(1e-100), LaplaceKernel(1e100), IMQKernel(1e-100)  # inside: accepted
+
+
+def test_rkhs_function_holds_read_only_copies():
+    centres, weights = np.zeros((2, 1)), np.array([1.0, -1.0])
+    f = RKHSFunction(centres, weights, GaussianKernel())
+    centres[0, 0], weights[0] = 5.0, 7.0  # the caller's arrays change: f does not
+    assert f.centres[0, 0] == 0.0 and f.weights[0] == 1.0
+    for g in (f, mean_embedding(np.zeros((3, 1)), GaussianKernel())):
+        with pytest.raises(ValueError):
+            g.weights[0] = 2.0
+        with pytest.raises(ValueError):
+            g.centres[0, 0] = 2.0
+    w = witness(np.zeros((3, 1)), np.ones((2, 1)), GaussianKernel())
+    with pytest.raises(ValueError):
+        w.weights[...] = 0.0
+
+
+def test_a_flow_that_blows_up_names_the_step_and_step_size():
+    # The Gaussian, IMQ and energy kernels have bounded gradients: with step=1e6 their particles
+    # jump far but stay finite (|x| ~ 2e5 after 50 steps). The cubic polynomial kernel's
+    # velocity grows like |x|^5: overflow within a few steps.
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((20, 2)), rng.standard_normal((20, 2)) + 1.0
+    with pytest.raises(FlowDivergedError, match=r"step \d+.*step"):
+        mmd_flow(X, Y, PolynomialKernel(3), step=1e6, n_steps=50)

@@ -15,10 +15,18 @@ Samples are arrays of shape (n, d); a 1-D array of shape (n,) is read as n point
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from .._validation import as_samples, as_weights, positive, positive_int, same_dimension
+from .._validation import (
+    as_samples,
+    as_weights,
+    length_scale,
+    positive_int,
+    same_dimension,
+)
 
 #: Number of kernel values held at once by the blocked primitives (8 MB of float64).
 BLOCK_ELEMENTS = 2**20
@@ -232,7 +240,7 @@ class GaussianKernel(_RadialKernel):
     """
 
     def __init__(self, bandwidth: float = 1.0):
-        self.bandwidth = positive(bandwidth, "bandwidth")
+        self.bandwidth = length_scale(bandwidth, "bandwidth")
 
     def __repr__(self) -> str:
         return f"GaussianKernel(bandwidth={self.bandwidth:.6g})"
@@ -334,7 +342,7 @@ class LaplaceKernel(_RadialKernel):
     """
 
     def __init__(self, bandwidth: float = 1.0):
-        self.bandwidth = positive(bandwidth, "bandwidth")
+        self.bandwidth = length_scale(bandwidth, "bandwidth")
 
     def __repr__(self) -> str:
         return f"LaplaceKernel(bandwidth={self.bandwidth:.6g})"
@@ -354,8 +362,8 @@ class IMQKernel(_RadialKernel):
     """Inverse multiquadric kernel k(x, y) = (c^2 + ||x - y||^2)^beta with c > 0, -1 < beta < 0."""
 
     def __init__(self, c: float = 1.0, beta: float = -0.5):
-        self.c = positive(c, "c")
-        beta = float(beta)
+        self.c = length_scale(c, "c")
+        beta = _real(beta, "beta")
         if not -1.0 < beta < 0.0:
             raise ValueError(f"beta must lie in (-1, 0), got {beta!r}")
         self.beta = beta
@@ -412,7 +420,7 @@ class PolynomialKernel(Kernel):
 
     def __init__(self, degree: int = 2, c: float = 1.0):
         self.degree = positive_int(degree, "degree")
-        c = float(c)
+        c = _real(c, "c")
         if not np.isfinite(c) or c < 0:
             raise ValueError(f"c must be non-negative and finite, got {c!r}")
         self.c = c
@@ -431,6 +439,13 @@ class PolynomialKernel(Kernel):
         G = self.degree * (Z @ X.T + self.c) ** (self.degree - 1)
         G *= w[None, :]
         return G @ X
+
+
+def _real(value, name: str) -> float:
+    """``value`` as a float; a ``ValueError`` naming ``name`` if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def _products(E, sums):
