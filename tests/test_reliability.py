@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -155,3 +160,62 @@ def test_a_flow_that_blows_up_names_the_step_and_step_size():
     X, Y = rng.standard_normal((20, 2)), rng.standard_normal((20, 2)) + 1.0
     with pytest.raises(FlowDivergedError, match=r"step \d+.*step"):
         mmd_flow(X, Y, PolynomialKernel(3), step=1e6, n_steps=50)
+
+
+# -- 3. figures: file mode and no temporary file left behind ---------------------------------------
+def _hidden(tmp_path):
+    return [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_write_gives_the_umask_mode(tmp_path, umask, mode):
+    from kernelflows.figures._io import atomic_write
+
+    old = os.umask(umask)
+    try:
+        atomic_write(tmp_path / "f.png", lambda tmp: Path(tmp).write_bytes(b"png"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f.png").stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+def test_atomic_write_cleans_up_on_interrupt(tmp_path, exc):
+    from kernelflows.figures._io import atomic_write
+
+    (tmp_path / "f.png").write_bytes(b"old")
+
+    def write(tmp):
+        Path(tmp).write_bytes(b"half")
+        raise exc
+
+    with pytest.raises(exc):
+        atomic_write(tmp_path / "f.png", write)
+    assert (tmp_path / "f.png").read_bytes() == b"old"
+    assert _hidden(tmp_path) == []
+
+
+def test_figures_cli_turns_sigterm_into_cleanup(tmp_path):
+    # The CLI's handler raises SystemExit, which atomic_write's cleanup catches: a SIGTERM while
+    # a figure is written leaves no hidden temporary file.
+    import signal
+
+    from kernelflows.figures import __main__ as cli
+    from kernelflows.figures._io import atomic_write
+
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit):  # no such figure: argparse exits after the install
+            cli.main(["--only", "no-such-figure", "--out", str(tmp_path)])
+        assert signal.getsignal(signal.SIGTERM) is cli._exit_on_sigterm
+
+        def write(tmp):
+            Path(tmp).write_bytes(b"half")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts this
+
+        with pytest.raises(SystemExit):
+            atomic_write(tmp_path / "g.png", write)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert not (tmp_path / "g.png").exists() and _hidden(tmp_path) == []
