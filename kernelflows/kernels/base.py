@@ -63,8 +63,9 @@ def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
     result does not depend on where the cloud sits; then ||z||^2 + ||x||^2 - 2 z.x (one matrix
     product). That expansion has an absolute error of about 1e-16 (||z||^2 + ||x||^2), so the
     few pairs whose distance is below ``1e-5`` of that scale (coincident or very close points) are
-    recomputed directly as sum (z - x)^2: coincident points give exactly 0 and small distances
-    keep their relative accuracy. Nothing is clipped but those pairs.
+    recomputed directly as sum (z - x)^2 (all pairs below 1e-5 of the largest such scale are
+    candidates: a few per point): coincident points give exactly 0 and small distances keep
+    their relative accuracy. Nothing is clipped.
     """
     ref = X.mean(axis=0)
     Zc = Z - ref
@@ -75,9 +76,9 @@ def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
     D *= -2.0
     D += zz[:, None]
     D += xx[None, :]
-    close = D <= 1e-5 * (zz[:, None] + xx[None, :])
-    if close.any():
-        i, j = np.nonzero(close)
+    # candidates under one scalar threshold (>= each pair's own: no (n, m) temporary)
+    i, j = np.nonzero(D <= 1e-5 * (zz.max(initial=0.0) + xx.max(initial=0.0)))
+    if len(i):
         diff = Zc[i] - Xc[j]
         D[i, j] = np.einsum("ij,ij->i", diff, diff)
     return D
