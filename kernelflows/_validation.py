@@ -11,8 +11,10 @@ def as_samples(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
     """Return ``X`` as a float64 array of shape (n, d).
 
     A 1-D array of shape (n,) is read as n points in dimension 1. Raises ``ValueError`` naming
-    ``name`` for other shapes, non-finite entries, or fewer than ``min_samples`` rows.
+    ``name`` for other shapes, complex or non-finite entries, coordinates beyond
+    ``MAX_COORDINATE`` (their squares would overflow), or fewer than ``min_samples`` rows.
     """
+    _reject_complex(X, name)
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -29,7 +31,41 @@ def as_samples(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
+    if arr.size and np.abs(arr).max() > MAX_COORDINATE:
+        raise ValueError(
+            f"{name} has a coordinate of magnitude {np.abs(arr).max():.3g}, beyond "
+            f"{MAX_COORDINATE:.0e}: squared distances would overflow"
+        )
     return arr
+
+
+#: Largest coordinate magnitude accepted: sums of squares of (n + m) d such numbers stay finite.
+MAX_COORDINATE = 1e150
+#: Usable range of a length scale (a bandwidth, IMQ's c): its square and 1 / its square are
+#: normal floats with room for the distances they multiply.
+SCALE_RANGE = (1e-150, 1e150)
+
+
+def _reject_complex(X, name: str) -> None:
+    try:
+        is_complex = np.iscomplexobj(X)
+    except (TypeError, ValueError):  # ragged or not numbers: as_samples says so
+        return
+    if is_complex:
+        raise ValueError(f"{name} must be real, got complex values")
+
+
+def length_scale(value, name: str) -> float:
+    """``value`` as a positive float inside :data:`SCALE_RANGE` (its square and inverse square
+    neither overflow nor underflow); a ``ValueError`` naming ``name`` and the range otherwise."""
+    value = positive(value, name)
+    lo, hi = SCALE_RANGE
+    if not lo <= value <= hi:
+        raise ValueError(
+            f"{name} must lie in [{lo:.0e}, {hi:.0e}] (its square and 1/{name}^2 must stay "
+            f"finite and nonzero), got {value!r}"
+        )
+    return value
 
 
 def same_dimension(X: np.ndarray, Y: np.ndarray, xname: str = "X", yname: str = "Y") -> None:
@@ -44,6 +80,7 @@ def as_weights(w, n: int, name: str = "weights") -> np.ndarray:
     """Return ``w`` as a finite float64 vector of length ``n`` (``None`` means all ones)."""
     if w is None:
         return np.ones(n)
+    _reject_complex(w, name)
     arr = np.asarray(w, dtype=np.float64)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
@@ -60,6 +97,13 @@ def positive(value, name: str) -> float:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return value
+
+
+def finite_real(value, name: str) -> float:
+    """``value`` as a float after checking it is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
 
 
 def nonnegative(value, name: str) -> float:
@@ -88,6 +132,8 @@ def as_rng(rng) -> np.random.Generator:
     if rng is None:
         return np.random.default_rng(0)
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng must be a non-negative integer seed, got {rng!r}")
         return np.random.default_rng(int(rng))
     raise ValueError(f"rng must be a numpy.random.Generator, an integer seed or None, got {rng!r}")
 

@@ -36,12 +36,17 @@ class RKHSFunction:
 
     Calling it on points Z of shape (n, d) returns f(Z) of shape (n,); ``grad(Z)`` returns the
     gradient (n, d); ``norm()`` returns ||f||_H = sqrt(w^T K w). All evaluations are blocked.
+
+    ``centres`` and ``weights`` are read-only copies of the caller's arrays: changing the
+    caller's arrays later does not change f, and ``f.weights[...] = ...`` raises ``ValueError``.
     """
 
     def __init__(self, centres, weights, kernel: Kernel):
         self.kernel = check_kernel(kernel)
-        self.centres = as_samples(centres, "centres")
-        self.weights = as_weights(weights, len(self.centres), "weights")
+        self.centres = np.array(as_samples(centres, "centres"), copy=True)
+        self.weights = np.array(as_weights(weights, len(self.centres), "weights"), copy=True)
+        self.centres.flags.writeable = False
+        self.weights.flags.writeable = False
 
     @property
     def dim(self) -> int:

@@ -83,6 +83,8 @@ class MeanFieldNetwork:
         positive_int(self.input_dim, "input_dim")
         positive_int(self.hidden, "hidden")
         positive(self.sigma, "sigma")
+        if not isinstance(self.bias, (bool, np.bool_)):
+            raise ValueError(f"bias must be a bool (True or False), got {self.bias!r}")
 
     @property
     def n_params(self) -> int:

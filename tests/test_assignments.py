@@ -2,11 +2,12 @@
 student notebook runs until its first stub, where the error says so plainly."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from kernelflows.course.assignments import build, stub_source, student_notebook
+from kernelflows.course.assignments import build, main, stub_source, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
@@ -107,3 +108,97 @@ def test_student_version_runs_to_the_first_stub(path, tmp_path):
         solution_seen |= "raise NotImplementedError" in cell.source
     # the error comes from the first stub, or from the check called right after it
     assert solution_seen or "raise NotImplementedError" in failing.source
+
+
+# -- nothing a user made is lost ------------------------------------------------------------------
+def _lecture(tmp_path, name="01_intro.ipynb"):
+    lectures = tmp_path / "lectures"
+    lectures.mkdir(exist_ok=True)
+    nb = {
+        "cells": [
+            {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "x = 1\n",
+             "outputs": [], "execution_count": 1},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }  # fmt: skip
+    (lectures / name).write_text(json.dumps(nb))
+    return lectures
+
+
+def _run(*argv):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "kernelflows.course.assignments", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def test_student_versions_carry_the_marker_and_siblings_work(tmp_path):
+    lectures = _lecture(tmp_path)
+    out = tmp_path / "assignments"
+    assert main(["--lectures", str(lectures), "--out", str(out)]) == 0
+    nb = json.loads((out / "01_intro.ipynb").read_text())
+    assert nb["metadata"]["kernelflows"]["student_version_of"] == "01_intro.ipynb"
+    # a second run overwrites its own file without complaint
+    (lectures / "01_intro.ipynb").write_text(
+        (lectures / "01_intro.ipynb").read_text().replace("x = 1", "def f():\\n    return 1")
+    )
+    assert main(["--lectures", str(lectures), "--out", str(out)]) == 0
+    assert "def f" in (out / "01_intro.ipynb").read_text()
+
+
+def test_never_deletes_and_never_overwrites_a_user_file(tmp_path):
+    lectures = _lecture(tmp_path)
+    out = tmp_path / "assignments"
+    out.mkdir()
+    mine = out / "my_notes.ipynb"
+    mine.write_text("{}")
+    assert main(["--lectures", str(lectures), "--out", str(out)]) == 0
+    assert mine.read_text() == "{}"  # not deleted
+    (lectures / "02_more.ipynb").write_text((lectures / "01_intro.ipynb").read_text())
+    clash = out / "02_more.ipynb"
+    clash.write_text('{"cells": [], "metadata": {}}')  # the user's own file of that name
+    assert main(["--lectures", str(lectures), "--out", str(out)]) == 2
+    assert clash.read_text() == '{"cells": [], "metadata": {}}'
+
+
+@pytest.mark.parametrize("where", ["same", "inside"])
+def test_refuses_out_equal_to_or_inside_lectures(tmp_path, where):
+    lectures = _lecture(tmp_path)
+    before = (lectures / "01_intro.ipynb").read_text()
+    out = lectures if where == "same" else lectures / "sub"
+    proc = _run("--lectures", lectures, "--out", out)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "--out" in proc.stderr
+    assert (lectures / "01_intro.ipynb").read_text() == before
+    assert not (lectures / "sub").exists()
+
+
+def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
+    lectures = _lecture(tmp_path)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "01_broken.ipynb").write_text("{not json")
+    cases = [
+        (("--lectures", lectures, "--out", a_file), str(a_file)),
+        (("--lectures", tmp_path / "missing", "--out", tmp_path / "o"), "missing"),
+        (("--lectures", bad, "--out", tmp_path / "o2"), "01_broken.ipynb"),
+    ]
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        cases.append((("--lectures", lectures, "--out", locked), str(locked)))
+    for argv, named in cases:
+        proc = _run(*argv)
+        assert proc.returncode == 2, (argv, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr

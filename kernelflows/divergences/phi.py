@@ -232,10 +232,15 @@ def divergence_1d(divergence, logp, logq, lower=-np.inf, upper=np.inf) -> float:
     q phi(exp(logp - logq)) where q > 0. Used to check the closed forms independently.
     """
     div = get_divergence(divergence)
+    if np.isnan(lower) or np.isnan(upper):
+        raise ValueError(f"lower and upper must not be NaN, got {lower!r}, {upper!r}")
 
     def integrand(z):
         lq = float(logq(np.array([z]))[0])
         lp = float(logp(np.array([z]))[0])
+        if np.isnan(lp) or np.isnan(lq):
+            name = "logp" if np.isnan(lp) else "logq"
+            raise ValueError(f"{name} returned NaN at z = {z!r}")
         if lq == -np.inf:
             return 0.0 if lp == -np.inf else np.inf
         if max(lp, lq) < -700:
@@ -264,6 +269,9 @@ def variational_objective(divergence, f_p, f_q) -> float:
     f_q = np.asarray(f_q, dtype=float).ravel()
     if len(f_p) == 0 or len(f_q) == 0:
         raise ValueError("f_p and f_q must be non-empty")
+    for name, f in (("f_p", f_p), ("f_q", f_q)):
+        if np.isnan(f).any():
+            raise ValueError(f"{name} contains NaN")
     return float(np.mean(f_p) - np.mean(div.conjugate(f_q)))
 
 

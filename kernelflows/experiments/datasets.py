@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_rng, nonnegative, positive, positive_int
+from .._validation import as_rng, finite_real, nonnegative, positive, positive_int
 from ..densities import GaussianMixture
 
 __all__ = [
@@ -43,7 +43,7 @@ def collapse_setup(n: int = 200, m: int = 200, source_std: float = 0.0, centre=3
     n = positive_int(n, "n")
     m = positive_int(m, "m")
     source_std = nonnegative(source_std, "source_std")
-    centre = float(centre)
+    centre = finite_real(centre, "centre")
     rng = as_rng(rng)
     Y = rng.standard_normal((m, 2))
     X0 = centre + source_std * rng.standard_normal((n, 2))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +44,14 @@ def gallery_markdown(table, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def _exit_on_sigterm(signum, frame):
+    """SIGTERM handler: raise ``SystemExit`` so that ``atomic_write`` removes its temporary file."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(prog="python -m kernelflows.figures", description=__doc__)
     parser.add_argument("--list", action="store_true", help="list the figure IDs and exit")
     parser.add_argument("--only", nargs="+", metavar="ID", help="draw only these figures")

@@ -15,10 +15,18 @@ Samples are arrays of shape (n, d); a 1-D array of shape (n,) is read as n point
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from .._validation import as_samples, as_weights, positive, positive_int, same_dimension
+from .._validation import (
+    as_samples,
+    as_weights,
+    length_scale,
+    positive_int,
+    same_dimension,
+)
 
 #: Number of kernel values held at once by the blocked primitives (8 MB of float64).
 BLOCK_ELEMENTS = 2**20
@@ -49,19 +57,30 @@ def row_blocks(n_rows: int, n_cols: int, block_elements: int | None = None):
 
 
 def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ||z_i - x_j||^2 as an (n, m) array, clipped at zero.
+    """Squared Euclidean distances ||z_i - x_j||^2 as an (n, m) array, accurate under translation.
 
-    Computed as ||z||^2 + ||x||^2 - 2 z.x (one matrix product). Entries below a relative
-    rounding level of the norms are set to exactly zero, so coincident points give 0.
+    Both arrays are first centred on one reference point (the mean of X: O((n + m) d)), so the
+    result does not depend on where the cloud sits; then ||z||^2 + ||x||^2 - 2 z.x (one matrix
+    product). That expansion has an absolute error of about 1e-16 (||z||^2 + ||x||^2), so the
+    few pairs whose distance is below ``1e-5`` of that scale (coincident or very close points) are
+    recomputed directly as sum (z - x)^2 (all pairs below 1e-5 of the largest such scale are
+    candidates: a few per point): coincident points give exactly 0 and small distances keep
+    their relative accuracy. Nothing is clipped.
     """
-    zz = np.einsum("ij,ij->i", Z, Z)
-    xx = np.einsum("ij,ij->i", X, X)
-    D = Z @ X.T
+    ref = X.mean(axis=0)
+    Zc = Z - ref
+    Xc = X - ref
+    zz = np.einsum("ij,ij->i", Zc, Zc)
+    xx = np.einsum("ij,ij->i", Xc, Xc)
+    D = Zc @ Xc.T
     D *= -2.0
     D += zz[:, None]
     D += xx[None, :]
-    tiny = 1e-12 * (zz[:, None] + xx[None, :])
-    D[D <= tiny] = 0.0
+    # candidates under one scalar threshold (>= each pair's own: no (n, m) temporary)
+    i, j = np.nonzero(D <= 1e-5 * (zz.max(initial=0.0) + xx.max(initial=0.0)))
+    if len(i):
+        diff = Zc[i] - Xc[j]
+        D[i, j] = np.einsum("ij,ij->i", diff, diff)
     return D
 
 
@@ -239,8 +258,10 @@ class _RadialKernel(Kernel):
     def _grad_block(self, Z, X, w):
         G = self._dpsi(sq_distances(Z, X))
         G *= w[None, :]
-        # sum_j G_ij (z_i - x_j) = z_i * sum_j G_ij - (G @ X)_i
-        return 2.0 * (Z * G.sum(axis=1)[:, None] - G @ X)
+        # sum_j G_ij (z_i - x_j) = z_i * sum_j G_ij - (G @ X)_i, on centred coordinates (the
+        # difference z_i - x_j is the same; the cancellation is not)
+        ref = X.mean(axis=0)
+        return 2.0 * ((Z - ref) * G.sum(axis=1)[:, None] - G @ (X - ref))
 
     # With u = x - y, r2 = ||u||^2 and psi', psi'' at r2:
     #   grad_x k = 2 psi' u = -grad_y k,
@@ -276,7 +297,7 @@ class GaussianKernel(_RadialKernel):
     """
 
     def __init__(self, bandwidth: float = 1.0):
-        self.bandwidth = positive(bandwidth, "bandwidth")
+        self.bandwidth = length_scale(bandwidth, "bandwidth")
 
     def __repr__(self) -> str:
         return f"GaussianKernel(bandwidth={self.bandwidth:.6g})"
@@ -285,8 +306,15 @@ class GaussianKernel(_RadialKernel):
     # -||z - c||^2 / (2 s^2) = [z / s^2, -|z|^2 / (2 s^2), 1] . [c, 1, -|c|^2 / (2 s^2)].
     # This is the one place where that identity is written; the fast paths below all use it.
     def exponent_factors(self, Z, C):
-        """(left, right) of shapes (n, d + 2), (d + 2, N): left @ right = -||z - c||^2 / (2 s^2)."""
+        """(left, right) of shapes (n, d + 2), (d + 2, N): left @ right = -||z - c||^2 / (2 s^2).
+
+        Z and C are centred on one reference point (the mean of C) first, so the exponents, and
+        the kernel values, do not lose accuracy when the points sit far from the origin.
+        """
         inv = 1.0 / self.bandwidth**2
+        ref = C.mean(axis=0)
+        Z = Z - ref
+        C = C - ref
         d = Z.shape[1]
         left = np.empty((len(Z), d + 2))
         left[:, :d] = Z * inv
@@ -315,6 +343,9 @@ class GaussianKernel(_RadialKernel):
     def grad_from_gram(self, Z, C, K, w):
         # grad_z k(z, c) = -(z - c) / s^2 k(z, c): sum_j w_j grad = ((K w c)(z) - z (K w)(z)) / s^2
         d = C.shape[1]
+        ref = C.mean(axis=0)  # centred: (K w c)(z) - z (K w)(z) cancels less
+        Z = Z - ref
+        C = C - ref
         sums = np.empty((d + 1, len(C)))
         sums[:d] = C.T * w[None, :]
         sums[d] = w
@@ -333,6 +364,9 @@ class GaussianKernel(_RadialKernel):
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         left, right = self.exponent_factors(Z, C)
+        ref = C.mean(axis=0)  # the same centring as exponent_factors: sum_j w_j (z - c_j) k
+        Z = Z - ref
+        C = C - ref
         sums = np.empty((d + r, N))  # rows: [w c, W]
         sums[:d] = C.T * W[:, 0][None, :]
         sums[d:] = W.T
@@ -371,7 +405,7 @@ class LaplaceKernel(_RadialKernel):
     """
 
     def __init__(self, bandwidth: float = 1.0):
-        self.bandwidth = positive(bandwidth, "bandwidth")
+        self.bandwidth = length_scale(bandwidth, "bandwidth")
 
     def __repr__(self) -> str:
         return f"LaplaceKernel(bandwidth={self.bandwidth:.6g})"
@@ -391,8 +425,8 @@ class IMQKernel(_RadialKernel):
     """Inverse multiquadric kernel k(x, y) = (c^2 + ||x - y||^2)^beta with c > 0, -1 < beta < 0."""
 
     def __init__(self, c: float = 1.0, beta: float = -0.5):
-        self.c = positive(c, "c")
-        beta = float(beta)
+        self.c = length_scale(c, "c")
+        beta = _real(beta, "beta")
         if not -1.0 < beta < 0.0:
             raise ValueError(f"beta must lie in (-1, 0), got {beta!r}")
         self.beta = beta
@@ -444,8 +478,9 @@ class EnergyKernel(Kernel):
         nz = np.linalg.norm(Z, axis=1)
         unit = np.zeros_like(Z)
         np.divide(Z, nz[:, None], out=unit, where=nz[:, None] > 0)
-        # grad_z k = z/||z|| - (z - x)/||z - x||
-        return unit * w.sum() - (Z * inv_r.sum(axis=1)[:, None] - inv_r @ X)
+        # grad_z k = z/||z|| - (z - x)/||z - x||; the second sum on centred coordinates
+        ref = X.mean(axis=0)
+        return unit * w.sum() - ((Z - ref) * inv_r.sum(axis=1)[:, None] - inv_r @ (X - ref))
 
 
 class PolynomialKernel(Kernel):
@@ -457,7 +492,7 @@ class PolynomialKernel(Kernel):
 
     def __init__(self, degree: int = 2, c: float = 1.0):
         self.degree = positive_int(degree, "degree")
-        c = float(c)
+        c = _real(c, "c")
         if not np.isfinite(c) or c < 0:
             raise ValueError(f"c must be non-negative and finite, got {c!r}")
         self.c = c
@@ -476,6 +511,13 @@ class PolynomialKernel(Kernel):
         G = self.degree * (Z @ X.T + self.c) ** (self.degree - 1)
         G *= w[None, :]
         return G @ X
+
+
+def _real(value, name: str) -> float:
+    """``value`` as a float; a ``ValueError`` naming ``name`` if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def _products(E, sums):
