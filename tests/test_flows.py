@@ -197,7 +197,7 @@ def test_result_shapes_and_snapshots(samples):
     assert len(res.steps) <= 101
     T = len(res.steps)
     assert res.trajectory.shape == (T, 40, 2)
-    for arr in (res.loss, res.grad_sq_norm, res.noise):
+    for arr in (res.loss, res.grad_sq_norm, res.beta):
         assert arr.shape == (T,)
     np.testing.assert_array_equal(res.trajectory[0], X)
     np.testing.assert_array_equal(res.trajectory[-1], res.particles)
@@ -293,7 +293,7 @@ def test_diffusion_adds_noise_to_positions():
     res = run_flow(Zero(), X0, step=0.1, n_steps=1, noise=Diffusion(0.7), rng=5)
     u = np.random.default_rng(5).standard_normal((4, 2))
     np.testing.assert_allclose(res.particles, 0.7 * u)
-    np.testing.assert_array_equal(res.noise, [0.7, 0.7])
+    np.testing.assert_array_equal(res.beta, [0.7, 0.7])
 
 
 class _BadField(_CountingField):
@@ -399,7 +399,7 @@ def test_noise_schedule_is_recorded_and_runs_are_reproducible(samples):
     a = mmd_flow(X, Y, kernel, **kw)
     b = mmd_flow(X, Y, kernel, **kw)
     np.testing.assert_array_equal(a.particles, b.particles)
-    np.testing.assert_allclose(a.noise, [1.0, 0.5, 0.25, 0.125])
+    np.testing.assert_allclose(a.beta, [1.0, 0.5, 0.25, 0.125])
     c = mmd_flow(X, Y, kernel, **(kw | {"rng": np.random.default_rng(3)}))
     np.testing.assert_array_equal(a.particles, c.particles)  # a seed or its Generator
 

@@ -1,11 +1,11 @@
 """Tests for KALE flow, the KL flow baseline and the KALE flow data sets."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
 from scipy.stats import multivariate_normal, norm
-
-import dataclasses
 
 from kernelflows.divergences import kale, kale_weighted, mmd_energy
 from kernelflows.divergences.kale_newton import DualState, KaleNewton
@@ -40,48 +40,76 @@ def small_problem(n=30, m=36, seed=3):
     return X0, Y, GaussianKernel(0.5)
 
 
+def certified_alpha_distance(alpha, gap, beta, gap_beta, lam):
+    """A bound on ||alpha - beta||_w, w = max(alpha, beta), for two dual iterates of one problem
+    certified to the duality gaps ``gap`` and ``gap_beta`` (KALE units).
+
+    The dual J has Hessian diag(1 / alpha) + K / lam >= diag(1 / alpha), so
+    (1 + lam)(J(alpha) - J(alpha*)) >= (1 + lam) / 2 sum_i (alpha_i - alpha*_i)^2 / max(alpha_i,
+    alpha*_i), and the gap bounds the left side. The triangle inequality in the weighted norm
+    (weights slightly above both maxima) gives the bound; the factor 1.01 covers alpha* itself.
+    """
+    w = 1.01 * np.maximum(alpha, beta)
+    dist = np.sqrt(np.sum((alpha - beta) ** 2 / w))
+    bound = np.sqrt(2 * gap / (1 + lam)) + np.sqrt(2 * gap_beta / (1 + lam))
+    return dist, bound
+
+
 # --- the velocity field against an independent formulation ----------------------------------
 
 
 @pytest.mark.parametrize("lam", [1e-3, 0.1, 10.0])
-@pytest.mark.parametrize("fast", [True, False])
-def test_velocity_is_minus_one_plus_lam_grad_of_kale_witness(lam, fast, rng):
-    # kernelflows.kale solves the dual from scratch with its own Newton method and builds the
-    # witness as an RKHSFunction whose gradient goes through the kernel's blocked weighted_grad.
+@pytest.mark.parametrize("fused", [True, False])
+def test_velocity_is_minus_one_plus_lam_grad_of_kale_witness(lam, fused, rng):
+    # kernelflows.divergences.kale solves the dual from scratch (cold) and builds the witness as
+    # an RKHSFunction whose gradient goes through the kernel's blocked weighted_grad.
+    # max_elements=0 sends the Gaussian kernel down the blocked general path.
     X, Y, kernel = small_problem()
-    field = KaleVelocity(Y, kernel, lam, fast=fast, tol=1e-12)
+    extra = {} if fused else {"max_elements": 0}
+    field = KaleVelocity(Y, kernel, lam, tol=1e-15, **extra)
     state = field.init(X)
     at = X + 0.3 * rng.standard_normal(X.shape)
-    v_x, diag = field(X, state, None)
-    v_at, _ = field(X, diag["state"], at)
+    out = field(X, state, None, record=True)
+    v_x = out.velocity
+    v_at = field(X, out.state, at).velocity
     ref = kale(X, Y, kernel, lam, tol=1e-15)
     scale = np.abs(ref.witness.grad(X)).max() * (1 + lam)
-    # both solves are converged to ~1e-12 in the dual: velocities agree to rounding level
+    # both solves are certified to ~1e-15 in KALE units, so alpha agrees to ~sqrt(1e-15) (the
+    # dual is strongly convex): the velocities agree to 1e-7 of their size
     np.testing.assert_allclose(v_x, -(1 + lam) * ref.witness.grad(X), atol=1e-7 * scale)
     np.testing.assert_allclose(v_at, -(1 + lam) * ref.witness.grad(at), atol=1e-7 * scale)
-    # the loss is the KALE value
-    assert field.loss(X, diag["state"]) == pytest.approx(ref.value, rel=1e-8, abs=1e-12)
+    # the loss is the KALE value, the speed the mean squared velocity at the particles
+    assert out.loss == pytest.approx(ref.value, rel=1e-8, abs=1e-12)
+    assert out.speed2 == pytest.approx(np.mean(np.sum(v_x**2, axis=1)), rel=1e-12)
+    assert out.info["duality_gap"] <= 1e-15 * max(1.0, out.loss)
+    dist, bound = certified_alpha_distance(
+        out.state.alpha, out.state.gap, ref.alpha, ref.duality_gap, lam
+    )
+    assert dist <= bound
+    assert isinstance(out.state, DualState)
 
 
 def test_non_gaussian_kernel_takes_general_path():
     X, Y, _ = small_problem()
     kernel = IMQKernel(1.0, -0.5)
     field = KaleVelocity(Y, kernel, 0.1)
-    v, diag = field(X, field.init(X), None)
+    v = field(X, field.init(X), None).velocity
     ref = kale(X, Y, kernel, 0.1, tol=1e-15)
     # as above: converged solves agree to rounding level
     np.testing.assert_allclose(v, -1.1 * ref.witness.grad(X), atol=1e-7 * np.abs(v).max())
 
 
-def test_fast_gaussian_path_matches_general_path():
+def test_fused_gaussian_path_matches_general_path():
     X0, Y, kernel = small_problem()
-    fast = kale_flow(X0, Y, kernel, 0.01, 1e-3, 60, fast=True, record_every=20)
-    slow = kale_flow(X0, Y, kernel, 0.01, 1e-3, 60, fast=False, record_every=20)
+    kw = dict(step=1e-3, n_steps=60, record_every=20)
+    fast = kale_flow(X0, Y, kernel, lam=0.01, **kw)
+    slow = run_flow(KaleVelocity(Y, kernel, 0.01, max_elements=0), X0, **kw)
     # same iteration, different summation order: differences stay at rounding level
     np.testing.assert_allclose(fast.trajectory, slow.trajectory, atol=1e-9)
     np.testing.assert_allclose(fast.loss, slow.loss, rtol=1e-8)
-    fast = kale_flow(X0, Y, kernel, 0.01, 1e-3, 20, noise=0.2, rng=4, fast=True)
-    slow = kale_flow(X0, Y, kernel, 0.01, 1e-3, 20, noise=0.2, rng=4, fast=False)
+    kw = dict(step=1e-3, n_steps=20, noise=0.2, rng=4)
+    fast = kale_flow(X0, Y, kernel, lam=0.01, **kw)
+    slow = run_flow(KaleVelocity(Y, kernel, 0.01, max_elements=0), X0, **kw)
     np.testing.assert_allclose(fast.trajectory, slow.trajectory, atol=1e-9)  # as above
 
 
@@ -90,7 +118,7 @@ def test_warm_started_flow_matches_flow_with_cold_solves():
     # X by -step (1 + lam) grad f*. The warm-started PCG Newton must give the same trajectory.
     X, Y, kernel = small_problem(n=20, m=24)
     lam, step, n_steps = 0.01, 2e-3, 40
-    res = kale_flow(X, Y, kernel, lam, step, n_steps, record_every=n_steps)
+    res = kale_flow(X, Y, kernel, lam=lam, step=step, n_steps=n_steps, record_every=n_steps)
     ref = X.copy()
     for _ in range(n_steps):
         w = kale(ref, Y, kernel, lam, tol=1e-15).witness
@@ -99,6 +127,7 @@ def test_warm_started_flow_matches_flow_with_cold_solves():
     np.testing.assert_allclose(res.particles, ref, atol=1e-7)
     assert res.extras["newton_steps"][-1] >= n_steps  # at least one Newton step per flow step
     assert np.all(res.extras["duality_gap"] < 1e-8)  # certified at every snapshot
+    assert np.all(res.step_info["duality_gap"] <= 1e-9)  # and at every step (tol 1e-9)
 
 
 # --- properties of the flow -------------------------------------------------------------------
@@ -108,7 +137,7 @@ def test_warm_started_flow_matches_flow_with_cold_solves():
 def test_kale_decreases_and_dissipates_at_the_predicted_rate(lam):
     X0, Y, kernel = small_problem()
     step = 1e-5 if lam < 0.01 else 1e-3  # the lam = 1e-3 velocities start ~100 times larger
-    res = kale_flow(X0, Y, kernel, lam, step, 200, record_every=1)
+    res = kale_flow(X0, Y, kernel, lam=lam, step=step, n_steps=200, record_every=1)
     K = res.loss
     assert np.all(np.diff(K) < 0)  # descent at every step
     # dKALE/dt = -(1 + lam)^2 E||grad f*||^2 = -mean ||velocity||^2 (the envelope argument);
@@ -144,8 +173,8 @@ def test_large_lam_tracks_mmd_flow():
     # -(1 + lam) grad f* becomes the MMD flow's -grad f, with the same step.
     X0, Y, kernel = small_problem()
     lam, step, n = 1e5, 1e-2, 100
-    kf = kale_flow(X0, Y, kernel, lam, step, n, record_every=50)
-    mf = mmd_flow(X0, Y, kernel, step, n, record_every=50, progress=False)
+    kf = kale_flow(X0, Y, kernel, lam=lam, step=step, n_steps=n, record_every=50)
+    mf = mmd_flow(X0, Y, kernel, step=step, n_steps=n, record_every=50)
     moved = np.abs(mf.particles - X0).max()
     assert moved > 0.1  # the particles did move
     # the velocities differ by O(1 / lam) relatively: 1e-3 is 100 times that
@@ -159,20 +188,23 @@ def test_large_lam_tracks_mmd_flow():
 def test_noise_injection_evaluates_at_perturbed_points():
     X0, Y, kernel = small_problem()
     lam, step, beta = 0.1, 1e-2, 0.3
-    res = kale_flow(X0, Y, kernel, lam, step, 1, noise=beta, rng=7, record_every=1)
+    # tol 1e-15: alpha is certified to ~sqrt(tol), the step moves by step * velocity error
+    res = kale_flow(
+        X0, Y, kernel, lam=lam, step=step, n_steps=1, noise=beta, rng=7, record_every=1, tol=1e-15
+    )
     u = np.random.default_rng(7).standard_normal(X0.shape)  # the engine's first draw
     w = kale(X0, Y, kernel, lam, tol=1e-15).witness
     expected = X0 - step * (1 + lam) * w.grad(X0 + beta * u)
     np.testing.assert_allclose(res.particles, expected, atol=1e-9)
-    again = kale_flow(X0, Y, kernel, lam, step, 5, noise=beta, rng=7)
-    twice = kale_flow(X0, Y, kernel, lam, step, 5, noise=beta, rng=7)
+    again = kale_flow(X0, Y, kernel, lam=lam, step=step, n_steps=5, noise=beta, rng=7)
+    twice = kale_flow(X0, Y, kernel, lam=lam, step=step, n_steps=5, noise=beta, rng=7)
     np.testing.assert_array_equal(again.particles, twice.particles)
 
 
 def test_rate_bound_holds_along_a_flow():
     # KALE(t) <= 1 / (KALE_0^-1 + t / S^2) with S the largest S_eff seen up to t.
     X0, Y, kernel = small_problem()
-    res = kale_flow(X0, Y, kernel, 0.1, 1e-3, 300, record_every=10)
+    res = kale_flow(X0, Y, kernel, lam=0.1, step=1e-3, n_steps=300, record_every=10)
     S_eff = kale_sobolev_lower_bound(res)
     S_run = np.maximum.accumulate(S_eff)
     bound = kale_lojasiewicz_bound(res.loss[0], res.times, S_run)
@@ -182,10 +214,12 @@ def test_rate_bound_holds_along_a_flow():
 
 def test_kale_weighted_agrees_with_kale_for_uniform_weights():
     X, Y, kernel = small_problem(n=10, m=12)
-    value, f_x = kale_weighted(X, np.full(10, 0.1), Y, kernel, 0.5)
+    res = kale_weighted(X, np.full(10, 0.1), Y, kernel, 0.5)
     ref = kale(X, Y, kernel, 0.5, tol=1e-15)
-    assert value == pytest.approx(ref.value, rel=1e-9)  # both converged to ~1e-12
-    np.testing.assert_allclose(f_x, ref.witness(X), atol=1e-9)
+    assert res.value == pytest.approx(ref.value, rel=1e-9)  # both certified to ~1e-12
+    assert res.duality_gap <= 1e-12 * max(1.0, res.value)  # its default tol
+    np.testing.assert_allclose(res.witness(X), ref.witness(X), atol=1e-9)
+    np.testing.assert_allclose(res.alpha, ref.alpha, rtol=1e-7)
 
 
 # --- the KL flow baseline ------------------------------------------------------------------
@@ -196,7 +230,7 @@ def test_ula_moments_follow_the_exact_recursion():
     # var_{k+1} = (1 - g/s2)^2 var_k + 2 g (exact for the scheme, independent of the engine).
     s2, g, k, n = 0.5, 0.05, 30, 20000
     X0 = np.full((n, 1), 2.0)
-    res = kl_flow(X0, lambda Z: -Z / s2, g, k, rng=1, record_every=k)
+    res = kl_flow(X0, lambda Z: -Z / s2, step=g, n_steps=k, rng=1, record_every=k)
     a = 1 - g / s2
     mean = 2.0 * a**k
     var = 2 * g * (1 - a ** (2 * k)) / (1 - a**2)
@@ -296,30 +330,33 @@ def test_max_distance_to_target_brute_force(rng):
 
 def test_bad_input_raises_naming_the_argument():
     X0, Y, kernel = small_problem()
+    kw = dict(lam=0.1, step=1e-3, n_steps=5)
     with pytest.raises(ValueError, match="lam"):
-        kale_flow(X0, Y, kernel, 0.0, 1e-3, 5)
+        kale_flow(X0, Y, kernel, **(kw | {"lam": 0.0}))
     with pytest.raises(ValueError, match="step"):
-        kale_flow(X0, Y, kernel, 0.1, -1e-3, 5)
+        kale_flow(X0, Y, kernel, **(kw | {"step": -1e-3}))
     with pytest.raises(ValueError, match="n_steps"):
-        kale_flow(X0, Y, kernel, 0.1, 1e-3, 0)
+        kale_flow(X0, Y, kernel, **(kw | {"n_steps": 0}))
     bad = X0.copy()
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="X0"):
-        kale_flow(bad, Y, kernel, 0.1, 1e-3, 5)
+        kale_flow(bad, Y, kernel, **kw)
     with pytest.raises(ValueError, match="X0 and Y"):
-        kale_flow(X0, np.ones((5, 3)), kernel, 0.1, 1e-3, 5)
+        kale_flow(X0, np.ones((5, 3)), kernel, **kw)
     with pytest.raises(ValueError, match="kernel"):
-        kale_flow(X0, Y, "gaussian", 0.1, 1e-3, 5)
-    with pytest.raises(ValueError, match="fast"):
-        kale_flow(X0, Y, LaplaceKernel(1.0), 0.1, 1e-3, 5, fast=True)
+        kale_flow(X0, Y, "gaussian", **kw)
+    with pytest.raises(TypeError, match="fast"):  # the fused path is the kernel's choice now
+        kale_flow(X0, Y, LaplaceKernel(1.0), **kw, fast=True)
+    with pytest.raises(TypeError):  # options are keyword-only
+        kale_flow(X0, Y, kernel, 0.1, 1e-3, 5)
     with pytest.raises(ValueError, match="rng"):
         three_rings(rng="modern")
-    with pytest.raises(ValueError, match="legacy"):
+    with pytest.raises(ValueError, match="published cloud"):
         three_rings(n_source=100)
     with pytest.raises(ValueError, match="means"):
         mixture_of_gaussians(means=[1.0, 2.0])
     with pytest.raises(ValueError, match="grad_log_density"):
-        kl_flow(X0, None, 1e-3, 5)
+        kl_flow(X0, None, step=1e-3, n_steps=5)
     with pytest.raises(ValueError, match="direction"):
         kale_first_variation_check(X0, Y, kernel, 0.1, np.ones(len(X0)))
 
@@ -341,32 +378,172 @@ def test_warm_newton_reuses_its_factorisation_and_counts_solves():
     lam = 0.01
     field = KaleVelocity(Y, kernel, lam, tol=1e-10)
     state = field.init(X)
-    v, diag = field(X, state)
-    state = diag["state"]
+    out = field(X, state)
+    v, state = out.velocity, out.state
     X1 = X + 1e-4 * v / np.abs(v).max()  # the fastest particle moves by 1e-4
-    _, diag1 = field(X1, state)
-    new = diag1["state"]
+    out1 = field(X1, state)
+    new = out1.state
     assert new.cholesky == state.cholesky  # the old factorisation preconditions CG
     assert new.newton_steps - state.newton_steps == 1
     assert new.cg_iterations > state.cg_iterations
+    # the step's information is the state's (cumulative counters, certified gap)
+    assert out1.info["newton_steps"] == new.newton_steps
+    assert out1.info["cholesky"] == new.cholesky
+    assert out1.info["duality_gap"] == new.gap <= 1e-10
     cold = kale(X1, Y, kernel, lam, tol=1e-15)
-    # the decrement after one warm step is O(move^2): alpha agrees to ~1e-8 relatively
-    np.testing.assert_allclose(new.alpha, cold.alpha, rtol=1e-6)
+    # one warm step lands within its certificate of the new optimum (a cold solve by
+    # kernelflows.divergences.kale): alpha agrees as far as the two gaps allow
+    dist, bound = certified_alpha_distance(new.alpha, new.gap, cold.alpha, cold.duality_gap, lam)
+    assert dist <= bound
+    np.testing.assert_allclose(new.alpha, cold.alpha, rtol=1e-4)  # ~sqrt(gap / alpha)
     # a large move of the reference alpha triggers a new factorisation
-    far = state._replace(ref_u=state.ref_u + 1.0)
-    _, diag2 = field(X1, far)
-    assert diag2["state"].cholesky == state.cholesky + 1
+    far_ref = dataclasses.replace(state.reference, u=state.reference.u + 1.0)
+    far = dataclasses.replace(state, reference=far_ref)
+    assert field(X1, far).state.cholesky == state.cholesky + 1
 
 
 def test_experiment_entry_points_run_the_published_settings():
     out = three_rings_experiment(n_steps=20, record_every=10)
-    np.testing.assert_array_equal(out["X0"], three_rings_legacy_source())
-    assert out["kernel"].bandwidth == pytest.approx(np.sqrt(0.05))  # s = 0.1 = 2 sigma^2
-    assert out["kale"].step == 1e-4 and out["mmd"].step == 1e-3
-    assert set(out["max_distance"]) == {"kale", "mmd"}
+    np.testing.assert_array_equal(out.X0, three_rings_legacy_source())
+    np.testing.assert_array_equal(out.Y, three_rings_target())
+    assert out.kernel.bandwidth == pytest.approx(np.sqrt(0.05))  # s = 0.1 = 2 sigma^2
+    assert set(out.runs) == {"kale", "mmd"}
+    assert out.runs["kale"].step == 1e-4 and out.runs["mmd"].step == 1e-3
+    assert set(out.max_distance) == {"kale", "mmd"}
+    for name, res in out.runs.items():
+        assert out.max_distance[name] == max_distance_to_target(res.particles, out.Y)
+        assert out.seconds[name] > 0
+        np.testing.assert_array_equal(res.steps, [0, 10, 20])
     mix = mixture_experiment(n_steps=10, record_every=5)
-    assert len(mix["runs"]) == 6
-    for name, res in mix["runs"].items():
+    assert len(mix.runs) == 6
+    for name, res in mix.runs.items():
         assert res.trajectory.shape == (3, 240, 2)
+        np.testing.assert_array_equal(res.trajectory[0], mix.X0)
         # every run starts from the same cloud, so the first MMD is the same for all
-        assert mix["mmd"][name][0] == pytest.approx(mix["mmd"]["MMD flow"][0], rel=1e-12)
+        assert mix.mmd[name][0] == pytest.approx(mix.mmd["MMD flow"][0], rel=1e-12)
+
+
+# --- the redesign's contract: no hidden state, one solve per step, dispatch by override -------
+
+
+def test_one_field_object_runs_two_flows_like_two_fresh_ones():
+    X0, Y, kernel = small_problem()
+    X1 = X0 + 0.05
+    kw = dict(step=1e-3, n_steps=12, noise=0.1, rng=2, record_every=4)
+    field = KaleVelocity(Y, kernel, 0.05)
+    first = run_flow(field, X0, **kw)
+    second = run_flow(field, X1, **kw)
+    again = run_flow(field, X0, **kw)
+    for res, start in ((first, X0), (second, X1), (again, X0)):
+        fresh = run_flow(KaleVelocity(Y, kernel, 0.05), start, **kw)
+        np.testing.assert_array_equal(res.trajectory, fresh.trajectory)
+        np.testing.assert_array_equal(res.loss, fresh.loss)
+        np.testing.assert_array_equal(res.step_info["duality_gap"], fresh.step_info["duality_gap"])
+    # the entry point builds the same field
+    np.testing.assert_array_equal(kale_flow(X0, Y, kernel, lam=0.05, **kw).loss, first.loss)
+
+
+def test_a_recorded_step_does_one_solve(monkeypatch):
+    # With noise injection the velocity is needed at X + beta u and the loss at X: both come
+    # from the one solve for X. Every field call solves once, and init once.
+    calls = []
+    solve = KaleNewton.solve
+
+    def counting(self, kbar, c=None, start=None):
+        calls.append(c)
+        return solve(self, kbar, c, start)
+
+    monkeypatch.setattr(KaleNewton, "solve", counting)
+    X0, Y, kernel = small_problem()
+    n_steps = 7
+    res = kale_flow(
+        X0, Y, kernel, lam=0.1, step=1e-3, n_steps=n_steps, noise=0.2, rng=1, record_every=1
+    )
+    assert len(res.steps) == n_steps + 1  # every step recorded
+    # init + one per step + the last snapshot
+    assert len(calls) == 1 + n_steps + 1
+    # and without recording, still one per step
+    calls.clear()
+    kale_flow(X0, Y, kernel, lam=0.1, step=1e-3, n_steps=n_steps, noise=0.2, rng=1, record_every=7)
+    assert len(calls) == 1 + n_steps + 1
+
+
+class _SubGaussian(GaussianKernel):
+    """A user's subclass of the Gaussian kernel: it inherits the fused path."""
+
+
+class _GenericGaussian(GaussianKernel):
+    """The Gaussian kernel without a gradient-from-values form (the generic path), its gradient
+    block written out (GaussianKernel's own goes through grad_from_gram)."""
+
+    grad_from_gram = Kernel.grad_from_gram
+
+    def _grad_block(self, Z, X, w):
+        Kw = self._gram(Z, X) * w[None, :]
+        return (Kw @ X - Z * Kw.sum(axis=1)[:, None]) / self.bandwidth**2
+
+
+def test_fused_path_is_chosen_by_override(monkeypatch):
+    # The fused path evaluates k(X, [X; Y]) once per step and never calls the blocked
+    # weighted_sum / weighted_grad; the generic path calls them at every step.
+    calls = {"weighted_sum": 0, "weighted_grad": 0}
+    for name in calls:
+        original = getattr(Kernel, name)
+
+        def counting(self, *args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Kernel, name, counting)
+    X0, Y, _ = small_problem()
+    kw = dict(lam=0.05, step=1e-3, n_steps=10, record_every=1)
+    fused = kale_flow(X0, Y, _SubGaussian(0.5), **kw)
+    assert calls == {"weighted_sum": 1, "weighted_grad": 0}  # only init's kbar
+    calls.update(weighted_sum=0, weighted_grad=0)
+    generic = kale_flow(X0, Y, _GenericGaussian(0.5), **kw)
+    assert calls["weighted_sum"] == 1 + 11 and calls["weighted_grad"] == 11
+    plain = kale_flow(X0, Y, GaussianKernel(0.5), **kw)
+    # one iteration, different summation orders (and solves certified to tol 1e-9)
+    np.testing.assert_array_equal(fused.trajectory, plain.trajectory)
+    np.testing.assert_allclose(fused.trajectory, generic.trajectory, atol=1e-9)
+    np.testing.assert_allclose(fused.loss, generic.loss, rtol=1e-8)
+
+
+@pytest.mark.parametrize("tol", [1e-9, 1e-6])
+def test_kale_flow_records_the_certified_gap_of_every_step(tol):
+    X0, Y, kernel = small_problem()
+    n_steps = 25
+    res = kale_flow(X0, Y, kernel, lam=0.1, step=1e-3, n_steps=n_steps, record_every=10, tol=tol)
+    gaps = res.step_info["duality_gap"]
+    assert gaps.shape == (n_steps,)
+    assert np.all(np.isfinite(gaps)) and np.all(gaps >= 0)
+    # the solver certifies gap <= tol (absolute when the value is not asked for) or
+    # tol * max(1, KALE) at the recorded steps
+    recorded = np.zeros(n_steps, dtype=bool)
+    recorded[res.steps[res.steps < n_steps]] = True
+    assert np.all(gaps[~recorded] <= tol)
+    scale = np.maximum(1.0, res.loss[: recorded.sum()])
+    assert np.all(gaps[recorded] <= tol * scale)
+    for key in ("newton_steps", "cholesky", "cg_iterations"):
+        assert res.step_info[key].shape == (n_steps,)
+        assert np.all(np.diff(res.step_info[key]) >= 0)  # cumulative counters
+    assert res.loss_name == "KALE"
+    with pytest.raises(ValueError, match="MMD flow"):
+        mmd2_along(res)
+
+
+def test_mixture_experiment_runs_draw_from_independent_streams():
+    # changing the noise level of the noisy KALE run changes that run only: the KL flow's
+    # Langevin noise and the data come from their own spawned streams
+    kw = dict(n_steps=3, lams=(1.0,), record_every=1, rng=5)
+    a = mixture_experiment(beta=0.3, **kw)
+    b = mixture_experiment(beta=0.6, **kw)
+    np.testing.assert_array_equal(a.X0, b.X0)
+    np.testing.assert_array_equal(a.Y, b.Y)
+    for name in ("KL flow (ULA)", "MMD flow", "KALE lam=1"):
+        np.testing.assert_array_equal(a.runs[name].trajectory, b.runs[name].trajectory)
+    noisy_a, noisy_b = "KALE lam=0.1, noise 0.3", "KALE lam=0.1, noise 0.6"
+    assert not np.array_equal(a.runs[noisy_a].particles, b.runs[noisy_b].particles)
+    # another seed changes the data
+    c = mixture_experiment(beta=0.3, **(kw | {"rng": 6}))
+    assert not np.array_equal(a.X0, c.X0)

@@ -67,3 +67,103 @@ def test_readme_gallery_shows_every_registered_figure():
     gallery = readme.split("<!-- gallery:start -->")[1].split("<!-- gallery:end -->")[0]
     missing = [fid for fid in figures() if f"<code>{fid}</code>" not in gallery]
     assert not missing, f"add to the README gallery: {missing}"
+
+
+# --- lectures and committed assignments use the public API only -------------------------------
+
+PUBLIC_MODULES = (
+    "kernelflows",
+    "kernelflows.kernels",
+    "kernelflows.measures",
+    "kernelflows.divergences",
+    "kernelflows.flows",
+    "kernelflows.theory",
+    "kernelflows.networks",
+    "kernelflows.experiments",
+    "kernelflows.viz",
+    "kernelflows.figures",
+    "kernelflows.course.checks",
+    "kernelflows.course.widgets",
+)
+#: kernelflows.figures is used through its three entry points only
+FIGURES_NAMES = {"draw", "figures", "register"}
+NOTEBOOKS = sorted((ROOT / "lectures").glob("*.ipynb")) + sorted(
+    (ROOT / "assignments").glob("*.ipynb")
+)
+
+
+def _code_cells(path):
+    import json
+
+    nb = json.loads(path.read_text())
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            source = cell["source"]
+            yield index, "".join(source) if isinstance(source, list) else source
+
+
+def _kernelflows_imports(source):
+    """(module, name or None, line) for every import of kernelflows in a cell's code."""
+    import ast
+
+    # IPython magics and shell escapes are not Python: blank them (keeping line numbers)
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    tree = ast.parse("\n".join(lines))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module.split(".")[0] == "kernelflows":
+                for alias in node.names:
+                    yield node.module, alias.name, node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "kernelflows":
+                    yield alias.name, None, node.lineno
+
+
+def test_the_import_parser_sees_every_form():
+    source = (
+        "%matplotlib inline\n"
+        "import kernelflows\n"
+        "import kernelflows.flows as kf\n"
+        "from kernelflows.flows.engine import run_flow\n"
+        "from kernelflows import (kale,\n    mmd2 as m)\n"
+        "if True:\n    from kernelflows.viz import _style\n"
+        "import numpy as np\n"
+    )
+    assert list(_kernelflows_imports(source)) == [
+        ("kernelflows", None, 2),
+        ("kernelflows.flows", None, 3),
+        ("kernelflows.flows.engine", "run_flow", 4),
+        ("kernelflows", "kale", 5),
+        ("kernelflows", "mmd2", 5),
+        ("kernelflows.viz", "_style", 8),
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_notebooks_import_only_public_names(path):
+    import importlib
+
+    problems = []
+    for index, source in _code_cells(path):
+        for module, name, line in _kernelflows_imports(source):
+            where = f"cell {index}, line {line}: "
+            if module not in PUBLIC_MODULES:
+                problems.append(f"{where}{module} is not a public module")
+                continue
+            if name is None:
+                continue
+            if name == "*":
+                problems.append(f"{where}from {module} import * (name what you use)")
+                continue
+            if name.startswith("_"):
+                problems.append(f"{where}{module}.{name} is private")
+                continue
+            public = (
+                FIGURES_NAMES
+                if module == "kernelflows.figures"
+                else set(getattr(importlib.import_module(module), "__all__", ()))
+            )
+            if name not in public:
+                problems.append(f"{where}{name} is not in {module}'s public names")
+    assert not problems, f"{path.relative_to(ROOT)}:\n" + "\n".join(problems)

@@ -1,12 +1,20 @@
 """Tests of the numerical theory checks (kernelflows.theory)."""
 
+import re
+
 import numpy as np
 import pytest
 
 from kernelflows.divergences import mmd_energy, mmd_velocity
 from kernelflows.experiments import bad_equilibrium, collapse_setup
 from kernelflows.flows import FlowResult, inverse_sqrt, mmd_flow
-from kernelflows.kernels import GaussianKernel
+from kernelflows.kernels import (
+    EnergyKernel,
+    GaussianKernel,
+    IMQKernel,
+    LaplaceKernel,
+    PolynomialKernel,
+)
 from kernelflows.theory import (
     assumption_a_constants,
     bad_equilibrium_energy,
@@ -153,11 +161,11 @@ def test_proposition8_rate_with_inverse_sqrt_schedule():
         progress=False,
     )
     out = proposition8_check(res)
-    assert out["c"] > 0  # every step is a descent proportional to beta_n^2 F_n
-    assert np.all(res.loss <= out["bound"] * (1 + 1e-12))  # hence the exponential bound
+    assert out.c > 0  # every step is a descent proportional to beta_n^2 F_n
+    assert np.all(res.loss <= out.bound * (1 + 1e-12))  # hence the exponential bound
     # The slide's two conditions multiply to the per-step rate (an identity; rounding only).
-    np.testing.assert_allclose(out["C_n"] * out["lambda_n"], out["c_n"], rtol=1e-9)
-    assert np.all(out["C_n"] > 0) and np.all(out["lambda_n"] > 0)
+    np.testing.assert_allclose(out.C_n * out.lambda_n, out.c_n, rtol=1e-9)
+    assert np.all(out.C_n > 0) and np.all(out.lambda_n > 0)
     with pytest.raises(ValueError, match="every step"):
         proposition8_check(mmd_flow(X0, Y, GaussianKernel(1.0), step=0.5, n_steps=10))
 
@@ -238,7 +246,7 @@ def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
         steps=np.array([0]),
         loss=np.array([0.1]),
         grad_sq_norm=np.array([0.0]),
-        noise=np.array([0.0]),
+        beta=np.array([0.0]),
         step=0.1,
         loss_name="F = MMD^2 / 2",
     )
@@ -248,3 +256,27 @@ def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
     res = mmd_flow(X0, Y, GaussianKernel(1.0), step=0.5, n_steps=5, record_every=1)
     assert np.all(res.loss > 0.01)
     assert np.all(sobolev_lower_bound(res) > 1e6)
+
+
+NON_GAUSSIAN = [IMQKernel(), LaplaceKernel(1.0), PolynomialKernel(2), EnergyKernel()]
+
+
+@pytest.mark.parametrize("kernel", NON_GAUSSIAN, ids=lambda k: type(k).__name__)
+def test_gaussian_only_theory_refuses_other_kernels_naming_them(kernel, samples):
+    # the constants (Assumption A, the descent Lipschitz constant, the Sobolev Gram matrix, the
+    # closed forms) are derived for the Gaussian kernel and hold for no other
+    X, Y = samples
+    calls = [
+        lambda: assumption_a_constants(kernel, 2),
+        lambda: descent_lipschitz_constant(kernel),
+        lambda: descent_check(X, Y, kernel, 0.1),
+        lambda: bad_equilibrium_energy(0.5, kernel),
+        lambda: sobolev_distance(X, Y, kernel, 1e-2),
+        lambda: convexity_counterexample(kernel, 2.0, n_points=3),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=re.escape(repr(kernel))):
+            call()
+    # a bandwidth in place of the kernel (the old signatures) is refused as well
+    with pytest.raises(ValueError, match="GaussianKernel"):
+        descent_lipschitz_constant(1.0)
