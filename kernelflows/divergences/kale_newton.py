@@ -234,11 +234,14 @@ class KaleNewton:
         """
         lam = self.lam
         alpha = state.alpha
-        a_kbar = float(alpha @ kbar)
-        quad = max(c - 2.0 * a_kbar + float(alpha @ state.K_alpha), 0.0)
-        mean_f_p = (c - a_kbar) / lam
-        mean_exp = math.exp(float(logsumexp(state.f_q)) - self._log_m)
-        primal = mean_f_p - mean_exp + 1.0 - 0.5 * quad / lam
+        f = state.f_q
+        # mean f(X) - lam/2 ||f||^2 = (c - a^T K a) / (2 lam), and 1 - mean exp f = -mean expm1 f:
+        # written so, nothing cancels at large lam, where f is small and KALE ~ MMD^2 / 2
+        if np.max(np.abs(f)) < 1.0:
+            one_minus_mean_exp = -float(np.mean(np.expm1(f)))
+        else:
+            one_minus_mean_exp = 1.0 - math.exp(float(logsumexp(f)) - self._log_m)
+        primal = (c - float(alpha @ state.K_alpha)) / (2.0 * lam) + one_minus_mean_exp
         return max((1.0 + lam) * primal, 0.0)
 
     # -- the solve -------------------------------------------------------------------------------

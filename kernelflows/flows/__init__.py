@@ -8,7 +8,7 @@
 A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
 a :class:`FieldStep`) and an entry point that calls :func:`run_flow`. Every entry point has the
 signature ``flow(X0, target..., *, step, n_steps, noise=0.0, rng=None, record_every=None,
-progress=False, ...)``.
+progress=False, ...)`` (the KL flow's noise is its own diffusion, so it has no ``noise``).
 """
 
 from .engine import (

@@ -338,7 +338,7 @@ class GaussianKernel(_RadialKernel):
 
     def _grad_block(self, Z, X, w):
         K = self._gram(Z, X)
-        return self.grad_from_gram(Z, X, K, w)
+        return GaussianKernel.grad_from_gram(self, Z, X, K, w)  # not a subclass's override
 
     def grad_from_gram(self, Z, C, K, w):
         # grad_z k(z, c) = -(z - c) / s^2 k(z, c): sum_j w_j grad = ((K w c)(z) - z (K w)(z)) / s^2

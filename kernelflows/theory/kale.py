@@ -56,6 +56,10 @@ def kale_sobolev_lower_bound(result: FlowResult):
     <= (1 + lam) S(nu* | nu) ||grad f*||_{L2(nu)} (definition of S, slide "Consistency (2)").
     So S(nu* | nu_t) >= S_eff(t): the smallest S for which that step holds at time t.
     """
+    if result.loss_name != "KALE":
+        raise ValueError(
+            f"kale_sobolev_lower_bound needs a KALE flow's result, got {result.loss_name}"
+        )
     return np.asarray(result.loss) / np.sqrt(np.asarray(result.grad_sq_norm))
 
 

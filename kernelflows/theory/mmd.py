@@ -353,6 +353,11 @@ def sobolev_lower_bound(result: FlowResult) -> np.ndarray:
     Taking g = f / ||grad f||_{L2(nu)} in the definition of S gives 2 F = E_nu f - E_nu* f
     <= S(nu* | nu) (E_nu ||grad f||^2)^(1/2), i.e. S >= S_eff.
     """
+    if result.loss_name != "F = MMD^2 / 2":
+        raise ValueError(
+            f"sobolev_lower_bound needs an MMD flow's result, got a flow of {result.loss_name}; "
+            "for KALE flow use kale_sobolev_lower_bound"
+        )
     loss = np.asarray(result.loss, dtype=float)
     with np.errstate(divide="ignore"):  # grad f = 0 with F > 0 (a bad equilibrium): S = inf
         return 2.0 * loss / np.sqrt(np.asarray(result.grad_sq_norm, dtype=float))
