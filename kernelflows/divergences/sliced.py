@@ -135,6 +135,74 @@ def _g_at(s, cw, t):
     return cw0[lo] + cw0[hi] - cw[-1]
 
 
+def _counts_g(sx, sy, t):
+    """g(t) for uniform weights 1/n on sorted sx and -1/m on sorted sy, at values t."""
+    n, m = len(sx), len(sy)
+    gx = np.searchsorted(sx, t, side="left") + np.searchsorted(sx, t, side="right") - n
+    gy = np.searchsorted(sy, t, side="left") + np.searchsorted(sy, t, side="right") - m
+    return gx / n - gy / m
+
+
+def _one_direction(px, py, out, record):
+    """One direction: g at the particles written into ``out`` (their order), F_1, sorted sx, sy.
+
+    With weights 1/n on the particles' projections px and -1/m on the target's py, g at the
+    k-th smallest particle is (2k - n + 1) / n - (2 a_k - m) / m when no two points coincide,
+    a_k = #{y < x_k}; the a_k come from a stable merge of the two sorted samples (linear work
+    for the sort, which detects the two runs). The particles need an ``argsort`` (to send g back
+    to them), the target only a ``sort``: less than one ``argsort`` of all n + m values.
+    Coincident points (checked) take the general route of :func:`_g_sorted`.
+    """
+    n, m = len(px), len(py)
+    ox = np.argsort(px)
+    sx = np.take(px, ox)
+    sy = np.sort(py)
+    merged = np.argsort(np.concatenate([sx, sy]), kind="stable")
+    is_x = merged < n
+    a = np.flatnonzero(is_x)
+    a -= np.arange(n)  # number of target points below each sorted particle
+    ties = (
+        (n > 1 and bool(np.any(sx[1:] == sx[:-1])))
+        or bool(np.any(np.take(sy, np.minimum(a, m - 1)) == sx))
+        or (m > 1 and bool(np.any(sy[1:] == sy[:-1])))
+    )
+    if ties:
+        return _one_direction_ties(px, py, out, record), sx, sy
+    g = np.arange(n, dtype=float)
+    g *= 2.0 / n
+    g += (1.0 - n) / n + 1.0
+    g -= (2.0 / m) * a
+    out[ox] = g
+    if not record:
+        return 0.0, sx, sy
+    b = np.flatnonzero(~is_x)
+    b -= np.arange(m)  # number of particles below each sorted target point
+    gy = b * (2.0 / n) - 1.0
+    gy -= np.arange(m, dtype=float) * (2.0 / m) + (1.0 - m) / m
+    # F_1 = -sum_k w_k s_k g(s_k) over both samples
+    return -(float(np.dot(sx, g)) / n - float(np.dot(sy, gy)) / m), sx, sy
+
+
+def _one_direction_ties(px, py, out, record):
+    """The general route: one argsort of all points, ties grouped (sign(0) = 0)."""
+    n, m = len(px), len(py)
+    p = np.concatenate([px, py])
+    w = signed_weights(n, m)
+    order = np.argsort(p)
+    s = np.take(p, order)
+    ws = np.take(w, order)
+    cw = np.cumsum(ws)
+    g_sorted = _g_sorted(s, ws, cw)
+    g = np.empty(n + m)
+    g[order] = g_sorted
+    out[:] = g[:n]
+    return -float(np.dot(ws * s, g_sorted)) if record else 0.0
+
+
+#: Values of g held at once (one row per direction) before they are summed into the velocity.
+CHUNK_ELEMENTS = 2**23
+
+
 def sliced_velocity_and_energy(X, Y, directions, at=None, record: bool = True):
     """Sliced estimates of the energy-kernel MMD flow velocity and of F = 1/2 MMD^2.
 
@@ -148,41 +216,36 @@ def sliced_velocity_and_energy(X, Y, directions, at=None, record: bool = True):
     * ``v_particles`` : the estimate at X from the same directions (``v`` itself when ``at`` is
       None; ``None`` when ``at`` is given and ``record`` is false).
 
-    One ``argsort`` of n + m values per direction, then linear passes (no n x m array). Inputs
-    must be validated float arrays of the same dimension.
+    Per direction: one ``argsort`` of the n projected particles, one ``sort`` of the m projected
+    targets and a linear merge, then linear passes; the g of a chunk of directions are summed
+    into the velocity with one matrix product. No n x m array; memory O(n + m). Inputs must be
+    validated float arrays of the same dimension.
     """
-    n, m = len(X), len(Y)
-    d = X.shape[1]
+    n, d = X.shape
     xi = np.asarray(directions, dtype=float)
     P = len(xi)
-    C = np.concatenate([X, Y])
-    w = signed_weights(n, m)
     scale = energy_slicing_constant(d) / P
-    v = np.zeros((n if at is None else len(at), d))
-    v_x = np.zeros((n, d)) if (at is not None and record) else None
+    need_x = at is None or record
+    v_x = np.zeros((n, d)) if need_x else None
+    v_at = None if at is None else np.zeros((len(at), d))
     F = 0.0
-    g = np.empty(n + m)
-    for k in range(P):
-        p = C @ xi[k]
-        order = np.argsort(p)
-        s = np.take(p, order)
-        ws = np.take(w, order)
-        cw = np.cumsum(ws)
-        g_sorted = _g_sorted(s, ws, cw)
-        if record:
-            F -= float(np.dot(ws * s, g_sorted))
-        if at is None or record:
-            g[order] = g_sorted
-            target = v if at is None else v_x
-            target += np.multiply.outer(g[:n], xi[k])
-        if at is not None:
-            v += np.multiply.outer(_g_at(s, cw, at @ xi[k]), xi[k])
-    v *= scale
+    chunk = max(1, min(P, CHUNK_ELEMENTS // max(n, 1)))
+    G = np.empty((chunk, n))
+    for start in range(0, P, chunk):
+        block = xi[start : start + chunk]
+        for k, direction in enumerate(block):
+            F1, sx, sy = _one_direction(X @ direction, Y @ direction, G[k], record)
+            F += F1
+            if at is not None:
+                v_at += np.multiply.outer(_counts_g(sx, sy, at @ direction), direction)
+        if need_x:
+            v_x += G[: len(block)].T @ block
     if v_x is not None:
         v_x *= scale
     if at is None:
-        v_x = v
-    return v, (scale * F if record else None), v_x
+        return v_x, (scale * F if record else None), v_x
+    v_at *= scale
+    return v_at, (scale * F if record else None), v_x
 
 
 def sliced_mmd2(X, Y, n_projections: int = 64, rng=None) -> float:
