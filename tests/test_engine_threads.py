@@ -63,6 +63,19 @@ def test_generic_sums_are_bit_identical_on_one_and_two_threads(spy, kernel):
     np.testing.assert_allclose(S1, kernel(X, C) @ W, rtol=1e-12, atol=1e-9)
 
 
+def test_totals_are_bit_identical_on_one_and_two_threads(spy):
+    X, Y, _, _ = _problem(1500, 900)
+    kernel = GaussianKernel(0.9)
+    with kernel_threads(1):
+        one = (kernel.total(X), kernel.total(X, Y), kernel.total(X, exclude_diagonal=True))
+    with kernel_threads(2):
+        two = (kernel.total(X), kernel.total(X, Y), kernel.total(X, exclude_diagonal=True))
+    assert {t for _, t in spy} == {1, 2}
+    assert one == two
+    # the symmetric half-sum is the full sum (1e-9 relative: 2e6 terms of size <= 1)
+    assert one[0] == pytest.approx(kernel(X).sum(), rel=1e-9)
+
+
 def test_flow_is_bit_identical_with_kernel_threads(spy):
     X, Y, _, _ = _problem(600, 600, seed=1)
     kw = dict(step=0.5, n_steps=4, record_every=1)

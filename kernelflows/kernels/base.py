@@ -70,7 +70,8 @@ class Kernel:
     """A positive definite kernel k(x, y) on R^d.
 
     Subclasses implement ``_gram(Z, X)`` (the kernel values of validated arrays) and
-    ``_grad_block(Z, X, w)`` (sum_j w_j grad_z k(z_i, x_j) for one block of rows of Z).
+    ``_grad_block(Z, X, w)`` (sum_j w_j grad_z k(z_i, x_j) for one block of rows of Z). Both
+    must be pure functions of their arguments: the blocked sums call them from several threads.
     """
 
     # -- what subclasses provide -------------------------------------------------------------
@@ -134,6 +135,7 @@ class Kernel:
         """sum_{i, j} k(x_i, y_j) without building the Gram matrix (blocks of rows).
 
         With ``Y=None`` the sum is over pairs of X; ``exclude_diagonal`` drops the i = j terms.
+        The row blocks run on the kernels' thread pool (as :meth:`sums_and_grad`).
         """
         X = as_samples(X, "X")
         same = Y is None
@@ -141,17 +143,30 @@ class Kernel:
         same_dimension(X, Y)
         if exclude_diagonal and not same:
             raise ValueError("exclude_diagonal needs Y=None (pairs within one sample)")
-        acc = 0.0
+        blocks = list(row_blocks(len(X), len(Y)))
         if same:
-            # k is symmetric: each row block against the columns from its first row onwards,
-            # off-diagonal blocks counted twice (half the kernel evaluations).
-            for rows in row_blocks(len(X), len(X)):
-                G = self._gram(X[rows], X[rows.start :])
-                width = rows.stop - rows.start
-                acc += 2.0 * float(G.sum()) - float(G[:, :width].sum())
+            costs = [(rows.stop - rows.start) * (len(X) - rows.start) for rows in blocks]
         else:
-            for rows in row_blocks(len(X), len(Y)):
-                acc += float(self._gram(X[rows], Y).sum())
+            costs = [rows.stop - rows.start for rows in blocks]
+        chunks = split_by_cost(costs)
+
+        def task(c):
+            part = 0.0
+            for rows in blocks[chunks[c][0] : chunks[c][1]]:
+                if same:
+                    # k is symmetric: each row block against the columns from its first row
+                    # onwards, off-diagonal blocks counted twice (half the kernel evaluations).
+                    G = self._gram(X[rows], X[rows.start :])
+                    width = rows.stop - rows.start
+                    part += 2.0 * float(G.sum()) - float(G[:, :width].sum())
+                else:
+                    part += float(self._gram(X[rows], Y).sum())
+            return part
+
+        # chunk sums added in chunk order: the same value on any number of threads
+        acc = 0.0
+        for part in run_chunks(task, len(chunks), n_threads(len(X) * len(Y))):
+            acc += part
         if exclude_diagonal:
             acc -= float(self._paired(X, X).sum())
         return acc
