@@ -171,9 +171,12 @@ def test_fast_merge_route_agrees_with_the_general_sort_route():
     from kernelflows.divergences.sliced import _one_direction, _one_direction_ties
 
     rng = np.random.default_rng(12)
-    px, py = rng.normal(size=300), rng.normal(size=200) + 0.3
-    fast, slow = np.empty(300), np.empty(300)
-    F_fast = _one_direction(px, py, fast, True)[0]
-    F_slow = _one_direction_ties(px, py, slow, True)
-    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-13)
-    assert F_fast == pytest.approx(F_slow, rel=1e-11)
+    for tie in (False, True):  # with a particle on a target point: the general route
+        px, py = rng.normal(size=300), rng.normal(size=200) + 0.3
+        if tie:
+            px[7] = py[3]
+        fast, slow = np.empty(300), np.empty(300)
+        F_fast = _one_direction(px, py, fast, True)[0]
+        F_slow = _one_direction_ties(px, py, slow, True)
+        np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-13)
+        assert F_fast == pytest.approx(F_slow, rel=1e-11)
