@@ -171,10 +171,14 @@ def test_fast_merge_route_agrees_with_the_general_sort_route():
     from kernelflows.divergences.sliced import _one_direction, _one_direction_ties
 
     rng = np.random.default_rng(12)
-    for tie in (False, True):  # with a particle on a target point: the general route
+    # ties: none; a particle on a target point (general route); two target points (fast route:
+    # g at the particles does not see them, and F_1 needs no tie rule)
+    for tie in ("none", "xy", "yy"):
         px, py = rng.normal(size=300), rng.normal(size=200) + 0.3
-        if tie:
+        if tie == "xy":
             px[7] = py[3]
+        if tie == "yy":
+            py[5] = py[6]
         fast, slow = np.empty(300), np.empty(300)
         F_fast = _one_direction(px, py, fast, True)[0]
         F_slow = _one_direction_ties(px, py, slow, True)

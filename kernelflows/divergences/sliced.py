@@ -143,43 +143,46 @@ def _counts_g(sx, sy, t):
     return gx / n - gy / m
 
 
-def _one_direction(px, py, out, record):
+def _one_direction(px, py, out, record, work=None):
     """One direction: g at the particles written into ``out`` (their order), F_1, sorted sx, sy.
 
     With weights 1/n on the particles' projections px and -1/m on the target's py, g at the
-    k-th smallest particle is (2k - n + 1) / n - (2 a_k - m) / m when no two points coincide,
-    a_k = #{y < x_k}; the a_k come from a stable merge of the two sorted samples (linear work
-    for the sort, which detects the two runs). The particles need an ``argsort`` (to send g back
-    to them), the target only a ``sort``: less than one ``argsort`` of all n + m values.
-    Coincident points (checked) take the general route of :func:`_g_sorted`.
+    i-th smallest particle is (2i - n + 1) / n - (2 a_i - m) / m when no particle coincides with
+    another point, a_i = #{y < x_i}; the a_i come from a stable merge of the two sorted samples
+    (a stable sort finds the two sorted runs and merges them in linear time). The particles need
+    an ``argsort`` (to send g back to them), the target only a ``sort``: together less than one
+    ``argsort`` of the n + m values. F_1 = -sum_k w_k s_k g(s_k) needs no tie rule (tied points
+    are at distance 0), but g does: a particle on another point takes the general route of
+    :func:`_one_direction_ties`. ``work`` = (buffer of n + m floats, arange(max(n, m))) may be
+    passed to save allocations over many directions.
     """
     n, m = len(px), len(py)
+    buf, ar = work if work is not None else (np.empty(n + m), np.arange(max(n, m)))
     ox = np.argsort(px)
-    sx = np.take(px, ox)
-    sy = np.sort(py)
-    merged = np.argsort(np.concatenate([sx, sy]), kind="stable")
+    sx, sy = buf[:n], buf[n:]
+    np.take(px, ox, out=sx)
+    sy[:] = py
+    sy.sort()
+    merged = np.argsort(buf, kind="stable")
     is_x = merged < n
     a = np.flatnonzero(is_x)
-    a -= np.arange(n)  # number of target points below each sorted particle
-    ties = (
-        (n > 1 and bool(np.any(sx[1:] == sx[:-1])))
-        or bool(np.any(np.take(sy, np.minimum(a, m - 1)) == sx))
-        or (m > 1 and bool(np.any(sy[1:] == sy[:-1])))
+    a -= ar[:n]  # number of target points below each sorted particle
+    ties = (n > 1 and bool(np.any(sx[1:] == sx[:-1]))) or bool(
+        np.any(np.take(sy, np.minimum(a, m - 1)) == sx)
     )
     if ties:
         return _one_direction_ties(px, py, out, record), sx, sy
-    g = np.arange(n, dtype=float)
-    g *= 2.0 / n
+    g = a * (-2.0 / m)
+    g += ar[:n] * (2.0 / n)
     g += (1.0 - n) / n + 1.0
-    g -= (2.0 / m) * a
     out[ox] = g
     if not record:
         return 0.0, sx, sy
     b = np.flatnonzero(~is_x)
-    b -= np.arange(m)  # number of particles below each sorted target point
-    gy = b * (2.0 / n) - 1.0
-    gy -= np.arange(m, dtype=float) * (2.0 / m) + (1.0 - m) / m
-    # F_1 = -sum_k w_k s_k g(s_k) over both samples
+    b -= ar[:m]  # number of particles at or below each sorted target point
+    gy = b * (2.0 / n)
+    gy -= ar[:m] * (2.0 / m)
+    gy -= (1.0 - m) / m + 1.0
     return -(float(np.dot(sx, g)) / n - float(np.dot(sy, gy)) / m), sx, sy
 
 
@@ -231,10 +234,11 @@ def sliced_velocity_and_energy(X, Y, directions, at=None, record: bool = True):
     F = 0.0
     chunk = max(1, min(P, CHUNK_ELEMENTS // max(n, 1)))
     G = np.empty((chunk, n))
+    work = (np.empty(n + len(Y)), np.arange(max(n, len(Y))))
     for start in range(0, P, chunk):
         block = xi[start : start + chunk]
         for k, direction in enumerate(block):
-            F1, sx, sy = _one_direction(X @ direction, Y @ direction, G[k], record)
+            F1, sx, sy = _one_direction(X @ direction, Y @ direction, G[k], record, work)
             F += F1
             if at is not None:
                 v_at += np.multiply.outer(_counts_g(sx, sy, at @ direction), direction)
