@@ -306,6 +306,14 @@ class GaussianKernel(_RadialKernel):
         number of threads. A chunk adds its own rows and the transposed values it hands on into
         a partial sum of its own (rows from its first on); the partial sums are added in chunk
         order at the end, so the result is bit for bit the same on any number of threads.
+
+        The exponent of a pair is not clamped at 0 here (unlike :meth:`_gram`): the augmented
+        product has an absolute rounding error of about eps (|z|^2 + |c|^2) / (2 s^2) for every
+        pair, so a coincident pair's kernel value may come out as 1 + O(eps |z|^2 / s^2), the
+        same error as every other pair's; the clamp cost a quarter of the time. Identical
+        particles still get identical rows (the same arithmetic on the same numbers), so they
+        stay together. The products are one thin matrix product per block (faster than d + r
+        matrix-vector products with OpenBLAS 0.3.31 on AVX-512).
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         left, right = self.exponent_factors(Z, C)
@@ -326,16 +334,15 @@ class GaussianKernel(_RadialKernel):
             for b in range(*chunks[c]):
                 rows, f = blocks[b], first[b]
                 E = left[rows] @ right[:, f:]
-                np.minimum(E, 0.0, out=E)
                 np.exp(E, out=E)
-                own = _products(E, sums[:, f:])
+                own = E @ sums[:, f:].T
                 if not z_is_head:
                     acc[rows] = own
                     continue
                 part[rows.start - lo : rows.stop - lo] += own
                 if rows.stop < n:
                     later = E[:, rows.stop - f : n - f]
-                    part[rows.stop - lo :] += _products(later.T, sums[:, rows])
+                    part[rows.stop - lo :] += later.T @ sums[:, rows].T
             return lo, part
 
         parts = run_chunks(task, len(chunks), n_threads(n * N, threads))
