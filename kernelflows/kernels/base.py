@@ -311,8 +311,9 @@ class GaussianKernel(_RadialKernel):
         product has an absolute rounding error of about eps (|z|^2 + |c|^2) / (2 s^2) for every
         pair, so a coincident pair's kernel value may come out as 1 + O(eps |z|^2 / s^2), the
         same error as every other pair's; the clamp cost a quarter of the time. Identical
-        particles still see identical kernel values (the same arithmetic on the same numbers). The products are one thin matrix product per block (faster than d + r
-        matrix-vector products with OpenBLAS 0.3.31 on AVX-512).
+        particles still see identical kernel values (the same arithmetic on the same numbers).
+        The products are one thin matrix product per block (faster than d + r matrix-vector
+        products with OpenBLAS 0.3.31 on AVX-512).
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         left, right = self.exponent_factors(Z, C)
