@@ -329,7 +329,7 @@ class GaussianKernel(_RadialKernel):
         acc = np.empty((n, d + r))
 
         def task(c):
-            lo = blocks[chunks[c][0]].start
+            lo = blocks[chunks[c][0]].start if blocks else 0
             part = np.zeros((n - lo, d + r)) if z_is_head else None
             for b in range(*chunks[c]):
                 rows, f = blocks[b], first[b]
