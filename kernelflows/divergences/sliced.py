@@ -29,8 +29,10 @@ W_<(k) + W_<=(k) - W (prefix sums of the weights, W their total), and
 
     sum_k w_k p_k g(p_k) = 1/2 sum_{j, k} w_j w_k |p_j - p_k|,
 
-so F_1 = -sum_k w_k p_k g(p_k) comes from the same pass. One projection costs one ``argsort``
-of n + m values plus a few linear passes: O((n + m) log(n + m)) instead of O((n + m)^2).
+so F_1 = -sum_k w_k p_k g(p_k) comes from the same pass. One projection costs an ``argsort``
+of the n particles' projections, a ``sort`` of the target's and a linear merge (about one
+``argsort`` of the n + m values) plus a few linear passes: O((n + m) log(n + m)) instead of
+O((n + m)^2), and memory O(n + m).
 """
 
 from __future__ import annotations
