@@ -11,9 +11,19 @@ Two broadcast baselines, both building (n, ., d) difference arrays: the *plain* 
 about twice as fast). Both take gigabytes and seconds at n = m = 10000, so they are timed with
 fewer repeats at the larger sizes (stated in the table); speed-ups are quoted against each.
 
-Run: ``.venv/bin/python bench/bench_mmd_flow.py [--sizes 1000 4000 10000] [--repeats 7]``.
-Target (issue 3): n = m = 10000 under 0.35 s with under 50 MB extra memory; at least 10x the
-broadcast step at n = 1000 and 20x at the larger sizes.
+A second table times the engine itself, before and after the thread pool, in the same run:
+per step of ``mmd_flow`` with the loss recorded at every step (``record_every=1``) against the
+velocity alone (``mmd_velocity``, nothing recorded), each on one thread (``kernel_threads(1)``:
+the single-threaded path) and on the default pool (``os.cpu_count()`` threads), and with
+``--legacy REV`` also with the Gaussian kernel code of git revision REV (before), with the
+process CPU time over wall time of each (about the number of busy cores).
+
+Run: ``.venv/bin/python bench/bench_mmd_flow.py [--sizes 1000 4000 10000] [--repeats 7]
+[--engine-sizes 4000 10000] [--only-engine] [--legacy REV]``.
+Targets: (issue 3) n = m = 10000 under 0.35 s with under 50 MB extra memory; at least 10x the
+broadcast step at n = 1000 and 20x at the larger sizes. (Issue "Beyond the talk") a recorded
+step at most 1.3x the velocity alone at n = m = 4000; n = m = 10000 with the loss recorded under
+120 ms per step on 2 cores.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ from _blas import environment_line
 from threadpoolctl import threadpool_limits
 
 from kernelflows.divergences import mmd_velocity
-from kernelflows.kernels import GaussianKernel
+from kernelflows.flows import mmd_flow
+from kernelflows.kernels import GaussianKernel, kernel_threads
 
 BANDWIDTH = 1.0
 STEP = 0.1
@@ -86,16 +97,135 @@ def timings(fns, X, Y, kernel, repeats):
     return [np.array(t) for t in times]
 
 
+def legacy_gaussian(rev: str):
+    """The Gaussian kernel with ``sums_and_grad`` and ``total`` as they were at git revision
+    ``rev`` (the code before this change, loaded from ``git show``), as a subclass of today's
+    GaussianKernel so that the flows accept it. For timing "before" in the same run."""
+    import subprocess
+    import sys
+    import types
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{rev}:kernelflows/kernels/base.py"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    source = source.replace("from .._validation", "from kernelflows._validation")
+    module = types.ModuleType(f"legacy_base_{rev}")
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"{rev}:kernelflows/kernels/base.py", "exec"), module.__dict__)
+    old = module.GaussianKernel
+    return type(
+        f"GaussianKernel@{rev}",
+        (GaussianKernel,),
+        {"sums_and_grad": old.sums_and_grad, "total": module.Kernel.total},
+    )(BANDWIDTH)
+
+
+def clocked(fn):
+    """(wall seconds, process CPU seconds) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def engine_rows(sizes, repeats, steps, legacy=None):
+    """Per step: the velocity alone and a recorded flow step, on one thread and on the pool
+    (and with the code of git revision ``legacy``, "before", when given).
+
+    A recorded flow step is (T(1 + steps) - T(1)) / steps with T(s) the time of
+    ``mmd_flow(..., n_steps=s, record_every=1)``: the difference removes the one-off costs (the
+    target's kernel sum, the last snapshot). The four timings are interleaved in every repeat.
+    """
+    kernels = {1: GaussianKernel(BANDWIDTH), None: GaussianKernel(BANDWIDTH)}
+    if legacy:
+        kernels = {legacy: legacy_gaussian(legacy), **kernels}
+    rows = []
+    for n in sizes:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(n, 2))
+        Y = rng.normal(size=(n, 2)) + 1.0
+        cases = {}
+        for threads in kernels:
+            cases[threads] = {"vel": [], "flow": [], "cpu_vel": [], "cpu_flow": []}
+        for _ in range(repeats):
+            for threads, c in cases.items():
+                kernel = kernels[threads]
+
+                def flow(s, X=X, Y=Y, kernel=kernel):
+                    return mmd_flow(X, Y, kernel, step=STEP, n_steps=s, record_every=1)
+
+                with kernel_threads(threads if threads in (1, None) else 1):
+                    wall, cpu = clocked(lambda X=X, Y=Y, k=kernel: mmd_velocity(X, X, Y, k))
+                    c["vel"].append(wall)
+                    c["cpu_vel"].append(cpu / wall)
+                    long_wall, long_cpu = clocked(lambda: flow(1 + steps))
+                    short_wall, short_cpu = clocked(lambda: flow(1))
+                    c["flow"].append((long_wall - short_wall) / steps)
+                    c["cpu_flow"].append((long_cpu - short_cpu) / (long_wall - short_wall))
+        rows.append((n, {k: {q: np.median(v) for q, v in c.items()} for k, c in cases.items()}))
+    return rows
+
+
+def print_engine(rows, threads_label):
+    print()
+    print(
+        f"{'n = m':>6} | {'threads':>7} | {'velocity ms':>11} {'CPU/wall':>8} | "
+        f"{'recorded step ms':>16} {'CPU/wall':>8} | {'recorded/velocity':>17} | "
+        f"{'speed-up':>13}"
+    )
+    print("-" * 103)
+    for n, cases in rows:
+        base = next(iter(cases.values()))
+        for threads, c in cases.items():
+            label = {1: "1", None: threads_label}.get(threads, f"{threads}")
+            speed = f"{base['flow'] / c['flow']:>12.2f}x"
+            print(
+                f"{n:>6} | {label:>7} | {1e3 * c['vel']:>11.1f} {c['cpu_vel']:>8.2f} | "
+                f"{1e3 * c['flow']:>16.1f} {c['cpu_flow']:>8.2f} | "
+                f"{c['flow'] / c['vel']:>16.2f}x | {speed:>13}"
+            )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 10000])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--broadcast-repeats-large", type=int, default=2)
+    parser.add_argument("--engine-sizes", type=int, nargs="+", default=[4000, 10000])
+    parser.add_argument("--engine-repeats", type=int, default=5)
+    parser.add_argument("--engine-steps", type=int, default=5)
+    parser.add_argument("--only-engine", action="store_true")
+    parser.add_argument(
+        "--legacy", default=None, help="git revision whose kernel code to time as 'before'"
+    )
     args = parser.parse_args(argv)
 
     with threadpool_limits(limits=1, user_api="blas"):
         print(environment_line())
         print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        threads_label = f"pool {os.cpu_count()}"
+        engine = engine_rows(args.engine_sizes, args.engine_repeats, args.engine_steps, args.legacy)
+    print_engine(engine, threads_label)
+    print(
+        "\nms: median over the repeats (the four timings interleaved in each). velocity:"
+        " mmd_velocity(X, X, Y) alone; recorded step: one step of mmd_flow with record_every=1"
+        " (loss and mean squared velocity recorded), (T(1 + s) - T(1)) / s over"
+        f" s = {args.engine_steps} steps. threads 1: kernel_threads(1), the single-threaded"
+        f" path; {threads_label}: the default thread pool; a git revision: that revision's"
+        " Gaussian sums_and_grad and total (before), one thread. speed-up: recorded step of"
+        " the first row over this row's. CPU/wall: process CPU time over wall"
+        " time (about the number of busy cores). BLAS held to one thread (the engine does it"
+        f" too). Load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+    )
+    if args.only_engine:
+        return
+
+    with threadpool_limits(limits=1, user_api="blas"):
         kernel = GaussianKernel(BANDWIDTH)
         rows = []
         for n in args.sizes:
@@ -132,6 +262,7 @@ def main(argv=None):
         " they share the machine's load; the broadcast steps run"
         f" {args.broadcast_repeats_large} times only above n = 1000 (seconds and GBs per call)."
         " MB: peak traced numpy allocations during one step (an untimed first call)."
+        " kernelflows runs on the default thread pool."
         f" Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
     )
 

@@ -1,6 +1,7 @@
 """Divergences between measures, each with the pieces a flow needs.
 
 * :mod:`.mmd` - MMD^2 estimators, the Gaussian closed form, the MMD flow's energy and velocity;
+* :mod:`.sliced` - the sliced energy distance and its velocity, by sorting projections;
 * :mod:`.two_sample` - the permutation two-sample test;
 * :mod:`.ipm` - Kolmogorov and Wasserstein-1 distances of 1-D samples (other IPMs);
 * :mod:`.phi` - phi-divergences, their conjugates and Gaussian closed forms;
@@ -33,6 +34,13 @@ from .phi import (
     tv_gaussians_equal_cov,
     variational_objective,
 )
+from .sliced import (
+    energy_slicing_constant,
+    random_directions,
+    sliced_energy_1d,
+    sliced_mmd2,
+    sliced_velocity_and_energy,
+)
 from .stein import check_target, ksd2, ksd_velocity, stein_direction, stein_kernel
 from .two_sample import PermutationTestResult, mmd_test
 
@@ -58,6 +66,7 @@ __all__ = [
     "PermutationTestResult",
     "PhiDivergence",
     "empirical_cdf",
+    "energy_slicing_constant",
     "kale",
     "kale_path",
     "kale_weighted",
@@ -71,8 +80,12 @@ __all__ = [
     "mmd_energy",
     "mmd_test",
     "mmd_velocity",
+    "random_directions",
     "signed_weights",
     "stein_direction",
     "stein_kernel",
+    "sliced_energy_1d",
+    "sliced_mmd2",
+    "sliced_velocity_and_energy",
     "wasserstein1_1d",
 ]

@@ -4,12 +4,15 @@
   the Gaussian, Laplace, IMQ, energy and polynomial kernels, the median heuristic;
 * :mod:`.features` - explicit feature maps (polynomial, random Fourier) and the random ReLU
   feature kernel of the KALE topology slides;
-* :mod:`.network` - the kernel of the mean-field student-teacher network.
+* :mod:`.network` - the kernel of the mean-field student-teacher network;
+* :mod:`._parallel` - the thread pool the row blocks of ``sums_and_grad`` run on
+  (:func:`kernel_threads` sets the number of threads; results do not depend on it).
 
 A new kernel subclasses :class:`Kernel` and implements ``_gram`` and ``_grad_block``; it may
 override ``sums_and_grad`` and ``grad_from_gram`` for a faster flow.
 """
 
+from ._parallel import kernel_threads
 from .base import (
     BLOCK_ELEMENTS,
     EnergyKernel,
@@ -38,6 +41,7 @@ __all__ = [
     "RandomFourierFeatures",
     "ReLUFeatureKernel",
     "check_kernel",
+    "kernel_threads",
     "median_heuristic",
     "polynomial_features",
     "row_blocks",
