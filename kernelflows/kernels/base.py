@@ -24,7 +24,6 @@ from .._validation import (
     as_samples,
     as_weights,
     length_scale,
-    positive,
     positive_int,
     same_dimension,
 )
