@@ -9,21 +9,13 @@ import pytest
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex1_1_rkhs_norm,
-
     check_ex1_2_feature_count,
-
     check_ex1_3_taylor_features,
-
     check_ex1_4_feature_mmd2,
-
     check_gram,
-
 )
 
 

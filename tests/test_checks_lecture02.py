@@ -8,21 +8,13 @@ import pytest
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex2_1_far_apart_limit,
-
     check_ex2_3_bias_gap,
-
     check_ex2_4_permutation_test,
-
     check_mmd2,
-
     check_witness,
-
 )
 
 

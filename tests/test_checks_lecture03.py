@@ -5,17 +5,11 @@ import pytest
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex3_1_interaction_force,
-
     check_ex3_2_first_variation,
-
     check_mmd_flow_step,
-
 )
 
 

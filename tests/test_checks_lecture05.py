@@ -5,17 +5,11 @@ import pytest
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex5_1_noise_exponent,
-
     check_ex5_2_noisy_steps,
-
     check_ex5_3_noisy_gradient_ratio,
-
 )
 
 

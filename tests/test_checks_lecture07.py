@@ -7,19 +7,12 @@ from scipy.special import ndtr
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex7_1_tv_js,
-
     check_ex7_2_chi2_conjugate,
-
     check_ex7_3_kl_critic,
-
     check_ex7_4_discrete_divergence,
-
 )
 
 # -- right answers, written from the definitions (not from kernelflows.divergences) ----------

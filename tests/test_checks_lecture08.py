@@ -7,23 +7,15 @@ from scipy import optimize
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex8_1_mmd_limit,
-
     check_ex8_2_kale_witness,
-
     check_ex8_4_gap_slope,
-
     check_kale,
-
 )
-from kernelflows.divergences import kale
+from kernelflows.divergences import kale, mmd2
 from kernelflows.kernels import GaussianKernel
-from kernelflows.divergences import mmd2
 
 # -- right answers, written from the formulas with explicit Gram matrices ---------------------
 
