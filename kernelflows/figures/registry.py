@@ -63,7 +63,9 @@ def scale_label(spec: FigureSpec, scale: str) -> str:
     """What the stamp and the gallery say about a figure's scale."""
     if not spec.scaled:
         return "the same at both scales"
-    return "paper scale" if scale == "paper" else "reduced scale (--scale paper for the published)"
+    return (
+        "paper scale" if scale == "paper" else "reduced scale (--scale paper draws the larger one)"
+    )
 
 
 def _figures_of(result) -> list:
