@@ -96,3 +96,46 @@ def test_registered_ids_come_from_the_catalogue():
         assert set(table) - {"test-tiny", "test-boom"} <= ids
     for spec in table.values():
         assert spec.slide and spec.caption
+
+
+def test_every_drawn_figure_carries_its_scale(tiny_registered):
+    from kernelflows.figures import draw
+
+    fig = draw("test-tiny")
+    assert "test-tiny" in fig._supxlabel.get_text()
+    assert "the same at both scales" in fig._supxlabel.get_text()
+    plt.close("all")
+
+
+def test_paper_scale_writes_to_its_own_folder(tmp_path, tiny_registered, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--only", "test-tiny", "--scale", "paper", "--no-progress"]) == 0
+    assert (tmp_path / "figures" / "paper" / "test-tiny.png").exists()
+    assert not (tmp_path / "figures" / "test-tiny.png").exists()
+    gallery = (tmp_path / "figures" / "paper" / "README.md").read_text()
+    assert "**paper** scale" in gallery
+    assert "`python -m kernelflows.figures --only test-tiny --scale paper`" in gallery
+
+
+def test_gif_clump_label_follows_the_frames():
+    from kernelflows.flows import FlowResult
+    from kernelflows.viz import flow_animation
+
+    clump = np.zeros((2, 5, 2))
+    clump[1] = np.random.default_rng(0).normal(size=(5, 2))  # frame 1: spread out, no clump
+    res = FlowResult(
+        particles=clump[-1],
+        trajectory=clump,
+        steps=np.array([0, 1]),
+        loss=np.zeros(2),
+        grad_sq_norm=np.zeros(2),
+        beta=np.zeros(2),
+        step=1.0,
+    )
+    anim = flow_animation(res, np.zeros((3, 2)), [0, 1])
+    ax = anim._fig.axes[0]
+    anim._func(0)
+    assert [t.get_text() for t in ax.texts] == ["all 5\nparticles"]
+    anim._func(1)
+    assert ax.texts == [] or all("particles" not in t.get_text() for t in ax.texts)
+    plt.close("all")

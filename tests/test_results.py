@@ -44,3 +44,10 @@ def test_unknown_experiment_and_missing_file(tmp_path):
         results_path("nope")
     with pytest.raises(ValueError, match="no results file"):
         load_results("collapse", "paper", tmp_path)
+
+
+def test_compute_runs_needs_an_experiment_that_exposes_its_runs():
+    from kernelflows.experiments import compute_runs
+
+    with pytest.raises(ValueError, match="does not expose its runs"):
+        compute_runs("collapse")

@@ -5,7 +5,8 @@
 metrics, the code version (git commit), the platform (CPU, BLAS, numpy), the seed, the start
 time and the wall time; ``make results`` runs them all. Lectures and figures that quote a
 published-scale number load it with :func:`load_results` and print where it came from; the
-reduced run in a lecture calls :func:`compute`, the same code path. A test fails when a
+reduced run in a lecture calls :func:`compute` (or :func:`compute_runs`, which also returns the
+runs, for the lecture's figures), the same code path. A test fails when a
 committed results file no longer matches the settings in the code (:func:`stale`).
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "ExperimentSpec",
     "Results",
     "compute",
+    "compute_runs",
     "load_results",
     "results_path",
     "run_experiment",
@@ -43,12 +45,24 @@ SCALES = ("paper", "reduced")
 
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """An experiment: its settings at each scale (JSON-able, from the code) and its run."""
+    """An experiment: its settings at each scale (JSON-able, from the code) and its run.
+
+    ``run(settings)`` returns the metrics. An experiment whose runs a lecture also draws gives
+    ``experiment(settings) -> runs`` and ``summarise(runs, settings) -> metrics`` instead, and
+    ``run`` is their composition (:func:`compute_runs` returns both).
+    """
 
     id: str
     description: str
     settings: Callable[[str], dict]
-    run: Callable[[dict], dict]
+    run: Callable[[dict], dict] | None = None
+    experiment: Callable[[dict], object] | None = None
+    summarise: Callable[[object, dict], dict] | None = None
+
+    def metrics(self, s: dict) -> dict:
+        if self.run is not None:
+            return self.run(s)
+        return self.summarise(self.experiment(s), s)
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,8 @@ class Results:
         p = self.provenance
         return (
             f"{Path(self.path).name if self.path else self.id}: "
-            f"commit {p.get('commit', '?')[:10]}, "
+            f"commit {p.get('commit', '?')[:10]}"
+            f"{' (+local changes)' if 'local changes' in p.get('commit', '') else ''}, "
             f"{p.get('cpu', '?')}, {p.get('blas', '?')}, numpy {p.get('numpy', '?')}, "
             f"started {p.get('start', '?')[:10]}, {p.get('wall_seconds', float('nan')):.0f} s"
         )
@@ -107,10 +122,10 @@ def _three_rings_settings(scale: str) -> dict:
     }
 
 
-def _three_rings_run(s: dict) -> dict:
+def _three_rings_experiment(s: dict):
     from .rings import three_rings_experiment
 
-    out = three_rings_experiment(
+    return three_rings_experiment(
         n_steps=s["n_steps"],
         record_every=s["record_every"],
         kale_lam=s["kale_lam"],
@@ -118,6 +133,9 @@ def _three_rings_run(s: dict) -> dict:
         mmd_lam=s["mmd_lam"],
         mmd_step=s["mmd_step"],
     )
+
+
+def _three_rings_summary(out, s: dict) -> dict:
     return {
         "max_distance": out.max_distance,
         "final_kale": {k: float(r.loss[-1]) for k, r in out.runs.items()},
@@ -147,11 +165,10 @@ def _mixture_settings(scale: str) -> dict:
     }
 
 
-def _mixture_run(s: dict) -> dict:
-    from .datasets import MIXTURE_MEANS
+def _mixture_experiment(s: dict):
     from .mixture import mixture_experiment
 
-    out = mixture_experiment(
+    return mixture_experiment(
         n_steps=s["n_steps"],
         step=s["step"],
         lams=tuple(s["lams"]),
@@ -160,6 +177,11 @@ def _mixture_run(s: dict) -> dict:
         record_every=s["record_every"],
         rng=s["seed"],
     )
+
+
+def _mixture_summary(out, s: dict) -> dict:
+    from .datasets import MIXTURE_MEANS
+
     means = np.asarray(MIXTURE_MEANS)
     counts = {}
     for name, res in out.runs.items():
@@ -235,13 +257,15 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             "KALE flow vs MMD-like flow on three rings (Glaser, Arbel, Gretton, NeurIPS 2021, "
             "Fig. 1)",
             _three_rings_settings,
-            _three_rings_run,
+            experiment=_three_rings_experiment,
+            summarise=_three_rings_summary,
         ),
         ExperimentSpec(
             "mixture",
             "MMD, KALE (three lambdas, and with noise) and KL flows on a mixture of four Gaussians",
             _mixture_settings,
-            _mixture_run,
+            experiment=_mixture_experiment,
+            summarise=_mixture_summary,
         ),
         ExperimentSpec(
             "student-teacher",
@@ -281,7 +305,18 @@ def settings(experiment_id: str, scale: str = "paper") -> dict:
 
 def compute(experiment_id: str, scale: str = "reduced") -> dict:
     """Run an experiment and return its metrics, writing nothing (what a lecture calls)."""
-    return _jsonable(_spec(experiment_id).run(settings(experiment_id, scale)))
+    return _jsonable(_spec(experiment_id).metrics(settings(experiment_id, scale)))
+
+
+def compute_runs(experiment_id: str, scale: str = "reduced") -> tuple[dict, object]:
+    """Run an experiment, write nothing, and return ``(metrics, runs)``: the metrics exactly as
+    :func:`compute` and the results file have them, and the runs they summarise (for figures)."""
+    spec = _spec(experiment_id)
+    if spec.experiment is None:
+        raise ValueError(f"experiment {experiment_id!r} does not expose its runs; use compute()")
+    s = settings(experiment_id, scale)
+    runs = spec.experiment(s)
+    return _jsonable(spec.summarise(runs, s)), runs
 
 
 # -- provenance, files -------------------------------------------------------------------------
@@ -359,7 +394,7 @@ def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings(experiment_id, scale)
     start, t0 = time.time(), time.perf_counter()
-    metrics = _jsonable(_spec(experiment_id).run(s))
+    metrics = _jsonable(_spec(experiment_id).metrics(s))
     wall = time.perf_counter() - t0
     doc = {
         "id": experiment_id,

@@ -1,7 +1,9 @@
 """Regenerate the talk's figures: ``python -m kernelflows.figures [--list] [--only ID ...]``.
 
 Each figure is written as ``OUT/<ID>.png`` and ``OUT/<ID>.pdf`` (and ``OUT/<ID>.gif`` for the
-animated ones), atomically, and ``OUT/README.md`` is rewritten as the gallery.
+animated ones), atomically, and ``OUT/README.md`` is rewritten as the gallery. ``OUT`` is
+``figures`` at the reduced scale and ``figures/paper`` with ``--scale paper`` (unless ``--out``
+is given), so a paper-scale run never writes over the committed reduced figures.
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ._io import atomic_write, save_animation, save_figure  # noqa: E402
-from .registry import SCALES, FigureOutput, figures  # noqa: E402
+from .registry import SCALES, FigureOutput, figures, scale_label  # noqa: E402
+
+DEFAULT_OUT = {"reduced": "figures", "paper": "figures/paper"}
 
 
-def gallery_markdown(table, out_dir: Path) -> str:
+def _command(fid: str, scale: str, out_dir: Path) -> str:
+    cmd = f"python -m kernelflows.figures --only {fid}"
+    if scale == "paper":
+        cmd += " --scale paper"
+    if str(out_dir) != DEFAULT_OUT[scale]:
+        cmd += f" --out {out_dir}"
+    return f"`{cmd}`"
+
+
+def gallery_markdown(table, out_dir: Path, scale: str = "reduced") -> str:
     lines = [
         "# Figure gallery",
         "",
@@ -34,9 +47,21 @@ def gallery_markdown(table, out_dir: Path) -> str:
         "`kernelflows/figures/`, and the lectures draw the same picture with",
         "`kernelflows.figures.draw(ID)`. This page is written by the figure command.",
         "",
+        f"The figures on this page were drawn at the **{scale}** scale. Figures that depend on",
+        "the scale are marked so; `--scale paper` draws the published scale into",
+        f"`{DEFAULT_OUT['paper']}/` (its own gallery), never over these files. Each figure also",
+        "carries a small stamp with its ID and scale in its bottom-left corner.",
+        "",
     ]
     for spec in table.values():
-        lines += [f"## `{spec.id}`", "", f"Slide: *{spec.slide}*. {spec.caption}", ""]
+        lines += [
+            f"## `{spec.id}`",
+            "",
+            f"Slide: *{spec.slide}*. {spec.caption}",
+            "",
+            f"Scale: {scale_label(spec, scale)}. Regenerate: {_command(spec.id, scale, out_dir)}.",
+            "",
+        ]
         if (out_dir / f"{spec.id}.gif").exists():
             lines += [f"![{spec.id}]({spec.id}.gif)", ""]
         if (out_dir / f"{spec.id}.png").exists():
@@ -55,7 +80,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kernelflows.figures", description=__doc__)
     parser.add_argument("--list", action="store_true", help="list the figure IDs and exit")
     parser.add_argument("--only", nargs="+", metavar="ID", help="draw only these figures")
-    parser.add_argument("--out", default="figures", help="output folder (default: figures)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: figures, or figures/paper with --scale paper)",
+    )
     parser.add_argument(
         "--scale",
         choices=SCALES,
@@ -74,7 +103,7 @@ def main(argv=None) -> int:
     unknown = [i for i in ids if i not in table]
     if unknown:
         parser.error(f"unknown figure id(s): {', '.join(unknown)}; see --list")
-    out_dir = Path(args.out)
+    out_dir = Path(args.out or DEFAULT_OUT[args.scale])
     out_dir.mkdir(parents=True, exist_ok=True)
 
     from tqdm.auto import tqdm
@@ -96,7 +125,9 @@ def main(argv=None) -> int:
         if args.no_progress:
             print(f"{fid}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
     readme = out_dir / "README.md"
-    atomic_write(readme, lambda tmp: Path(tmp).write_text(gallery_markdown(table, out_dir)))
+    atomic_write(
+        readme, lambda tmp: Path(tmp).write_text(gallery_markdown(table, out_dir, args.scale))
+    )
     return 0
 
 

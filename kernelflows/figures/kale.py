@@ -24,7 +24,7 @@ from ..experiments.samples import (
     witness_panels,
 )
 from ..kernels import GaussianKernel, PolynomialKernel
-from ..viz import COLORS, new_figure, plot_samples_and_witness, reduced_scale_note
+from ..viz import COLORS, legend_below, new_figure, plot_samples_and_witness, reduced_scale_note
 from .registry import register
 
 
@@ -139,8 +139,9 @@ def kl_bound_figure(scale="reduced"):
     twin.set_ylim(-4, 1.5)
     twin.set_ylabel("f(z)", color=COLORS["witness"])
     ax0.set_xlabel("z")
-    ax0.legend(loc="upper left", fontsize=8)
-    twin.legend(loc="lower right", fontsize=8)
+    h0, l0 = ax0.get_legend_handles_labels()
+    h1, l1 = twin.get_legend_handles_labels()
+    legend_below(ax0, h0 + h1, l0 + l1, ncols=2)
     ax0.set_title("densities and log p/q")
     # E_Q (p/q)^t is finite only for t > -0.8 here: the curve is drawn on (-0.7, 1.8)
     t = np.linspace(-0.7, 1.8, 101)
@@ -154,7 +155,7 @@ def kl_bound_figure(scale="reduced"):
     ax1.plot([], [], "x", color="r", label=f"t = -1 (slide's log q/p): {_fmt(at_minus_one)}")
     ax1.set_xlabel("t   ($f_t = t \\log p/q$)")
     ax1.set_ylim(-1.0, kl + 0.25)
-    ax1.legend(fontsize=7, loc="lower center")
+    legend_below(ax1, ncols=2)
     ax1.set_title("the bound is tight at f = log p/q")
     return fig
 
@@ -173,15 +174,18 @@ def kale_witness_figure(scale="reduced"):
     grid = np.linspace(-4.5, 5.0, 400)
     for ax, (title, X, Y) in zip(axes, witness_panels(), strict=True):
         res = kale(X, Y, kernel, lam=lam)
-        plot_samples_and_witness(ax, X, Y, res, grid=grid)
+        twin = plot_samples_and_witness(ax, X, Y, res, grid=grid)
         ax.set_title(f"{title}\nKALE(P || Q) = {res.value:.3f}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
+        h0, l0 = ax.get_legend_handles_labels()
+        h1, l1 = twin.get_legend_handles_labels()
+        legend_below(ax, h0 + h1, l0 + l1, ncols=3)
     fig.suptitle(f"Gaussian kernel $\\sigma$ = 1, $\\lambda$ = {lam:g}", fontsize=9)
     return fig
 
 
 @register(
     "kale-limits",
+    scaled=True,
     slide="KALE vs KL vs MMD",
     caption="KALE_lambda against lambda: it tends to KL(P || Q) as lambda -> 0 when log dP/dQ "
     "is in the RKHS (degree-2 polynomial kernel) and to MMD^2/2 as lambda -> infinity; on "
@@ -205,7 +209,7 @@ def kale_limits_figure(scale="reduced"):
     ax0.axhline(kl, color="k", ls="--", label=f"KL(P || Q) = {kl:.3f}")
     ax0.set_xlabel("$\\lambda$")
     ax0.set_title(f"P = N(0, 1), Q = N(1, 1.5$^2$), n = m = {n}", fontsize=9)
-    ax0.legend(fontsize=7)
+    legend_below(ax0, ncols=2)
     Xd, Yd = disjoint_samples(200)
     kernel = GaussianKernel(1.0)
     values = kale_path(Xd, Yd, kernel, lams)
@@ -216,5 +220,9 @@ def kale_limits_figure(scale="reduced"):
     ax1.set_title("disjoint: U[0, 1] vs U[2, 3] (KL = $\\infty$)", fontsize=9)
     ax1.legend(fontsize=7)
     if scale == "reduced":
-        reduced_scale_note(fig, f"reduced scale: n = m = {n} Gaussian samples (paper scale: 4000)")
+        reduced_scale_note(
+            fig,
+            f"reduced scale: n = m = {n} Gaussian samples (--scale paper: 4000, a larger sample "
+            "of ours; the talk gives no sample size)",
+        )
     return fig

@@ -13,7 +13,7 @@ from scipy.stats import laplace, norm
 from ..divergences import mmd2
 from ..kernels import GaussianKernel, RandomFourierFeatures
 from ..measures import RKHSFunction, mean_embedding, quadrature_embedding, witness
-from ..viz import COLORS, new_figure
+from ..viz import COLORS, legend_below, new_figure
 from .registry import register
 
 #: P = N(0, 1) and Q = Laplace with the same mean 0 and variance 1 (scale 1/sqrt(2)).
@@ -61,7 +61,7 @@ def kernel_trick(scale: str = "reduced"):
     ax.vlines(centres, 0, alpha, color=COLORS["particles"], lw=2, label=r"$\alpha_i$ at $x_i$")
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set(xlabel="x", title=f"m = {len(centres)} coefficients, Gaussian k, bandwidth {bandwidth}")
-    ax.legend(fontsize=7, loc="upper left")
+    legend_below(ax, ncols=2)
 
     ax2.plot(x, f(x), color=COLORS["witness"], lw=3, alpha=0.5, label="exact f")
     for D, color in ((10, "0.75"), (100, "0.5"), (2000, "0.1")):
@@ -71,7 +71,7 @@ def kernel_trick(scale: str = "reduced"):
         err = np.max(np.abs(approx - f(x)))
         ax2.plot(x, approx, color=color, lw=1, label=f"D = {D}: max error {err:.2g}")
     ax2.set(xlabel="x", title=r"$f(x) = \sum_{\ell} f_\ell \varphi_\ell(x)$, random features")
-    ax2.legend(fontsize=7, loc="upper left")
+    legend_below(ax2, ncols=2)
     return fig
 
 
@@ -100,7 +100,7 @@ def mmd_witness_figure(scale: str = "reduced"):
     axw.set_ylim(-lim, lim)
     axw.set_ylabel(r"$f^*(x)$", color=COLORS["witness"])
     lines = ax.get_lines()[:2] + axw.get_lines()
-    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, loc="lower right")
+    legend_below(ax, lines, [ln.get_label() for ln in lines], ncols=3, offset=0.18)
     gap = float(diff(NODES) @ (mu_p.weights - mu_q.weights)) / mmd  # E_P f* - E_Q f*
     ax.set_title(
         f"Gaussian kernel, bandwidth {WITNESS_BANDWIDTH}: MMD = {mmd:.4f}, "
@@ -234,7 +234,7 @@ def empirical_witness(scale: str = "reduced"):
     axw.set_ylabel("witness", color=COLORS["witness"])
     handles = ax.get_legend_handles_labels()
     handles_w = axw.get_legend_handles_labels()
-    ax.legend(handles[0] + handles_w[0], handles[1] + handles_w[1], fontsize=7, loc="lower right")
+    legend_below(ax, handles[0] + handles_w[0], handles[1] + handles_w[1], ncols=2, offset=0.2)
     ax.set_title(
         rf"$\hat f(z) \propto \sum_j k(z, x_j) - \sum_j k(z, y_j)$; "
         f"biased MMD = {np.sqrt(mmd2(X, Y, k, 'biased')):.4f}, population {diff.norm():.4f}",

@@ -18,6 +18,7 @@ from ..flows import mmd2_along
 from ..kernels import GaussianKernel
 from ..viz import (
     COLORS,
+    field_grid,
     flow_animation,
     frame_strip,
     loss_plot,
@@ -106,18 +107,32 @@ def mmd_forces(scale="reduced"):
             P, X, Y, kernel
         ),
     }
-    fig, axes = new_figure(3, 1, width=3.6, height=3.6)
+    xlim, ylim, n_grid = (-3, 4), (-3, 3.5), 15
+    # one arrow scale for the three panels: the longest arrow of all spans 1.5 grid cells
+    v_max = {
+        t: np.linalg.norm(field_grid(fn, xlim, ylim, n_grid)[1], axis=1).max()
+        for t, fn in parts.items()
+    }
+    cell = (xlim[1] - xlim[0]) / (n_grid - 1)
+    scale = max(v_max.values()) / (1.5 * cell)
+    fig, axes = new_figure(3, 1, width=3.6, height=4.1)
     for ax, (title, fn) in zip(axes, parts.items(), strict=True):
         scatter_particles(ax, X, Y, s=5)
-        quiver_field(ax, fn, (-3, 4), (-3, 3.5), n=15)
-        ax.set_title(title, fontsize=9)
+        quiver_field(ax, fn, xlim, ylim, n=n_grid, scale=scale)
+        ax.set_title(f"{title}\nlargest arrow |v| = {v_max[title]:.2f}", fontsize=9)
     axes[0].legend(fontsize=7, loc="lower right", markerscale=2)
-    fig.suptitle("Gaussian kernel, bandwidth 1: data (blue), particles (red)", fontsize=9)
+    # under the panels, not over them: two-line panel titles leave no room for a suptitle
+    fig.supxlabel(
+        "Gaussian kernel, bandwidth 1: data (blue), particles (red); one arrow scale for all "
+        "three panels",
+        fontsize=9,
+    )
     return fig
 
 
 @register(
     "mmd-flow",
+    scaled=True,
     slide="MMD flow in practice",
     caption="Without noise every particle ends in one clump near the target's centre of mass "
     "and MMD^2 stalls (collapse set-up of kernelflows.datasets, stated on the figure).",
@@ -141,6 +156,7 @@ def mmd_flow_figure(scale="reduced"):
 
 @register(
     "noisy-mmd-flow",
+    scaled=True,
     slide="Noise injected MMD flow in practice",
     caption="The same start with noise injection (beta = 2 for 150 steps, then 0): the "
     "particles spread over the target.",
@@ -162,6 +178,7 @@ def noisy_mmd_flow_figure(scale="reduced"):
 
 @register(
     "mmd-flow-loss",
+    scaled=True,
     slide="Empirical observations / Noise injection: consistency",
     caption="MMD^2 along the flows with and without noise injection (log scale) and the noise "
     "level beta_n: the stall without noise and the decay with noise.",

@@ -11,6 +11,7 @@ from .registry import register
 
 @register(
     "student-teacher",
+    scaled=True,
     slide="Noise injection: neural net setting",
     caption=(
         "training and validation loss of a mean-field student network trained as an MMD flow "

@@ -11,7 +11,9 @@ animation. Register one with::
         return fig
 
 ``scale`` is ``"reduced"`` (what ``make figures`` runs, minutes in total) or ``"paper"`` (the
-published scale, where that differs); a figure drawn at a reduced scale says so on itself.
+published scale, where that differs). A figure whose picture depends on the scale is registered
+with ``scaled=True``. Every drawn figure carries a small stamp with its scale (see
+:func:`scale_label`), and a figure drawn at a reduced scale also says which on itself.
 Modules in this package are imported on first use of the registry, so a new module with
 ``@register`` functions is all it takes to add figures.
 """
@@ -43,24 +45,49 @@ class FigureSpec:
     caption: str
     func: Callable[..., Any]
     module: str = field(default="")
+    scaled: bool = False
 
     def draw(self, scale: str = "reduced"):
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-        return self.func(scale=scale)
+        from ..viz import scale_stamp
+
+        result = self.func(scale=scale)
+        stamp = f"{self.id} | {scale_label(self, scale)}"
+        for fig in _figures_of(result):
+            scale_stamp(fig, stamp)
+        return result
+
+
+def scale_label(spec: FigureSpec, scale: str) -> str:
+    """What the stamp and the gallery say about a figure's scale."""
+    if not spec.scaled:
+        return "the same at both scales"
+    return (
+        "paper scale" if scale == "paper" else "reduced scale (--scale paper draws the larger one)"
+    )
+
+
+def _figures_of(result) -> list:
+    if isinstance(result, FigureOutput):
+        figs = [result.figure]
+        anim_fig = getattr(result.animation, "_fig", None)
+        return figs + ([anim_fig] if anim_fig is not None else [])
+    return [result]
 
 
 _REGISTRY: dict[str, FigureSpec] = {}
 _LOADED = False
 
 
-def register(figure_id: str, *, slide: str, caption: str):
-    """Decorator: add a figure function to the registry under ``figure_id``."""
+def register(figure_id: str, *, slide: str, caption: str, scaled: bool = False):
+    """Decorator: add a figure function to the registry under ``figure_id`` (``scaled``: its
+    picture differs between the reduced and the paper scale)."""
 
     def decorate(func):
         if figure_id in _REGISTRY and _REGISTRY[figure_id].func is not func:
             raise ValueError(f"figure id {figure_id!r} is registered twice")
-        _REGISTRY[figure_id] = FigureSpec(figure_id, slide, caption, func, func.__module__)
+        _REGISTRY[figure_id] = FigureSpec(figure_id, slide, caption, func, func.__module__, scaled)
         func.figure_id = figure_id
         return func
 

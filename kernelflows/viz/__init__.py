@@ -7,20 +7,29 @@
 * :mod:`.kale`, :mod:`.kale_flow`, :mod:`.networks` - the views of those experiments.
 """
 
-from .flows import flow_animation, frame_indices, frame_strip, loss_plot, quiver_field
+from .flows import field_grid, flow_animation, frame_indices, frame_strip, loss_plot, quiver_field
 from .kale import draw_kale_lambda, plot_samples_and_witness
 from .kale_flow import THREE_RINGS_WINDOW, mixture_panels, mmd_curves, three_rings_grid
 from .networks import plot_student_teacher
-from .style import COLORS, new_figure, reduced_scale_note, scatter_particles
+from .style import (
+    COLORS,
+    legend_below,
+    new_figure,
+    reduced_scale_note,
+    scale_stamp,
+    scatter_particles,
+)
 
 __all__ = [
     "COLORS",
     "THREE_RINGS_WINDOW",
     "draw_kale_lambda",
+    "field_grid",
     "flow_animation",
     "frame_indices",
     "frame_strip",
     "loss_plot",
+    "legend_below",
     "mixture_panels",
     "mmd_curves",
     "new_figure",
@@ -28,6 +37,7 @@ __all__ = [
     "plot_student_teacher",
     "quiver_field",
     "reduced_scale_note",
+    "scale_stamp",
     "scatter_particles",
     "three_rings_grid",
 ]

@@ -9,7 +9,14 @@ from matplotlib.animation import FuncAnimation
 from ..flows import FlowResult, mmd2_along
 from .style import scatter_particles
 
-__all__ = ["flow_animation", "frame_indices", "frame_strip", "loss_plot", "quiver_field"]
+__all__ = [
+    "field_grid",
+    "flow_animation",
+    "frame_indices",
+    "frame_strip",
+    "loss_plot",
+    "quiver_field",
+]
 
 
 def frame_indices(result: FlowResult, frame_steps) -> list[int]:
@@ -24,11 +31,10 @@ def _limits(result: FlowResult, data, frames, pad=0.3):
     return (lo[0], hi[0]), (lo[1], hi[1])
 
 
-def _scatter(ax, particles, data):
-    """Data small and blue, particles larger and red; a clump of coinciding particles labelled."""
-    scatter_particles(ax, particles, data, s=9, s_data=2.5, aspect="box")
+def _clump_label(ax, particles):
+    """Label a clump of coinciding particles (all within 1e-3); return the annotation or None."""
     if len(particles) > 1 and np.ptp(particles, axis=0).max() < 1e-3:
-        ax.annotate(
+        return ax.annotate(
             f"all {len(particles)}\nparticles",
             particles[0],
             xytext=(12, 12),
@@ -36,6 +42,13 @@ def _scatter(ax, particles, data):
             fontsize=6,
             arrowprops={"arrowstyle": "->", "lw": 0.6},
         )
+    return None
+
+
+def _scatter(ax, particles, data):
+    """Data small and blue, particles larger and red; a clump of coinciding particles labelled."""
+    scatter_particles(ax, particles, data, s=9, s_data=2.5, aspect="box")
+    return _clump_label(ax, particles)
 
 
 def frame_strip(result: FlowResult, data, frame_steps, ncols: int = 6, size: float = 1.9):
@@ -67,7 +80,7 @@ def flow_animation(result: FlowResult, data, frame_steps, title: str = ""):
     frames = frame_indices(result, frame_steps)
     fig, ax = plt.subplots(figsize=(3.6, 3.6), layout="constrained")
     xlim, ylim = _limits(result, data, frames)
-    _scatter(ax, result.trajectory[frames[0]], data)
+    label = {"clump": _scatter(ax, result.trajectory[frames[0]], data)}
     particles = ax.collections[-1]
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
@@ -78,17 +91,31 @@ def flow_animation(result: FlowResult, data, frame_steps, title: str = ""):
         i = frames[k]
         particles.set_offsets(result.trajectory[i])
         heading.set_text(f"{title}  step {result.steps[i]}".strip())
+        # the clump label belongs to this frame: drop the last one, label this frame's clump
+        if label["clump"] is not None:
+            label["clump"].remove()
+        label["clump"] = _clump_label(ax, result.trajectory[i])
         return (particles, heading)
 
     return FuncAnimation(fig, update, frames=len(frames), blit=False)
 
 
-def quiver_field(ax, field_fn, xlim, ylim, n: int = 17, color="0.3"):
-    """Arrows of a vector field ``field_fn(points (k, 2)) -> (k, 2)`` on an n x n grid."""
+def field_grid(field_fn, xlim, ylim, n: int = 17):
+    """The grid points (n^2, 2) of :func:`quiver_field` and the field on them (n^2, 2)."""
     gx, gy = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    V = field_fn(pts)
-    ax.quiver(pts[:, 0], pts[:, 1], V[:, 0], V[:, 1], color=color, angles="xy", width=0.004)
+    return pts, field_fn(pts)
+
+
+def quiver_field(ax, field_fn, xlim, ylim, n: int = 17, color="0.3", scale=None):
+    """Arrows of a vector field ``field_fn(points (k, 2)) -> (k, 2)`` on an n x n grid.
+
+    ``scale`` (field units per unit of x) fixes the arrow length, so that several panels drawn
+    with the same ``scale`` compare; ``None`` lets matplotlib choose per panel.
+    """
+    pts, V = field_grid(field_fn, xlim, ylim, n)
+    kw = {} if scale is None else {"scale": scale, "scale_units": "xy"}
+    ax.quiver(pts[:, 0], pts[:, 1], V[:, 0], V[:, 1], color=color, angles="xy", width=0.004, **kw)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_aspect("equal", adjustable="box")

@@ -70,6 +70,34 @@ def scatter_particles(
     return ax
 
 
+def legend_below(ax, handles=None, labels=None, ncols: int = 2, fontsize: float = 7, offset=0.2):
+    """A legend under the axes, clear of the data (constrained layout makes room for it).
+
+    ``offset`` is the gap below the axes in axes fractions (room for tick labels and x label).
+    """
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    return ax.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -offset),
+        ncols=ncols,
+        fontsize=fontsize,
+        frameon=False,
+    )
+
+
+def scale_stamp(fig, text: str) -> None:
+    """A small grey stamp under everything else: the scale a figure was drawn at.
+
+    It is the figure's x super-label (a second line under a :func:`reduced_scale_note`), so
+    constrained layout keeps room for it and it never sits over the data.
+    """
+    note = fig._supxlabel.get_text() if fig._supxlabel is not None else ""
+    fig.supxlabel(f"{note}\n{text}" if note else text, fontsize=6, color="0.4")
+
+
 def reduced_scale_note(fig, text: str) -> None:
     """Write on the figure that it was drawn at a reduced scale, and which."""
     # a figure-level x label: constrained layout keeps room for it below the axes
