@@ -62,6 +62,7 @@ def api(root: Path, timeout: int = 120):
     """An ``NbGraderAPI`` on the course directory ``root``."""
     from nbgrader.apps import NbGraderAPI
 
+    (Path(root) / "exchange").mkdir(parents=True, exist_ok=True)
     with _tools_on_path():
         return NbGraderAPI(config=course_config(Path(root), timeout))
 
