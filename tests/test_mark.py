@@ -74,9 +74,7 @@ def test_stub_docstrings_name_functions_of_the_lectures():
         (path,) = [p for p in LECTURES if p.name.startswith(f"{number:02d}_")]
         nb = marked(path)
         solutions = "".join(
-            "".join(c["source"])
-            for c in nb["cells"]
-            if "solution" in c["metadata"].get("tags", [])
+            "".join(c["source"]) for c in nb["cells"] if "solution" in c["metadata"].get("tags", [])
         )
         for function, text in functions.items():
             assert f"def {function}(" in solutions, (path.name, function)
