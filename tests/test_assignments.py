@@ -10,7 +10,12 @@ import pytest
 from kernelflows.course.assignments import build, main, student_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+#: the lectures with exercises (lecture 00, the overview, has none and no student version)
+LECTURES = [
+    p
+    for p in sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+    if not p.name.startswith("00_")
+]
 
 
 def test_student_version_keeps_signature_docstring_and_imports_and_clears_the_rest(tmp_path):
@@ -182,3 +187,13 @@ def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
         assert proc.returncode == 2, (argv, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr
+
+
+def test_a_lecture_without_exercises_gets_no_student_version(tmp_path):
+    lectures = _lecture(tmp_path)
+    nb = {"cells": [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Overview"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    (lectures / "00_overview.ipynb").write_text(json.dumps(nb))
+    out = tmp_path / "assignments"
+    assert main(["--lectures", str(lectures), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["01_intro.ipynb"]

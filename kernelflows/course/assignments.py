@@ -89,13 +89,18 @@ def _check_paths(lectures: Path, out: Path) -> None:
         raise AssignmentsError(f"--out {out} exists and is not a directory")
 
 
-def _check_notebook(path: Path) -> None:
+def _has_exercises(path: Path) -> bool:
+    """Whether the lecture has solution cells (a malformed notebook raises, one line)."""
     try:
         nb = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise AssignmentsError(f"{path}: not a readable notebook ({exc})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise AssignmentsError(f"{path}: not a notebook (no list of cells)")
+    return any(
+        isinstance(c, dict) and SOLUTION_TAG in (c.get("metadata") or {}).get("tags", [])
+        for c in nb["cells"]
+    )
 
 
 def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -> list[Path]:
@@ -113,8 +118,7 @@ def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -
     sources = sorted(lectures.glob("[0-9][0-9]_*.ipynb"))
     if not sources:
         raise AssignmentsError(f"--lectures {lectures}: no numbered notebooks (NN_name.ipynb)")
-    for src in sources:
-        _check_notebook(src)
+    sources = [src for src in sources if _has_exercises(src)]  # lecture 00 has none
     texts = {name: _dumps(nb) for name, nb in student_notebooks(sources).items()}
     changed = []
     for name, text in texts.items():
