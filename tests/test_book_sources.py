@@ -49,6 +49,7 @@ def test_book_copy_folds_solutions_and_keeps_the_lecture_otherwise(build):
         assert cell["metadata"]["mystnb"]["code_prompt_show"] == "Show solution"
     assert "widgets" not in out["metadata"]
     assert not any("# NBVAL_" in build._source(c) for c in out["cells"] if c["cell_type"] == "code")
+    assert not any("### BEGIN SOLUTION" in build._source(c) for c in out["cells"])
 
 
 def test_slider_demos_become_their_saved_picture(build):
