@@ -5,17 +5,11 @@ import pytest
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex4_1_displacement_gap,
-
     check_ex4_2_dissipation,
-
     check_ex4_3_lojasiewicz,
-
 )
 from kernelflows.divergences import mmd_velocity
 

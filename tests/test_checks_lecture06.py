@@ -5,21 +5,13 @@ import pytest
 from stubs import stub
 
 from kernelflows.course.checks import (
-
     CheckFailed,
-
     NotImplementedYet,
-
     check_ex6_1_network_output,
-
     check_ex6_2_network_mmd2,
-
     check_ex6_3_mean_field_step,
-
     check_ex6_4_noisy_step,
-
     check_ex6_5_phi_grad_w0,
-
 )
 
 CHECKS = [

@@ -7,35 +7,20 @@ import pytest
 from scipy import stats
 
 from kernelflows.divergences import (
-
     CHI2,
-
     DIVERGENCES,
-
     JENSEN_SHANNON,
-
     KL,
-
     REVERSE_KL,
-
     TOTAL_VARIATION,
-
     chi2_gaussians,
-
     discrete_divergence,
-
     divergence_1d,
-
     gaussian_log_ratio,
-
     get_divergence,
-
     kl_gaussians,
-
     tv_gaussians_equal_cov,
-
     variational_objective,
-
 )
 
 

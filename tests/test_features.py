@@ -5,8 +5,12 @@ from math import comb
 import numpy as np
 import pytest
 
-from kernelflows.kernels import RandomFourierFeatures, polynomial_features
-from kernelflows.kernels import GaussianKernel, PolynomialKernel
+from kernelflows.kernels import (
+    GaussianKernel,
+    PolynomialKernel,
+    RandomFourierFeatures,
+    polynomial_features,
+)
 
 
 @pytest.mark.parametrize("d,degree,c", [(1, 1, 1.0), (1, 3, 0.5), (2, 2, 1.0), (3, 3, 2.0)])

@@ -5,8 +5,8 @@ import pytest
 from scipy.special import erf
 from scipy.stats import norm
 
-from kernelflows.kernels import GaussianKernel
 from kernelflows.divergences import mmd2_gaussians
+from kernelflows.kernels import GaussianKernel
 from kernelflows.measures import quadrature_embedding, quadrature_mean, trapezoid_weights
 
 NODES = np.linspace(-12, 12, 2401)
