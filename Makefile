@@ -9,14 +9,14 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures results assignments test test-browser book test-book lint unit notebooks bench clean
+.PHONY: all install figures results assignments grade test test-browser book test-book lint unit notebooks bench clean
 
 all: test
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,grade]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -30,9 +30,16 @@ figures: $(STAMP)
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper
 
-# Student versions of the lectures (solutions stubbed, outputs cleared) into assignments/.
+# Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
+# cleared, check cells autograded) into assignments/.
 assignments: $(STAMP)
 	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
+
+# Autograde handed-in notebooks with nbgrader: SUBMISSIONS=DIR holds one folder per student
+# (DIR/alice/07_phi_divergences.ipynb, ...); writes DIR/grades.csv and DIR/STUDENT/feedback/.
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR" >&2; exit 2; }
+	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures
 
 LINT_DIRS := $(wildcard kernelflows tests tests_browser bench book)
 
@@ -54,7 +61,7 @@ BROWSER_STAMP := $(VENV)/.browser-installed
 $(BROWSER_STAMP): $(STAMP)
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
-	$(PY) -m pip install -e ".[test,browser]"
+	$(PY) -m pip install -e ".[test,grade,browser]"
 	touch $(BROWSER_STAMP)
 
 test-browser: $(BROWSER_STAMP)
@@ -65,7 +72,7 @@ test-browser: $(BROWSER_STAMP)
 # from the site, so it reads offline. book/build.py lays out the sources in build/book-src/.
 BOOK_STAMP := $(VENV)/.book-installed
 $(BOOK_STAMP): $(STAMP)
-	$(PY) -m pip install -e ".[test,book]"
+	$(PY) -m pip install -e ".[test,grade,book]"
 	touch $(BOOK_STAMP)
 
 book: $(BOOK_STAMP)

@@ -5,8 +5,9 @@
 * the hand-written pages of ``book/`` (conf.py, index, notation, bibliography) are copied;
 * each committed lecture of ``lectures/`` is copied with a header (prerequisites, reading and
   run time, from ``book/lectures.csv``), its exercise solutions folded behind "Show solution"
-  (cells tagged ``solution``), its ``# NBVAL_...`` markers dropped, and each slider demo replaced
-  by the picture it showed when the notebook was executed (the slider needs a live kernel);
+  (cells tagged ``solution``), its ``# NBVAL_...`` markers and nbgrader's ``### BEGIN/END
+  SOLUTION`` lines dropped, and each slider demo replaced by the picture it showed when the
+  notebook was executed (the slider needs a live kernel);
 * the figure gallery is written from the registry of :mod:`kernelflows.figures`;
 * the API reference is written from the public modules and subpackages of :mod:`kernelflows`.
 """
@@ -36,6 +37,8 @@ BOOK = Path(__file__).resolve().parent
 ROOT = BOOK.parent
 PAGES = ["conf.py", "index.md", "notation.md", "bibliography.md", "references.bib"]
 SOLUTION_TAG = "solution"
+#: code lines the reader of the book does not need: nbval's markers, nbgrader's solution regions
+DROPPED = ("# NBVAL_", "### BEGIN SOLUTION", "### END SOLUTION")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 READING_WORDS_PER_MINUTE = 120  # prose dense with formulas, and code to follow
@@ -162,7 +165,7 @@ def book_notebook(nb: dict, stem: str, table: dict[str, dict], machine: str) -> 
         if cell["cell_type"] != "code":
             continue
         lines = _source(cell).splitlines(keepends=True)
-        cell["source"] = "".join(ln for ln in lines if not ln.lstrip().startswith("# NBVAL_"))
+        cell["source"] = "".join(ln for ln in lines if not ln.lstrip().startswith(DROPPED))
         if SOLUTION_TAG in meta.get("tags", []):
             meta["tags"] = [*meta["tags"], "hide-cell"]
             meta["mystnb"] = {

@@ -7,68 +7,53 @@ from pathlib import Path
 
 import pytest
 
-from kernelflows.course.assignments import build, main, stub_source, student_notebook
+from kernelflows.course.assignments import build, main, student_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-LECTURES = sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+#: the lectures with exercises (lecture 00, the overview, has none and no student version)
+LECTURES = [
+    p
+    for p in sorted((ROOT / "lectures").glob("[0-9][0-9]_*.ipynb"))
+    if not p.name.startswith("00_")
+]
 
 
-def test_stub_keeps_signature_docstring_and_imports():
-    src = (
-        "import numpy as np\n\n"
-        "def my_mmd2(X, Y, kernel):\n"
-        '    """Unbiased MMD^2."""\n'
-        "    n = len(X)\n"
-        "    return np.sum(X)\n\n"
-        "value = my_mmd2(1, 2, 3)\n"
-    )
-    stub = stub_source(src)
-    assert "import numpy as np" in stub
-    assert (
-        'def my_mmd2(X, Y, kernel):\n    """Unbiased MMD^2."""\n    raise NotImplementedError'
-        in stub
-    )
-    assert "np.sum" not in stub and "value =" not in stub
-    ns = {}
-    exec(stub, ns)
-    with pytest.raises(NotImplementedError, match="my_mmd2"):
-        ns["my_mmd2"](1, 2, 3)
-
-
-def test_stub_of_a_cell_without_functions_raises():
-    with pytest.raises(NotImplementedError):
-        exec(stub_source("x = 1\nprint(x ** 2)\n"), {})
-
-
-def test_student_notebook_clears_outputs_and_keeps_markdown():
+def test_student_version_keeps_signature_docstring_and_imports_and_clears_the_rest(tmp_path):
+    lectures = tmp_path / "lectures"
+    lectures.mkdir()
     nb = {
         "cells": [
-            {"cell_type": "markdown", "metadata": {}, "source": "## Exercise 1"},
-            {
-                "cell_type": "code",
-                "metadata": {"tags": ["solution"]},
-                "source": "def f(x):\n    return x + 1\n",
-                "outputs": [{"output_type": "stream", "name": "stdout", "text": "2"}],
-                "execution_count": 3,
-            },
-            {
-                "cell_type": "code",
-                "metadata": {},
-                "source": "f(1)",
-                "outputs": [],
-                "execution_count": 4,
-            },
+            {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "## Exercise 1"},
+            {"cell_type": "code", "id": "s", "metadata": {"tags": ["solution"]},
+             "source": "import numpy as np\n\n\ndef my_mmd2(X, Y, kernel):\n"
+                       '    """Unbiased MMD^2."""\n    n = len(X)\n    return np.sum(X)\n\n\n'
+                       "value = my_mmd2(1, 2, 3)\n",
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": "2"}],
+             "execution_count": 3},
+            {"cell_type": "code", "id": "c", "metadata": {}, "source": "check_mmd2(my_mmd2)",
+             "outputs": [], "execution_count": 4},
         ],
         "metadata": {},
         "nbformat": 4,
         "nbformat_minor": 5,
-    }
-    out = student_notebook(nb)
-    assert out["cells"][0] == nb["cells"][0]
-    assert "raise NotImplementedError" in out["cells"][1]["source"]
-    assert all(c.get("outputs") == [] for c in out["cells"][1:])
-    assert all(c.get("execution_count") is None for c in out["cells"][1:])
-    assert nb["cells"][1]["execution_count"] == 3  # the source is left alone
+    }  # fmt: skip
+    (lectures / "01_intro.ipynb").write_text(json.dumps(nb))
+    before = (lectures / "01_intro.ipynb").read_text()
+    out = student_notebooks([lectures / "01_intro.ipynb"])["01_intro.ipynb"]
+    assert (lectures / "01_intro.ipynb").read_text() == before  # the source is left alone
+    md, sol, check = out["cells"]
+    assert "".join(md["source"]) == "## Exercise 1"
+    stub = "".join(sol["source"])
+    assert "import numpy as np" in stub
+    assert 'def my_mmd2(X, Y, kernel):\n    """Unbiased MMD^2."""\n' in stub
+    assert "np.sum" not in stub and "value =" not in stub and "raise NotImplementedError" in stub
+    assert sol["metadata"]["nbgrader"]["solution"] and "solution" in sol["metadata"]["tags"]
+    assert check["metadata"]["nbgrader"]["grade"] and check["metadata"]["nbgrader"]["locked"]
+    assert check["metadata"]["nbgrader"]["grade_id"] == "lec01_ex1"
+    assert all(c.get("outputs") == [] and c["execution_count"] is None for c in (sol, check))
+    ns = {}
+    with pytest.raises(NotImplementedError):
+        exec(stub, ns)
 
 
 @pytest.mark.skipif(not LECTURES, reason="no lectures yet")
@@ -116,8 +101,8 @@ def _lecture(tmp_path, name="01_intro.ipynb"):
     lectures.mkdir(exist_ok=True)
     nb = {
         "cells": [
-            {"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "x = 1\n",
-             "outputs": [], "execution_count": 1},
+            {"cell_type": "code", "id": "s1", "metadata": {"tags": ["solution"]},
+             "source": "x = 1\n", "outputs": [], "execution_count": 1},
         ],
         "metadata": {},
         "nbformat": 4,
@@ -202,3 +187,13 @@ def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
         assert proc.returncode == 2, (argv, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr
+
+
+def test_a_lecture_without_exercises_gets_no_student_version(tmp_path):
+    lectures = _lecture(tmp_path)
+    nb = {"cells": [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Overview"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    (lectures / "00_overview.ipynb").write_text(json.dumps(nb))
+    out = tmp_path / "assignments"
+    assert main(["--lectures", str(lectures), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["01_intro.ipynb"]

@@ -148,3 +148,11 @@ def test_missing_return_and_nan_are_reported():
         check_ex5_2_noisy_steps(lambda X, Y, k, s, b, u: X * np.nan, diffusion_by_hand)
     with pytest.raises(CheckFailed, match="not numbers"):
         check_ex5_3_noisy_gradient_ratio(lambda X, Y, k, b, u: "lambda")
+
+
+def test_diffusion_with_langevin_scaled_noise():
+    def langevin(X, Y, k, s, b, u):
+        return X - s * grad_f(X, X, Y, k) + np.sqrt(2 * s) * b * u
+
+    with pytest.raises(CheckFailed, match="diffusion_step is wrong.*sqrt\\(2 gamma\\) beta u"):
+        check_ex5_2_noisy_steps(injection_by_hand, langevin)

@@ -153,3 +153,24 @@ def test_kale_mistakes(wrong, words):
 def test_ex4_mistakes(wrong, words):
     with pytest.raises(CheckFailed, match=words):
         check_ex8_4_gap_slope(wrong)
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda P, Q, k, lam: kale_primal_by_hand(P, Q, k, lam / (len(P) + len(Q)), 1 + lam),
+         "lambda / \\(n \\+ m\\)"),
+        (lambda P, Q, k, lam: kale_primal_by_hand(P, Q, k, lam * len(P), 1 + lam), "lambda \\* n"),
+        (lambda P, Q, k, lam: kale_primal_by_hand(P, Q, k, 2 * lam, 1 + lam), "without the 1/2"),
+        (lambda P, Q, k, lam: kale_primal_by_hand(P, Q, k, lam, 2.0), "you returned"),
+    ],
+)  # fmt: skip
+def test_kale_mistakes_with_lambda_other_than_1(wrong, words):
+    with pytest.raises(CheckFailed, match=words):
+        check_kale(wrong)
+
+
+def test_kale_missing_factor_is_not_confused_with_a_factor_2():
+    # at lambda = 1 a missing (1 + lambda) and a stray 1/2 coincide; the default lambdas differ
+    with pytest.raises(CheckFailed, match="\\(1 \\+ lambda\\) factor in front is missing"):
+        check_kale(lambda P, Q, k, lam: kale_primal_by_hand(P, Q, k, lam))

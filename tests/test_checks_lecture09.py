@@ -221,3 +221,25 @@ def newton_with(alpha, kbar, K, lam, g, H):
 def test_newton_step_mistakes(wrong, words):
     with pytest.raises(CheckFailed, match=words):
         check_ex9_5_newton_step(wrong)
+
+
+def test_first_variation_over_lambda_and_lambda_over_n():
+    with pytest.raises(CheckFailed, match="1/lambda too many"):
+        check_ex9_1_kale_first_variation(
+            lambda X, Y, k, lam, Z: (1 + lam) / lam * kale(X, Y, k, lam).witness(Z)
+        )
+    with pytest.raises(CheckFailed, match="lambda / n"):
+        check_ex9_1_kale_first_variation(
+            lambda X, Y, k, lam, Z: (1 + lam) * kale(X, Y, k, lam / len(X)).witness(Z)
+        )
+
+
+def test_flow_step_over_lambda_and_lambda_over_n():
+    with pytest.raises(CheckFailed, match="1/lambda too many"):
+        check_ex9_3_kale_flow_step(
+            lambda X, Y, k, lam, s: X - s * (1 + lam) / lam * witness_grad(X, Y, k, lam)
+        )
+    with pytest.raises(CheckFailed, match="lambda / n"):
+        check_ex9_3_kale_flow_step(
+            lambda X, Y, k, lam, s: X - s * (1 + lam) * witness_grad(X, Y, k, lam / len(X))
+        )

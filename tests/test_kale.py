@@ -409,10 +409,8 @@ def test_small_lambda_on_quantile_grids_matches_an_independent_primal_solve():
     # first-order optimality alpha_i = exp(f*(y_i)) / m, with f* evaluated independently (the
     # witness as an RKHS function); f* = (1 / lam) (...) carries rounding of eps |terms| / lam
     f_y = res.witness(Y)
-    terms = (
-        np.abs(PolynomialKernel(2)(Y, X)).mean(axis=1)
-        + np.abs(PolynomialKernel(2)(Y, Y)) @ res.alpha
-    ) / lam
+    poly = PolynomialKernel(2)
+    terms = (np.abs(poly(Y, X)).mean(axis=1) + np.abs(poly(Y, Y)) @ res.alpha) / lam
     np.testing.assert_array_less(np.abs(np.log(len(Y) * res.alpha) - f_y), 1e-8 + 64 * EPS * terms)
 
 

@@ -1,93 +1,56 @@
 """Student versions of the lectures: ``python -m kernelflows.course.assignments``.
 
-Every lecture ends with exercises whose solutions sit in code cells tagged ``solution``. The
-student version of ``lectures/NN_name.ipynb`` is ``assignments/NN_name.ipynb`` with
+Every lecture ends with exercises whose solutions sit in code cells tagged ``solution``, each
+followed by a cell that calls the exercise's ``check_*`` function. The student version of
+``lectures/NN_name.ipynb`` is ``assignments/NN_name.ipynb``, made by nbgrader's
+``generate_assignment`` (see :mod:`kernelflows.course.nbgrading`) from the lecture marked by
+:mod:`kernelflows.course.mark` (in memory: the lecture file is only read):
 
-* each solution cell replaced by a stub: its imports, and the ``def`` lines and docstrings of
-  the functions it defines, are kept, and the function bodies raise ``NotImplementedError``;
-  a solution cell that defines no function becomes one ``raise NotImplementedError``;
-* every output and execution count cleared, markdown kept as it is;
-* ``metadata["kernelflows"]["student_version_of"] = "NN_name.ipynb"`` set: the tool overwrites
-  only files carrying this marker, writes nothing but the student versions, deletes nothing,
-  and refuses an ``--out`` equal to (or inside) ``--lectures``.
+* in each solution cell the ``### BEGIN SOLUTION`` / ``### END SOLUTION`` regions become
+  nbgrader's stub (``raise NotImplementedError()``): imports, ``def`` lines and docstrings
+  stay, so a stub states the signature, the shapes and what to return;
+* the check cells are nbgrader's autograded test cells (locked, worth points);
+* every output and execution count is cleared, markdown kept as it is;
+* ``metadata["kernelflows"]["student_version_of"] = "NN_name.ipynb"`` is set: the tool
+  overwrites only files carrying this marker, writes nothing but the student versions,
+  deletes nothing, and refuses an ``--out`` equal to (or inside) ``--lectures``.
 
 The source stays one notebook per lecture; the student versions are committed and
 ``tests/test_assignments.py`` fails when they are out of date (``--check`` does the same).
+``python -m kernelflows.course.grade`` grades what students hand back.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
+from .nbgrading import NbgraderError, generate, student_version
+
 SOLUTION_TAG = "solution"
 #: Key of ``metadata["kernelflows"]`` in every student version: the lecture it was made from.
 MARKER = "student_version_of"
-STUB_MESSAGE = "Exercise: replace this stub with your solution"
 
-__all__ = ["stub_source", "student_notebook", "build", "main"]
-
-
-def _function_stub(source: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
-    lines = source.splitlines()
-    header_end = node.body[0].lineno - 1  # lines before the first statement of the body
-    doc = ast.get_docstring(node, clean=False)
-    header = lines[node.lineno - 1 - len(node.decorator_list) : header_end]
-    body_indent = " " * node.body[0].col_offset
-    out = list(header)
-    if doc is not None:
-        out += lines[node.body[0].lineno - 1 : node.body[0].end_lineno]
-    out.append(f'{body_indent}raise NotImplementedError("{node.name}: {STUB_MESSAGE}")')
-    return out
+__all__ = ["student_notebooks", "build", "main"]
 
 
-def stub_source(source: str) -> str:
-    """The student stub of a solution cell's source (see the module docstring)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        tree = None
-    functions = [
-        n
-        for n in (tree.body if tree else [])
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-    ]
-    if not functions:
-        return f'# Your solution here.\nraise NotImplementedError("{STUB_MESSAGE}")\n'
-    lines = source.splitlines()
-    imports = [
-        "\n".join(lines[n.lineno - 1 : n.end_lineno])
-        for n in tree.body
-        if isinstance(n, ast.Import | ast.ImportFrom)
-    ]
-    blocks = ["\n".join(_function_stub(source, f)) for f in functions]
-    head = "\n".join(imports) + "\n\n\n" if imports else ""
-    return head + "\n\n\n".join(blocks) + "\n"
-
-
-def _is_solution(cell: dict) -> bool:
-    return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
-
-
-def student_notebook(nb: dict) -> dict:
-    """A student version of a notebook given as parsed JSON (the input is not modified)."""
-    out = json.loads(json.dumps(nb))
-    for cell in out["cells"]:
-        if cell["cell_type"] != "code":
-            cell.get("metadata", {}).pop("execution", None)
-            continue
-        if _is_solution(cell):
-            cell["source"] = stub_source("".join(cell["source"]))
-        cell["outputs"] = []
-        cell["execution_count"] = None
-        meta = cell.get("metadata", {})
-        meta.pop("execution", None)
-    return out
+def student_notebooks(lectures: list[Path]) -> dict[str, dict]:
+    """The student version of each lecture file, by file name (nothing is written outside a
+    temporary nbgrader course directory)."""
+    with tempfile.TemporaryDirectory(prefix="kernelflows-assign-") as tmp:
+        try:
+            released = generate(Path(tmp), list(lectures))
+        except NbgraderError as exc:
+            raise AssignmentsError(str(exc)) from None
+        out = {}
+        for path in lectures:
+            nb = json.loads(released[path.stem].read_text())
+            out[path.name] = _marked(student_version(nb), path.name)
+        return out
 
 
 def _dumps(nb: dict) -> str:
@@ -126,17 +89,18 @@ def _check_paths(lectures: Path, out: Path) -> None:
         raise AssignmentsError(f"--out {out} exists and is not a directory")
 
 
-def _read_notebook(path: Path) -> dict:
+def _has_exercises(path: Path) -> bool:
+    """Whether the lecture has solution cells (a malformed notebook raises, one line)."""
     try:
         nb = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise AssignmentsError(f"{path}: not a readable notebook ({exc})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise AssignmentsError(f"{path}: not a notebook (no list of cells)")
-    try:
-        return student_notebook(nb)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise AssignmentsError(f"{path}: malformed notebook ({exc!r})") from None
+    return any(
+        isinstance(c, dict) and SOLUTION_TAG in (c.get("metadata") or {}).get("tags", [])
+        for c in nb["cells"]
+    )
 
 
 def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -> list[Path]:
@@ -154,7 +118,8 @@ def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -
     sources = sorted(lectures.glob("[0-9][0-9]_*.ipynb"))
     if not sources:
         raise AssignmentsError(f"--lectures {lectures}: no numbered notebooks (NN_name.ipynb)")
-    texts = {src.name: _dumps(_marked(_read_notebook(src), src.name)) for src in sources}
+    sources = [src for src in sources if _has_exercises(src)]  # lecture 00 has none
+    texts = {name: _dumps(nb) for name, nb in student_notebooks(sources).items()}
     changed = []
     for name, text in texts.items():
         dest = out / name

@@ -253,6 +253,22 @@ def check_mmd_flow_step(my_step: Callable) -> None:
                     f"{name}: your step is twice too large: the slide's f carries a "
                     "factor 2; here F = 1/2 MMD^2 and f = mu_nu - mu_nu*."
                 )
+            if close(got, 2 * X - _reference_flow_step(X, Y, k, 2 * step)):
+                raise CheckFailed(
+                    f"{name}: this is the slide's first variation 2 (mu_nu* - mu_nu) taken "
+                    "as it stands: both its sign and its factor 2 are off. Here F = 1/2 MMD^2, "
+                    "f = mu_nu - mu_nu*, and the particles move along -grad f."
+                )
+            n, m = len(X), len(Y)
+            summed = X - step * (
+                k.weighted_grad(X, X, np.ones(n)) - k.weighted_grad(X, Y, np.ones(m))
+            )
+            if close(got, summed) or close(got, 2 * X - summed):
+                raise CheckFailed(
+                    f"{name}: you summed the kernel gradients: mu_nu and mu_nu* are means, "
+                    f"so divide the sum over the particles by n = {n} and the sum over the "
+                    f"target by m = {m}."
+                )
             no_interaction = X + step * k.weighted_grad(X, Y, np.full(len(Y), 1 / len(Y)))
             if close(got, no_interaction):
                 raise CheckFailed(
@@ -266,32 +282,72 @@ def check_mmd_flow_step(my_step: Callable) -> None:
     ok(name, "all cases agree with one forward Euler step of the MMD flow.")
 
 
-def check_kale(my_kale: Callable, lam: float = 1.0) -> None:
-    """Check ``my_kale(P, Q, kernel, lam)`` against ``kernelflows.kale`` (P linear, Q exp term)."""
+def check_kale(my_kale: Callable, lam: float | None = None) -> None:
+    """Check ``my_kale(P, Q, kernel, lam)`` against ``kernelflows.kale`` (P linear, Q exp term).
+
+    KALE_lam(P || Q) = (1 + lam) max_f E_P f + 1 - E_Q exp(f) - lam/2 ||f||^2. Without ``lam``
+    the check runs lam = 0.5 and 3: at lam = 1 a missing (1 + lam) would look like any
+    factor 2, so values other than 1 tell the mistakes apart.
+    """
     from ...divergences import kale  # imported here: the KALE solver is a separate lecture
 
     name = "check_kale"
+    lams = (0.5, 3.0) if lam is None else (float(lam),)
     rng = np.random.default_rng(3)
+    # n != m, d = 1 and 2, two kernels; small enough for a student's generic optimiser
     cases = [
         (rng.normal(size=(20, 1)), rng.normal(size=(25, 1)) + 1.0, GaussianKernel(1.0)),
-        (rng.normal(size=(15, 2)), rng.normal(size=(15, 2)) * 1.3, GaussianKernel(1.5)),
+        (rng.normal(size=(10, 1)), rng.laplace(size=(7, 1)) - 0.5, LaplaceKernel(1.2)),
+        (rng.normal(size=(12, 2)), rng.normal(size=(16, 2)) + [0.8, -0.4], LaplaceKernel(1.0)),
     ]
-    for P, Q, k in cases:
-        got = as_float(name, call(name, my_kale, P, Q, k, lam))
-        want = kale(P, Q, k, lam).value
-        if close(got, want, rtol=1e-4, atol=1e-8):
-            continue
-        if close(got, want / (1 + lam), rtol=1e-4):
-            raise CheckFailed(f"{name}: the (1 + lambda) factor in front is missing.")
-        swapped = kale(Q, P, k, lam).value
-        if close(got, swapped, rtol=1e-4):
-            raise CheckFailed(
-                f"{name}: P and Q are swapped: P enters the linear term E_P f, Q "
-                "the exponential term E_Q exp(f)."
-            )
-        if close(got, want - (1 + lam), rtol=1e-4):
-            raise CheckFailed(f"{name}: the + 1 inside the bracket is missing.")
-        raise CheckFailed(
-            f"{name}: you returned {got:.6g}, KALE is {want:.6g} (lambda = {lam}, {k!r})."
+
+    def inner(P, Q, k, penalty):  # max_f E_P f + 1 - E_Q e^f - penalty/2 ||f||^2
+        return kale(P, Q, k, penalty, tol=1e-12).value / (1 + penalty)
+
+    for lam_ in lams:
+        for P, Q, k in cases:
+            got = as_float(name, call(name, my_kale, P, Q, k, lam_))
+            want = kale(P, Q, k, lam_, tol=1e-12).value
+            if close(got, want, rtol=1e-4, atol=1e-8):
+                continue
+            raise CheckFailed(f"{name}: {_kale_hint(got, want, P, Q, k, lam_, inner)}")
+    ok(name, f"all {len(cases)} cases agree with kernelflows.kale (lambda = "
+       f"{', '.join(f'{v:g}' for v in lams)}).")  # fmt: skip
+
+
+def _kale_hint(got, want, P, Q, k, lam, inner) -> str:
+    """Plain words for a KALE value ``got`` that misses ``want`` (mistakes tried in turn)."""
+    from ...divergences import kale
+
+    n, m = len(P), len(Q)
+    where = f"lambda = {lam:g}, n = {n}, m = {m}, {k!r}"
+
+    def near(value):
+        return close(got, value, rtol=1e-4, atol=1e-8) and not close(value, want, rtol=1e-4)
+
+    if near(want / (1 + lam)):
+        return f"the (1 + lambda) factor in front is missing ({where})."
+    if near(kale(Q, P, k, lam, tol=1e-12).value):
+        return (
+            "P and Q are swapped: P enters the linear term E_P f, Q the exponential term "
+            f"E_Q exp(f) ({where})."
         )
-    ok(name, f"all {len(cases)} cases agree with kernelflows.kale (lambda = {lam}).")
+    if near(want - (1 + lam)):
+        return f"the + 1 inside the bracket is missing ({where})."
+    if near((1 + lam) * inner(P, Q, k, 2 * lam)) or near((1 + 2 * lam) * inner(P, Q, k, 2 * lam)):
+        return (
+            f"the penalty is lambda/2 ||f||^2: you used lambda ||f||^2, without the 1/2 ({where})."
+        )
+    scaled = {
+        "lambda / (n + m)": lam / (n + m), "lambda * n": lam * n, "lambda / n": lam / n,
+        "lambda * m": lam * m, "lambda / m": lam / m, "lambda * (n + m)": lam * (n + m),
+    }  # fmt: skip
+    for words, penalty in scaled.items():
+        value = inner(P, Q, k, penalty)
+        if near((1 + lam) * value) or near((1 + penalty) * value):
+            return (
+                f"your penalty is {words}: lambda is not scaled by the sample size, the "
+                "penalty is lambda/2 ||f||^2 with lambda as given, and the means E_P, E_Q "
+                f"already divide by n and m ({where})."
+            )
+    return f"you returned {got:.6g}, KALE is {want:.6g} ({where})."

@@ -115,6 +115,11 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                     hint = "the velocity has the wrong sign: move along -grad f"
                 elif close(got, X + step * v_plain):
                     hint = "the noise is missing: evaluate grad f at X + beta u"
+                elif close(got, X + step * mmd_velocity(X + np.sqrt(2 * step) * beta * u, X, Y, k)):
+                    hint = (
+                        "you scaled the noise like a Langevin step, sqrt(2 gamma) beta u: noise "
+                        "injection evaluates grad f at X + beta u"
+                    )
                 else:
                     hint = (
                         "X + step * mmd_velocity(X + beta u, X, Y, kernel), "
@@ -135,6 +140,12 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                 elif close(got, inj + beta * u) or close(got, Xp + step * v_inj):
                     hint = (
                         "the gradient is taken at X itself in the diffusion step, not at X + beta u"
+                    )
+                elif close(got, X + step * v_plain + np.sqrt(2 * step) * beta * u):
+                    hint = (
+                        "you scaled the noise like a Langevin step, sqrt(2 gamma) beta u: the "
+                        "diffusion of the talk adds beta u itself (beta is the noise level of "
+                        "one step, not a diffusion coefficient per unit time)"
                     )
                 elif close(got, X + step * v_plain):
                     hint = "the noise is missing: add beta u after the step"

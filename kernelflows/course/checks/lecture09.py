@@ -106,6 +106,10 @@ def check_ex9_1_kale_first_variation(my_first_variation: Callable) -> None:
                 "P and Q are swapped: the particles nu enter the linear term E_nu f (P), the "
                 "target nu* the exponential term E_nu* exp(f) (Q): kale(X, Y, ...)"
             )
+        elif lam != 1 and near(got, (1 + lam) / lam * f):
+            hint = _OVER_LAMBDA
+        elif words := _scaled_lambda(X, Y, lam, partial(_fv_at, X, Y, k, lam, Z), near, got):
+            hint = words
         elif near(got, _mmd_first_variation(X, Y, k, Z)):
             hint = (
                 "this is mu_nu - mu_nu*, the MMD flow's first variation: the lambda -> infinity "
@@ -202,6 +206,12 @@ def check_ex9_3_kale_flow_step(my_step: Callable) -> None:
                     "P and Q are swapped: the particles are the linear term (P) of the KALE, "
                     "the target the exponential term (Q): kale(X, Y, ...)"
                 )
+            elif lam != 1 and near(got, X - step * (1 + lam) / lam * grad):
+                hint = _OVER_LAMBDA
+            elif words := _scaled_lambda(
+                X, Y, lam, partial(_step_at, X, Y, k, lam, step), near, got
+            ):
+                hint = words
             elif near(got, X - step * k.weighted_grad(X, np.vstack([X, Y]), _mmd_weights(X, Y))):
                 hint = "this is the MMD flow's step (lambda -> infinity), not the KALE flow's"
             else:
@@ -210,6 +220,44 @@ def check_ex9_3_kale_flow_step(my_step: Callable) -> None:
                 f"{name}: for lam = {lam}, step {step}, n = {len(X)}, m = {len(Y)}, {k!r}: {hint}."
             )
     ok(name, f"all {n_checked} steps agree with X - step (1 + lam) grad f*(X).")
+
+
+_OVER_LAMBDA = (
+    "a factor 1/lambda too many: (1 + lam) / lam f*. The witness of kale(...) is f* itself, "
+    "its 1/lambda is already inside (f* = (mean_i k(x_i, .) - sum_j alpha_j k(y_j, .)) / lam); "
+    "the first variation is (1 + lam) f*"
+)
+
+
+def _fv_at(X, Y, k, lam, Z, lam2):
+    f = _witness(X, Y, k, lam2)(Z)
+    return [(1 + lam) * f, (1 + lam2) * f]
+
+
+def _step_at(X, Y, k, lam, step, lam2):
+    g = _witness(X, Y, k, lam2).grad(X)
+    return [X - step * (1 + lam) * g, X - step * (1 + lam2) * g]
+
+
+def _scaled_lambda(X, Y, lam, candidates_at, near, got) -> str | None:
+    """Words for an answer computed with lambda scaled by a sample size (lambda / n, ...):
+    ``candidates_at(lam2)`` are the answers with f* solved at lam2 (the factor in front
+    (1 + lam) or (1 + lam2)); ``near(a, b)`` compares."""
+    n, m = len(X), len(Y)
+    scaled = {
+        "lambda / n": lam / n, "lambda / m": lam / m, "lambda / (n + m)": lam / (n + m),
+        "lambda * n": lam * n, "lambda * m": lam * m,
+    }  # fmt: skip
+    for words, lam2 in scaled.items():
+        if np.isclose(lam2, lam):
+            continue
+        if any(near(got, v) for v in candidates_at(lam2)):
+            return (
+                f"f* was computed with {words}: lambda is the penalty's weight as given, "
+                "never divided or multiplied by a sample size (the means over nu and nu* "
+                "already carry 1/n and 1/m): kale(X, Y, kernel, lam)"
+            )
+    return None
 
 
 def _mmd_weights(X, Y):
