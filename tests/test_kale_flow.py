@@ -8,6 +8,7 @@ from scipy.integrate import quad
 from scipy.stats import multivariate_normal, norm
 
 from kernelflows.divergences import kale, kale_weighted, mmd_energy
+from kernelflows.divergences.kale_newton import DualState, KaleNewton
 from kernelflows.experiments import (
     MIXTURE_MEANS,
     MIXTURE_STD,
@@ -21,8 +22,8 @@ from kernelflows.experiments import (
     three_rings_target,
 )
 from kernelflows.experiments.datasets import three_rings_legacy_source
-from kernelflows.flows import KaleVelocity, kale_flow, kl_flow, mmd_flow
-from kernelflows.kernels import GaussianKernel, IMQKernel, LaplaceKernel
+from kernelflows.flows import KaleVelocity, kale_flow, kl_flow, mmd2_along, mmd_flow, run_flow
+from kernelflows.kernels import GaussianKernel, IMQKernel, Kernel, LaplaceKernel
 from kernelflows.theory import (
     gaussian_kl_flow,
     gaussian_kl_to_isotropic,

@@ -84,6 +84,8 @@ PUBLIC_MODULES = (
     "kernelflows.figures",
     "kernelflows.course.checks",
     "kernelflows.course.widgets",
+    "kernelflows.course.slides",
+    "kernelflows.densities",
 )
 #: kernelflows.figures is used through its three entry points only
 FIGURES_NAMES = {"draw", "figures", "register"}
