@@ -29,10 +29,12 @@ def beyond_comparison(scale="reduced"):
     s = settings("beyond", scale)
     fig, axes = new_figure(4, 2, width=2.3, height=2.3)
     axes = axes.ravel()
-    scatter_particles(axes[0], out.X0, out.Y_heldout[: s["n"]], s=3, labels=None)
+    scatter_particles(axes[0], out.X0, out.Y_heldout[: s["n"]], s=3, labels=None, aspect="box")
     axes[0].set_title(f"start (energy {metrics['energy_start']:.2f})", fontsize=8)
     for ax, (name, run) in zip(axes[1:], out.runs.items(), strict=True):
-        scatter_particles(ax, run.particles, out.Y_heldout[: s["n"]], s=3, labels=None)
+        scatter_particles(
+            ax, run.particles, out.Y_heldout[: s["n"]], s=3, labels=None, aspect="box"
+        )
         ax.set_title(
             f"{name}\nenergy {out.energy[name]:.3f}, modes {out.covered[name]}/4", fontsize=8
         )
