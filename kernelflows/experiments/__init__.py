@@ -2,14 +2,27 @@
 
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
-* :mod:`.collapse`, :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
-  experiments; :mod:`.metrics` - the measures of fit they report;
+* :mod:`.collapse`, :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond`
+  - the experiments; :mod:`.metrics` - the measures of fit they report;
 * :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
   --scale paper`` writes ``results/ID.json``; lectures load them with :func:`load_results`.
 
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """
 
+from .beyond import (
+    BEYOND_FLOWS,
+    BEYOND_STEPS,
+    COVERAGE_THRESHOLD,
+    BeyondRuns,
+    KSDOneSided,
+    SVGDVariance,
+    beyond_experiment,
+    energy_distance,
+    ksd_one_sided,
+    mode_fractions,
+    svgd_variance_by_dimension,
+)
 from .collapse import COLLAPSE, CollapseRuns, collapse_runs
 from .datasets import (
     MIXTURE_MEANS,
@@ -46,7 +59,9 @@ from .samples import (
     disjoint_samples,
     gaussian_laplace_samples,
     gaussian_samples,
+    in_smiley,
     ring_flow_setup,
+    smiley_samples,
     witness_panels,
 )
 from .student_teacher import (
@@ -60,6 +75,19 @@ from .student_teacher import (
 )
 
 __all__ = [
+    "BEYOND_FLOWS",
+    "BEYOND_STEPS",
+    "COVERAGE_THRESHOLD",
+    "BeyondRuns",
+    "KSDOneSided",
+    "SVGDVariance",
+    "beyond_experiment",
+    "energy_distance",
+    "in_smiley",
+    "ksd_one_sided",
+    "mode_fractions",
+    "smiley_samples",
+    "svgd_variance_by_dimension",
     "COLLAPSE",
     "EXPERIMENTS",
     "Results",

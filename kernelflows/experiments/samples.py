@@ -3,7 +3,9 @@
 * 1-D pairs for KALE and the phi-divergences: P = N(0, 1) and Q = N(1, 1.5^2) (log dP/dQ a
   concave quadratic, KL(P || Q) ~ 0.350); disjoint uniforms; the two panels of ``kale-witness``;
 * P = N(0, 1) and Q = Laplace with the same mean and variance (lecture 02's bandwidth widget);
-* a noisy ring target and a Gaussian source for lecture 03's step-size widget.
+* a noisy ring target and a Gaussian source for lecture 03's step-size widget;
+* a picture-shaped target, a smiley made of an annulus, two discs and an arc (lecture 10's
+  sliced flow with many particles).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ __all__ = [
     "disjoint_samples",
     "gaussian_laplace_samples",
     "gaussian_samples",
+    "in_smiley",
     "ring_flow_setup",
+    "smiley_samples",
     "witness_panels",
 ]
 
@@ -75,3 +79,42 @@ def ring_flow_setup(n_particles: int, n_target: int = 60, rng=0):
     )
     X0 = np.array([-1.5, -1.5]) + 0.3 * rng.standard_normal((n_particles, 2))
     return X0, Y
+
+
+#: The smiley's primitives, in the unit square [-1, 1]^2: the face outline (an annulus of radii
+#: 0.8 and 1), two eyes (discs of radius 0.15 at (-0.35, 0.3) and (0.35, 0.3)) and the mouth
+#: (the lower half of an annulus of radii 0.4 and 0.55 centred at (0, 0.05), below y = -0.1).
+SMILEY_FACE = (0.8, 1.0)
+SMILEY_EYES = ((-0.35, 0.3), (0.35, 0.3), 0.15)
+SMILEY_MOUTH = ((0.0, 0.05), 0.4, 0.55, -0.1)
+
+
+def in_smiley(X) -> np.ndarray:
+    """Whether each row of X (n, 2) lies in the smiley (any of its primitives), shape (n,)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n, 2), got {X.shape}")
+    r = np.hypot(X[:, 0], X[:, 1])
+    inside = (r >= SMILEY_FACE[0]) & (r <= SMILEY_FACE[1])
+    *centres, radius = SMILEY_EYES
+    for c in centres:
+        inside |= np.hypot(X[:, 0] - c[0], X[:, 1] - c[1]) <= radius
+    (cx, cy), r_in, r_out, below = SMILEY_MOUTH
+    rm = np.hypot(X[:, 0] - cx, X[:, 1] - cy)
+    inside |= (rm >= r_in) & (rm <= r_out) & (X[:, 1] <= below)
+    return inside
+
+
+def smiley_samples(n: int, rng=0) -> np.ndarray:
+    """n points uniform on the smiley of :func:`in_smiley`, shape (n, 2), by rejection from
+    the square [-1, 1]^2 (batches of proposals from ``rng``; the same seed gives the same
+    points)."""
+    rng = as_rng(rng)
+    n = positive_int(n, "n")
+    out, have = [], 0
+    while have < n:
+        proposal = rng.uniform(-1.0, 1.0, size=(2 * (n - have) + 64, 2))
+        kept = proposal[in_smiley(proposal)]
+        out.append(kept)
+        have += len(kept)
+    return np.concatenate(out)[:n]

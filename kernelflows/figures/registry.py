@@ -143,4 +143,6 @@ CATALOGUE_ORDER = [
     "kale-witness",
     "kale-limits",
     "three-rings",
+    "beyond-comparison",
+    "svgd-variance-collapse",
 ]
