@@ -85,6 +85,22 @@ class VelocityField(Protocol):
     def __call__(self, particles, state, at=None, record: bool = False) -> FieldStep: ...
 
 
+def evaluated_step(evaluate, at=None, record: bool = False, state=None, info=None) -> FieldStep:
+    """The :class:`FieldStep` of a field whose work is one function of the evaluation points.
+
+    ``evaluate(points, with_loss) -> (velocity, loss)`` gives the velocity at ``points`` (None:
+    at the particles) and, with ``with_loss``, the loss at the particles from the same kernel
+    sums. Unrecorded steps cost one call; a recorded step with noise injection two (the
+    velocity at the perturbed points, and the loss and speed at the particles).
+    """
+    info = {} if info is None else info
+    if not record:
+        return FieldStep(evaluate(at, False)[0], state, info)
+    v_x, loss = evaluate(None, True)
+    v = v_x if at is None else evaluate(at, False)[0]
+    return FieldStep(v, state, info, loss=loss, speed2=float(np.mean(np.sum(v_x**2, axis=1))))
+
+
 class FlowDivergedError(FloatingPointError):
     """The particles or the velocity became NaN or infinite: the step size is too large."""
 

@@ -12,12 +12,10 @@ needs the Hessian of log p (``target.score_jacobian``) and third derivatives of 
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._validation import as_samples
 from ..divergences.stein import check_ksd_kernel, check_target, ksd_velocity
 from ..kernels import Kernel, check_kernel
-from .engine import FieldStep, FlowResult, run_flow
+from .engine import FieldStep, FlowResult, evaluated_step, run_flow
 
 __all__ = ["KSDVelocity", "ksd_descent"]
 
@@ -35,12 +33,12 @@ class KSDVelocity:
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
-        X = particles
-        if not record:
-            return FieldStep(ksd_velocity(X, self.target, self.kernel, at))
-        v_x, loss = ksd_velocity(X, self.target, self.kernel, with_ksd2=True)
-        v = v_x if at is None else ksd_velocity(X, self.target, self.kernel, at)
-        return FieldStep(v, loss=loss, speed2=float(np.mean(np.sum(v_x**2, axis=1))))
+        def evaluate(points, with_loss):
+            if with_loss:
+                return ksd_velocity(particles, self.target, self.kernel, points, with_ksd2=True)
+            return ksd_velocity(particles, self.target, self.kernel, points), None
+
+        return evaluated_step(evaluate, at, record)
 
 
 def ksd_descent(

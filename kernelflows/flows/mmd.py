@@ -21,7 +21,7 @@ import numpy as np
 from .._validation import as_samples, same_dimension
 from ..divergences.mmd import mmd_velocity_and_energy
 from ..kernels import EnergyKernel, Kernel, check_kernel
-from .engine import FieldStep, FlowResult, run_flow
+from .engine import FieldStep, FlowResult, evaluated_step, run_flow
 from .sliced import SlicedMMDVelocity, sliced_mmd_flow
 
 __all__ = ["MMDVelocity", "mmd_flow", "mmd2_along"]
@@ -46,19 +46,12 @@ class MMDVelocity:
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
-        X = particles
-        if at is None:
-            v, energy = mmd_velocity_and_energy(
-                X, self.target, self.kernel, None, self.target_total
+        def evaluate(points, with_loss):  # the energy comes with the velocity at the particles
+            return mmd_velocity_and_energy(
+                particles, self.target, self.kernel, points, self.target_total
             )
-            if not record:
-                return FieldStep(v)
-            return FieldStep(v, loss=energy, speed2=float(np.mean(np.sum(v**2, axis=1))))
-        v, _ = mmd_velocity_and_energy(X, self.target, self.kernel, at, self.target_total)
-        if not record:
-            return FieldStep(v)
-        v_x, energy = mmd_velocity_and_energy(X, self.target, self.kernel, None, self.target_total)
-        return FieldStep(v, loss=energy, speed2=float(np.mean(np.sum(v_x**2, axis=1))))
+
+        return evaluated_step(evaluate, at, record)
 
 
 def mmd_flow(

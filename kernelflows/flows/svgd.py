@@ -11,12 +11,10 @@ H^d, and ||phi||^2_{H^d} = KSD^2(nu | p) (:func:`kernelflows.divergences.ksd2`),
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._validation import as_samples
 from ..divergences.stein import check_target, stein_direction
 from ..kernels import Kernel, check_kernel
-from .engine import FieldStep, FlowResult, run_flow
+from .engine import FieldStep, FlowResult, evaluated_step, run_flow
 
 __all__ = ["SVGDVelocity", "svgd"]
 
@@ -38,12 +36,12 @@ class SVGDVelocity:
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
-        X = particles
-        if not record:
-            return FieldStep(stein_direction(X, self.target, self.kernel, at))
-        v_x, loss = stein_direction(X, self.target, self.kernel, with_ksd2=True)
-        v = v_x if at is None else stein_direction(X, self.target, self.kernel, at)
-        return FieldStep(v, loss=loss, speed2=float(np.mean(np.sum(v_x**2, axis=1))))
+        def evaluate(points, with_loss):
+            if with_loss:
+                return stein_direction(particles, self.target, self.kernel, points, with_ksd2=True)
+            return stein_direction(particles, self.target, self.kernel, points), None
+
+        return evaluated_step(evaluate, at, record)
 
 
 def svgd(
