@@ -2,7 +2,8 @@
 
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
-* :mod:`.collapse`, :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
+* :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses),
+  :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` - the
   experiments; :mod:`.metrics` - the measures of fit they report;
 * :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
   --scale paper`` writes ``results/ID.json``; lectures load them with :func:`load_results`.
@@ -11,6 +12,8 @@ Figures and lectures take their runs from here (a figure is an experiment plus a
 """
 
 from .collapse import COLLAPSE, CollapseRuns, collapse_runs
+from .collapse_study import COLLAPSE_STUDY, collapse_metrics
+from .collapse_study import THRESHOLDS as COLLAPSE_THRESHOLDS
 from .datasets import (
     MIXTURE_MEANS,
     MIXTURE_STD,
@@ -61,6 +64,8 @@ from .student_teacher import (
 
 __all__ = [
     "COLLAPSE",
+    "COLLAPSE_STUDY",
+    "COLLAPSE_THRESHOLDS",
     "EXPERIMENTS",
     "Results",
     "compute",
@@ -84,6 +89,7 @@ __all__ = [
     "StudentTeacherSettings",
     "ThreeRingsRuns",
     "bad_equilibrium",
+    "collapse_metrics",
     "collapse_runs",
     "collapse_setup",
     "disjoint_samples",

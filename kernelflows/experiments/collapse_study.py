@@ -156,8 +156,8 @@ def study_grid(settings: dict) -> list[dict]:
 def collapse_metrics(X, Y, kernel, *, rng=None, off_sigma: float = OFF_SIGMA) -> dict:
     """The collapse measures of particles X (n, d) against target samples Y (m, d).
 
-    Returns spread_ratio, radius_ratio, frac_near (within NEAR_RADIUS sqrt(d) of mean(Y)), mean_offset,
-    grad_on and grad_off (mean |grad f| at X and at X + off_sigma u) and their ratio.
+    Returns spread_ratio, radius_ratio, frac_near (within NEAR_RADIUS sqrt(d) of mean(Y)),
+    mean_offset, grad_on and grad_off (mean |grad f| at X and at X + off_sigma u) and their ratio.
     """
     X = np.asarray(X, dtype=float)
     Y = np.asarray(Y, dtype=float)
