@@ -92,3 +92,18 @@ def test_reduced_study_runs_and_is_well_formed():
         r for r in rows if r["distance_rule"] == "10 sqrt(d)" and r["bandwidth_rule"] == "2"
     ]
     assert all(r["class"] == "does not reach the target" for r in far_literal)
+
+
+def test_figure_states_its_scale(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from kernelflows.experiments import results
+    from kernelflows.figures import draw
+
+    fig = draw("collapse-map")
+    paper = results.results_path("collapse-map", "paper").exists()
+    assert ("PAPER SCALE" if paper else "REDUCED SCALE") in fig._suptitle.get_text()
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)  # no results file: the reduced run
+    fig = draw("collapse-map")
+    assert "REDUCED SCALE" in fig._suptitle.get_text()
+    plt.close("all")
