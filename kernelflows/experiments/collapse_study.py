@@ -16,6 +16,10 @@ Time. The velocity field is Lipschitz with a constant of order 1 / s^2, so the s
 gamma = STEP_FRACTION * s^2 and every setting runs the same flow time in units of s^2:
 ``n_steps * STEP_FRACTION`` (250 at the paper scale, 50 at the reduced scale).
 
+Long runs. The settings that come close to a collapse in that time are run again for five times
+as long (``long``: the same step, 5 n_steps; seed 1000 + j for the j-th), to tell a transient
+from a stall: the paper's source with s = D/2 and a narrow far source (r = 0.1) with s = D.
+
 Measures (per setting, at the last step):
 
 * ``mmd2_start``, ``mmd2_final``: plug-in MMD^2 (= 2 F) against the target samples;
@@ -95,6 +99,18 @@ COLLAPSE_STUDY = {
         "bandwidths": ["2", "D/2", "D"],
         "ns": [100, 300],
         "n_steps": 1000,
+        "long": {
+            "cases": [
+                [2, 0.5, "D/2"],
+                [10, 0.5, "D/2"],
+                [20, 0.5, "D/2"],
+                [10, 0.1, "D"],
+                [20, 0.1, "D"],
+                [50, 0.1, "D"],
+            ],
+            "n": 300,
+            "n_steps": 5000,
+        },
     },
     "reduced": {
         "dims": [2, 10, 50],
@@ -103,6 +119,7 @@ COLLAPSE_STUDY = {
         "bandwidths": ["2", "D/2", "D"],
         "ns": [40],
         "n_steps": 200,
+        "long": {"cases": [[2, 0.5, "D/2"], [50, 0.1, "D"]], "n": 40, "n_steps": 1000},
     },
 }
 
@@ -239,4 +256,27 @@ def collapse_study(settings: dict) -> dict:
     for i, row in enumerate(study_grid(settings)):
         rows.append({**row, **run_setting(row, seed=i)})
     counts = {c: sum(r["class"] == c for r in rows) for c in CLASSES}
-    return {"rows": rows, "counts": counts}
+    return {"rows": rows, "counts": counts, "long_rows": _long_runs(settings.get("long"))}
+
+
+def _long_runs(long: dict | None) -> list[dict]:
+    """The long runs of the near-collapse settings (source at distance 10 sqrt(d))."""
+    if not long:
+        return []
+    rows = []
+    for j, (d, spread, bw) in enumerate(long["cases"]):
+        D = _distance("10 sqrt(d)", d)
+        s = _bandwidth(bw, D)
+        row = {
+            "d": d,
+            "distance_rule": "10 sqrt(d)",
+            "distance": D,
+            "spread": spread,
+            "bandwidth_rule": bw,
+            "bandwidth": s,
+            "n": long["n"],
+            "step": STEP_FRACTION * s**2,
+            "n_steps": long["n_steps"],
+        }
+        rows.append({**row, **run_setting(row, seed=1000 + j)})
+    return rows
