@@ -2,8 +2,9 @@
 
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
-* :mod:`.collapse`, :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond`
-  - the experiments; :mod:`.metrics` - the measures of fit they report;
+* :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses), :mod:`.rings`,
+  :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond` - the experiments; :mod:`.metrics` -
+  the measures of fit they report;
 * :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
   --scale paper`` writes ``results/ID.json``; lectures load them with :func:`load_results`.
 
@@ -24,6 +25,8 @@ from .beyond import (
     svgd_variance_by_dimension,
 )
 from .collapse import COLLAPSE, CollapseRuns, collapse_runs
+from .collapse_study import COLLAPSE_STUDY, collapse_metrics
+from .collapse_study import THRESHOLDS as COLLAPSE_THRESHOLDS
 from .datasets import (
     MIXTURE_MEANS,
     MIXTURE_STD,
@@ -89,6 +92,8 @@ __all__ = [
     "smiley_samples",
     "svgd_variance_by_dimension",
     "COLLAPSE",
+    "COLLAPSE_STUDY",
+    "COLLAPSE_THRESHOLDS",
     "EXPERIMENTS",
     "Results",
     "compute",
@@ -112,6 +117,7 @@ __all__ = [
     "StudentTeacherSettings",
     "ThreeRingsRuns",
     "bad_equilibrium",
+    "collapse_metrics",
     "collapse_runs",
     "collapse_setup",
     "disjoint_samples",

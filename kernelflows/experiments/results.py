@@ -289,6 +289,25 @@ def _beyond_summary(out, s: dict) -> dict:
     }
 
 
+def _collapse_map_settings(scale: str) -> dict:
+    from .collapse_study import COLLAPSE_STUDY, NEAR_RADIUS, OFF_SIGMA, STEP_FRACTION, THRESHOLDS
+
+    return {
+        **COLLAPSE_STUDY[scale],
+        "step_fraction": STEP_FRACTION,
+        "near_radius": NEAR_RADIUS,
+        "off_sigma": OFF_SIGMA,
+        "thresholds": THRESHOLDS,
+        "seed": "setting i of the grid uses seed i",
+    }
+
+
+def _collapse_map_run(s: dict) -> dict:
+    from .collapse_study import collapse_study
+
+    return collapse_study(s)
+
+
 EXPERIMENTS: dict[str, ExperimentSpec] = {
     spec.id: spec
     for spec in (
@@ -327,6 +346,13 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             _beyond_settings,
             experiment=_beyond_experiment,
             summarise=_beyond_summary,
+        ),
+        ExperimentSpec(
+            "collapse-map",
+            "where a spread source collapses under the noise-free MMD flow: dimension, "
+            "distance, source spread, bandwidth, n",
+            _collapse_map_settings,
+            _collapse_map_run,
         ),
     )
 }

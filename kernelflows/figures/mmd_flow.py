@@ -204,3 +204,69 @@ def mmd_flow_loss(scale="reduced"):
     _note(fig, scale, len(Y))
     plt.setp(ax.get_xticklabels(), visible=False)
     return fig
+
+
+def _collapse_map_data():
+    """The collapse map's rows and scale: the paper-scale results file, else the reduced run."""
+    from ..experiments import compute, load_results
+
+    try:
+        res = load_results("collapse-map", "paper")
+        commit = res.provenance.get("commit", "?")[:10]
+        return res.metrics["rows"], "paper", f"results/collapse-map.json, commit {commit}"
+    except ValueError:
+        return compute("collapse-map", "reduced")["rows"], "reduced", "computed now"
+
+
+@register(
+    "collapse-map",
+    slide="MMD flow in practice / Empirical observations",
+    caption="Where a spread source collapses under the noise-free MMD flow: the class of every "
+    "setting of the collapse map (kernelflows.experiments.collapse_study) by dimension, source "
+    "distance and spread, n and bandwidth; the number in a cell is the final spread ratio.",
+)
+def collapse_map(scale="reduced"):
+    from matplotlib.colors import ListedColormap
+
+    from ..experiments.collapse_study import CLASSES, THRESHOLDS
+
+    rows, data_scale, source = _collapse_map_data()
+    dims = sorted({r["d"] for r in rows})
+    bws = list(dict.fromkeys(r["bandwidth_rule"] for r in rows))
+    keys = list(dict.fromkeys((r["distance_rule"], r["spread"], r["n"]) for r in rows))
+    colours = ListedColormap(["#f4a582", "#92c5de", "0.85"])  # collapse, no collapse, not reached
+    fig, axes = new_figure(len(bws), 1, width=2.6, height=0.3 * len(keys) + 1.6, sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, bw in zip(axes, bws, strict=True):
+        grid = np.full((len(keys), len(dims)), np.nan)
+        for r in rows:
+            if r["bandwidth_rule"] != bw:
+                continue
+            i = keys.index((r["distance_rule"], r["spread"], r["n"]))
+            j = dims.index(r["d"])
+            grid[i, j] = CLASSES.index(r["class"])
+            shrunk = (
+                min(r["spread_ratio"], r["radius_ratio"]) < THRESHOLDS["spread_ratio"]
+                and r["frac_near"] >= THRESHOLDS["frac_near"]
+            )
+            label = f"{r['spread_ratio']:.2g}" + ("*" if shrunk else "")
+            ax.text(j, i, label, ha="center", va="center", fontsize=6)
+        ax.imshow(grid, cmap=colours, vmin=-0.5, vmax=2.5, aspect="auto")
+        ax.set_xticks(range(len(dims)), [str(d) for d in dims], fontsize=7)
+        ax.set_xlabel("dimension d", fontsize=8)
+        ax.set_title(f"bandwidth s = {bw}" + (" (literal)" if bw == "2" else ""), fontsize=9)
+    labels = [f"D={dr}, r={sp:g}, n={n}" for dr, sp, n in keys]
+    axes[0].set_yticks(range(len(keys)), labels, fontsize=7)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=colours(k), label=c) for k, c in enumerate(CLASSES)
+    ]
+    fig.legend(handles=handles, loc="outside right lower", ncol=1, fontsize=7, frameon=False)
+    fig.suptitle(
+        "noise-free MMD flow from N(D/$\\sqrt{d}$ 1, r$^2$ I) to N(0, I); step s$^2$/4, flow time "
+        f"{250 if data_scale == 'paper' else 50} s$^2$. Number: final spread ratio; * = bulk "
+        "shrunk near the target mean\n(spread or median-radius ratio < 0.5, >= half the particles "
+        "within 0.5$\\sqrt{d}$) but MMD$^2$ still falling, so not a collapse. "
+        f"{data_scale.upper()} SCALE, {source}",
+        fontsize=6,
+    )
+    return fig

@@ -136,6 +136,7 @@ CATALOGUE_ORDER = [
     "mmd-flow",
     "noisy-mmd-flow",
     "mmd-flow-loss",
+    "collapse-map",
     "student-teacher",
     "disjoint-support",
     "fenchel-dual",
