@@ -69,3 +69,15 @@ def test_cli_errors_are_one_line(tmp_path):
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_every_extras_file_keeps_its_text_whole():
+    """Each section's text is the file's text under its heading, not a character less."""
+    from kernelflows.course.extras import EXTRAS_DIR, QUESTIONS, READING, load
+
+    for path in sorted(EXTRAS_DIR.glob("[0-9][0-9].md")):
+        ex = load(int(path.stem))
+        raw = path.read_text()
+        assert raw.split(QUESTIONS)[1].strip() == ex.questions, path.name
+        assert raw.split(READING)[1].split(QUESTIONS)[0].strip() == ex.reading, path.name
+        assert ex.questions.startswith("1."), path.name

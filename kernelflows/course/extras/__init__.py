@@ -84,7 +84,7 @@ def parse(text: str, where: str = "extras") -> Extras:
     return Extras(
         title=meta["title"],
         reading=reading.strip()[len(READING) :].strip(),
-        questions=questions.strip()[len(QUESTIONS) :].strip(),
+        questions=questions.strip(),  # split() already removed the heading
         next=meta.get("next"),
     )
 
