@@ -61,13 +61,9 @@ class KaleConvergenceError(RuntimeError):
 
 def _phi(g: np.ndarray) -> np.ndarray:
     """g - 1 + exp(-g) >= 0, accurate for small |g| (a series there)."""
-    out = np.empty_like(g)
-    small = np.abs(g) < 1e-3
-    gs = g[small]
-    out[small] = gs * gs * (0.5 - gs * (1.0 / 6.0 - gs / 24.0))
-    gl = g[~small]
-    out[~small] = gl + np.expm1(-gl)
-    return out
+    series = g * g * (0.5 - g * (1.0 / 6.0 - g / 24.0))
+    with np.errstate(over="ignore"):
+        return np.where(np.abs(g) < 1e-3, series, g + np.expm1(-g))
 
 
 def duality_gap(u, f, lam: float) -> float:
