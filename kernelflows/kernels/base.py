@@ -57,6 +57,20 @@ def row_blocks(n_rows: int, n_cols: int, block_elements: int | None = None):
         yield slice(start, min(n_rows, start + step))
 
 
+def centred(Z: np.ndarray, X: np.ndarray):
+    """Z and X shifted by one reference point, the mean of X: every difference z - x is unchanged,
+    and expansions such as ||z||^2 + ||x||^2 - 2 z.x or z sum_j g_j - sum_j g_j x_j lose no
+    accuracy when the points sit far from the origin. O((n + m) d)."""
+    ref = X.mean(axis=0)
+    return Z - ref, X - ref
+
+
+def weighted_differences(Z: np.ndarray, X: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """sum_j G_ij (z_i - x_j) for each row z_i of Z, shape (n, d), on centred coordinates."""
+    Zc, Xc = centred(Z, X)
+    return Zc * G.sum(axis=1)[:, None] - G @ Xc
+
+
 def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Squared Euclidean distances ||z_i - x_j||^2 as an (n, m) array, accurate under translation.
 
@@ -68,9 +82,7 @@ def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
     candidates: a few per point): coincident points give exactly 0 and small distances keep
     their relative accuracy. Nothing is clipped.
     """
-    ref = X.mean(axis=0)
-    Zc = Z - ref
-    Xc = X - ref
+    Zc, Xc = centred(Z, X)
     zz = np.einsum("ij,ij->i", Zc, Zc)
     xx = np.einsum("ij,ij->i", Xc, Xc)
     D = Zc @ Xc.T
@@ -284,10 +296,7 @@ class _RadialKernel(Kernel):
     def _grad_block(self, Z, X, w):
         G = self._dpsi(sq_distances(Z, X))
         G *= w[None, :]
-        # sum_j G_ij (z_i - x_j) = z_i * sum_j G_ij - (G @ X)_i, on centred coordinates (the
-        # difference z_i - x_j is the same; the cancellation is not)
-        ref = X.mean(axis=0)
-        return 2.0 * ((Z - ref) * G.sum(axis=1)[:, None] - G @ (X - ref))
+        return 2.0 * weighted_differences(Z, X, G)
 
     # With u = x - y, r2 = ||u||^2 and psi', psi'' at r2:
     #   grad_x k = 2 psi' u = -grad_y k,
@@ -337,10 +346,10 @@ class GaussianKernel(_RadialKernel):
         Z and C are centred on one reference point (the mean of C) first, so the exponents, and
         the kernel values, do not lose accuracy when the points sit far from the origin.
         """
+        return self._centred_factors(*centred(Z, C))
+
+    def _centred_factors(self, Z, C):
         inv = 1.0 / self.bandwidth**2
-        ref = C.mean(axis=0)
-        Z = Z - ref
-        C = C - ref
         d = Z.shape[1]
         left = np.empty((len(Z), d + 2))
         left[:, :d] = Z * inv
@@ -369,9 +378,7 @@ class GaussianKernel(_RadialKernel):
     def grad_from_gram(self, Z, C, K, w):
         # grad_z k(z, c) = -(z - c) / s^2 k(z, c): sum_j w_j grad = ((K w c)(z) - z (K w)(z)) / s^2
         d = C.shape[1]
-        ref = C.mean(axis=0)  # centred: (K w c)(z) - z (K w)(z) cancels less
-        Z = Z - ref
-        C = C - ref
+        Z, C = centred(Z, C)  # (K w c)(z) - z (K w)(z) cancels less
         sums = np.empty((d + 1, len(C)))
         sums[:d] = C.T * w[None, :]
         sums[d] = w
@@ -403,10 +410,8 @@ class GaussianKernel(_RadialKernel):
         products with OpenBLAS 0.3.31 on AVX-512).
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
-        left, right = self.exponent_factors(Z, C)
-        ref = C.mean(axis=0)  # the same centring as exponent_factors: sum_j w_j (z - c_j) k
-        Z = Z - ref
-        C = C - ref
+        Z, C = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
+        left, right = self._centred_factors(Z, C)
         sums = np.empty((d + r, N))  # rows: [w c, W]
         sums[:d] = C.T * W[:, 0][None, :]
         sums[d:] = W.T
@@ -537,9 +542,8 @@ class EnergyKernel(Kernel):
         nz = np.linalg.norm(Z, axis=1)
         unit = np.zeros_like(Z)
         np.divide(Z, nz[:, None], out=unit, where=nz[:, None] > 0)
-        # grad_z k = z/||z|| - (z - x)/||z - x||; the second sum on centred coordinates
-        ref = X.mean(axis=0)
-        return unit * w.sum() - ((Z - ref) * inv_r.sum(axis=1)[:, None] - inv_r @ (X - ref))
+        # grad_z k = z/||z|| - (z - x)/||z - x||
+        return unit * w.sum() - weighted_differences(Z, X, inv_r)
 
 
 class PolynomialKernel(Kernel):
