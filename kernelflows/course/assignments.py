@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
+from .._io import atomic_write
 from .nbgrading import NbgraderError, generate, student_version
 
 SOLUTION_TAG = "solution"
@@ -140,24 +140,10 @@ def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -
     try:
         out.mkdir(parents=True, exist_ok=True)
         for dest in changed:
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{dest.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(texts[dest.name])
-                os.chmod(tmp, 0o666 & ~_umask())
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(dest, lambda tmp, text=texts[dest.name]: Path(tmp).write_text(text))
     except OSError as exc:
         raise AssignmentsError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
     return changed
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def main(argv=None) -> int:

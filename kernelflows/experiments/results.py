@@ -18,13 +18,14 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .._io import atomic_write
 
 __all__ = [
     "EXPERIMENTS",
@@ -478,17 +479,8 @@ def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> 
         "metrics": metrics,
         "provenance": provenance(start, wall),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return Results(experiment_id, scale, s, metrics, doc["provenance"], str(path))
 
 

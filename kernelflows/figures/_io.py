@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
 
+from .._io import atomic_write, current_umask  # noqa: F401  (the figure writers' helpers)
+
 # Metadata that would otherwise carry the date or the software version into the files.
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
-
-    A failure (an exception, ``KeyboardInterrupt``, or ``SystemExit`` from the CLI's SIGTERM
-    handler) leaves the existing ``path`` untouched and no temporary file behind. The file gets
-    the mode an ordinary ``open`` would give it (0o666 less the umask), not mkstemp's 0o600.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def current_umask() -> int:
-    """The process umask (read by setting it and restoring it at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def save_figure(fig, out_dir: Path, figure_id: str) -> list[Path]:
