@@ -232,20 +232,24 @@ def _call(field_, n: int, last_loss: float, *args) -> FieldStep:
         raise type(exc)(f"at step {n} (loss at the last snapshot {last_loss:.6g}): {exc}") from exc
 
 
-def _checked(out, n: int, shape, step: float, last_loss: float, what: str) -> FieldStep:
+def _diverged(n: int, what: str, last_loss: float, step: float) -> FlowDivergedError:
+    return FlowDivergedError(
+        f"the flow diverged at step {n}: {what} (loss at the last snapshot {last_loss:.6g}); "
+        f"reduce step (now {step:g})"
+    )
+
+
+def _checked(out, n: int, shape, step: float, last_loss: float) -> FieldStep:
     if not isinstance(out, FieldStep):
         raise TypeError(f"a velocity field must return a FieldStep, got {type(out).__name__}")
     v = out.velocity
     if not isinstance(v, np.ndarray) or v.shape != shape:
         raise ValueError(
-            f"the velocity field returned {what} of shape {getattr(v, 'shape', None)}, "
+            f"the velocity field returned a velocity of shape {getattr(v, 'shape', None)}, "
             f"expected {shape}"
         )
     if not np.all(np.isfinite(v)):
-        raise FlowDivergedError(
-            f"the flow diverged at step {n}: the velocity is NaN or infinite (loss at the last "
-            f"snapshot {last_loss:.6g}); reduce step (now {step:g})"
-        )
+        raise _diverged(n, "the velocity is NaN or infinite", last_loss, step)
     return out
 
 
@@ -253,10 +257,7 @@ def _checked_loss(out: FieldStep, n: int, step: float, last_loss: float) -> floa
     """The recorded loss; NaN or infinite after a finite one means the flow diverged."""
     loss = float(out.loss)
     if math.isfinite(last_loss) and not math.isfinite(loss):
-        raise FlowDivergedError(
-            f"the flow diverged at step {n}: the loss is {loss} (loss at the last snapshot "
-            f"{last_loss:.6g}); reduce step (now {step:g})"
-        )
+        raise _diverged(n, f"the loss is {loss}", last_loss, step)
     return loss
 
 
@@ -300,14 +301,14 @@ def run_flow(
         record = recorder.due(n)
         if n == n_steps:
             out = _call(field, n, last_loss, X, state, None, True)
-            out = _checked(out, n, X.shape, step, last_loss, "a velocity")
+            out = _checked(out, n, X.shape, step, last_loss)
             _checked_loss(out, n, step, last_loss)
             recorder.record(X, out, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
         shape = X.shape if at is None else at.shape
         out = _call(field, n, last_loss, X, state, at, record)
-        out = _checked(out, n, shape, step, last_loss, "a velocity")
+        out = _checked(out, n, shape, step, last_loss)
         if record:
             if out.loss is None or out.speed2 is None:
                 raise ValueError("a velocity field asked to record must return loss and speed2")
@@ -320,8 +321,5 @@ def run_flow(
         state = out.state
         X = perturbation.after_step(X, beta, rng)
         if not np.all(np.isfinite(X)):
-            raise FlowDivergedError(
-                f"the flow diverged at step {n}: the particles are NaN or infinite (loss at the "
-                f"last snapshot {last_loss:.6g}); reduce step (now {step:g})"
-            )
+            raise _diverged(n, "the particles are NaN or infinite", last_loss, step)
     return recorder.result(step, getattr(field, "name", ""))
