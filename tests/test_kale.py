@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from references import gauss
 from scipy import optimize, stats
 
 from kernelflows.divergences import (
@@ -450,3 +451,56 @@ def test_solver_is_certified_or_refuses_on_random_problems(
     if duplicates:
         Q[m // 2 :] = Q[: m - m // 2]
     _check_certified_or_refused(P, Q, GaussianKernel(bandwidth), 10.0**log_lam)
+
+
+# --- the duality gap: a positive number equal to dual minus primal, checked independently ------
+
+
+def _primal_and_dual_by_hand(X, Y, s, lam, alpha):
+    """The primal objective at f_alpha = (1/lam) [mean_j k(x_j, .) - sum_i alpha_i k(y_i, .)] and
+    the dual value (1 + lam)(1 + J(alpha)), from Gram matrices built here by broadcasting."""
+    n, m = len(X), len(Y)
+    Z = np.vstack([X, Y])
+    K = gauss(Z, Z, s)
+    mu = np.r_[np.full(n, 1 / n), -alpha]  # mu_P - sum_i alpha_i k(y_i, .) in the span of Z
+    w = mu / lam
+    f = K @ w
+    primal = (1 + lam) * (f[:n].mean() - np.exp(f[n:]).mean() + 1 - lam / 2 * w @ K @ w)
+    J = np.sum(alpha * np.log(m * alpha)) - alpha.sum() + mu @ K @ mu / (2 * lam)
+    return primal, (1 + lam) * (1 + J), f[n:]
+
+
+def test_duality_gap_of_an_uncertified_iterate_is_dual_minus_primal():
+    # tol = 1e-2 stops the solver after one Newton step, far from the optimum: the reported gap
+    # must be positive, equal to the dual minus the primal at the returned alpha (computed here
+    # independently), and it must bracket the optimum: value <= KALE* <= value + gap.
+    X, Y = _two_samples(12, 15)
+    s, lam = 1.0, 0.3
+    rough = kale(X, Y, GaussianKernel(s), lam, tol=1e-2)
+    best = kale(X, Y, GaussianKernel(s), lam, tol=1e-13).value
+    primal, dual, _ = _primal_and_dual_by_hand(X, Y, s, lam, rough.alpha)
+    # The primal and dual are sums of O(1) terms (values ~0.4, ||mu||^2 / lam ~ 3): rounding
+    # ~1e-15; 1e-13 is 100 times that and 4e7 times below the gap (~4e-3) under test.
+    assert rough.duality_gap > 1e-4  # not yet optimal: measured 4.0e-3
+    assert rough.duality_gap == pytest.approx(dual - primal, abs=1e-13)
+    assert rough.value == pytest.approx(primal, abs=1e-13)
+    assert rough.value <= best <= rough.value + rough.duality_gap
+    assert best - rough.value > 0.1 * rough.duality_gap  # the bracket is not vacuous (0.35)
+
+
+def test_duality_gap_formula_on_perturbed_dual_points():
+    # duality_gap(u, f) = (1 + lam) mean exp(u) phi(u - f) is dual minus primal at alpha =
+    # exp(u) / m for any alpha > 0, not only near the optimum (the c terms cancel exactly).
+    from kernelflows.divergences.kale_newton import duality_gap
+
+    X, Y = _two_samples(12, 15, seed=1)
+    s, lam, m = 1.0, 0.3, 15
+    opt = kale(X, Y, GaussianKernel(s), lam, tol=1e-13).alpha
+    rng = np.random.default_rng(0)
+    for spread in (1e-3, 0.3, 1.0):
+        alpha = opt * np.exp(spread * rng.standard_normal(m))
+        primal, dual, f_y = _primal_and_dual_by_hand(X, Y, s, lam, alpha)
+        gap = duality_gap(np.log(m * alpha), f_y, lam)
+        assert gap > 0
+        # rounding of dual - primal: ~1e-15 absolute (see above); the gaps are 1e-6 to 0.3
+        assert gap == pytest.approx(dual - primal, rel=1e-7, abs=1e-13)
