@@ -25,3 +25,25 @@ def mmd_velocity_by_hand(Z, X, Y, s):
 def energy_by_hand(X, Y, s):
     """F = 1/2 ||mu_X - mu_Y||_H^2 = 1/2 [mean K_XX - 2 mean K_XY + mean K_YY] (V-statistic)."""
     return 0.5 * (gauss(X, X, s).mean() - 2 * gauss(X, Y, s).mean() + gauss(Y, Y, s).mean())
+
+
+def mmd2_by_hand(X, Y, s, estimator):
+    """The three MMD^2 estimators of the slide "Computing the MMD" (and Gretton et al., JMLR
+    2012, Lemma 14 for the linear one), each written as its definition over explicit pairs."""
+    n, m = len(X), len(Y)
+    Kxx, Kyy, Kxy = gauss(X, X, s), gauss(Y, Y, s), gauss(X, Y, s)
+    if estimator == "biased":
+        return Kxx.mean() + Kyy.mean() - 2 * Kxy.mean()
+    if estimator == "unbiased":
+        off_x = Kxx.sum() - np.trace(Kxx)
+        off_y = Kyy.sum() - np.trace(Kyy)
+        return off_x / (n * (n - 1)) + off_y / (m * (m - 1)) - 2 * Kxy.mean()
+    # linear: pairs (x_{2i-1}, x_{2i}), (y_{2i-1}, y_{2i}) for i <= floor(min(n, m) / 2)
+    h = [
+        Kxx[2 * i, 2 * i + 1]
+        + Kyy[2 * i, 2 * i + 1]
+        - Kxy[2 * i, 2 * i + 1]
+        - Kxy[2 * i + 1, 2 * i]
+        for i in range(min(n, m) // 2)
+    ]
+    return float(np.mean(h))

@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 import pytest
+from references import energy_by_hand, gauss, mmd_velocity_by_hand
 
 from kernelflows.divergences import mmd2, mmd_energy, mmd_velocity
 from kernelflows.experiments import bad_equilibrium, collapse_setup
@@ -170,13 +171,19 @@ def test_velocity_is_minus_gradient_of_witness_by_finite_differences(samples):
 
 def test_energy_is_half_the_biased_mmd2(samples):
     X, Y = samples
-    kernel = GaussianKernel(1.2)
-    # Two formulations (blocked totals vs the estimator module); rounding only.
-    assert mmd_energy(X, Y, kernel) == pytest.approx(0.5 * mmd2(X, Y, kernel, "biased"), rel=1e-12)
-    uniform = np.full(len(X), 1 / len(X))
-    assert mmd_energy(X, Y, kernel, weights=uniform) == pytest.approx(
-        mmd_energy(X, Y, kernel), rel=1e-12
+    s = 1.2
+    kernel = GaussianKernel(s)
+    # against Gram means written out by broadcasting (tests/references.py), not the kernel's
+    # blocked totals that mmd_energy and mmd2 share; F ~ 0.1 from sums of ~5000 terms <= 1:
+    # rounding ~1e-13 relative
+    assert mmd_energy(X, Y, kernel) == pytest.approx(energy_by_hand(X, Y, s), rel=1e-11)
+    assert mmd2(X, Y, kernel, "biased") == pytest.approx(2 * energy_by_hand(X, Y, s), rel=1e-11)
+    # signed weights a (the first variation's directions): 1/2 ||sum a_i k(x_i, .) - mu_Y||^2
+    a = np.random.default_rng(3).normal(size=len(X)) / len(X)
+    by_hand = 0.5 * (
+        a @ gauss(X, X, s) @ a - 2 * a @ gauss(X, Y, s).mean(axis=1) + gauss(Y, Y, s).mean()
     )
+    assert mmd_energy(X, Y, kernel, weights=a) == pytest.approx(by_hand, rel=1e-11)
 
 
 def test_one_step_is_forward_euler(samples):
@@ -187,6 +194,37 @@ def test_one_step_is_forward_euler(samples):
     w = np.r_[np.full(len(X), 1 / len(X)), np.full(len(Y), -1 / len(Y))]
     expected = X - 0.3 * kernel.weighted_grad(X, centres, w)
     np.testing.assert_allclose(res.particles, expected, atol=1e-12)  # rounding only
+    # and against the velocity written out by broadcasting (no kernelflows call)
+    by_hand = X + 0.3 * mmd_velocity_by_hand(X, X, Y, 1.0)
+    np.testing.assert_allclose(res.particles, by_hand, atol=1e-12)
+
+
+@pytest.mark.parametrize("diffusion", [False, True])
+def test_noisy_steps_are_the_formula_with_the_engines_draws(samples, diffusion):
+    # Noise injection: X_1 = X_0 + gamma v_{X_0}(X_0 + beta_0 u_0), X_2 = X_1 + gamma
+    # v_{X_1}(X_1 + beta_1 u_1), with v_X(z) = -grad (mu_X - mu_Y)(z) written out here and
+    # u_0, u_1 the first two standard-normal draws of shape (n, d) from the run's seed (the
+    # engine draws once per step, only in NoiseInjection.evaluation_points). Diffusion:
+    # X_{k+1} = X_k + gamma v_{X_k}(X_k) + beta_k u_k. A wrong injection point (v at X, at
+    # X + u, the noise added to the positions) moves particles by O(gamma beta) ~ 0.1.
+    X, Y = samples
+    s, step, seed = 0.9, 0.3, 11
+    schedule = lambda n: 0.4 / (n + 1)  # noqa: E731  beta_0 = 0.4, beta_1 = 0.2
+    noise = Diffusion(schedule) if diffusion else schedule
+    res = mmd_flow(
+        X, Y, GaussianKernel(s), step=step, n_steps=2, noise=noise, rng=seed, record_every=1
+    )
+    draws = np.random.default_rng(seed)
+    Z = X.copy()
+    for k in range(2):
+        u = draws.standard_normal(X.shape)
+        if diffusion:
+            Z = Z + step * mmd_velocity_by_hand(Z, Z, Y, s) + schedule(k) * u
+        else:
+            Z = Z + step * mmd_velocity_by_hand(Z + schedule(k) * u, Z, Y, s)
+        # sums of 70 kernel terms of size <= 1 per coordinate: rounding ~1e-15
+        np.testing.assert_allclose(res.trajectory[k + 1], Z, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(res.beta, [0.4, 0.2, 0.4 / 3])
 
 
 def test_result_shapes_and_snapshots(samples):
@@ -202,7 +240,7 @@ def test_result_shapes_and_snapshots(samples):
     np.testing.assert_array_equal(res.trajectory[0], X)
     np.testing.assert_array_equal(res.trajectory[-1], res.particles)
     assert res.loss_name == MMDVelocity.name
-    assert res.loss[0] == pytest.approx(0.5 * mmd2(X, Y, GaussianKernel(1.0), "biased"))
+    assert res.loss[0] == pytest.approx(energy_by_hand(X, Y, 1.0), rel=1e-11)  # rounding
     # mmd2_along is MMD^2 = 2 F at every snapshot
     np.testing.assert_array_equal(mmd2_along(res), 2 * res.loss)
     # A descent for this small step (gamma = 0.5 < 2 / (3 L) = 2/3: theory.descent_check).

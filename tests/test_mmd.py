@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from references import gauss, mmd2_by_hand
 from scipy import integrate
 
 from kernelflows import GaussianKernel, LaplaceKernel, mmd2, mmd2_gaussians, mmd_test, witness
@@ -62,8 +63,15 @@ def test_unequal_sample_sizes_and_the_biased_estimate_as_a_norm(rng):
     assert mmd2(X, Y, k, "unbiased") == pytest.approx(u, rel=1e-12)
     # V-statistic = ||mu_P - mu_Q||_H^2, the squared RKHS norm of the witness
     assert mmd2(X, Y, k, "biased") == pytest.approx(witness(X, Y, k).norm() ** 2, rel=1e-10)
-    # linear estimate uses the first 2 floor(min(n, m) / 2) = 6 points of each
-    assert mmd2(X, Y, k, "linear") == pytest.approx(mmd2(X[:6], Y[:6], k, "linear"), rel=1e-14)
+    # linear estimate: the first 2 floor(min(n, m) / 2) = 6 points of each, pairs written out
+    h = [
+        k(X[i : i + 1], X[i + 1 : i + 2])[0, 0]
+        + k(Y[i : i + 1], Y[i + 1 : i + 2])[0, 0]
+        - k(X[i : i + 1], Y[i + 1 : i + 2])[0, 0]
+        - k(X[i + 1 : i + 2], Y[i : i + 1])[0, 0]
+        for i in (0, 2, 4)
+    ]
+    assert mmd2(X, Y, k, "linear") == pytest.approx(np.mean(h), rel=1e-12)  # 12 terms: rounding
 
 
 # Repeated draws: P = N(0, 1), Q = N(0.6, 1.5^2) in 1-D, Gaussian kernel of bandwidth 1.
@@ -138,17 +146,24 @@ def test_permutation_test_keeps_its_level_and_has_power():
 
 @pytest.mark.parametrize("estimator", ["unbiased", "biased", "linear"])
 def test_permutation_null_samples_are_the_statistic_of_relabelled_samples(estimator, rng):
-    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(8, 2))
+    # the null samples against the estimator's definition evaluated on each relabelling (written
+    # out in tests/references.py; mmd_test computes them from one pooled Gram matrix), with the
+    # permutations drawn from the same seed as the test draws them (one permutation each)
+    X, Y = rng.normal(size=(10, 2)) + 0.3, rng.normal(size=(8, 2))
     k = GaussianKernel(1.0)
     res = mmd_test(X, Y, k, n_permutations=20, rng=5, estimator=estimator)
     perm_rng = np.random.default_rng(5)
     Z = np.vstack([X, Y])
-    for null in res.null_samples:
-        p = perm_rng.permutation(18)
-        assert null == pytest.approx(mmd2(Z[p[:10]], Z[p[10:]], k, estimator), rel=1e-9, abs=1e-12)
-    expected_p = (1 + np.sum(res.null_samples >= res.statistic)) / 21
-    assert res.p_value == pytest.approx(expected_p)
-    assert res.statistic == pytest.approx(mmd2(X, Y, k, estimator))
+    expected = [
+        mmd2_by_hand(Z[p[:10]], Z[p[10:]], 1.0, estimator)
+        for p in (perm_rng.permutation(18) for _ in range(20))
+    ]
+    # values ~0.1 from sums of <= 324 kernel terms <= 1 (in another order): rounding < 1e-14
+    np.testing.assert_allclose(res.null_samples, expected, rtol=0, atol=1e-13)
+    assert res.statistic == pytest.approx(mmd2_by_hand(X, Y, 1.0, estimator), abs=1e-13)
+    expected_p = (1 + np.sum(np.array(expected) >= res.statistic)) / 21
+    assert res.p_value == expected_p
+    assert len(set(np.round(expected, 12))) == 20  # distinct relabellings: a real comparison
 
 
 def test_large_samples_stay_within_bounded_memory():
@@ -198,3 +213,35 @@ def test_estimators_are_symmetric_and_the_biased_one_nonnegative(X, Y):
     for est in ("unbiased", "biased"):
         assert mmd2(X, Y, k, est) == pytest.approx(mmd2(Y, X, k, est), abs=1e-12)
     assert mmd2(X, Y, k, "biased") >= -1e-12  # a squared norm, up to rounding
+
+
+# --- unbiasedness by exact enumeration: no Monte Carlo error at all ----------------------------
+
+
+def test_unbiased_estimators_are_exactly_unbiased_by_enumeration():
+    # P on 3 points, Q on 3 other points (1-D); every ordered sample X (n = 3) and Y (m = 4),
+    # 3^3 * 3^4 = 2187 pairs, weighted by its probability. E[U-statistic] = MMD^2 exactly and
+    # E[linear] = MMD^2 exactly, while E[V-statistic] - MMD^2 = (E k(x,x) - E k(x,x')) / n +
+    # (E k(y,y) - E k(y,y')) / m > 0 (the V-statistic overestimates). The population values
+    # come from the 3 x 3 Gram matrices (tests/references.py), not from the package. n != m
+    # separates the two within-sample normalisations n(n - 1) and m(m - 1).
+    import itertools
+
+    a, p = np.array([[-1.0], [0.2], [0.9]]), np.array([0.5, 0.3, 0.2])
+    b, q = np.array([[-0.4], [0.5], [1.6]]), np.array([0.25, 0.25, 0.5])
+    s, n, m = 0.8, 3, 4
+    Kaa, Kbb, Kab = gauss(a, a, s), gauss(b, b, s), gauss(a, b, s)
+    pop = p @ Kaa @ p + q @ Kbb @ q - 2 * p @ Kab @ q
+    bias = (p @ np.diag(Kaa) - p @ Kaa @ p) / n + (q @ np.diag(Kbb) - q @ Kbb @ q) / m
+    kernel = GaussianKernel(s)
+    expected = dict.fromkeys(("unbiased", "biased", "linear"), 0.0)
+    for ix in itertools.product(range(3), repeat=n):
+        for iy in itertools.product(range(3), repeat=m):
+            prob = np.prod(p[list(ix)]) * np.prod(q[list(iy)])
+            for est in expected:
+                expected[est] += prob * mmd2(a[list(ix)], b[list(iy)], kernel, est)
+    # sums of 2187 terms of size <= 2 with weights summing to 1: rounding ~1e-15
+    assert expected["unbiased"] == pytest.approx(pop, abs=1e-13)
+    assert expected["linear"] == pytest.approx(pop, abs=1e-13)
+    assert bias > 0.05  # the test has power: the V-statistic's excess is 0.19 here
+    assert expected["biased"] - pop == pytest.approx(bias, abs=1e-13)
