@@ -74,6 +74,10 @@ def test_taylor_features_reproduce_the_gaussian_kernel():
     phi = taylor_loop(x, 40, s)
     exact = np.exp(-((x[:, None] - x[None, :]) ** 2) / (2 * s**2))
     assert np.allclose(phi @ phi.T, exact, atol=1e-12)
+    # and the package's Gaussian kernel (what check_ex1_3 compares with) is that same matrix
+    from kernelflows.kernels import GaussianKernel
+
+    np.testing.assert_allclose(GaussianKernel(s)(x[:, None], x[:, None]), phi @ phi.T, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -75,11 +75,14 @@ def permutation_test_loop(X, Y, kernel, n_permutations, seed):
 def test_far_apart_reference_is_independent():
     # the check compares with mmd2_gaussians; this confirms the limit by quadrature (1e-9:
     # trapezoid error on 400001 nodes of a smooth integrand, far below)
-    assert np.isclose(
-        far_apart_by_integration(2, 0.5, 1.0, 0.8),
-        (1 + 2 / 0.25) ** -1 + (1 + 2 * 0.64 / 0.25) ** -1,
-        rtol=1e-9,
-    )
+    limit = (1 + 2 / 0.25) ** -1 + (1 + 2 * 0.64 / 0.25) ** -1
+    assert np.isclose(far_apart_by_integration(2, 0.5, 1.0, 0.8), limit, rtol=1e-9)
+    # and the package's closed form (the check's reference) reaches it for far-apart means: the
+    # cross term is exp(-50^2 / (2 (s_p^2 + s_q^2 + sigma^2))) ~ 1e-400, below rounding
+    from kernelflows.divergences import mmd2_gaussians
+
+    far = mmd2_gaussians([0.0, 0.0], 1.0, [50.0, 0.0], 0.64, 0.5)
+    assert np.isclose(far, limit, rtol=1e-12)
 
 
 def test_right_answers_pass(capsys):
