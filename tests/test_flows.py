@@ -57,13 +57,13 @@ def test_fast_gaussian_sums_and_grad_match_the_generic_path(samples):
     # Small blocks force several row blocks; 1e-12: sums of 70 terms of size <= 1 in float64.
     for block in (100, 450, None):
         S, G = kernel.sums_and_grad(Z, C, W, block_elements=block)
-        np.testing.assert_allclose(S, S_ref, atol=1e-12)
-        np.testing.assert_allclose(G, G_ref, atol=1e-12)
+        np.testing.assert_allclose(S, S_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(G, G_ref, rtol=0, atol=1e-12)
         S_gen, G_gen = Kernel.sums_and_grad(kernel, Z, C, W, block_elements=block)
-        np.testing.assert_allclose(S, S_gen, atol=1e-12)
-        np.testing.assert_allclose(G, G_gen, atol=1e-12)
+        np.testing.assert_allclose(S, S_gen, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(G, G_gen, rtol=0, atol=1e-12)
     # the checked public velocity takes the same path
-    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G_ref, atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G_ref, rtol=0, atol=1e-12)
 
 
 def test_fast_gaussian_path_with_z_is_head_uses_the_symmetry_correctly(samples):
@@ -76,12 +76,12 @@ def test_fast_gaussian_path_with_z_is_head_uses_the_symmetry_correctly(samples):
     G_ref = kernel.weighted_grad(X, C, W[:, 0])
     for block in (70, 100, 450, 1000, None):  # blocks of 1, 1, 6, 14 rows and a single block
         S, G = kernel.sums_and_grad(X, C, W, z_is_head=True, block_elements=block)
-        np.testing.assert_allclose(S, S_ref, atol=1e-12)
-        np.testing.assert_allclose(G, G_ref, atol=1e-12)
+        np.testing.assert_allclose(S, S_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(G, G_ref, rtol=0, atol=1e-12)
         S_gen, G_gen = Kernel.sums_and_grad(kernel, X, C, W, z_is_head=True, block_elements=block)
-        np.testing.assert_allclose(S_gen, S_ref, atol=1e-12)
-        np.testing.assert_allclose(G_gen, G_ref, atol=1e-12)
-    np.testing.assert_allclose(mmd_velocity(X, X, Y, kernel), -G_ref, atol=1e-12)
+        np.testing.assert_allclose(S_gen, S_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(G_gen, G_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(X, X, Y, kernel), -G_ref, rtol=0, atol=1e-12)
 
 
 def test_fast_gaussian_path_in_higher_dimension():
@@ -91,9 +91,9 @@ def test_fast_gaussian_path_in_higher_dimension():
     C, W = _centres_and_weights(X, Y, extra_columns=4)
     # d = 5 and r = 5 take the matrix-product branch; same rounding reason as above.
     S, G = kernel.sums_and_grad(Z, C, W)
-    np.testing.assert_allclose(S, kernel(Z, C) @ W, atol=1e-12)
-    np.testing.assert_allclose(G, kernel.weighted_grad(Z, C, W[:, 0]), atol=1e-12)
-    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G, atol=1e-12)
+    np.testing.assert_allclose(S, kernel(Z, C) @ W, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(G, kernel.weighted_grad(Z, C, W[:, 0]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G, rtol=0, atol=1e-12)
 
 
 def test_grad_from_gram_matches_weighted_grad(samples):
@@ -150,7 +150,7 @@ def test_fast_path_is_chosen_by_override_for_subclasses(samples, monkeypatch):
     ref = mmd_flow(X, Y, _GenericGaussian(0.9), step=0.3, n_steps=n_steps, record_every=1)
     assert calls == {"fast": 0, "generic": n_steps + 1}
     # the two paths differ in summation order only
-    np.testing.assert_allclose(sub.trajectory, ref.trajectory, atol=1e-12)
+    np.testing.assert_allclose(sub.trajectory, ref.trajectory, rtol=0, atol=1e-12)
     np.testing.assert_allclose(sub.loss, ref.loss, rtol=1e-12)
     np.testing.assert_allclose(sub.grad_sq_norm, ref.grad_sq_norm, rtol=1e-10)
 
@@ -193,10 +193,10 @@ def test_one_step_is_forward_euler(samples):
     centres = np.vstack([X, Y])
     w = np.r_[np.full(len(X), 1 / len(X)), np.full(len(Y), -1 / len(Y))]
     expected = X - 0.3 * kernel.weighted_grad(X, centres, w)
-    np.testing.assert_allclose(res.particles, expected, atol=1e-12)  # rounding only
+    np.testing.assert_allclose(res.particles, expected, rtol=0, atol=1e-12)  # rounding only
     # and against the velocity written out by broadcasting (no kernelflows call)
     by_hand = X + 0.3 * mmd_velocity_by_hand(X, X, Y, 1.0)
-    np.testing.assert_allclose(res.particles, by_hand, atol=1e-12)
+    np.testing.assert_allclose(res.particles, by_hand, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("diffusion", [False, True])
