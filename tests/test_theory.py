@@ -91,10 +91,15 @@ def test_dissipation_error_is_first_order(samples):
 
 def test_euler_converges_at_first_order(samples):
     X, Y = samples
-    errs = euler_convergence(X, Y, GaussianKernel(1.0), 2.0, [0.4, 0.2, 0.1], 0.0125)
+    steps, ref = np.array([0.4, 0.2, 0.1]), 0.0125
+    errs = euler_convergence(X, Y, GaussianKernel(1.0), 2.0, steps, ref)
     ratios = errs[:-1] / errs[1:]
-    # First order: ratio 2, biased low since the reference has its own O(0.0125) error.
-    assert np.all((ratios > 1.6) & (ratios < 2.4))
+    # First order: error ~ C (gamma - gamma_ref) against a reference with its own O(gamma_ref)
+    # error, so the ratio is biased HIGH, to 2 + gamma_ref / (gamma - gamma_ref) = 2.07, 2.14;
+    # O(gamma) corrections to C moved it to 2.15, 2.18 (measured).
+    predicted = (2 * steps[1:] - ref) / (steps[1:] - ref)
+    assert np.all(ratios > 2)
+    assert np.all(np.abs(ratios - predicted) < 0.15)
 
 
 def _rkhs_sq_norm(kernel, points, coeffs):
@@ -187,10 +192,27 @@ def test_proposition8_rate_with_inverse_sqrt_schedule():
         progress=False,
     )
     out = proposition8_check(res)
-    assert out.c > 0  # every step is a descent proportional to beta_n^2 F_n
-    assert np.all(res.loss <= out.bound * (1 + 1e-12))  # hence the exponential bound
+    # the chain recomputed from the recorded losses and the schedule's closed form beta_n =
+    # 1 / sqrt(n + 1): gamma sum_{i<n} beta_i^2 = gamma H_n (harmonic numbers); rounding only
+    F, gamma = res.loss, 0.5
+    beta2 = 1.0 / np.arange(1, 151)
+    np.testing.assert_allclose(res.beta[:-1] ** 2, beta2, rtol=1e-14)
+    c_n = (F[:-1] - F[1:]) / (gamma * beta2 * F[:-1])
+    np.testing.assert_allclose(out.c_n, c_n, rtol=1e-12, atol=1e-15)
+    assert out.c == c_n.min()
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, 151))])
+    np.testing.assert_allclose(out.exponent, gamma * harmonic, rtol=1e-13)
+    np.testing.assert_allclose(out.bound, F[0] * np.exp(-c_n.min() * gamma * harmonic), rtol=1e-12)
+    # With c = min c_n (measured on this run) F_n <= bound holds by construction (1 - x <=
+    # exp(-x)): an identity, not a test. What can fail: that every step descends in proportion
+    # to beta_n^2 F_n (c > 0) is the proposition's assumption, true for this seed (c = 0.036)
+    # but not for every draw (seed 4: one increasing step, c = -0.004); and its conclusion,
+    # that noise frees the particles from the bad equilibrium (F drops 470-fold in 150 steps;
+    # without noise it stays at F_0, test_flows).
+    assert out.c > 0
+    assert F[-1] < 0.01 * F[0]
     # The slide's two conditions multiply to the per-step rate (an identity; rounding only).
-    np.testing.assert_allclose(out.C_n * out.lambda_n, out.c_n, rtol=1e-9)
+    np.testing.assert_allclose(out.C_n * out.lambda_n, out.c_n, rtol=1e-12)
     assert np.all(out.C_n > 0) and np.all(out.lambda_n > 0)
     with pytest.raises(ValueError, match="every step"):
         proposition8_check(mmd_flow(X0, Y, GaussianKernel(1.0), step=0.5, n_steps=10))
@@ -293,14 +315,18 @@ def test_lojasiewicz_bound_along_a_flow(samples):
     X, Y = samples
     res = mmd_flow(X, Y, GaussianKernel(1.0), step=0.05, n_steps=400, record_every=1)
     S_eff = sobolev_lower_bound(res)
-    # S_eff = 2 F / sqrt(E ||grad f||^2) from the recorded loss and dissipation
-    np.testing.assert_allclose(S_eff, 2 * res.loss / np.sqrt(res.grad_sq_norm), rtol=1e-15)
+    # S_eff = 2 F / sqrt(E ||grad f||^2), at the start from F and grad f written out here
+    v0 = mmd_velocity_by_hand(X, X, Y, 1.0)
+    S0 = 2 * energy_by_hand(X, Y, 1.0) / np.sqrt(np.mean(np.sum(v0**2, axis=1)))
+    assert S_eff[0] == pytest.approx(S0, rel=1e-11)  # rounding of sums of ~1000 terms
     S = np.maximum.accumulate(S_eff)
     bound = np.array(
         [lojasiewicz_bound(res.loss[0], t, s_max) for t, s_max in zip(res.times, S, strict=True)]
     )
-    # The continuous-time bound, on an Euler path with gamma = 0.05: allow O(gamma) slack.
-    assert np.all(res.loss <= bound * 1.05)
+    # The continuous-time bound on an Euler path (gamma = 0.05): F / bound reaches 0.99954 at
+    # most (t > 0); 1e-3 allows for the O(gamma^2) per-step deviation of the scheme (the former
+    # 5% was 100 times the measured margin).
+    assert np.all(res.loss <= bound * (1 + 1e-3))
     # It is exactly the solution of d(1/F)/dt = 4 / S^2.
     assert 1 / lojasiewicz_bound(2.0, 3.0, 0.5) == pytest.approx(0.5 + 4 * 3.0 / 0.25)
 
