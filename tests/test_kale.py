@@ -306,7 +306,14 @@ def test_sample_witness_never_beats_kl_under_the_populations():
         for lam in [1e-3, 0.1, 1.0]:
             f = kale(X, Y, kernel, lam).witness
             bound = weights @ f(nodes) - weights @ np.exp(f(1 + 1.5 * nodes)) + 1
-            assert bound <= kl
+            assert bound <= kl  # holds for every f: it checks the quadrature, not the solver
+    # The other side, which the solver can fail: log p/q lies in the RKHS of (x y + 1)^2, so at
+    # small lam the fitted witness is nearly optimal for the populations too. Its shortfall is
+    # the excess risk of a 3-parameter fit, ~ 3 / (2 n) = 0.005 (measured 0.0012); a witness
+    # that is wrong by a factor or a sign, or f = 0, misses by 0.1 or more.
+    f = kale(X, Y, PolynomialKernel(2, 1.0), 1e-3).witness
+    bound = weights @ f(nodes) - weights @ np.exp(f(1 + 1.5 * nodes)) + 1
+    assert kl - 0.01 < bound <= kl
 
 
 def test_slider_drawing_function_shows_the_solved_value():
