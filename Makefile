@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures results assignments grade test test-browser book test-book lint unit notebooks bench clean
+.PHONY: all install figures results assignments grade test test-browser book test-book lint unit notebooks bench mutation clean
 
 all: test
 
@@ -86,6 +86,20 @@ book: $(BOOK_STAMP)
 # links resolve, no console errors, nothing fetched from off the site (artifacts/browser/book-*).
 test-book: book $(BROWSER_STAMP)
 	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py
+
+# Mutation testing, not in CI and not in `make test`: mutmut mutates the numerical modules named
+# in pyproject.toml ([tool.mutmut]) and, for each mutant, runs the unit tests that reach the
+# mutated function; one worker at low priority (about 15 minutes on one free core). Mutants and
+# their results stay in mutants/ (`mutmut show NAME` prints one).
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[test,grade,mutation]"
+	touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	rm -rf mutants
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 1
+	$(VENV)/bin/mutmut results
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do $(PY) $$f || exit 1; done
