@@ -1,0 +1,148 @@
+"""Tests written for mutants that survived `make mutation` (mutmut over the numerical modules):
+each states the property the mutant broke and checks it against an independent value."""
+
+import numpy as np
+import pytest
+from references import energy_by_hand, gauss, mmd2_by_hand
+
+from kernelflows.divergences import KaleProblem, kale, kale_path, mmd_test
+from kernelflows.flows import mmd_flow
+from kernelflows.kernels import GaussianKernel
+from kernelflows.theory import (
+    convexity_counterexample,
+    dissipation_check,
+    euler_convergence,
+    gaussian_kl_flow,
+    gaussian_kl_to_isotropic,
+    kale_first_variation_check,
+    sobolev_distance,
+)
+
+# --- the permutation test -------------------------------------------------------------------
+
+
+def test_p_value_counts_ties_and_rejects_at_equality():
+    # p = (1 + #{null >= statistic}) / (1 + N): ties count. Identical points make every
+    # relabelling's statistic equal to the observed one, so p = 1 exactly (">" would give 1/21).
+    X = np.zeros((4, 1))
+    res = mmd_test(X, X.copy(), GaussianKernel(1.0), n_permutations=20, rng=0)
+    assert np.all(res.null_samples == res.statistic)
+    assert res.p_value == 1.0 and not res.reject(0.99)
+    # far-apart samples: no relabelling reaches the statistic, p = 1 / (1 + 19) = 0.05, and the
+    # test rejects at alpha = p (p <= alpha)
+    rng = np.random.default_rng(1)
+    far = mmd_test(rng.normal(size=(6, 1)), rng.normal(size=(6, 1)) + 20, GaussianKernel(1.0), 19)
+    assert far.p_value == 0.05 and far.reject(0.05)
+
+
+def test_null_samples_beyond_two_chunks_are_computed():
+    # 200 permutations in chunks of 64: every null sample is the statistic of its relabelling
+    # (the estimator's definition written out; rounding ~1e-15 on values ~0.1)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(7, 2)), rng.normal(size=(5, 2))
+    res = mmd_test(X, Y, GaussianKernel(1.0), n_permutations=200, rng=3)
+    perms = np.random.default_rng(3)
+    Z = np.vstack([X, Y])
+    expected = [
+        mmd2_by_hand(Z[p[:7]], Z[p[7:]], 1.0, "unbiased")
+        for p in (perms.permutation(12) for _ in range(200))
+    ]
+    np.testing.assert_allclose(res.null_samples, expected, rtol=0, atol=1e-13)
+
+
+# --- KALE: warm starts and paths -------------------------------------------------------------
+
+
+def test_warm_start_from_a_certified_state_costs_nothing():
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(15, 2)), rng.normal(size=(18, 2)) + 0.5
+    problem = KaleProblem(X, Y, GaussianKernel(1.0))
+    cold = problem.solve(0.1, tol=1e-10)
+    assert cold.n_iter >= 1 and cold.n_solves >= 1
+    again = problem.solve(0.1, tol=1e-10, start=cold)  # counts are of this solve only
+    assert again.n_iter == 0 and again.n_solves == 0
+
+
+def test_kale_path_with_one_lambda_is_kale():
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=12), rng.normal(size=14) + 0.5
+    k = GaussianKernel(1.0)
+    # both certified to a gap of 1e-8 * max(1, KALE): they agree within the two gaps
+    value = kale_path(X, Y, k, [0.3])[0]
+    assert value == pytest.approx(kale(X, Y, k, 0.3, tol=1e-12).value, abs=2e-8)
+
+
+def test_kale_first_variation_formula_is_at_the_empirical_measure():
+    # the formula side must be (1 + lam) int f* d xi with f* the witness of KALE(P_n || Q) itself
+    # (kale on the samples), and the default eps must give a central difference as accurate
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(8, 2)), rng.normal(size=(10, 2)) + 1.0
+    c = rng.normal(size=8)
+    c -= c.mean()
+    k, lam = GaussianKernel(1.0), 0.3
+    fd, formula = kale_first_variation_check(X, Y, k, lam, c)
+    direct = (1 + lam) * c @ kale(X, Y, k, lam, tol=1e-13).witness(X)
+    assert formula == pytest.approx(direct, rel=1e-7)  # default tol 1e-12 of kale_weighted
+    assert fd == pytest.approx(direct, rel=1e-5)  # O(eps^2) at the default eps = 1e-5
+
+
+# --- theory helpers: values, not only ratios ---------------------------------------------------
+
+
+def test_euler_convergence_returns_the_rms_distance():
+    # the value itself (the first-order test only sees ratios): RMS over particles of the
+    # distance to the reference, the flows run here directly
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.8
+    k = GaussianKernel(1.0)
+    errs = euler_convergence(X, Y, k, 1.0, [0.5], 0.05)
+    coarse = mmd_flow(X, Y, k, step=0.5, n_steps=2).particles
+    fine = mmd_flow(X, Y, k, step=0.05, n_steps=20).particles
+    rms = np.sqrt(np.mean(np.sum((coarse - fine) ** 2, axis=1)))
+    assert errs[0] == pytest.approx(rms, rel=1e-12)
+    for bad in ([0.3], [2.0]):  # not dividing t_final; longer than t_final
+        with pytest.raises(ValueError, match="step"):
+            euler_convergence(X, Y, k, 1.0, bad, 0.05)
+    with pytest.raises(ValueError, match="steps"):
+        dissipation_check(X, Y, k, [0.1, 0.0])
+
+
+def test_convexity_counterexample_defaults():
+    # documented defaults: a = 2, the Gaussian kernel of bandwidth 1, 21 points of [0, 1]; the
+    # bump at t = 1/2 is 1/2 (1 - 2 k(a) + k(2a)) with k(r) = exp(-r^2 / 2)
+    ts, disp, _, _ = convexity_counterexample()
+    np.testing.assert_array_equal(ts, np.linspace(0, 1, 21))
+    k = lambda r: np.exp(-(r**2) / 2)  # noqa: E731
+    assert disp[10] - disp[0] == pytest.approx(0.5 * (1 - 2 * k(2.0) + k(4.0)), rel=1e-12)
+
+
+def test_kl_closed_forms_default_to_the_standard_normal_target():
+    m0, v0 = np.array([0.5, -1.0]), 0.4
+    # KL(N(m, v I) || N(0, I)) = 1/2 [d v + |m|^2 - d - d log v]
+    by_hand = 0.5 * (2 * v0 + m0 @ m0 - 2 - 2 * np.log(v0))
+    assert gaussian_kl_flow(0.0, m0, v0) == pytest.approx(by_hand, rel=1e-13)
+    assert gaussian_kl_to_isotropic(m0, v0 * np.eye(2)) == pytest.approx(by_hand, rel=1e-13)
+    with pytest.raises(ValueError, match="positive definite"):
+        gaussian_kl_to_isotropic(m0, np.diag([1.0, 0.0]))  # singular: log det = -inf
+
+
+# --- the Sobolev distance below 1 and at its default regularisation ---------------------------
+
+
+def test_sobolev_distance_below_one_and_default_reg():
+    # close measures and a large reg give S_reg < 1 (the clamp at 0 only guards rounding):
+    # S_reg^2 <= ||delta||^2 / reg = 2 F / reg, computed here from Gram means
+    rng = np.random.default_rng(8)
+    X, Y = rng.normal(size=(6, 1)), rng.normal(size=(5, 1)) + 0.1
+    k = GaussianKernel(1.0)
+    S = sobolev_distance(X, Y, k, reg=1.0)
+    assert 0 < S <= np.sqrt(2 * energy_by_hand(X, Y, 1.0) / 1.0) < 1
+    # the Rayleigh quotient with g = delta itself: S_reg^2 >= ||delta||^4 / (E|grad delta|^2 +
+    # reg ||delta||^2), grad delta(x) written out here
+    D = X[:, None, :] - np.vstack([X, Y])[None, :, :]
+    w = np.r_[np.full(6, 1 / 6), np.full(5, -1 / 5)]
+    grad = np.einsum("ipd,p->id", -D * gauss(X, np.vstack([X, Y]), 1.0)[..., None], w)
+    norm2 = 2 * energy_by_hand(X, Y, 1.0)
+    assert S**2 >= norm2**2 / (np.mean(np.sum(grad**2, axis=1)) + norm2) * (1 - 1e-12)
+    # the documented default reg = 1e-3
+    assert sobolev_distance(X, Y, k) == sobolev_distance(X, Y, k, 1e-3)
