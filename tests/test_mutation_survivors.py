@@ -146,3 +146,141 @@ def test_sobolev_distance_below_one_and_default_reg():
     assert S**2 >= norm2**2 / (np.mean(np.sum(grad**2, axis=1)) + norm2) * (1 - 1e-12)
     # the documented default reg = 1e-3
     assert sobolev_distance(X, Y, k) == sobolev_distance(X, Y, k, 1e-3)
+
+
+# --- second run ----------------------------------------------------------------------------
+
+
+def test_velocity_at_other_points_of_the_particles_shape_over_two_blocks():
+    # Z of the particles' shape but not the particles (noise injection): the velocity must be
+    # evaluated at Z, and without the particle-particle symmetry shortcut, which holds only
+    # for Z = X. n = 500, N = 600 centres: two row blocks of the Gaussian fast path.
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(500, 2)), rng.normal(size=(100, 2)) + 0.5
+    Z = X + 0.3 * rng.normal(size=X.shape)
+    from references import mmd_velocity_by_hand
+
+    from kernelflows.divergences import mmd_velocity
+
+    # sums of 600 terms of size <= 1 / s per coordinate: rounding ~1e-15
+    got = mmd_velocity(Z, X, Y, GaussianKernel(0.8))
+    np.testing.assert_allclose(got, mmd_velocity_by_hand(Z, X, Y, 0.8), rtol=0, atol=1e-13)
+
+
+def test_phi_and_the_gap_in_their_extreme_ranges():
+    # phi(g) = g - 1 + exp(-g) = sum_{k>=2} (-g)^k / k!, here to k = 20 (exact in float64 for
+    # |g| <= 0.5). _phi uses the series to g^4 for |g| < 1e-3 (truncation g^3 / 60 relative,
+    # <= 1.7e-11) and g + expm1(-g) elsewhere (a few eps); 2e-11 covers both. The expm1 form at
+    # g = 1e-8 would be off by ~3e-8 (cancellation), a wrong g^4 coefficient by >= 3e-9.
+    from math import factorial
+
+    from kernelflows.divergences.kale_newton import _phi, duality_gap
+
+    g = np.array([1e-8, -1e-8, 3e-4, 9e-4, -9e-4, 2e-3, 0.1, -0.5, 0.5])
+    series = sum((-g) ** k / factorial(k) for k in range(2, 21))
+    np.testing.assert_allclose(_phi(g), series, rtol=2e-11)
+    # overflowing terms give an infinite gap, without a RuntimeWarning (errors under pytest)
+    assert np.isinf(_phi(np.array([-800.0]))[0])
+    assert duality_gap(np.array([800.0, 0.0]), np.array([0.0, 0.0]), 1.0) == np.inf
+    # exp(u) = inf times phi = 0 is NaN: reported as an infinite gap, never as NaN
+    assert duality_gap(np.array([800.0]), np.array([800.0]), 1.0) == np.inf
+
+
+def test_defaults_of_the_kale_entry_points_and_the_test():
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.4
+    k = GaussianKernel(1.0)
+    assert kale(X, Y, k).value == kale(X, Y, k, 1.0).value  # lam = 1 by default
+    res = KaleProblem(X, Y, k).solve(0.5)  # the documented default tol = 1e-8 of KALE
+    assert res.duality_gap <= 1e-8 * max(1.0, res.value)
+    far = mmd_test(X, Y + 20, k, n_permutations=19)
+    weak = mmd_test(X, X + 1e-3, k, n_permutations=19)
+    assert far.reject() and not weak.reject()  # alpha = 0.05 by default (p = 0.05 and ~0.5)
+
+
+def test_perturbation_edge_cases():
+    from kernelflows.flows import Diffusion, run_flow
+    from kernelflows.flows.engine import FieldStep
+
+    class Still:
+        name = "still"
+
+        def init(self, particles):
+            return None
+
+        def __call__(self, particles, state, at=None, record=False):
+            v = np.zeros_like(particles)
+            return FieldStep(v, state, loss=0.0, speed2=0.0) if record else FieldStep(v, state)
+
+    res = run_flow(Still(), np.zeros((3, 2)), step=0.1, n_steps=1, noise=Diffusion(1.0), rng=2)
+    u = np.random.default_rng(2).standard_normal((3, 2))
+    np.testing.assert_array_equal(res.particles, u)  # beta = 1 is noise like any other beta
+    with pytest.raises(ValueError, match="noise"):
+        mmd_flow(
+            np.zeros((3, 1)), np.ones((3, 1)), GaussianKernel(), step=0.1, n_steps=1, noise=True
+        )
+
+
+def test_mmd2_gaussians_accepts_point_masses():
+    # a zero covariance is a Dirac: MMD^2(delta_0, delta_1) = 2 - 2 k(0, 1)
+    s = 0.7
+    expected = 2 - 2 * np.exp(-1 / (2 * s**2))
+    from kernelflows.divergences import mmd2_gaussians
+
+    assert mmd2_gaussians([0.0], 0.0, [1.0], 0.0, s) == pytest.approx(expected, rel=1e-14)
+
+
+def test_proposition8_parts_against_the_noisy_speeds_by_hand():
+    # C_n and lambda_n separately (their product is an identity): the noisy squared speed
+    # E |v_{X_n}(X_n + beta_n u_n)|^2 recomputed for the first two steps from the engine's draws
+    from references import mmd_velocity_by_hand
+
+    from kernelflows.experiments import bad_equilibrium
+    from kernelflows.flows import inverse_sqrt
+    from kernelflows.theory import proposition8_check
+
+    X0, Y = bad_equilibrium(n=20, a=0.5)
+    res = mmd_flow(
+        X0,
+        Y,
+        GaussianKernel(1.0),
+        step=0.5,
+        n_steps=5,
+        noise=inverse_sqrt(1.0),
+        rng=0,
+        record_every=1,
+    )
+    out = proposition8_check(res)
+    draws = np.random.default_rng(0)
+    for n in range(2):
+        Xn, beta = res.trajectory[n], res.beta[n]
+        v = mmd_velocity_by_hand(Xn + beta * draws.standard_normal(Xn.shape), Xn, Y, 1.0)
+        q = np.mean(np.sum(v**2, axis=1))
+        assert out.lambda_n[n] == pytest.approx(q / (beta**2 * res.loss[n]), rel=1e-10)
+        drop = res.loss[n] - res.loss[n + 1]
+        assert out.C_n[n] == pytest.approx(drop / (0.5 * q), rel=1e-8)  # F differences ~1e-4
+    # beta_n must be positive at every step, not only the first
+    gap = mmd_flow(
+        X0,
+        Y,
+        GaussianKernel(1.0),
+        step=0.5,
+        n_steps=3,
+        noise=lambda n: 0.0 if n == 1 else 0.5,
+        rng=0,
+        record_every=1,
+    )
+    with pytest.raises(ValueError, match="beta"):
+        proposition8_check(gap)
+
+
+def test_rate_bounds_refuse_a_constant_that_is_not_positive_and_finite():
+    from kernelflows.theory import kale_lojasiewicz_bound
+
+    for S in (0.0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="S"):
+            kale_lojasiewicz_bound(1.0, 1.0, S)
+    # one Euler step of the whole horizon is allowed (n_steps = 1)
+    rng = np.random.default_rng(11)
+    X, Y = rng.normal(size=(6, 1)), rng.normal(size=(6, 1)) + 1
+    assert euler_convergence(X, Y, GaussianKernel(1.0), 0.5, [0.5], 0.05)[0] > 0
