@@ -215,7 +215,7 @@ def test_perturbation_edge_cases():
     res = run_flow(Still(), np.zeros((3, 2)), step=0.1, n_steps=1, noise=Diffusion(1.0), rng=2)
     u = np.random.default_rng(2).standard_normal((3, 2))
     np.testing.assert_array_equal(res.particles, u)  # beta = 1 is noise like any other beta
-    with pytest.raises(ValueError, match="noise"):
+    with pytest.raises(ValueError, match="noise must be a number"):
         mmd_flow(
             np.zeros((3, 1)), np.ones((3, 1)), GaussianKernel(), step=0.1, n_steps=1, noise=True
         )
@@ -259,14 +259,14 @@ def test_proposition8_parts_against_the_noisy_speeds_by_hand():
         assert out.lambda_n[n] == pytest.approx(q / (beta**2 * res.loss[n]), rel=1e-10)
         drop = res.loss[n] - res.loss[n + 1]
         assert out.C_n[n] == pytest.approx(drop / (0.5 * q), rel=1e-8)  # F differences ~1e-4
-    # beta_n must be positive at every step, not only the first
+    # beta_n must be positive at every step, up to the last one
     gap = mmd_flow(
         X0,
         Y,
         GaussianKernel(1.0),
         step=0.5,
         n_steps=3,
-        noise=lambda n: 0.0 if n == 1 else 0.5,
+        noise=lambda n: 0.0 if n == 2 else 0.5,
         rng=0,
         record_every=1,
     )
@@ -284,3 +284,32 @@ def test_rate_bounds_refuse_a_constant_that_is_not_positive_and_finite():
     rng = np.random.default_rng(11)
     X, Y = rng.normal(size=(6, 1)), rng.normal(size=(6, 1)) + 1
     assert euler_convergence(X, Y, GaussianKernel(1.0), 0.5, [0.5], 0.05)[0] > 0
+
+
+def test_argument_checks_that_guard_the_numerics():
+    rng = np.random.default_rng(12)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(7, 2))
+    k = GaussianKernel(1.0)
+    for bad in ([np.nan], [[0.1]], [], [-1.0], [0.0]):
+        with pytest.raises(ValueError, match="lams must be"):
+            kale_path(X, Y, k, bad)
+    for start in (np.full(5, 0.1), np.zeros(7), np.full(7, np.nan)):
+        with pytest.raises(ValueError, match="warm_start must be"):
+            kale(X, Y, k, 0.5, warm_start=start)
+    from kernelflows.divergences import mmd_energy
+    from kernelflows.theory import first_variation_check
+
+    for w in (np.ones(3), np.full(6, np.nan)):
+        with pytest.raises(ValueError, match="weights must be"):
+            mmd_energy(X, Y, k, weights=w)
+    Z = rng.normal(size=(2, 2))
+    # the zero-mass check is relative to the direction's size: 1e-12 * max(1, sum |c|)
+    first_variation_check(X, Y, k, Z, [1e3, -1e3 + 1e-10])  # 1e-10 <= 2e-9: accepted
+    for c in ([0.1, -0.1 + 1.5e-12], [1.0, np.nan], [1.0, -1.0, 0.0]):
+        with pytest.raises(ValueError, match="xi_weights|sum to zero"):
+            first_variation_check(X, Y, k, Z, c)
+    for c in ([0.1] + [0.0] * 4 + [-0.1 + 1.5e-12], np.r_[1.0, np.full(5, np.nan)], [1.0, -1.0]):
+        with pytest.raises(ValueError, match="direction"):
+            kale_first_variation_check(X, Y, k, 0.3, c)
+    res = mmd_test(X, Y, k)
+    assert len(res.null_samples) == 500 and res.estimator == "unbiased"  # documented defaults

@@ -146,6 +146,7 @@ def test_sliced_flow_with_noise_injection_runs_and_records():
         n_projections=4,
     )
     assert np.all(np.isfinite(r.loss)) and np.all(r.grad_sq_norm > 0)
+    np.testing.assert_array_equal(r.beta, 0.1)  # the noise level reached the sliced flow
 
 
 def test_field_state_is_a_generator_and_the_field_keeps_none():
