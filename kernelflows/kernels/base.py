@@ -114,6 +114,11 @@ class Kernel:
     def _grad_block(self, Z: np.ndarray, X: np.ndarray, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def _flow_gram(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The kernel values a flow's sums consume: :meth:`_gram`, or a cheaper form that may
+        differ from it by rounding (the Gaussian drops the clamp that keeps k <= 1 exactly)."""
+        return self._gram(Z, X)
+
     def _paired(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         # Generic fallback: k(x_i, y_i) one row at a time in blocks (subclasses may override).
         return np.array([self._gram(X[i : i + 1], Y[i : i + 1])[0, 0] for i in range(len(X))])
@@ -364,14 +369,20 @@ class GaussianKernel(_RadialKernel):
         return left, right
 
     @staticmethod
-    def _exp_block(left, right):
+    def _exp_block(left, right, clamp: bool = True):
         E = left @ right
-        np.minimum(E, 0.0, out=E)  # rounding may make the exponent of a pair at 0 slightly > 0
+        if clamp:  # rounding may make the exponent of a pair at 0 slightly > 0
+            np.minimum(E, 0.0, out=E)
         np.exp(E, out=E)
         return E
 
     def _gram(self, Z, X):
         return self._exp_block(*self.exponent_factors(Z, X))
+
+    def _flow_gram(self, Z, X):
+        # no clamp (a third of the time at the KALE flow's sizes): a coincident pair's value may
+        # be 1 + O(eps |z|^2 / s^2), the rounding of every pair, as in sums_and_grad
+        return self._exp_block(*self.exponent_factors(Z, X), clamp=False)
 
     def _grad_block(self, Z, X, w):
         K = self._gram(Z, X)
