@@ -32,9 +32,10 @@ from ._parallel import n_threads, run_chunks, split_by_cost
 
 #: Number of kernel values held at once by the blocked primitives (8 MB of float64).
 BLOCK_ELEMENTS = 2**20
-#: Kernel values in one tile of the fused sum-and-gradient fast path (512 KB of float64: a tile
-#: and its products stay in one core's L2 cache on current x86 machines).
-VELOCITY_BLOCK_ELEMENTS = 2**16
+#: Kernel values in one tile of the fused sum-and-gradient fast path (1 MB of float64: a tile and
+#: its products stay near one core on current x86 machines; smaller tiles spend more of their
+#: time in the interpreter, which two threads share).
+VELOCITY_BLOCK_ELEMENTS = 2**17
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -402,8 +403,8 @@ class GaussianKernel(_RadialKernel):
         """Gaussian fast path of :meth:`Kernel.sums_and_grad`: one exponential per pair.
 
         The pairs are cut into tiles of about ``block_elements`` kernel values (default
-        :data:`VELOCITY_BLOCK_ELEMENTS`: 512 KB, so that the exponent, its exponential and the
-        products of a tile stay in a core's L2 cache). A tile of rows I and columns J is
+        :data:`VELOCITY_BLOCK_ELEMENTS`: 1 MB, so that the exponent, its exponential and the
+        products of a tile stay in a core's cache). A tile of rows I and columns J is
         exp(left_I @ right_J); one product with [W[:, 0] c, W]_J gives both the weighted sums and
         sum_j w_j (z - c_j) k(z, c_j) of rows I at once. With ``z_is_head`` (the particles
         themselves, no noise injection) k(x_i, x_j) = k(x_j, x_i) saves half of the
