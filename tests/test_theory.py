@@ -302,6 +302,7 @@ def test_gaussian_only_theory_refuses_other_kernels_naming_them(kernel, samples)
         lambda: bad_equilibrium_energy(0.5, kernel),
         lambda: sobolev_distance(X, Y, kernel, 1e-2),
         lambda: convexity_counterexample(kernel, 2.0, n_points=3),
+        lambda: dissipation_second_derivative(X, Y, kernel),
     ]
     for call in calls:
         with pytest.raises(ValueError, match=re.escape(repr(kernel))):
