@@ -98,7 +98,7 @@ def test_dissipation_second_derivative_by_finite_differences(samples, bandwidth)
     h = 1e-3
     phi = [mmd_energy(X + g * v, Y, kernel) for g in (-h, 0.0, h)]
     fd = (phi[0] - 2 * phi[1] + phi[2]) / h**2
-    # central second difference: truncation h^2 / 12 |phi| (phi of order 1e-2 on these
+    # central second difference: truncation h^2 / 12 |phi''''| (|phi''''| <= 4e-3 on these
     # samples, from a difference at h = 0.05: 3e-10) and rounding 4 eps F / h^2 (1e-10); 10x margin
     assert interaction + curvature == pytest.approx(fd, abs=3e-9)
     assert interaction >= 0  # a squared RKHS norm
