@@ -63,7 +63,7 @@ def breakdown(X0, Y, kernel):
     kbar_next = K_next[:, n:].sum(axis=0) / n
     w = signed_weights(n, len(Y), state.alpha)
     rows = [
-        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel._gram(X, C)),
+        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel._flow_gram(X, C)),
         ("kbar (column means)", lambda: K[:, n:].sum(axis=0) / n),
         (
             "Newton update (warm, PCG, gap certified)",

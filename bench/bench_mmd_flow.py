@@ -115,6 +115,7 @@ def legacy_gaussian(rev: str):
         text=True,
     ).stdout
     source = source.replace("from .._validation", "from kernelflows._validation")
+    source = source.replace("from ._parallel", "from kernelflows.kernels._parallel")
     module = types.ModuleType(f"legacy_base_{rev}")
     sys.modules[module.__name__] = module
     exec(compile(source, f"{rev}:kernelflows/kernels/base.py", "exec"), module.__dict__)
@@ -141,9 +142,11 @@ def engine_rows(sizes, repeats, steps, legacy=None):
     ``mmd_flow(..., n_steps=s, record_every=1)``: the difference removes the one-off costs (the
     target's kernel sum, the last snapshot). The four timings are interleaved in every repeat.
     """
-    kernels = {1: GaussianKernel(BANDWIDTH), None: GaussianKernel(BANDWIDTH)}
+    # label -> (kernel, threads): None threads = the default pool
+    kernels = {"1": (GaussianKernel(BANDWIDTH), 1), "pool": (GaussianKernel(BANDWIDTH), None)}
     if legacy:
-        kernels = {legacy: legacy_gaussian(legacy), **kernels}
+        old = legacy_gaussian(legacy)
+        kernels = {f"{legacy} 1": (old, 1), f"{legacy} pool": (old, None), **kernels}
     rows = []
     for n in sizes:
         rng = np.random.default_rng(0)
@@ -153,13 +156,13 @@ def engine_rows(sizes, repeats, steps, legacy=None):
         for threads in kernels:
             cases[threads] = {"vel": [], "flow": [], "cpu_vel": [], "cpu_flow": []}
         for _ in range(repeats):
-            for threads, c in cases.items():
-                kernel = kernels[threads]
+            for label, c in cases.items():
+                kernel, threads = kernels[label]
 
                 def flow(s, X=X, Y=Y, kernel=kernel):
                     return mmd_flow(X, Y, kernel, step=STEP, n_steps=s, record_every=1)
 
-                with kernel_threads(threads if threads in (1, None) else 1):
+                with kernel_threads(threads):
                     wall, cpu = clocked(lambda X=X, Y=Y, k=kernel: mmd_velocity(X, X, Y, k))
                     c["vel"].append(wall)
                     c["cpu_vel"].append(cpu / wall)
@@ -174,18 +177,18 @@ def engine_rows(sizes, repeats, steps, legacy=None):
 def print_engine(rows, threads_label):
     print()
     print(
-        f"{'n = m':>6} | {'threads':>7} | {'velocity ms':>11} {'CPU/wall':>8} | "
+        f"{'n = m':>6} | {'threads':>16} | {'velocity ms':>11} {'CPU/wall':>8} | "
         f"{'recorded step ms':>16} {'CPU/wall':>8} | {'recorded/velocity':>17} | "
         f"{'speed-up':>13}"
     )
-    print("-" * 103)
+    print("-" * 112)
     for n, cases in rows:
         base = next(iter(cases.values()))
         for threads, c in cases.items():
-            label = {1: "1", None: threads_label}.get(threads, f"{threads}")
+            label = threads.replace("pool", threads_label)
             speed = f"{base['flow'] / c['flow']:>12.2f}x"
             print(
-                f"{n:>6} | {label:>7} | {1e3 * c['vel']:>11.1f} {c['cpu_vel']:>8.2f} | "
+                f"{n:>6} | {label:>16} | {1e3 * c['vel']:>11.1f} {c['cpu_vel']:>8.2f} | "
                 f"{1e3 * c['flow']:>16.1f} {c['cpu_flow']:>8.2f} | "
                 f"{c['flow'] / c['vel']:>16.2f}x | {speed:>13}"
             )
@@ -217,8 +220,8 @@ def main(argv=None):
         " (loss and mean squared velocity recorded), (T(1 + s) - T(1)) / s over"
         f" s = {args.engine_steps} steps. threads 1: kernel_threads(1), the single-threaded"
         f" path; {threads_label}: the default thread pool; a git revision: that revision's"
-        " Gaussian sums_and_grad and total (before), one thread. speed-up: recorded step of"
-        " the first row over this row's. CPU/wall: process CPU time over wall"
+        " Gaussian sums_and_grad and total (before), on one thread and on the pool. speed-up:"
+        " recorded step of the first row over this row's. CPU/wall: process CPU time over wall"
         " time (about the number of busy cores). BLAS held to one thread (the engine does it"
         f" too). Load average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
     )

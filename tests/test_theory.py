@@ -23,6 +23,7 @@ from kernelflows.theory import (
     descent_check,
     descent_lipschitz_constant,
     dissipation_check,
+    dissipation_second_derivative,
     euler_convergence,
     first_variation_check,
     geodesic_energies,
@@ -92,6 +93,34 @@ def test_dissipation_error_is_first_order(samples):
     # O(gamma): halving gamma halves the error (ratio 2 up to O(gamma) corrections).
     assert np.all(np.abs(err[:-1] / err[1:] - 2.0) < 0.2)
     assert rate < 0
+
+
+@pytest.mark.parametrize("bandwidth", [0.5, 1.0, 2.0])
+def test_dissipation_second_derivative_by_finite_differences(samples, bandwidth):
+    X, Y = samples
+    kernel = GaussianKernel(bandwidth)
+    interaction, curvature = dissipation_second_derivative(X, Y, kernel)
+    v = mmd_velocity(X, X, Y, kernel)
+    h = 1e-3
+    phi = [mmd_energy(X + g * v, Y, kernel) for g in (-h, 0.0, h)]
+    fd = (phi[0] - 2 * phi[1] + phi[2]) / h**2
+    # central second difference: truncation h^2 / 12 |phi''''| (|phi''''| <= 4e-3 on these
+    # samples, from a difference at h = 0.05: 3e-10) and rounding 4 eps F / h^2 (1e-10); 10x margin
+    assert interaction + curvature == pytest.approx(fd, abs=3e-9)
+    assert interaction >= 0  # a squared RKHS norm
+
+
+def test_dissipation_second_derivative_one_particle_closed_form():
+    # one particle x, one target point y in 1-D: F(x) = 1 - k(x - y), v = -(x - y) k / s^2,
+    # phi(gamma) = 1 - exp(-(u + gamma v)^2 / (2 s^2)), phi''(0) = -k v^2 (u^2 / s^4 - 1 / s^2);
+    # the interaction term is ||v d_1 k(x, .)||^2 = v^2 / s^2 (k(x, x) = 1, u = 0)
+    s, x, y = 1.3, np.array([[0.9]]), np.array([[-0.4]])
+    u = 1.3
+    k = np.exp(-(u**2) / (2 * s**2))
+    v = -u * k / s**2
+    interaction, curvature = dissipation_second_derivative(x, y, GaussianKernel(s))
+    assert interaction == pytest.approx(v**2 / s**2, rel=1e-12)
+    assert interaction + curvature == pytest.approx(-k * v**2 * (u**2 / s**4 - 1 / s**2), rel=1e-12)
 
 
 def test_euler_converges_at_first_order(samples):
@@ -387,6 +416,7 @@ def test_gaussian_only_theory_refuses_other_kernels_naming_them(kernel, samples)
         lambda: bad_equilibrium_energy(0.5, kernel),
         lambda: sobolev_distance(X, Y, kernel, 1e-2),
         lambda: convexity_counterexample(kernel, 2.0, n_points=3),
+        lambda: dissipation_second_derivative(X, Y, kernel),
     ]
     for call in calls:
         with pytest.raises(ValueError, match=re.escape(repr(kernel))):

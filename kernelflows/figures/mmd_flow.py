@@ -5,6 +5,10 @@ The collapse experiment behind ``mmd-flow``, ``noisy-mmd-flow`` and ``mmd-flow-l
 zero-spread limit of the paper's source, :func:`kernelflows.experiments.collapse_setup`); Gaussian
 kernel of bandwidth 2 (k = exp(-||x - y||^2 / 8)); step 1; 300 steps. Noise injection uses the
 paper's kind of schedule, beta = 2 for the first 150 steps, then 0.
+
+That start is degenerate, and the three figures say so: identical particles stay identical, so the
+noise-free clump is the starting condition. No spread source of the collapse map
+(:mod:`kernelflows.experiments.collapse_study`, figure ``collapse-map``) collapses.
 """
 
 from __future__ import annotations
@@ -33,11 +37,19 @@ MMD_FLOW_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 200, 300]
 NOISY_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 150, 200, 300]
 
 
+DEGENERATE = "degenerate start: all particles at one point"
+
+
 def _setting_text(n: int) -> str:
     return (
-        f"target N(0, I$_2$), m = {n}; {n} particles start at (3, 3); Gaussian kernel, "
+        f"target N(0, I$_2$), m = {n}; {DEGENERATE}, (3, 3), n = {n}; Gaussian kernel, "
         f"bandwidth {COLLAPSE['bandwidth']:g}; step {COLLAPSE['step']:g}"
     )
+
+
+def _stranded(res, Y, radius: float = 3.0):
+    """How many particles are farther than ``radius`` from the target's mean at the last step."""
+    return int(np.sum(np.linalg.norm(res.particles - Y.mean(axis=0), axis=1) > radius))
 
 
 def _note(fig, scale, n):
@@ -134,8 +146,10 @@ def mmd_forces(scale="reduced"):
     "mmd-flow",
     scaled=True,
     slide="MMD flow in practice",
-    caption="Without noise every particle ends in one clump near the target's centre of mass "
-    "and MMD^2 stalls (collapse set-up of kernelflows.datasets, stated on the figure).",
+    caption="Degenerate start: all particles at one point, (3, 3). Without noise the particles "
+    "stay one clump, which ends near the target's centre of mass, and MMD^2 stalls. The clump is "
+    "the starting condition (identical particles stay identical): no spread source of the "
+    "collapse map collapses (see collapse-map).",
 )
 def mmd_flow_figure(scale="reduced"):
     out = collapse_runs(scale)
@@ -148,9 +162,15 @@ def mmd_flow_figure(scale="reduced"):
     ax.set_title(f"MMD$^2$: stalls at {mmd2_along(res)[-1]:.3g}", fontsize=8)
     ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
-    fig.suptitle("MMD flow, no noise: " + _setting_text(len(Y)), fontsize=9)
+    fig.suptitle(
+        "MMD flow, no noise: " + _setting_text(len(Y)) + "\nthe clump is the starting condition "
+        "(identical particles stay identical); no spread source collapsed in the collapse map",
+        fontsize=9,
+    )
     _note(fig, scale, len(Y))
-    anim = flow_animation(res, Y, MMD_FLOW_FRAMES, title="MMD flow")
+    anim = flow_animation(
+        res, Y, MMD_FLOW_FRAMES, title="degenerate start (all particles at one point)\nMMD flow,"
+    )
     return FigureOutput(figure=fig, animation=anim, fps=2)
 
 
@@ -158,8 +178,9 @@ def mmd_flow_figure(scale="reduced"):
     "noisy-mmd-flow",
     scaled=True,
     slide="Noise injected MMD flow in practice",
-    caption="The same start with noise injection (beta = 2 for 150 steps, then 0): the "
-    "particles spread over the target.",
+    caption="Degenerate start: all particles at one point, (3, 3), with noise injection (beta = 2 "
+    "for 150 steps, then 0): the particles spread over the target; about 8% stay stranded beyond "
+    "distance 3, where the target's pull and the particles' push nearly cancel (lecture 05).",
 )
 def noisy_mmd_flow_figure(scale="reduced"):
     out = collapse_runs(scale)
@@ -168,11 +189,16 @@ def noisy_mmd_flow_figure(scale="reduced"):
     fig, axes = frame_strip(res, Y, NOISY_FRAMES, ncols=6)
     axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
     fig.suptitle(
-        "noise-injected MMD flow ($\\beta$ = 2 until step 150, then 0): " + _setting_text(len(Y)),
+        "noise-injected MMD flow ($\\beta$ = 2 until step 150, then 0): "
+        + _setting_text(len(Y))
+        + f"\n{_stranded(res, Y)} particles stranded beyond distance 3 at the last step: out there "
+        "the target's pull and the particles' push nearly cancel (lecture 05)",
         fontsize=9,
     )
     _note(fig, scale, len(Y))
-    anim = flow_animation(res, Y, NOISY_FRAMES, title="noisy MMD flow")
+    anim = flow_animation(
+        res, Y, NOISY_FRAMES, title="degenerate start (all particles at one point)\nnoisy MMD flow,"
+    )
     return FigureOutput(figure=fig, animation=anim, fps=2)
 
 
@@ -180,8 +206,9 @@ def noisy_mmd_flow_figure(scale="reduced"):
     "mmd-flow-loss",
     scaled=True,
     slide="Empirical observations / Noise injection: consistency",
-    caption="MMD^2 along the flows with and without noise injection (log scale) and the noise "
-    "level beta_n: the stall without noise and the decay with noise.",
+    caption="Degenerate start: all particles at one point, (3, 3). MMD^2 along the flows with and "
+    "without noise injection (log scale) and the noise level beta_n: the stall without noise and "
+    "the decay with noise.",
 )
 def mmd_flow_loss(scale="reduced"):
     out = collapse_runs(scale)
@@ -191,6 +218,7 @@ def mmd_flow_loss(scale="reduced"):
     )
     loss_plot(ax, runs)
     plain, noisy = runs["no noise"], runs["noise injection"]
+    fig.suptitle(DEGENERATE + ", (3, 3)", fontsize=9)
     ax.set_title(
         f"final MMD$^2$: {mmd2_along(plain)[-1]:.3g} without noise, "
         f"{mmd2_along(noisy)[-1]:.3g} with noise "

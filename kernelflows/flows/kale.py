@@ -108,7 +108,7 @@ class KaleVelocity:
         need_x = at is None or record  # the velocity at the particles themselves
         K = None
         if self._fused and need_x and n * (n + m) <= self.max_elements:
-            K = kernel._gram(X, C)
+            K = kernel._flow_gram(X, C)
             kbar = K[:, n:].sum(axis=0) / n  # k symmetric: the means over x of k(x, y_i)
             c = float(K[:, :n].sum()) / n**2
         else:

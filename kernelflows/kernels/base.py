@@ -15,6 +15,7 @@ Samples are arrays of shape (n, d); a 1-D array of shape (n,) is read as n point
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -31,8 +32,10 @@ from ._parallel import n_threads, run_chunks, split_by_cost
 
 #: Number of kernel values held at once by the blocked primitives (8 MB of float64).
 BLOCK_ELEMENTS = 2**20
-#: Kernel values held at once by the fused sum-and-gradient fast path (2 MB: cache friendly).
-VELOCITY_BLOCK_ELEMENTS = 2**18
+#: Kernel values in one tile of the fused sum-and-gradient fast path (1 MB of float64: a tile and
+#: its products stay near one core on current x86 machines; smaller tiles spend more of their
+#: time in the interpreter, which two threads share).
+VELOCITY_BLOCK_ELEMENTS = 2**17
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -111,6 +114,11 @@ class Kernel:
 
     def _grad_block(self, Z: np.ndarray, X: np.ndarray, w: np.ndarray) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def _flow_gram(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The kernel values a flow's sums consume: :meth:`_gram`, or a cheaper form that may
+        differ from it by rounding (the Gaussian drops the clamp that keeps k <= 1 exactly)."""
+        return self._gram(Z, X)
 
     def _paired(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         # Generic fallback: k(x_i, y_i) one row at a time in blocks (subclasses may override).
@@ -362,14 +370,20 @@ class GaussianKernel(_RadialKernel):
         return left, right
 
     @staticmethod
-    def _exp_block(left, right):
+    def _exp_block(left, right, clamp: bool = True):
         E = left @ right
-        np.minimum(E, 0.0, out=E)  # rounding may make the exponent of a pair at 0 slightly > 0
+        if clamp:  # rounding may make the exponent of a pair at 0 slightly > 0
+            np.minimum(E, 0.0, out=E)
         np.exp(E, out=E)
         return E
 
     def _gram(self, Z, X):
         return self._exp_block(*self.exponent_factors(Z, X))
+
+    def _flow_gram(self, Z, X):
+        # no clamp (a third of the time at the KALE flow's sizes): a coincident pair's value may
+        # be 1 + O(eps |z|^2 / s^2), the rounding of every pair, as in sums_and_grad
+        return self._exp_block(*self.exponent_factors(Z, X), clamp=False)
 
     def _grad_block(self, Z, X, w):
         K = self._gram(Z, X)
@@ -388,14 +402,16 @@ class GaussianKernel(_RadialKernel):
     def sums_and_grad(self, Z, C, W, *, z_is_head: bool = False, block_elements=None, threads=None):
         """Gaussian fast path of :meth:`Kernel.sums_and_grad`: one exponential per pair.
 
-        A second product of each block of exp(left @ right) with [W[:, 0] c, W] gives both the
-        weighted sums and sum_j w_j (z - c_j) k(z, c_j) at once; only one block of about
-        ``block_elements`` kernel values exists at a time per thread. With ``z_is_head`` (the
-        particles themselves, no noise injection) k(x_i, x_j) = k(x_j, x_i) saves half of the
-        particle-particle exponentials: a block of rows computes the columns from its first row
-        on and hands the transposed values to later rows.
+        The pairs are cut into tiles of about ``block_elements`` kernel values (default
+        :data:`VELOCITY_BLOCK_ELEMENTS`: 1 MB, so that the exponent, its exponential and the
+        products of a tile stay in a core's cache). A tile of rows I and columns J is
+        exp(left_I @ right_J); one product with [W[:, 0] c, W]_J gives both the weighted sums and
+        sum_j w_j (z - c_j) k(z, c_j) of rows I at once. With ``z_is_head`` (the particles
+        themselves, no noise injection) k(x_i, x_j) = k(x_j, x_i) saves half of the
+        particle-particle exponentials: row tile I takes the columns from its first row on, and
+        the transposed product of a tile hands the same values to the rows of J.
 
-        The row blocks run on the kernels' thread pool (``threads`` as in
+        The row tiles run on the kernels' thread pool (``threads`` as in
         :meth:`Kernel.sums_and_grad`), cut into chunks of equal cost that do not depend on the
         number of threads. A chunk adds its own rows and the transposed values it hands on into
         a partial sum of its own (rows from its first on); the partial sums are added in chunk
@@ -406,38 +422,44 @@ class GaussianKernel(_RadialKernel):
         pair, so a coincident pair's kernel value may come out as 1 + O(eps |z|^2 / s^2), the
         same error as every other pair's; the clamp cost a quarter of the time. Identical
         particles still see identical kernel values (the same arithmetic on the same numbers).
-        The products are one thin matrix product per block (faster than d + r matrix-vector
-        products with OpenBLAS 0.3.31 on AVX-512).
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         Z, C = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
         left, right = self._centred_factors(Z, C)
-        sums = np.empty((d + r, N))  # rows: [w c, W]
-        sums[:d] = C.T * W[:, 0][None, :]
-        sums[d:] = W.T
-        block = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
-        blocks = list(row_blocks(n, N, block))
-        first = [rows.start if z_is_head else 0 for rows in blocks]
+        sums = np.empty((N, d + r))  # columns: [w c, W]
+        sums[:, :d] = C * W[:, :1]
+        sums[:, d:] = W
+        tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
+        tile_rows = max(1, min(n, math.isqrt(tile)))
+        tile_cols = max(1, tile // tile_rows)
+        starts = list(range(0, n, tile_rows))
+        first = [start if z_is_head else 0 for start in starts]
         chunks = split_by_cost(
-            [(b.stop - b.start) * (N - f) for b, f in zip(blocks, first, strict=True)]
+            [(min(n, a + tile_rows) - a) * (N - f) for a, f in zip(starts, first, strict=True)]
         )
         acc = np.empty((n, d + r))
 
         def task(c):
-            lo = blocks[chunks[c][0]].start if blocks else 0
+            lo = starts[chunks[c][0]] if starts else 0
             part = np.zeros((n - lo, d + r)) if z_is_head else None
-            for b in range(*chunks[c]):
-                rows, f = blocks[b], first[b]
-                E = left[rows] @ right[:, f:]
-                np.exp(E, out=E)
-                own = E @ sums[:, f:].T
-                if not z_is_head:
-                    acc[rows] = own
-                    continue
-                part[rows.start - lo : rows.stop - lo] += own
-                if rows.stop < n:
-                    later = E[:, rows.stop - f : n - f]
-                    part[rows.stop - lo :] += later.T @ sums[:, rows].T
+            buffer = np.empty(tile_rows * tile_cols)
+            for t in range(*chunks[c]):
+                i0 = starts[t]
+                i1 = min(n, i0 + tile_rows)
+                own = np.zeros((i1 - i0, d + r))
+                for j0 in range(first[t], N, tile_cols):
+                    j1 = min(N, j0 + tile_cols)
+                    E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+                    np.matmul(left[i0:i1], right[:, j0:j1], out=E)
+                    np.exp(E, out=E)
+                    own += E @ sums[j0:j1]
+                    a, b = max(j0, i1), min(j1, n)  # particles after this row tile
+                    if z_is_head and a < b:
+                        part[a - lo : b - lo] += E[:, a - j0 : b - j0].T @ sums[i0:i1]
+                if z_is_head:
+                    part[i0 - lo : i1 - lo] += own
+                else:
+                    acc[i0:i1] = own
             return lo, part
 
         parts = run_chunks(task, len(chunks), n_threads(n * N, threads))

@@ -25,6 +25,7 @@ __all__ = [
     "descent_check",
     "descent_lipschitz_constant",
     "dissipation_check",
+    "dissipation_second_derivative",
     "euler_convergence",
     "first_variation",
     "first_variation_check",
@@ -185,6 +186,45 @@ def dissipation_check(X, Y, kernel: Kernel, steps):
     F0 = mmd_energy(X, Y, kernel)
     quotients = np.array([(mmd_energy(X + g * v, Y, kernel) - F0) / g for g in steps])
     return quotients, -float(np.mean(np.sum(v**2, axis=1)))
+
+
+def dissipation_second_derivative(X, Y, kernel: GaussianKernel):
+    """The second derivative at gamma = 0 of phi(gamma) = F(X + gamma v), v = -grad f(X).
+
+    It is the leading coefficient of the error of :func:`dissipation_check`: phi(gamma) =
+    phi(0) - gamma E ||grad f||^2 + (gamma^2 / 2) phi''(0) + O(gamma^3), so
+    (F_1 - F_0) / gamma - (-E ||grad f||^2) = (gamma / 2) phi''(0) + O(gamma^2). With
+    F = 1/2 ||mu_X - mu_Y||_H^2 and d mu / d gamma = (1/n) sum_i v_i . grad_1 k(x_i, .),
+
+        phi''(0) = ||d mu / d gamma||_H^2 + <f, d^2 mu / d gamma^2>_H
+                 = (1/n^2) sum_ij v_i^T [d_x d_y k](x_i, x_j) v_j    (interaction, >= 0)
+                 + (1/n) sum_i v_i^T [Hess f](x_i) v_i                (curvature of f along v),
+
+    for the Gaussian kernel d_x d_y k(x, y) = k [I / s^2 - u u^T / s^4] and Hess_x k(x, y) =
+    k [u u^T / s^4 - I / s^2], u = x - y. When the two terms cancel, the error of the difference
+    quotient is second order over a range of gamma. Returns ``(interaction, curvature)``; their
+    sum is phi''(0). Builds (n, n, d, d) arrays: for small n only.
+    """
+    s = gaussian_bandwidth(kernel)
+    X, Y = _xy(X, Y, kernel)
+    n, d = X.shape
+    v = mmd_velocity(X, X, Y, kernel)
+    s2 = s * s
+    eye = np.eye(d)
+
+    def hess_terms(A, B):
+        # sum over b in B of k(a, b) [u u^T / s^4 - I / s^2], u = a - b, applied as v_a^T . v_a
+        U = A[:, None, :] - B[None, :, :]
+        K = kernel(A, B)
+        proj = np.einsum("ijd,id->ij", U, v) ** 2 / s2**2 - np.sum(v**2, axis=1)[:, None] / s2
+        return np.sum(K * proj, axis=1)
+
+    curvature = float(np.mean(hess_terms(X, X) / n - hess_terms(X, Y) / len(Y)))
+    U = X[:, None, :] - X[None, :, :]
+    K = kernel(X, X)
+    M = K[:, :, None, None] * (eye[None, None] / s2 - U[..., :, None] * U[..., None, :] / s2**2)
+    interaction = float(np.einsum("ia,ijab,jb->", v, M, v) / n**2)
+    return interaction, curvature
 
 
 def euler_convergence(X0, Y, kernel: Kernel, t_final: float, steps, reference_step: float):
