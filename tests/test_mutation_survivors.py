@@ -151,10 +151,11 @@ def test_sobolev_distance_below_one_and_default_reg():
 # --- second run ----------------------------------------------------------------------------
 
 
-def test_velocity_at_other_points_of_the_particles_shape_over_two_blocks():
+def test_velocity_at_other_points_of_the_particles_shape_over_several_tiles():
     # Z of the particles' shape but not the particles (noise injection): the velocity must be
     # evaluated at Z, and without the particle-particle symmetry shortcut, which holds only
-    # for Z = X. n = 500, N = 600 centres: two row blocks of the Gaussian fast path.
+    # for Z = X. n = 500 particles and N = 600 centres span several row tiles of the Gaussian
+    # fast path, so a wrongly taken shortcut would hand values across tiles.
     rng = np.random.default_rng(9)
     X, Y = rng.normal(size=(500, 2)), rng.normal(size=(100, 2)) + 0.5
     Z = X + 0.3 * rng.normal(size=X.shape)
