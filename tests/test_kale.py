@@ -174,7 +174,7 @@ def test_warm_start_and_block_interface():
     # the low-level solve on these blocks gives the same answer
     solver = KaleNewton(K, 0.05, tol=1e-10)
     state = solver.solve(kbar, c)
-    value = solver.value(state, kbar, c)
+    value = solver.value(state, c)
     assert value == pytest.approx(cold.value, rel=1e-12)
     assert state.gap <= 1e-10 * max(1.0, value)
     assert state.newton_steps == cold.n_iter and state.cholesky == cold.n_solves

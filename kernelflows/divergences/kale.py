@@ -135,7 +135,7 @@ class KaleProblem:
         first = state.newton_steps - (start.newton_steps if isinstance(start, DualState) else 0)
         chol = state.cholesky - (start.cholesky if isinstance(start, DualState) else 0)
         return KaleResult(
-            value=solver.value(state, self.kbar, self.c),
+            value=solver.value(state, self.c),
             witness=witness,
             alpha=alpha,
             duality_gap=state.gap,

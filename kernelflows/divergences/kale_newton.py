@@ -235,7 +235,7 @@ class KaleNewton:
         d_u[free] = rhs - K_ff @ (s_f * w_f) / lam
         return d_u
 
-    def value(self, state: DualState, kbar, c: float) -> float:
+    def value(self, state: DualState, c: float) -> float:
         """(1 + lam) x the primal objective at f_alpha (a lower bound on KALE_lam), >= 0.
 
         KALE is never negative (f = 0 gives 0), so a primal value below 0 is replaced by 0,
@@ -290,7 +290,7 @@ class KaleNewton:
             scale = 1.0
             state = DualState(u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it)
             if c is not None and np.isfinite(gap):
-                scale = max(1.0, self.value(state, kbar, c))
+                scale = max(1.0, self.value(state, c))
             if gap <= self.tol * scale:
                 return state
             if it == self.max_iter:

@@ -133,7 +133,7 @@ class KaleVelocity:
             velocity,
             state,
             info,
-            loss=self.solver.value(state, kbar, c),
+            loss=self.solver.value(state, c),
             speed2=float(np.mean(np.sum(v_x**2, axis=1))),
         )
 
