@@ -68,16 +68,22 @@ from .samples import (
     witness_panels,
 )
 from .student_teacher import (
+    ARCHITECTURES,
+    LECTURE_SETTINGS,
     NOISE_MODES,
     PAPER_SETTINGS,
     REDUCED_SETTINGS,
     StudentTeacherProblem,
     StudentTeacherSettings,
+    loss_scale,
     run_student_teacher,
     student_teacher_problem,
 )
 
 __all__ = [
+    "ARCHITECTURES",
+    "LECTURE_SETTINGS",
+    "loss_scale",
     "BEYOND_FLOWS",
     "BEYOND_STEPS",
     "COVERAGE_THRESHOLD",
