@@ -262,6 +262,70 @@ def _student_teacher_pieces(s: dict) -> Iterator[dict]:
         yield _student_teacher_metrics(runs, done, s)
 
 
+# The sweep: which difference between the original code and the per-particle model produces the
+# original's gain from noise injection (the dense model's precision and its initialisation; the
+# loss scaling is the "plain" mode of the main runs), and whether injection helps the
+# per-particle model at other noise levels, schedules or step sizes. Each variant changes the
+# reduced settings (N = 100, 1e4 epochs) in one respect; "none" is omitted where the variant
+# does not touch it (it is the main runs' "none").
+def _sweep_variants(n_student: int) -> dict:
+    return {
+        "dense, float64": ({"architecture": "dense", "dtype": "float64"}, ["injection", "none"]),
+        "dense, second layer std 1/sqrt(N)": (
+            {"architecture": "dense", "second_layer_std": 1.0 / np.sqrt(n_student)},
+            ["injection", "none"],
+        ),
+        "per-particle, float64": ({"dtype": "float64"}, ["injection", "none"]),
+        "per-particle, beta0 = 0.1": ({"beta0": 0.1}, ["injection"]),
+        "per-particle, beta0 = 3": ({"beta0": 3.0}, ["injection"]),
+        "per-particle, beta halved every 100 epochs": ({"halve_every": 100}, ["injection"]),
+        "per-particle, lr 0.02": ({"lr": 0.02}, ["injection", "none"]),
+        "per-particle, lr 0.5": ({"lr": 0.5}, ["injection", "none"]),
+    }
+
+
+def _student_teacher_sweep_settings(scale: str) -> dict:
+    from .student_teacher import PAPER_SETTINGS, REDUCED_SETTINGS
+
+    base = PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS
+    seeds = (0, 1, 2)
+    variants = {
+        name: {"settings": _jsonable(replace(base, **change)), "noises": noises}
+        for name, (change, noises) in _sweep_variants(base.n_student).items()
+    }
+    # seed by seed, so that a run cut short still has every variant at the first seeds
+    return {
+        "variants": variants,
+        "seeds": list(seeds),
+        "order": [[name, seed] for seed in seeds for name in variants],
+    }
+
+
+def _student_teacher_sweep_pieces(s: dict) -> Iterator[dict]:
+    """Metrics ``{"variants": {name: metrics as the main runs'}, "done", "missing"}``."""
+    from .student_teacher import StudentTeacherSettings, run_student_teacher
+
+    runs: dict = {name: {} for name in s["variants"]}
+    done = []
+    for name, seed in s["order"]:
+        v = s["variants"][name]
+        settings = StudentTeacherSettings(**v["settings"])
+        for mode, r in run_student_teacher(settings, noises=tuple(v["noises"]), rng=seed).items():
+            runs[name].setdefault(mode, {})[str(seed)] = _run_summary(r)
+        done.append([name, seed])
+        yield {
+            "variants": {
+                k: _student_teacher_metrics(
+                    r, [[k, sd] for k2, sd in done if k2 == k], {"order": []}
+                )
+                for k, r in runs.items()
+                if r
+            },
+            "done": done,
+            "missing": [p for p in s["order"] if p not in done],
+        }
+
+
 def _student_teacher_metrics(runs: dict, done: list, s: dict) -> dict:
     mean = {
         mode: {
@@ -399,6 +463,13 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             "(Arbel et al., NeurIPS 2019, Fig. 1)",
             _student_teacher_dense_settings,
             pieces=_student_teacher_pieces,
+        ),
+        ExperimentSpec(
+            "student-teacher-sweep",
+            "which difference gives the original code its gain from noise injection, and noise "
+            "levels, schedules and steps for the per-particle student",
+            _student_teacher_sweep_settings,
+            pieces=_student_teacher_sweep_pieces,
         ),
         ExperimentSpec(
             "collapse",
