@@ -293,11 +293,15 @@ def _student_teacher_sweep_settings(scale: str) -> dict:
         name: {"settings": _jsonable(replace(base, **change)), "noises": noises}
         for name, (change, noises) in _sweep_variants(base.n_student).items()
     }
-    # seed by seed, so that a run cut short still has every variant at the first seeds
+    # the question "which difference" first (the dense variants and float64, every seed), then
+    # the per-particle variants seed by seed, so that a run cut short still has each at seed 0
+    first = [n for n in variants if n.startswith("dense") or "float64" in n]
+    rest = [n for n in variants if n not in first]
     return {
         "variants": variants,
         "seeds": list(seeds),
-        "order": [[name, seed] for seed in seeds for name in variants],
+        "order": [[name, seed] for name in first for seed in seeds]
+        + [[name, seed] for seed in seeds for name in rest],
     }
 
 
