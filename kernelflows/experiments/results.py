@@ -270,11 +270,11 @@ def _student_teacher_pieces(s: dict) -> Iterator[dict]:
 # does not touch it (it is the main runs' "none").
 def _sweep_variants(n_student: int) -> dict:
     return {
-        "dense, float64": ({"architecture": "dense", "dtype": "float64"}, ["injection", "none"]),
         "dense, second layer std 1/sqrt(N)": (
             {"architecture": "dense", "second_layer_std": 1.0 / np.sqrt(n_student)},
             ["injection", "none"],
         ),
+        "dense, float64": ({"architecture": "dense", "dtype": "float64"}, ["injection", "none"]),
         "per-particle, float64": ({"dtype": "float64"}, ["injection", "none"]),
         "per-particle, beta0 = 0.1": ({"beta0": 0.1}, ["injection"]),
         "per-particle, beta0 = 3": ({"beta0": 3.0}, ["injection"]),
