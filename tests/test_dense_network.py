@@ -194,13 +194,27 @@ def test_float32_training_stays_float32_and_close_to_float64(architecture):
     assert not np.array_equal(r32.student.astype(np.float64), r64.student)
 
 
+def test_per_particle_second_layer_std_rescales_the_same_draws():
+    s = replace(PAPER_SETTINGS, n_student=50, input_dim=5)
+    a = student_teacher_problem(s, 0)
+    b = student_teacher_problem(replace(s, second_layer_std=10.0), 0)
+    net = a.network
+    W0a, _, W1a, _ = net.unpack(a.student)
+    W0b, _, W1b, _ = net.unpack(b.student)
+    np.testing.assert_array_equal(W0a, W0b)
+    # W1 = mean + (W1 - mean) * 10 / 1, entry by entry
+    np.testing.assert_allclose(W1b - 1e-3, 10.0 * (W1a - 1e-3), rtol=1e-12)
+    np.testing.assert_array_equal(a.X_valid, b.X_valid)
+
+
 @pytest.mark.parametrize(
     "kw, name",
     [
         (dict(architecture="wide"), "architecture"),
         (dict(dtype="float16"), "dtype"),
         (dict(architecture="dense", bias=True), "bias"),
-        (dict(second_layer_std=0.1), "second_layer_std"),
+        (dict(second_layer_std=-0.1), "second_layer_std"),
+        (dict(second_layer_std=float("nan")), "second_layer_std"),
     ],
 )
 def test_bad_settings_raise(kw, name):

@@ -274,6 +274,10 @@ def _sweep_variants(n_student: int) -> dict:
             {"architecture": "dense", "second_layer_std": 1.0 / np.sqrt(n_student)},
             ["injection", "none"],
         ),
+        "per-particle, second layer std sqrt(N)": (
+            {"second_layer_std": float(np.sqrt(n_student))},
+            ["injection", "none"],
+        ),
         "dense, float64": ({"architecture": "dense", "dtype": "float64"}, ["injection", "none"]),
         "per-particle, float64": ({"dtype": "float64"}, ["injection", "none"]),
         "per-particle, beta0 = 0.1": ({"beta0": 0.1}, ["injection"]),
@@ -295,7 +299,7 @@ def _student_teacher_sweep_settings(scale: str) -> dict:
     }
     # the question "which difference" first (the dense variants and float64, every seed), then
     # the per-particle variants seed by seed, so that a run cut short still has each at seed 0
-    first = [n for n in variants if n.startswith("dense") or "float64" in n]
+    first = [n for n in variants if n.startswith("dense") or "float64" in n or "std" in n]
     rest = [n for n in variants if n not in first]
     return {
         "variants": variants,

@@ -73,8 +73,9 @@ class StudentTeacherSettings:
     original's losses (the step on grad f is ``lr * loss_scale(mode, N)``), batch 100, 1e4 epochs,
     noise level 1 halved every 1000 epochs, float32, student weights N(0.001, 1), teacher N(0, 1).
 
-    ``architecture`` is "per-particle" or "dense"; ``second_layer_std`` (dense only) replaces
-    ``student_std`` in the second layer (``None``: the original's, the same std).
+    ``architecture`` is "per-particle" or "dense"; ``second_layer_std`` replaces
+    ``student_std`` in the second layer (W2, or each particle's W1; ``None``: the original's,
+    the same std).
     """
 
     n_student: int = 1000
@@ -107,8 +108,13 @@ class StudentTeacherSettings:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.architecture == "dense" and self.bias:
             raise ValueError("bias must be False for the dense architecture (the original's)")
-        if self.second_layer_std is not None and self.architecture != "dense":
-            raise ValueError("second_layer_std applies to the dense architecture only")
+        if self.second_layer_std is not None and not (
+            np.isfinite(self.second_layer_std) and self.second_layer_std >= 0
+        ):
+            raise ValueError(
+                f"second_layer_std must be None or a finite number >= 0, got "
+                f"{self.second_layer_std!r}"
+            )
 
     @property
     def teacher_network(self) -> MeanFieldNetwork:
@@ -195,6 +201,10 @@ def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
         )
     else:
         student = net.init_particles(s.n_student, rng, s.student_mean, s.student_std)
+        if s.second_layer_std is not None:
+            # the same draws, W1 rescaled about the mean to the second layer's std
+            W1 = net.unpack(student)[2]
+            W1[:] = s.student_mean + (W1 - s.student_mean) * (s.second_layer_std / s.student_std)
     return StudentTeacherProblem(
         settings=s,
         network=net,
