@@ -28,6 +28,7 @@ __all__ = [
     "NOISE_MODES",
     "PAPER_SETTINGS",
     "REDUCED_SETTINGS",
+    "SWEEP_SETTINGS",
     "StudentTeacherProblem",
     "StudentTeacherSettings",
     "perturbation",
@@ -156,9 +157,15 @@ REDUCED_SETTINGS = replace(PAPER_SETTINGS, n_student=100)
 #: (beta = 1 throughout) are run.
 DENSE_PAPER_SETTINGS = replace(PAPER_SETTINGS, architecture="dense", epochs=300, record_every=10)
 
-#: The scale of the lecture and the figure (seconds): N = 100 and 10x fewer epochs, the halving
-#: period shortened in proportion, so the run sees the same ten halvings of beta.
-LECTURE_SETTINGS = replace(REDUCED_SETTINGS, epochs=1000, halve_every=100, record_every=10)
+#: The scale of the sweep of variants (results file student-teacher-sweep): N = 100, the
+#: lecture's schedule (1000 epochs, beta halved every 100).
+SWEEP_SETTINGS = replace(REDUCED_SETTINGS, epochs=1000, halve_every=100, record_every=10)
+
+#: The scale of the lecture's own runs (seconds for both students): N = 40 and 10x fewer epochs,
+#: the halving period shortened in proportion, so the run sees the same ten halvings of beta.
+LECTURE_SETTINGS = replace(
+    REDUCED_SETTINGS, n_student=40, epochs=1000, halve_every=100, record_every=10
+)
 
 
 @dataclass(frozen=True)
