@@ -78,6 +78,7 @@ from .student_teacher import (
     loss_scale,
     run_student_teacher,
     student_teacher_problem,
+    student_teacher_table,
 )
 
 __all__ = [
@@ -138,6 +139,7 @@ __all__ = [
     "ring_flow_setup",
     "run_student_teacher",
     "student_teacher_problem",
+    "student_teacher_table",
     "three_rings",
     "three_rings_experiment",
     "three_rings_runs",

@@ -35,6 +35,7 @@ __all__ = [
     "loss_scale",
     "run_student_teacher",
     "student_teacher_problem",
+    "student_teacher_table",
 ]
 
 #: The noise modes of the experiment: injection (gradient at Z + beta u, move Z), none (the same
@@ -273,3 +274,23 @@ def run_student_teacher(
         )
         out[noise] = replace(r, noise=noise)
     return out
+
+
+def student_teacher_table(metrics: dict, title: str = "") -> str:
+    """A text table of a student-teacher results file's metrics (``Results.metrics`` of
+    "student-teacher" or "student-teacher-dense", or one variant of the sweep): per noise mode,
+    the mean over seeds of the final training and validation MSE, then each seed's
+    train / valid; pieces not run are listed below."""
+    lines = [title] if title else []
+    lines.append(f"{'mode':>10} {'mean train':>10} {'mean valid':>10}   seed: train / valid")
+    for mode, by_seed in metrics["runs"].items():
+        m = metrics["mean"][mode]
+        seeds = "  ".join(
+            f"{k}: {by_seed[k]['train_mse']:.2e} / {by_seed[k]['valid_mse']:.2e}"
+            for k in sorted(by_seed, key=int)
+        )
+        lines.append(f"{mode:>10} {m['train_mse']:10.2e} {m['valid_mse']:10.2e}   {seeds}")
+    missing = metrics.get("missing", [])
+    if missing:
+        lines.append("not run: " + ", ".join(f"{'+'.join(modes)} seed {s}" for modes, s in missing))
+    return "\n".join(lines)
