@@ -3,6 +3,16 @@
 Settings of the published run and of the reduced scale, the problem (teacher, initial student,
 inputs) drawn from one seed, and the runs for each noise mode on one problem. The network and its
 training live in :mod:`kernelflows.networks`.
+
+The settings are the defaults of the authors' original code (PyTorch, 2019), whose student is
+:class:`~kernelflows.networks.DenseMeanFieldNetwork` (``architecture="dense"``); its steps were
+checked against that code run on CPU (same weights, batches and noise: equal to float32
+rounding). Where this module differs from it, on purpose: beta is halved after epochs 1000,
+2000, ... (the original halves after epoch index 1000, so its first level lasts 1001 epochs);
+the original's diffusion also adds noise to the weights at every validation batch (twice the
+noise per epoch; here only at training steps); the original logs MSE / 2 averaged over an
+epoch's batches, while the results here are the MSE over the whole training or validation set
+at the end of an epoch.
 """
 
 from __future__ import annotations
