@@ -20,8 +20,10 @@ With the kernel k(Z, Z') = E_x[phi_Z(x) phi_Z'(x)], the mean-squared error is an
 **Loss scaling and step size.** Training flows F(nu) = MMD^2(nu, nu*) / 2 = MSE / 2, whose first
 variation is the witness-like function f(Z) = E_x[phi_Z(x) (f_nu(x) - f_nu*(x))], and each
 particle moves by Z <- Z - gamma grad f(Z): this is SGD on N * MSE / 2 (the mean-field scaling,
-grad f rather than grad_Z_i MSE = (2 / N) grad f). The published step gamma = 1e-2 is taken in
-this convention; on MSE instead of MSE / 2 the same step would move the particles twice as far.
+grad f rather than grad_Z_i MSE = (2 / N) grad f). The authors' code trains with learning rate
+0.1 on losses that reach each particle with factor 1/2 (noise injection), 1/N (its "no noise"
+loss) or 1 (diffusion): gamma = 0.05, 0.1 / N and 0.1 in this convention
+(:func:`kernelflows.experiments.loss_scale`).
 
 Particles are stored as rows of an array of shape (N, p) (the package's sample convention), packed
 as [W0 (H x d, row by row), b0 (H), W1 (H), b1 (1)], or [W0, W1] without biases (p = H (d + 1)).
