@@ -231,8 +231,7 @@ def _student_teacher_dense_settings(scale: str) -> dict:
     from .student_teacher import DENSE_PAPER_SETTINGS, REDUCED_SETTINGS
 
     if scale == "paper":
-        # one seed; each mode written as soon as it is done, the cheaper first
-        return _student_teacher_plan(DENSE_PAPER_SETTINGS, (0,), (("none",), ("injection",)))
+        return _student_teacher_plan(DENSE_PAPER_SETTINGS, (0,), (("injection", "none"),))
     return _student_teacher_plan(replace(REDUCED_SETTINGS, architecture="dense"), (0, 1, 2))
 
 
