@@ -293,8 +293,9 @@ def student_teacher_table(metrics: dict, title: str = "") -> str:
     train / valid; pieces not run are listed below."""
     lines = [title] if title else []
     lines.append(f"{'mode':>10} {'mean train':>10} {'mean valid':>10}   seed: train / valid")
-    for mode, by_seed in metrics["runs"].items():
-        m = metrics["mean"][mode]
+    order = {m: i for i, m in enumerate(NOISE_MODES)}
+    for mode in sorted(metrics["runs"], key=lambda m: order.get(m, len(order))):
+        by_seed, m = metrics["runs"][mode], metrics["mean"][mode]
         seeds = "  ".join(
             f"{k}: {by_seed[k]['train_mse']:.2e} / {by_seed[k]['valid_mse']:.2e}"
             for k in sorted(by_seed, key=int)
