@@ -53,12 +53,11 @@ def _panels(scale: str):
 )
 def student_teacher_figure(scale="reduced"):
     panels, source = _panels(scale)
-    fig, axes = new_figure(nrows=2, ncols=len(panels), width=3.7, height=2.9, sharex=True)
-    plot_student_teacher_panels(panels, axes[0], which="train_curve")
-    plot_student_teacher_panels(panels, axes[1], which="valid_curve")
+    fig, axes = new_figure(nrows=2, ncols=len(panels), width=3.7, height=3.1, sharex=True)
+    plot_student_teacher_panels(panels, axes[0], which="train_curve", legend=None)
+    plot_student_teacher_panels(panels, axes[1], which="valid_curve", legend="below")
     for ax in axes[1]:
         ax.set_title("")
-        ax.get_legend().remove()
     for ax in axes[0]:
         ax.set_xlabel("")
     reduced_scale_note(fig, textwrap.fill("Curves from " + source, 160))

@@ -57,10 +57,13 @@ def runs_of(results) -> dict:
     }
 
 
-def plot_student_teacher_panels(panels: dict, axes=None, which: str = "valid_curve"):
+def plot_student_teacher_panels(
+    panels: dict, axes=None, which: str = "valid_curve", legend: str | None = "best"
+):
     """One panel per entry of ``panels`` (``{title: {noise: {seed: run}}}``, runs as the results
     files store them): every seed's curve thin, their geometric mean thick. Returns
-    ``(fig, axes)``; ``which`` is ``"valid_curve"`` or ``"train_curve"``."""
+    ``(fig, axes)``; ``which`` is ``"valid_curve"`` or ``"train_curve"``; ``legend`` is
+    ``"best"`` (inside each panel), ``"below"`` (under each panel, off the data) or ``None``."""
     if axes is None:
         fig, axes = new_figure(ncols=len(panels), width=3.6, height=3.0)
     else:
@@ -80,7 +83,10 @@ def plot_student_teacher_panels(panels: dict, axes=None, which: str = "valid_cur
         ax.set_xlabel("epoch")
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, which="both", lw=0.5)
-        ax.legend(fontsize=7, loc="best")
+        if legend == "best":
+            ax.legend(fontsize=7, loc="best")
+        elif legend == "below":
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     name = "validation" if which == "valid_curve" else "training"
     axes[0].set_ylabel(f"{name} MSE")
     return fig, axes
