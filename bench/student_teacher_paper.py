@@ -1,10 +1,13 @@
-"""Run the student-teacher experiment at the published scale and print a table (by hand only).
+"""Run the per-particle student-teacher experiment at the published scale, one seed, and print a
+table (by hand only; the results files come from ``python -m kernelflows.experiments run
+student-teacher --scale paper``).
 
     OPENBLAS_NUM_THREADS=1 nohup .venv/bin/python bench/student_teacher_paper.py > log &
 
 Published settings (Arbel, Korba, Salim, Gretton, NeurIPS 2019, Figure 1): N = 1000 student
-particles, M = 1 teacher, H = 3, d = 50, 1000 training inputs, batch 100, step 1e-2 on MSE / 2,
-1e4 epochs, beta_0 = 1 halved every 1000 epochs. Tens of minutes on one core; not a test.
+particles, M = 1 teacher, H = 3, d = 50, 1000 training inputs, batch 100, learning rate 0.1 on the
+original code's losses, 1e4 epochs, beta_0 = 1 halved every 1000 epochs, float32. Tens of
+minutes on one core; not a test.
 """
 
 import sys

@@ -20,8 +20,10 @@ With the kernel k(Z, Z') = E_x[phi_Z(x) phi_Z'(x)], the mean-squared error is an
 **Loss scaling and step size.** Training flows F(nu) = MMD^2(nu, nu*) / 2 = MSE / 2, whose first
 variation is the witness-like function f(Z) = E_x[phi_Z(x) (f_nu(x) - f_nu*(x))], and each
 particle moves by Z <- Z - gamma grad f(Z): this is SGD on N * MSE / 2 (the mean-field scaling,
-grad f rather than grad_Z_i MSE = (2 / N) grad f). The published step gamma = 1e-2 is taken in
-this convention; on MSE instead of MSE / 2 the same step would move the particles twice as far.
+grad f rather than grad_Z_i MSE = (2 / N) grad f). The authors' code trains with learning rate
+0.1 on losses that reach each particle with factor 1/2 (noise injection), 1/N (its "no noise"
+loss) or 1 (diffusion): gamma = 0.05, 0.1 / N and 0.1 in this convention
+(:func:`kernelflows.experiments.loss_scale`).
 
 Particles are stored as rows of an array of shape (N, p) (the package's sample convention), packed
 as [W0 (H x d, row by row), b0 (H), W1 (H), b1 (1)], or [W0, W1] without biases (p = H (d + 1)).
@@ -39,6 +41,7 @@ from ._validation import as_rng, as_samples, nonnegative, positive, positive_int
 from .flows.perturbations import NoiseInjection, as_perturbation
 
 __all__ = [
+    "DenseMeanFieldNetwork",
     "MeanFieldNetwork",
     "StudentTeacherResult",
     "sphere_inputs",
@@ -91,6 +94,11 @@ class MeanFieldNetwork:
         """p, the dimension of a particle: H d + H (+ H + 1 with biases)."""
         H, d = self.hidden, self.input_dim
         return H * d + H + (H + 1 if self.bias else 0)
+
+    @property
+    def teacher_network(self) -> MeanFieldNetwork:
+        """The teacher's architecture: this one."""
+        return self
 
     # -- packing -------------------------------------------------------------------------------
     def unpack(self, Z: np.ndarray):
@@ -187,12 +195,151 @@ class MeanFieldNetwork:
         return self._weighted_param_grad(Z, X, np.broadcast_to(w, (len(Z), len(X))))
 
 
-def mse(network: MeanFieldNetwork, student, teacher, X) -> float:
+@dataclass(frozen=True)
+class DenseMeanFieldNetwork:
+    """The student of the authors' original code (PyTorch, 2019): one wide network, not N.
+
+    Its first layer maps x to all N H hidden units, W0 of shape (N H, d), and its second layer is
+    a dense (N H) x N matrix W2, so "particle" i outputs
+
+        phi_i(x) = G(sum_k W2[i, k] ReLU(W0[k] . x)),        G(u) = exp(-u^2 / sigma^2),
+
+    a sum over every particle's hidden units; the model is again f(x) = (1/N) sum_i phi_i(x). With
+    W2 block-diagonal (W2[i, k] = 0 unless k // H = i) it is :class:`MeanFieldNetwork` without
+    biases (a test checks it). The original initialises every entry of W0 and W2 with the same
+    N(mean, std^2), so u_i sums N H terms where the per-particle model sums H: its spread grows
+    like sqrt(N), and most G(u_i) start near 0.
+
+    The weights are stored as N rows, row i = [W0 rows i H, ..., i H + H - 1 (H d numbers),
+    W2 row i (N H numbers)]: the first-layer units a particle owns under the block-diagonal
+    reading and its output row. Noise injection and diffusion perturb every entry, as the
+    original does. Only training (:func:`train_student_teacher`) and :func:`mse` accept it.
+
+    Parameters
+    ----------
+    n_particles : int
+        N (the second layer's size depends on it).
+    input_dim, hidden, sigma
+        d, H and the width of G, as for :class:`MeanFieldNetwork` (no biases: the original's
+        default).
+    """
+
+    n_particles: int = 1000
+    input_dim: int = 50
+    hidden: int = 3
+    sigma: float = 2.0
+
+    def __post_init__(self):
+        positive_int(self.n_particles, "n_particles")
+        positive_int(self.input_dim, "input_dim")
+        positive_int(self.hidden, "hidden")
+        positive(self.sigma, "sigma")
+
+    @property
+    def n_params(self) -> int:
+        """Numbers per row: H d (first layer) + N H (a row of the second layer)."""
+        return self.hidden * self.input_dim + self.n_particles * self.hidden
+
+    @property
+    def teacher_network(self) -> MeanFieldNetwork:
+        """The teacher's architecture: one network with H hidden units, no biases."""
+        return MeanFieldNetwork(self.input_dim, self.hidden, False, self.sigma)
+
+    def unpack(self, Z: np.ndarray):
+        """Views (W0 (N H, d), W2 (N, N H))."""
+        N, H, d = self.n_particles, self.hidden, self.input_dim
+        return Z[:, : H * d].reshape(N * H, d), Z[:, H * d :]
+
+    def pack(self, W0, W2) -> np.ndarray:
+        """The inverse of :meth:`unpack`."""
+        return np.hstack([W0.reshape(self.n_particles, -1), W2])
+
+    def particles(self, Z, name: str = "Z") -> np.ndarray:
+        """Validate weights: a finite array of shape (N, H d + N H)."""
+        Z = as_samples(Z, name)
+        if Z.shape != (self.n_particles, self.n_params):
+            raise ValueError(
+                f"{name} must have shape ({self.n_particles}, {self.n_params}) for {self!r}, "
+                f"got {Z.shape}"
+            )
+        return Z
+
+    def inputs(self, X, name: str = "X") -> np.ndarray:
+        X = as_samples(X, name)
+        if X.shape[1] != self.input_dim:
+            raise ValueError(f"{name} must have shape (n, {self.input_dim}), got {X.shape}")
+        return X
+
+    def init_particles(
+        self, n: int, rng=None, mean: float = 0.0, std: float = 1.0, second_layer_std=None
+    ) -> np.ndarray:
+        """Independent N(mean, std^2) entries in both layers (the original's initialisation);
+        ``second_layer_std`` replaces std in W2 (e.g. std / sqrt(N), which gives u_i the
+        per-particle model's spread). ``n`` must be N."""
+        n = positive_int(n, "n")
+        if n != self.n_particles:
+            raise ValueError(f"n must be n_particles = {self.n_particles}, got {n}")
+        std = nonnegative(std, "std")
+        s2 = std if second_layer_std is None else nonnegative(second_layer_std, "second_layer_std")
+        rng = as_rng(rng)
+        H, d = self.hidden, self.input_dim
+        W0 = rng.normal(float(mean), std, size=(n * H, d))
+        W2 = rng.normal(float(mean), s2, size=(n, n * H))
+        return self.pack(W0, W2)
+
+    def block_diagonal(self, Z) -> np.ndarray:
+        """The weights of a :class:`MeanFieldNetwork` without biases (rows of shape (H d + H))
+        written in this packing: W2 block-diagonal with particle i's W1 in its block."""
+        H, d, N = self.hidden, self.input_dim, self.n_particles
+        Z = self.teacher_network.particles(Z)
+        if len(Z) != N:
+            raise ValueError(f"Z must have {N} rows, got {len(Z)}")
+        W2 = np.zeros((N, N * H), dtype=Z.dtype)
+        for h in range(H):
+            W2[np.arange(N), np.arange(N) * H + h] = Z[:, H * d + h]
+        return np.hstack([Z[:, : H * d], W2])
+
+    def _forward(self, Z: np.ndarray, X: np.ndarray):
+        """phi (N, n) and the intermediates (u (N, n), pre-activations (n, N H))."""
+        W0, W2 = self.unpack(Z)
+        pre = X @ W0.T
+        u = W2 @ np.maximum(pre, 0.0).T
+        phi = np.exp(-(u**2) / self.sigma**2)
+        return phi, u, pre
+
+    def features(self, Z, X) -> np.ndarray:
+        """phi_i(x_j), shape (N, n)."""
+        return self._forward(self.particles(Z), self.inputs(X))[0]
+
+    def output(self, Z, X) -> np.ndarray:
+        """f(x_j) = (1/N) sum_i phi_i(x_j), shape (n,)."""
+        return self.features(Z, X).mean(axis=0)
+
+    def _weighted_param_grad(
+        self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward=None
+    ) -> np.ndarray:
+        """The gradient of sum_ij C_ij phi_i(x_j) with respect to every weight, shape (N, p).
+
+        With g_ij = C_ij G'(u_ij) and a = ReLU(pre): d/dW2 = g a, and back through the ReLU,
+        d/dW0 = ((W2^T g) * 1[pre > 0]) x. Unlike the per-particle model, row i's first-layer
+        gradient collects every particle's output, not only its own.
+        """
+        phi, u, pre = self._forward(Z, X) if forward is None else forward
+        _, W2 = self.unpack(Z)
+        g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n)
+        a = np.maximum(pre, 0.0)  # (n, N H)
+        gW2 = g @ a
+        delta = (W2.T @ g) * (pre.T > 0)  # (N H, n)
+        return self.pack(delta @ X, gW2)
+
+
+def mse(network, student, teacher, X) -> float:
     """E_x[(f_student(x) - f_teacher(x))^2] over the inputs X: the slide's loss, = MMD^2."""
     Z = network.particles(student, "student")
-    U = network.particles(teacher, "teacher")
+    tnet = network.teacher_network
+    U = tnet.particles(teacher, "teacher")
     X = network.inputs(X)
-    r = network._forward(Z, X)[0].mean(axis=0) - network._forward(U, X)[0].mean(axis=0)
+    r = network._forward(Z, X)[0].mean(axis=0) - tnet._forward(U, X)[0].mean(axis=0)
     return float(np.mean(r**2))
 
 
@@ -247,6 +394,7 @@ def train_student_teacher(
     noise=0.0,
     record_every: int = 1,
     rng=None,
+    dtype="float64",
     progress: bool = False,
 ) -> StudentTeacherResult:
     """Train the student particles by minibatch SGD in the mean-field scaling: an MMD flow.
@@ -269,7 +417,10 @@ def train_student_teacher(
 
     Parameters
     ----------
-    network : MeanFieldNetwork
+    network : MeanFieldNetwork or DenseMeanFieldNetwork
+        The per-particle model of the paper's equations, or the original code's dense student
+        (whose rows are perturbed and moved the same way; its teacher is a
+        :class:`MeanFieldNetwork`, ``network.teacher_network``).
     student, teacher : arrays of shape (N, p) and (M, p)
         Initial student particles, and the fixed teacher particles.
     X_train, X_valid : arrays of shape (n, d)
@@ -286,13 +437,20 @@ def train_student_teacher(
     rng : numpy.random.Generator or int or None
         All randomness (batch order, noise). Batch order and noise use separate child streams,
         so that noise injection with beta = 0 follows plain training exactly.
+    dtype : "float64" or "float32"
+        The precision of the weights, inputs and arithmetic ("float32" as in the original
+        code); the noise is drawn in float64 and rounded.
     progress : bool
         Show a progress bar over epochs (off by default, as for every flow).
     """
-    Z = network.particles(student, "student").copy()
-    U = network.particles(teacher, "teacher")
-    X_train = network.inputs(X_train, "X_train")
-    X_valid = None if X_valid is None else network.inputs(X_valid, "X_valid")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    dt = np.dtype(dtype)
+    tnet = network.teacher_network
+    Z = network.particles(student, "student").astype(dt)
+    U = tnet.particles(teacher, "teacher").astype(dt)
+    X_train = network.inputs(X_train, "X_train").astype(dt)
+    X_valid = None if X_valid is None else network.inputs(X_valid, "X_valid").astype(dt)
     step = positive(step, "step")
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
@@ -312,8 +470,9 @@ def train_student_teacher(
 
     n_train = len(X_train)
     # The teacher is fixed: its outputs on the inputs are computed once.
-    teacher_train = network._forward(U, X_train)[0].mean(axis=0)
-    teacher_valid = None if X_valid is None else network._forward(U, X_valid)[0].mean(axis=0)
+    teacher_train = tnet._forward(U, X_train)[0].mean(axis=0)
+    teacher_valid = None if X_valid is None else tnet._forward(U, X_valid)[0].mean(axis=0)
+    step_dt = dt.type(step)
 
     def loss(X, target):
         return float(np.mean((network._forward(Z, X)[0].mean(axis=0) - target) ** 2))
@@ -340,10 +499,10 @@ def train_student_teacher(
             )
             at = perturbation.evaluation_points(Z, beta, noise_rng)
             if at is None:
-                Z -= step * network._weighted_param_grad(Z, X, C, forward)
+                Z -= step_dt * network._weighted_param_grad(Z, X, C, forward)
             else:
-                Z -= step * network._weighted_param_grad(at, X, C)
-            Z = perturbation.after_step(Z, beta, noise_rng)
+                Z -= step_dt * network._weighted_param_grad(at.astype(dt, copy=False), X, C)
+            Z = perturbation.after_step(Z, beta, noise_rng).astype(dt, copy=False)
         if (epoch + 1) % record_every == 0 or epoch + 1 == epochs:
             record(epoch + 1)
         if not np.all(np.isfinite(Z)):

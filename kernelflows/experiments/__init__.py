@@ -68,16 +68,23 @@ from .samples import (
     witness_panels,
 )
 from .student_teacher import (
+    ARCHITECTURES,
+    LECTURE_SETTINGS,
     NOISE_MODES,
     PAPER_SETTINGS,
     REDUCED_SETTINGS,
     StudentTeacherProblem,
     StudentTeacherSettings,
+    loss_scale,
     run_student_teacher,
     student_teacher_problem,
+    student_teacher_table,
 )
 
 __all__ = [
+    "ARCHITECTURES",
+    "LECTURE_SETTINGS",
+    "loss_scale",
     "BEYOND_FLOWS",
     "BEYOND_STEPS",
     "COVERAGE_THRESHOLD",
@@ -132,6 +139,7 @@ __all__ = [
     "ring_flow_setup",
     "run_student_teacher",
     "student_teacher_problem",
+    "student_teacher_table",
     "three_rings",
     "three_rings_experiment",
     "three_rings_runs",

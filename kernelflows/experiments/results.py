@@ -19,8 +19,8 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, is_dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +50,10 @@ class ExperimentSpec:
 
     ``run(settings)`` returns the metrics. An experiment whose runs a lecture also draws gives
     ``experiment(settings) -> runs`` and ``summarise(runs, settings) -> metrics`` instead, and
-    ``run`` is their composition (:func:`compute_runs` returns both).
+    ``run`` is their composition (:func:`compute_runs` returns both). A long experiment made of
+    independent pieces gives ``pieces(settings)``, an iterator of the metrics so far after each
+    piece: :func:`run_experiment` writes the file after every piece, so a run cut short leaves
+    a file saying which pieces it holds.
     """
 
     id: str
@@ -59,8 +62,14 @@ class ExperimentSpec:
     run: Callable[[dict], dict] | None = None
     experiment: Callable[[dict], object] | None = None
     summarise: Callable[[object, dict], dict] | None = None
+    pieces: Callable[[dict], Iterator[dict]] | None = None
 
     def metrics(self, s: dict) -> dict:
+        if self.pieces is not None:
+            out = {}
+            for metrics in self.pieces(s):
+                out = metrics
+            return out
         if self.run is not None:
             return self.run(s)
         return self.summarise(self.experiment(s), s)
@@ -195,29 +204,152 @@ def _mixture_summary(out, s: dict) -> dict:
     }
 
 
+# The student-teacher runs: per-particle and dense students, four noise modes, three seeds. Each
+# (seed, modes) piece is written as soon as it is done; the order puts the central comparison
+# (injection against the same path without noise) first for every seed.
+_ST_GROUPS = (("injection", "none"), ("plain",), ("diffusion",))
+
+
+def _student_teacher_plan(settings, seeds, groups=_ST_GROUPS) -> dict:
+    return {
+        "settings": _jsonable(settings),
+        "noises": [m for g in groups for m in g],
+        "seeds": list(seeds),
+        "order": [[list(g), seed] for g in groups for seed in seeds],
+    }
+
+
 def _student_teacher_settings(scale: str) -> dict:
-    from .student_teacher import NOISE_MODES, PAPER_SETTINGS, REDUCED_SETTINGS
+    from .student_teacher import PAPER_SETTINGS, REDUCED_SETTINGS
 
-    settings = PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS
-    return {"settings": _jsonable(settings), "noises": list(NOISE_MODES), "seed": 0}
+    return _student_teacher_plan(
+        PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS, (0, 1, 2)
+    )
 
 
-def _student_teacher_run(s: dict) -> dict:
+def _student_teacher_dense_settings(scale: str) -> dict:
+    from .student_teacher import DENSE_PAPER_SETTINGS, REDUCED_SETTINGS
+
+    if scale == "paper":
+        return _student_teacher_plan(DENSE_PAPER_SETTINGS, (0,), (("injection", "none"),))
+    return _student_teacher_plan(replace(REDUCED_SETTINGS, architecture="dense"), (0, 1, 2))
+
+
+def _run_summary(r) -> dict:
+    return {
+        "train_mse": float(r.train_loss[-1]),
+        "valid_mse": float(r.valid_loss[-1]),
+        "min_valid_mse": float(np.nanmin(r.valid_loss)),
+        "wall_seconds": float(r.wall_time),
+        "epochs": r.epochs.tolist(),
+        "train_curve": r.train_loss.tolist(),
+        "valid_curve": r.valid_loss.tolist(),
+    }
+
+
+def _student_teacher_pieces(s: dict) -> Iterator[dict]:
+    """Metrics ``{"runs": {mode: {seed: run}}, "mean": {mode: {...}}, "done": [...],
+    "missing": [...]}`` after each (modes, seed) piece of ``s["order"]``."""
     from .student_teacher import StudentTeacherSettings, run_student_teacher
 
     settings = StudentTeacherSettings(**s["settings"])
-    results = run_student_teacher(settings, noises=tuple(s["noises"]), rng=s["seed"])
+    runs: dict = {}
+    done = []
+    for modes, seed in s["order"]:
+        for mode, r in run_student_teacher(settings, noises=tuple(modes), rng=seed).items():
+            runs.setdefault(mode, {})[str(seed)] = _run_summary(r)
+        done.append([modes, seed])
+        yield _student_teacher_metrics(runs, done, s)
+
+
+# The sweep: which difference between the original code and the per-particle model produces the
+# original's gain from noise injection (the dense layer, its initialisation, float32; the loss
+# scaling is the "plain" mode), and whether injection helps the per-particle model at other noise
+# levels, schedules or step sizes. It runs at the lecture's schedule (1000 epochs, beta halved
+# every 100) with N = 100 (N = 1000 at the paper scale), ten times cheaper than the main runs, and
+# holds its own baselines; each variant changes one thing.
+def _sweep_variants(n_student: int) -> dict:
+    both, all3 = ["injection", "none"], ["injection", "none", "plain"]
     return {
-        noise: {
-            "train_mse": float(r.train_loss[-1]),
-            "valid_mse": float(r.valid_loss[-1]),
-            "min_valid_mse": float(np.nanmin(r.valid_loss)),
-            "wall_seconds": float(r.wall_time),
-            "epochs": r.epochs.tolist(),
-            "train_curve": r.train_loss.tolist(),
-            "valid_curve": r.valid_loss.tolist(),
+        "dense": ({"architecture": "dense"}, all3),
+        "dense, second layer std 1/sqrt(N)": (
+            {"architecture": "dense", "second_layer_std": 1.0 / np.sqrt(n_student)},
+            both,
+        ),
+        "dense, float64": ({"architecture": "dense", "dtype": "float64"}, both),
+        "per-particle": ({}, all3),
+        "per-particle, second layer std sqrt(N)": (
+            {"second_layer_std": float(np.sqrt(n_student))},
+            both,
+        ),
+        "per-particle, float64": ({"dtype": "float64"}, both),
+        "per-particle, beta0 = 0.1": ({"beta0": 0.1}, ["injection"]),
+        "per-particle, beta0 = 3": ({"beta0": 3.0}, ["injection"]),
+        "per-particle, beta constant 1": ({"halve_every": 10**6}, ["injection"]),
+        "per-particle, lr 0.02": ({"lr": 0.02}, both),
+        "per-particle, lr 0.5": ({"lr": 0.5}, both),
+    }
+
+
+def _student_teacher_sweep_settings(scale: str) -> dict:
+    from .student_teacher import PAPER_SETTINGS, SWEEP_SETTINGS
+
+    base = (
+        replace(SWEEP_SETTINGS, n_student=PAPER_SETTINGS.n_student)
+        if scale == "paper"
+        else (SWEEP_SETTINGS)
+    )
+    seeds = (0, 1, 2)
+    variants = {
+        name: {"settings": _jsonable(replace(base, **change)), "noises": noises}
+        for name, (change, noises) in _sweep_variants(base.n_student).items()
+    }
+    return {
+        "variants": variants,
+        "seeds": list(seeds),
+        "order": [[name, seed] for seed in seeds for name in variants],
+    }
+
+
+def _student_teacher_sweep_pieces(s: dict) -> Iterator[dict]:
+    """Metrics ``{"variants": {name: metrics as the main runs'}, "done", "missing"}``."""
+    from .student_teacher import StudentTeacherSettings, run_student_teacher
+
+    runs: dict = {name: {} for name in s["variants"]}
+    done = []
+    for name, seed in s["order"]:
+        v = s["variants"][name]
+        settings = StudentTeacherSettings(**v["settings"])
+        for mode, r in run_student_teacher(settings, noises=tuple(v["noises"]), rng=seed).items():
+            runs[name].setdefault(mode, {})[str(seed)] = _run_summary(r)
+        done.append([name, seed])
+        yield {
+            "variants": {
+                k: _student_teacher_metrics(
+                    r, [[k, sd] for k2, sd in done if k2 == k], {"order": []}
+                )
+                for k, r in runs.items()
+                if r
+            },
+            "done": done,
+            "missing": [p for p in s["order"] if p not in done],
         }
-        for noise, r in results.items()
+
+
+def _student_teacher_metrics(runs: dict, done: list, s: dict) -> dict:
+    mean = {
+        mode: {
+            key: float(np.mean([r[key] for r in by_seed.values()]))
+            for key in ("train_mse", "valid_mse", "min_valid_mse")
+        }
+        | {"seeds": sorted(int(k) for k in by_seed)}
+        for mode, by_seed in runs.items()
+    }
+    return {
+        "runs": runs,
+        "mean": mean,
+        "done": done,
+        "missing": [p for p in s["order"] if p not in done],
     }
 
 
@@ -329,10 +461,25 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
         ),
         ExperimentSpec(
             "student-teacher",
-            "student-teacher network trained as an MMD flow, three noise modes (Arbel et al., "
-            "NeurIPS 2019, Fig. 1)",
+            "per-particle student network trained as an MMD flow: noise injection, the same path "
+            "without noise, the original code's plain path, diffusion (Arbel et al., NeurIPS "
+            "2019, Fig. 1)",
             _student_teacher_settings,
-            _student_teacher_run,
+            pieces=_student_teacher_pieces,
+        ),
+        ExperimentSpec(
+            "student-teacher-dense",
+            "the original code's dense student (one (N H) x N second layer), same noise modes "
+            "(Arbel et al., NeurIPS 2019, Fig. 1)",
+            _student_teacher_dense_settings,
+            pieces=_student_teacher_pieces,
+        ),
+        ExperimentSpec(
+            "student-teacher-sweep",
+            "which difference gives the original code its gain from noise injection, and noise "
+            "levels, schedules and steps for the per-particle student",
+            _student_teacher_sweep_settings,
+            pieces=_student_teacher_sweep_pieces,
         ),
         ExperimentSpec(
             "collapse",
@@ -442,9 +589,9 @@ def _blas() -> str:
     return "; ".join(libs) or "unknown"
 
 
-def provenance(start: float, wall: float) -> dict:
+def provenance(start: float, wall: float, commit: str | None = None) -> dict:
     return {
-        "commit": _git_commit(),
+        "commit": _git_commit() if commit is None else commit,
         "cpu": _cpu(),
         "cores": os.cpu_count(),
         "blas": _blas(),
@@ -464,24 +611,37 @@ def results_path(experiment_id: str, scale: str = "paper", directory=None) -> Pa
 
 
 def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> Results:
-    """Run an experiment and write its results file atomically; return what was written."""
+    """Run an experiment and write its results file atomically; return what was written.
+
+    An experiment made of pieces is written after every piece (its metrics say which pieces
+    are done); the commit is the one checked out when the run started."""
+    spec = _spec(experiment_id)
     path = results_path(experiment_id, scale, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings(experiment_id, scale)
     start, t0 = time.time(), time.perf_counter()
-    metrics = _jsonable(_spec(experiment_id).metrics(s))
-    wall = time.perf_counter() - t0
-    doc = {
-        "id": experiment_id,
-        "scale": scale,
-        "description": _spec(experiment_id).description,
-        "settings": s,
-        "metrics": metrics,
-        "provenance": provenance(start, wall),
-    }
-    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-    return Results(experiment_id, scale, s, metrics, doc["provenance"], str(path))
+    commit = _git_commit()
+
+    def write(metrics) -> Results:
+        metrics = _jsonable(metrics)
+        doc = {
+            "id": experiment_id,
+            "scale": scale,
+            "description": spec.description,
+            "settings": s,
+            "metrics": metrics,
+            "provenance": provenance(start, time.perf_counter() - t0, commit),
+        }
+        text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+        return Results(experiment_id, scale, s, metrics, doc["provenance"], str(path))
+
+    if spec.pieces is not None:
+        res = None
+        for metrics in spec.pieces(s):
+            res = write(metrics)
+        return res
+    return write(spec.metrics(s))
 
 
 def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Results:

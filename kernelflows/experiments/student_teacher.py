@@ -3,6 +3,16 @@
 Settings of the published run and of the reduced scale, the problem (teacher, initial student,
 inputs) drawn from one seed, and the runs for each noise mode on one problem. The network and its
 training live in :mod:`kernelflows.networks`.
+
+The settings are the defaults of the authors' original code (PyTorch, 2019), whose student is
+:class:`~kernelflows.networks.DenseMeanFieldNetwork` (``architecture="dense"``); its steps were
+checked against that code run on CPU (same weights, batches and noise: equal to float32
+rounding). Where this module differs from it, on purpose: beta is halved after epochs 1000,
+2000, ... (the original halves after epoch index 1000, so its first level lasts 1001 epochs);
+the original's diffusion also adds noise to the weights at every validation batch (twice the
+noise per epoch; here only at training steps); the original logs MSE / 2 averaged over an
+epoch's batches, while the results here are the MSE over the whole training or validation set
+at the end of an epoch.
 """
 
 from __future__ import annotations
@@ -13,29 +23,71 @@ import numpy as np
 
 from .._validation import as_rng
 from ..flows import Diffusion, NoiseInjection, halving
-from ..networks import MeanFieldNetwork, StudentTeacherResult, sphere_inputs, train_student_teacher
+from ..networks import (
+    DenseMeanFieldNetwork,
+    MeanFieldNetwork,
+    StudentTeacherResult,
+    sphere_inputs,
+    train_student_teacher,
+)
 
 __all__ = [
+    "ARCHITECTURES",
+    "DENSE_PAPER_SETTINGS",
+    "LECTURE_SETTINGS",
     "NOISE_MODES",
     "PAPER_SETTINGS",
     "REDUCED_SETTINGS",
+    "SWEEP_SETTINGS",
     "StudentTeacherProblem",
     "StudentTeacherSettings",
     "perturbation",
+    "loss_scale",
     "run_student_teacher",
     "student_teacher_problem",
+    "student_teacher_table",
 ]
 
-#: The noise modes of the experiment: injection (gradient at Z + beta u, move Z), diffusion
-#: (add beta u to Z after the gradient step), none.
-NOISE_MODES = ("injection", "diffusion", "none")
+#: The noise modes of the experiment: injection (gradient at Z + beta u, move Z), none (the same
+#: path with beta = 0), plain (no noise, with the original code's scaling of its "no noise" loss),
+#: diffusion (add beta u to Z after the gradient step).
+NOISE_MODES = ("injection", "none", "plain", "diffusion")
+
+#: The two students: the per-particle model of the paper's equations
+#: (:class:`~kernelflows.networks.MeanFieldNetwork`) and the original code's dense second layer
+#: (:class:`~kernelflows.networks.DenseMeanFieldNetwork`).
+ARCHITECTURES = ("per-particle", "dense")
+
+
+def loss_scale(mode: str, n_student: int) -> float:
+    """The factor c of the step gamma = lr * c on grad f (F = MSE / 2) in each noise mode, as the
+    authors' original code (PyTorch, 2019) scales its losses.
+
+    Its noise-injection loss back-propagates (1/2)(N / b) sum_x (f(x) - f*(x)) mean_i phi_i(x),
+    so each particle gets (1/2) grad f; "none" runs that path with noise level 0. Its "no noise"
+    loss is (1/2) mean_x (f(x) - f*(x))^2, whose gradient per particle is (1/N) grad f ("plain":
+    a step 2/N times smaller, 50x at N = 100). Its diffusion loss back-propagates
+    (1/2) (N / b) sum_x (f(x) - f*(x))^2 through the noised weights: grad f, factor 1.
+    """
+    if mode in ("injection", "none"):
+        return 0.5
+    if mode == "plain":
+        return 1.0 / n_student
+    if mode == "diffusion":
+        return 1.0
+    raise ValueError(f"noise mode must be one of {NOISE_MODES}, got {mode!r}")
 
 
 @dataclass(frozen=True)
 class StudentTeacherSettings:
-    """Settings of the student-teacher experiment (Arbel et al., NeurIPS 2019, Figure 1).
+    """Settings of the student-teacher experiment (Arbel et al., NeurIPS 2019, Figure 1), with
+    the defaults of the authors' original code: SGD with learning rate ``lr`` = 0.1 on the
+    original's losses (the step on grad f is ``lr * loss_scale(mode, N)``), batch 100, 1e4 epochs,
+    noise level 1 halved every 1000 epochs, float32, student weights N(0.001, 1), teacher N(0, 1).
 
-    ``step`` multiplies grad f with F = MSE / 2 (see the module docstring).
+    ``architecture`` is "per-particle" or "dense"; ``second_layer_std`` replaces
+    ``student_std`` in the second layer (W2, or each particle's W1; ``None``: the original's,
+    the same std).
     """
 
     n_student: int = 1000
@@ -47,40 +99,83 @@ class StudentTeacherSettings:
     n_train: int = 1000
     n_valid: int = 1000
     batch_size: int = 100
-    step: float = 1e-2
+    lr: float = 0.1
     epochs: int = 10_000
     beta0: float = 1.0
     halve_every: int = 1000
     teacher_std: float = 1.0
     student_mean: float = 1e-3
     student_std: float = 1.0
-    record_every: int = 10
+    second_layer_std: float | None = None
+    architecture: str = "per-particle"
+    dtype: str = "float32"
+    record_every: int = 100
+
+    def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
+            )
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.architecture == "dense" and self.bias:
+            raise ValueError("bias must be False for the dense architecture (the original's)")
+        if self.second_layer_std is not None and not (
+            np.isfinite(self.second_layer_std) and self.second_layer_std >= 0
+        ):
+            raise ValueError(
+                f"second_layer_std must be None or a finite number >= 0, got "
+                f"{self.second_layer_std!r}"
+            )
 
     @property
-    def network(self) -> MeanFieldNetwork:
+    def teacher_network(self) -> MeanFieldNetwork:
         return MeanFieldNetwork(self.input_dim, self.hidden, self.bias, self.sigma)
+
+    @property
+    def network(self):
+        if self.architecture == "dense":
+            return DenseMeanFieldNetwork(self.n_student, self.input_dim, self.hidden, self.sigma)
+        return self.teacher_network
 
     @property
     def schedule(self) -> halving:
         """beta_n = beta0 / 2^floor(n / halve_every), n the epoch."""
         return halving(self.beta0, self.halve_every)
 
+    def step(self, mode: str) -> float:
+        """The step on grad f of a noise mode: ``lr * loss_scale(mode, n_student)``."""
+        return self.lr * loss_scale(mode, self.n_student)
+
     def describe(self) -> str:
         return (
-            f"N = {self.n_student} students, M = {self.n_teacher} teacher, H = {self.hidden}, "
-            f"d = {self.input_dim}, {self.n_train} training inputs, batch {self.batch_size}, "
-            f"step {self.step:g} on MSE/2, {self.epochs} epochs, "
-            f"beta0 = {self.beta0:g} halved every {self.halve_every} epochs"
+            f"{self.architecture} student, N = {self.n_student}, M = {self.n_teacher} teacher, "
+            f"H = {self.hidden}, d = {self.input_dim}, {self.n_train} training inputs, batch "
+            f"{self.batch_size}, lr {self.lr:g}, {self.epochs} epochs, beta0 = {self.beta0:g} "
+            f"halved every {self.halve_every} epochs, {self.dtype}"
         )
 
 
-#: The published scale (MMD flow paper, Figure 1); 10-20 minutes per noise mode on one core.
+#: The published scale (MMD flow paper, Figure 1; the original code's defaults).
 PAPER_SETTINGS = StudentTeacherSettings()
 
-#: The reduced scale of the figure and the lecture: 10x fewer particles and epochs, the halving
-#: period shortened in proportion, so the run sees the same ten halvings of beta.
-REDUCED_SETTINGS = replace(
-    PAPER_SETTINGS, n_student=100, epochs=1000, halve_every=100, record_every=10
+#: The reduced scale of the results files: N = 100, the rest as published (what the original
+#: code was run with here).
+REDUCED_SETTINGS = replace(PAPER_SETTINGS, n_student=100)
+
+#: The dense student at the published N = 1000 costs about 1.3 s per epoch with noise injection
+#: here (a 1000 x 3000 second layer): only the first 200 epochs of the published schedule
+#: (beta = 1 throughout), one seed, are run.
+DENSE_PAPER_SETTINGS = replace(PAPER_SETTINGS, architecture="dense", epochs=200, record_every=10)
+
+#: The scale of the sweep of variants (results file student-teacher-sweep): N = 100, the
+#: lecture's schedule (1000 epochs, beta halved every 100).
+SWEEP_SETTINGS = replace(REDUCED_SETTINGS, epochs=1000, halve_every=100, record_every=10)
+
+#: The scale of the lecture's own runs (seconds for both students): N = 40 and 10x fewer epochs,
+#: the halving period shortened in proportion, so the run sees the same ten halvings of beta.
+LECTURE_SETTINGS = replace(
+    REDUCED_SETTINGS, n_student=40, epochs=1000, halve_every=100, record_every=10
 )
 
 
@@ -89,7 +184,7 @@ class StudentTeacherProblem:
     """The fixed ingredients of one experiment: network, teacher, initial student, inputs."""
 
     settings: StudentTeacherSettings
-    network: MeanFieldNetwork
+    network: object
     teacher: np.ndarray
     student: np.ndarray
     X_train: np.ndarray
@@ -103,20 +198,36 @@ def _settings(scale) -> StudentTeacherSettings:
         return PAPER_SETTINGS
     if scale == "reduced":
         return REDUCED_SETTINGS
-    raise ValueError(f"scale must be 'paper', 'reduced' or a StudentTeacherSettings, got {scale!r}")
+    if scale == "lecture":
+        return LECTURE_SETTINGS
+    raise ValueError(
+        f"scale must be 'paper', 'reduced', 'lecture' or a StudentTeacherSettings, got {scale!r}"
+    )
 
 
 def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
     """Draw the teacher (weights N(0, teacher_std^2)), the initial student (weights
-    N(student_mean, student_std^2)) and training and validation inputs uniform on the sphere."""
+    N(student_mean, student_std^2)) and training and validation inputs uniform on the sphere, in
+    this order from ``rng`` (float64; training rounds them to the settings' dtype)."""
     s = _settings(scale)
     rng = as_rng(rng)
     net = s.network
+    teacher = s.teacher_network.init_particles(s.n_teacher, rng, 0.0, s.teacher_std)
+    if s.architecture == "dense":
+        student = net.init_particles(
+            s.n_student, rng, s.student_mean, s.student_std, s.second_layer_std
+        )
+    else:
+        student = net.init_particles(s.n_student, rng, s.student_mean, s.student_std)
+        if s.second_layer_std is not None:
+            # the same draws, W1 rescaled about the mean to the second layer's std
+            W1 = net.unpack(student)[2]
+            W1[:] = s.student_mean + (W1 - s.student_mean) * (s.second_layer_std / s.student_std)
     return StudentTeacherProblem(
         settings=s,
         network=net,
-        teacher=net.init_particles(s.n_teacher, rng, 0.0, s.teacher_std),
-        student=net.init_particles(s.n_student, rng, s.student_mean, s.student_std),
+        teacher=teacher,
+        student=student,
         X_train=sphere_inputs(s.n_train, s.input_dim, rng),
         X_valid=sphere_inputs(s.n_valid, s.input_dim, rng),
     )
@@ -124,12 +235,12 @@ def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
 
 def perturbation(name: str, settings: StudentTeacherSettings):
     """The perturbation of a noise mode: "injection", "diffusion" (the schedule of the settings)
-    or "none"."""
+    or "none" and "plain" (no noise)."""
     if name == "injection":
         return NoiseInjection(settings.schedule)
     if name == "diffusion":
         return Diffusion(settings.schedule)
-    if name == "none":
+    if name in ("none", "plain"):
         return 0.0
     raise ValueError(f"noise mode must be one of {NOISE_MODES}, got {name!r}")
 
@@ -140,30 +251,57 @@ def run_student_teacher(
     """Run the experiment for each noise mode from one problem: ``{noise: result}``.
 
     ``scale`` is ``"paper"`` (:data:`PAPER_SETTINGS`: N = 1000, 1e4 epochs), ``"reduced"``
-    (:data:`REDUCED_SETTINGS`) or a :class:`StudentTeacherSettings`. Every mode starts from the
-    same teacher, student and inputs and uses the same batch order.
+    (:data:`REDUCED_SETTINGS`, N = 100), ``"lecture"`` (:data:`LECTURE_SETTINGS`) or a
+    :class:`StudentTeacherSettings`. Every mode starts from the same teacher, student and inputs
+    and uses the same batch order; the problem and the training seed are drawn from ``rng``
+    before any mode runs, so a mode run alone gives the same result as within all of them.
     """
+    s = _settings(scale)
+    noises = tuple(noises)
+    for noise in noises:
+        perturbation(noise, s)  # a ValueError naming a bad mode before any work
     rng = as_rng(rng)
-    problem = student_teacher_problem(scale, rng)
-    s = problem.settings
-    modes = {noise: perturbation(noise, s) for noise in noises}
-    # one seed for every mode: the same batch order, and noise injection at beta = 0 would
-    # follow plain training exactly
+    problem = student_teacher_problem(s, rng)
+    # one seed for every mode: the same batch order, and noise injection at beta = 0 follows
+    # "none" exactly
     train_seed = int(rng.integers(2**63))
-    return {
-        noise: train_student_teacher(
+    out = {}
+    for noise in noises:
+        r = train_student_teacher(
             problem.network,
             problem.student,
             problem.teacher,
             problem.X_train,
             problem.X_valid,
-            step=s.step,
+            step=s.step(noise),
             epochs=s.epochs,
             batch_size=s.batch_size,
-            noise=modes[noise],
+            noise=perturbation(noise, s),
             record_every=s.record_every,
             rng=train_seed,
+            dtype=s.dtype,
             progress=progress,
         )
-        for noise in noises
-    }
+        out[noise] = replace(r, noise=noise)
+    return out
+
+
+def student_teacher_table(metrics: dict, title: str = "") -> str:
+    """A text table of a student-teacher results file's metrics (``Results.metrics`` of
+    "student-teacher" or "student-teacher-dense", or one variant of the sweep): per noise mode,
+    the mean over seeds of the final training and validation MSE, then each seed's
+    train / valid; pieces not run are listed below."""
+    lines = [title] if title else []
+    lines.append(f"{'mode':>10} {'mean train':>10} {'mean valid':>10}   seed: train / valid")
+    order = {m: i for i, m in enumerate(NOISE_MODES)}
+    for mode in sorted(metrics["runs"], key=lambda m: order.get(m, len(order))):
+        by_seed, m = metrics["runs"][mode], metrics["mean"][mode]
+        seeds = "  ".join(
+            f"{k}: {by_seed[k]['train_mse']:.2e} / {by_seed[k]['valid_mse']:.2e}"
+            for k in sorted(by_seed, key=int)
+        )
+        lines.append(f"{mode:>10} {m['train_mse']:10.2e} {m['valid_mse']:10.2e}   {seeds}")
+    missing = metrics.get("missing", [])
+    if missing:
+        lines.append("not run: " + ", ".join(f"{'+'.join(modes)} seed {s}" for modes, s in missing))
+    return "\n".join(lines)

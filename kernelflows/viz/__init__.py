@@ -10,7 +10,7 @@
 from .flows import field_grid, flow_animation, frame_indices, frame_strip, loss_plot, quiver_field
 from .kale import draw_kale_lambda, plot_samples_and_witness
 from .kale_flow import THREE_RINGS_WINDOW, mixture_panels, mmd_curves, three_rings_grid
-from .networks import plot_student_teacher
+from .networks import plot_student_teacher, plot_student_teacher_panels, runs_of
 from .style import (
     COLORS,
     legend_below,
@@ -35,6 +35,8 @@ __all__ = [
     "new_figure",
     "plot_samples_and_witness",
     "plot_student_teacher",
+    "plot_student_teacher_panels",
+    "runs_of",
     "quiver_field",
     "reduced_scale_note",
     "scale_stamp",
