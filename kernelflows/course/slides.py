@@ -116,8 +116,8 @@ SLIDES: tuple[Slide, ...] = (
     _s("Noise injection: consistency", "Proposition 8", (L05, "3. Proposition 8")),
     _s(
         "Noise injected MMD flow in practice",
-        "the collapse, cured",
-        (L05, "4. The collapse, cured"),
+        "the degenerate (one-point) collapse, cured",
+        (L05, "4. The degenerate collapse, cured"),
     ),
     _s(
         "Noise injection: neural net setting", "student-teacher", (L06, "4. What the noise changes")
