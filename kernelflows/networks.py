@@ -307,13 +307,9 @@ class DenseMeanFieldNetwork:
         phi = np.exp(-(u**2) / self.sigma**2)
         return phi, u, pre
 
-    def features(self, Z, X) -> np.ndarray:
-        """phi_i(x_j), shape (N, n)."""
-        return self._forward(self.particles(Z), self.inputs(X))[0]
-
-    def output(self, Z, X) -> np.ndarray:
-        """f(x_j) = (1/N) sum_i phi_i(x_j), shape (n,)."""
-        return self.features(Z, X).mean(axis=0)
+    # the same outputs from this class's _forward
+    features = MeanFieldNetwork.features
+    output = MeanFieldNetwork.output
 
     def _weighted_param_grad(
         self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward=None

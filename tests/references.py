@@ -47,3 +47,14 @@ def mmd2_by_hand(X, Y, s, estimator):
         for i in range(min(n, m) // 2)
     ]
     return float(np.mean(h))
+
+
+def central_difference(fun, Z, eps=1e-6):
+    """The gradient of the scalar fun at Z by central differences, one entry at a time."""
+    out = np.zeros_like(Z)
+    for idx in np.ndindex(*Z.shape):
+        Zp, Zm = Z.copy(), Z.copy()
+        Zp[idx] += eps
+        Zm[idx] -= eps
+        out[idx] = (fun(Zp) - fun(Zm)) / (2 * eps)
+    return out

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from references import central_difference
 
 from kernelflows.experiments import (
     PAPER_SETTINGS,
@@ -40,16 +41,6 @@ def loop_features(Z, X, N, H, d, sigma=2.0):
         for j, x in enumerate(X):
             u = sum(Z[i, H * d + k] * max(float(W0[k] @ x), 0.0) for k in range(N * H))
             out[i, j] = np.exp(-(u**2) / sigma**2)
-    return out
-
-
-def central_difference(fun, Z, eps=1e-6):
-    out = np.zeros_like(Z)
-    for idx in np.ndindex(*Z.shape):
-        Zp, Zm = Z.copy(), Z.copy()
-        Zp[idx] += eps
-        Zm[idx] -= eps
-        out[idx] = (fun(Zp) - fun(Zm)) / (2 * eps)
     return out
 
 

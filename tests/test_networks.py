@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from references import central_difference
 
 from kernelflows.divergences import mmd2
 from kernelflows.experiments import (
@@ -35,16 +36,6 @@ def small_problem(bias, seed=3, n_student=5, n_teacher=2, d=4, hidden=3, n_input
         net.init_particles(n_teacher, rng),
         sphere_inputs(n_inputs, d, rng),
     )
-
-
-def central_difference(fun, Z, eps=1e-6):
-    out = np.zeros_like(Z)
-    for idx in np.ndindex(*Z.shape):
-        Zp, Zm = Z.copy(), Z.copy()
-        Zp[idx] += eps
-        Zm[idx] -= eps
-        out[idx] = (fun(Zp) - fun(Zm)) / (2 * eps)
-    return out
 
 
 def test_forward_matches_the_formula_written_per_particle():
