@@ -264,12 +264,6 @@ class DenseMeanFieldNetwork:
             )
         return Z
 
-    def inputs(self, X, name: str = "X") -> np.ndarray:
-        X = as_samples(X, name)
-        if X.shape[1] != self.input_dim:
-            raise ValueError(f"{name} must have shape (n, {self.input_dim}), got {X.shape}")
-        return X
-
     def init_particles(
         self, n: int, rng=None, mean: float = 0.0, std: float = 1.0, second_layer_std=None
     ) -> np.ndarray:
@@ -307,7 +301,8 @@ class DenseMeanFieldNetwork:
         phi = np.exp(-(u**2) / self.sigma**2)
         return phi, u, pre
 
-    # the same outputs from this class's _forward
+    # the same input check, and the same outputs from this class's _forward
+    inputs = MeanFieldNetwork.inputs
     features = MeanFieldNetwork.features
     output = MeanFieldNetwork.output
 
