@@ -137,11 +137,21 @@ class MeanFieldNetwork:
             raise ValueError(f"{name} must have shape (n, {self.input_dim}), got {X.shape}")
         return X
 
-    def init_particles(self, n: int, rng=None, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
-        """n particles with independent N(mean, std^2) weights (and biases), shape (n, p)."""
+    def init_particles(
+        self, n: int, rng=None, mean: float = 0.0, std: float = 1.0, second_layer_std=None
+    ) -> np.ndarray:
+        """n particles with independent N(mean, std^2) weights (and biases), shape (n, p).
+
+        ``second_layer_std`` gives W1 that spread instead: the same draws, rescaled about the
+        mean (so a run with and without it starts from the same first layer)."""
         n = positive_int(n, "n")
         std = nonnegative(std, "std")
-        return as_rng(rng).normal(float(mean), std, size=(n, self.n_params))
+        Z = as_rng(rng).normal(float(mean), std, size=(n, self.n_params))
+        if second_layer_std is not None:
+            s2 = nonnegative(second_layer_std, "second_layer_std")
+            W1 = self.unpack(Z)[2]
+            W1[:] = mean + (W1 - mean) * (s2 / std)
+        return Z
 
     # -- the network ---------------------------------------------------------------------------
     def _forward(self, Z: np.ndarray, X: np.ndarray):

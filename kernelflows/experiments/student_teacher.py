@@ -213,16 +213,9 @@ def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
     rng = as_rng(rng)
     net = s.network
     teacher = s.teacher_network.init_particles(s.n_teacher, rng, 0.0, s.teacher_std)
-    if s.architecture == "dense":
-        student = net.init_particles(
-            s.n_student, rng, s.student_mean, s.student_std, s.second_layer_std
-        )
-    else:
-        student = net.init_particles(s.n_student, rng, s.student_mean, s.student_std)
-        if s.second_layer_std is not None:
-            # the same draws, W1 rescaled about the mean to the second layer's std
-            W1 = net.unpack(student)[2]
-            W1[:] = s.student_mean + (W1 - s.student_mean) * (s.second_layer_std / s.student_std)
+    student = net.init_particles(
+        s.n_student, rng, s.student_mean, s.student_std, second_layer_std=s.second_layer_std
+    )
     return StudentTeacherProblem(
         settings=s,
         network=net,
