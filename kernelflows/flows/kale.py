@@ -31,7 +31,7 @@ Where the time goes (n = m = 240, d = 2, the three-rings scale; ``bench/bench_ka
 a Cholesky factorisation of the 240 x 240 Newton matrix and its inverse cost about three whole
 flow steps, so the Newton systems are solved by conjugate gradients preconditioned with a
 factorisation made at an earlier alpha (exact for the matrix it was made for, and close for
-nearby alpha); a new factorisation is made only when alpha has drifted too far (73 in the
+nearby alpha); a new factorisation is made only when alpha has drifted too far (70 in the
 50,000 steps of the published KALE run). For the Gaussian kernel, one matrix product and one
 exponential give the particles' kernel values against the particles and the target at once
 (the kernel's ``grad_from_gram`` fast path), about half of a step; the target's Gram matrix is
