@@ -294,11 +294,9 @@ def _sweep_variants(n_student: int) -> dict:
 def _student_teacher_sweep_settings(scale: str) -> dict:
     from .student_teacher import PAPER_SETTINGS, SWEEP_SETTINGS
 
-    base = (
-        replace(SWEEP_SETTINGS, n_student=PAPER_SETTINGS.n_student)
-        if scale == "paper"
-        else (SWEEP_SETTINGS)
-    )
+    base = SWEEP_SETTINGS
+    if scale == "paper":
+        base = replace(SWEEP_SETTINGS, n_student=PAPER_SETTINGS.n_student)
     seeds = (0, 1, 2)
     variants = {
         name: {"settings": _jsonable(replace(base, **change)), "noises": noises}
