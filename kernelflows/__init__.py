@@ -7,7 +7,8 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
-* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, KSD
+* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, DrMMD,
+  KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
   (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -24,10 +25,13 @@ output is float64 whatever the input dtype); randomness enters only through an `
 
 from .densities import GaussianMixture
 from .divergences import (
+    DrMMDResult,
+    DrMMDSolveError,
     KaleConvergenceError,
     KaleResult,
     PermutationTestResult,
     PhiDivergence,
+    drmmd,
     kale,
     kale_path,
     ksd2,
@@ -40,6 +44,7 @@ from .flows import (
     FlowDivergedError,
     FlowResult,
     NoiseInjection,
+    drmmd_flow,
     kale_flow,
     kl_flow,
     ksd_descent,
@@ -64,6 +69,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Diffusion",
+    "DrMMDResult",
+    "DrMMDSolveError",
     "EnergyKernel",
     "FlowDivergedError",
     "FlowResult",
@@ -81,6 +88,8 @@ __all__ = [
     "PhiDivergence",
     "PolynomialKernel",
     "RKHSFunction",
+    "drmmd",
+    "drmmd_flow",
     "kale",
     "kale_flow",
     "kale_path",

@@ -3,7 +3,7 @@
 * :mod:`.engine` - the :class:`VelocityField` contract, :func:`run_flow`, :class:`FlowResult`;
 * :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
 * :mod:`.mmd` - the MMD flow; :mod:`.sliced` - the sliced MMD flow (energy kernel);
-  :mod:`.kale` - KALE flow; :mod:`.langevin` - the KL flow (ULA);
+  :mod:`.kale` - KALE flow; :mod:`.drmmd` - the DrMMD flow; :mod:`.langevin` - the KL flow (ULA);
 * the score-based flows: :mod:`.svgd` - SVGD; :mod:`.ksd` - KSD descent.
 
 A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
@@ -12,6 +12,7 @@ signature ``flow(X0, target..., *, step, n_steps, noise=0.0, rng=None, record_ev
 progress=False, ...)`` (the KL flow's noise is its own diffusion, so it has no ``noise``).
 """
 
+from .drmmd import DrMMDVelocity, drmmd_flow
 from .engine import (
     FieldStep,
     FlowDivergedError,
@@ -31,6 +32,7 @@ from .svgd import SVGDVelocity, svgd
 
 __all__ = [
     "Diffusion",
+    "DrMMDVelocity",
     "FieldStep",
     "FlowDivergedError",
     "FlowResult",
@@ -47,6 +49,7 @@ __all__ = [
     "as_perturbation",
     "as_schedule",
     "constant",
+    "drmmd_flow",
     "halving",
     "inverse_sqrt",
     "kale_flow",
