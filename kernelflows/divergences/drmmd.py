@@ -50,7 +50,9 @@ from ..measures import RKHSFunction
 __all__ = [
     "DrMMDResult",
     "DrMMDSolveError",
+    "GramFactorisation",
     "TargetFactorisation",
+    "deregularized_residual",
     "drmmd",
     "drmmd_value",
     "drmmd_weights",
@@ -66,30 +68,23 @@ class DrMMDSolveError(RuntimeError):
     for the conditioning of the target's Gram matrix)."""
 
 
-class TargetFactorisation:
-    """The target's Gram matrix K = k(Q, Q), its eigendecomposition, and certified solves.
+class GramFactorisation:
+    """The eigendecomposition of a Gram matrix K (m x m) and certified solves of
+    (K + m lam I) a = v: O(m^3) once, then O(m^2) for any lam."""
 
-    Built once per target (O(m^3)); :meth:`solve` then costs O(m^2) for any lam. Also keeps what
-    every DrMMD of this target reuses: b = K 1 / m (the target's mean embedding at its own
-    points) and the total sum of K.
-    """
-
-    def __init__(self, Q, kernel: Kernel, *, tol: float = RESIDUAL_TOL):
-        self.target = as_samples(Q, "Q").copy()
-        self.target.setflags(write=False)
-        self.kernel = check_kernel(kernel)
+    def __init__(self, gram, *, tol: float = RESIDUAL_TOL):
         self.tol = positive(tol, "tol")
-        K = self.kernel(self.target)
+        K = np.asarray(gram, dtype=float)
+        if K.ndim != 2 or K.shape[0] != K.shape[1] or not np.all(np.isfinite(K)):
+            raise ValueError(f"gram must be a finite square matrix, got shape {K.shape}")
         K = 0.5 * (K + K.T)  # symmetric to the last bit, as eigh assumes
         self.gram = K
         self.eigenvalues, self.eigenvectors = eigh(K)
-        self.target_mean = K.mean(axis=1)
-        self.target_total = float(K.sum())
         self._row_norm = float(np.abs(K).sum(axis=1).max())  # ||K||_inf
 
     @property
     def m(self) -> int:
-        return len(self.target)
+        return len(self.gram)
 
     def solve(self, v: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
         """a = (K + m lam I)^-1 v and its relative residual; :class:`DrMMDSolveError` if the
@@ -115,6 +110,20 @@ class TargetFactorisation:
             )
         return a, residual
 
+
+class TargetFactorisation(GramFactorisation):
+    """The target's Gram matrix K = k(Q, Q) factorised once (:class:`GramFactorisation`), with
+    what every DrMMD of this target reuses: b = K 1 / m (the target's mean embedding at its own
+    points) and the total sum of K."""
+
+    def __init__(self, Q, kernel: Kernel, *, tol: float = RESIDUAL_TOL):
+        self.target = as_samples(Q, "Q").copy()
+        self.target.setflags(write=False)
+        self.kernel = check_kernel(kernel)
+        super().__init__(self.kernel(self.target), tol=tol)
+        self.target_mean = self.gram.mean(axis=1)
+        self.target_total = float(self.gram.sum())
+
     def mmd2(self, xx_total: float, xy_total: float, n: int) -> float:
         """The plug-in MMD^2 of n particles to the target from the particles' kernel sums
         sum_jj' k(x_j, x_j') and sum_ij k(x_j, y_i)."""
@@ -125,6 +134,33 @@ class TargetFactorisation:
 def drmmd_value(mmd2: float, v: np.ndarray, a: np.ndarray, lam: float) -> float:
     """(1 + lam) / lam [MMD^2 - v^T a]."""
     return (1.0 + lam) / lam * (mmd2 - float(v @ a))
+
+
+def deregularized_residual(r, features, lam: float, *, tol: float = RESIDUAL_TOL) -> np.ndarray:
+    """The DrMMD flow's coefficients on inputs, for a kernel with a finite feature map.
+
+    With k(Z, Z') = (1/b) sum_x phi_Z(x) phi_Z'(x) over b inputs (the network kernel,
+    :class:`~kernelflows.kernels.NetworkKernel`), the MMD flow's witness is
+    f(Z) = (1/b) sum_x phi_Z(x) r(x) with r = f_nu - f_nu* the residual of the models, and the
+    DrMMD flow's is the same with r replaced by
+
+        c(x) = (1 + lam) / lam [ r(x) - sum_m a_m phi_{U_m}(x) ],
+        a = (K + M lam I)^-1 v,  K = Phi Phi^T / b,  v = Phi r / b,
+
+    Phi = ``features`` (M, b) the target particles' features phi_{U_m}(x) (v_m = (mu_nu -
+    mu_nu*)(U_m)). ``r`` has shape (b,); returns c, shape (b,). The solve is certified as in
+    :func:`drmmd`.
+    """
+    lam = positive(lam, "lam")
+    Phi = np.asarray(features, dtype=float)
+    r = np.asarray(r, dtype=float)
+    if Phi.ndim != 2 or r.shape != (Phi.shape[1],):
+        raise ValueError(
+            f"features must have shape (M, b) and r shape (b,), got {Phi.shape} and {r.shape}"
+        )
+    b = Phi.shape[1]
+    a, _ = GramFactorisation(Phi @ Phi.T / b, tol=tol).solve(Phi @ r / b, lam)
+    return (1.0 + lam) / lam * (r - a @ Phi)
 
 
 def drmmd_weights(a: np.ndarray, n: int, lam: float) -> np.ndarray:
