@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 from _blas import environment_line
+from bench_kale_flow import median_us
 from threadpoolctl import threadpool_limits
 
 from kernelflows.divergences.drmmd import drmmd_weights
@@ -31,17 +32,6 @@ from kernelflows.flows import DrMMDVelocity, MMDVelocity, drmmd_flow, mmd_flow
 from kernelflows.kernels import GaussianKernel
 
 LAM = 1e-3
-
-
-def median_us(fn, repeats=7, number=100):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number * 1e6)
-    return statistics.median(times)
 
 
 def setup(n_per_ring, n_source):
