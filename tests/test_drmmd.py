@@ -230,3 +230,9 @@ def test_network_residual_is_drmmd_under_the_network_kernel():
 def test_exports():
     assert kf.drmmd is drmmd and kf.drmmd_flow is drmmd_flow
     assert kf.DrMMDSolveError is DrMMDSolveError
+
+
+def test_drmmd_flow_takes_the_flows_options_by_keyword_only():
+    from test_flows import test_every_flow_takes_its_options_by_keyword_only as keyword_only
+
+    keyword_only(drmmd_flow)
