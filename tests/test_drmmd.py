@@ -236,3 +236,62 @@ def test_drmmd_flow_takes_the_flows_options_by_keyword_only():
     from test_flows import test_every_flow_takes_its_options_by_keyword_only as keyword_only
 
     keyword_only(drmmd_flow)
+
+
+def test_three_rings_comparison_records_divergence_and_picks_a_stable_step():
+    from kernelflows.experiments.drmmd import drmmd_three_rings, drmmd_three_rings_settings
+
+    s = drmmd_three_rings_settings("reduced") | {
+        "n_steps": 20,
+        "record_every": 10,
+        "mmd_step_grid": [1e-3, 1e4],  # the second throws the particles away at once
+    }
+    out = drmmd_three_rings(s)
+    thrown = out["mmd_step_grid"]["10000"]
+    # thrown far from the rings, the particles have a small MMD^2 too (the snapshots even
+    # descend): lost, and not chosen
+    assert thrown["lost"] == 300
+    assert out["runs"]["mmd, best stable step"]["lost"] == 0
+    assert out["best_mmd_step"] == 1e-3
+    for name, r in out["runs"].items():
+        assert sum(r["per_ring"]) == 300, name
+        assert r["mmd2_curve"][0] == pytest.approx(r["mmd2_start"])
+        assert r["stragglers"] <= 300
+
+
+def test_student_teacher_pieces_run_both_flows_and_say_what_is_missing():
+    from dataclasses import replace
+
+    from kernelflows.experiments import REDUCED_SETTINGS
+    from kernelflows.experiments.drmmd import (
+        drmmd_student_teacher_pieces,
+        drmmd_student_teacher_settings,
+    )
+    from kernelflows.experiments.results import _jsonable
+
+    tiny = replace(
+        REDUCED_SETTINGS,
+        n_student=4,
+        n_train=20,
+        n_valid=20,
+        batch_size=10,
+        epochs=2,
+        record_every=1,
+        input_dim=5,
+    )
+    s = drmmd_student_teacher_settings("reduced")
+    s["students"] = {"per-particle": _jsonable(tiny)}
+    s["seeds"] = [0, 1]
+    s["order"] = [[f, "per-particle", seed] for f in ("drmmd", "mmd") for seed in (0, 1)]
+    pieces = list(drmmd_student_teacher_pieces(s))
+    assert len(pieces) == 4 and pieces[0]["missing"] == s["order"][1:]
+    last = pieces[-1]
+    assert last["missing"] == []
+    dr, mm = last["runs"]["drmmd"]["per-particle"], last["runs"]["mmd"]["per-particle"]
+    # same problem and batches, different flows: the same start, different ends
+    assert dr["none"]["0"]["train_curve"][0] == mm["none"]["0"]["train_curve"][0]
+    assert dr["none"]["0"]["train_mse"] != mm["none"]["0"]["train_mse"]
+    mean = last["mean"]["drmmd"]["per-particle"]["injection"]
+    assert mean["train_mse"] == pytest.approx(
+        np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])
+    )
