@@ -262,7 +262,7 @@ def test_three_rings_comparison_records_divergence_and_picks_a_stable_step():
 def test_student_teacher_pieces_run_both_flows_and_say_what_is_missing():
     from dataclasses import replace
 
-    from kernelflows.experiments import REDUCED_SETTINGS
+    from kernelflows.experiments import REDUCED_SETTINGS, run_student_teacher
     from kernelflows.experiments.drmmd import (
         drmmd_student_teacher_pieces,
         drmmd_student_teacher_settings,
@@ -282,15 +282,19 @@ def test_student_teacher_pieces_run_both_flows_and_say_what_is_missing():
     s = drmmd_student_teacher_settings("reduced")
     s["students"] = {"per-particle": _jsonable(tiny)}
     s["seeds"] = [0, 1]
-    s["order"] = [[f, "per-particle", seed] for f in ("drmmd", "mmd") for seed in (0, 1)]
+    s["order"] = [["per-particle", 0], ["per-particle", 1]]
+    s["mmd_baseline"] = {"per-particle": ["student-teacher-sweep", "reduced", "per-particle"]}
     pieces = list(drmmd_student_teacher_pieces(s))
-    assert len(pieces) == 4 and pieces[0]["missing"] == s["order"][1:]
+    assert len(pieces) == 2 and len(pieces[0]["missing"]) == 1
     last = pieces[-1]
     assert last["missing"] == []
-    dr, mm = last["runs"]["drmmd"]["per-particle"], last["runs"]["mmd"]["per-particle"]
+    # the committed sweep ran other settings: its MMD runs are not taken as the baseline
+    assert "settings differ" in last["mmd_baseline"]["per-particle"]["unavailable"]
+    dr = last["runs"]["drmmd"]["per-particle"]
+    mmd = run_student_teacher(tiny, noises=("none",), rng=0)["none"]
     # same problem and batches, different flows: the same start, different ends
-    assert dr["none"]["0"]["train_curve"][0] == mm["none"]["0"]["train_curve"][0]
-    assert dr["none"]["0"]["train_mse"] != mm["none"]["0"]["train_mse"]
+    assert dr["none"]["0"]["train_curve"][0] == mmd.train_loss[0]
+    assert dr["none"]["0"]["train_mse"] != mmd.train_loss[-1]
     mean = last["mean"]["drmmd"]["per-particle"]["injection"]
     assert mean["train_mse"] == pytest.approx(
         np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])

@@ -180,55 +180,119 @@ def drmmd_three_rings(s: dict) -> dict:
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
 
+#: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
+#: files: by scale and student, [experiment id, results scale, sweep variant or None].
+MMD_BASELINES = {
+    "reduced": {
+        "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
+        "dense": ["student-teacher-sweep", "reduced", "dense"],
+    },
+    "paper": {
+        "per-particle": ["student-teacher", "reduced", None],
+        "dense": ["student-teacher-dense", "reduced", None],
+    },
+}
+
 
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
     1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
-    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000)."""
+    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The MMD flow's runs at
+    the same settings are read from :data:`MMD_BASELINES` (their settings are checked)."""
     from .results import _jsonable
     from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
 
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
     seeds = (0, 1, 2)
     students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
-    flows = {"drmmd": STUDENT_TEACHER_LAM, "mmd": None}
     return {
         "students": students,
         "lam": STUDENT_TEACHER_LAM,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
-        # DrMMD for every student and seed first, then the MMD baselines
-        "order": [[f, a, seed] for f in flows for a in students for seed in seeds],
+        "order": [[a, seed] for a in students for seed in seeds],
+        "mmd_baseline": MMD_BASELINES[scale],
     }
 
 
-def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
-    """Metrics ``{"runs": {flow: {student: {mode: {seed: summary}}}}, "mean": ..., "done",
-    "missing"}`` after each (flow, student, seed) piece; a run whose weights stop being finite
-    is recorded as diverged."""
+def _drmmd_piece(settings: dict, seed: int, modes, lam: float) -> dict:
     from .results import _run_summary
     from .student_teacher import StudentTeacherSettings, run_student_teacher
 
+    out = {}
+    for mode in modes:
+        try:
+            r = run_student_teacher(
+                StudentTeacherSettings(**settings), noises=(mode,), rng=seed, lam=lam
+            )[mode]
+            out[mode] = _run_summary(r)
+        except FloatingPointError as exc:
+            out[mode] = {"diverged": str(exc)}
+    return out
+
+
+def _mmd_baseline(s: dict) -> dict:
+    """The MMD flow's final MSEs per student, mode and seed from the baseline results files, or
+    why they cannot be used."""
+    from .results import load_results
+
+    out = {}
+    for student, (exp_id, scale, variant) in s["mmd_baseline"].items():
+        try:
+            res = load_results(exp_id, scale)
+        except ValueError as exc:
+            out[student] = {"unavailable": str(exc)}
+            continue
+        m = res.metrics["variants"][variant] if variant else res.metrics
+        theirs = res.settings["variants"][variant] if variant else res.settings
+        if theirs["settings"] != s["students"][student]:
+            out[student] = {"unavailable": f"{res.source()}: its settings differ"}
+            continue
+        out[student] = {
+            "source": res.source(),
+            "runs": {
+                mode: {
+                    k: {key: r[key] for key in ("train_mse", "valid_mse")} for k, r in by.items()
+                }
+                for mode, by in m["runs"].items()
+                if mode in s["modes"]
+            },
+        }
+    return out
+
+
+def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
+    """Metrics ``{"runs": {"drmmd": {student: {mode: {seed: summary}}}}, "mean": ...,
+    "mmd_baseline", "done", "missing"}`` after each (student, seed) piece; a run whose weights
+    stop being finite is recorded as diverged. The pieces are independent: they run in
+    ``os.cpu_count()`` processes, and each is recorded as it ends."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    baseline = _mmd_baseline(s)
     runs: dict = {}
     done = []
-    for flow, student, seed in s["order"]:
-        settings = StudentTeacherSettings(**s["students"][student])
-        lam = s["lam"] if flow == "drmmd" else None
-        by_mode = runs.setdefault(flow, {}).setdefault(student, {})
-        for mode in s["modes"]:
-            try:
-                r = run_student_teacher(settings, noises=(mode,), rng=seed, lam=lam)[mode]
-                summary = _run_summary(r)
-            except FloatingPointError as exc:
-                summary = {"diverged": str(exc)}
-            by_mode.setdefault(mode, {})[str(seed)] = summary
-        done.append([flow, student, seed])
-        yield {
-            "runs": runs,
-            "mean": _means(runs),
-            "done": done,
-            "missing": [p for p in s["order"] if p not in done],
+    workers = max(1, min(os.cpu_count() or 1, len(s["order"])))
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {
+            pool.submit(_drmmd_piece, s["students"][a], seed, s["modes"], s["lam"]): [a, seed]
+            for a, seed in s["order"]
         }
+        for future in as_completed(futures):
+            student, seed = futures[future]
+            for mode, summary in future.result().items():
+                runs.setdefault("drmmd", {}).setdefault(student, {}).setdefault(mode, {})[
+                    str(seed)
+                ] = summary
+            done.append([student, seed])
+            yield {
+                "runs": runs,
+                "mean": _means(runs),
+                "mmd_baseline": baseline,
+                "done": done,
+                "missing": [p for p in s["order"] if p not in done],
+            }
 
 
 def _means(runs: dict) -> dict:
