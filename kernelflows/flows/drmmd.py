@@ -19,9 +19,9 @@ is the first variation of DrMMD itself (not of DrMMD / 2): their ``--step_size s
 (``--flow mmd``) is scaled by ``--lmbda`` as well, with h the MMD witness mu_nu - mu_nu*
 (F = MMD^2 / 2): step = lam s there (1e-4 with the same flags).
 
-**The adaptive schedule** (``adaptive=True``; the paper's de-regularization schedule as the
-authors' code implements it): after each step the regularisation is reset from the ratio of
-DrMMD values,
+**The adaptive schedule** (``adaptive=True``): the paper's adaptive de-regularization, in the form
+the authors' code implements it (and the form matched against it here): after each step the
+regularisation is reset from the ratio of DrMMD values,
 
     lam_{k+1} = lam_0 sqrt( DrMMD_{lam_k}(nu_{k+1}) / DrMMD_{lam_0}(nu_0) ),
 
