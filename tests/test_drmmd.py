@@ -299,3 +299,19 @@ def test_student_teacher_pieces_run_both_flows_and_say_what_is_missing():
     assert mean["train_mse"] == pytest.approx(
         np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])
     )
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_one_matrix_and_two_passes_give_the_same_field(clouds, adaptive):
+    # two ways to the same sums (one matrix k(X, [X; Y]), or the kernel's tiled sums_and_grad
+    # twice): equal to rounding, velocity, loss and state, with and without an evaluation point
+    X, Y = clouds
+    one = DrMMDVelocity(Y, GaussianKernel(S), 0.1, adaptive=adaptive)
+    two = DrMMDVelocity(Y, GaussianKernel(S), 0.1, adaptive=adaptive, max_elements=0)
+    s1, s2 = one.init(X), two.init(X)
+    for at in (None, X + 0.2):
+        a, b = one(X, s1, at=at, record=True), two(X, s2, at=at, record=True)
+        np.testing.assert_allclose(a.velocity, b.velocity, rtol=1e-12, atol=1e-14)
+        assert a.loss == pytest.approx(b.loss, rel=1e-12)
+        if adaptive:
+            assert a.info["lam"] == pytest.approx(b.info["lam"], rel=1e-12)
