@@ -302,18 +302,25 @@ def _term_words(outcome: Outcome) -> str | None:
 
 def diagnose(first: Outcome, others: Sequence[Outcome] = ()) -> str | None:
     """Words for what is wrong with ``first`` (a case the answer gets wrong), checked against
-    ``others`` (the other cases): a listed mistake, the ratio to the right answer, the terms."""
-    hint = None
-    for j, (value, words) in enumerate(first.listed()):
-        if value is None or not first.same(first.got, value) or first.same(value, first.want):
-            continue
-        if all(_consistent(o, j) for o in others):
-            hint = words
-            break
+    ``others`` (the other cases): a listed mistake that explains every case, else the ratio to
+    the right answer, else the terms that are off, else a listed mistake that explains this case
+    only (said so: the answer has a further mistake elsewhere)."""
+    matching = [
+        j
+        for j, (value, _) in enumerate(first.listed())
+        if value is not None and first.same(first.got, value) and not first.same(value, first.want)
+    ]
+    hint = next(
+        (first.listed()[j][1] for j in matching if all(_consistent(o, j) for o in others)), None
+    )
     ratio = _ratio_words(first, others)
     if hint is None:
-        terms = None if ratio else _term_words(first)
-        return ratio or terms
+        if ratio:
+            return ratio
+        terms = _term_words(first)
+        if terms or not matching:
+            return terms
+        return f"{first.listed()[matching[0]][1]} (on this case; other cases differ otherwise too)"
     if ratio and "times the right one" not in hint and "opposite sign" not in ratio:
         hint = f"{hint} ({ratio})"
     return hint
@@ -414,22 +421,18 @@ def mmd2_mistakes(estimator: str, Kxx, Kyy, Kxy, sizes=("n", "m")) -> list[Mista
         "unbiased": within(n * (n - 1), m * (m - 1)) - 2 * cross if min(n, m) > 1 else None,
     }
     want = values[estimator]
-    other = "unbiased" if estimator == "biased" else "biased"
-    if estimator == "unbiased":
-        wrong_estimator = (
-            "this is the biased V-statistic: the unbiased U-statistic leaves out the i = j "
-            f"terms of the within-sample sums and divides them by {a}({a}-1) and {b}({b}-1)"
-        )
-    else:
-        wrong_estimator = "this is the unbiased U-statistic: the V-statistic keeps the i = j terms"
     if want is None:
         return []
     if estimator == "unbiased":
-        both_n = within(n * (n - 1), n * (n - 1)) - 2 * cross if n > 1 else None
+        both_n = within(n * (n - 1), n * (n - 1)) - 2 * cross
     else:
         both_n = Kxx.mean() + Kyy.sum() / n**2 - 2 * cross
     return [
-        (values[other], wrong_estimator),
+        (values["biased"], "this is the biased V-statistic: the unbiased U-statistic leaves out "
+         f"the i = j terms of the within-sample sums and divides them by {a}({a}-1) and "
+         f"{b}({b}-1)"),
+        (values["unbiased"], "this is the unbiased U-statistic: the V-statistic keeps the i = j "
+         "terms"),
         (within(n**2, m**2) - 2 * cross, f"you dropped the diagonal but still divided by {a}^2: "
          f"use {a}({a}-1)"),
         (within(n * (n - 1), m * (m - 1), diag=False) - 2 * cross if min(n, m) > 1 else None,
@@ -437,9 +440,12 @@ def mmd2_mistakes(estimator: str, Kxx, Kyy, Kxy, sizes=("n", "m")) -> list[Mista
         (want + 2 * cross, "the cross term carries a factor 2: subtract 2 mean k(x, y)"),
         (want + cross, "the cross term carries a factor 2: subtract 2 mean k(x, y)"),
         (-want, "the sign is flipped"),
-        (np.sqrt(abs(want)), "you returned MMD, not MMD^2"),
-        (both_n, f"you used {a} for both samples: the sums over the second sample divide by {b}, "
-         "its own size"),
+        (np.sqrt(want) if want >= 0 else None, "you returned MMD, not MMD^2"),
+        (both_n, f"you used {a} for both samples: the sums over the second sample divide by "
+         f"its own size {b}"),
+        (both_n + 2 * cross - 2 * Kxy.sum() / n**2, f"you used {a} for both samples (as a "
+         f"formula written for equal sizes does): the second sample has its own size {b}, in "
+         "its own sums and in the cross term"),
     ]  # fmt: skip
 
 
