@@ -155,11 +155,20 @@ class Outcome:
         a, b = _displacement(self.got, self.origin), _displacement(self.want, self.origin)
         if a is None or b is None or a.shape != b.shape or not np.any(b):
             return None
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+            return None
         r = float(a.ravel() @ b.ravel() / (b.ravel() @ b.ravel()))
         scale = float(np.max(np.abs(b)))
         if np.max(np.abs(a - r * b)) > 1e-6 * max(scale, abs(r) * scale) + 1e-12:
             return None
         return r
+
+
+def when(holds: bool, got):
+    """The value of a mistake recognised by a property of the answer rather than by a value of
+    its own (a slope near 0, a value near 0): the answer itself where the property holds, else
+    None (the mistake does not apply)."""
+    return got if holds else None
 
 
 def _displacement(value, origin):
