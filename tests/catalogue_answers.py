@@ -82,66 +82,144 @@ def centred_witness(X, Y, k):
 # lecture 01
 
 L01 = [
-    wrong(C.check_ex1_1_rkhs_norm, "squared norm", lambda c, a, k: a @ k(c, c) @ a,
-          words="square root"),
-    wrong(C.check_ex1_1_rkhs_norm, "Euclidean norm of alpha", lambda c, a, k: np.linalg.norm(a),
-          words=r"\|\|alpha\|\|"),
-    wrong(C.check_ex1_1_rkhs_norm, "|sum alpha|", lambda c, a, k: abs(a.sum()),
-          words="all ones"),
-    wrong(C.check_ex1_1_rkhs_norm, "inverse Gram",
-          lambda c, a, k: np.sqrt(abs(a @ np.linalg.pinv(k(c, c)) @ a)), words="inverse"),
-    wrong(C.check_ex1_1_rkhs_norm, "one alpha", lambda c, a, k: np.sqrt(abs(np.sum(k(c, c) @ a))),
-          words="one factor alpha"),
-    wrong(C.check_ex1_1_rkhs_norm, "norm of K alpha", lambda c, a, k: np.linalg.norm(k(c, c) @ a),
-          words=r"values f\(c_i\)"),
-    wrong(C.check_ex1_1_rkhs_norm, "mean over pairs",
-          lambda c, a, k: np.sqrt(np.mean(np.outer(a, a) * k(c, c))), words=r"1/n"),
+    wrong(
+        C.check_ex1_1_rkhs_norm,
+        "squared norm",
+        lambda c, a, k: a @ k(c, c) @ a,
+        words="square root",
+    ),
+    wrong(
+        C.check_ex1_1_rkhs_norm,
+        "Euclidean norm of alpha",
+        lambda c, a, k: np.linalg.norm(a),
+        words=r"\|\|alpha\|\|",
+    ),
+    wrong(C.check_ex1_1_rkhs_norm, "|sum alpha|", lambda c, a, k: abs(a.sum()), words="all ones"),
+    wrong(
+        C.check_ex1_1_rkhs_norm,
+        "inverse Gram",
+        lambda c, a, k: np.sqrt(abs(a @ np.linalg.pinv(k(c, c)) @ a)),
+        words="inverse",
+    ),
+    wrong(
+        C.check_ex1_1_rkhs_norm,
+        "one alpha",
+        lambda c, a, k: np.sqrt(abs(np.sum(k(c, c) @ a))),
+        words="one factor alpha",
+    ),
+    wrong(
+        C.check_ex1_1_rkhs_norm,
+        "norm of K alpha",
+        lambda c, a, k: np.linalg.norm(k(c, c) @ a),
+        words=r"values f\(c_i\)",
+    ),
+    wrong(
+        C.check_ex1_1_rkhs_norm,
+        "mean over pairs",
+        lambda c, a, k: np.sqrt(np.mean(np.outer(a, a) * k(c, c))),
+        words=r"1/n",
+    ),
     wrong(C.check_gram, "transposed", lambda X, Y, k: k(Y, X), words="transposed"),
-    wrong(C.check_gram, "repeat and tile swapped",
-          lambda X, Y, k: k.paired(np.tile(X, (len(Y), 1)), np.repeat(Y, len(X), axis=0))
-          .reshape(len(X), len(Y)), words="repeat"),
+    wrong(
+        C.check_gram,
+        "repeat and tile swapped",
+        lambda X, Y, k: k.paired(np.tile(X, (len(Y), 1)), np.repeat(Y, len(X), axis=0)).reshape(
+            len(X), len(Y)
+        ),
+        words="repeat",
+    ),
     wrong(C.check_gram, "X twice", lambda X, Y, k: k(X, X), words="columns"),
-    wrong(C.check_ex1_2_feature_count, "degree exactly p", lambda d, p: comb(d + p - 1, p),
-          words="exactly p"),
-    wrong(C.check_ex1_2_feature_count, "ordered products", lambda d, p: (d + 1) ** p,
-          words="ordered products"),
+    wrong(
+        C.check_ex1_2_feature_count,
+        "degree exactly p",
+        lambda d, p: comb(d + p - 1, p),
+        words="exactly p",
+    ),
+    wrong(
+        C.check_ex1_2_feature_count,
+        "ordered products",
+        lambda d, p: (d + 1) ** p,
+        words="ordered products",
+    ),
     wrong(C.check_ex1_2_feature_count, "d^p", lambda d, p: d**p, words="ordered products"),
     wrong(C.check_ex1_2_feature_count, "p + 1", lambda d, p: p + 1, words="d = 1"),
-    wrong(C.check_ex1_2_feature_count, "no cross terms", lambda d, p: d * p + 1,
-          words="cross terms"),
-    wrong(C.check_ex1_2_feature_count, "no constant", lambda d, p: comb(d + p, p) - 1,
-          words="constant monomial"),
+    wrong(
+        C.check_ex1_2_feature_count, "no cross terms", lambda d, p: d * p + 1, words="cross terms"
+    ),
+    wrong(
+        C.check_ex1_2_feature_count,
+        "no constant",
+        lambda d, p: comb(d + p, p) - 1,
+        words="constant monomial",
+    ),
 ]
 
 
 def taylor(x, L, s, power=1.0, fact=0.5, pref=2.0, start=0, spow=1.0, sq=2.0):
     ell = np.arange(start, start + L)
     f = np.array([float(factorial(int(i))) for i in ell])
-    return np.exp(-(x[:, None] ** 2) / (pref * s**sq)) * x[:, None] ** ell / (
-        s ** (spow * ell) * f**fact
-    ) ** power
+    return (
+        np.exp(-(x[:, None] ** 2) / (pref * s**sq))
+        * x[:, None] ** ell
+        / (s ** (spow * ell) * f**fact) ** power
+    )
 
 
 L01 += [
-    wrong(C.check_ex1_3_taylor_features, "transposed", lambda x, L, s: taylor(x, L, s).T,
-          words="transposed"),
-    wrong(C.check_ex1_3_taylor_features, "L + 1 features",
-          lambda x, L, s: taylor(x, L + 1, s), words=r"expected \d+ features"),
-    wrong(C.check_ex1_3_taylor_features, "l! not sqrt(l!)",
-          lambda x, L, s: taylor(x, L, s, fact=1.0), words=r"sqrt\(l!\)"),
-    wrong(C.check_ex1_3_taylor_features, "no prefactor",
-          lambda x, L, s: taylor(x, L, s) * np.exp(x[:, None] ** 2 / (2 * s**2)),
-          words="prefactor .* missing"),
-    wrong(C.check_ex1_3_taylor_features, "sigma^2 not 2 sigma^2",
-          lambda x, L, s: taylor(x, L, s, pref=1.0), words="with the 2"),
-    wrong(C.check_ex1_3_taylor_features, "no sigma^l", lambda x, L, s: taylor(x, L, s, spow=0.0),
-          words=r"divided by sigma\^l"),
-    wrong(C.check_ex1_3_taylor_features, "sigma^2l", lambda x, L, s: taylor(x, L, s, spow=2.0),
-          words=r"not sigma\^\(2 l\)"),
-    wrong(C.check_ex1_3_taylor_features, "sigma not sigma^2 in the prefactor",
-          lambda x, L, s: taylor(x, L, s, sq=1.0), words=r"sigma\^2, not sigma"),
-    wrong(C.check_ex1_3_taylor_features, "l from 1", lambda x, L, s: taylor(x, L, s, start=1),
-          words="l = 0"),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "transposed",
+        lambda x, L, s: taylor(x, L, s).T,
+        words="transposed",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "L + 1 features",
+        lambda x, L, s: taylor(x, L + 1, s),
+        words=r"expected \d+ features",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "l! not sqrt(l!)",
+        lambda x, L, s: taylor(x, L, s, fact=1.0),
+        words=r"sqrt\(l!\)",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "no prefactor",
+        lambda x, L, s: taylor(x, L, s) * np.exp(x[:, None] ** 2 / (2 * s**2)),
+        words="prefactor .* missing",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "sigma^2 not 2 sigma^2",
+        lambda x, L, s: taylor(x, L, s, pref=1.0),
+        words="with the 2",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "no sigma^l",
+        lambda x, L, s: taylor(x, L, s, spow=0.0),
+        words=r"divided by sigma\^l",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "sigma^2l",
+        lambda x, L, s: taylor(x, L, s, spow=2.0),
+        words=r"not sigma\^\(2 l\)",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "sigma not sigma^2 in the prefactor",
+        lambda x, L, s: taylor(x, L, s, sq=1.0),
+        words=r"sigma\^2, not sigma",
+    ),
+    wrong(
+        C.check_ex1_3_taylor_features,
+        "l from 1",
+        lambda x, L, s: taylor(x, L, s, start=1),
+        words="l = 0",
+    ),
 ]
 
 
@@ -173,8 +251,9 @@ def fmmd(X, Y, phi, how="right"):
 
 
 L01 += [
-    wrong(C.check_ex1_4_feature_mmd2, label, lambda X, Y, phi, h=how: fmmd(X, Y, phi, h),
-          words=words)
+    wrong(
+        C.check_ex1_4_feature_mmd2, label, lambda X, Y, phi, h=how: fmmd(X, Y, phi, h), words=words
+    )
     for label, how, words in [
         ("norm not squared", "norm", "square"),
         ("sums not means", "sums", "means of the features, not sums"),
@@ -209,8 +288,11 @@ L02 = [
         ("the bound 2", lambda d, b, p, q: 2.0, "bound"),
         ("sign", lambda d, b, p, q: -far(d, b, p, q), "sign"),
         ("MMD", lambda d, b, p, q: np.sqrt(far(d, b, p, q)), "MMD, not MMD\\^2"),
-        ("bandwidth not bandwidth^2", lambda d, b, p, q: far(d, b, p, q, bw_pow=1.0),
-         "bandwidth\\^2|squared bandwidth"),
+        (
+            "bandwidth not bandwidth^2",
+            lambda d, b, p, q: far(d, b, p, q, bw_pow=1.0),
+            "bandwidth\\^2|squared bandwidth",
+        ),
         ("kernel exp(-r^2/sigma^2)", lambda d, b, p, q: far(d, b, p, q, 4.0), "2 sigma\\^2"),
         ("s_p for both", lambda d, b, p, q: far(d, b, p, q, q_as_p=True), "s_q"),
     ]
@@ -230,35 +312,69 @@ def unbiased(X, Y, k, diag_kept=False, over=None, cross=2.0, same_n=False):
 
 L02 += [
     wrong(C.check_witness, "sign", lambda X, Y, k: centred_witness(Y, X, k), words="sign"),
-    wrong(C.check_witness, "sums", lambda X, Y, k: lambda Z: k(Z, X).sum(1) - k(Z, Y).sum(1),
-          words="summed"),
-    wrong(C.check_witness, "normalised by ||f||_H",
-          lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z)
-          / np.sqrt(mmd2(X, Y, k, "biased")), words="normalised"),
-    wrong(C.check_witness, "normalised by the unbiased MMD",
-          lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z)
-          / np.sqrt(abs(mmd2(X, Y, k))), words="normalised"),
-    wrong(C.check_witness, "mu_P only", lambda X, Y, k: lambda Z: k(Z, X).mean(1),
-          words="missing"),
-    wrong(C.check_witness, "twice", lambda X, Y, k: lambda Z: 2 * centred_witness(X, Y, k)(Z),
-          words="2 times"),
-    wrong(C.check_witness, "n and m swapped",
-          lambda X, Y, k: lambda Z: k(Z, X).sum(1) / len(Y) - k(Z, Y).sum(1) / len(X),
-          words="n and m|m/n|n/m"),
-    wrong(C.check_mmd2, "biased", lambda X, Y, k: mmd2(X, Y, k, "biased"),
-          words="biased V-statistic"),
+    wrong(
+        C.check_witness,
+        "sums",
+        lambda X, Y, k: lambda Z: k(Z, X).sum(1) - k(Z, Y).sum(1),
+        words="summed",
+    ),
+    wrong(
+        C.check_witness,
+        "normalised by ||f||_H",
+        lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(mmd2(X, Y, k, "biased")),
+        words="normalised",
+    ),
+    wrong(
+        C.check_witness,
+        "normalised by the unbiased MMD",
+        lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(abs(mmd2(X, Y, k))),
+        words="normalised",
+    ),
+    wrong(C.check_witness, "mu_P only", lambda X, Y, k: lambda Z: k(Z, X).mean(1), words="missing"),
+    wrong(
+        C.check_witness,
+        "twice",
+        lambda X, Y, k: lambda Z: 2 * centred_witness(X, Y, k)(Z),
+        words="2 times",
+    ),
+    wrong(
+        C.check_witness,
+        "n and m swapped",
+        lambda X, Y, k: lambda Z: k(Z, X).sum(1) / len(Y) - k(Z, Y).sum(1) / len(X),
+        words="n and m|m/n|n/m",
+    ),
+    wrong(
+        C.check_mmd2, "biased", lambda X, Y, k: mmd2(X, Y, k, "biased"), words="biased V-statistic"
+    ),
     wrong(C.check_mmd2, "sign", lambda X, Y, k: -mmd2(X, Y, k), words="sign"),
-    wrong(C.check_mmd2, "MMD", lambda X, Y, k: np.sqrt(abs(mmd2(X, Y, k))),
-          words="MMD, not MMD\\^2"),
-    wrong(C.check_mmd2, "cross term without 2", lambda X, Y, k: unbiased(X, Y, k, cross=1.0),
-          words="cross term"),
-    wrong(C.check_mmd2, "diagonal dropped, n^2", lambda X, Y, k: unbiased(X, Y, k, over=lambda n:
-          n * n), words="n\\(n-1\\)"),
-    wrong(C.check_mmd2, "diagonal kept, n(n-1)", lambda X, Y, k: unbiased(X, Y, k, diag_kept=True),
-          words="i = j terms|diagonal"),
+    wrong(
+        C.check_mmd2, "MMD", lambda X, Y, k: np.sqrt(abs(mmd2(X, Y, k))), words="MMD, not MMD\\^2"
+    ),
+    wrong(
+        C.check_mmd2,
+        "cross term without 2",
+        lambda X, Y, k: unbiased(X, Y, k, cross=1.0),
+        words="cross term",
+    ),
+    wrong(
+        C.check_mmd2,
+        "diagonal dropped, n^2",
+        lambda X, Y, k: unbiased(X, Y, k, over=lambda n: n * n),
+        words="n\\(n-1\\)",
+    ),
+    wrong(
+        C.check_mmd2,
+        "diagonal kept, n(n-1)",
+        lambda X, Y, k: unbiased(X, Y, k, diag_kept=True),
+        words="i = j terms|diagonal",
+    ),
     wrong(C.check_mmd2, "half (the energy)", lambda X, Y, k: mmd2(X, Y, k) / 2, words="1/2"),
-    wrong(C.check_mmd2, "n for both", lambda X, Y, k: unbiased(X, Y, k, same_n=True),
-          words="n = m|different sizes|use n for X"),
+    wrong(
+        C.check_mmd2,
+        "n for both",
+        lambda X, Y, k: unbiased(X, Y, k, same_n=True),
+        words="n = m|different sizes|use n for X",
+    ),
 ]
 
 
@@ -299,7 +415,10 @@ def perm_test(X, Y, k, B, seed, how):
     split = m if how == "first m" else n
     obs = mmd2(X, Y, k, est)
     null = np.array(
-        [mmd2(Z[p[:split]], Z[p[split:]], k, est) for p in (rng.permutation(n + m) for _ in range(B))]
+        [
+            mmd2(Z[p[:split]], Z[p[split:]], k, est)
+            for p in (rng.permutation(n + m) for _ in range(B))
+        ]
     )
     if how == "no +1":
         return np.sum(null >= obs) / B
@@ -309,8 +428,12 @@ def perm_test(X, Y, k, B, seed, how):
 
 
 L02 += [
-    wrong(C.check_ex2_4_permutation_test, label,
-          lambda X, Y, k, B, s, h=how: perm_test(X, Y, k, B, s, h), words=words)
+    wrong(
+        C.check_ex2_4_permutation_test,
+        label,
+        lambda X, Y, k, B, s, h=how: perm_test(X, Y, k, B, s, h),
+        words=words,
+    )
     for label, how, words in [
         ("no +1", "no +1", "add one"),
         ("<=", "<=", "at least"),
@@ -345,8 +468,13 @@ def force(X, s, how="right"):
 
 
 L03 = [
-    wrong(C.check_ex3_1_interaction_force, label, lambda X, s, h=how: force(X, s, h), words=words,
-          listed=listed)
+    wrong(
+        C.check_ex3_1_interaction_force,
+        label,
+        lambda X, s, h=how: force(X, s, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("1/(n-1)", "n-1", r"n/\(n-1\)", True),
         ("sum", "sum", "summed the kernel gradients", False),
@@ -378,8 +506,13 @@ def fv(X, Y, k, Z, how):
 
 
 L03 += [
-    wrong(C.check_ex3_2_first_variation, label,
-          lambda X, Y, k, Z, h=how: fv(X, Y, k, Z, h), words=words, listed=listed)
+    wrong(
+        C.check_ex3_2_first_variation,
+        label,
+        lambda X, Y, k, Z, h=how: fv(X, Y, k, Z, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("slide's 2 (mu_nu* - mu_nu)", "slide", "slide's 2 \\(mu_nu\\* - mu_nu\\)", False),
         ("factor 2", "2", "first variation of MMD\\^2", False),
@@ -413,8 +546,13 @@ def flow_step(X, Y, k, step, how="right"):
 
 
 L03 += [
-    wrong(C.check_mmd_flow_step, label, lambda X, Y, k, s, h=how: flow_step(X, Y, k, s, h),
-          words=words, listed=listed)
+    wrong(
+        C.check_mmd_flow_step,
+        label,
+        lambda X, Y, k, s, h=how: flow_step(X, Y, k, s, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("1/(n-1) on the interaction", "n-1", r"n/\(n-1\)|n - 1", True),
         ("sign", "sign", "wrong sign", False),
@@ -455,8 +593,7 @@ def disp_gap(a, s, how="right"):
 
 
 L04 = [
-    wrong(C.check_ex4_1_displacement_gap, label, lambda a, s, h=how: disp_gap(a, s, h),
-          words=words)
+    wrong(C.check_ex4_1_displacement_gap, label, lambda a, s, h=how: disp_gap(a, s, h), words=words)
     for label, how, words in [
         ("factor 2", "2", "factor 2|2 times"),
         ("sign", "sign", "sign"),
@@ -499,8 +636,13 @@ def right_quotient(X, Y, k, g):
 
 
 L04 += [
-    wrong(C.check_ex4_2_dissipation, f"rate: {label}", right_quotient,
-          lambda X, Y, k, h=how: rate(X, Y, k, h), words=words)
+    wrong(
+        C.check_ex4_2_dissipation,
+        f"rate: {label}",
+        right_quotient,
+        lambda X, Y, k, h=how: rate(X, Y, k, h),
+        words=words,
+    )
     for label, how, words in [
         ("sign", "sign", "sign"),
         ("sum over particles", "sum", "summed"),
@@ -510,9 +652,14 @@ L04 += [
     ]
 ]
 L04 += [
-    wrong(C.check_ex4_2_dissipation, f"quotient: {label}",
-          lambda X, Y, k, g, h=how: quotient(X, Y, k, g, h), right_rate, words=words,
-          listed=listed)
+    wrong(
+        C.check_ex4_2_dissipation,
+        f"quotient: {label}",
+        lambda X, Y, k, g, h=how: quotient(X, Y, k, g, h),
+        right_rate,
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("F from the unbiased mmd2 / 2", "mmd2/2", "unbiased", True),
         ("F from the unbiased mmd2", "mmd2", "unbiased", False),
@@ -533,8 +680,9 @@ def right_sobolev(F, g):
 
 
 L04 += [
-    wrong(C.check_ex4_3_lojasiewicz, f"rate: {label}", fn, right_sobolev, words=words,
-          listed=listed)
+    wrong(
+        C.check_ex4_3_lojasiewicz, f"rate: {label}", fn, right_sobolev, words=words, listed=listed
+    )
     for label, fn, words, listed in [
         ("C = S", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S), "C = S|S enters squared", True),
         ("exponential rate", lambda F0, t, S: F0 * np.exp(-4 * t / S**2), "exponential", True),
@@ -574,8 +722,13 @@ def exponent(schedule, step, N, how="right"):
 
 
 L05 = [
-    wrong(C.check_ex5_1_noise_exponent, label, lambda s, g, N, h=how: exponent(s, g, N, h),
-          words=words, listed=listed)
+    wrong(
+        C.check_ex5_1_noise_exponent,
+        label,
+        lambda s, g, N, h=how: exponent(s, g, N, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("mean instead of sum", "mean", "mean|1/n_steps", True),
         ("one term too many", "one too many", "one term too many", False),
@@ -622,9 +775,14 @@ def right_diffusion(X, Y, k, step, beta, u):
 
 
 L05 += [
-    wrong(C.check_ex5_2_noisy_steps, f"injection: {label}",
-          lambda X, Y, k, s, b, u, h=how: injection(X, Y, k, s, b, u, h), right_diffusion,
-          words=words, listed=listed)
+    wrong(
+        C.check_ex5_2_noisy_steps,
+        f"injection: {label}",
+        lambda X, Y, k, s, b, u, h=how: injection(X, Y, k, s, b, u, h),
+        right_diffusion,
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("perturbation gamma beta u", "gamma beta u", "gamma beta u", True),
         ("moved the perturbed particles", "moved perturbed", "moved the perturbed", False),
@@ -637,8 +795,13 @@ L05 += [
     ]
 ]
 L05 += [
-    wrong(C.check_ex5_2_noisy_steps, f"diffusion: {label}", right_injection,
-          lambda X, Y, k, s, b, u, h=how: diffusion(X, Y, k, s, b, u, h), words=words)
+    wrong(
+        C.check_ex5_2_noisy_steps,
+        f"diffusion: {label}",
+        right_injection,
+        lambda X, Y, k, s, b, u, h=how: diffusion(X, Y, k, s, b, u, h),
+        words=words,
+    )
     for label, how, words in [
         ("injection step", "injection", "noise-injection step"),
         ("gradient at the perturbed points", "at perturbed", "at X itself"),
@@ -666,8 +829,13 @@ def noisy_ratio(X, Y, k, beta, u, how="right"):
 
 
 L05 += [
-    wrong(C.check_ex5_3_noisy_gradient_ratio, label,
-          lambda X, Y, k, b, u, h=how: noisy_ratio(X, Y, k, b, u, h), words=words, listed=listed)
+    wrong(
+        C.check_ex5_3_noisy_gradient_ratio,
+        label,
+        lambda X, Y, k, b, u, h=how: noisy_ratio(X, Y, k, b, u, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("F from the unbiased mmd2 / 2", "mmd2/2", "unbiased", True),
         ("F = MMD^2", "mmd2 biased", "factor 2", False),
@@ -697,8 +865,12 @@ def net_output(net, Z, X, how="right"):
 
 
 L06 = [
-    wrong(C.check_ex6_1_network_output, label, lambda net, Z, X, h=how: net_output(net, Z, X, h),
-          words=words)
+    wrong(
+        C.check_ex6_1_network_output,
+        label,
+        lambda net, Z, X, h=how: net_output(net, Z, X, h),
+        words=words,
+    )
     for label, how, words in [
         ("sum over particles", "sum", "summed over the particles"),
         ("G with 2 sigma^2", "2 sigma^2", "without the 2"),
@@ -734,8 +906,13 @@ def net_mmd2(net, Z, U, X, estimator, how="right"):
 
 
 L06 += [
-    wrong(C.check_ex6_2_network_mmd2, label,
-          lambda net, Z, U, X, e, h=how: net_mmd2(net, Z, U, X, e, h), words=words, listed=listed)
+    wrong(
+        C.check_ex6_2_network_mmd2,
+        label,
+        lambda net, Z, U, X, e, h=how: net_mmd2(net, Z, U, X, e, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("the slide's formula with N for both samples", "N for both", "N for both|M = ", True),
         ("estimators swapped", "swap", "V-statistic|U-statistic", False),
@@ -757,8 +934,13 @@ def mf_step(net, Z, U, X, step, how="right"):
 
 
 L06 += [
-    wrong(C.check_ex6_3_mean_field_step, label,
-          lambda net, Z, U, X, s, h=how: mf_step(net, Z, U, X, s, h), words=words, listed=listed)
+    wrong(
+        C.check_ex6_3_mean_field_step,
+        label,
+        lambda net, Z, U, X, s, h=how: mf_step(net, Z, U, X, s, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("1/sqrt(N) scaling", "1/sqrt(N)", "1/sqrt\\(N\\)", True),
         ("literal gradient grad f / N", "1/N", "grad f / N", False),
@@ -790,8 +972,13 @@ def noisy_nn_right_other(how, which):
 
 
 L06 += [
-    wrong(C.check_ex6_4_noisy_step, label, noisy_nn_right_other(how, which), words=words,
-          listed=listed)
+    wrong(
+        C.check_ex6_4_noisy_step,
+        label,
+        noisy_nn_right_other(how, which),
+        words=words,
+        listed=listed,
+    )
     for label, how, which, words, listed in [
         ("injection with gamma beta u", "gamma beta u", "injection", "gamma beta u", True),
         ("injection moves the perturbed", "moved", "injection", "moved the perturbed", False),
@@ -801,10 +988,14 @@ L06 += [
         ("diffusion noise gamma beta u", "gamma beta u", "diffusion", "gamma beta u|step", False),
     ]
 ] + [
-    wrong(C.check_ex6_4_noisy_step, "modes swapped",
-          lambda net, Z, U, X, s, b, u, mode: noisy_nn(
-              net, Z, U, X, s, b, u, "diffusion" if mode == "injection" else "injection"),
-          words="other mode"),
+    wrong(
+        C.check_ex6_4_noisy_step,
+        "modes swapped",
+        lambda net, Z, U, X, s, b, u, mode: noisy_nn(
+            net, Z, U, X, s, b, u, "diffusion" if mode == "injection" else "injection"
+        ),
+        words="other mode",
+    ),
 ]
 
 
@@ -825,8 +1016,12 @@ def grad_w0(net, z, x, how="right"):
 
 
 L06 += [
-    wrong(C.check_ex6_5_phi_grad_w0, label, lambda net, z, x, h=how: grad_w0(net, z, x, h),
-          words=words)
+    wrong(
+        C.check_ex6_5_phi_grad_w0,
+        label,
+        lambda net, z, x, h=how: grad_w0(net, z, x, h),
+        words=words,
+    )
     for label, how, words in [
         ("transposed", "transposed", "transposed"),
         ("2 missing", "no 2", "2 from the square is missing"),
@@ -835,7 +1030,11 @@ L06 += [
         ("ReLU derivative missing", "no relu'", "ReLU's derivative"),
         ("W1 missing", "no W1", "W1"),
         ("G itself missing", "no G", "G\\(u\\)"),
-        ("ReLU in place of its derivative", "relu as derivative", "derivative of the ReLU|ReLU's derivative"),
+        (
+            "ReLU in place of its derivative",
+            "relu as derivative",
+            "derivative of the ReLU|ReLU's derivative",
+        ),
     ]
 ]
 
@@ -901,8 +1100,12 @@ def critic(mp, vp, mq, vq, how="right"):
 
 
 L07 += [
-    wrong(C.check_ex7_3_kl_critic, label, lambda mp, vp, mq, vq, h=how: critic(mp, vp, mq, vq, h),
-          words=words)
+    wrong(
+        C.check_ex7_3_kl_critic,
+        label,
+        lambda mp, vp, mq, vq, h=how: critic(mp, vp, mq, vq, h),
+        words=words,
+    )
     for label, how, words in [
         ("slide's log(q/p)", "slide", "log\\(q/p\\)"),
         ("phi'(p/q) = 1 + log(p/q)", "+1", "drop the \\+ 1"),
@@ -934,8 +1137,12 @@ def discrete(div, p, q, how):
 
 
 L07 += [
-    wrong(C.check_ex7_4_discrete_divergence, label,
-          lambda div, p, q, h=how: discrete(div, p, q, h), words=words)
+    wrong(
+        C.check_ex7_4_discrete_divergence,
+        label,
+        lambda div, p, q, h=how: discrete(div, p, q, h),
+        words=words,
+    )
     for label, how, words in [
         ("points q = 0 < p dropped", "drop q=0", "q_i = 0 < p_i"),
         ("points p = 0 < q dropped", "drop p=0", "p_i = 0 < q_i"),
@@ -974,8 +1181,12 @@ def kwit(P, Q, k, lam, alpha, how="right"):
 
 
 L08 += [
-    wrong(C.check_ex8_2_kale_witness, label,
-          lambda P, Q, k, lam, a, h=how: kwit(P, Q, k, lam, a, h), words=words)
+    wrong(
+        C.check_ex8_2_kale_witness,
+        label,
+        lambda P, Q, k, lam, a, h=how: kwit(P, Q, k, lam, a, h),
+        words=words,
+    )
     for label, how, words in [
         ("sign", "sign", "sign"),
         ("no 1/lambda", "no 1/lam", "1/lambda in front is missing"),
@@ -996,14 +1207,26 @@ L08 += [
     for label, fn, words in [
         ("(1 + lambda) missing", kale_inner, "\\(1 \\+ lambda\\) factor"),
         ("P and Q swapped", lambda P, Q, k, lam: kale(Q, P, k, lam, tol=1e-12).value, "swapped"),
-        ("+ 1 missing", lambda P, Q, k, lam: kale(P, Q, k, lam, tol=1e-12).value - (1 + lam),
-         "\\+ 1 inside"),
-        ("penalty lambda ||f||^2", lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, 2 * lam),
-         "without the 1/2"),
-        ("lambda / n", lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, lam / len(P)),
-         "lambda / n"),
-        ("lambda * m", lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, lam * len(Q)),
-         "lambda \\* m"),
+        (
+            "+ 1 missing",
+            lambda P, Q, k, lam: kale(P, Q, k, lam, tol=1e-12).value - (1 + lam),
+            "\\+ 1 inside",
+        ),
+        (
+            "penalty lambda ||f||^2",
+            lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, 2 * lam),
+            "without the 1/2",
+        ),
+        (
+            "lambda / n",
+            lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, lam / len(P)),
+            "lambda / n",
+        ),
+        (
+            "lambda * m",
+            lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, lam * len(Q)),
+            "lambda \\* m",
+        ),
     ]
 ]
 
@@ -1016,8 +1239,12 @@ def slope(P, Q, k, lams, how):
 
 
 L08 += [
-    wrong(C.check_ex8_4_gap_slope, label, lambda P, Q, k, lams, h=how: slope(P, Q, k, lams, h),
-          words=words)
+    wrong(
+        C.check_ex8_4_gap_slope,
+        label,
+        lambda P, Q, k, lams, h=how: slope(P, Q, k, lams, h),
+        words=words,
+    )
     for label, how, words in [
         ("unbiased MMD^2", "unbiased", "does not vanish"),
         ("against log(1/lambda)", "1/lam", "sign is flipped"),
@@ -1041,8 +1268,13 @@ def kfv(X, Y, k, lam, Z, how="right"):
 
 
 L09 = [
-    wrong(C.check_ex9_1_kale_first_variation, label,
-          lambda X, Y, k, lam, Z, h=how: kfv(X, Y, k, lam, Z, h), words=words, listed=listed)
+    wrong(
+        C.check_ex9_1_kale_first_variation,
+        label,
+        lambda X, Y, k, lam, Z, h=how: kfv(X, Y, k, lam, Z, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("exp(f*) instead of f*", "exp", "exp\\(f\\*\\)", True),
         ("exp(f*) without (1 + lambda)", "exp only", "exp\\(f\\*\\)", True),
@@ -1097,8 +1329,12 @@ def kstep(X, Y, k, lam, step, how="right"):
 
 
 L09 += [
-    wrong(C.check_ex9_3_kale_flow_step, label,
-          lambda X, Y, k, lam, s, h=how: kstep(X, Y, k, lam, s, h), words=words)
+    wrong(
+        C.check_ex9_3_kale_flow_step,
+        label,
+        lambda X, Y, k, lam, s, h=how: kstep(X, Y, k, lam, s, h),
+        words=words,
+    )
     for label, how, words in [
         ("(1 + lambda) missing", "no 1+lam", "\\(1 \\+ lambda\\) factor is missing"),
         ("uphill", "uphill", "uphill"),
@@ -1120,8 +1356,7 @@ def ula(X, score, step, u, how="right"):
 
 
 L09 += [
-    wrong(C.check_ex9_4_ula_step, label, lambda X, s, g, u, h=how: ula(X, s, g, u, h),
-          words=words)
+    wrong(C.check_ex9_4_ula_step, label, lambda X, s, g, u, h=how: ula(X, s, g, u, h), words=words)
     for label, how, words in [
         ("drift sign", "sign", "drift climbs log pi"),
         ("no noise", "none", "noise is missing"),
@@ -1148,8 +1383,13 @@ def newton(alpha, kbar, K, lam, how="right"):
 
 
 L09 += [
-    wrong(C.check_ex9_5_newton_step, label, lambda a, kb, K, lam, h=how: newton(a, kb, K, lam, h),
-          words=words, listed=listed)
+    wrong(
+        C.check_ex9_5_newton_step,
+        label,
+        lambda a, kb, K, lam, h=how: newton(a, kb, K, lam, h),
+        words=words,
+        listed=listed,
+    )
     for label, how, words, listed in [
         ("damped step", "damped", "damped|full Newton step|1/2", True),
         ("uphill", "uphill", "uphill", False),
@@ -1182,8 +1422,9 @@ def _modes_l1(X, means, threshold):
 
 
 L10 = [
-    wrong(C.check_ex10_1_modes_covered, label, lambda X, M, t, h=how: modes(X, M, t, h),
-          words=words)
+    wrong(
+        C.check_ex10_1_modes_covered, label, lambda X, M, t, h=how: modes(X, M, t, h), words=words
+    )
     for label, how, words in [
         ("> instead of >=", ">", "use >="),
         ("any particle", "any", "any particle"),

@@ -124,8 +124,14 @@ def test_difference_quotient_mistakes(wrong_quotient, words):
 @pytest.mark.parametrize(
     "wrong_rate, words",
     [
-        (lambda F0, t, S: 1 / (1 / F0 + 2 * np.asarray(t) / S**2), "slope is 1/2 times the right one"),
-        (lambda F0, t, S: 1 / (1 / F0 + 8 * np.asarray(t) / S**2), "slope is 2 times the right one"),
+        (
+            lambda F0, t, S: 1 / (1 / F0 + 2 * np.asarray(t) / S**2),
+            "slope is 1/2 times the right one",
+        ),
+        (
+            lambda F0, t, S: 1 / (1 / F0 + 8 * np.asarray(t) / S**2),
+            "slope is 2 times the right one",
+        ),
         (lambda F0, t, S: 1 / (1 / F0 + 4 * np.asarray(t) / S), "S enters squared"),
         (lambda F0, t, S: F0 * np.exp(-4 * np.asarray(t) / S**2), "decays exponentially"),
     ],

@@ -13,6 +13,7 @@ log(q / p), the points where q = 0 < p).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 
+@lru_cache(maxsize=16)
 def _js_unit_gaussians(delta: float) -> float:
     def logp(z):
         return stats.norm.logpdf(z, 0.0, 1.0)
