@@ -242,6 +242,8 @@ def fmmd(X, Y, phi, how="right"):
         return np.sum(fx.mean(0) - fy.mean(0)) ** 2
     if how == "unbiased":
         gxx, gyy, gxy = fx @ fx.T, fy @ fy.T, fx @ fy.T
+        if min(n, m) < 2:
+            return np.nan
         return (
             (gxx.sum() - np.trace(gxx)) / (n * (n - 1))
             + (gyy.sum() - np.trace(gyy)) / (m * (m - 1))
@@ -373,7 +375,7 @@ L02 += [
         C.check_mmd2,
         "n for both",
         lambda X, Y, k: unbiased(X, Y, k, same_n=True),
-        words="n = m|different sizes|use n for X",
+        words="n for both samples",
     ),
 ]
 
@@ -402,7 +404,7 @@ L02 += [
         ("n and m swapped", "n m swapped", "swapped"),
         ("n - 1", "n-1", "not n - 1"),
         ("no 1/n", "no 1/n", "1/n and 1/m factors"),
-        ("X term only", "X only", "Y's term|term of Y|one of the two"),
+        ("X term only", "X only", "term of the second sample Y is missing"),
     ]
 ]
 
@@ -687,8 +689,8 @@ L04 += [
         ("C = S", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S), "C = S|S enters squared", True),
         ("exponential rate", lambda F0, t, S: F0 * np.exp(-4 * t / S**2), "exponential", True),
         ("exponential rate, C = S", lambda F0, t, S: F0 * np.exp(-2 * t / S), "exponential", True),
-        ("C = S^2", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S**2), "half", False),
-        ("C = S^2 / 4", lambda F0, t, S: 1 / (1 / F0 + 8 * t / S**2), "twice", False),
+        ("C = S^2", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S**2), "slope is 1/2 times", False),
+        ("C = S^2 / 4", lambda F0, t, S: 1 / (1 / F0 + 8 * t / S**2), "slope is 2 times", False),
         ("S not squared", lambda F0, t, S: 1 / (1 / F0 + 4 * t / S), "S enters squared", False),
     ]
 ]
@@ -1033,7 +1035,7 @@ L06 += [
         (
             "ReLU in place of its derivative",
             "relu as derivative",
-            "derivative of the ReLU|ReLU's derivative",
+            "ReLU itself where",
         ),
     ]
 ]
@@ -1076,8 +1078,8 @@ L07 += [
     for label, how, words in [
         ("f-GAN table", "fgan", "f-GAN"),
         ("wrong below -2", "below", "wrong for v < -2"),
-        ("v^2/2", "v2/2", "not v\\^2/2"),
-        ("v^2", "v2", "not v\\^2"),
+        ("v^2/2", "v2/2", "you have v\\^2/2"),
+        ("v^2", "v2", "you have v\\^2,"),
         ("no linear term", "no linear", "linear term"),
         ("sign", "sign", "sign"),
     ]

@@ -58,7 +58,7 @@ def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
             said = (
                 "you used the unbiased MMD^2. KALE sees the samples through their empirical "
                 "mean embeddings, so the limit is the biased (V-statistic) MMD^2 / 2, i = j "
-                f"terms included ({setting})"
+                "terms included"
             )
             return [
                 (None if unbiased is None else unbiased / 2, said),
@@ -127,10 +127,10 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
             return [
                 (-want, "the sign is flipped: f* is large where P has more mass than Q (the P "
                  "term enters with +, the alpha-weighted Q term with -)"),
-                (lam * want, f"the factor 1/lambda in front is missing ({setting})"),
-                (want / lam, f"you divided by lambda twice ({setting})"),
+                (lam * want, "the factor 1/lambda in front is missing"),
+                (want / lam, "you divided by lambda twice"),
                 ((1 + lam) * want, "the (1 + lambda) belongs to the KALE's value and its first "
-                 f"variation, not to the witness f* ({setting})"),
+                 "variation, not to the witness f*"),
                 ((mean_p - a_term / len(Q)) / lam, "alpha already carries the 1/m "
                  "(alpha_i = e^f(y_i) / m): sum alpha_i k(y_i, z), do not average it"),
                 ((k(Z, P).sum(1) - a_term) / lam, "the P term is a mean: (1/n) sum_j k(x_j, z), "
