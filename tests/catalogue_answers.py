@@ -218,7 +218,7 @@ L01 += [
         C.check_ex1_3_taylor_features,
         "l from 1",
         lambda x, L, s: taylor(x, L, s, start=1),
-        words="l = 0",
+        words="start at l = 0",
     ),
 ]
 
@@ -296,7 +296,7 @@ L02 = [
             "bandwidth\\^2|squared bandwidth",
         ),
         ("kernel exp(-r^2/sigma^2)", lambda d, b, p, q: far(d, b, p, q, 4.0), "2 sigma\\^2"),
-        ("s_p for both", lambda d, b, p, q: far(d, b, p, q, q_as_p=True), "s_q"),
+        ("s_p for both", lambda d, b, p, q: far(d, b, p, q, q_as_p=True), "s_p for both"),
     ]
 ]
 
@@ -375,7 +375,7 @@ L02 += [
         C.check_mmd2,
         "n for both",
         lambda X, Y, k: unbiased(X, Y, k, same_n=True),
-        words="n for both samples",
+        words="n for both samples|use n for X.s sums",
     ),
 ]
 
@@ -440,7 +440,7 @@ L02 += [
         ("no +1", "no +1", "add one"),
         ("<=", "<=", "at least"),
         ("biased statistic", "biased", "biased statistic"),
-        ("first m indices as the X group", "first m", "first n"),
+        ("first m indices as the X group", "first m", "not the first m"),
     ]
 ]
 
@@ -689,8 +689,18 @@ L04 += [
         ("C = S", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S), "C = S|S enters squared", True),
         ("exponential rate", lambda F0, t, S: F0 * np.exp(-4 * t / S**2), "exponential", True),
         ("exponential rate, C = S", lambda F0, t, S: F0 * np.exp(-2 * t / S), "exponential", True),
-        ("C = S^2", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S**2), "slope is 1/2 times", False),
-        ("C = S^2 / 4", lambda F0, t, S: 1 / (1 / F0 + 8 * t / S**2), "slope is 2 times", False),
+        (
+            "C = S^2",
+            lambda F0, t, S: 1 / (1 / F0 + 2 * t / S**2),
+            "slope is 1/2 times|C = S\\^2 in",
+            False,
+        ),
+        (
+            "C = S^2 / 4",
+            lambda F0, t, S: 1 / (1 / F0 + 8 * t / S**2),
+            "slope is 2 times|C = S\\^2/4",
+            False,
+        ),
         ("S not squared", lambda F0, t, S: 1 / (1 / F0 + 4 * t / S), "S enters squared", False),
     ]
 ]
@@ -732,14 +742,14 @@ L05 = [
         listed=listed,
     )
     for label, how, words, listed in [
-        ("mean instead of sum", "mean", "mean|1/n_steps", True),
+        ("mean instead of sum", "mean", "averaged|1/n_steps", True),
         ("one term too many", "one too many", "one term too many", False),
         ("sum from 1", "from 1", "starts at i = 0", False),
         ("not squared", "not squared", "square the noise levels", False),
         ("square of the sum", "square of sum", "not the square of the sum", False),
         ("no step", "no step", "multiply by the step", False),
         ("factor 2", "2", "2 times", False),
-        ("constant schedule assumed", "constant", "constant|beta_0", False),
+        ("constant schedule assumed", "constant", "constant schedule", False),
     ]
 ]
 
@@ -786,7 +796,7 @@ L05 += [
         listed=listed,
     )
     for label, how, words, listed in [
-        ("perturbation gamma beta u", "gamma beta u", "gamma beta u", True),
+        ("perturbation gamma beta u", "gamma beta u", "perturbed by gamma beta u", True),
         ("moved the perturbed particles", "moved perturbed", "moved the perturbed", False),
         ("f from the perturbed particles", "f from perturbed", "unperturbed particles", False),
         ("diffusion step", "diffusion", "diffusion step", False),
@@ -810,7 +820,7 @@ L05 += [
         ("Langevin scaling", "langevin", "Langevin"),
         ("no noise", "none", "noise is missing"),
         ("sign", "sign", "wrong sign"),
-        ("noise gamma beta u", "gamma beta u", "gamma beta u|step"),
+        ("noise gamma beta u", "gamma beta u", "added gamma beta u"),
     ]
 ]
 
@@ -842,7 +852,7 @@ L05 += [
         ("F from the unbiased mmd2 / 2", "mmd2/2", "unbiased", True),
         ("F = MMD^2", "mmd2 biased", "factor 2", False),
         ("no beta^2", "no beta", "divide by beta\\^2", False),
-        ("beta not squared", "beta", "beta\\^2", False),
+        ("beta not squared", "beta", "not by beta", False),
         ("at X", "at X", "perturbed points", False),
         ("f from the perturbed particles", "f perturbed", "unperturbed particles", False),
         ("lengths not squared", "sqrt", "square the lengths", False),
@@ -916,7 +926,7 @@ L06 += [
         listed=listed,
     )
     for label, how, words, listed in [
-        ("the slide's formula with N for both samples", "N for both", "N for both|M = ", True),
+        ("the slide's formula with N for both samples", "N for both", "N for both samples", True),
         ("estimators swapped", "swap", "V-statistic|U-statistic", False),
         ("sign", "sign", "sign", False),
         ("MMD", "sqrt", "MMD, not MMD\\^2", False),
@@ -982,12 +992,18 @@ L06 += [
         listed=listed,
     )
     for label, how, which, words, listed in [
-        ("injection with gamma beta u", "gamma beta u", "injection", "gamma beta u", True),
+        (
+            "injection with gamma beta u",
+            "gamma beta u",
+            "injection",
+            "perturbed by gamma beta u",
+            True,
+        ),
         ("injection moves the perturbed", "moved", "injection", "moved the perturbed", False),
         ("injection f at the perturbed", "f perturbed", "injection", "unperturbed student", False),
         ("diffusion with Langevin scaling", "langevin", "diffusion", "Langevin", False),
         ("diffusion gradient at perturbed", "at perturbed", "diffusion", "unperturbed Z", False),
-        ("diffusion noise gamma beta u", "gamma beta u", "diffusion", "gamma beta u|step", False),
+        ("diffusion noise gamma beta u", "gamma beta u", "diffusion", "added gamma beta u", False),
     ]
 ] + [
     wrong(
@@ -1078,8 +1094,8 @@ L07 += [
     for label, how, words in [
         ("f-GAN table", "fgan", "f-GAN"),
         ("wrong below -2", "below", "wrong for v < -2"),
-        ("v^2/2", "v2/2", "you have v\\^2/2"),
-        ("v^2", "v2", "you have v\\^2,"),
+        ("v^2/2", "v2/2", "you have v\\^2/2|not v\\^2/2"),
+        ("v^2", "v2", "you have v\\^2,|, not v\\^2\\."),
         ("no linear term", "no linear", "linear term"),
         ("sign", "sign", "sign"),
     ]
@@ -1151,7 +1167,7 @@ L07 += [
         ("p and q swapped", "swapped", "swapped"),
         ("unweighted", "unweighted", "weight each"),
         ("nan from 0 * inf", "naive", "nan"),
-        ("phi(0) where q = 0 < p", "phi(0) for q=0", "q_i = 0 < p_i"),
+        ("phi(0) where q = 0 < p", "phi(0) for q=0", "not phi\\(0\\)"),
     ]
 ]
 
