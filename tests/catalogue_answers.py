@@ -47,8 +47,16 @@ class Wrong:
         return f"{self.check.__name__.removeprefix('check_')}: {self.label}"
 
 
-def wrong(check, label, *answers, words, listed=False) -> Wrong:
-    return Wrong(label, check, answers, words, listed)
+def family(check, rows, answer=None, right=(), at=0, prefix="") -> list[Wrong]:
+    """Entries for one check from rows ``(label, how, words[, listed])``: the wrong function is
+    ``answer(*args, how)``, or ``how`` itself without ``answer``; ``right`` are the right
+    functions passed with it (the wrong one at index ``at``)."""
+    entries = []
+    for label, how, words, *listed in rows:
+        fn = how if answer is None else (lambda *args, how=how: answer(*args, how))
+        answers = (*right[:at], fn, *right[at:])
+        entries.append(Wrong(prefix + label, check, answers, words, bool(listed and listed[0])))
+    return entries
 
 
 def message(entry: Wrong) -> str | None:
@@ -81,78 +89,49 @@ def centred_witness(X, Y, k):
 # ---------------------------------------------------------------------------------------------
 # lecture 01
 
-L01 = [
-    wrong(
+L01 = (
+    family(
         C.check_ex1_1_rkhs_norm,
-        "squared norm",
-        lambda c, a, k: a @ k(c, c) @ a,
-        words="square root",
-    ),
-    wrong(
-        C.check_ex1_1_rkhs_norm,
-        "Euclidean norm of alpha",
-        lambda c, a, k: np.linalg.norm(a),
-        words=r"\|\|alpha\|\|",
-    ),
-    wrong(C.check_ex1_1_rkhs_norm, "|sum alpha|", lambda c, a, k: abs(a.sum()), words="all ones"),
-    wrong(
-        C.check_ex1_1_rkhs_norm,
-        "inverse Gram",
-        lambda c, a, k: np.sqrt(abs(a @ np.linalg.pinv(k(c, c)) @ a)),
-        words="inverse",
-    ),
-    wrong(
-        C.check_ex1_1_rkhs_norm,
-        "one alpha",
-        lambda c, a, k: np.sqrt(abs(np.sum(k(c, c) @ a))),
-        words="one factor alpha",
-    ),
-    wrong(
-        C.check_ex1_1_rkhs_norm,
-        "norm of K alpha",
-        lambda c, a, k: np.linalg.norm(k(c, c) @ a),
-        words=r"values f\(c_i\)",
-    ),
-    wrong(
-        C.check_ex1_1_rkhs_norm,
-        "mean over pairs",
-        lambda c, a, k: np.sqrt(np.mean(np.outer(a, a) * k(c, c))),
-        words=r"1/n",
-    ),
-    wrong(C.check_gram, "transposed", lambda X, Y, k: k(Y, X), words="transposed"),
-    wrong(
+        [
+            ("squared norm", lambda c, a, k: a @ k(c, c) @ a, "square root"),
+            ("Euclidean norm of alpha", lambda c, a, k: np.linalg.norm(a), r"\|\|alpha\|\|"),
+            ("|sum alpha|", lambda c, a, k: abs(a.sum()), "all ones"),
+            (
+                "inverse Gram",
+                lambda c, a, k: np.sqrt(abs(a @ np.linalg.pinv(k(c, c)) @ a)),
+                "inverse",
+            ),
+            ("one alpha", lambda c, a, k: np.sqrt(abs(np.sum(k(c, c) @ a))), "one factor alpha"),
+            ("norm of K alpha", lambda c, a, k: np.linalg.norm(k(c, c) @ a), r"values f\(c_i\)"),
+            ("mean over pairs", lambda c, a, k: np.sqrt(np.mean(np.outer(a, a) * k(c, c))), r"1/n"),
+        ],
+    )
+    + family(
         C.check_gram,
-        "repeat and tile swapped",
-        lambda X, Y, k: k.paired(np.tile(X, (len(Y), 1)), np.repeat(Y, len(X), axis=0)).reshape(
-            len(X), len(Y)
-        ),
-        words="repeat",
-    ),
-    wrong(C.check_gram, "X twice", lambda X, Y, k: k(X, X), words="columns"),
-    wrong(
+        [
+            ("transposed", lambda X, Y, k: k(Y, X), "transposed"),
+            (
+                "repeat and tile swapped",
+                lambda X, Y, k: k.paired(
+                    np.tile(X, (len(Y), 1)), np.repeat(Y, len(X), axis=0)
+                ).reshape(len(X), len(Y)),
+                "repeat",
+            ),
+            ("X twice", lambda X, Y, k: k(X, X), "columns"),
+        ],
+    )
+    + family(
         C.check_ex1_2_feature_count,
-        "degree exactly p",
-        lambda d, p: comb(d + p - 1, p),
-        words="exactly p",
-    ),
-    wrong(
-        C.check_ex1_2_feature_count,
-        "ordered products",
-        lambda d, p: (d + 1) ** p,
-        words="ordered products",
-    ),
-    wrong(C.check_ex1_2_feature_count, "d^p", lambda d, p: d**p, words="ordered products"),
-    wrong(C.check_ex1_2_feature_count, "p + 1", lambda d, p: p + 1, words="d = 1"),
-    wrong(
-        C.check_ex1_2_feature_count, "no cross terms", lambda d, p: d * p + 1, words="cross terms"
-    ),
-    wrong(
-        C.check_ex1_2_feature_count,
-        "no constant",
-        lambda d, p: comb(d + p, p) - 1,
-        words="constant monomial",
-    ),
-]
+        [
+            ("degree exactly p", lambda d, p: comb(d + p - 1, p), "exactly p"),
+            ("ordered products", lambda d, p: (d + 1) ** p, "ordered products"),
+            ("d^p", lambda d, p: d**p, "ordered products"),
+            ("p + 1", lambda d, p: p + 1, "d = 1"),
+            ("no cross terms", lambda d, p: d * p + 1, "cross terms"),
+            ("no constant", lambda d, p: comb(d + p, p) - 1, "constant monomial"),
+        ],
+    )
+)
 
 
 def taylor(x, L, s, power=1.0, fact=0.5, pref=2.0, start=0, spow=1.0, sq=2.0):
@@ -165,62 +144,28 @@ def taylor(x, L, s, power=1.0, fact=0.5, pref=2.0, start=0, spow=1.0, sq=2.0):
     )
 
 
-L01 += [
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "transposed",
-        lambda x, L, s: taylor(x, L, s).T,
-        words="transposed",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "L + 1 features",
-        lambda x, L, s: taylor(x, L + 1, s),
-        words=r"expected \d+ features",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "l! not sqrt(l!)",
-        lambda x, L, s: taylor(x, L, s, fact=1.0),
-        words=r"sqrt\(l!\)",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "no prefactor",
-        lambda x, L, s: taylor(x, L, s) * np.exp(x[:, None] ** 2 / (2 * s**2)),
-        words="prefactor .* missing",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "sigma^2 not 2 sigma^2",
-        lambda x, L, s: taylor(x, L, s, pref=1.0),
-        words="with the 2",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "no sigma^l",
-        lambda x, L, s: taylor(x, L, s, spow=0.0),
-        words=r"divided by sigma\^l",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "sigma^2l",
-        lambda x, L, s: taylor(x, L, s, spow=2.0),
-        words=r"not sigma\^\(2 l\)",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "sigma not sigma^2 in the prefactor",
-        lambda x, L, s: taylor(x, L, s, sq=1.0),
-        words=r"sigma\^2, not sigma",
-    ),
-    wrong(
-        C.check_ex1_3_taylor_features,
-        "l from 1",
-        lambda x, L, s: taylor(x, L, s, start=1),
-        words="start at l = 0",
-    ),
-]
+L01 += family(
+    C.check_ex1_3_taylor_features,
+    [
+        ("transposed", lambda x, L, s: taylor(x, L, s).T, "transposed"),
+        ("L + 1 features", lambda x, L, s: taylor(x, L + 1, s), r"expected \d+ features"),
+        ("l! not sqrt(l!)", lambda x, L, s: taylor(x, L, s, fact=1.0), r"sqrt\(l!\)"),
+        (
+            "no prefactor",
+            lambda x, L, s: taylor(x, L, s) * np.exp(x[:, None] ** 2 / (2 * s**2)),
+            "prefactor .* missing",
+        ),
+        ("sigma^2 not 2 sigma^2", lambda x, L, s: taylor(x, L, s, pref=1.0), "with the 2"),
+        ("no sigma^l", lambda x, L, s: taylor(x, L, s, spow=0.0), r"divided by sigma\^l"),
+        ("sigma^2l", lambda x, L, s: taylor(x, L, s, spow=2.0), r"not sigma\^\(2 l\)"),
+        (
+            "sigma not sigma^2 in the prefactor",
+            lambda x, L, s: taylor(x, L, s, sq=1.0),
+            r"sigma\^2, not sigma",
+        ),
+        ("l from 1", lambda x, L, s: taylor(x, L, s, start=1), "start at l = 0"),
+    ],
+)
 
 
 def fmmd(X, Y, phi, how="right"):
@@ -252,11 +197,9 @@ def fmmd(X, Y, phi, how="right"):
     raise ValueError(how)
 
 
-L01 += [
-    wrong(
-        C.check_ex1_4_feature_mmd2, label, lambda X, Y, phi, h=how: fmmd(X, Y, phi, h), words=words
-    )
-    for label, how, words in [
+L01 += family(
+    C.check_ex1_4_feature_mmd2,
+    [
         ("norm not squared", "norm", "square"),
         ("sums not means", "sums", "means of the features, not sums"),
         ("mean over the features", "mean over D", "number of features D"),
@@ -265,8 +208,9 @@ L01 += [
         ("x_i paired with y_i", "paired", "paired"),
         ("square of the sum", "square of sum", "square of the sum"),
         ("unbiased feature statistic", "unbiased", "unbiased"),
-    ]
-]
+    ],
+    answer=fmmd,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 02
@@ -280,9 +224,9 @@ def far(d, bw, sp, sq, scale=2.0, power=None, var=True, bw_pow=2.0, q_as_p=False
     return (1 + scale * sp2 / bw**bw_pow) ** power + (1 + scale * sq2 / bw**bw_pow) ** power
 
 
-L02 = [
-    wrong(C.check_ex2_1_far_apart_limit, label, fn, words=words)
-    for label, fn, words in [
+L02 = family(
+    C.check_ex2_1_far_apart_limit,
+    [
         ("variance s^2 not 2 s^2", lambda d, b, p, q: far(d, b, p, q, 1.0), "variance 2 s"),
         ("power -1/2", lambda d, b, p, q: far(d, b, p, q, power=-0.5), "one factor per coord"),
         ("power -d", lambda d, b, p, q: far(d, b, p, q, power=-d), "-d/2, not -d"),
@@ -297,8 +241,8 @@ L02 = [
         ),
         ("kernel exp(-r^2/sigma^2)", lambda d, b, p, q: far(d, b, p, q, 4.0), "2 sigma\\^2"),
         ("s_p for both", lambda d, b, p, q: far(d, b, p, q, q_as_p=True), "s_p for both"),
-    ]
-]
+    ],
+)
 
 
 def unbiased(X, Y, k, diag_kept=False, over=None, cross=2.0, same_n=False):
@@ -312,72 +256,56 @@ def unbiased(X, Y, k, diag_kept=False, over=None, cross=2.0, same_n=False):
     return (Kxx.sum() - tx) / dx + (Kyy.sum() - ty) / dy - cross * Kxy.mean()
 
 
-L02 += [
-    wrong(C.check_witness, "sign", lambda X, Y, k: centred_witness(Y, X, k), words="sign"),
-    wrong(
-        C.check_witness,
-        "sums",
-        lambda X, Y, k: lambda Z: k(Z, X).sum(1) - k(Z, Y).sum(1),
-        words="summed",
-    ),
-    wrong(
-        C.check_witness,
-        "normalised by ||f||_H",
-        lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(mmd2(X, Y, k, "biased")),
-        words="normalised",
-    ),
-    wrong(
-        C.check_witness,
-        "normalised by the unbiased MMD",
-        lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(abs(mmd2(X, Y, k))),
-        words="normalised",
-    ),
-    wrong(C.check_witness, "mu_P only", lambda X, Y, k: lambda Z: k(Z, X).mean(1), words="missing"),
-    wrong(
-        C.check_witness,
-        "twice",
-        lambda X, Y, k: lambda Z: 2 * centred_witness(X, Y, k)(Z),
-        words="2 times",
-    ),
-    wrong(
-        C.check_witness,
-        "n and m swapped",
-        lambda X, Y, k: lambda Z: k(Z, X).sum(1) / len(Y) - k(Z, Y).sum(1) / len(X),
-        words="n and m|m/n|n/m",
-    ),
-    wrong(
-        C.check_mmd2, "biased", lambda X, Y, k: mmd2(X, Y, k, "biased"), words="biased V-statistic"
-    ),
-    wrong(C.check_mmd2, "sign", lambda X, Y, k: -mmd2(X, Y, k), words="sign"),
-    wrong(
-        C.check_mmd2, "MMD", lambda X, Y, k: np.sqrt(abs(mmd2(X, Y, k))), words="MMD, not MMD\\^2"
-    ),
-    wrong(
-        C.check_mmd2,
-        "cross term without 2",
-        lambda X, Y, k: unbiased(X, Y, k, cross=1.0),
-        words="cross term",
-    ),
-    wrong(
-        C.check_mmd2,
-        "diagonal dropped, n^2",
-        lambda X, Y, k: unbiased(X, Y, k, over=lambda n: n * n),
-        words="n\\(n-1\\)",
-    ),
-    wrong(
-        C.check_mmd2,
-        "diagonal kept, n(n-1)",
-        lambda X, Y, k: unbiased(X, Y, k, diag_kept=True),
-        words="i = j terms|diagonal",
-    ),
-    wrong(C.check_mmd2, "half (the energy)", lambda X, Y, k: mmd2(X, Y, k) / 2, words="1/2"),
-    wrong(
-        C.check_mmd2,
-        "n for both",
-        lambda X, Y, k: unbiased(X, Y, k, same_n=True),
-        words="n for both samples|use n for X.s sums",
-    ),
-]
+L02 += family(
+    C.check_witness,
+    [
+        ("sign", lambda X, Y, k: centred_witness(Y, X, k), "sign"),
+        ("sums", lambda X, Y, k: lambda Z: k(Z, X).sum(1) - k(Z, Y).sum(1), "summed"),
+        (
+            "normalised by ||f||_H",
+            lambda X, Y, k: (
+                lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(mmd2(X, Y, k, "biased"))
+            ),
+            "normalised",
+        ),
+        (
+            "normalised by the unbiased MMD",
+            lambda X, Y, k: lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(abs(mmd2(X, Y, k))),
+            "normalised",
+        ),
+        ("mu_P only", lambda X, Y, k: lambda Z: k(Z, X).mean(1), "missing"),
+        ("twice", lambda X, Y, k: lambda Z: 2 * centred_witness(X, Y, k)(Z), "2 times"),
+        (
+            "n and m swapped",
+            lambda X, Y, k: lambda Z: k(Z, X).sum(1) / len(Y) - k(Z, Y).sum(1) / len(X),
+            "n and m|m/n|n/m",
+        ),
+    ],
+) + family(
+    C.check_mmd2,
+    [
+        ("biased", lambda X, Y, k: mmd2(X, Y, k, "biased"), "biased V-statistic"),
+        ("sign", lambda X, Y, k: -mmd2(X, Y, k), "sign"),
+        ("MMD", lambda X, Y, k: np.sqrt(abs(mmd2(X, Y, k))), "MMD, not MMD\\^2"),
+        ("cross term without 2", lambda X, Y, k: unbiased(X, Y, k, cross=1.0), "cross term"),
+        (
+            "diagonal dropped, n^2",
+            lambda X, Y, k: unbiased(X, Y, k, over=lambda n: n * n),
+            "n\\(n-1\\)",
+        ),
+        (
+            "diagonal kept, n(n-1)",
+            lambda X, Y, k: unbiased(X, Y, k, diag_kept=True),
+            "i = j terms|diagonal",
+        ),
+        ("half (the energy)", lambda X, Y, k: mmd2(X, Y, k) / 2, "1/2"),
+        (
+            "n for both",
+            lambda X, Y, k: unbiased(X, Y, k, same_n=True),
+            "n for both samples|use n for X.s sums",
+        ),
+    ],
+)
 
 
 def gap(X, Y, k, how):
@@ -396,17 +324,18 @@ def gap(X, Y, k, how):
     }[how]
 
 
-L02 += [
-    wrong(C.check_ex2_3_bias_gap, label, lambda X, Y, k, h=how: gap(X, Y, k, h), words=words)
-    for label, how, words in [
+L02 += family(
+    C.check_ex2_3_bias_gap,
+    [
         ("sign", "sign", "sign"),
         ("diagonal only", "diag only", "off-diagonal"),
         ("n and m swapped", "n m swapped", "swapped"),
         ("n - 1", "n-1", "not n - 1"),
         ("no 1/n", "no 1/n", "1/n and 1/m factors"),
         ("X term only", "X only", "term of the second sample Y is missing"),
-    ]
-]
+    ],
+    answer=gap,
+)
 
 
 def perm_test(X, Y, k, B, seed, how):
@@ -429,20 +358,16 @@ def perm_test(X, Y, k, B, seed, how):
     return (1 + np.sum(null >= obs)) / (1 + B)
 
 
-L02 += [
-    wrong(
-        C.check_ex2_4_permutation_test,
-        label,
-        lambda X, Y, k, B, s, h=how: perm_test(X, Y, k, B, s, h),
-        words=words,
-    )
-    for label, how, words in [
+L02 += family(
+    C.check_ex2_4_permutation_test,
+    [
         ("no +1", "no +1", "add one"),
         ("<=", "<=", "at least"),
         ("biased statistic", "biased", "biased statistic"),
         ("first m indices as the X group", "first m", "not the first m"),
-    ]
-]
+    ],
+    answer=perm_test,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 03
@@ -469,15 +394,9 @@ def force(X, s, how="right"):
     return norms.mean()
 
 
-L03 = [
-    wrong(
-        C.check_ex3_1_interaction_force,
-        label,
-        lambda X, s, h=how: force(X, s, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L03 = family(
+    C.check_ex3_1_interaction_force,
+    [
         ("1/(n-1)", "n-1", r"n/\(n-1\)", True),
         ("sum", "sum", "summed the kernel gradients", False),
         ("squared lengths", "squared", "squared lengths", False),
@@ -487,8 +406,9 @@ L03 = [
         ("length of the mean", "length of mean", "0 by symmetry", False),
         ("one value per particle", "per particle", "one value per particle", False),
         ("norm over the wrong axis", "axis 0", "axis", False),
-    ]
-]
+    ],
+    answer=force,
+)
 
 
 def fv(X, Y, k, Z, how):
@@ -507,15 +427,9 @@ def fv(X, Y, k, Z, how):
     }[how]
 
 
-L03 += [
-    wrong(
-        C.check_ex3_2_first_variation,
-        label,
-        lambda X, Y, k, Z, h=how: fv(X, Y, k, Z, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L03 += family(
+    C.check_ex3_2_first_variation,
+    [
         ("slide's 2 (mu_nu* - mu_nu)", "slide", "slide's 2 \\(mu_nu\\* - mu_nu\\)", False),
         ("factor 2", "2", "first variation of MMD\\^2", False),
         ("sign", "sign", "sign", False),
@@ -525,8 +439,9 @@ L03 += [
         ("normalised by the unbiased MMD", "normalised unbiased", "normalised|divided by", True),
         ("n and m swapped", "n m swapped", "n and m|m/n|n/m", False),
         ("half", "half", "1/2", False),
-    ]
-]
+    ],
+    answer=fv,
+)
 
 
 def flow_step(X, Y, k, step, how="right"):
@@ -547,15 +462,9 @@ def flow_step(X, Y, k, step, how="right"):
     return X - step * g
 
 
-L03 += [
-    wrong(
-        C.check_mmd_flow_step,
-        label,
-        lambda X, Y, k, s, h=how: flow_step(X, Y, k, s, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L03 += family(
+    C.check_mmd_flow_step,
+    [
         ("1/(n-1) on the interaction", "n-1", r"n/\(n-1\)|n - 1", True),
         ("sign", "sign", "wrong sign", False),
         ("twice the step", "2 step", "twice too large", False),
@@ -564,8 +473,9 @@ L03 += [
         ("no interaction", "no interaction", "interaction", False),
         ("n for both samples", "n for both", "m/n|target term", False),
         ("attraction between particles", "attraction", "interaction term .*sign|repulsion", False),
-    ]
-]
+    ],
+    answer=flow_step,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 04
@@ -594,9 +504,9 @@ def disp_gap(a, s, how="right"):
     return mid - end
 
 
-L04 = [
-    wrong(C.check_ex4_1_displacement_gap, label, lambda a, s, h=how: disp_gap(a, s, h), words=words)
-    for label, how, words in [
+L04 = family(
+    C.check_ex4_1_displacement_gap,
+    [
         ("factor 2", "2", "factor 2|2 times"),
         ("sign", "sign", "sign"),
         ("k(2a) = k(a)^2", "k(a)^2", "k\\(a\\)\\^4"),
@@ -604,8 +514,9 @@ L04 = [
         ("bandwidth not bandwidth^2", "bandwidth", "s\\^2, not s|squared"),
         ("F(rho_1/2) alone", "mid", "difference"),
         ("MMD not F", "MMD", "MMD, not"),
-    ]
-]
+    ],
+    answer=disp_gap,
+)
 
 
 def rate(X, Y, k, how="right"):
@@ -637,40 +548,34 @@ def right_quotient(X, Y, k, g):
     return quotient(X, Y, k, g)
 
 
-L04 += [
-    wrong(
-        C.check_ex4_2_dissipation,
-        f"rate: {label}",
-        right_quotient,
-        lambda X, Y, k, h=how: rate(X, Y, k, h),
-        words=words,
-    )
-    for label, how, words in [
+L04 += family(
+    C.check_ex4_2_dissipation,
+    [
         ("sign", "sign", "sign"),
         ("sum over particles", "sum", "summed"),
         ("lengths not squared", "sqrt", "square the length"),
         ("factor 2", "2", "factor 2"),
         ("mean over coordinates", "mean over coords", "coordinates|1/d"),
-    ]
-]
-L04 += [
-    wrong(
-        C.check_ex4_2_dissipation,
-        f"quotient: {label}",
-        lambda X, Y, k, g, h=how: quotient(X, Y, k, g, h),
-        right_rate,
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+    ],
+    answer=rate,
+    right=(right_quotient,),
+    at=1,
+    prefix="rate: ",
+)
+L04 += family(
+    C.check_ex4_2_dissipation,
+    [
         ("F from the unbiased mmd2 / 2", "mmd2/2", "unbiased", True),
         ("F from the unbiased mmd2", "mmd2", "unbiased", False),
         ("F = biased MMD^2 (no 1/2)", "biased mmd2", "factor 2", False),
         ("uphill", "uphill", "uphill", False),
         ("not divided by gamma", "gamma", "divide the change of F by gamma", False),
         ("sign", "sign", "sign", False),
-    ]
-]
+    ],
+    answer=quotient,
+    right=(right_rate,),
+    prefix="quotient: ",
+)
 
 
 def right_bound(F0, t, S):
@@ -681,11 +586,9 @@ def right_sobolev(F, g):
     return 2 * F / np.sqrt(g)
 
 
-L04 += [
-    wrong(
-        C.check_ex4_3_lojasiewicz, f"rate: {label}", fn, right_sobolev, words=words, listed=listed
-    )
-    for label, fn, words, listed in [
+L04 += family(
+    C.check_ex4_3_lojasiewicz,
+    [
         ("C = S", lambda F0, t, S: 1 / (1 / F0 + 2 * t / S), "C = S|S enters squared", True),
         ("exponential rate", lambda F0, t, S: F0 * np.exp(-4 * t / S**2), "exponential", True),
         ("exponential rate, C = S", lambda F0, t, S: F0 * np.exp(-2 * t / S), "exponential", True),
@@ -702,17 +605,22 @@ L04 += [
             False,
         ),
         ("S not squared", lambda F0, t, S: 1 / (1 / F0 + 4 * t / S), "S enters squared", False),
-    ]
-]
-L04 += [
-    wrong(C.check_ex4_3_lojasiewicz, f"S_eff: {label}", right_bound, fn, words=words)
-    for label, fn, words in [
+    ],
+    right=(right_sobolev,),
+    prefix="rate: ",
+)
+L04 += family(
+    C.check_ex4_3_lojasiewicz,
+    [
         ("F not 2F", lambda F, g: F / np.sqrt(g), "factor 2|1/2 times"),
         ("no square root", lambda F, g: 2 * F / g, "square root"),
         ("squared", lambda F, g: 4 * F**2 / g, "S_eff\\^2"),
         ("square root of everything", lambda F, g: np.sqrt(2 * F / g), "square root"),
-    ]
-]
+    ],
+    right=(right_bound,),
+    at=1,
+    prefix="S_eff: ",
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 05
@@ -733,15 +641,9 @@ def exponent(schedule, step, N, how="right"):
     }[how]
 
 
-L05 = [
-    wrong(
-        C.check_ex5_1_noise_exponent,
-        label,
-        lambda s, g, N, h=how: exponent(s, g, N, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L05 = family(
+    C.check_ex5_1_noise_exponent,
+    [
         ("mean instead of sum", "mean", "averaged|1/n_steps", True),
         ("one term too many", "one too many", "one term too many", False),
         ("sum from 1", "from 1", "starts at i = 0", False),
@@ -750,8 +652,9 @@ L05 = [
         ("no step", "no step", "multiply by the step", False),
         ("factor 2", "2", "2 times", False),
         ("constant schedule assumed", "constant", "constant schedule", False),
-    ]
-]
+    ],
+    answer=exponent,
+)
 
 
 def injection(X, Y, k, step, beta, u, how="right"):
@@ -786,16 +689,9 @@ def right_diffusion(X, Y, k, step, beta, u):
     return diffusion(X, Y, k, step, beta, u)
 
 
-L05 += [
-    wrong(
-        C.check_ex5_2_noisy_steps,
-        f"injection: {label}",
-        lambda X, Y, k, s, b, u, h=how: injection(X, Y, k, s, b, u, h),
-        right_diffusion,
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L05 += family(
+    C.check_ex5_2_noisy_steps,
+    [
         ("perturbation gamma beta u", "gamma beta u", "perturbed by gamma beta u", True),
         ("moved the perturbed particles", "moved perturbed", "moved the perturbed", False),
         ("f from the perturbed particles", "f from perturbed", "unperturbed particles", False),
@@ -804,25 +700,26 @@ L05 += [
         ("no noise", "no noise", "noise is missing", False),
         ("Langevin scaling", "langevin", "Langevin", False),
         ("beta^2 u", "beta^2", "beta\\^2", False),
-    ]
-]
-L05 += [
-    wrong(
-        C.check_ex5_2_noisy_steps,
-        f"diffusion: {label}",
-        right_injection,
-        lambda X, Y, k, s, b, u, h=how: diffusion(X, Y, k, s, b, u, h),
-        words=words,
-    )
-    for label, how, words in [
+    ],
+    answer=injection,
+    right=(right_diffusion,),
+    prefix="injection: ",
+)
+L05 += family(
+    C.check_ex5_2_noisy_steps,
+    [
         ("injection step", "injection", "noise-injection step"),
         ("gradient at the perturbed points", "at perturbed", "at X itself"),
         ("Langevin scaling", "langevin", "Langevin"),
         ("no noise", "none", "noise is missing"),
         ("sign", "sign", "wrong sign"),
         ("noise gamma beta u", "gamma beta u", "added gamma beta u"),
-    ]
-]
+    ],
+    answer=diffusion,
+    right=(right_injection,),
+    at=1,
+    prefix="diffusion: ",
+)
 
 
 def noisy_ratio(X, Y, k, beta, u, how="right"):
@@ -840,15 +737,9 @@ def noisy_ratio(X, Y, k, beta, u, how="right"):
     return num / (den * F)
 
 
-L05 += [
-    wrong(
-        C.check_ex5_3_noisy_gradient_ratio,
-        label,
-        lambda X, Y, k, b, u, h=how: noisy_ratio(X, Y, k, b, u, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L05 += family(
+    C.check_ex5_3_noisy_gradient_ratio,
+    [
         ("F from the unbiased mmd2 / 2", "mmd2/2", "unbiased", True),
         ("F = MMD^2", "mmd2 biased", "factor 2", False),
         ("no beta^2", "no beta", "divide by beta\\^2", False),
@@ -858,8 +749,9 @@ L05 += [
         ("lengths not squared", "sqrt", "square the lengths", False),
         ("sum over particles", "sum", "mean over the particles", False),
         ("mean over coordinates", "coords", "coordinates|1/d", False),
-    ]
-]
+    ],
+    answer=noisy_ratio,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 06
@@ -876,14 +768,9 @@ def net_output(net, Z, X, how="right"):
     return {"sum": phi.sum(0), "all": phi, "over inputs": phi.mean(1)}.get(how, phi.mean(0))
 
 
-L06 = [
-    wrong(
-        C.check_ex6_1_network_output,
-        label,
-        lambda net, Z, X, h=how: net_output(net, Z, X, h),
-        words=words,
-    )
-    for label, how, words in [
+L06 = family(
+    C.check_ex6_1_network_output,
+    [
         ("sum over particles", "sum", "summed over the particles"),
         ("G with 2 sigma^2", "2 sigma^2", "without the 2"),
         ("sigma = 1", "sigma 1", "sigma = 1"),
@@ -892,8 +779,9 @@ L06 = [
         ("every particle and input", "all", "every particle and input"),
         ("mean over inputs", "over inputs", "averaged over the inputs"),
         ("mean over hidden units", "mean over H", "hidden units"),
-    ]
-]
+    ],
+    answer=net_output,
+)
 
 
 def net_mmd2(net, Z, U, X, estimator, how="right"):
@@ -917,22 +805,17 @@ def net_mmd2(net, Z, U, X, estimator, how="right"):
     return {"sign": -v, "sqrt": np.sqrt(abs(v))}.get(how, v)
 
 
-L06 += [
-    wrong(
-        C.check_ex6_2_network_mmd2,
-        label,
-        lambda net, Z, U, X, e, h=how: net_mmd2(net, Z, U, X, e, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L06 += family(
+    C.check_ex6_2_network_mmd2,
+    [
         ("the slide's formula with N for both samples", "N for both", "N for both samples", True),
         ("estimators swapped", "swap", "V-statistic|U-statistic", False),
         ("sign", "sign", "sign", False),
         ("MMD", "sqrt", "MMD, not MMD\\^2", False),
         ("no 1/n over the inputs", "no 1/n", "divide by n", False),
-    ]
-]
+    ],
+    answer=net_mmd2,
+)
 
 
 def mf_step(net, Z, U, X, step, how="right"):
@@ -945,23 +828,18 @@ def mf_step(net, Z, U, X, step, how="right"):
     return Z - step * scale * g
 
 
-L06 += [
-    wrong(
-        C.check_ex6_3_mean_field_step,
-        label,
-        lambda net, Z, U, X, s, h=how: mf_step(net, Z, U, X, s, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L06 += family(
+    C.check_ex6_3_mean_field_step,
+    [
         ("1/sqrt(N) scaling", "1/sqrt(N)", "1/sqrt\\(N\\)", True),
         ("literal gradient grad f / N", "1/N", "grad f / N", False),
         ("literal MSE gradient 2 grad f / N", "2/N", "grad f / N", False),
         ("factor 2", "2", "factor 2", False),
         ("uphill", "uphill", "uphill", False),
         ("sum over inputs", "sum inputs", "divide the sum over inputs by n", False),
-    ]
-]
+    ],
+    answer=mf_step,
+)
 
 
 def noisy_nn(net, Z, U, X, step, beta, u, mode, how="right"):
@@ -976,45 +854,29 @@ def noisy_nn(net, Z, U, X, step, beta, u, mode, how="right"):
     return Z - step * (gb if how == "at perturbed" else g0) + noise * u
 
 
-def noisy_nn_right_other(how, which):
-    def answer(net, Z, U, X, step, beta, u, mode):
-        return noisy_nn(net, Z, U, X, step, beta, u, mode, how if mode == which else "right")
+def noisy_nn_one_mode(net, Z, U, X, step, beta, u, mode, how):
+    """noisy_nn with the mistake ``how = (mistake, mode it is made in)``; ("swap", None) swaps
+    the two modes."""
+    mistake, which = how
+    if mistake == "swap":
+        mode = "diffusion" if mode == "injection" else "injection"
+    return noisy_nn(net, Z, U, X, step, beta, u, mode, mistake if mode == which else "right")
 
-    return answer
 
-
-L06 += [
-    wrong(
-        C.check_ex6_4_noisy_step,
-        label,
-        noisy_nn_right_other(how, which),
-        words=words,
-        listed=listed,
-    )
-    for label, how, which, words, listed in [
-        (
-            "injection with gamma beta u",
-            "gamma beta u",
-            "injection",
-            "perturbed by gamma beta u",
-            True,
-        ),
-        ("injection moves the perturbed", "moved", "injection", "moved the perturbed", False),
-        ("injection f at the perturbed", "f perturbed", "injection", "unperturbed student", False),
-        ("diffusion with Langevin scaling", "langevin", "diffusion", "Langevin", False),
-        ("diffusion gradient at perturbed", "at perturbed", "diffusion", "unperturbed Z", False),
-        ("diffusion noise gamma beta u", "gamma beta u", "diffusion", "added gamma beta u", False),
-    ]
-] + [
-    wrong(
-        C.check_ex6_4_noisy_step,
-        "modes swapped",
-        lambda net, Z, U, X, s, b, u, mode: noisy_nn(
-            net, Z, U, X, s, b, u, "diffusion" if mode == "injection" else "injection"
-        ),
-        words="other mode",
-    ),
-]
+L06 += family(
+    C.check_ex6_4_noisy_step,
+    [
+        ("injection with gamma beta u", ("gamma beta u", "injection"),
+         "perturbed by gamma beta u", True),
+        ("injection moves the perturbed", ("moved", "injection"), "moved the perturbed"),
+        ("injection f at the perturbed", ("f perturbed", "injection"), "unperturbed student"),
+        ("diffusion with Langevin scaling", ("langevin", "diffusion"), "Langevin"),
+        ("diffusion gradient at perturbed", ("at perturbed", "diffusion"), "unperturbed Z"),
+        ("diffusion noise gamma beta u", ("gamma beta u", "diffusion"), "added gamma beta u"),
+        ("modes swapped", ("swap", None), "other mode"),
+    ],
+    answer=noisy_nn_one_mode,
+)  # fmt: skip
 
 
 def grad_w0(net, z, x, how="right"):
@@ -1033,14 +895,9 @@ def grad_w0(net, z, x, how="right"):
     return g.T if how == "transposed" else g
 
 
-L06 += [
-    wrong(
-        C.check_ex6_5_phi_grad_w0,
-        label,
-        lambda net, z, x, h=how: grad_w0(net, z, x, h),
-        words=words,
-    )
-    for label, how, words in [
+L06 += family(
+    C.check_ex6_5_phi_grad_w0,
+    [
         ("transposed", "transposed", "transposed"),
         ("2 missing", "no 2", "2 from the square is missing"),
         ("1/sigma^2 missing", "no 1/s2", "1 / sigma\\^2 is missing"),
@@ -1053,8 +910,9 @@ L06 += [
             "relu as derivative",
             "ReLU itself where",
         ),
-    ]
-]
+    ],
+    answer=grad_w0,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 07
@@ -1069,16 +927,17 @@ def tv_js(delta, how="right"):
     }.get(how, (tv, js))  # fmt: skip
 
 
-L07 = [
-    wrong(C.check_ex7_1_tv_js, label, lambda d, h=how: tv_js(d, h), words=words)
-    for label, how, words in [
+L07 = family(
+    C.check_ex7_1_tv_js,
+    [
         ("order swapped", "swapped", "\\(js, tv\\)"),
         ("TV = int |p - q|", "2 tv", "half of it"),
         ("f-GAN JS", "2 js", "f-GAN"),
         ("JS in bits", "bits", "bits"),
         ("Phi(x) = (1 + erf(x))/2", "erf", "erf|sqrt 2|sqrt\\(2\\)"),
-    ]
-]
+    ],
+    answer=tv_js,
+)
 
 
 def conj(v, how):
@@ -1089,17 +948,18 @@ def conj(v, how):
     }[how]  # fmt: skip
 
 
-L07 += [
-    wrong(C.check_ex7_2_chi2_conjugate, label, lambda v, h=how: conj(v, h), words=words)
-    for label, how, words in [
+L07 += family(
+    C.check_ex7_2_chi2_conjugate,
+    [
         ("f-GAN table", "fgan", "f-GAN"),
         ("wrong below -2", "below", "wrong for v < -2"),
         ("v^2/2", "v2/2", "you have v\\^2/2|not v\\^2/2"),
         ("v^2", "v2", "you have v\\^2,|, not v\\^2\\."),
         ("no linear term", "no linear", "linear term"),
         ("sign", "sign", "sign"),
-    ]
-]
+    ],
+    answer=conj,
+)
 
 
 def critic(mp, vp, mq, vq, how="right"):
@@ -1117,22 +977,18 @@ def critic(mp, vp, mq, vq, how="right"):
     return f
 
 
-L07 += [
-    wrong(
-        C.check_ex7_3_kl_critic,
-        label,
-        lambda mp, vp, mq, vq, h=how: critic(mp, vp, mq, vq, h),
-        words=words,
-    )
-    for label, how, words in [
+L07 += family(
+    C.check_ex7_3_kl_critic,
+    [
         ("slide's log(q/p)", "slide", "log\\(q/p\\)"),
         ("phi'(p/q) = 1 + log(p/q)", "+1", "drop the \\+ 1"),
         ("variances as standard deviations", "sd", "variances"),
         ("normalising constants missing", "no const", "normalising constants"),
         ("normalising constant flipped", "const flipped", "normalising constant"),
         ("no 1/2 in the exponent", "no 1/2", "1/2|exponent"),
-    ]
-]
+    ],
+    answer=critic,
+)
 
 
 def discrete(div, p, q, how):
@@ -1154,36 +1010,32 @@ def discrete(div, p, q, how):
         return float(np.sum(q * div.phi(p / q)))
 
 
-L07 += [
-    wrong(
-        C.check_ex7_4_discrete_divergence,
-        label,
-        lambda div, p, q, h=how: discrete(div, p, q, h),
-        words=words,
-    )
-    for label, how, words in [
+L07 += family(
+    C.check_ex7_4_discrete_divergence,
+    [
         ("points q = 0 < p dropped", "drop q=0", "q_i = 0 < p_i"),
         ("points p = 0 < q dropped", "drop p=0", "p_i = 0 < q_i"),
         ("p and q swapped", "swapped", "swapped"),
         ("unweighted", "unweighted", "weight each"),
         ("nan from 0 * inf", "naive", "nan"),
         ("phi(0) where q = 0 < p", "phi(0) for q=0", "not phi\\(0\\)"),
-    ]
-]
+    ],
+    answer=discrete,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 08
 
-L08 = [
-    wrong(C.check_ex8_1_mmd_limit, label, fn, words=words)
-    for label, fn, words in [
+L08 = family(
+    C.check_ex8_1_mmd_limit,
+    [
         ("unbiased MMD^2 / 2", lambda P, Q, k: mmd2(P, Q, k) / 2, "unbiased"),
         ("no 1/2", lambda P, Q, k: mmd2(P, Q, k, "biased"), "1/2 is missing"),
         ("MMD", lambda P, Q, k: np.sqrt(mmd2(P, Q, k, "biased")) / 2, "MMD, not MMD\\^2"),
         ("without (1 + lambda)", lambda P, Q, k: 0.0, "about 0"),
         ("KALE at a large lambda", lambda P, Q, k: kale(P, Q, k, 1e3).value, "large lambda"),
-    ]
-]
+    ],
+)
 
 
 def kwit(P, Q, k, lam, alpha, how="right"):
@@ -1198,31 +1050,27 @@ def kwit(P, Q, k, lam, alpha, how="right"):
     return f
 
 
-L08 += [
-    wrong(
-        C.check_ex8_2_kale_witness,
-        label,
-        lambda P, Q, k, lam, a, h=how: kwit(P, Q, k, lam, a, h),
-        words=words,
-    )
-    for label, how, words in [
+L08 += family(
+    C.check_ex8_2_kale_witness,
+    [
         ("sign", "sign", "sign"),
         ("no 1/lambda", "no 1/lam", "1/lambda in front is missing"),
         ("1/lambda twice", "lam^2", "divided by lambda twice"),
         ("alpha averaged", "alpha averaged", "alpha already carries the 1/m"),
         ("P term summed", "P sum", "P term is a mean"),
         ("(1 + lambda) in front", "1+lam", "1 \\+ lambda"),
-    ]
-]
+    ],
+    answer=kwit,
+)
 
 
 def kale_inner(P, Q, k, lam):
     return kale(P, Q, k, lam, tol=1e-12).value / (1 + lam)
 
 
-L08 += [
-    wrong(C.check_kale, label, fn, words=words)
-    for label, fn, words in [
+L08 += family(
+    C.check_kale,
+    [
         ("(1 + lambda) missing", kale_inner, "\\(1 \\+ lambda\\) factor"),
         ("P and Q swapped", lambda P, Q, k, lam: kale(Q, P, k, lam, tol=1e-12).value, "swapped"),
         (
@@ -1245,8 +1093,8 @@ L08 += [
             lambda P, Q, k, lam: (1 + lam) * kale_inner(P, Q, k, lam * len(Q)),
             "lambda \\* m",
         ),
-    ]
-]
+    ],
+)
 
 
 def slope(P, Q, k, lams, how):
@@ -1256,19 +1104,15 @@ def slope(P, Q, k, lams, how):
     return fit[1] if how == "intercept" else fit[0]
 
 
-L08 += [
-    wrong(
-        C.check_ex8_4_gap_slope,
-        label,
-        lambda P, Q, k, lams, h=how: slope(P, Q, k, lams, h),
-        words=words,
-    )
-    for label, how, words in [
+L08 += family(
+    C.check_ex8_4_gap_slope,
+    [
         ("unbiased MMD^2", "unbiased", "does not vanish"),
         ("against log(1/lambda)", "1/lam", "sign is flipped"),
         ("intercept", "intercept", "intercept"),
-    ]
-]
+    ],
+    answer=slope,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 09
@@ -1285,15 +1129,9 @@ def kfv(X, Y, k, lam, Z, how="right"):
     }.get(how, (1 + lam) * f)  # fmt: skip
 
 
-L09 = [
-    wrong(
-        C.check_ex9_1_kale_first_variation,
-        label,
-        lambda X, Y, k, lam, Z, h=how: kfv(X, Y, k, lam, Z, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L09 = family(
+    C.check_ex9_1_kale_first_variation,
+    [
         ("exp(f*) instead of f*", "exp", "exp\\(f\\*\\)", True),
         ("exp(f*) without (1 + lambda)", "exp only", "exp\\(f\\*\\)", True),
         ("(1 + lambda) missing", "no 1+lam", "\\(1 \\+ lambda\\) in front is missing", False),
@@ -1303,8 +1141,9 @@ L09 = [
         ("1/lambda too many", "over lam", "1/lambda too many", False),
         ("MMD first variation", "mmd", "MMD flow's first variation", False),
         ("lambda / n", "lam/n", "lambda / n", False),
-    ]
-]
+    ],
+    answer=kfv,
+)
 
 
 def max_dist(X, Y, how):
@@ -1317,9 +1156,9 @@ def max_dist(X, Y, how):
     }[how]  # fmt: skip
 
 
-L09 += [
-    wrong(C.check_ex9_2_max_distance, label, lambda X, Y, h=how: max_dist(X, Y, h), words=words)
-    for label, how, words in [
+L09 += family(
+    C.check_ex9_2_max_distance,
+    [
         ("squared", "squared", "squared distance"),
         ("target to particles", "reverse", "from the target to the particles"),
         ("Hausdorff", "hausdorff", "Hausdorff"),
@@ -1327,8 +1166,9 @@ L09 += [
         ("min of all", "min", "smallest distance"),
         ("max of all", "max", "largest distance of all pairs"),
         ("L1 distance", "L1", "Euclidean"),
-    ]
-]
+    ],
+    answer=max_dist,
+)
 
 
 def kstep(X, Y, k, lam, step, how="right"):
@@ -1346,14 +1186,9 @@ def kstep(X, Y, k, lam, step, how="right"):
     return X - step * c * g
 
 
-L09 += [
-    wrong(
-        C.check_ex9_3_kale_flow_step,
-        label,
-        lambda X, Y, k, lam, s, h=how: kstep(X, Y, k, lam, s, h),
-        words=words,
-    )
-    for label, how, words in [
+L09 += family(
+    C.check_ex9_3_kale_flow_step,
+    [
         ("(1 + lambda) missing", "no 1+lam", "\\(1 \\+ lambda\\) factor is missing"),
         ("uphill", "uphill", "uphill"),
         ("(1 + lambda) twice", "(1+lam)^2", "appears twice"),
@@ -1361,8 +1196,9 @@ L09 += [
         ("1/lambda too many", "over lam", "1/lambda too many"),
         ("MMD step", "mmd", "MMD flow's step"),
         ("lambda / n", "lam/n", "lambda / n"),
-    ]
-]
+    ],
+    answer=kstep,
+)
 
 
 def ula(X, score, step, u, how="right"):
@@ -1373,17 +1209,18 @@ def ula(X, score, step, u, how="right"):
     return X + (-1 if how == "sign" else 1) * step * score(at) + noise
 
 
-L09 += [
-    wrong(C.check_ex9_4_ula_step, label, lambda X, s, g, u, h=how: ula(X, s, g, u, h), words=words)
-    for label, how, words in [
+L09 += family(
+    C.check_ex9_4_ula_step,
+    [
         ("drift sign", "sign", "drift climbs log pi"),
         ("no noise", "none", "noise is missing"),
         ("sqrt(step) u", "sqrt step", "sqrt\\(2\\) dW"),
         ("step u", "step", "like sqrt\\(step\\), not like step"),
         ("sqrt(2) u", "sqrt2", "shrink with the step"),
         ("drift at the noisy point", "drift at noisy", "evaluated at the current X"),
-    ]
-]
+    ],
+    answer=ula,
+)
 
 
 def newton(alpha, kbar, K, lam, how="right"):
@@ -1400,15 +1237,9 @@ def newton(alpha, kbar, K, lam, how="right"):
     }.get(how, alpha - d)  # fmt: skip
 
 
-L09 += [
-    wrong(
-        C.check_ex9_5_newton_step,
-        label,
-        lambda a, kb, K, lam, h=how: newton(a, kb, K, lam, h),
-        words=words,
-        listed=listed,
-    )
-    for label, how, words, listed in [
+L09 += family(
+    C.check_ex9_5_newton_step,
+    [
         ("damped step", "damped", "damped|full Newton step|1/2", True),
         ("uphill", "uphill", "uphill", False),
         ("m missing in the log", "no m", "m inside the log", False),
@@ -1417,8 +1248,9 @@ L09 += [
         ("alpha term added", "alpha sign", "alpha term is subtracted", False),
         ("gradient step", "gradient", "Hessian", False),
         ("Hessian without the kernel part", "diag only", "kernel part|K_yy", False),
-    ]
-]
+    ],
+    answer=newton,
+)
 
 # ---------------------------------------------------------------------------------------------
 # lecture 10
@@ -1439,16 +1271,15 @@ def _modes_l1(X, means, threshold):
     return np.sum(f >= threshold)
 
 
-L10 = [
-    wrong(
-        C.check_ex10_1_modes_covered, label, lambda X, M, t, h=how: modes(X, M, t, h), words=words
-    )
-    for label, how, words in [
+L10 = family(
+    C.check_ex10_1_modes_covered,
+    [
         ("> instead of >=", ">", "use >="),
         ("any particle", "any", "any particle"),
         ("fraction of the modes", "fraction", "fraction of the modes|number of modes"),
-    ]
-]
+    ],
+    answer=modes,
+)
 
 CATALOGUE: list[Wrong] = L01 + L02 + L03 + L04 + L05 + L06 + L07 + L08 + L09 + L10
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import combinations
 
 import numpy as np
@@ -62,6 +63,16 @@ def call(name: str, fn: Callable, *args, **kwargs):
 def close(a, b, rtol=1e-7, atol=1e-10) -> bool:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def tolerance(rtol: float = 1e-7, atol: float = 1e-10) -> Callable[[object, object], bool]:
+    """A comparison :func:`close` with these tolerances, for :class:`Outcome`'s ``same``."""
+    return partial(close, rtol=rtol, atol=atol)
+
+
+def exactly(a, b) -> bool:
+    """Equality, for answers that are counts."""
+    return bool(np.all(np.asarray(a) == np.asarray(b)))
 
 
 def returned_array(name: str, value, what: str = "your function") -> np.ndarray:
@@ -617,9 +628,6 @@ def check_kale(my_kale: Callable, lam: float | None = None) -> None:
     def value(P, Q, k, penalty):
         return kale(P, Q, k, penalty, tol=1e-12).value
 
-    def same(a, b):
-        return close(a, b, rtol=1e-4, atol=1e-8)
-
     def evaluate(case):
         lam_, P, Q, k = case
         got = as_float(name, call(name, my_kale, P, Q, k, lam_))
@@ -658,7 +666,8 @@ def check_kale(my_kale: Callable, lam: float | None = None) -> None:
 
         return Outcome(
             got, want, f"you returned {got:.6g}, KALE is {want:.6g} ({where})", mistakes,
-            sizes={"n": n, "m": m}, params={"1 + lambda": 1 + lam_, "lambda": lam_}, same=same,
+            sizes={"n": n, "m": m}, params={"1 + lambda": 1 + lam_, "lambda": lam_},
+            same=tolerance(1e-4, 1e-8),
         )  # fmt: skip
 
     def generic(outcome):

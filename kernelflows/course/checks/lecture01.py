@@ -23,7 +23,7 @@ from ...kernels import (
     polynomial_features,
 )
 from ...measures import RKHSFunction
-from .core import CheckFailed, Outcome, as_float, call, ok, run_cases
+from .core import CheckFailed, Outcome, as_float, call, exactly, ok, run_cases
 
 __all__ = [
     "check_ex1_1_rkhs_norm",
@@ -122,7 +122,7 @@ def check_ex1_2_feature_count(polynomial_feature_count: Callable[[int, int], int
         )
         mistakes = [*_count_formulas(d, p), (want - 1, "you left out the constant monomial 1 "
                     "(degree 0), which the constant c brings in")]  # fmt: skip
-        return Outcome(got, want, where, lambda: mistakes, same=lambda a, b: a == b)
+        return Outcome(got, want, where, lambda: mistakes, same=exactly)
 
     def generic(outcome):
         return (

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...divergences import mmd2, mmd2_gaussians, mmd_test
 from ...kernels import GaussianKernel, LaplaceKernel
-from .core import Outcome, _cases, as_float, call, close, ok, run_cases
+from .core import Outcome, _cases, as_float, call, ok, run_cases, tolerance
 
 __all__ = [
     "check_ex2_1_far_apart_limit",
@@ -65,17 +65,13 @@ def check_ex2_1_far_apart_limit(mmd2_far_apart: Callable) -> None:
             f"for d = {d}, bandwidth {bw}, s_p = {s_p}, s_q = {s_q} you returned {got:.6g}, the "
             f"limit is {want:.6g}"
         )
-        return Outcome(got, want, where, mistakes, sizes={"d": d}, same=_same9)
+        return Outcome(got, want, where, mistakes, sizes={"d": d}, same=tolerance(1e-9))
 
     def generic(outcome):
         return "for a -> infinity only E k(x, x') + E k(y, y') remains"
 
     count = run_cases(name, cases, evaluate, generic)
     ok(name, f"all {count} cases agree with mmd2_gaussians at a very large shift.")
-
-
-def _same9(a, b):
-    return close(a, b, rtol=1e-9)
 
 
 def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
@@ -119,7 +115,7 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
         )
         return Outcome(
             got, want, where, mistakes, sizes={"n": n, "m": m},
-            same=lambda a, b: close(a, b, rtol=1e-7, atol=1e-12),
+            same=tolerance(1e-7, 1e-12),
         )  # fmt: skip
 
     def generic(outcome):

@@ -18,7 +18,16 @@ from ...theory import (
     dissipation_check,
     lojasiewicz_bound,
 )
-from .core import Outcome, call, close, factor_name, ok, returned_array, returned_number, run_cases
+from .core import (
+    Outcome,
+    call,
+    factor_name,
+    ok,
+    returned_array,
+    returned_number,
+    run_cases,
+    tolerance,
+)
 
 __all__ = ["check_ex4_1_displacement_gap", "check_ex4_2_dissipation", "check_ex4_3_lojasiewicz"]
 
@@ -65,17 +74,15 @@ def check_ex4_1_displacement_gap(my_gap: Callable) -> None:
             ]  # fmt: skip
 
         where = f"for a = {a}, bandwidth {s} you returned {got:.6g}, the gap is {want:.6g}"
-        return Outcome(got, want, where, mistakes, params={"bandwidth": s}, same=_same12)
+        return Outcome(
+            got, want, where, mistakes, params={"bandwidth": s}, same=tolerance(atol=1e-12)
+        )
 
     def generic(outcome):
         return "expand MMD^2(delta_0, nu*) and MMD^2(delta_-a, nu*) with k(0) = 1"
 
     count = run_cases(name, cases, evaluate, generic)
     ok(name, f"all {count} cases agree with theory.convexity_counterexample.")
-
-
-def _same12(a, b):
-    return close(a, b, atol=1e-12)
 
 
 def _flow_cases(seed):

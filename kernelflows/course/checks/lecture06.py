@@ -32,6 +32,7 @@ from .core import (
     returned_array,
     returned_number,
     run_cases,
+    tolerance,
 )
 
 __all__ = [
@@ -158,7 +159,7 @@ def check_ex6_2_network_mmd2(my_mmd2: Callable) -> None:
             f"MMD^2 is {want:.6g}"
         )
         return Outcome(got, want, where, mistakes, sizes={"N": N, "M": M, "n": len(X)},
-                       same=lambda a, b: close(a, b, rtol=1e-7, atol=1e-12))  # fmt: skip
+                       same=tolerance(1e-7, 1e-12))  # fmt: skip
 
     def generic(outcome):
         return "compare the three terms with kernelflows.mmd2"
@@ -343,7 +344,7 @@ def check_ex6_5_phi_grad_w0(my_grad_w0: Callable) -> None:
             ]  # fmt: skip
 
         return Outcome(got, want, f"for {net!r}", mistakes,
-                       same=lambda a, b: close(a, b, rtol=1e-9, atol=1e-13))  # fmt: skip
+                       same=tolerance(1e-9, 1e-13))  # fmt: skip
 
     def generic(outcome):
         return f"entries differ by up to {np.max(np.abs(outcome.got - outcome.want)):.3g}"

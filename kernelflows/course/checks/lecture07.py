@@ -29,7 +29,7 @@ from ...divergences import (
     gaussian_log_ratio,
     tv_gaussians_equal_cov,
 )
-from .core import CheckFailed, Outcome, as_float, call, close, ok, run_cases
+from .core import CheckFailed, Outcome, as_float, call, close, ok, run_cases, tolerance
 
 __all__ = [
     "check_ex7_1_tv_js",
@@ -59,8 +59,7 @@ def check_ex7_1_tv_js(my_tv_js: Callable[[float], tuple]) -> None:
     name = "check_ex7_1_tv_js"
     deltas = (0.0, 0.5, 2.0, 8.0)
 
-    def same(a, b):  # quadrature: the student may choose other limits
-        return close(a, b, rtol=1e-5, atol=1e-8)
+    same = tolerance(1e-5, 1e-8)  # quadrature: the student may choose other limits
 
     def evaluate(delta):
         got = call(name, my_tv_js, delta)
@@ -190,7 +189,7 @@ def check_ex7_3_kl_critic(my_kl_critic: Callable) -> None:
             ]  # fmt: skip
 
         return Outcome(got, want, f"for {setting}", mistakes,
-                       same=lambda a, b: close(a, b, rtol=1e-7, atol=1e-9))  # fmt: skip
+                       same=tolerance(1e-7, 1e-9))  # fmt: skip
 
     def generic(outcome):
         err = np.max(np.abs(outcome.got - outcome.want))
@@ -278,7 +277,7 @@ def check_ex7_4_discrete_divergence(my_discrete_divergence: Callable) -> None:
             ]  # fmt: skip
 
         return Outcome(got, want, where, mistakes,
-                       same=lambda a, b: close(a, b, rtol=1e-9, atol=1e-12))  # fmt: skip
+                       same=tolerance(1e-9, 1e-12))  # fmt: skip
 
     def generic(outcome):
         return f"you returned {outcome.got:.6g}, D_phi is {outcome.want:.6g}"

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...divergences import kale, mmd2
 from ...kernels import GaussianKernel, LaplaceKernel
-from .core import CheckFailed, Outcome, as_float, call, close, ok, run_cases, when
+from .core import CheckFailed, Outcome, as_float, call, ok, run_cases, tolerance, when
 
 __all__ = ["check_ex8_1_mmd_limit", "check_ex8_2_kale_witness", "check_ex8_4_gap_slope"]
 
@@ -75,7 +75,7 @@ def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
 
         return Outcome(got, want, f"you returned {got:.6g}, the limit is {want:.6g} ({setting})",
                        mistakes, sizes={"n": len(P), "m": len(Q)},
-                       same=lambda a, b: close(a, b, rtol=1e-7, atol=1e-12))  # fmt: skip
+                       same=tolerance(1e-7, 1e-12))  # fmt: skip
 
     count = run_cases(name, _cases(0), evaluate, lambda o: "no common mistake matches")
     ok(name, f"all {count} cases agree with MMD^2 / 2 (biased estimate).")
@@ -140,7 +140,7 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
         return Outcome(got, want, f"for {setting}", mistakes,
                        params={"lambda": lam, "1 + lambda": 1 + lam},
                        sizes={"n": len(P), "m": len(Q)},
-                       same=lambda a, b: close(a, b, rtol=1e-7, atol=1e-10))  # fmt: skip
+                       same=tolerance(1e-7, 1e-10))  # fmt: skip
 
     def generic(outcome):
         return f"your f differs from f* by up to {np.max(np.abs(outcome.got - outcome.want)):.3g}"

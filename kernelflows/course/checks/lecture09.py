@@ -26,11 +26,11 @@ from .core import (
     CheckFailed,
     Outcome,
     call,
-    close,
     ok,
     returned_array,
     returned_number,
     run_cases,
+    tolerance,
 )
 
 __all__ = [
@@ -404,7 +404,7 @@ def check_ex9_5_newton_step(my_newton_step: Callable) -> None:
 
         return Outcome(got, want, f"for lam = {lam}, m = {m}", mistakes, origin=alpha,
                        sizes={"m": m}, params={"lambda": lam},
-                       same=lambda a, b: close(a, b, rtol=1e-8, atol=1e-12))  # fmt: skip
+                       same=tolerance(1e-8, 1e-12))  # fmt: skip
 
     def generic(outcome):
         return f"alpha differs by up to {np.max(np.abs(outcome.got - outcome.want)):.3g}"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .core import Outcome, call, ok, returned_number, run_cases
+from .core import Outcome, call, exactly, ok, returned_number, run_cases
 
 __all__ = ["check_ex10_1_modes_covered"]
 
@@ -53,7 +53,7 @@ def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
 
         where = f"for n = {len(X)}, {len(means)} modes, threshold {threshold}"
         return Outcome(got, want, where, mistakes, sizes={"modes": len(means)},
-                       same=lambda a, b: a == b)  # fmt: skip
+                       same=exactly)  # fmt: skip
 
     def generic(outcome):
         f = np.round(_fractions(*outcome.case[:2]), 3)
