@@ -97,6 +97,8 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
+    solutions = any(SOLUTION_TAG in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    folded = "\nExercise solutions are folded: try first, then press *Show solution*." * solutions
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
@@ -107,8 +109,7 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
 **Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.
 
 This page is the executed notebook `lectures/{stem}.ipynb`, shown as it was run (nothing is
-re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.
-Exercise solutions are folded: try first, then press *Show solution*.
+re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.{folded}
 ```"""
     return {
         "cell_type": "markdown",
