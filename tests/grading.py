@@ -34,7 +34,8 @@ def _wrong(value):
         return tuple(_wrong(v) for v in value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value + 1
-    return _np.asarray(value, dtype=float) * 1.1 + 0.1
+    value = _np.asarray(value, dtype=float)
+    return value + 0.1 * (1 + _np.abs(value))  # no fixed point: every value moves
 
 
 for _name in {names!r}:

@@ -29,6 +29,7 @@ import csv
 import hashlib
 import io
 import math
+import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -123,7 +124,8 @@ def _run_all(iso, jobs: list[ExerciseJob], timeout: float, workers: int, log) ->
     for job in jobs:
         unique.setdefault(_key(job, timeout), job)
     done: dict[str, ExerciseResult] = {}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    context = multiprocessing.get_context("forkserver")  # workers forked from a clean process
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {key: pool.submit(_work, iso, job, timeout) for key, job in unique.items()}
         for key, future in futures.items():
             job = unique[key]
@@ -241,14 +243,17 @@ def grade(
     rows: list[Row] = []
     for h in handins:
         for path in sources:
+            got = {r.grade_id: r for r in by_handin.get((h.student, path.stem), [])}
+            for j in plans[path.name][1]:
+                points = got[j["grade_id"]].points if j["grade_id"] in got else 0.0
+                rows.append(Row(h.student, path.stem, j["grade_id"], points, j["max_points"]))
+    _write(submissions / "grades.csv", _csv([HEADER] + [_row(r) for r in rows]))
+    _write(submissions / "totals.csv", _csv(_totals(rows, [p.stem for p in sources])))
+    for h in handins:
+        for path in sources:
             name, stem = path.name, path.stem
             nb_lecture, shared = plans[name]
             got = {r.grade_id: r for r in by_handin.get((h.student, stem), [])}
-            for j in shared:
-                r = got.get(j["grade_id"])
-                rows.append(
-                    Row(h.student, stem, j["grade_id"], r.points if r else 0.0, j["max_points"])
-                )
             if (h.student, stem) in by_handin or (h.student, name) in unread:
                 title = _title(nb_lecture, stem)
                 statements = {j["number"]: j["statement"] for j in shared}
@@ -259,12 +264,13 @@ def grade(
                     h.student, title, by_handin.get((h.student, stem), []), statements, problems
                 )
                 dest = submissions / h.student / "feedback" / name.replace(".ipynb", ".html")
-                feedback.write_page(dest, page)
+                try:
+                    feedback.write_page(dest, page)
+                except OSError as exc:
+                    report.append(f"{h.student}: no feedback for {name} ({exc.strerror or exc})")
             points = sum(r.points for r in got.values())
             if got:
                 log(f"{h.student}: {name} {points:g} / {sum(j['max_points'] for j in shared):g}")
-    _write(submissions / "grades.csv", _csv([HEADER] + [_row(r) for r in rows]))
-    _write(submissions / "totals.csv", _csv(_totals(rows, [p.stem for p in sources])))
     elapsed = time.monotonic() - start
     report.append(f"graded {len(handins)} students, {len(all_jobs)} exercises in {elapsed:.0f} s")
     _write(submissions / "grading-report.txt", "\n".join(report) + "\n")

@@ -125,6 +125,7 @@ class _Judge:
         self.verdicts: list[tuple[str, bool, str]] = []
         self.student_traceback = ""
         self.functions: dict[int, object] = {}  # the grader's functions the student may call
+        self._classes: dict[tuple, type] = {}
 
     # -- values crossing the channel ----------------------------------------------------------
     def pickled(self, value) -> str:
@@ -151,8 +152,12 @@ class _Judge:
         return self._wrap(decode(data))
 
     def _wrap(self, value):
-        if isinstance(value, Handle):
-            return (_RemoteCallable if value.callable else _Remote)(self, value)
+        if isinstance(value, Handle):  # named after the student's type, for the checks' messages
+            base = _RemoteCallable if value.callable else _Remote
+            key = (value.type_name, base)
+            if key not in self._classes:
+                self._classes[key] = type(value.type_name or "object", (base,), {})
+            return self._classes[key](self, value)
         if isinstance(value, list):
             return [self._wrap(v) for v in value]
         if isinstance(value, tuple):
@@ -369,7 +374,7 @@ def _conclude(result: ExerciseResult, job: ExerciseJob, timeout: float) -> None:
         result.diagnosis = f"The check cell ended without running {missing}."
     else:
         result.points, result.status = job.max_points, "passed"
-        result.diagnosis = "All checks passed."
+        result.diagnosis, result.detail = "All checks passed.", ""
 
 
 def _first(error: str) -> str:
