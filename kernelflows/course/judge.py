@@ -126,6 +126,7 @@ class _Judge:
         self.student_traceback = ""
         self.functions: dict[int, object] = {}  # the grader's functions the student may call
         self._classes: dict[tuple, type] = {}
+        self.interrupted = ""
 
     # -- values crossing the channel ----------------------------------------------------------
     def pickled(self, value) -> str:
@@ -235,6 +236,7 @@ class _Judge:
         except real.CheckFailed as exc:
             ok, kind, text = False, type(exc).__name__, str(exc)
         except (Deadline, ProtocolError):
+            self.interrupted = name  # stopped inside the student's function, called by the check
             raise
         except Exception as exc:  # the student's function raised, or returned the unusable
             ok, kind = False, "error"
@@ -307,6 +309,8 @@ def run_exercise(iso: Isolation, job: ExerciseJob, timeout: float) -> ExerciseRe
                 cell = judge.run_cell(kind, source, timeout)
             except Deadline:
                 cell.stopped = f"ran for more than {timeout:g} s and was stopped"
+                if judge.interrupted:
+                    cell.stopped += f" (in your function, called by {judge.interrupted})"
                 result.status = "timeout"
             except (ChannelClosed, ProtocolError) as exc:
                 cell.stopped = _crash_text(exc)
