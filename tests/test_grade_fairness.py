@@ -1,8 +1,8 @@
 """One mistake costs one exercise, for every exercise of every lecture.
 
 For each lecture and each exercise K, a hand-in that is the solution (its functions) with only
-exercise K broken: its functions raise, or return a wrong value, or (the first exercise of two
-lectures) its cell never ends and swallows the KeyboardInterrupt meant to stop it. All are
+exercise K broken: its functions raise, or return a wrong value, or (lecture 03's first exercise)
+its cell never ends and swallows the KeyboardInterrupt meant to stop it. All are
 graded in one run; each must lose exactly exercise K's points and keep every other point. This
 also runs every exercise's setup, solution and test cells on their own in a fresh process (the
 solutions' full marks), which is the exercise anatomy's promise."""
@@ -18,7 +18,7 @@ pytest.importorskip("nbgrader")
 #: The per-cell limit: above the slowest legitimate cell (a lecture's test cell training a
 #: network or running three flows, under 20 s on a loaded 2-core machine), far below the default.
 TIMEOUT = 45
-LOOPING = {"03", "07"}  # lectures whose exercise 1 loops (each loop costs TIMEOUT seconds)
+LOOPING = {"03"}  # lectures whose exercise 1 loops (each loop costs TIMEOUT seconds)
 
 
 def _mode(lecture: str, number: int) -> str:
