@@ -15,10 +15,10 @@
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
 * **Student-teacher** (:func:`drmmd_student_teacher_pieces`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
-  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
-  the authors' command line) and the MMD flow at three learning rates (the same, and larger ones:
-  DrMMD's first variation carries a factor (1 + lam) / lam), each with noise injection and
-  without, from the same problems (:func:`~kernelflows.experiments.run_student_teacher`);
+  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1, the authors'
+  command line) and the MMD flow, each at three learning rates (the authors' 0.1 and larger ones:
+  DrMMD's first variation carries a factor (1 + lam) / lam), with noise injection and without,
+  from the same problems (:func:`~kernelflows.experiments.run_student_teacher`);
   :func:`drmmd_student_teacher_table` prints it.
 
 Both are registered with the results files (``python -m kernelflows.experiments run
@@ -183,34 +183,37 @@ def drmmd_three_rings(s: dict) -> dict:
 #: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
-#: The MMD flow's learning rates: the authors' and the sweep's (0.1, as DrMMD's), five times it
-#: (the best of the sweep's per-particle grid, results file student-teacher-sweep), and 22 times
-#: it: DrMMD's first variation carries (1 + lam) / lam = 11 and its step is ``lr`` on it, against
-#: ``lr / 2`` for the MMD flow in these modes (``loss_scale``), so lr 2.2 gives the MMD flow the
-#: step DrMMD takes along what it does not de-regularize.
-STUDENT_TEACHER_MMD_LRS = (0.1, 0.5, 2.2)
+#: The learning rates of both flows: the authors' and the sweep's (0.1), five times it (the best
+#: of the sweep's per-particle grid, results file student-teacher-sweep), and 22 times it:
+#: DrMMD's first variation carries (1 + lam) / lam = 11 and its step is ``lr`` on it, against
+#: ``lr / 2`` for the MMD flow in these modes (``loss_scale``), so the MMD flow at lr 2.2 takes
+#: the step DrMMD takes at lr 0.1 along what it does not de-regularize.
+STUDENT_TEACHER_LRS = (0.1, 0.5, 2.2)
 
 
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
     1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
     settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The flows by name:
-    DrMMD at the authors' lam and lr, the MMD flow at :data:`STUDENT_TEACHER_MMD_LRS`."""
+    DrMMD at the authors' lam and the MMD flow, each at :data:`STUDENT_TEACHER_LRS`."""
     from .results import _jsonable
     from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
 
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
     seeds = (0, 1, 2)
     students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
-    flows = {f"drmmd, lr {base.lr:g}": {"lam": STUDENT_TEACHER_LAM, "lr": base.lr}} | {
-        f"mmd, lr {lr:g}": {"lam": None, "lr": lr} for lr in STUDENT_TEACHER_MMD_LRS
+    flows = {
+        f"{name}, lr {lr:g}": {"lam": lam, "lr": lr}
+        for name, lam in (("drmmd", STUDENT_TEACHER_LAM), ("mmd", None))
+        for lr in STUDENT_TEACHER_LRS
     }
     return {
         "students": students,
         "flows": flows,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
-        "order": [[a, seed] for a in students for seed in seeds],
+        # the dense student's pieces first: the longest (about four times the per-particle's)
+        "order": [[a, seed] for a in ("dense", "per-particle") for seed in seeds],
     }
 
 
@@ -247,9 +250,9 @@ def drmmd_student_teacher_piece(s: dict, piece) -> dict:
 def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
     """The metrics of the pieces done (``[(piece, summary), ...]``): ``{"runs": {flow:
     {student: {mode: {seed: summary}}}}, "mean": {flow: {student: {mode: means}}},
-    "best_mmd": {student: {mode: flow}}}``, the best MMD flow by its mean final training MSE
-    (the validation MSE, which the comparison reports, is not used to choose) among the learning
-    rates with no diverged run."""
+    "best": {"drmmd" or "mmd": {student: {mode: flow}}}}``, each flow's best learning rate by its
+    mean final training MSE (the validation MSE, which the comparison reports, is not used to
+    choose) among those with no diverged run."""
     runs: dict = {}
     for (student, seed), summary in done:
         for flow, by_mode in summary.items():
@@ -259,16 +262,21 @@ def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
                 ] = r
     mean = _means(runs)
     best: dict = {}
-    for student in s["students"]:
-        for mode in s["modes"]:
-            ok = {
-                f: m[student][mode]
-                for f, m in mean.items()
-                if f.startswith("mmd") and student in m and m[student][mode]["diverged"] == 0
-            }
-            if ok:
-                best.setdefault(student, {})[mode] = min(ok, key=lambda f: ok[f]["train_mse"])
-    return {"runs": runs, "mean": mean, "best_mmd": best}
+    for family in ("drmmd", "mmd"):
+        for student in s["students"]:
+            for mode in s["modes"]:
+                ok = {
+                    f: m[student][mode]
+                    for f, m in mean.items()
+                    if f.split(",")[0] == family
+                    and student in m
+                    and m[student][mode]["diverged"] == 0
+                }
+                if ok:
+                    best.setdefault(family, {}).setdefault(student, {})[mode] = min(
+                        ok, key=lambda f: ok[f]["train_mse"]
+                    )
+    return {"runs": runs, "mean": mean, "best": best}
 
 
 def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
@@ -308,25 +316,26 @@ def _means(runs: dict) -> dict:
 
 def drmmd_student_teacher_table(metrics: dict) -> str:
     """A text table of the results file's metrics: per student and noise mode, the final
-    validation MSE (mean over seeds, then each seed) of DrMMD, the MMD flow at DrMMD's learning
-    rate and the MMD flow at its best learning rate."""
-    runs, best = metrics["runs"], metrics.get("best_mmd", {})
-    drmmd_name = next(f for f in runs if f.startswith("drmmd"))
-    lines = [f"{'student':>12} {'mode':>9}  {'flow':<22} {'mean':>8}   seeds (final valid MSE)"]
-    for student in runs[drmmd_name]:
-        for mode in runs[drmmd_name][student]:
-            same = "mmd, lr " + drmmd_name.split("lr ")[1]
-            names = [drmmd_name, same]
-            if best.get(student, {}).get(mode) not in (None, same):
-                names.append(best[student][mode])
-            for name in names:
-                by_seed = runs[name][student][mode]
+    validation MSE (mean over seeds, then each seed) of each flow at each learning rate, the
+    best of each flow (by training MSE) marked."""
+    runs, best = metrics["runs"], metrics.get("best", {})
+    lines = [f"{'student':>12} {'mode':>9}  {'flow':<20} {'mean':>8}   seeds (final valid MSE)"]
+    students = {st: None for by in runs.values() for st in by}
+    for student in students:
+        modes = {m: None for by in runs.values() for m in by.get(student, {})}
+        for mode in modes:
+            for name, by in runs.items():
+                if mode not in by.get(student, {}):
+                    continue
+                by_seed = by[student][mode]
                 m = metrics["mean"][name][student][mode]["valid_mse"]
                 seeds = "  ".join(
                     "diverged" if "diverged" in by_seed[k] else f"{by_seed[k]['valid_mse']:.2e}"
                     for k in sorted(by_seed, key=int)
                 )
+                chosen = best.get(name.split(",")[0], {}).get(student, {}).get(mode) == name
+                label = name + (" *" if chosen else "")
                 mean = "-" if m is None else f"{m:.2e}"
-                label = name + (" (best)" if name == best.get(student, {}).get(mode) else "")
-                lines.append(f"{student:>12} {mode:>9}  {label:<22} {mean:>8}   {seeds}")
+                lines.append(f"{student:>12} {mode:>9}  {label:<20} {mean:>8}   {seeds}")
+    lines.append("* the flow's best learning rate by final training MSE")
     return "\n".join(lines)
