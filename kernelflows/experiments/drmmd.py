@@ -15,10 +15,10 @@
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
 * **Student-teacher** (:func:`drmmd_student_teacher_pieces`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
-  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1, the authors'
-  command line) and the MMD flow, each at three learning rates (the authors' 0.1 and larger ones:
-  DrMMD's first variation carries a factor (1 + lam) / lam), with noise injection and without,
-  from the same problems (:func:`~kernelflows.experiments.run_student_teacher`);
+  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
+  the authors' command line) and the MMD flow at the same lr and at the step DrMMD takes (its
+  first variation carries a factor (1 + lam) / lam), with noise injection and without, from the
+  same problems (:func:`~kernelflows.experiments.run_student_teacher`);
   :func:`drmmd_student_teacher_table` prints it.
 
 Both are registered with the results files (``python -m kernelflows.experiments run
@@ -183,36 +183,35 @@ def drmmd_three_rings(s: dict) -> dict:
 #: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
-#: The learning rates of both flows: the authors' and the sweep's (0.1), five times it (the best
-#: of the sweep's per-particle grid, results file student-teacher-sweep), and 22 times it:
-#: DrMMD's first variation carries (1 + lam) / lam = 11 and its step is ``lr`` on it, against
-#: ``lr / 2`` for the MMD flow in these modes (``loss_scale``), so the MMD flow at lr 2.2 takes
-#: the step DrMMD takes at lr 0.1 along what it does not de-regularize.
-STUDENT_TEACHER_LRS = (0.1, 0.5, 2.2)
+#: The runs (flow, learning rate): both flows at the authors' and the sweep's lr 0.1, and the
+#: MMD flow at 22 times it: DrMMD's first variation carries (1 + lam) / lam = 11 and its step is
+#: ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes (``loss_scale``), so the MMD
+#: flow at lr 2.2 takes the step DrMMD takes at lr 0.1 along what it does not de-regularize.
+STUDENT_TEACHER_FLOWS = (("drmmd", 0.1), ("mmd", 0.1), ("mmd", 2.2))
 
 
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
     1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
     settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The flows by name:
-    DrMMD at the authors' lam and the MMD flow, each at :data:`STUDENT_TEACHER_LRS`."""
+    DrMMD at the authors' lam and the MMD flow at the learning rates of
+    :data:`STUDENT_TEACHER_FLOWS`."""
     from .results import _jsonable
     from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
 
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
     seeds = (0, 1, 2)
     students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
+    lams = {"drmmd": STUDENT_TEACHER_LAM, "mmd": None}
     flows = {
-        f"{name}, lr {lr:g}": {"lam": lam, "lr": lr}
-        for name, lam in (("drmmd", STUDENT_TEACHER_LAM), ("mmd", None))
-        for lr in STUDENT_TEACHER_LRS
+        f"{name}, lr {lr:g}": {"lam": lams[name], "lr": lr} for name, lr in STUDENT_TEACHER_FLOWS
     }
     return {
         "students": students,
         "flows": flows,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
-        # the dense student's pieces first: the longest (about four times the per-particle's)
+        # the dense student's pieces first: the longest (about five times the per-particle's)
         "order": [[a, seed] for a in ("dense", "per-particle") for seed in seeds],
     }
 
