@@ -377,10 +377,11 @@ def drmmd_student_teacher_table(metrics: dict) -> str:
         for name, by_st in metrics["runs"].items()
     }
     for name, by_st in metrics.get("mmd_baseline", {}).items():
-        rows[name] = {
-            st: {mode: (by, st) for mode, by in b.get("runs", {}).items()}
-            for st, b in by_st.items()
-        }
+        if name not in rows:  # a flow run here is shown, not the file's
+            rows[name] = {
+                st: {mode: (by, st) for mode, by in b.get("runs", {}).items()}
+                for st, b in by_st.items()
+            }
     for student in ("per-particle", "dense"):
         for mode in ("injection", "none"):
             for name, by_st in rows.items():
