@@ -8,6 +8,9 @@
   (cells tagged ``solution``), its ``# NBVAL_...`` markers and nbgrader's ``### BEGIN/END
   SOLUTION`` lines dropped, and each slider demo replaced by the picture it showed when the
   notebook was executed (the slider needs a live kernel);
+* an appendix ``lectures/NNa_name.ipynb`` (``NNb_...`` for a second) is copied the same way; its
+  header names the lecture ``NN_...`` it belongs to, that lecture's header links to it, and the
+  table of contents lists it right after that lecture (names sort that way);
 * the figure gallery is written from the registry of :mod:`kernelflows.figures`;
 * the API reference is written from the public modules and subpackages of :mod:`kernelflows`.
 """
@@ -60,6 +63,29 @@ def lecture_table(path: Path = BOOK / "lectures.csv") -> dict[str, dict]:
     return table
 
 
+APPENDIX = re.compile(r"(?P<lecture>\d\d)[a-z]_")
+
+
+def lecture_of_appendix(stem: str) -> str | None:
+    """The stem of the lecture an appendix ``NNa_name`` belongs to (``None`` for a lecture).
+
+    Raises SystemExit when ``lectures/`` holds no lecture ``NN_*`` for it."""
+    m = APPENDIX.match(stem)
+    if not m:
+        return None
+    owners = sorted(p.stem for p in (ROOT / "lectures").glob(f"{m['lecture']}_*.ipynb"))
+    if len(owners) != 1:
+        raise SystemExit(f"lectures/{stem}.ipynb: no single lecture {m['lecture']}_*.ipynb for it")
+    return owners[0]
+
+
+def appendices_of(stem: str) -> list[str]:
+    """The stems of the appendices ``NNa_...``, ``NNb_...`` of lecture ``NN_name``, in order."""
+    if APPENDIX.match(stem) or not re.match(r"\d\d_", stem):
+        return []
+    return sorted(p.stem for p in (ROOT / "lectures").glob(f"{stem[:2]}[a-z]_*.ipynb"))
+
+
 def machine_note(path: Path = BOOK / "lectures.csv") -> str:
     notes = [ln.lstrip("# ").strip() for ln in path.read_text().splitlines()]
     return next((n.removeprefix("machine:").strip() for n in notes if n.startswith("machine:")), "")
@@ -87,6 +113,9 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     if entry is None:
         raise SystemExit(f"book/lectures.csv has no row for lectures/{stem}.ipynb: add one")
     prereqs = entry["prerequisites"]
+    lecture = lecture_of_appendix(stem)
+    if lecture and lecture not in prereqs:
+        raise SystemExit(f"book/lectures.csv: appendix {stem} must list its lecture {lecture}")
     if prereqs:
         missing = [p for p in prereqs if not (ROOT / "lectures" / f"{p}.ipynb").exists()]
         if missing:
@@ -97,18 +126,28 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
+    solutions = any(SOLUTION_TAG in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    folded = "\nExercise solutions are folded: try first, then press *Show solution*." * solutions
+    appendix, more = "", ""
+    if lecture:
+        appendix = (
+            f"**Appendix to** {{doc}}`{lecture}`: the maps, sweeps and audits behind that "
+            "lecture, kept out of its main line. No exercises.\n\n"
+        )
+    elif appendices_of(stem):
+        listed = ", ".join(f"{{doc}}`{a}`" for a in appendices_of(stem))
+        more = f"\n**Appendix:** {listed} (the maps and audits behind this lecture)."
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
 
-**Prerequisites:** {needs}.
+{appendix}**Prerequisites:** {needs}.
 
 **Reading time:** about {reading_minutes(nb)} min.
-**Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.
+**Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.{more}
 
 This page is the executed notebook `lectures/{stem}.ipynb`, shown as it was run (nothing is
-re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.
-Exercise solutions are folded: try first, then press *Show solution*.
+re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.{folded}
 ```"""
     return {
         "cell_type": "markdown",

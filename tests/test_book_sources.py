@@ -93,3 +93,37 @@ def test_bibliography_has_the_course_papers_with_a_link_or_venue():
             assert re.fullmatch(r"\d{4}\.\d{4,5}", m.group(1)), f"{key}: arXiv id {m.group(1)}"
         if m := re.search(r"^\s*doi\s*=\s*\{([^}]*)\}", body, flags=re.M):
             assert m.group(1).startswith("10."), f"{key}: DOI {m.group(1)}"
+
+
+def test_appendices_belong_to_a_lecture_and_follow_it_in_the_book(build):
+    assert build.lecture_of_appendix("04_failure_modes") is None
+    assert build.lecture_of_appendix("04a_anything") == "04_failure_modes"
+    assert build.lecture_of_appendix("04b_anything") == "04_failure_modes"
+    with pytest.raises(SystemExit, match="no single lecture 99"):
+        build.lecture_of_appendix("99a_nothing")
+    # the toctree globs lectures/* and sorts names: each appendix right after its lecture
+    for i, stem in enumerate(LECTURES):
+        if lecture := build.lecture_of_appendix(stem):
+            before = LECTURES[LECTURES.index(lecture) + 1 : i]
+            assert all(build.lecture_of_appendix(s) == lecture for s in before), stem
+            assert stem in build.appendices_of(lecture)
+
+
+def test_appendix_header_names_its_lecture_and_the_lecture_links_back(build, monkeypatch):
+    stems = [s for s in LECTURES if build.lecture_of_appendix(s)]
+    if not stems:  # a made-up appendix of lecture 04, to test the header before one exists
+        monkeypatch.setattr(build, "appendices_of", lambda stem: ["04a_map"] * (stem[:2] == "04"))
+        stems = ["04a_map"]
+    table = build.lecture_table() | {
+        "04a_map": {"prerequisites": ["04_failure_modes"], "run_seconds": 3}
+    }
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Appendix"}]}
+    for stem in stems:
+        lecture = build.lecture_of_appendix(stem)
+        header = build.header_cell(stem, nb, table, "")["source"]
+        assert f"**Appendix to** {{doc}}`{lecture}`" in header and "Show solution" not in header
+        lecture_nb = json.loads((ROOT / "lectures" / f"{lecture}.ipynb").read_text())
+        assert f"{{doc}}`{stem}`" in build.header_cell(lecture, lecture_nb, table, "")["source"]
+    bad = table | {"04a_map": {"prerequisites": [], "run_seconds": 3}}
+    with pytest.raises(SystemExit, match="must list its lecture 04_failure_modes"):
+        build.header_cell("04a_map", nb, bad, "")
