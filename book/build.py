@@ -22,6 +22,7 @@ import ast
 import base64
 import copy
 import csv
+import html
 import importlib
 import inspect
 import json
@@ -40,6 +41,7 @@ BOOK = Path(__file__).resolve().parent
 ROOT = BOOK.parent
 PAGES = ["conf.py", "index.md", "notation.md", "bibliography.md", "references.bib"]
 SOLUTION_TAG = "solution"
+ANSWER_TAG = "answer"  # an exercise's written answer (markdown): folded too
 #: code lines the reader of the book does not need: nbval's markers, nbgrader's solution regions
 DROPPED = ("# NBVAL_", "### BEGIN SOLUTION", "### END SOLUTION")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -223,8 +225,12 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
-    solutions = any(SOLUTION_TAG in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
-    folded = "\nExercise solutions are folded: try first, then press *Show solution*." * solutions
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    folded = ""
+    if SOLUTION_TAG in tags:  # a lecture without exercises says nothing about solutions
+        answers = " and written answers" if ANSWER_TAG in tags else ""
+        show = "*Show solution*" + (" or *Show answer*" if answers else "")
+        folded = f"\nExercise solutions{answers} are folded: try first, then press {show}."
     main, exercises = reading_minutes(nb)
     reading = f"about {main} min" + (
         f", and {exercises} min for the exercises" if exercises else ""
@@ -297,11 +303,29 @@ def _static_widget_outputs(nb: dict, output: dict) -> list[dict]:
     return outs
 
 
+def folded_answer(text: str) -> str:
+    """An exercise's written answer (markdown) as a folded "Show answer" block: raw HTML, with
+    its inline math in Sphinx's math spans so that MathJax still typesets it."""
+    out = []
+    for part in re.split(r"(\$[^$]+\$)", text.strip()):
+        if len(part) > 1 and part.startswith("$") and part.endswith("$"):
+            math = html.escape(part[1:-1], quote=False)
+            out.append(rf'<span class="math notranslate nohighlight">\({math}\)</span>')
+        else:
+            words = html.escape(part, quote=False)
+            words = re.sub(r"`([^`]+)`", r"<code>\1</code>", words)
+            out.append(re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", words))
+    body = "".join(out)
+    return f"<details>\n<summary>Show answer</summary>\n<p>{body}</p>\n</details>\n"
+
+
 def book_notebook(nb: dict, stem: str, table: dict[str, dict], machine: str) -> dict:
     """The copy of a lecture that the book renders (the input is not modified)."""
     out = copy.deepcopy(nb)
     for cell in out["cells"]:
         meta = cell.setdefault("metadata", {})
+        if cell["cell_type"] == "markdown" and ANSWER_TAG in meta.get("tags", []):
+            cell["source"] = folded_answer(_source(cell))
         if cell["cell_type"] != "code":
             continue
         lines = _source(cell).splitlines(keepends=True)
