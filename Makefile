@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures results assignments grade test test-browser book test-book lint unit notebooks bench mutation clean
+.PHONY: all install figures results assignments grade test test-wheel test-browser book book-student test-book lint unit notebooks bench mutation clean
 
 all: test
 
@@ -38,6 +38,7 @@ results: $(STAMP)
 # cleared, check cells autograded) into assignments/.
 assignments: $(STAMP)
 	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
+	$(PY) -m kernelflows.course.catalogue --lectures lectures --assignments assignments
 
 # Autograde handed-in notebooks with nbgrader: SUBMISSIONS=DIR holds one folder per student
 # (DIR/alice/07_phi_divergences.ipynb, ...); writes DIR/grades.csv and DIR/STUDENT/feedback/.
@@ -45,7 +46,7 @@ grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR" >&2; exit 2; }
 	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures
 
-LINT_DIRS := $(wildcard kernelflows tests tests_browser bench book)
+LINT_DIRS := $(wildcard kernelflows tests tests_browser tests_wheel bench book)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS) $(wildcard lectures)
@@ -58,6 +59,18 @@ notebooks: $(STAMP)
 	env -u MPLBACKEND $(PY) -m pytest -n 2 --dist loadfile --nbval --nbval-current-env -p no:randomly lectures
 
 test: lint unit notebooks
+
+# The package as a student gets it: build the wheel and the sdist, check their metadata (twine),
+# install the wheel into a fresh venv outside the checkout (through a lecture's first cell) and
+# run every notebook of lectures/ alone from an empty folder under strict nbval, one BLAS thread
+# (a few minutes; step times in artifacts/wheel/timings.txt).
+RELEASE_STAMP := $(VENV)/.release-installed
+$(RELEASE_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[test,grade,release]"
+	touch $(RELEASE_STAMP)
+
+test-wheel: $(RELEASE_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider -p no:randomly tests_wheel
 
 # End to end in a real browser: JupyterLab on localhost, Debian's headless Chromium + chromedriver
 # (same version, from apt), Selenium from PyPI. Screenshots land in artifacts/browser/.
