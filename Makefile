@@ -92,17 +92,31 @@ $(BOOK_STAMP): $(STAMP)
 	$(PY) -m pip install -e ".[test,grade,book]"
 	touch $(BOOK_STAMP)
 
-book: $(BOOK_STAMP)
-	rm -rf build/book build/book-src build/book-doctrees
-	$(PY) book/build.py --out build/book-src
-	$(PY) -m sphinx -b html -q -d build/book-doctrees -w build/book-warnings.log build/book-src build/book
-	@if [ -s build/book-warnings.log ]; then echo "book: Sphinx warnings:"; cat build/book-warnings.log; fi
-	@echo "book: build/book/index.html"
+# build_book OUT, FLAGS: book/build.py lays out OUT-src, Sphinx writes OUT.
+define build_book
+	rm -rf $(1) $(1)-src $(1)-doctrees
+	$(PY) book/build.py --out $(1)-src $(2)
+	$(PY) -m sphinx -b html -q -d $(1)-doctrees -w $(1)-warnings.log $(1)-src $(1)
+	@if [ -s $(1)-warnings.log ]; then echo "book: Sphinx warnings:"; cat $(1)-warnings.log; fi
+	@echo "book: $(1)/index.html"
+endef
 
-# Every page of the book in headless Chromium: equations typeset, images loaded, internal
-# links resolve, no console errors, nothing fetched from off the site (artifacts/browser/book-*).
-test-book: book $(BROWSER_STAMP)
-	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py
+book: $(BOOK_STAMP)
+	$(call build_book,build/book,)
+
+# The students' edition in build/book-student/: no solutions (not even folded), each lecture
+# shown as its student version of assignments/, which its download button serves. The launch
+# buttons (Binder, Colab, a JupyterHub: book/launch.py) open the notebook a page shows.
+book-student: $(BOOK_STAMP)
+	$(call build_book,build/book-student,--student)
+
+# Both books in headless Chromium: equations typeset, images loaded, internal links resolve, no
+# console errors, nothing fetched from off the site (artifacts/browser/book-*); the student book
+# holds no solution text; the launch links are well formed and name existing notebooks (built
+# with an example JupyterHub, so that its button is there to check).
+test-book: export KERNELFLOWS_JUPYTERHUB_URL = https://jupyterhub.example.org
+test-book: book book-student $(BROWSER_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py tests_browser/test_book_editions.py
 
 # Mutation testing, not in CI and not in `make test`: mutmut mutates the numerical modules named
 # in pyproject.toml ([tool.mutmut]) and, for each mutant, runs the unit tests that reach the

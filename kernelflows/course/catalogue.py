@@ -30,7 +30,7 @@ def _source(cell: dict) -> str:
 
 
 def title(nb: dict) -> str:
-    """The first ``# `` heading of a notebook's markdown ('' when it has none)."""
+    """The first level-1 heading (a line starting "# ") of a notebook's markdown, or ""."""
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             for line in _source(cell).splitlines():
