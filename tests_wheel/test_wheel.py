@@ -181,7 +181,8 @@ def _first_cell(stem: str = "00_overview") -> dict:
 
 
 def _text(cell) -> str:
-    return "".join(o.get("text", "") for o in cell["outputs"] if o["output_type"] == "stream")
+    streams = [o.get("text", "") for o in cell["outputs"] if o["output_type"] == "stream"]
+    return "".join("".join(s) if isinstance(s, list) else s for s in streams)
 
 
 @pytest.fixture(scope="session")
