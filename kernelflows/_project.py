@@ -16,7 +16,9 @@ __all__ = ["project_urls", "repository_url", "book_url"]
 _PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
-def _from_pyproject(path: Path = _PYPROJECT) -> dict[str, str]:
+def _from_pyproject(path: Path | None = None) -> dict[str, str]:
+    """``[project.urls]`` of the checkout's pyproject.toml ({} outside a kernelflows checkout)."""
+    path = _PYPROJECT if path is None else path
     if not path.is_file() or not re.search(r'^name = "kernelflows"$', path.read_text(), re.M):
         return {}
     try:

@@ -235,3 +235,71 @@ def test_every_data_file_of_the_package_is_package_data():
         ):
             missing.append(name)
     assert not missing, f"not package data: {missing}"
+
+
+# --- the results files: shipped with the package, reruns elsewhere ------------------------------
+
+
+def test_the_published_results_ship_inside_the_package_and_say_so():
+    from importlib import resources
+
+    from kernelflows.experiments import load_results
+    from kernelflows.experiments.results import RESULTS_DIR
+
+    assert Path(str(RESULTS_DIR)) == Path(str(resources.files("kernelflows") / "results"))
+    assert Path(str(RESULTS_DIR)).resolve().is_relative_to((ROOT / "kernelflows").resolve())
+    shipped = sorted(Path(str(RESULTS_DIR)).glob("*.json"))
+    assert shipped and not (ROOT / "results").exists(), "results files live in the package"
+    for path in shipped:
+        experiment, _, rest = path.name.partition(".")
+        scale = "reduced" if rest == "reduced.json" else "paper"
+        res = load_results(experiment, scale)
+        assert res.where == f"kernelflows/results/{path.name}"
+        assert res.source().startswith(f"kernelflows/results/{path.name}: commit ")
+
+
+def _tiny(monkeypatch):
+    from kernelflows.experiments import results as R
+
+    spec = R.ExperimentSpec("tiny-test", "a test", lambda scale: {"n": 2}, lambda s: {"x": s["n"]})
+    monkeypatch.setitem(R.EXPERIMENTS, "tiny-test", spec)
+    return R
+
+
+def test_a_rerun_writes_into_dot_results_of_the_current_folder(tmp_path, monkeypatch):
+    R = _tiny(monkeypatch)
+    before = sorted(p.name for p in Path(str(R.RESULTS_DIR)).iterdir())
+    monkeypatch.chdir(tmp_path)
+    assert R.main(["run", "tiny-test", "--scale", "reduced"]) == 0
+    written = tmp_path / "results" / "tiny-test.reduced.json"
+    assert json.loads(written.read_text())["metrics"] == {"x": 2}
+    assert sorted(p.name for p in Path(str(R.RESULTS_DIR)).iterdir()) == before
+    res = R.load_results("tiny-test", "reduced", "results")  # a rerun is read when named
+    assert res.where == str(Path("results") / "tiny-test.reduced.json") and res.metrics == {"x": 2}
+    with pytest.raises(ValueError, match="no results file"):
+        R.load_results("tiny-test", "reduced")  # the package has none: nothing was written there
+    assert R.main(["run", "tiny-test", "--out", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "tiny-test.json").exists()
+
+
+def test_the_help_says_where_a_rerun_writes(capsys):
+    from kernelflows.experiments.results import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "./results" in text and "--out" in text and "never written" in text
+
+
+def test_a_rerun_outside_a_checkout_records_the_package_version(monkeypatch, tmp_path):
+    """From an installed wheel the package is no git checkout: the provenance says so instead of
+    recording whatever repository the environment happens to sit in."""
+    import kernelflows
+    from kernelflows import _project
+    from kernelflows.experiments import results as R
+
+    monkeypatch.setattr(_project, "_PYPROJECT", tmp_path / "pyproject.toml")  # not a checkout
+    assert (
+        R._git_commit()
+        == f"kernelflows {kernelflows.__version__} (installed package, no git checkout)"
+    )
