@@ -27,6 +27,7 @@ import ast
 import base64
 import copy
 import csv
+import html
 import importlib
 import importlib.util
 import inspect
@@ -48,6 +49,7 @@ PAGES = ["conf.py", "launch.py", "index.md", "notation.md", "bibliography.md", "
 EDITIONS = ("instructor", "student")
 SOLUTION_TAG = "solution"
 INSTALL_CELL = "install-kernelflows"  # kernelflows.course.install_cell.CELL_ID
+ANSWER_TAG = "answer"  # an exercise's written answer (markdown): folded too
 #: code lines the reader of the book does not need: nbval's markers, nbgrader's solution regions
 DROPPED = ("# NBVAL_", "### BEGIN SOLUTION", "### END SOLUTION")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -114,21 +116,27 @@ def header_cell(
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    exercises = ""
     if student:
         shown = (
             f"This page is the student version `{notebook}`, shown with the lecture's outputs "
             "(nothing is re-run to build the book)."
         )
-        exercises = (
-            "The exercises are yours: write your code where it says `YOUR CODE HERE`; the cell "
-            "after each checks it."
-        )
+        if SOLUTION_TAG in tags:
+            exercises = (
+                "\nThe exercises are yours: write your code where it says `YOUR CODE HERE`; the "
+                "cell after each checks it."
+            )
     else:
         shown = (
             f"This page is the executed notebook `{notebook}`, shown as it was run (nothing is "
             "re-run to build the book)."
         )
-        exercises = "Exercise solutions are folded: try first, then press *Show solution*."
+        if SOLUTION_TAG in tags:  # a lecture without exercises says nothing about solutions
+            answers = " and written answers" if ANSWER_TAG in tags else ""
+            show = "*Show solution*" + (" or *Show answer*" if answers else "")
+            exercises = f"\nExercise solutions{answers} are folded: try first, then press {show}."
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
@@ -141,8 +149,7 @@ def header_cell(
 {shown}
 **To run it**{sliders}: the rocket button at the top opens `{notebook}` in Binder, Colab or a
 JupyterHub; or download it (the download button) into any Jupyter: its first cell installs
-kernelflows where it is missing. From a clone: `.venv/bin/jupyter lab {notebook.split("/")[0]}/`.
-{exercises}
+kernelflows where it is missing. From a clone: `.venv/bin/jupyter lab {notebook.split("/")[0]}/`.{exercises}
 ```"""
     return {
         "cell_type": "markdown",
@@ -191,6 +198,22 @@ def _static_widget_outputs(nb: dict, output: dict) -> list[dict]:
     return outs
 
 
+def folded_answer(text: str) -> str:
+    """An exercise's written answer (markdown) as a folded "Show answer" block: raw HTML, with
+    its inline math in Sphinx's math spans so that MathJax still typesets it."""
+    out = []
+    for part in re.split(r"(\$[^$]+\$)", text.strip()):
+        if len(part) > 1 and part.startswith("$") and part.endswith("$"):
+            math = html.escape(part[1:-1], quote=False)
+            out.append(rf'<span class="math notranslate nohighlight">\({math}\)</span>')
+        else:
+            words = html.escape(part, quote=False)
+            words = re.sub(r"`([^`]+)`", r"<code>\1</code>", words)
+            out.append(re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", words))
+    body = "".join(out)
+    return f"<details>\n<summary>Show answer</summary>\n<p>{body}</p>\n</details>\n"
+
+
 def _graded(cell: dict) -> bool:
     """An autograded test cell (nbgrader: graded, not a solution)."""
     grader = cell.get("metadata", {}).get("nbgrader", {})
@@ -237,6 +260,12 @@ def book_notebook(
         out = copy.deepcopy(nb)
     for cell in out["cells"]:
         meta = cell.setdefault("metadata", {})
+        if (
+            student is None
+            and cell["cell_type"] == "markdown"
+            and ANSWER_TAG in meta.get("tags", [])
+        ):
+            cell["source"] = folded_answer(_source(cell))  # the student edition has prompts
         if cell["cell_type"] != "code":
             continue
         lines = _source(cell).splitlines(keepends=True)

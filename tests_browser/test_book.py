@@ -6,12 +6,15 @@ the site itself), every image has loaded, every same-site link answers 200 and i
 exists, nothing is fetched from off the site, and the console shows no error. On the lecture
 pages the header is there and each exercise solution is folded behind "Show solution" (in the
 students' edition there is no solution to fold: test_book_editions.py searches it for solution
-text). Screenshots: artifacts/browser/book-*.png. Run with ``make test-book``.
+text). And no page of the site shows markup that was not rendered: table pipes, ``$`` math,
+MyST roles or directives (``book/check_html.py``). Screenshots: artifacts/browser/book-*.png.
+Run with ``make test-book``.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import threading
 import time
@@ -269,3 +272,21 @@ def test_book_page(edition, site, browser, artifacts, page):
     if page == "notation" and math["numbered"] == 0:
         problems.append("no numbered equation")
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("edition_name", list(EDITIONS))
+def test_no_page_shows_unrendered_markup(edition_name):
+    """Every page of the built site, lectures, reference and index pages alike."""
+    spec = importlib.util.spec_from_file_location("check_html", ROOT / "book" / "check_html.py")
+    check_html = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_html)
+    BOOK = EDITIONS[edition_name]  # noqa: N806
+    if not (BOOK / "index.html").exists():
+        pytest.skip(f"no {BOOK}/index.html: run `make test-book`")
+    problems = []
+    for page in sorted(BOOK.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        found = check_html.unrendered_markup(page.read_text(encoding="utf-8"))
+        problems += [f"{page.relative_to(BOOK)}: {p}" for p in found[:5]]
+    assert not problems, "unrendered markup:\n  " + "\n  ".join(problems)
