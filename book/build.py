@@ -137,6 +137,7 @@ def header_cell(
             answers = " and written answers" if ANSWER_TAG in tags else ""
             show = "*Show solution*" + (" or *Show answer*" if answers else "")
             exercises = f"\nExercise solutions{answers} are folded: try first, then press {show}."
+    folder = notebook.split("/")[0]
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
@@ -149,7 +150,7 @@ def header_cell(
 {shown}
 **To run it**{sliders}: the rocket button at the top opens `{notebook}` in Binder, Colab or a
 JupyterHub; or download it (the download button) into any Jupyter: its first cell installs
-kernelflows where it is missing. From a clone: `.venv/bin/jupyter lab {notebook.split("/")[0]}/`.{exercises}
+kernelflows where it is missing. From a clone: `.venv/bin/jupyter lab {folder}/`.{exercises}
 ```"""
     return {
         "cell_type": "markdown",

@@ -20,10 +20,10 @@ from ._project import book_url, repository_url
 
 
 def _first_line(text: str | None) -> str:
-    """The first line of a docstring, less a trailing ``: ``python -m ...````."""
+    """The first line of a docstring, less its ``: ``python -m ...```` (the command is shown)."""
     for line in (text or "").strip().splitlines():
         if line.strip():
-            return re.sub(r":\s*``python -m [^`]*``\.?$", "", line.strip())
+            return re.sub(r":\s*``python -m [^`]*``\.?", "", line.strip())
     return ""
 
 
