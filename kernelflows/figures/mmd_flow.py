@@ -241,7 +241,7 @@ def _collapse_map_data():
     try:
         res = load_results("collapse-map", "paper")
         commit = res.provenance.get("commit", "?")[:10]
-        return res.metrics["rows"], "paper", f"results/collapse-map.json, commit {commit}"
+        return res.metrics["rows"], "paper", f"{res.where}, commit {commit}"
     except ValueError:
         return compute("collapse-map", "reduced")["rows"], "reduced", "computed now"
 
