@@ -206,6 +206,8 @@ def test_an_environment_under_tmp_is_bound_over_the_throwaway_tmp_not_hidden_by_
     iso = Isolation("bwrap", bwrap="bwrap", binds=("/usr", "/tmp/ci/.venv", "/tmp/ci/kernelflows"))
     cmd = _bwrap_command(iso, ["python"])
     tmpfs = cmd.index("--tmpfs")
-    binds = [i for i, word in enumerate(cmd) if word == "--ro-bind" and cmd[i + 1].startswith("/tmp/")]
+    binds = [
+        i for i, word in enumerate(cmd) if word == "--ro-bind" and cmd[i + 1].startswith("/tmp/")
+    ]
     assert len(binds) == 2 and all(i > tmpfs for i in binds)
     assert ["--dir", "/tmp"] != cmd[tmpfs + 4 : tmpfs + 6]  # /tmp itself stays the tmpfs
