@@ -27,9 +27,9 @@ from ..networks import (
     DenseMeanFieldNetwork,
     MeanFieldNetwork,
     StudentTeacherResult,
-    sphere_inputs,
     train_student_teacher,
 )
+from .datasets import sphere_inputs
 
 __all__ = [
     "ARCHITECTURES",

@@ -21,7 +21,8 @@ import numpy as np
 
 from ...divergences import mmd2
 from ...kernels import NetworkKernel
-from ...networks import MeanFieldNetwork, first_variation_grad, mse, sphere_inputs
+from ...experiments.datasets import sphere_inputs
+from ...networks import MeanFieldNetwork, first_variation_grad, mse
 from .core import CheckFailed, call, close, mmd2_mistakes, ok, returned_array, returned_number
 
 __all__ = [
