@@ -12,13 +12,13 @@ from kernelflows.experiments import (
     StudentTeacherSettings,
     loss_scale,
     run_student_teacher,
+    sphere_inputs,
     student_teacher_problem,
 )
 from kernelflows.networks import (
     DenseMeanFieldNetwork,
     MeanFieldNetwork,
     mse,
-    sphere_inputs,
     train_student_teacher,
 )
 
@@ -55,7 +55,7 @@ def test_dense_forward_matches_the_definition_written_with_loops():
 def test_dense_gradient_matches_finite_differences():
     net, Z, _, X = dense_problem(seed=1)
     C = np.random.default_rng(2).standard_normal((len(Z), len(X)))
-    analytic = net._weighted_param_grad(Z, X, C)
+    analytic = net.param_grad(Z, X, C)
     numeric = central_difference(lambda V: float(np.sum(C * net.features(V, X))), Z)
     # central differences, eps = 1e-6, on an O(1) smooth function (the ReLU kinks are a
     # measure-zero event for these random weights): error ~ eps^2 + 1e-16 / eps ~ 1e-10
@@ -64,7 +64,7 @@ def test_dense_gradient_matches_finite_differences():
     # a weight matrix C that keeps particle 0's output alone still moves row 1's first layer
     C0 = np.zeros_like(C)
     C0[0] = 1.0
-    assert np.any(net._weighted_param_grad(Z, X, C0)[1, : 2 * 3] != 0)
+    assert np.any(net.param_grad(Z, X, C0)[1, : 2 * 3] != 0)
 
 
 def test_block_diagonal_dense_network_is_the_per_particle_network():
@@ -80,8 +80,8 @@ def test_block_diagonal_dense_network_is_the_per_particle_network():
     assert mse(dense, Zd, U, X) == pytest.approx(mse(per, Zp, U, X), rel=1e-13)
     # the gradients agree on the weights both models have (first layer, diagonal blocks)...
     C = rng.standard_normal((N, len(X)))
-    gd = dense._weighted_param_grad(Zd, X, C)
-    gp = per._weighted_param_grad(Zp, X, C)
+    gd = dense.param_grad(Zd, X, C)
+    gp = per.param_grad(Zp, X, C)
     np.testing.assert_allclose(gd[:, : H * d], gp[:, : H * d], rtol=1e-12, atol=1e-15)
     diag = dense.unpack(dense.block_diagonal(np.hstack([np.zeros((N, H * d)), gp[:, H * d :]])))
     off_block = dense.unpack(gd)[1] != 0

@@ -14,6 +14,7 @@ from kernelflows.experiments import (
     REDUCED_SETTINGS,
     StudentTeacherSettings,
     run_student_teacher,
+    sphere_inputs,
     student_teacher_problem,
 )
 from kernelflows.flows import Diffusion, NoiseInjection, constant
@@ -22,7 +23,6 @@ from kernelflows.networks import (
     MeanFieldNetwork,
     first_variation_grad,
     mse,
-    sphere_inputs,
     train_student_teacher,
 )
 

@@ -52,6 +52,4 @@ class NetworkKernel(Kernel):
         # sum_j w_j grad_Z k(Z, X_j) = E_x[(sum_j w_j phi_{X_j}(x)) grad_Z phi_Z(x)]
         c = (w @ self._phi(X)) / len(self.inputs)
         Z = self.network.particles(Z)
-        return self.network.param_grad(
-            Z, self.inputs, np.broadcast_to(c, (len(Z), len(c)))
-        )
+        return self.network.param_grad(Z, self.inputs, np.broadcast_to(c, (len(Z), len(c))))

@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ...divergences import mmd2
-from ...kernels import NetworkKernel
 from ...experiments.datasets import sphere_inputs
+from ...kernels import NetworkKernel
 from ...networks import MeanFieldNetwork, first_variation_grad, mse
 from .core import CheckFailed, call, close, mmd2_mistakes, ok, returned_array, returned_number
 
