@@ -106,8 +106,8 @@ def test_figure_states_its_scale(tmp_path, monkeypatch):
         paper = True
     except ValueError:  # missing or stale: the figure computes the reduced map
         paper = False
-    assert ("PAPER SCALE" if paper else "REDUCED SCALE") in fig._suptitle.get_text()
+    assert ("PAPER SCALE" if paper else "REDUCED SCALE") in fig.get_suptitle()
     monkeypatch.setattr(files, "RESULTS_DIR", tmp_path)  # no results file: the reduced run
     fig = draw("collapse-map")
-    assert "REDUCED SCALE" in fig._suptitle.get_text()
+    assert "REDUCED SCALE" in fig.get_suptitle()
     plt.close("all")

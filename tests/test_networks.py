@@ -17,10 +17,11 @@ from kernelflows.experiments import (
     sphere_inputs,
     student_teacher_problem,
 )
-from kernelflows.flows import Diffusion, NoiseInjection, constant
+from kernelflows.flows import Diffusion, FlowDivergedError, NoiseInjection, constant
 from kernelflows.kernels import NetworkKernel
 from kernelflows.networks import (
     MeanFieldNetwork,
+    MinibatchVelocity,
     first_variation_grad,
     mse,
     train_student_teacher,
@@ -191,6 +192,43 @@ def test_short_runs_reduce_the_loss():
     # the reduced scale keeps the published step, batch, schedule and architecture
     assert replace(REDUCED_SETTINGS, n_student=1000) == PAPER_SETTINGS
     assert LECTURE_SETTINGS.epochs // LECTURE_SETTINGS.halve_every == 10
+
+
+def test_the_minibatch_field_steps_through_an_epoch_of_batches_by_the_first_variation():
+    problem = student_teacher_problem(tiny_setting(n_train=38, batch_size=10), 7)
+    net, Z, U, X = problem.network, problem.student, problem.teacher, problem.X_train
+    field = MinibatchVelocity(net, U, X, 10, seed=3)
+    assert field.steps_per_epoch == 4  # 38 inputs: three batches of 10 and one of 8
+    state, seen = field.init(Z), []
+    for _ in range(4):
+        batch, _ = state.next(len(X), 10)
+        out = field(Z, state, record=True)
+        # the velocity is -grad f_B, f_B the first variation of MSE / 2 on the batch B
+        np.testing.assert_allclose(
+            out.velocity, -first_variation_grad(net, Z, Z, U, X[batch]), rtol=1e-12, atol=1e-15
+        )
+        # its recorded loss is the MSE on every training input
+        assert out.loss == pytest.approx(mse(net, Z, U, X), rel=1e-12)
+        seen.append(batch)
+        state = out.state
+    # one epoch visits every input once; the next one reshuffles
+    np.testing.assert_array_equal(np.sort(np.concatenate(seen)), np.arange(len(X)))
+    assert [len(b) for b in seen] == [10, 10, 10, 8]
+    assert not np.array_equal(state.next(len(X), 10)[0], seen[0])
+    # the state starts over from the seed: a second run of the same field repeats the first
+    np.testing.assert_array_equal(field.init(Z).next(len(X), 10)[0], seen[0])
+
+
+def test_training_is_run_by_the_flow_engine_and_stops_where_it_diverges():
+    problem = student_teacher_problem(tiny_setting(), 0)
+    r = train(problem, noise=0.0, record_every=1)
+    # the recorded training loss is the MSE of the recorded student on the training inputs
+    assert r.train_loss[-1] == pytest.approx(
+        mse(problem.network, r.student, problem.teacher, problem.X_train), rel=1e-12
+    )
+    # a step far too large: the weights overflow; the engine's error names the step size
+    with pytest.raises(FlowDivergedError, match=r"diverged at step \d+.*reduce step"):
+        train(problem, noise=0.0, step=1e300)
 
 
 def test_schedule_is_recorded_per_epoch():

@@ -11,6 +11,7 @@ as every particle flow; :func:`train_student_teacher` states the run in epochs.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field, replace
 
@@ -36,11 +37,13 @@ class BatchStream:
 
     def next(self, n: int, batch_size: int) -> tuple[np.ndarray, BatchStream]:
         """The next batch of indices into the n inputs (reshuffled at each epoch's start; a
-        last incomplete batch is used as it is) and the stream after it."""
-        order, first = self.order, self.first
+        last incomplete batch is used as it is) and the stream after it. A value: this stream
+        is left as it was (a new epoch draws from a copy of its Generator)."""
+        rng, order, first = self.rng, self.order, self.first
         if order is None or first >= n:
-            order, first = self.rng.permutation(n), 0
-        return order[first : first + batch_size], BatchStream(self.rng, order, first + batch_size)
+            rng = copy.deepcopy(rng)
+            order, first = rng.permutation(n), 0
+        return order[first : first + batch_size], BatchStream(rng, order, first + batch_size)
 
 
 class MinibatchVelocity:
