@@ -1,8 +1,10 @@
 """The student-teacher experiment (Arbel, Korba, Salim, Gretton, NeurIPS 2019, Figure 1).
 
 Settings of the published run and of the reduced scale, the problem (teacher, initial student,
-inputs) drawn from one seed, and the runs for each noise mode on one problem. The network and its
-training live in :mod:`kernelflows.networks`.
+inputs) drawn from one seed, the runs for each noise mode on one problem, and the results files
+``student-teacher`` and ``student-teacher-dense`` (their pieces: noise modes and seeds; the sweep
+is :mod:`.student_teacher_sweep`). The network and its training live in
+:mod:`kernelflows.networks`.
 
 The settings are the defaults of the authors' original code (PyTorch, 2019), whose student is
 :class:`~kernelflows.networks.DenseMeanFieldNetwork` (``architecture="dense"``); its steps were
@@ -173,8 +175,9 @@ DENSE_PAPER_SETTINGS = replace(PAPER_SETTINGS, architecture="dense", epochs=200,
 #: lecture's schedule (1000 epochs, beta halved every 100).
 SWEEP_SETTINGS = replace(REDUCED_SETTINGS, epochs=1000, halve_every=100, record_every=10)
 
-#: The scale of the lecture's own runs (seconds for both students): N = 40 and 10x fewer epochs,
-#: the halving period shortened in proportion, so the run sees the same ten halvings of beta.
+#: The settings of the lecture's own runs (not a scale of the results files): N = 40 and 10x
+#: fewer epochs, the halving period shortened in proportion, so the run sees the same ten
+#: halvings of beta.
 LECTURE_SETTINGS = replace(
     REDUCED_SETTINGS, n_student=40, epochs=1000, halve_every=100, record_every=10
 )
