@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .._validation import as_rng, positive, positive_int
 from ..flows.engine import FieldStep, run_flow
@@ -266,8 +267,10 @@ def train_student_teacher(
     if X_valid is None:
         valid = np.full(len(flow.steps), np.nan)
     else:
-        target = velocity.teacher_output(X_valid)
-        valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
+        # on one BLAS thread, as the run: float32 products round the same on any machine
+        with threadpool_limits(limits=1, user_api="blas"):
+            target = velocity.teacher_output(X_valid)
+            valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
     return StudentTeacherResult(
         epochs=flow.steps // per_epoch,
         train_loss=flow.loss,
