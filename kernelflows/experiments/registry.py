@@ -112,6 +112,11 @@ class Experiment:
         """The runs of one piece (objects: flow results, networks' results)."""
         return self.run(s) if self.pieces is None else self.run(s, piece)
 
+    def piece_summary(self, s: dict, piece) -> dict:
+        """One piece run and summarised (JSON-able): independent of every other piece, so the
+        unit a worker computes and a resumed run keeps."""
+        return jsonable(self.summarise(self.run_piece(s, piece), s))
+
     def metrics(self, s: dict, done: list) -> dict:
         """The metrics of the pieces ``done`` (``[(piece, summary), ...]``, in order)."""
         if self.pieces is None:
@@ -124,7 +129,7 @@ class Experiment:
         """Run every piece in order; the metrics so far after each."""
         done = []
         for piece in self.piece_list(s):
-            done.append((piece, jsonable(self.summarise(self.run_piece(s, piece), s))))
+            done.append((piece, self.piece_summary(s, piece)))
             yield self.metrics(s, done)
 
 
