@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .files import Results, results_path, run_experiment, stale
+from .files import DEFAULT_OUT, Results, results_path, run_experiment, stale
 from .registry import EXPERIMENTS, SCALES, experiment
 
 __all__ = ["main"]
@@ -16,15 +16,29 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m kernelflows.experiments",
-        description="Run the published experiments and write results files with provenance.",
+        description="Run the published experiments and write results files with provenance. "
+        "The published files ship with the package (kernelflows/results/); a run writes into "
+        "./results of the current folder, or --out DIR, and never into the package unless "
+        "--out names its folder.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the experiments and their results files")
-    run = sub.add_parser("run", help="run experiments and write results/ID.json")
+    sub.add_parser("list", help="the experiments and the results files shipped with the package")
+    run = sub.add_parser(
+        "run",
+        help="run experiments and write ./results/ID.json (or --out DIR/ID.json)",
+        description="Run experiments and write ID.json (ID.reduced.json at the reduced scale) "
+        "into ./results of the current folder, or --out DIR. The files shipped with the package "
+        "are never written unless --out names their folder (make results does, in a checkout).",
+    )
     run.add_argument("ids", nargs="+", help="experiment IDs, or 'all'")
     run.add_argument("--scale", choices=SCALES, default="paper")
-    run.add_argument("--out", default=None, help="folder of the results files (default results/)")
-    sub.add_parser("check", help="fail if a committed results file is stale")
+    run.add_argument(
+        "--out",
+        default=None,
+        help=f"folder of the results files to write (default: ./{DEFAULT_OUT} in the current "
+        "folder, created if missing)",
+    )
+    sub.add_parser("check", help="fail if a results file shipped with the package is stale")
     return parser
 
 
@@ -33,7 +47,7 @@ def main(argv=None) -> int:
     if args.command == "list":
         for e in EXPERIMENTS.values():
             there = [s for s in SCALES if results_path(e.id, s).exists()]
-            print(f"{e.id:16s} {e.description} [results: {', '.join(there) or 'none'}]")
+            print(f"{e.id:16s} {e.description} [shipped: {', '.join(there) or 'none'}]")
         return 0
     if args.command == "check":
         bad = [
