@@ -46,10 +46,10 @@ figures: $(STAMP)
 
 # Every published-scale experiment, each writing kernelflows/results/ID.json (the files shipped
 # with the package) with its provenance, and the student-teacher runs at N = 100 that lecture 06
-# also loads (kernelflows/results/ID.reduced.json). On one
-# quiet core: the per-particle student at N = 1000 about 1.5 hours (3 seeds, 4 modes), the dense
-# student's first 300 epochs at N = 1000 about 10 minutes, the sweep at N = 1000 several hours;
-# at N = 100 about 6, 15 and 5 minutes.
+# also loads (kernelflows/results/ID.reduced.json). On one core (the wall times the committed
+# files record): the per-particle student at N = 1000 about 1.6 hours (3 seeds, 4 modes), the
+# dense student's first 200 epochs at N = 1000 about 7 minutes, the sweep at N = 1000 several
+# hours (not run); at N = 100 about 33, 35 and 22 minutes.
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results
 	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results
