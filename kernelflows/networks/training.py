@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._validation import as_rng, positive, positive_int
 from ..flows.engine import FieldStep, run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
+from ..kernels import blas_one_thread
 from .base import Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
@@ -172,6 +172,7 @@ def _noise_name(noise, perturbation: Perturbation) -> str:
     return "injection" if isinstance(perturbation, NoiseInjection) else "diffusion"
 
 
+@blas_one_thread()
 def train_student_teacher(
     network: Network,
     student,
@@ -268,9 +269,8 @@ def train_student_teacher(
         valid = np.full(len(flow.steps), np.nan)
     else:
         # on one BLAS thread, as the run: float32 products round the same on any machine
-        with threadpool_limits(limits=1, user_api="blas"):
-            target = velocity.teacher_output(X_valid)
-            valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
+        target = velocity.teacher_output(X_valid)
+        valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
     return StudentTeacherResult(
         epochs=flow.steps // per_epoch,
         train_loss=flow.loss,
