@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, as_samples, nonnegative, positive, positive_int
-from .base import Forward, MeanFieldModel
+from .base import Forward, MeanFieldModel, gaussian_output, output_slope
 from .mean_field import MeanFieldNetwork
 
 __all__ = ["DenseMeanFieldNetwork"]
@@ -118,8 +118,7 @@ class DenseMeanFieldNetwork(MeanFieldModel):
         W0, W2 = self.unpack(Z)
         pre = X @ W0.T
         u = W2 @ np.maximum(pre, 0.0).T
-        phi = np.exp(-(u**2) / self.sigma**2)
-        return Forward(phi, u, pre)
+        return Forward(gaussian_output(u, self.sigma), u, pre)
 
     def param_grad(
         self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward: Forward | None = None
@@ -132,7 +131,7 @@ class DenseMeanFieldNetwork(MeanFieldModel):
         """
         phi, u, pre = self.forward(Z, X) if forward is None else forward
         _, W2 = self.unpack(Z)
-        g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n)
+        g = output_slope(C, u, phi, self.sigma)  # (N, n): C_ij G'(u_ij)
         a = np.maximum(pre, 0.0)  # (n, N H)
         gW2 = g @ a
         delta = (W2.T @ g) * (pre.T > 0)  # (N H, n)

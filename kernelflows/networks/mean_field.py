@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, as_samples, nonnegative, positive, positive_int
-from .base import Forward, MeanFieldModel
+from .base import Forward, MeanFieldModel, gaussian_output, output_slope
 
 __all__ = ["MeanFieldNetwork"]
 
@@ -114,8 +114,7 @@ class MeanFieldNetwork(MeanFieldModel):
         u = np.einsum("nh,nhb->nb", W1, np.maximum(pre, 0.0))
         if self.bias:
             u += b1[:, None]
-        phi = np.exp(-(u**2) / self.sigma**2)
-        return Forward(phi, u, pre)
+        return Forward(gaussian_output(u, self.sigma), u, pre)
 
     def param_grad(
         self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward: Forward | None = None
@@ -130,7 +129,7 @@ class MeanFieldNetwork(MeanFieldModel):
         phi, u, pre = self.forward(Z, X) if forward is None else forward
         W0, b0, W1, b1 = self.unpack(Z)
         N, H, d = W0.shape
-        g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n): C_ij G'(u_ij)
+        g = output_slope(C, u, phi, self.sigma)  # (N, n): C_ij G'(u_ij)
         gW1 = np.einsum("nb,nhb->nh", g, np.maximum(pre, 0.0))
         delta = g[:, None, :] * W1[:, :, None] * (pre > 0)  # (N, H, n)
         gW0 = (delta.reshape(N * H, len(X)) @ X).reshape(N, H, d)
