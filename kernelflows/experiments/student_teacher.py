@@ -360,6 +360,13 @@ def by_mode(done) -> dict:
     return {"runs": runs, "mean": mean}
 
 
+def piece_of(runs: dict, piece) -> dict:
+    """The summary of a done piece ``[modes, seed]`` read back from ``runs`` (``{mode: {seed:
+    run}}``, as :func:`by_mode` gives them): what a resumed run keeps."""
+    modes, seed = piece
+    return {mode: runs[mode][str(seed)] for mode in modes}
+
+
 def _main_settings(scale: str) -> dict:
     return plan(PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS, (0, 1, 2))
 
@@ -379,6 +386,7 @@ def _experiment(experiment_id: str, description: str, scales) -> Experiment:
         summarise_runs,
         pieces=lambda s: s["order"],
         combine=lambda s, done: by_mode(done),
+        summary_of=lambda s, metrics, piece: piece_of(metrics["runs"], piece),
     )
 
 

@@ -16,7 +16,14 @@ from dataclasses import replace
 import numpy as np
 
 from .registry import Experiment, jsonable, register
-from .student_teacher import PAPER_SETTINGS, SWEEP_SETTINGS, by_mode, run_piece, summarise_runs
+from .student_teacher import (
+    PAPER_SETTINGS,
+    SWEEP_SETTINGS,
+    by_mode,
+    piece_of,
+    run_piece,
+    summarise_runs,
+)
 
 __all__ = ["EXPERIMENT", "sweep_variants"]
 
@@ -87,5 +94,8 @@ EXPERIMENT = Experiment(
     summarise_runs,
     pieces=lambda s: s["order"],
     combine=_combine,
+    summary_of=lambda s, metrics, piece: piece_of(
+        metrics["variants"][piece[0]]["runs"], [s["variants"][piece[0]]["noises"], piece[1]]
+    ),
 )
 register(EXPERIMENT)

@@ -232,7 +232,8 @@ def train_student_teacher(
         (``rng.spawn(2)``), so that noise injection with beta = 0 follows plain training exactly.
     dtype : "float64" or "float32"
         The precision of the weights, inputs and arithmetic ("float32" as in the original
-        code); the noise is drawn in float64 and rounded.
+        code); the noise is drawn in that dtype (float32:
+        :func:`kernelflows.flows.perturbations.standard_normal`).
     progress : bool
         Show a progress bar over the steps (off by default, as for every flow).
     """
