@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,20 +170,21 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
 _worker: dict = {}
 
 
-def _init_worker(lock, counter, progress: bool) -> None:
-    """A worker process: Ctrl-C is the parent's to handle; BLAS on one thread for good."""
+def _init_worker(lock, progress: bool) -> None:
+    """A worker process: Ctrl-C is the parent's to handle; BLAS on one thread for good; its
+    progress bars on their own line (the pool numbers its workers 1, 2, ...)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from threadpoolctl import threadpool_limits
 
     _worker["limits"] = threadpool_limits(limits=1)
-    with counter.get_lock():
-        counter.value += 1
-        _worker["position"] = counter.value
+    identity = multiprocessing.current_process()._identity
+    _worker["position"] = identity[0] if identity else 1
     _worker["progress"] = progress
-    if progress:
-        from tqdm.auto import tqdm
+    from tqdm.auto import tqdm
 
-        tqdm.set_lock(lock)
+    # the parent's lock, or a thread lock: tqdm would otherwise make a multiprocessing lock
+    # here, which a worker stopped by Ctrl-C leaves to the resource tracker (and its warning)
+    tqdm.set_lock(lock if progress else threading.RLock())
 
 
 def _compute(experiment_id: str, settings: dict, piece, label: str, position, progress: bool):
@@ -319,15 +321,16 @@ def _run_tasks(files, tasks, jobs, progress, code, commit, t0) -> None:
                 bar.update(1)
         return
     ctx = multiprocessing.get_context("spawn")
-    lock, counter = ctx.RLock(), ctx.Value("i", 0)
-    if progress:
+    lock = None
+    if progress:  # the bars of every process write under one lock
+        lock = ctx.RLock()
         tqdm.set_lock(lock)
     work = [
         ((k, i), files[k].experiment_id, files[k].settings, files[k].pieces[i], files[k].label(i))
         for k, i in tasks
     ]
     with _one_thread_environment():
-        pool = ctx.Pool(min(jobs, len(tasks)), _init_worker, (lock, counter, progress))
+        pool = ctx.Pool(min(jobs, len(tasks)), _init_worker, (lock, progress))
     try:
         with tqdm(total=total, initial=kept, desc=desc, unit="piece", disable=not progress) as bar:
             for (k, i), summary, seconds in pool.imap_unordered(_work, work):

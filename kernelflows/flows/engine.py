@@ -368,7 +368,7 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
         if n == n_steps:
             out = _call(field, n, last_loss, X, state, None, True)
             out = _checked(out, n, X.shape, step, last_loss)
-            _checked_loss(out, n, step, last_loss)
+            _show(bar, n, _checked_loss(out, n, step, last_loss), per_epoch)
             recorder.record(X, out, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
