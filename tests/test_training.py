@@ -170,3 +170,18 @@ def test_bad_training_arguments_raise(kw, name):
     problem = student_teacher_problem(tiny_setting(), 0)
     with pytest.raises(ValueError, match=name):
         train(problem, **kw)
+
+
+def test_the_fused_forward_pass_of_noise_injection_is_the_two_passes_bit_for_bit():
+    from unittest import mock
+
+    from kernelflows.networks import MeanFieldNetwork
+
+    # the per-particle student's rows are independent: one forward pass of [Z; Z + beta u]
+    # is the passes of Z and of Z + beta u (a row of a matrix product depends on its own row)
+    s = replace(PAPER_SETTINGS, n_student=100, epochs=2, record_every=1)
+    fused = run_student_teacher(s, noises=("injection",), rng=0)["injection"]
+    with mock.patch.object(MeanFieldNetwork, "independent_rows", False):
+        apart = run_student_teacher(s, noises=("injection",), rng=0)["injection"]
+    np.testing.assert_array_equal(fused.student, apart.student)
+    np.testing.assert_array_equal(fused.train_loss, apart.train_loss)

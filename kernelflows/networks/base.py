@@ -4,8 +4,8 @@ A network maps particles Z (rows of an (N, p) array: one weight vector each) and
 (n, d) to the features phi_{Z_i}(x_j). Training, the losses below and
 :class:`~kernelflows.kernels.NetworkKernel` use a network through two methods only:
 
-* ``forward(Z, X) -> Forward(phi, u, pre)``: the features (N, n) and the intermediates the
-  gradient needs (u the argument of G, pre the first layer's pre-activations);
+* ``forward(Z, X) -> Forward(phi, u, hidden)``: the features (N, n) and the intermediates the
+  gradient needs (u the argument of G, hidden the first layer's activations);
 * ``param_grad(Z, X, C, forward=None) -> (N, p)``: sum_j C_ij grad_Z phi_{Z_i}(x_j), reusing
   ``forward(Z, X)`` when given.
 
@@ -71,11 +71,12 @@ def output_slope(C, u: np.ndarray, phi: np.ndarray, sigma: float) -> np.ndarray:
 
 class Forward(NamedTuple):
     """One forward pass: ``phi`` (N, n) the features, ``u`` (N, n) their argument
-    (phi = G(u)), ``pre`` the first layer's pre-activations (laid out by the network)."""
+    (phi = G(u)), ``hidden`` the first layer's activations ReLU(pre) (laid out by the network;
+    hidden > 0 where pre > 0, all the backward pass needs of pre)."""
 
     phi: np.ndarray
     u: np.ndarray
-    pre: np.ndarray
+    hidden: np.ndarray
 
 
 @runtime_checkable

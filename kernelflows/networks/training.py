@@ -21,7 +21,7 @@ from .._validation import as_rng, positive, positive_int
 from ..flows.engine import FieldStep, run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
-from .base import Network
+from .base import Forward, Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
 
@@ -113,7 +113,15 @@ class MinibatchVelocity:
         net, Z = self.network, particles
         batch, state = state.next(len(self.X_train), self.batch_size)
         X = self.X_train[batch]
-        forward = net.forward(Z, X)
+        if at is not None:
+            at = at.astype(self.dtype, copy=False)
+        if at is not None and getattr(net, "independent_rows", False):
+            # one forward pass for the particles and their perturbed copies (noise injection)
+            both = net.forward(np.concatenate([Z, at]), X)
+            forward = Forward(*(a[: len(Z)] for a in both))
+            forward_at = Forward(*(a[len(Z) :] for a in both))
+        else:
+            forward, forward_at = net.forward(Z, X), None
         # -C with C_ij = (f_nu(x_j) - f_nu*(x_j)) / |B|: the velocity is -grad f_B, and
         # param_grad is linear in C, so this is exactly -(the gradient) in any rounding
         C = np.broadcast_to(
@@ -122,7 +130,7 @@ class MinibatchVelocity:
         if at is None:
             v = v_Z = net.param_grad(Z, X, C, forward)
         else:
-            v = net.param_grad(at.astype(self.dtype, copy=False), X, C)
+            v = net.param_grad(at, X, C, forward_at)
             v_Z = net.param_grad(Z, X, C, forward) if record else None
         if not record:
             return FieldStep(v, state)
