@@ -136,7 +136,10 @@ class DenseMeanFieldNetwork(MeanFieldModel):
         phi, u, a = self.forward(Z, X) if forward is None else forward
         _, W2 = self.unpack(Z)
         g = output_slope(C, u, phi, self.sigma)  # (N, n): C_ij G'(u_ij)
-        gW2 = g @ a  # a = ReLU(pre), (n, N H)
+        H, d = self.hidden, self.input_dim
+        out = np.empty(Z.shape, dtype=np.result_type(g, a))
+        np.matmul(g, a, out=out[:, H * d :])  # d/dW2 = g a, a = ReLU(pre), (n, N H)
         delta = W2.T @ g  # (N H, n)
         delta *= a.T > 0  # 1[pre > 0] = 1[ReLU(pre) > 0]
-        return self.pack(delta @ X, gW2)
+        out[:, : H * d] = (delta @ X).reshape(self.n_particles, H * d)
+        return out

@@ -140,4 +140,6 @@ class MeanFieldNetwork(MeanFieldModel):
         delta = g[:, None, :] * W1[:, :, None]  # (N, H, n)
         delta *= hidden > 0  # 1[p > 0] = 1[ReLU(p) > 0]
         gW0 = (delta.reshape(N * H, len(X)) @ X).reshape(N, H, d)
+        if not self.bias:  # [W0, W1]: the biases' gradients are not needed
+            return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1)
         return self.pack(gW0, delta.sum(axis=2), gW1, g.sum(axis=1))
