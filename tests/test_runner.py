@@ -103,11 +103,16 @@ def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_p
     assert len(calls) == 9
 
 
-@pytest.mark.parametrize("experiment_id", ["student-teacher", "student-teacher-sweep"])
+@pytest.mark.parametrize(
+    "experiment_id", ["student-teacher", "student-teacher-sweep", "three-rings"]
+)
 def test_a_done_piece_is_read_back_from_the_metrics(experiment_id):
     e = experiment(experiment_id)
     if experiment_id == "student-teacher":
         s = tiny_plan(epochs=2)
+    elif experiment_id == "three-rings":
+        s = e.settings("reduced", n_steps=20, record_every=10)
+        s["order"] = e.piece_list(s)
     else:
         s = e.settings("reduced")
         names = ["dense", "per-particle, lr 0.5"]
@@ -240,3 +245,16 @@ def test_bad_jobs_and_settings_are_refused(tmp_path):
     (tmp_path / "s.json").write_text("{}")
     assert main(["run", "collapse", "--settings", str(tmp_path / "s.json")]) == 2
     np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), ["s.json"])
+
+
+def test_three_rings_in_pieces_is_the_summary_of_both_runs():
+    from kernelflows.experiments import three_rings_experiment
+
+    e = experiment("three-rings")
+    s = e.settings("reduced", n_steps=20, record_every=10)
+    done = [(piece, e.piece_summary(s, piece)) for piece in e.piece_list(s)]
+    metrics = e.metrics(s, done)
+    assert metrics.pop("done") == [["kale"], ["mmd"]] and metrics.pop("missing") == []
+    both = e.summarise(three_rings_experiment(s), s)
+    assert metrics.pop("seconds").keys() == both.pop("seconds").keys()
+    assert metrics == both
