@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kernelflows.experiments import PAPER_SETTINGS, experiment
+from kernelflows.experiments import EXPERIMENTS, PAPER_SETTINGS, experiment
 from kernelflows.experiments import runner as runner_module
 from kernelflows.experiments.cli import main
 from kernelflows.experiments.runner import RunInterrupted, estimated_seconds, run_experiments
@@ -227,7 +227,24 @@ def test_estimates_schedule_the_pieces_longest_first(tmp_path):
     del doc["pieces"]
     path.write_text(json.dumps(doc))
     assert estimated_seconds(path, 1) == pytest.approx(99.0 / 4 * 9)
+    # ... and a complete file of an experiment that had no pieces then: all of them in it
+    del doc["metrics"]["done"]
+    path.write_text(json.dumps(doc))
+    assert estimated_seconds(path, 1) == pytest.approx(99.0)
+    assert estimated_seconds(path, 2) == pytest.approx(99.0 / 9 * 5)
     assert estimated_seconds(tmp_path / "none.json") is None
+
+
+def test_list_estimates_what_the_makefile_runs():
+    from kernelflows.experiments.cli import MAKE_RESULTS
+
+    recipe = (ROOT / "Makefile").read_text().split("\nresults:")[1].split("\n\n")[0]
+    commands = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
+    assert commands == [
+        f"{'all' if scale == 'paper' else ' '.join(ids)} --scale {scale} --jobs $(JOBS)"
+        for ids, scale in MAKE_RESULTS
+    ]
+    assert MAKE_RESULTS[0][0] == tuple(EXPERIMENTS)
 
 
 def test_list_gives_each_experiment_an_estimate_at_each_scale(capsys):

@@ -20,9 +20,22 @@ from pathlib import Path
 
 from .files import RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
-from .runner import RunInterrupted, estimated_seconds, run_experiments
+from .runner import (
+    RunInterrupted,
+    estimated_seconds,
+    piece_estimates,
+    run_experiments,
+    schedule_seconds,
+)
 
-__all__ = ["main"]
+__all__ = ["MAKE_RESULTS", "main"]
+
+#: What ``make results`` runs: every experiment at the paper scale, then the student-teacher
+#: runs at N = 100 that lecture 06 also loads (two commands, each on its own workers).
+MAKE_RESULTS = (
+    (tuple(EXPERIMENTS), "paper"),
+    (("student-teacher", "student-teacher-dense", "student-teacher-sweep"), "reduced"),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,6 +98,22 @@ def _list(jobs: int) -> int:
             if len(about) > 60:
                 about = about[:57] + "..."
             print(f"{name:24s} {scale:8s} {_duration(one):>10s} {_duration(many):>12s}  {about}")
+    total = {1: 0.0, jobs: 0.0}
+    missing = []
+    for ids, scale in MAKE_RESULTS:
+        pieces = []
+        for i in ids:
+            found = piece_estimates(results_path(i, scale))
+            if found is None:
+                missing.append(f"{i} ({scale})")
+            else:
+                pieces += found
+        for j in total:
+            total[j] += schedule_seconds(pieces, j)
+    print(
+        f"{'make results':24s} {'':8s} {_duration(total[1]):>10s} {_duration(total[jobs]):>12s}"
+        f"  {'without ' + ', '.join(missing) if missing else 'every file'}"
+    )
     print(
         f"Estimated from the wall times of the results files in {RESULTS_DIR} (each piece's "
         f"seconds, on {', '.join(sorted(cpus)) or 'no machine yet'}); '?': no file at that "
