@@ -75,7 +75,7 @@ class _File:
     path: Path
     settings: dict
     pieces: list
-    done: dict = field(default_factory=dict)  # index -> (summary, seconds)
+    done: dict = field(default_factory=dict)  # index -> (summary, (wall, CPU seconds))
     kept: int = 0
     previous_wall: float = 0.0
     start: float = 0.0
@@ -86,7 +86,9 @@ class _File:
 
     def label(self, index: int) -> str:
         piece = self.pieces[index]
-        return self.experiment_id if piece is None else f"{self.experiment_id} {_piece_name(piece)}"
+        return (
+            self.experiment_id if piece is None else f"{self.experiment_id} [{_piece_name(piece)}]"
+        )
 
 
 def _piece_name(piece) -> str:
@@ -121,7 +123,8 @@ def _read_kept(f: _File, code: str) -> str:
             summary = doc["metrics"]
         else:
             summary = e.summary_of(f.settings, doc["metrics"], rec["piece"])
-        f.done[i] = (summary, float(rec.get("seconds", float("nan"))))
+        times = (float(rec.get("seconds", "nan")), float(rec.get("cpu_seconds", "nan")))
+        f.done[i] = (summary, times)
     f.kept = len(f.done)
     f.previous_wall = float(doc["provenance"].get("wall_seconds", 0.0)) if f.done else 0.0
     if f.done:
@@ -147,7 +150,7 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
     done = [(f.pieces[i], f.done[i][0]) for i in order]
     stored = e.pieces is None or e.summary_of is not None
     records = [
-        {"piece": f.pieces[i], "seconds": f.done[i][1]}
+        {"piece": f.pieces[i], "seconds": f.done[i][1][0], "cpu_seconds": f.done[i][1][1]}
         | ({} if stored else {"summary": f.done[i][0]})
         for i in order
     ]
@@ -196,10 +199,10 @@ def _compute(experiment_id: str, settings: dict, piece, label: str, position, pr
 
     e = experiment(experiment_id)
     bars = flow_progress(label, position=position) if progress else contextlib.nullcontext()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with blas_one_thread(), kernel_threads(1), bars:
         summary = e.piece_summary(settings, piece)
-    return summary, time.perf_counter() - t0
+    return summary, (time.perf_counter() - t0, time.process_time() - c0)
 
 
 def _work(task):
