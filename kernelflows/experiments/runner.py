@@ -192,15 +192,18 @@ def _init_worker(lock, progress: bool) -> None:
     tqdm.set_lock(lock if progress else threading.RLock())
 
 
-def _compute(experiment_id: str, settings: dict, piece, label: str, position, progress: bool):
-    """One piece's summary and its seconds, on one thread (BLAS and the kernels' sums)."""
+def _compute(
+    experiment_id: str, settings: dict, piece, label: str, position, progress: bool, threads=None
+):
+    """One piece's summary and its (wall, CPU) seconds, BLAS on one thread, the kernels' sums on
+    ``threads`` (a worker: 1; this process: every core). Neither changes a bit of the result."""
     from ..flows import flow_progress
     from ..kernels import blas_one_thread, kernel_threads
 
     e = experiment(experiment_id)
     bars = flow_progress(label, position=position) if progress else contextlib.nullcontext()
     t0, c0 = time.perf_counter(), time.process_time()
-    with blas_one_thread(), kernel_threads(1), bars:
+    with blas_one_thread(), kernel_threads(threads), bars:
         summary = e.piece_summary(settings, piece)
     return summary, (time.perf_counter() - t0, time.process_time() - c0)
 
@@ -210,7 +213,7 @@ def _work(task):
     import kernelflows.experiments  # noqa: F401  (registers every experiment)
 
     summary, seconds = _compute(
-        experiment_id, settings, piece, label, _worker["position"], _worker["progress"]
+        experiment_id, settings, piece, label, _worker["position"], _worker["progress"], 1
     )
     return key, summary, seconds
 
@@ -280,7 +283,12 @@ def run_experiments(
         files.append(f)
 
     tasks = [(k, i) for k, f in enumerate(files) for i in f.missing]
-    longest = {k: estimated_seconds(f.path, 1) or 0.0 for k, f in enumerate(files)}
+    # longest first, from the file there or else the committed one
+    longest = {
+        k: estimated_seconds(f.path) or estimated_seconds(results_path(f.experiment_id, f.scale))
+        for k, f in enumerate(files)
+    }
+    longest = {k: v or 0.0 for k, v in longest.items()}
     tasks.sort(key=lambda t: -longest[t[0]] / max(1, len(files[t[0]].pieces)))
     t0 = time.perf_counter()
     if tasks:
