@@ -56,14 +56,18 @@ def _underflows(phi: np.ndarray) -> bool:
 
 def gaussian_output(u: np.ndarray, sigma: float) -> np.ndarray:
     """G(u) = exp(-u^2 / sigma^2), the output both students share (subnormals set to 0)."""
-    phi = np.exp(-(u**2) / sigma**2)
+    phi = u * u  # then in place: -(u^2) / sigma^2 = u^2 / (-sigma^2), the same rounding
+    phi /= -(sigma**2)
+    np.exp(phi, out=phi)
     return _flush_subnormal(phi) if _underflows(phi) else phi
 
 
 def output_slope(C, u: np.ndarray, phi: np.ndarray, sigma: float) -> np.ndarray:
     """C_ij G'(u_ij) = C_ij (-2 u_ij / sigma^2) G(u_ij), given phi = G(u) (subnormals set to
     0): the weights the backward pass of both students starts from."""
-    g = C * (-2.0 / sigma**2) * u * phi
+    g = C * (-2.0 / sigma**2)  # then in place, in the order ((C k) u) phi
+    g *= u
+    g *= phi
     return _flush_subnormal(g) if _underflows(phi) else g
 
 
