@@ -43,10 +43,13 @@ SMALL_OUTPUT = 1e-15
 
 def _flush_subnormal(a: np.ndarray) -> np.ndarray:
     """``a`` with its subnormal entries (0 < |a| < the dtype's smallest normal number) set to
-    0, in place. Arithmetic on subnormals is 10 to 30 times slower on x86 (the dense student's
-    backward products ran ten times slower on them); what they would add is below the rounding
-    of any weight they update, so the training is the same to the last bit."""
-    np.copyto(a, 0.0, where=np.abs(a) < np.finfo(a.dtype).tiny)
+    0 (of their sign), in place. Arithmetic on subnormals is 10 to 30 times slower on x86 (the
+    dense student's backward products ran ten times slower on them); what they would add is
+    below the rounding of any weight they update, so the training is the same to the last bit."""
+    # a multiplication by the mask 1[|a| >= tiny] (a subnormal becomes a zero of its sign; NaN
+    # stays NaN): one pass, where a masked assignment branches on every entry (16x slower when,
+    # as after diffusion, most outputs underflow)
+    np.multiply(a, np.abs(a) >= np.finfo(a.dtype).tiny, out=a)
     return a
 
 
