@@ -179,5 +179,5 @@ def main(argv=None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     for res in written:
-        print(f"wrote {res.path} ({res.provenance['wall_seconds']:.0f} s)")
+        print(f"{res.path}: complete ({res.provenance['wall_seconds']:.0f} s of wall time in all)")
     return 0
