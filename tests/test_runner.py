@@ -167,11 +167,11 @@ def test_ctrl_c_and_sigterm_stop_the_workers_with_one_line_saying_what_was_kept(
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err
     lines = [line for line in err.splitlines() if line.strip()]
-    assert lines[-1].startswith("interrupted: kept student-teacher (paper) ")
-    assert "Traceback" not in err
+    assert lines[-1].startswith("interrupted: kept student-teacher (paper) "), err
+    assert "Traceback" not in err, err
     kept = read(path)["metrics"]["done"]
-    assert 1 <= len(kept) < 9 and f"{len(kept)} of 9 pieces" in lines[-1]
-    assert _group_ends(proc.pid, 60.0)  # the workers (and the resource tracker) are gone
+    assert 1 <= len(kept) < 9 and f"{len(kept)} of 9 pieces" in lines[-1], err
+    assert _group_ends(proc.pid, 60.0), err  # the workers (and the resource tracker) are gone
     # run again (serially): the kept pieces stay, the rest is computed, as a run never stopped
     again = subprocess.run(_cli(tmp_path), capture_output=True, text=True, cwd=ROOT)
     assert again.returncode == 0, again.stderr
@@ -241,7 +241,8 @@ def test_list_estimates_what_the_makefile_runs():
     recipe = (ROOT / "Makefile").read_text().split("\nresults:")[1].split("\n\n")[0]
     commands = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
     assert commands == [
-        f"{'all' if scale == 'paper' else ' '.join(ids)} --scale {scale} --jobs $(JOBS)"
+        f"{'all' if scale == 'paper' else ' '.join(ids)} --scale {scale} "
+        "--out kernelflows/results --jobs $(JOBS)"
         for ids, scale in MAKE_RESULTS
     ]
     assert MAKE_RESULTS[0][0] == tuple(EXPERIMENTS)

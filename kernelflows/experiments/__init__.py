@@ -9,8 +9,9 @@
   :mod:`.beyond`; :mod:`.metrics` - the measures of fit they report;
 * :mod:`.registry` - the experiments by ID, their scales and pieces, :func:`compute` and
   :func:`compute_runs` (a lecture's own run); :mod:`.files` - results files with provenance
-  (:func:`run_experiment` writes ``results/ID.json``, :func:`load_results` reads it);
-  :mod:`.cli` - ``python -m kernelflows.experiments run ID --scale paper``.
+  (:func:`run_experiment` writes ``./results/ID.json``, :func:`load_results` reads the files
+  shipped with the package, ``kernelflows/results/``); :mod:`.cli` - ``python -m
+  kernelflows.experiments run ID --scale paper [--out DIR]``.
 
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """

@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .files import RESULTS_DIR, Results, results_path, stale
+from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
 from .runner import (
     RunInterrupted,
@@ -41,17 +41,34 @@ MAKE_RESULTS = (
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m kernelflows.experiments",
-        description="Run the published experiments and write results files with provenance.",
+        description="Run the published experiments and write results files with provenance. "
+        "The published files ship with the package (kernelflows/results/); a run writes into "
+        "./results of the current folder, or --out DIR, and never into the package unless "
+        "--out names its folder.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     lst = sub.add_parser(
-        "list", help="the experiments, their results files and estimated run times"
+        "list",
+        help="the experiments, the results files shipped with the package and estimated times",
     )
     lst.add_argument("--jobs", type=int, default=2, help="worker processes of the estimate")
-    run = sub.add_parser("run", help="run experiments and write results/ID.json")
+    run = sub.add_parser(
+        "run",
+        help="run experiments and write ./results/ID.json (or --out DIR/ID.json)",
+        description="Run experiments and write ID.json (ID.reduced.json at the reduced scale) "
+        "into ./results of the current folder, or --out DIR. The files shipped with the package "
+        "are never written unless --out names their folder (make results does, in a checkout). "
+        "Pieces a file already holds (same settings, same code) are kept; Ctrl-C stops with a "
+        "line saying what was kept.",
+    )
     run.add_argument("ids", nargs="+", help="experiment IDs, or 'all'")
     run.add_argument("--scale", choices=SCALES, default="paper")
-    run.add_argument("--out", default=None, help="folder of the results files (default results/)")
+    run.add_argument(
+        "--out",
+        default=None,
+        help=f"folder of the results files to write (default: ./{DEFAULT_OUT} in the current "
+        "folder, created if missing)",
+    )
     run.add_argument(
         "--jobs", type=int, default=1, help="worker processes, one BLAS thread each (default 1)"
     )
@@ -70,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="progress bars (default: when stderr is a terminal)",
     )
-    sub.add_parser("check", help="fail if a committed results file is stale")
+    sub.add_parser("check", help="fail if a results file shipped with the package is stale")
     return parser
 
 

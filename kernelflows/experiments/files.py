@@ -1,12 +1,20 @@
 """Results files: each registered experiment's metrics at a scale, with their provenance.
 
 ``python -m kernelflows.experiments run ID --scale paper`` (:func:`run_experiment`) writes
-``results/ID.json`` (``results/ID.reduced.json`` at the reduced scale) holding the settings, the
-metrics, the code version (git commit), the platform (CPU, BLAS, numpy), the start time and the
-wall time; ``make results`` runs them all. An experiment made of pieces is written after every
-piece. Lectures and figures that quote a published-scale number read it with
-:func:`load_results` and print where it came from (:meth:`Results.source`). A test fails when a
-committed results file no longer matches the settings in the code (:func:`stale`).
+``ID.json`` (``ID.reduced.json`` at the reduced scale) into ``./results`` of the current folder,
+or into ``--out DIR``, holding the settings, the metrics, the code version (git commit, or the
+package version when it is not run from a checkout), the platform (CPU, BLAS, numpy), the start
+time and the wall time. A rerun never writes into the package by surprise. An experiment made of
+pieces is written after every piece.
+
+The published files ship inside the package, ``kernelflows/results/`` (package data, found with
+:mod:`importlib.resources` the same way from a checkout and from an installed wheel):
+:func:`load_results` reads them unless it is given a ``directory`` (a user's own rerun), and the
+:class:`Results` it returns says which file it read (``path``, and the first words of
+:meth:`Results.source`). ``make results`` reruns them all and writes them there (``--out
+kernelflows/results``). Lectures and figures that quote a published-scale number read it with
+:func:`load_results` and print where it came from. A test fails when a shipped results file no
+longer matches the settings in the code (:func:`stale`).
 
 Every read of a results file goes through :meth:`Results.read`, and every file's place through
 :func:`results_path`.
@@ -20,6 +28,7 @@ import os
 import platform
 import subprocess
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +36,7 @@ import numpy as np
 from .registry import check_scale, experiment, settings
 
 __all__ = [
+    "DEFAULT_OUT",
     "RESULTS_DIR",
     "Results",
     "load_results",
@@ -36,8 +46,11 @@ __all__ = [
     "stale",
 ]
 
-#: The folder of the committed results files (beside the package in a source checkout).
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+#: The published results files, shipped inside the package (package data): a folder on disk in
+#: a checkout and in an installed wheel alike.
+RESULTS_DIR = resources.files("kernelflows").joinpath("results")
+#: Where a rerun writes unless told otherwise: ``results`` in the current folder.
+DEFAULT_OUT = Path("results")
 
 
 @dataclass(frozen=True)
@@ -59,11 +72,22 @@ class Results:
             doc["id"], doc["scale"], doc["settings"], doc["metrics"], doc["provenance"], str(path)
         )
 
+    @property
+    def where(self) -> str:
+        """The file it was read from: ``kernelflows/results/NAME`` for a file shipped with the
+        package (the same words from a checkout and from a wheel), else its path."""
+        if not self.path:
+            return self.id
+        path = Path(self.path)
+        if path.parent == Path(str(RESULTS_DIR)):
+            return f"kernelflows/results/{path.name}"
+        return str(path)
+
     def source(self) -> str:
         """One line saying where the numbers came from (file, commit, machine, date)."""
         p = self.provenance
         return (
-            f"{Path(self.path).name if self.path else self.id}: "
+            f"{self.where}: "
             f"commit {p.get('commit', '?')[:10]}"
             f"{' (+local changes)' if 'local changes' in p.get('commit', '') else ''}, "
             f"{p.get('cpu', '?')}, {p.get('blas', '?')}, numpy {p.get('numpy', '?')}, "
@@ -79,20 +103,25 @@ def stale(res: Results) -> bool:
 
 
 def results_path(experiment_id: str, scale: str = "paper", directory=None) -> Path:
-    """``results/ID.json`` (paper scale) or ``results/ID.reduced.json``, in ``directory``
-    (default :data:`RESULTS_DIR`)."""
+    """``DIR/ID.json`` (paper scale) or ``DIR/ID.reduced.json``; ``DIR`` is ``directory``, or
+    the folder of the results files shipped with the package (:data:`RESULTS_DIR`)."""
     experiment(experiment_id)
     suffix = ".json" if check_scale(scale) == "paper" else ".reduced.json"
-    return Path(directory or RESULTS_DIR) / f"{experiment_id}{suffix}"
+    folder = RESULTS_DIR if directory is None else directory
+    return Path(str(folder)) / f"{experiment_id}{suffix}"
 
 
 def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Results:
-    """Read a results file; a ``ValueError`` if it is missing or stale (settings changed)."""
+    """Read a results file: the one shipped with the package, or ``directory``'s (a rerun's).
+
+    The answer says which file it read (``path``, :attr:`Results.where`); a ``ValueError`` if
+    the file is missing or stale (its settings differ from the code's)."""
     path = results_path(experiment_id, scale, directory)
     if not path.exists():
+        out = "" if directory is None else f" --out {directory}"
         raise ValueError(
             f"no results file {path}; run `python -m kernelflows.experiments run "
-            f"{experiment_id} --scale {scale}`"
+            f"{experiment_id} --scale {scale}{out}`"
         )
     res = Results.read(path)
     if stale(res):
@@ -107,6 +136,13 @@ def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Re
 
 
 def _git_commit() -> str:
+    """The checkout's commit, or the package's version when it does not run from a checkout
+    of kernelflows (an installed wheel inside someone's own repository is no checkout of it)."""
+    from .. import __version__
+    from .._project import _from_pyproject
+
+    if not _from_pyproject():
+        return f"kernelflows {__version__} (installed package, no git checkout)"
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -177,7 +213,8 @@ def run_experiment(
     progress: bool = False,
     settings: dict | None = None,
 ) -> Results:
-    """Run an experiment and write its results file atomically; return what was written.
+    """Run an experiment and write its results file atomically into ``directory`` (default
+    ``./results``, never the package's own folder unless named); return what was written.
 
     The file is written after every piece (its metrics say which pieces are done and which are
     missing). Pieces already in the file, written with the same settings by the same code, are

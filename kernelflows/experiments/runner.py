@@ -251,7 +251,8 @@ def run_experiments(
     settings: dict | None = None,
     quiet: bool = False,
 ) -> list:
-    """Run the results files ``runs`` (``[(experiment_id, scale), ...]``) and return what was
+    """Run the results files ``runs`` (``[(experiment_id, scale), ...]``) into ``directory``
+    (default ``./results``; the package's own folder only when named) and return what was
     written (:class:`~kernelflows.experiments.Results`, in the order given).
 
     ``jobs``: worker processes (1: in this process). Pieces of every file share the workers,
@@ -262,7 +263,7 @@ def run_experiments(
     Raises :class:`RunInterrupted` on Ctrl-C or SIGTERM (with the SIGTERM handler of the
     command line), after stopping the workers; every piece finished is in its file.
     """
-    from .files import Results, _git_commit, results_path
+    from .files import DEFAULT_OUT, Results, _git_commit, results_path
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -274,7 +275,7 @@ def run_experiments(
     for experiment_id, scale in runs:
         e = experiment(experiment_id)
         s = e.settings(scale) if settings is None else jsonable(settings)
-        path = results_path(experiment_id, scale, directory)
+        path = results_path(experiment_id, scale, DEFAULT_OUT if directory is None else directory)
         path.parent.mkdir(parents=True, exist_ok=True)
         f = _File(experiment_id, scale, path, s, e.piece_list(s), start=now)
         found = "starting over (--fresh)" if fresh else _read_kept(f, code)
