@@ -13,7 +13,7 @@
   reports its final MMD^2, energy distance, stragglers (particles farther than
   :data:`STRAGGLER_DISTANCE` from every target point), particles per ring, the first step at
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
-* **Student-teacher** (:func:`drmmd_student_teacher_pieces`): the authors' claim that DrMMD beats
+* **Student-teacher** (:func:`drmmd_student_teacher_piece`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
   (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
   the authors' command line), with noise injection and without, against the MMD flow's runs on
@@ -22,14 +22,13 @@
   :func:`~kernelflows.experiments.run_student_teacher`); :func:`drmmd_student_teacher_table`
   prints it.
 
-Both are registered with the results files (``python -m kernelflows.experiments run
-drmmd-three-rings``, ``drmmd-student-teacher``).
+Both are registered with the results files (:data:`THREE_RINGS`, :data:`STUDENT_TEACHER`:
+``python -m kernelflows.experiments run drmmd-three-rings``, ``drmmd-student-teacher``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -40,15 +39,25 @@ from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
 from ..kernels import GaussianKernel
 from .beyond import energy_distance
 from .datasets import THREE_RINGS_CENTRES, three_rings_target
+from .registry import Experiment, jsonable, register
+from .student_teacher import (
+    REDUCED_SETTINGS,
+    SWEEP_SETTINGS,
+    StudentTeacherSettings,
+    run_student_teacher,
+    summarise_runs,
+)
 
 __all__ = [
     "DRMMD_RINGS_BANDWIDTH",
+    "STUDENT_TEACHER",
+    "THREE_RINGS",
     "STRAGGLER_DISTANCE",
     "drmmd_rings_setup",
     "drmmd_student_teacher_combine",
     "drmmd_student_teacher_piece",
-    "drmmd_student_teacher_pieces",
     "drmmd_student_teacher_settings",
+    "drmmd_student_teacher_summary_of",
     "drmmd_student_teacher_table",
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
@@ -140,8 +149,11 @@ def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
     return out, res
 
 
-def drmmd_three_rings(s: dict) -> dict:
-    """The fair comparison on the three rings (module docstring): metrics by run name."""
+def drmmd_three_rings(settings="paper", /, **changes) -> dict:
+    """The fair comparison on the three rings (module docstring): metrics by run name.
+    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
+    settings (``n_steps=20``)."""
+    s = THREE_RINGS.resolve(settings, **changes)
     X0, Y = drmmd_rings_setup(s["seed"])
     kernel = GaussianKernel(s["bandwidth"])
     runs = {}
@@ -228,12 +240,9 @@ def drmmd_student_teacher_settings(scale: str) -> dict:
     settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). DrMMD at the authors'
     lam and lr is run here; the MMD flow's runs at the same settings are read from
     :data:`MMD_BASELINES` (their settings are checked)."""
-    from .results import _jsonable
-    from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
-
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
     seeds = (0, 1, 2)
-    students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
+    students = {a: jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
     flows = {f"drmmd, lr {base.lr:g}": {"lam": STUDENT_TEACHER_LAM, "lr": base.lr}}
     return {
         "students": students,
@@ -254,9 +263,6 @@ def drmmd_student_teacher_piece(s: dict, piece) -> dict:
     per-particle run 43 times slower (2160 s against 50 s)."""
     from threadpoolctl import threadpool_limits
 
-    from .results import _run_summary
-    from .student_teacher import StudentTeacherSettings, run_student_teacher
-
     student, seed = piece
     settings = StudentTeacherSettings(**s["students"][student])
     out: dict = {}
@@ -270,7 +276,7 @@ def drmmd_student_teacher_piece(s: dict, piece) -> dict:
                         rng=seed,
                         lam=flow["lam"],
                     )[mode]
-                out.setdefault(name, {})[mode] = _run_summary(r)
+                out.setdefault(name, {})[mode] = summarise_runs({mode: r})[mode]
             except (FloatingPointError, FlowDivergedError) as exc:
                 out.setdefault(name, {})[mode] = {"diverged": str(exc)}
     return out
@@ -290,10 +296,19 @@ def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
     return {"runs": runs, "mean": _means(runs), "mmd_baseline": _mmd_baseline(s)}
 
 
+def drmmd_student_teacher_summary_of(s: dict, metrics: dict, piece) -> dict:
+    """A done piece's summary read back from the metrics (what a resumed run keeps)."""
+    student, seed = piece
+    return {
+        flow: {mode: metrics["runs"][flow][student][mode][str(seed)] for mode in s["modes"]}
+        for flow in s["flows"]
+    }
+
+
 def _mmd_baseline(s: dict) -> dict:
     """The MMD flow's final MSEs per name, student, mode and seed from the baseline results
     files (and their means), or why they cannot be used."""
-    from .results import load_results
+    from .files import load_results
 
     out: dict = {}
     for name, baseline in s["mmd_baseline"].items():
@@ -331,28 +346,6 @@ def _mmd_baseline(s: dict) -> dict:
                 },
             }
     return out
-
-
-def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
-    """The metrics (:func:`drmmd_student_teacher_combine`) and the pieces ``done`` and
-    ``missing`` after each piece. The pieces are independent: they run in up to two processes,
-    and each is recorded as it ends."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    done = []
-    workers = max(1, min(2, len(s["order"])))
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {
-            pool.submit(drmmd_student_teacher_piece, s, piece): piece for piece in s["order"]
-        }
-        for future in as_completed(futures):
-            done.append((futures[future], future.result()))
-            pieces = [p for p, _ in done]
-            yield drmmd_student_teacher_combine(s, done) | {
-                "done": pieces,
-                "missing": [p for p in s["order"] if p not in pieces],
-            }
 
 
 def _means(runs: dict) -> dict:
@@ -396,3 +389,29 @@ def drmmd_student_teacher_table(metrics: dict) -> str:
                 mean = f"{np.mean(ok):.2e}" if ok else "-"
                 lines.append(f"{student:>12} {mode:>9}  {name:<14} {mean:>8}   {seeds}")
     return "\n".join(lines)
+
+
+#: The results file drmmd-three-rings (one piece).
+THREE_RINGS = Experiment(
+    "drmmd-three-rings",
+    "DrMMD flow (fixed and adaptive lambda) against the MMD flow at the authors' step and at its "
+    "own best stable step, on the authors' three rings (Chen et al., JMLR 2025)",
+    drmmd_three_rings_settings,
+    drmmd_three_rings,
+    lambda metrics, s: metrics,
+)
+
+#: The results file drmmd-student-teacher: pieces [student, seed].
+STUDENT_TEACHER = Experiment(
+    "drmmd-student-teacher",
+    "DrMMD flow against the MMD flow, with and without noise injection, for both students "
+    "(Chen et al., JMLR 2025, student-teacher claim)",
+    drmmd_student_teacher_settings,
+    drmmd_student_teacher_piece,
+    lambda summary, s: summary,
+    pieces=lambda s: s["order"],
+    combine=drmmd_student_teacher_combine,
+    summary_of=drmmd_student_teacher_summary_of,
+)
+
+register(THREE_RINGS, STUDENT_TEACHER)
