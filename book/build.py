@@ -8,6 +8,9 @@
   (cells tagged ``solution``), its ``# NBVAL_...`` markers and nbgrader's ``### BEGIN/END
   SOLUTION`` lines dropped, and each slider demo replaced by the picture it showed when the
   notebook was executed (the slider needs a live kernel);
+* an appendix ``lectures/NNa_name.ipynb`` (``NNb_...`` for a second) is copied the same way; its
+  header names the lecture ``NN_...`` it belongs to, that lecture's header links to it, and the
+  table of contents lists it right after that lecture (names sort that way);
 * the figure gallery is written from the registry of :mod:`kernelflows.figures`;
 * the API reference is written from the public modules and subpackages of :mod:`kernelflows`.
 """
@@ -43,7 +46,6 @@ ANSWER_TAG = "answer"  # an exercise's written answer (markdown): folded too
 DROPPED = ("# NBVAL_", "### BEGIN SOLUTION", "### END SOLUTION")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-READING_WORDS_PER_MINUTE = 120  # prose dense with formulas, and code to follow
 
 
 # ---------------------------------------------------------------------------------------------
@@ -62,6 +64,29 @@ def lecture_table(path: Path = BOOK / "lectures.csv") -> dict[str, dict]:
     return table
 
 
+APPENDIX = re.compile(r"(?P<lecture>\d\d)[a-z]_")
+
+
+def lecture_of_appendix(stem: str) -> str | None:
+    """The stem of the lecture an appendix ``NNa_name`` belongs to (``None`` for a lecture).
+
+    Raises SystemExit when ``lectures/`` holds no lecture ``NN_*`` for it."""
+    m = APPENDIX.match(stem)
+    if not m:
+        return None
+    owners = sorted(p.stem for p in (ROOT / "lectures").glob(f"{m['lecture']}_*.ipynb"))
+    if len(owners) != 1:
+        raise SystemExit(f"lectures/{stem}.ipynb: no single lecture {m['lecture']}_*.ipynb for it")
+    return owners[0]
+
+
+def appendices_of(stem: str) -> list[str]:
+    """The stems of the appendices ``NNa_...``, ``NNb_...`` of lecture ``NN_name``, in order."""
+    if APPENDIX.match(stem) or not re.match(r"\d\d_", stem):
+        return []
+    return sorted(p.stem for p in (ROOT / "lectures").glob(f"{stem[:2]}[a-z]_*.ipynb"))
+
+
 def machine_note(path: Path = BOOK / "lectures.csv") -> str:
     notes = [ln.lstrip("# ").strip() for ln in path.read_text().splitlines()]
     return next((n.removeprefix("machine:").strip() for n in notes if n.startswith("machine:")), "")
@@ -72,10 +97,108 @@ def _source(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def reading_minutes(nb: dict) -> int:
-    cells = [c for c in nb["cells"] if c["cell_type"] in ("markdown", "code")]
-    words = sum(len(_source(c).split()) for c in cells)
-    return max(5, 5 * math.ceil(words / READING_WORDS_PER_MINUTE / 5))
+# ---------------------------------------------------------------------------------------------
+# reading time: counted on what the page holds, at rates from the literature
+
+#: Silent reading of English non-fiction by adults, words per minute: the mean over 190 studies
+#: of M. Brysbaert, "How many words do we read per minute? A review and meta-analysis of reading
+#: rate", Journal of Memory and Language 109, 104047 (2019), doi:10.1016/j.jml.2019.104047.
+PROSE_WORDS_PER_MINUTE = 238
+#: Reading aloud, words per minute (the same meta-analysis, 77 studies). Formulas, code and
+#: printed numbers are read symbol by symbol, one symbol for one word: at the pace of reading
+#: aloud, not of skimming prose.
+SYMBOLS_PER_MINUTE = 183
+#: A figure: 12 s for the first of a page, one second less for each next one, never below 3 s
+#: (the image allowance of Medium's read time, help.medium.com, article "Read time").
+FIGURE_SECONDS_FIRST, FIGURE_SECONDS_LEAST = 12, 3
+
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+?\$", re.S)
+#: TeX commands that typeset rather than say something (fonts, spacing, delimiters' sizes)
+_TEX_LAYOUT = {
+    *"left right big Big bigg Bigg quad qquad mathrm mathbb mathcal mathbf mathsf".split(),
+    *"boldsymbol operatorname text textstyle displaystyle limits nolimits".split(),
+    *"begin end label tag".split(),
+    *"underbrace overbrace lVert rVert lvert rvert".split(),
+}
+_TEX_SYMBOL = re.compile(r"\\([A-Za-z]+)|\\[{}|]|[A-Za-z]+|\d+(?:\.\d+)?|[=+\-<>|/*!']")
+_CODE_SYMBOL = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\*\*|[-+*/%@<>=!]=?")
+_WORD = re.compile(r"[^\W_][\w'’.-]*")
+_IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", WIDGET_VIEW)
+
+
+def formula_symbols(tex: str) -> int:
+    """The symbols a reader reads in a TeX formula: letters (a run of letters, as in ``MMD``, is
+    one), numbers, operators and commands that stand for something (``\\nabla``, ``\\frac``);
+    braces, sub/superscript marks and layout commands (``\\mathbb``, ``\\left``) are not read."""
+    count = 0
+    for m in _TEX_SYMBOL.finditer(tex):
+        count += not (m.group(1) and m.group(1) in _TEX_LAYOUT)
+    return count
+
+
+def page_content(cells: list[dict]) -> dict[str, int]:
+    """What a reader of these cells reads: prose words and formula symbols (markdown), code
+    symbols and lines, the symbols of printed outputs (text and markdown tables), and figures
+    (images, slider demos shown as their picture, markdown images)."""
+    out = dict.fromkeys(
+        ("prose_words", "formula_symbols", "code_lines", "code_symbols", "output_symbols"), 0
+    )
+    out["figures"] = 0
+    for cell in cells:
+        text = _source(cell)
+        if cell["cell_type"] == "markdown":
+            text = re.sub(r"```.*?```", " ", text, flags=re.S)
+            images = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # looked at, alt text not read
+            out["figures"] += len(images.findall(text))
+            text = images.sub(" ", text)
+            out["formula_symbols"] += sum(formula_symbols(m.group(0)) for m in _MATH.finditer(text))
+            prose = re.sub(r"\]\([^)]*\)", "]", _MATH.sub(" ", text))  # [words](target): words
+            out["prose_words"] += len(_WORD.findall(prose))
+        elif cell["cell_type"] == "code":
+            out["code_lines"] += sum(1 for line in text.splitlines() if line.strip())
+            out["code_symbols"] += len(_CODE_SYMBOL.findall(text))
+            for o in cell.get("outputs", []):
+                data = o.get("data", {})
+                if any(kind in data for kind in _IMAGE_TYPES):
+                    out["figures"] += 1  # its text/plain is the repr of the figure object
+                    continue
+                shown = _source({"source": o.get("text", data.get("text/markdown", ""))})
+                out["output_symbols"] += len(_CODE_SYMBOL.findall(shown))
+    return out
+
+
+def reading_seconds(content: dict[str, int]) -> float:
+    """Seconds to read once what :func:`page_content` counted: prose at
+    ``PROSE_WORDS_PER_MINUTE``, formulas, code and outputs at ``SYMBOLS_PER_MINUTE``, figures by
+    Medium's allowance. The time to read a page once, not to work through it."""
+    symbols = content["formula_symbols"] + content["code_symbols"] + content["output_symbols"]
+    figures = sum(
+        max(FIGURE_SECONDS_FIRST - i, FIGURE_SECONDS_LEAST) for i in range(content["figures"])
+    )
+    return (
+        60 * content["prose_words"] / PROSE_WORDS_PER_MINUTE
+        + 60 * symbols / SYMBOLS_PER_MINUTE
+        + figures
+    )
+
+
+def split_exercises(nb: dict) -> tuple[list[dict], list[dict]]:
+    """(main line, exercises) of a notebook: the exercises are the cells from a level-2 heading
+    ``## Exercises`` up to the next level 1-2 heading (the summary, the reading that follows)."""
+    main, exercises, inside = [], [], False
+    for cell in nb["cells"]:
+        text = _source(cell)
+        if cell["cell_type"] == "markdown" and re.match(r"\s*#{1,2}\s", text):
+            inside = bool(re.match(r"\s*##\s+Exercises\b", text))
+        if cell["cell_type"] in ("markdown", "code"):
+            (exercises if inside else main).append(cell)
+    return main, exercises
+
+
+def reading_minutes(nb: dict) -> tuple[int, int]:
+    """Minutes to read the main line and the exercises of a notebook once (rounded up)."""
+    main, exercises = split_exercises(nb)
+    return tuple(math.ceil(reading_seconds(page_content(part)) / 60) for part in (main, exercises))
 
 
 def _duration(seconds: int) -> str:
@@ -89,6 +212,9 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     if entry is None:
         raise SystemExit(f"book/lectures.csv has no row for lectures/{stem}.ipynb: add one")
     prereqs = entry["prerequisites"]
+    lecture = lecture_of_appendix(stem)
+    if lecture and lecture not in prereqs:
+        raise SystemExit(f"book/lectures.csv: appendix {stem} must list its lecture {lecture}")
     if prereqs:
         missing = [p for p in prereqs if not (ROOT / "lectures" / f"{p}.ipynb").exists()]
         if missing:
@@ -99,18 +225,32 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
+    solutions = any(SOLUTION_TAG in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    folded = "\nExercise solutions are folded: try first, then press *Show solution*." * solutions
+    main, exercises = reading_minutes(nb)
+    reading = f"about {main} min" + (
+        f", and {exercises} min for the exercises" if exercises else ""
+    )
+    appendix, more = "", ""
+    if lecture:
+        appendix = (
+            f"**Appendix to** {{doc}}`{lecture}`: the maps, sweeps and audits behind that "
+            "lecture, kept out of its main line. No exercises.\n\n"
+        )
+    elif appendices_of(stem):
+        listed = ", ".join(f"{{doc}}`{a}`" for a in appendices_of(stem))
+        more = f"\n**Appendix:** {listed} (the maps and audits behind this lecture)."
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
 
-**Prerequisites:** {needs}.
+{appendix}**Prerequisites:** {needs}.
 
-**Reading time:** about {reading_minutes(nb)} min.
-**Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.
+**Reading time:** {reading}.
+**Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.{more}
 
 This page is the executed notebook `lectures/{stem}.ipynb`, shown as it was run (nothing is
-re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.
-Exercise solutions are folded: try first, then press *Show solution*.
+re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.{folded}
 ```"""
     return {
         "cell_type": "markdown",
