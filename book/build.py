@@ -1,6 +1,7 @@
 """Lay out the book's Sphinx source tree: ``python book/build.py --out build/book-src``.
 
-``make book`` runs this, then ``sphinx-build`` on the result. Nothing here executes a notebook:
+``make book`` runs this, then ``sphinx-build`` on the result; ``make book-student`` runs it with
+``--student`` for the students' edition. Nothing here executes a notebook:
 
 * the hand-written pages of ``book/`` (conf.py, index, notation, bibliography) are copied;
 * each committed lecture of ``lectures/`` is copied with a header (prerequisites, reading and
@@ -11,8 +12,15 @@
 * an appendix ``lectures/NNa_name.ipynb`` (``NNb_...`` for a second) is copied the same way; its
   header names the lecture ``NN_...`` it belongs to, that lecture's header links to it, and the
   table of contents lists it right after that lecture (names sort that way);
+* in the students' edition (``--student``) a lecture with a student version is shown as
+  ``assignments/NN.ipynb``: its cells (the solution stubs, the prompts of the written answers)
+  with the lecture's outputs where the cell is the lecture's own, and no output under the
+  autograded cells; no solution is on any page, folded or not;
 * the figure gallery is written from the registry of :mod:`kernelflows.figures`;
-* the API reference is written from the public modules and subpackages of :mod:`kernelflows`.
+* the API reference is written from the public modules and subpackages of :mod:`kernelflows`;
+* ``_book.json`` tells conf.py the edition and, for each lecture page, the repository notebook
+  it shows (``lectures/NN.ipynb``, or ``assignments/NN.ipynb`` in the students' edition): the
+  page's launch buttons open it and its download button serves it.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import copy
 import csv
 import html
 import importlib
+import importlib.util
 import inspect
 import json
 import math
@@ -39,8 +48,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # the gallery and API pages import t
 
 BOOK = Path(__file__).resolve().parent
 ROOT = BOOK.parent
-PAGES = ["conf.py", "index.md", "notation.md", "bibliography.md", "references.bib"]
+PAGES = ["conf.py", "launch.py", "index.md", "notation.md", "bibliography.md", "references.bib"]
+EDITIONS = ("instructor", "student")
 SOLUTION_TAG = "solution"
+INSTALL_CELL = "install-kernelflows"  # kernelflows.course.install_cell.CELL_ID
 ANSWER_TAG = "answer"  # an exercise's written answer (markdown): folded too
 #: code lines the reader of the book does not need: nbval's markers, nbgrader's solution regions
 DROPPED = ("# NBVAL_", "### BEGIN SOLUTION", "### END SOLUTION")
@@ -207,7 +218,13 @@ def _duration(seconds: int) -> str:
     return f"about {round(seconds / 60)} min"
 
 
-def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> dict:
+def header_cell(
+    stem: str, nb: dict, table: dict[str, dict], machine: str, notebook: str | None = None
+) -> dict:
+    """The "Before you start" box; ``notebook`` is the repository notebook the page shows
+    (``lectures/STEM.ipynb`` by default, the student version in the students' edition)."""
+    notebook = notebook or f"lectures/{stem}.ipynb"
+    student = notebook.startswith("assignments/")
     entry = table.get(stem)
     if entry is None:
         raise SystemExit(f"book/lectures.csv has no row for lectures/{stem}.ipynb: add one")
@@ -225,11 +242,31 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
-    solutions = any(SOLUTION_TAG in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
-    folded = "\nExercise solutions are folded: try first, then press *Show solution*." * solutions
-    main, exercises = reading_minutes(nb)
-    reading = f"about {main} min" + (
-        f", and {exercises} min for the exercises" if exercises else ""
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    exercises = ""
+    if student:
+        shown = (
+            f"This page is the student version `{notebook}`, shown with the lecture's outputs "
+            "(nothing is re-run to build the book)."
+        )
+        if SOLUTION_TAG in tags:
+            exercises = (
+                "\nThe exercises are yours: write your code where it says `YOUR CODE HERE`; the "
+                "cell after each checks it."
+            )
+    else:
+        shown = (
+            f"This page is the executed notebook `{notebook}`, shown as it was run (nothing is "
+            "re-run to build the book)."
+        )
+        if SOLUTION_TAG in tags:  # a lecture without exercises says nothing about solutions
+            answers = " and written answers" if ANSWER_TAG in tags else ""
+            show = "*Show solution*" + (" or *Show answer*" if answers else "")
+            exercises = f"\nExercise solutions{answers} are folded: try first, then press {show}."
+    folder = notebook.split("/")[0]
+    main_minutes, exercise_minutes = reading_minutes(nb)
+    reading = f"about {main_minutes} min" + (
+        f", and {exercise_minutes} min for the exercises" if exercise_minutes else ""
     )
     appendix, more = "", ""
     if lecture:
@@ -249,8 +286,10 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
 **Reading time:** {reading}.
 **Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.{more}
 
-This page is the executed notebook `lectures/{stem}.ipynb`, shown as it was run (nothing is
-re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.{folded}
+{shown}
+**To run it**{sliders}: the rocket button at the top opens `{notebook}` in Binder, Colab or a
+JupyterHub; or download it (the download button) into any Jupyter: its first cell installs
+kernelflows where it is missing. From a clone: `.venv/bin/jupyter lab {folder}/`.{exercises}
 ```"""
     return {
         "cell_type": "markdown",
@@ -315,18 +354,63 @@ def folded_answer(text: str) -> str:
     return f"<details>\n<summary>Show answer</summary>\n<p>{body}</p>\n</details>\n"
 
 
-def book_notebook(nb: dict, stem: str, table: dict[str, dict], machine: str) -> dict:
-    """The copy of a lecture that the book renders (the input is not modified)."""
-    out = copy.deepcopy(nb)
+def _graded(cell: dict) -> bool:
+    """An autograded test cell (nbgrader: graded, not a solution)."""
+    grader = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(grader.get("grade")) and not grader.get("solution")
+
+
+def _is_solution(cell: dict) -> bool:
+    meta = cell.get("metadata", {})
+    return SOLUTION_TAG in meta.get("tags", []) or bool(meta.get("nbgrader", {}).get("solution"))
+
+
+def student_page(nb: dict, student: dict) -> dict:
+    """The student version ``student`` with the lecture's outputs: each of its cells keeps the
+    outputs of the lecture cell with the same id and the same source; a cell the student
+    version changed (a solution stub, an answer prompt) and an autograded cell have none."""
+    lecture = {c.get("id"): c for c in nb["cells"]}
+    stubbed = [c.get("id") for c in nb["cells"] if _is_solution(c)]
+    missing = [i for i in stubbed if i not in {c.get("id") for c in student["cells"]}]
+    if missing:
+        raise SystemExit(f"the student version lacks the solution cells {missing}: "
+                         "run make assignments")  # fmt: skip
+    out = copy.deepcopy(student)
+    for cell in out["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        mine = lecture.get(cell.get("id"))
+        same = mine is not None and _source(mine) == _source(cell)
+        shown = same and not _graded(cell)
+        cell["outputs"] = copy.deepcopy(mine.get("outputs", [])) if shown else []
+        cell["execution_count"] = mine.get("execution_count") if same else None
+    out["metadata"] = copy.deepcopy(nb.get("metadata", {}))  # the widget state of the outputs
+    return out
+
+
+def book_notebook(
+    nb: dict, stem: str, table: dict[str, dict], machine: str, student: dict | None = None
+) -> dict:
+    """The copy of a lecture that the book renders (the input is not modified); with
+    ``student`` (its student version), the students' page: no solution at all."""
+    notebook = f"lectures/{stem}.ipynb"
+    if student is not None:
+        out, notebook = student_page(nb, student), f"assignments/{stem}.ipynb"
+    else:
+        out = copy.deepcopy(nb)
     for cell in out["cells"]:
         meta = cell.setdefault("metadata", {})
-        if cell["cell_type"] == "markdown" and ANSWER_TAG in meta.get("tags", []):
-            cell["source"] = folded_answer(_source(cell))
+        if (
+            student is None
+            and cell["cell_type"] == "markdown"
+            and ANSWER_TAG in meta.get("tags", [])
+        ):
+            cell["source"] = folded_answer(_source(cell))  # the student edition has prompts
         if cell["cell_type"] != "code":
             continue
         lines = _source(cell).splitlines(keepends=True)
         cell["source"] = "".join(ln for ln in lines if not ln.lstrip().startswith(DROPPED))
-        if SOLUTION_TAG in meta.get("tags", []):
+        if student is None and SOLUTION_TAG in meta.get("tags", []):
             meta["tags"] = [*meta["tags"], "hide-cell"]
             meta["mystnb"] = {
                 "code_prompt_show": "Show solution",
@@ -340,24 +424,39 @@ def book_notebook(nb: dict, stem: str, table: dict[str, dict], machine: str) -> 
                 outputs.append(o)
         cell["outputs"] = outputs
     out.get("metadata", {}).pop("widgets", None)  # no widget JavaScript from a CDN
+    # the install cell (first in the notebook, for Colab) goes below the title and the header
+    install = [c for c in out["cells"] if c.get("id") == INSTALL_CELL]
+    out["cells"] = [c for c in out["cells"] if c.get("id") != INSTALL_CELL]
     title = next(i for i, c in enumerate(out["cells"]) if c["cell_type"] == "markdown")
-    out["cells"].insert(title + 1, header_cell(stem, nb, table, machine))
+    out["cells"][title + 1 : title + 1] = [
+        header_cell(stem, nb, table, machine, notebook),
+        *install,
+    ]
     return out
 
 
-def copy_lectures(dest: Path) -> list[str]:
+def copy_lectures(dest: Path, edition: str = "instructor") -> dict[str, str]:
+    """Write the lecture pages; ``{stem: the repository notebook each page shows}``."""
     table, machine = lecture_table(), machine_note()
     dest.mkdir(parents=True, exist_ok=True)
-    stems = []
+    shown = {}
     for path in sorted((ROOT / "lectures").glob("*.ipynb")):
         nb = json.loads(path.read_text())
-        book_nb = book_notebook(nb, path.stem, table, machine)
+        student = None
+        if edition == "student":
+            version = ROOT / "assignments" / path.name
+            if version.exists():
+                student = json.loads(version.read_text())
+            elif any(_is_solution(c) for c in nb["cells"]):
+                raise SystemExit(f"{path.name} has solutions and no student version in "
+                                 "assignments/: run make assignments")  # fmt: skip
+        book_nb = book_notebook(nb, path.stem, table, machine, student)
         (dest / path.name).write_text(json.dumps(book_nb, indent=1, ensure_ascii=False) + "\n")
-        stems.append(path.stem)
-    unknown = sorted(set(table) - set(stems))
+        shown[path.stem] = f"{'assignments' if student else 'lectures'}/{path.name}"
+    unknown = sorted(set(table) - set(shown))
     if unknown:
         raise SystemExit(f"book/lectures.csv lists lectures that do not exist: {unknown}")
-    return stems
+    return shown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,24 +632,57 @@ def api_page(dest: Path, package: str = "kernelflows") -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def prepare(out: Path) -> None:
+def edition_text(text: str, edition: str) -> str:
+    """A page for one edition: ``<!-- book:EDITION -->`` ... ``<!-- /book:EDITION -->`` blocks
+    of the other edition are dropped, the markers of this one removed."""
+    for other in EDITIONS:
+        block = rf"<!-- book:{other} -->\n(.*?)<!-- /book:{other} -->\n"
+        keep = r"\1" if other == edition else ""
+        text = re.sub(block, keep, text, flags=re.S)
+    return text
+
+
+def prepare(out: Path, edition: str = "instructor") -> None:
+    from kernelflows._project import repository_url
+
+    if edition not in EDITIONS:
+        raise SystemExit(f"edition must be one of {EDITIONS}, got {edition!r}")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for page in PAGES:
-        shutil.copy2(BOOK / page, out / page)
+        if page.endswith(".md"):
+            (out / page).write_text(edition_text((BOOK / page).read_text(), edition))
+        else:
+            shutil.copy2(BOOK / page, out / page)
     if (BOOK / "_static").is_dir():
         shutil.copytree(BOOK / "_static", out / "_static")
-    stems = copy_lectures(out / "lectures")
-    gallery_page(out, stems)
+    shown = copy_lectures(out / "lectures", edition)
+    gallery_page(out, list(shown))
     api_page(out)
+    spec = importlib.util.spec_from_file_location("book_launch", BOOK / "launch.py")
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    book = {
+        "edition": edition,
+        "repository": repository_url(),
+        "branch": launch.settings()["branch"],
+        "root": str(ROOT),
+        "notebooks": {f"lectures/{stem}": notebook for stem, notebook in shown.items()},
+    }
+    (out / "_book.json").write_text(json.dumps(book, indent=1) + "\n")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python book/build.py", description=__doc__)
     parser.add_argument("--out", default="build/book-src", help="Sphinx source tree to write")
+    parser.add_argument(
+        "--student",
+        action="store_true",
+        help="the students' edition: no solutions, the student versions of assignments/",
+    )
     args = parser.parse_args(argv)
-    prepare(Path(args.out))
+    prepare(Path(args.out), "student" if args.student else "instructor")
     return 0
 
 
