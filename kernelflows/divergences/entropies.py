@@ -311,6 +311,9 @@ class Separable:
         self.bound = min(e.bound for e, _, _ in self.blocks)
         self.n_barrier = sum(1 for e, _, _ in self.blocks if e.barrier)
         self.kl = len(self.blocks) == 1 and isinstance(self.blocks[0][0], KLEntropy)
+        self.barrier_mask = None
+        if self.n_barrier:
+            self.barrier_mask = np.concatenate([np.full(k, e.barrier) for e, k, _ in self.blocks])
 
     def cold_start(self) -> np.ndarray:
         """u at a cold start: p = 1 on the target (sigma = nu, the lam -> infinity solution),

@@ -321,8 +321,6 @@ class KaleNewton:
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
-            if sep.n_barrier and start.tau > 0:
-                tau = start.tau
         elif start is None:
             u = sep.cold_start()
             K_alpha = K @ (np.full(m, 1.0 / m) if sep.kl else np.exp(u + log_w))
@@ -374,12 +372,17 @@ class KaleNewton:
                 chol += 1
                 w = ref.apply(b)
                 Ksw = K @ (s * w)
+                if r is not None:  # one step of refinement: a barrier makes B ill-conditioned
+                    w += ref.apply(b - w - s * Ksw / lam)
+                    Ksw = K @ (s * w)
             decrement2 = float(b @ w)
             d_u = -g + Ksw / lam
             if r is not None:
                 d_u /= r
             slope = -decrement2
             blocked = d_u <= -1.0
+            if sep.barrier_mask is not None:
+                blocked &= ~sep.barrier_mask
             if np.any(blocked) and not np.all(blocked):
                 corrected = self._blocked_correction(g, alpha, s, d_u, blocked, r)
                 chol += 1
@@ -391,8 +394,17 @@ class KaleNewton:
             # -- line search on the change of J ------------------------------------------------
             t_step, accepted = 1.0, False
             grow = d_u >= 0
+            if sep.barrier_mask is not None:
+                # barrier coordinates move along the Newton line in z, at most 99% of the way to
+                # zero (the fraction to the boundary of interior-point methods): the barrier's
+                # model is only trusted there
+                grow = grow | sep.barrier_mask
+                falling = sep.barrier_mask & (d_u < 0)
+                if np.any(falling):
+                    t_step = min(1.0, 0.99 / float(np.max(-d_u[falling])))
+            line = np.where(grow, d_u, 0.0)
             for _ in range(50):
-                u_new = u + np.where(grow, np.log1p(t_step * np.maximum(d_u, 0.0)), t_step * d_u)
+                u_new = u + np.where(grow, np.log1p(t_step * line), t_step * d_u)
                 if np.max(u_new) < 700.0:
                     delta_alpha = alpha * np.expm1(u_new - u)
                     K_alpha_new = K @ (alpha + delta_alpha)
@@ -405,21 +417,26 @@ class KaleNewton:
                 t_step *= 0.5
             if not accepted:
                 self._refuse("could not decrease the dual (rounding floor)", gap, scale, it)
-            # a null step: J moved by less than its rounding level (the terms it is made of)
+            # a null step: J moved by less than the rounding level of the terms of its change
             size = (
-                float(alpha @ np.abs(grad_f))
-                + float(np.sum(alpha))
-                + abs(float(alpha @ (K_alpha - 2.0 * kbar))) / lam
+                float(np.abs(delta_alpha) @ (np.abs(grad_f) + 1.0))
+                + 0.5
+                * float(
+                    np.abs(delta_alpha)
+                    @ (np.abs(K_alpha_new) + np.abs(K_alpha) + 2.0 * np.abs(kbar))
+                )
+                / lam
             )
-            stalled = stalled + 1 if abs(change) <= 1e-14 * size else 0
+            stalled = stalled + 1 if abs(change) <= 1e-13 * size else 0
             u, K_alpha = u_new, K_alpha_new
             alpha = np.exp(u + log_w)
             newton += 1
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _refuse(self, what: str, gap: float, scale: float, it: int):
+        problem = "KALE" if self.sep.kl else self.sep.blocks[0][0].name
         raise KaleConvergenceError(
-            f"KALE dual solver {what} after {it} Newton step(s): duality gap {gap:.3e} > "
+            f"{problem} dual solver {what} after {it} Newton step(s): duality gap {gap:.3e} > "
             f"tol {self.tol:.1e} x {scale:.3g} at lam = {self.lam:g} (m = {self.m}). "
             "Try a larger lam, a looser tol, or more samples; at very small lam the Gram matrix "
             "of the Q samples is nearly singular."
