@@ -230,27 +230,35 @@ class TVEntropy(Entropy):
         self.bound = self.s
         self.name = "total variation"
 
-    def _v(self, x, tau):
-        s2 = self.s * self.s
-        return s2 * x / (tau + np.sqrt(tau * tau + s2 * x * x))
-
-    def _smooth(self, x, tau):
-        v = self._v(x, tau)
-        return v * x + tau * np.log1p(-((v / self.s) ** 2))
+    def _parts(self, x, tau):
+        """v(x) and g = s^2 - v^2 > 0, the latter without cancellation where |v| -> s."""
+        s = self.s
+        root = np.sqrt(tau * tau + (s * x) ** 2)
+        den = tau + root
+        v = s * s * x / den
+        s_minus = s * (tau + tau * tau / (root + s * np.abs(x))) / den  # s - |v|
+        return v, s_minus * (s + np.abs(v))
 
     def grad(self, u, tau):
         p = np.exp(u)
-        return self._v(p - 1.0, tau) - tau / p
+        return self._parts(p - 1.0, tau)[0] - tau / p
 
     def curvature(self, u, tau):
         p = np.exp(u)
         x = p - 1.0
-        v = self._v(x, tau)
-        return p * (self.s**2 - v * v) / (2.0 * (tau + x * v)) + tau / p
+        v, g = self._parts(x, tau)
+        return p * g / (2.0 * (tau + x * v)) + tau / p
 
     def change(self, u, u_new, tau):
+        # F(x') - F(x) = v' dx - tau dv^2 / g + tau (log1p(-rho) + rho), rho = dv (v + v') / g,
+        # from the stationarity x g = 2 tau v of the smoothing: no O(1) terms cancel
         x, x_new = np.exp(u) - 1.0, np.exp(u_new) - 1.0
-        return self._smooth(x_new, tau) - self._smooth(x, tau) - tau * (u_new - u)
+        v, g = self._parts(x, tau)
+        v_new = self._parts(x_new, tau)[0]
+        dv = v_new - v
+        rho = dv * (v + v_new) / g
+        tail = np.where(np.abs(rho) < 1e-4, -rho * rho * (0.5 + rho / 3.0), np.log1p(-rho) + rho)
+        return v_new * (x_new - x) - tau * dv * dv / g + tau * tail - tau * (u_new - u)
 
     def fenchel_young(self, u, h):
         h = np.asarray(h, dtype=float)

@@ -83,7 +83,6 @@ class TsallisDivergence(PhiDivergence):
     alpha: float = 2.0
 
 
-@lru_cache(maxsize=64)
 def tsallis(alpha: float) -> TsallisDivergence:
     """The Tsallis phi-divergence phi(u) = (u^alpha - alpha u + alpha - 1) / (alpha - 1), alpha > 1.
 
@@ -94,6 +93,11 @@ def tsallis(alpha: float) -> TsallisDivergence:
     a = positive(alpha, "alpha")
     if not a > 1.0 or not np.isfinite(a):
         raise ValueError(f"alpha must be a finite number > 1, got {alpha!r}")
+    return _tsallis(a)
+
+
+@lru_cache(maxsize=64)
+def _tsallis(a: float) -> TsallisDivergence:
     ent = TsallisEntropy(a)
 
     def phi(u):
