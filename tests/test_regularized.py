@@ -308,8 +308,12 @@ def test_small_lambda_limit_on_a_common_finite_support(name):
     if name == "tv":  # a subgradient in [-1/2, 1/2], the sign of p - q
         crit = 0.5 * np.sign(p - q)
     norm2 = crit @ np.linalg.solve(k(pts, pts), crit)
+    # tol: the barrier path of a finite f'(infinity) certifies 1e-7 at lam = 1e-3 on these
+    # repeated samples (a degenerate problem: sigma's mass at a point of both samples can sit
+    # on the copy in Q or in P at the same price); the band tested is 1e-3 wide
+    tol = 1e-7 if finite else 1e-10
     for lam in (1e-2, 1e-3):
-        res = regularized_divergence(X, Y, k, _div(name), lam=lam, tol=1e-9)
+        res = regularized_divergence(X, Y, k, _div(name), lam=lam, tol=tol)
         # value <= optimum <= value + gap; slack 1e-12: rounding of values of size 1
         assert exact - 0.5 * lam * norm2 - 1e-12 <= res.value + res.duality_gap
         assert res.value <= exact + 1e-12

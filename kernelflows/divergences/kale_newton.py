@@ -321,6 +321,8 @@ class KaleNewton:
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
+            if sep.n_barrier and start.tau > 0:
+                tau = -start.tau  # kept below if the start is still near its path (see there)
         elif start is None:
             u = sep.cold_start()
             K_alpha = K @ (np.full(m, 1.0 / m) if sep.kl else np.exp(u + log_w))
@@ -338,7 +340,7 @@ class KaleNewton:
             gap, t = self._certificate(u, alpha, K_alpha, f_q, c)
             scale = 1.0
             state = DualState(
-                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it, tau, t, state_w
+                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it, abs(tau), t, state_w
             )
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))
@@ -349,7 +351,10 @@ class KaleNewton:
             if stalled >= 3:
                 self._refuse("stopped making progress (3 null steps)", gap, scale, it)
             if sep.n_barrier:  # follow the barrier's path: tau a tenth of the gap per barrier
-                tau = min(tau, 0.1 * gap / (self.scale * sep.n_barrier))
+                target = 0.1 * gap / (self.scale * sep.n_barrier)
+                if tau < 0:  # a warm start keeps its tau unless its gap left the path
+                    tau = -tau if target <= 10.0 * -tau else math.inf
+                tau = min(tau, target)
             # -- Newton direction --------------------------------------------------------------
             grad_f = sep.grad(u, tau)
             g = grad_f - f_q

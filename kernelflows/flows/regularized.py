@@ -89,9 +89,7 @@ class RegularizedVelocity(KaleVelocity):
         b = np.concatenate([kbar, K_xx.sum(axis=1) / n])
         c = float(b[m:].sum()) / n
         sep = Separable([(self.entropy, m, 1.0 / m), (LinearEntropy(self.entropy.bound), n, 1 / n)])
-        solver = KaleNewton(
-            G, self.lam, tol=self.tol, reuse=True, separable=sep, scale=1.0, max_iter=300
-        )
+        solver = KaleNewton(G, self.lam, tol=self.tol, separable=sep, scale=1.0, max_iter=300)
         state = solver.solve(b, c, start=state)  # certified, or KaleConvergenceError
         z = state.alpha
         w = np.concatenate([1.0 / n - z[m:], -z[:m]])
