@@ -71,7 +71,10 @@ _MIN_TOL = 4.0 * float(np.finfo(np.float64).eps)
 
 
 class KaleConvergenceError(RuntimeError):
-    """The KALE dual could not be solved to its tolerance: the message says what was reached."""
+    """The KALE dual could not be solved to its tolerance: the message says what was reached
+    (``state``: the solver's last iterate, uncertified, or None)."""
+
+    state = None
 
 
 def duality_gap(u, f, lam: float) -> float:
@@ -261,11 +264,14 @@ class KaleNewton:
             d_u[free] /= r[free]  # d_F / z_F = (rhs - K_FF S_F w_F / lam) / r_F in general
         return d_u
 
-    def _certificate(self, u, alpha, K_alpha, f_q, c):
-        """The certified gap (times ``scale``) and the scaling t <= 1 of the witness."""
+    def _certificate(self, u, alpha, K_alpha, f_q, c, extra=None):
+        """The certified gap (times ``scale``) and the scaling t <= 1 of the witness; ``extra``
+        = (C, d): more points where the witness, (d - C z) / lam there, meets the constraint."""
         sep, t = self.sep, 1.0
         if sep.bound < math.inf:
             top = float(np.max(f_q))
+            if extra is not None:
+                top = max(top, float(np.max(extra[1] - extra[0] @ alpha)) / self.lam)
             if top >= sep.bound:
                 t = sep.bound * (1.0 - 1e-12) / top if top > 0 else 0.0
         total = sep.gap_sum(u, f_q if t == 1.0 else t * f_q)
@@ -298,7 +304,7 @@ class KaleNewton:
         return max(self.scale * primal, 0.0)
 
     # -- the solve -------------------------------------------------------------------------------
-    def solve(self, kbar, c: float | None = None, start=None) -> DualState:
+    def solve(self, kbar, c: float | None = None, start=None, extra=None) -> DualState:
         K, lam, m, sep = self.K, self.lam, self.m, self.sep
         log_w = self._log_w
         kbar = np.asarray(kbar, dtype=np.float64)
@@ -337,7 +343,7 @@ class KaleNewton:
         stalled = 0
         for it in range(self.max_iter + 1):
             f_q = (kbar - K_alpha) / lam
-            gap, t = self._certificate(u, alpha, K_alpha, f_q, c)
+            gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
             state = DualState(
                 u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it, abs(tau), t, state_w
@@ -347,9 +353,9 @@ class KaleNewton:
             if gap <= self.tol * scale:
                 return state
             if it == self.max_iter:
-                self._refuse("ran out of its iteration budget", gap, scale, it)
+                self._refuse("ran out of its iteration budget", gap, scale, it, state)
             if stalled >= 3:
-                self._refuse("stopped making progress (3 null steps)", gap, scale, it)
+                self._refuse("stopped making progress (3 null steps)", gap, scale, it, state)
             if sep.n_barrier:  # follow the barrier's path: tau a tenth of the gap per barrier
                 target = 0.1 * gap / (self.scale * sep.n_barrier)
                 if tau < 0:  # a warm start keeps its tau unless its gap left the path
@@ -395,7 +401,7 @@ class KaleNewton:
                 if corrected_slope < 0:
                     d_u, slope = corrected, corrected_slope
             if not slope < 0:
-                self._refuse("found no descent direction", gap, scale, it)
+                self._refuse("found no descent direction", gap, scale, it, state)
             # -- line search on the change of J ------------------------------------------------
             t_step, accepted = 1.0, False
             grow = d_u >= 0
@@ -421,7 +427,7 @@ class KaleNewton:
                         break
                 t_step *= 0.5
             if not accepted:
-                self._refuse("could not decrease the dual (rounding floor)", gap, scale, it)
+                self._refuse("could not decrease the dual (rounding floor)", gap, scale, it, state)
             # a null step: J moved by less than the rounding level of the terms of its change
             size = (
                 float(np.abs(delta_alpha) @ (np.abs(grad_f) + 1.0))
@@ -438,11 +444,13 @@ class KaleNewton:
             newton += 1
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _refuse(self, what: str, gap: float, scale: float, it: int):
+    def _refuse(self, what: str, gap: float, scale: float, it: int, state=None):
         problem = "KALE" if self.sep.kl else self.sep.blocks[0][0].name
-        raise KaleConvergenceError(
+        error = KaleConvergenceError(
             f"{problem} dual solver {what} after {it} Newton step(s): duality gap {gap:.3e} > "
             f"tol {self.tol:.1e} x {scale:.3g} at lam = {self.lam:g} (m = {self.m}). "
             "Try a larger lam, a looser tol, or more samples; at very small lam the Gram matrix "
             "of the Q samples is nearly singular."
         )
+        error.state = state
+        raise error
