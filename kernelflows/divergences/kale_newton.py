@@ -12,27 +12,24 @@ B = I + S K S / lam (eigenvalues >= 1 whatever the scale of alpha).
 
 **The general problem.** 1 + J is the KL case of the primal of a Moreau envelope
 (:mod:`.regularized`): sum_i w_i F(z_i / w_i) + the same quadratic, F an entropy on blocks of
-coordinates (:class:`~.entropies.Separable`; KALE: the KL entropy, w = 1/m, z = alpha). The
-iterate is still u = log(z / w); the gradient is F'(p) - f, the Hessian diag(r / z) + K / lam
-with r = p F''(p) (KL: r = 1), so S = diag(sqrt(z / r)) and the steps below are unchanged. An
-entropy with a barrier (finite f'(0), a kink, the singular part's linear price) is minimised
-as F = f - tau log p with tau lowered to a tenth of the certified gap at each step
-(path-following); the certificate always uses the true f, at the witness scaled by t <= 1 into
-the dual constraint h <= f'(infinity) when there is one, with the term (1 - t)^2 ||e||^2 /
-(2 lam) of that scaling (e = mu_P - sum z k(c, .)).
+coordinates (:class:`~.entropies.Separable`). The iterate is u = log(z / w), the gradient
+F'(p) - f, the Hessian diag(r / z) + K / lam with r = p F''(p) (KL: r = 1, and KALE's arithmetic
+is unchanged), so S = diag(sqrt(z / r)). An entropy with a barrier is minimised as
+F = f - tau log p, tau a tenth of the certified gap (a path-following interior-point method;
+its coordinates step along the Newton line, at most 99% of the way to zero).
 
 **Certificate.** The duality gap between the dual value (1 + lam)(1 + J(alpha)) and the primal
 objective at f_alpha is, after the c terms cancel,
 
     gap = (1 + lam) (1/m) sum_i exp(u_i) phi(g_i),    phi(g) = g - 1 + exp(-g) >= 0,
 
-a sum of non-negative terms computed without cancellation (a series for small g); in general,
-the Fenchel-Young terms sum_i w_i [f(p_i) + f*(h_i) - p_i h_i] >= 0, times ``scale`` (1 + lam for
-KALE, 1 for a Moreau envelope). The solver
-stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol), and only
-then: the Newton decrement, which the gap dominates but does not bound when K / lam is large,
-is not used to stop. A solve that cannot reach the tolerance (rounding floor, no descent, the
-iteration budget) raises :class:`KaleConvergenceError` with the gap it reached.
+a sum of non-negative terms computed without cancellation (a series for small g); in general
+``scale`` x sum_i w_i [f(p_i) + f*(h_i) - p_i h_i] with the true f, at the witness scaled by
+t <= 1 into the constraint h <= f'(infinity) if there is one (plus (1 - t)^2 ||e||^2 / (2 lam)).
+The solver stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol),
+and only then: the Newton decrement, which the gap dominates but does not bound when K / lam is
+large, is not used to stop. A solve that cannot reach the tolerance (rounding floor, no
+descent, the iteration budget) raises :class:`KaleConvergenceError` with the gap it reached.
 
 **Steps.** Newton systems B w = S g are solved through a Cholesky factor of B made at the
 current alpha, or, when a factor made at a nearby alpha_ref exists (delta = max_i |alpha_ref,i /
@@ -58,11 +55,10 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.lapack import dpotri
 
 from .._validation import positive, positive_int
-from .entropies import KLEntropy, Separable, phi_series
+from .entropies import KLEntropy, Separable
+from .entropies import phi_series as _phi  # noqa: F401 (g - 1 + exp(-g), under its old name)
 
 __all__ = ["KaleConvergenceError", "DualState", "KaleNewton", "duality_gap"]
-
-_phi = phi_series  # g - 1 + exp(-g), the KL Fenchel-Young term (kept under its old name)
 
 
 #: The smallest tolerance a certificate can mean in float64 (4 eps): a KALE value of size 1 is
@@ -104,9 +100,8 @@ class DualState:
     ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
     at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
     ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
-    ``cg_iterations``; ``iterations`` the Newton steps of the last solve. In general (a Moreau
-    envelope) u = log(z / w) with ``log_w`` (None: -log m), ``tau`` the barrier reached and
-    ``t`` the scaling of the witness into the dual constraint (1 without one).
+    ``cg_iterations``; ``iterations`` the Newton steps of the last solve. In general u =
+    log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
     """
 
     u: np.ndarray
@@ -142,9 +137,8 @@ class KaleNewton:
     factorisation is reused while alpha stays near), a positive alpha, or None (alpha = 1/m, the
     lam -> infinity solution).
 
-    ``separable`` (a :class:`~.entropies.Separable`; None: KALE's KL entropy on the m samples)
-    makes it the solver of a Moreau envelope, whose value is reported times ``scale`` (None:
-    1 + lam, KALE's units). A separable with a dual constraint needs ``c``.
+    ``separable`` (None: KALE's KL entropy) makes it a Moreau envelope's solver, its value times
+    ``scale`` (None: 1 + lam, KALE's units); a dual constraint needs ``c``.
     """
 
     def __init__(
