@@ -205,6 +205,9 @@ class SingularPart:
 
     def _blocks(self, active):
         A, E = np.flatnonzero(active), np.flatnonzero(~active)
+        if len(A) == 0:  # no singular part: KALE's blocks, the constraint checked at all of P
+            sep = Separable([(self.entropy, self.m, 1.0 / self.m)])
+            return self.K_qq, self.kbar, (self.K_qp.T, self.kbar_p), sep
         G = np.block([[self.K_qq, self.K_qp[:, A]], [self.K_qp[:, A].T, self.K_pp[np.ix_(A, A)]]])
         b = np.concatenate([self.kbar, self.kbar_p[A]])
         extra = None
@@ -238,14 +241,17 @@ class SingularPart:
             state.tau,
         )
 
-    def solve(self, *, tol, max_iter=300, start=None, old=None, active=None):
-        """The certified state and its active set; ``start`` the state of the active set
-        ``old``; ``active`` None: guessed from ``start``."""
+    def solve(self, *, tol, max_iter=300, start=None, old=None, active=None, reuse=False):
+        """The certified state, its active set and the solver; ``start`` the state of the
+        active set ``old``; ``active`` None: guessed from ``start``; ``reuse`` as for
+        :class:`~.kale_newton.KaleNewton` (a flow's warm steps)."""
         if active is None:
             active = self.guess(start, old)
         for _ in range(8):
             G, b, extra, sep = self._blocks(active)
-            solver = KaleNewton(G, self.lam, tol=tol, max_iter=max_iter, separable=sep, scale=1.0)
+            solver = KaleNewton(
+                G, self.lam, tol=tol, max_iter=max_iter, separable=sep, scale=1.0, reuse=reuse
+            )
             begin = self._moved(start, old, active, G, sep)
             try:
                 return solver.solve(b, self.c, start=begin, extra=extra), active, solver

@@ -93,7 +93,7 @@ class RegularizedVelocity(KaleVelocity):
             K_xx, K_xy = K[:, :n], K[:, n:]
         part = SingularPart(self.entropy, self.K_yy, K_xy.T, K_xx, kbar, self.lam)
         dual, old = state if state is not None else (None, None)
-        dual, active, solver = part.solve(tol=self.tol, start=dual, old=old)
+        dual, active, solver = part.solve(tol=self.tol, start=dual, old=old, reuse=True)
         z = dual.alpha
         singular = np.zeros(n)
         singular[active] = z[m:]
