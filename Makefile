@@ -9,49 +9,75 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures results assignments grade test test-browser book test-book lint unit notebooks bench mutation clean
+.PHONY: all install instructor figures results assignments grade test test-wheel test-browser book book-student test-book lint unit notebooks bench mutation clean
 
 all: test
 
+# What a student needs to read and run the lectures: the package, JupyterLab, the test tools.
+# No nbgrader: its JupyterLab menus ("Create Assignment", ...) are for instructors.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test,grade]"
+	$(PY) -m pip install -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The instructor's tools (student versions, grading): nbgrader, MathJax for the feedback pages,
+# and Debian's bubblewrap, the sandbox students' code runs in. nbgrader's JupyterLab and server
+# extensions are switched off in this environment: everything it does here goes through
+# `make assignments` and `make grade`.
+INSTRUCTOR_STAMP := $(VENV)/.instructor-installed
+$(INSTRUCTOR_STAMP): $(STAMP)
+	command -v bwrap >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap; }
+	$(PY) -m pip install -e ".[test,grade]"
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1 || true
+	for ext in nbgrader.server_extensions.formgrader nbgrader.server_extensions.assignment_list \
+	    nbgrader.server_extensions.course_list nbgrader.server_extensions.validate_assignment; do \
+	  $(VENV)/bin/jupyter server extension disable --sys-prefix $$ext >/dev/null 2>&1 || true; done
+	touch $(INSTRUCTOR_STAMP)
+
+instructor: $(INSTRUCTOR_STAMP)
+
 figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
 
-# Every published-scale experiment, each writing results/ID.json with its provenance, and the
-# student-teacher runs at N = 100 that lecture 06 also loads (results/ID.reduced.json). On one
+# Every published-scale experiment, each writing kernelflows/results/ID.json (the files shipped
+# with the package) with its provenance, and the student-teacher runs at N = 100 that lecture 06
+# also loads (kernelflows/results/ID.reduced.json). On one
 # quiet core: the per-particle student at N = 1000 about 1.5 hours (3 seeds, 4 modes), the dense
 # student's first 300 epochs at N = 1000 about 10 minutes, the sweep at N = 1000 several hours;
 # at N = 100 about 6, 15 and 5 minutes.
 results: $(STAMP)
-	$(PY) -m kernelflows.experiments run all --scale paper
-	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced
+	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results
+	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results
 
 # Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
 # cleared, check cells autograded) into assignments/.
-assignments: $(STAMP)
+assignments: $(INSTRUCTOR_STAMP)
 	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
+	$(PY) -m kernelflows.course.catalogue --lectures lectures --assignments assignments
 
-# Autograde handed-in notebooks with nbgrader: SUBMISSIONS=DIR holds one folder per student
-# (DIR/alice/07_phi_divergences.ipynb, ...); writes DIR/grades.csv and DIR/STUDENT/feedback/.
-grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR" >&2; exit 2; }
-	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures
+# Autograde handed-in notebooks: SUBMISSIONS=DIR holds one folder per student
+# (DIR/alice/07_phi_divergences.ipynb, ...). Each exercise runs on its own in a bubblewrap
+# sandbox, TIMEOUT seconds per cell, JOBS exercises at once; LECTURE=03 grades one lecture.
+# Writes DIR/grades.csv, DIR/totals.csv, DIR/grading-report.txt and DIR/STUDENT/feedback/.
+TIMEOUT ?= 60
+JOBS ?= 2
+grade: $(INSTRUCTOR_STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [LECTURE=03] [TIMEOUT=60] [JOBS=2]" >&2; exit 2; }
+	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures \
+	  --timeout "$(TIMEOUT)" --jobs "$(JOBS)" $(if $(LECTURE),--lecture "$(LECTURE)")
 
-LINT_DIRS := $(wildcard kernelflows tests tests_browser bench book)
+LINT_DIRS := $(wildcard kernelflows tests tests_browser tests_wheel bench book)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS) $(wildcard lectures)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 
-unit: $(STAMP)
+unit: $(INSTRUCTOR_STAMP)
 	$(PY) -m pytest -n 2 tests
 
 notebooks: $(STAMP)
@@ -59,44 +85,71 @@ notebooks: $(STAMP)
 
 test: lint unit notebooks
 
+# The package as a student gets it: build the wheel and the sdist, check their metadata (twine),
+# install the wheel into a fresh venv outside the checkout (through a lecture's first cell) and
+# run every notebook of lectures/ alone from an empty folder under strict nbval, one BLAS thread
+# (a few minutes; step times in artifacts/wheel/timings.txt).
+RELEASE_STAMP := $(VENV)/.release-installed
+$(RELEASE_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[test,release]"
+	touch $(RELEASE_STAMP)
+
+test-wheel: $(RELEASE_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider -p no:randomly tests_wheel
+
 # End to end in a real browser: JupyterLab on localhost, Debian's headless Chromium + chromedriver
 # (same version, from apt), Selenium from PyPI. Screenshots land in artifacts/browser/.
 BROWSER_STAMP := $(VENV)/.browser-installed
-$(BROWSER_STAMP): $(STAMP)
+$(BROWSER_STAMP): $(INSTRUCTOR_STAMP)
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 	$(PY) -m pip install -e ".[test,grade,browser]"
 	touch $(BROWSER_STAMP)
 
 test-browser: $(BROWSER_STAMP)
-	$(PY) -m pytest -v -p no:cacheprovider --ignore=tests_browser/test_book.py tests_browser
+	$(PY) -m pytest -v -p no:cacheprovider --ignore=tests_browser/test_book.py \
+	  --ignore=tests_browser/test_book_editions.py tests_browser
 
 # The lectures as a static HTML book in build/book/ (open build/book/index.html): the committed,
 # executed notebooks rendered by Sphinx + myst-nb without re-running them; MathJax is served
 # from the site, so it reads offline. book/build.py lays out the sources in build/book-src/.
 BOOK_STAMP := $(VENV)/.book-installed
-$(BOOK_STAMP): $(STAMP)
+$(BOOK_STAMP): $(INSTRUCTOR_STAMP)
 	$(PY) -m pip install -e ".[test,grade,book]"
 	touch $(BOOK_STAMP)
 
-book: $(BOOK_STAMP)
-	rm -rf build/book build/book-src build/book-doctrees
-	$(PY) book/build.py --out build/book-src
-	$(PY) -m sphinx -b html -q -d build/book-doctrees -w build/book-warnings.log build/book-src build/book
-	@if [ -s build/book-warnings.log ]; then echo "book: Sphinx warnings:"; cat build/book-warnings.log; fi
-	@echo "book: build/book/index.html"
+# build_book OUT, FLAGS: book/build.py lays out OUT-src, Sphinx writes OUT.
+define build_book
+	rm -rf $(1) $(1)-src $(1)-doctrees
+	$(PY) book/build.py --out $(1)-src $(2)
+	$(PY) -m sphinx -b html -q -d $(1)-doctrees -w $(1)-warnings.log $(1)-src $(1)
+	@if [ -s $(1)-warnings.log ]; then echo "book: Sphinx warnings:"; cat $(1)-warnings.log; fi
+	@echo "book: $(1)/index.html"
+endef
 
-# Every page of the book in headless Chromium: equations typeset, images loaded, internal
-# links resolve, no console errors, nothing fetched from off the site (artifacts/browser/book-*).
-test-book: book $(BROWSER_STAMP)
-	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py
+book: $(BOOK_STAMP)
+	$(call build_book,build/book,)
+
+# The students' edition in build/book-student/: no solutions (not even folded), each lecture
+# shown as its student version of assignments/, which its download button serves. The launch
+# buttons (Binder, Colab, a JupyterHub: book/launch.py) open the notebook a page shows.
+book-student: $(BOOK_STAMP)
+	$(call build_book,build/book-student,--student)
+
+# Both books in headless Chromium: equations typeset, images loaded, internal links resolve, no
+# console errors, nothing fetched from off the site (artifacts/browser/book-*); the student book
+# holds no solution text; the launch links are well formed and name existing notebooks (built
+# with an example JupyterHub, so that its button is there to check).
+test-book: export KERNELFLOWS_JUPYTERHUB_URL = https://jupyterhub.example.org
+test-book: book book-student $(BROWSER_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py tests_browser/test_book_editions.py
 
 # Mutation testing, not in CI and not in `make test`: mutmut mutates the numerical modules named
 # in pyproject.toml ([tool.mutmut]) and, for each mutant, runs the unit tests that reach the
 # mutated function; one worker at low priority (about 15 minutes on one free core). Mutants and
 # their results stay in mutants/ (`mutmut show NAME` prints one).
 MUTATION_STAMP := $(VENV)/.mutation-installed
-$(MUTATION_STAMP): $(STAMP)
+$(MUTATION_STAMP): $(INSTRUCTOR_STAMP)
 	$(PY) -m pip install -e ".[test,grade,mutation]"
 	touch $(MUTATION_STAMP)
 
