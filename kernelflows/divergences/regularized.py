@@ -166,7 +166,8 @@ class RegularizedResult:
         an entropy with f'(infinity) = infinity.
     duality_gap : primal minus dual, certified below ``tol * max(1, value)``.
     lam : the regularisation; ``divergence`` : the entropy's name.
-    n_iter, n_solves : Newton steps and Cholesky factorisations of this solve.
+    newton_steps, cholesky, cg_iterations : the Newton steps, Cholesky factorisations and
+        conjugate-gradient iterations of this solve.
     """
 
     value: float
@@ -176,8 +177,9 @@ class RegularizedResult:
     duality_gap: float
     lam: float
     divergence: str
-    n_iter: int
-    n_solves: int
+    newton_steps: int
+    cholesky: int
+    cg_iterations: int
     dual: DualState = field(repr=False)
     active: np.ndarray | None = field(default=None, repr=False)
 
@@ -295,7 +297,7 @@ class RegularizedProblem:
         self.c = base.c
 
     def solve(
-        self, lam: float, *, tol: float = 1e-8, max_iter: int = 300, start=None
+        self, *, lam: float, tol: float = 1e-8, max_iter: int = 300, start=None
     ) -> RegularizedResult:
         """D_{f,lam}(P | Q), certified to ``tol * max(1, value)`` or a KaleConvergenceError."""
         lam = positive(lam, "lam")
@@ -325,8 +327,10 @@ class RegularizedProblem:
         # h* = t (mu_P - sum_i alpha_i k(q_i, .) - sum_j s_j k(p_j, .)) / lam
         w = state.t * np.concatenate([self.weights - singular, -alpha]) / lam
         witness = RKHSFunction(np.vstack([self.P, self.Q]), w, self.kernel)
-        first = start.newton_steps if start is not None else 0
-        chol = start.cholesky if start is not None else 0
+
+        def this_solve(counter):  # a warm start's counters are cumulative
+            return getattr(state, counter) - (getattr(start, counter) if start is not None else 0)
+
         return RegularizedResult(
             value=solver.value(state, self.c),
             witness=witness,
@@ -335,8 +339,9 @@ class RegularizedProblem:
             duality_gap=state.gap,
             lam=lam,
             divergence=self.entropy.name,
-            n_iter=state.newton_steps - first,
-            n_solves=state.cholesky - chol,
+            newton_steps=this_solve("newton_steps"),
+            cholesky=this_solve("cholesky"),
+            cg_iterations=this_solve("cg_iterations"),
             dual=state,
             active=active,
         )
@@ -365,4 +370,4 @@ def regularized_divergence(
     a previous :class:`RegularizedResult` of the same samples' sizes.
     """
     problem = RegularizedProblem(P, Q, kernel, divergence)
-    return problem.solve(lam, tol=tol, max_iter=max_iter, start=warm_start)
+    return problem.solve(lam=lam, tol=tol, max_iter=max_iter, start=warm_start)

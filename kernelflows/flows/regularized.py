@@ -61,12 +61,12 @@ class RegularizedVelocity(KaleVelocity):
         Y,
         kernel: Kernel,
         divergence,
-        lam: float,
         *,
+        lam: float,
         tol: float = 1e-9,
         max_elements: int = FAST_PATH_MAX_ELEMENTS,
     ):
-        super().__init__(Y, kernel, lam, tol=tol, max_elements=max_elements)
+        super().__init__(Y, kernel, lam=lam, tol=tol, max_elements=max_elements)
         self.entropy = entropy_of(divergence)
         self.name = f"D_(f,lam), f = {self.entropy.name}"
         self.finite = self.entropy.bound < np.inf
@@ -138,7 +138,7 @@ def regularized_flow(
     X0 = as_samples(X0, "X0")
     Y = as_samples(Y, "Y")
     same_dimension(X0, Y, "X0", "Y")
-    field = RegularizedVelocity(Y, kernel, divergence, lam, tol=tol)
+    field = RegularizedVelocity(Y, kernel, divergence, lam=lam, tol=tol)
     return run_flow(
         field,
         X0,
