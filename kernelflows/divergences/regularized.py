@@ -241,16 +241,15 @@ class SingularPart:
         u = np.concatenate([state.u[:m], [kept.get(j, fresh) for j in np.flatnonzero(new)]])
         z = np.exp(u + sep.log_w)
         return DualState(
-            u,
-            G @ z,
-            np.zeros(len(u)),
-            math.inf,
-            None,
-            state.newton_steps,
-            state.cholesky,
-            state.cg_iterations,
-            0,
-            state.tau,
+            u=u,
+            K_alpha=G @ z,
+            f_q=np.zeros(len(u)),
+            gap=math.inf,
+            reference=None,
+            newton_steps=state.newton_steps,
+            cholesky=state.cholesky,
+            cg_iterations=state.cg_iterations,
+            tau=state.tau,
         )
 
     def solve(self, *, tol, max_iter=300, start=None, old=None, active=None, reuse=False):
@@ -262,7 +261,7 @@ class SingularPart:
         for _ in range(8):
             G, b, extra, sep = self._blocks(active)
             solver = KaleNewton(
-                G, self.lam, tol=tol, max_iter=max_iter, separable=sep, scale=1.0, reuse=reuse
+                G, lam=self.lam, tol=tol, max_iter=max_iter, separable=sep, scale=1.0, reuse=reuse
             )
             begin = self._moved(start, old, active, G, sep)
             try:
@@ -320,7 +319,7 @@ class RegularizedProblem:
                 raise ValueError("warm_start must be a RegularizedResult of a problem of this size")
             sep = Separable([(self.entropy, m, 1.0 / m)])
             solver = KaleNewton(
-                self.base.K_qq, lam, tol=tol, max_iter=max_iter, separable=sep, scale=1.0
+                self.base.K_qq, lam=lam, tol=tol, max_iter=max_iter, separable=sep, scale=1.0
             )
             state = solver.solve(self.base.kbar, self.c, start=start)
         alpha = state.alpha[:m]

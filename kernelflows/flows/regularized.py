@@ -79,7 +79,13 @@ class RegularizedVelocity(KaleVelocity):
         else:
             sep = Separable([(self.entropy, m, 1.0 / m)])
             self.solver = KaleNewton(
-                self.solver.K, self.lam, tol=tol, reuse=True, separable=sep, scale=1.0, max_iter=300
+                self.solver.K,
+                lam=self.lam,
+                tol=tol,
+                reuse=True,
+                separable=sep,
+                scale=1.0,
+                max_iter=300,
             )
 
     def init(self, particles):
