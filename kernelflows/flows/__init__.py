@@ -18,6 +18,7 @@ from .engine import (
     FlowDivergedError,
     FlowResult,
     VelocityField,
+    flow_progress,
     run_flow,
     snapshot_steps,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "mmd2_along",
     "mmd_flow",
     "piecewise",
+    "flow_progress",
     "regularized_flow",
     "run_flow",
     "sliced_mmd_flow",
