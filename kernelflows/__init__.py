@@ -7,8 +7,8 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
-* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, DrMMD,
-  KSD
+* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE and
+  the MMD-regularized f-divergences, DrMMD, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
   (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -31,6 +31,7 @@ from .divergences import (
     KaleResult,
     PermutationTestResult,
     PhiDivergence,
+    RegularizedResult,
     drmmd,
     kale,
     kale_path,
@@ -38,6 +39,8 @@ from .divergences import (
     mmd2,
     mmd2_gaussians,
     mmd_test,
+    regularized_divergence,
+    tsallis,
 )
 from .flows import (
     Diffusion,
@@ -49,6 +52,7 @@ from .flows import (
     kl_flow,
     ksd_descent,
     mmd_flow,
+    regularized_flow,
     run_flow,
     svgd,
 )
@@ -88,6 +92,7 @@ __all__ = [
     "PhiDivergence",
     "PolynomialKernel",
     "RKHSFunction",
+    "RegularizedResult",
     "drmmd",
     "drmmd_flow",
     "kale",
@@ -102,8 +107,11 @@ __all__ = [
     "mmd2_gaussians",
     "mmd_flow",
     "mmd_test",
+    "regularized_divergence",
+    "regularized_flow",
     "run_flow",
     "svgd",
     "train_student_teacher",
+    "tsallis",
     "witness",
 ]
