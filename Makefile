@@ -49,10 +49,12 @@ figures: $(STAMP)
 # also loads (kernelflows/results/ID.reduced.json). On one
 # quiet core: the per-particle student at N = 1000 about 1.5 hours (3 seeds, 4 modes), the dense
 # student's first 300 epochs at N = 1000 about 10 minutes, the sweep at N = 1000 several hours;
-# at N = 100 about 6, 15 and 5 minutes.
+# at N = 100 about 6, 15 and 5 minutes. The DrMMD comparisons: the three rings a few minutes, the
+# student-teacher runs (both students, DrMMD and MMD, with and without noise, N = 100) about an
+# hour at 10^4 epochs (paper scale) and 10 minutes at 1000 (reduced).
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results
-	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results
+	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep drmmd-student-teacher --scale reduced --out kernelflows/results
 
 # Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
 # cleared, check cells autograded) into assignments/.
@@ -156,7 +158,8 @@ $(MUTATION_STAMP): $(INSTRUCTOR_STAMP)
 MUTATED := "kernelflows.divergences.mmd.*" "kernelflows.divergences.two_sample.*" \
 	"kernelflows.divergences.kale.*" "kernelflows.divergences.kale_newton.x_duality_gap*" \
 	"kernelflows.divergences.kale_newton.x__phi*" "kernelflows.flows.mmd.*" \
-	"kernelflows.flows.perturbations.*" "kernelflows.theory.*"
+	"kernelflows.flows.perturbations.*" "kernelflows.theory.*" \
+	"kernelflows.divergences.drmmd.*" "kernelflows.flows.drmmd.*"
 
 mutation: $(MUTATION_STAMP)
 	rm -rf mutants

@@ -397,6 +397,7 @@ def train_student_teacher(
     rng=None,
     dtype="float64",
     progress: bool = False,
+    lam: float | None = None,
 ) -> StudentTeacherResult:
     """Train the student particles by minibatch SGD in the mean-field scaling: an MMD flow.
 
@@ -443,6 +444,13 @@ def train_student_teacher(
         code); the noise is drawn in float64 and rounded.
     progress : bool
         Show a progress bar over epochs (off by default, as for every flow).
+    lam : float or None
+        ``None``: the MMD flow above. A number: the DrMMD flow with this lam (Chen et al., JMLR
+        2025) under the network kernel of the minibatch, k(Z, Z') = (1/|B|) sum_{x in B}
+        phi_Z(x) phi_Z'(x), with the teacher as target: f_B is the first variation of
+        DrMMD / 2, the residual f_nu - f_nu* replaced by
+        :func:`~kernelflows.divergences.drmmd.deregularized_residual` (the losses recorded stay
+        the MSE).
     """
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
@@ -473,6 +481,11 @@ def train_student_teacher(
     # The teacher is fixed: its outputs on the inputs are computed once.
     teacher_train = tnet._forward(U, X_train)[0].mean(axis=0)
     teacher_valid = None if X_valid is None else tnet._forward(U, X_valid)[0].mean(axis=0)
+    if lam is not None:
+        from .divergences.drmmd import deregularized_residual
+
+        lam = positive(lam, "lam")
+        teacher_features = tnet._forward(U, X_train)[0]
     step_dt = dt.type(step)
 
     def loss(X, target):
@@ -495,9 +508,10 @@ def train_student_teacher(
             batch = order[first : first + batch_size]
             X = X_train[batch]
             forward = network._forward(Z, X)
-            C = np.broadcast_to(
-                (forward[0].mean(axis=0) - teacher_train[batch]) / len(X), forward[0].shape
-            )
+            r = forward[0].mean(axis=0) - teacher_train[batch]
+            if lam is not None:
+                r = deregularized_residual(r, teacher_features[:, batch], lam).astype(dt)
+            C = np.broadcast_to(r / len(X), forward[0].shape)
             at = perturbation.evaluation_points(Z, beta, noise_rng)
             if at is None:
                 Z -= step_dt * network._weighted_param_grad(Z, X, C, forward)

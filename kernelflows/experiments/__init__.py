@@ -3,7 +3,8 @@
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
 * :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses), :mod:`.rings`,
-  :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond` - the experiments; :mod:`.metrics` -
+  :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond`, :mod:`.drmmd` (the DrMMD flow against
+  the MMD flow) - the experiments; :mod:`.metrics` -
   the measures of fit they report;
 * :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
   --scale paper`` writes ``./results/ID.json``; lectures load the files shipped with the

@@ -462,6 +462,17 @@ def _collapse_map_run(s: dict) -> dict:
     return collapse_study(s)
 
 
+def _drmmd(name: str):
+    """A function of :mod:`.drmmd` (the DrMMD flow's experiments), imported when called."""
+
+    def call(*args):
+        from . import drmmd
+
+        return getattr(drmmd, name)(*args)
+
+    return call
+
+
 EXPERIMENTS: dict[str, ExperimentSpec] = {
     spec.id: spec
     for spec in (
@@ -522,6 +533,21 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             "distance, source spread, bandwidth, n",
             _collapse_map_settings,
             _collapse_map_run,
+        ),
+        ExperimentSpec(
+            "drmmd-three-rings",
+            "DrMMD flow (fixed and adaptive lambda) against the MMD flow at the authors' step "
+            "and at its own best stable step, on the authors' three rings (Chen et al., JMLR "
+            "2025)",
+            _drmmd("drmmd_three_rings_settings"),
+            _drmmd("drmmd_three_rings"),
+        ),
+        ExperimentSpec(
+            "drmmd-student-teacher",
+            "DrMMD flow against the MMD flow, with and without noise injection, for both "
+            "students (Chen et al., JMLR 2025, student-teacher claim)",
+            _drmmd("drmmd_student_teacher_settings"),
+            pieces=_drmmd("drmmd_student_teacher_pieces"),
         ),
     )
 }

@@ -1,0 +1,308 @@
+"""The DrMMD flow's experiments (Chen, Mustafi, Glaser, Korba, Gretton, Sriperumbudur, JMLR 2025).
+
+* **Three rings, compared fairly** (:func:`drmmd_three_rings`): the authors' set-up (three rings of
+  100 points, radius 0.3, centres (0, 0), (0, -0.75), (0, -1.5); 300 particles from
+  N((0, -0.3), 0.01^2 I); Gaussian kernel sigma = 0.15; 20,000 steps). DrMMD with lam = 1e-3 at
+  the authors' ``--step_size 0.1`` (step = 2 lam 0.1 = 2e-4 in the package's convention), fixed
+  and adaptive (with the authors' floor); the MMD flow at the step the authors' ``--flow mmd``
+  baseline inherits from the same flags (lam 0.1 = 1e-4), and at its own best stable step
+  (the lowest final MMD^2 over a grid of steps, among the runs that descend, MMD^2 never rising
+  between snapshots, as forward Euler on F = MMD^2 / 2 does at a stable step, and lose no
+  particle: a step past stability can throw particles far from the rings, where MMD^2 is small
+  too). Each run
+  reports its final MMD^2, energy distance, stragglers (particles farther than
+  :data:`STRAGGLER_DISTANCE` from every target point), particles per ring, the first step at
+  which MMD^2 falls below 10% and 1% of its start, and its wall time.
+* **Student-teacher** (:func:`drmmd_student_teacher_pieces`): the authors' claim that DrMMD beats
+  the MMD flow with and without noise injection, at N = 100 with both students, three seeds
+  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1, the
+  authors' command line) and the MMD flow, each with noise injection and without, from the same
+  problems
+  (:func:`~kernelflows.experiments.run_student_teacher`).
+
+Both are registered with the results files (``python -m kernelflows.experiments run
+drmmd-three-rings``, ``drmmd-student-teacher``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..divergences.mmd import mmd_energy
+from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
+from ..kernels import GaussianKernel
+from .beyond import energy_distance
+from .datasets import THREE_RINGS_CENTRES, three_rings_target
+
+__all__ = [
+    "DRMMD_RINGS_BANDWIDTH",
+    "STRAGGLER_DISTANCE",
+    "drmmd_rings_setup",
+    "drmmd_student_teacher_pieces",
+    "drmmd_student_teacher_settings",
+    "drmmd_three_rings",
+    "drmmd_three_rings_settings",
+    "ring_fit",
+]
+
+#: The authors' three-rings kernel: exp(-||x - y||^2 / (2 sigma^2)), sigma = 0.15.
+DRMMD_RINGS_BANDWIDTH = 0.15
+#: A particle farther than this from every target point is a straggler: about five times the
+#: spacing of a ring's points (2 pi 0.3 / 100 = 0.019), a tenth of the gap between rings.
+STRAGGLER_DISTANCE = 0.1
+
+
+def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300):
+    """(X0, Y) of the authors' three-rings run: the target of
+    :func:`~kernelflows.experiments.three_rings_target` with 100 points a ring, and ``n_source``
+    particles N((0, -0.3), 0.01^2 I) from ``seed`` (the authors draw them with JAX's generator,
+    which differs across JAX versions: the shape of the start, not its draws, is what carries
+    over)."""
+    Y = three_rings_target(n_per_ring)
+    X0 = np.array([0.0, -0.3]) + 0.01 * np.random.default_rng(seed).standard_normal((n_source, 2))
+    return X0, Y
+
+
+def ring_fit(X, Y, kernel, mmd2_start: float | None = None) -> dict:
+    """Final MMD^2 (plug-in), energy distance, stragglers, particles per ring of particles X
+    against the ring target Y, and ``lost``: particles farther from every target point than the
+    target's diameter (out of reach of a kernel of the rings' scale)."""
+    dist, _ = cKDTree(Y).query(X)
+    diameter = float(np.max(np.linalg.norm(Y - Y.mean(axis=0), axis=1))) * 2.0
+    centres = np.asarray(THREE_RINGS_CENTRES)
+    ring = np.argmin(((X[:, None] - centres[None]) ** 2).sum(-1), axis=1)
+    return {
+        "mmd2": 2.0 * mmd_energy(X, Y, kernel),
+        "energy_distance": float(energy_distance(X, Y)),
+        "stragglers": int(np.sum(dist > STRAGGLER_DISTANCE)),
+        "max_distance": float(dist.max()),
+        "lost": int(np.sum(dist > diameter)),
+        "per_ring": np.bincount(ring, minlength=len(centres)).tolist(),
+    }
+
+
+def _first_below(steps, curve, level) -> int | None:
+    hits = np.flatnonzero(np.asarray(curve) <= level)
+    return int(steps[hits[0]]) if len(hits) else None
+
+
+def drmmd_three_rings_settings(scale: str) -> dict:
+    """The settings of the three-rings comparison (the reduced scale runs a tenth of the steps)."""
+    n_steps = 20_000 if scale == "paper" else 2_000
+    return {
+        "n_steps": n_steps,
+        "record_every": n_steps // 40,
+        "lam": 1e-3,
+        "authors_step_size": 0.1,
+        "drmmd_step": 2 * 1e-3 * 0.1,
+        "adaptive_min_step": 2e-4,
+        "mmd_authors_step": 1e-3 * 0.1,
+        "mmd_step_grid": [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0],
+        "bandwidth": DRMMD_RINGS_BANDWIDTH,
+        "straggler_distance": STRAGGLER_DISTANCE,
+        "seed": 0,
+    }
+
+
+def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
+    t0 = time.perf_counter()
+    try:
+        res = flow(X0, Y, kernel, n_steps=s["n_steps"], record_every=s["record_every"], **kw)
+    except FlowDivergedError as exc:
+        return {"diverged": str(exc), "seconds": time.perf_counter() - t0}, None
+    seconds = time.perf_counter() - t0
+    curve = np.array([2.0 * mmd_energy(X, Y, kernel) for X in res.trajectory])
+    out = ring_fit(res.particles, Y, kernel)
+    out |= {
+        "step": kw["step"],
+        "seconds": seconds,
+        "seconds_per_step": seconds / s["n_steps"],
+        "mmd2_start": float(curve[0]),
+        "steps_to_10pc": _first_below(res.steps, curve, 0.1 * curve[0]),
+        "steps_to_1pc": _first_below(res.steps, curve, 0.01 * curve[0]),
+        # a stable step is a descent: MMD^2 never rises between snapshots (beyond rounding)
+        "descent": bool(np.all(np.diff(curve) <= 1e-9 * curve[:-1])),
+        "mmd2_curve": curve.tolist(),
+        "snapshot_steps": res.steps.tolist(),
+    }
+    if "lam" in res.step_info:
+        out["final_lam"] = float(res.step_info["lam"][-1])
+    return out, res
+
+
+def drmmd_three_rings(s: dict) -> dict:
+    """The fair comparison on the three rings (module docstring): metrics by run name."""
+    X0, Y = drmmd_rings_setup(s["seed"])
+    kernel = GaussianKernel(s["bandwidth"])
+    runs = {}
+    runs["drmmd"], _ = _run(
+        "drmmd", drmmd_flow, X0, Y, kernel, s, lam=s["lam"], step=s["drmmd_step"]
+    )
+    runs["drmmd adaptive"], _ = _run(
+        "drmmd adaptive",
+        drmmd_flow,
+        X0,
+        Y,
+        kernel,
+        s,
+        lam=s["lam"],
+        step=s["drmmd_step"],
+        adaptive=True,
+        min_step=s["adaptive_min_step"],
+    )
+    runs["mmd, authors' step"], _ = _run(
+        "mmd", mmd_flow, X0, Y, kernel, s, step=s["mmd_authors_step"]
+    )
+    grid = {}
+    for step in s["mmd_step_grid"]:
+        grid[f"{step:g}"], _ = _run("mmd", mmd_flow, X0, Y, kernel, s, step=step)
+    stable = {k: r for k, r in grid.items() if r.get("descent") and r["lost"] == 0}
+    best = min(stable, key=lambda k: stable[k]["mmd2"])
+    runs["mmd, best stable step"] = stable[best]
+    return {
+        "runs": runs,
+        "mmd_step_grid": {
+            k: {key: r.get(key) for key in ("mmd2", "stragglers", "lost", "descent", "diverged")}
+            for k, r in grid.items()
+        },
+        "best_mmd_step": float(best),
+    }
+
+
+# -- student-teacher ---------------------------------------------------------------------------
+
+#: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
+STUDENT_TEACHER_LAM = 0.1
+_ST_MODES = ("injection", "none")
+
+#: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
+#: files: by scale and student, [experiment id, results scale, sweep variant or None].
+MMD_BASELINES = {
+    "reduced": {
+        "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
+        "dense": ["student-teacher-sweep", "reduced", "dense"],
+    },
+    "paper": {
+        "per-particle": ["student-teacher", "reduced", None],
+        "dense": ["student-teacher-dense", "reduced", None],
+    },
+}
+
+
+def drmmd_student_teacher_settings(scale: str) -> dict:
+    """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
+    1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
+    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The MMD flow's runs at
+    the same settings are read from :data:`MMD_BASELINES` (their settings are checked)."""
+    from .results import _jsonable
+    from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
+
+    base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
+    seeds = (0, 1, 2)
+    students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
+    return {
+        "students": students,
+        "lam": STUDENT_TEACHER_LAM,
+        "modes": list(_ST_MODES),
+        "seeds": list(seeds),
+        "order": [[a, seed] for a in students for seed in seeds],
+        "mmd_baseline": MMD_BASELINES[scale],
+    }
+
+
+def _drmmd_piece(settings: dict, seed: int, modes, lam: float) -> dict:
+    from .results import _run_summary
+    from .student_teacher import StudentTeacherSettings, run_student_teacher
+
+    out = {}
+    for mode in modes:
+        try:
+            r = run_student_teacher(
+                StudentTeacherSettings(**settings), noises=(mode,), rng=seed, lam=lam
+            )[mode]
+            out[mode] = _run_summary(r)
+        except FloatingPointError as exc:
+            out[mode] = {"diverged": str(exc)}
+    return out
+
+
+def _mmd_baseline(s: dict) -> dict:
+    """The MMD flow's final MSEs per student, mode and seed from the baseline results files, or
+    why they cannot be used."""
+    from .results import load_results
+
+    out = {}
+    for student, (exp_id, scale, variant) in s["mmd_baseline"].items():
+        try:
+            res = load_results(exp_id, scale)
+        except ValueError as exc:
+            out[student] = {"unavailable": str(exc)}
+            continue
+        m = res.metrics["variants"][variant] if variant else res.metrics
+        theirs = res.settings["variants"][variant] if variant else res.settings
+        if theirs["settings"] != s["students"][student]:
+            out[student] = {"unavailable": f"{res.source()}: its settings differ"}
+            continue
+        out[student] = {
+            "source": res.source(),
+            "runs": {
+                mode: {
+                    k: {key: r[key] for key in ("train_mse", "valid_mse")} for k, r in by.items()
+                }
+                for mode, by in m["runs"].items()
+                if mode in s["modes"]
+            },
+        }
+    return out
+
+
+def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
+    """Metrics ``{"runs": {"drmmd": {student: {mode: {seed: summary}}}}, "mean": ...,
+    "mmd_baseline", "done", "missing"}`` after each (student, seed) piece; a run whose weights
+    stop being finite is recorded as diverged. The pieces are independent: they run in
+    ``os.cpu_count()`` processes, and each is recorded as it ends."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    baseline = _mmd_baseline(s)
+    runs: dict = {}
+    done = []
+    workers = max(1, min(os.cpu_count() or 1, len(s["order"])))
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {
+            pool.submit(_drmmd_piece, s["students"][a], seed, s["modes"], s["lam"]): [a, seed]
+            for a, seed in s["order"]
+        }
+        for future in as_completed(futures):
+            student, seed = futures[future]
+            for mode, summary in future.result().items():
+                runs.setdefault("drmmd", {}).setdefault(student, {}).setdefault(mode, {})[
+                    str(seed)
+                ] = summary
+            done.append([student, seed])
+            yield {
+                "runs": runs,
+                "mean": _means(runs),
+                "mmd_baseline": baseline,
+                "done": done,
+                "missing": [p for p in s["order"] if p not in done],
+            }
+
+
+def _means(runs: dict) -> dict:
+    out: dict = {}
+    for flow, by_student in runs.items():
+        for student, by_mode in by_student.items():
+            for mode, by_seed in by_mode.items():
+                ok = [r for r in by_seed.values() if "diverged" not in r]
+                out.setdefault(flow, {}).setdefault(student, {})[mode] = {
+                    key: float(np.mean([r[key] for r in ok])) if ok else None
+                    for key in ("train_mse", "valid_mse")
+                } | {"seeds": len(ok), "diverged": len(by_seed) - len(ok)}
+    return out
