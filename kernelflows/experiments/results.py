@@ -462,6 +462,46 @@ def _collapse_map_run(s: dict) -> dict:
     return collapse_study(s)
 
 
+def _after_the_talk_settings(scale: str) -> dict:
+    from .after_the_talk import AFTER_FLOWS, AFTER_LAM, AFTER_NOISE, AFTER_STEPS
+    from .beyond import COVERAGE_THRESHOLD
+    from .drmmd import STRAGGLER_DISTANCE
+
+    return {
+        "ring_steps": 10_000 if scale == "paper" else 400,
+        "mixture_steps": 3000 if scale == "paper" else 300,
+        "n": 300 if scale == "paper" else 200,
+        "n_heldout": 1000,
+        "lam": AFTER_LAM,
+        "flows": list(AFTER_FLOWS),
+        "steps": AFTER_STEPS,
+        "noise": AFTER_NOISE,
+        "coverage_threshold": COVERAGE_THRESHOLD,
+        "straggler_distance": STRAGGLER_DISTANCE,
+        "seed": 0,
+    }
+
+
+def _after_the_talk_experiment(s: dict):
+    from .after_the_talk import after_the_talk_experiment
+
+    return after_the_talk_experiment(
+        ring_steps=s["ring_steps"],
+        mixture_steps=s["mixture_steps"],
+        n=s["n"],
+        n_heldout=s["n_heldout"],
+        lam=s["lam"],
+        flows=tuple(s["flows"]),
+        rng=s["seed"],
+    )
+
+
+def _after_the_talk_summary(out, s: dict) -> dict:
+    from .after_the_talk import after_the_talk_summary
+
+    return after_the_talk_summary(out, s["coverage_threshold"])
+
+
 def _drmmd(name: str):
     """A function of :mod:`.drmmd` (the DrMMD flow's experiments), imported when called."""
 
@@ -548,6 +588,15 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             "students (Chen et al., JMLR 2025, student-teacher claim)",
             _drmmd("drmmd_student_teacher_settings"),
             pieces=_drmmd("drmmd_student_teacher_pieces"),
+        ),
+        ExperimentSpec(
+            "after-the-talk",
+            "MMD (with and without noise), KALE, regularized chi^2 and Tsallis-3, DrMMD (fixed "
+            "and adaptive lambda) flows on the three rings and the four-Gaussian mixture: MMD^2 "
+            "and energy distance to the target, modes covered, time per step",
+            _after_the_talk_settings,
+            experiment=_after_the_talk_experiment,
+            summarise=_after_the_talk_summary,
         ),
     )
 }
