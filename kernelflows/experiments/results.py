@@ -468,8 +468,8 @@ def _after_the_talk_settings(scale: str) -> dict:
     from .drmmd import STRAGGLER_DISTANCE
 
     return {
-        "ring_steps": 10_000 if scale == "paper" else 400,
-        "mixture_steps": 3000 if scale == "paper" else 300,
+        "ring_steps": 10_000 if scale == "paper" else 300,
+        "mixture_steps": 3000 if scale == "paper" else 200,
         "n": 300 if scale == "paper" else 200,
         "n_heldout": 1000,
         "lam": AFTER_LAM,

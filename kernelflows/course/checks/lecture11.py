@@ -122,18 +122,32 @@ def check_ex11_2_envelope_rate(my_envelope_rate: Callable) -> None:
             g_p = k(P, P).mean(axis=1) - k(P, Q).mean(axis=1)
             mmd2_b = mmd2(P, Q, k, "biased")
             out = [
-                (-want, "the sign: the quadratic part of f* lowers the bracket, so lambda "
-                 "D_{f,lambda} approaches MMD^2 / 2 from below"),
-                (2.0 * want, "the factor 1/2 of the quadratic term of f* is missing (f*(h) = "
-                 "h + h^2 / (2 f''(1)) + ...)"),
-                (want * f2 * f2, "f''(1) divides the quadratic term of f*: f*''(0) = "
-                 "1 / f''(1), not f''(1)"),
+                (
+                    -want,
+                    "the sign: the quadratic part of f* lowers the bracket, so lambda "
+                    "D_{f,lambda} approaches MMD^2 / 2 from below",
+                ),
+                (
+                    2.0 * want,
+                    "the factor 1/2 of the quadratic term of f* is missing (f*(h) = "
+                    "h + h^2 / (2 f''(1)) + ...)",
+                ),
+                (
+                    want * f2 * f2,
+                    "f''(1) divides the quadratic term of f*: f*''(0) = 1 / f''(1), not f''(1)",
+                ),
                 (want * f2, "f''(1) belongs in the rate, dividing it"),
-                (-np.mean(g_p**2) / (2.0 * f2), "the correction is an average over the "
-                 "target Q (the f* term is E_Q f*(h)), not over the particles P"),
-                (-(mmd2_b - np.mean(g_q**2)) / 2.0, "that is lecture 08's C for KALE_lambda "
-                 "= (1 + lambda) D_{KL,lambda}: here the envelope itself, without the "
-                 "factor (1 + lambda)"),
+                (
+                    -np.mean(g_p**2) / (2.0 * f2),
+                    "the correction is an average over the "
+                    "target Q (the f* term is E_Q f*(h)), not over the particles P",
+                ),
+                (
+                    -(mmd2_b - np.mean(g_q**2)) / 2.0,
+                    "that is lecture 08's C for KALE_lambda "
+                    "= (1 + lambda) D_{KL,lambda}: here the envelope itself, without the "
+                    "factor (1 + lambda)",
+                ),
             ]
             return [(v, w) for v, w in out if np.all(np.isfinite(v))]
 
@@ -150,8 +164,10 @@ def check_ex11_2_envelope_rate(my_envelope_rate: Callable) -> None:
         near = lam * (lam * d - mmd2(P, Q, k, "biased") / 2.0)
         got = as_float(name, call(name, my_envelope_rate, P.copy(), Q.copy(), k, f2))
         if not abs(near - got) <= 0.01 * abs(got) + 1e-9:
-            raise CheckFailed(f"{name}: for f''(1) = {f2:g} the solver gives lam (lam D - "
-                              f"MMD^2/2) = {near:.6g} at lam = 1000, you returned {got:.6g}.")  # fmt: skip
+            raise CheckFailed(
+                f"{name}: for f''(1) = {f2:g} the solver gives lam (lam D - MMD^2/2) = "
+                f"{near:.6g} at lam = 1000, you returned {got:.6g}."
+            )
     ok(name, f"all {count} cases agree with -E_Q (mu_P - mu_Q)^2 / (2 f''(1)), and with the "
        "regularized divergences of KL, chi^2 and Tsallis 3 at lam = 1000.")  # fmt: skip
 
@@ -175,8 +191,10 @@ def check_ex11_3_tsallis_conjugate(my_tsallis_conjugate: Callable) -> None:
         def mistakes():
             with np.errstate(invalid="ignore"):
                 free = base**a - 1.0  # not a number below the threshold unless a is whole
-            at_zero = ("below the threshold, where the maximiser p would be negative, the sup "
-                       "over p >= 0 sits at p = 0: the value there is -f(0), not 0")
+            at_zero = (
+                "below the threshold, where the maximiser p would be negative, the sup "
+                "over p >= 0 sits at p = 0: the value there is -f(0), not 0"
+            )
             return [
                 (np.where(inside, want, want + 1.0), at_zero),
                 (np.where(base > 0, want, want + 1.0), at_zero),
