@@ -4,8 +4,8 @@
   mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
 * :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses), :mod:`.rings`,
   :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond`, :mod:`.drmmd` (the DrMMD flow against
-  the MMD flow) - the experiments; :mod:`.metrics` -
-  the measures of fit they report;
+  the MMD flow), :mod:`.after_the_talk` (KALE's sequels side by side) - the experiments;
+  :mod:`.metrics` - the measures of fit they report;
 * :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
   --scale paper`` writes ``./results/ID.json``; lectures load the files shipped with the
   package (``kernelflows/results/``) with :func:`load_results`.
@@ -13,6 +13,15 @@
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """
 
+from .after_the_talk import (
+    AFTER_FLOWS,
+    AFTER_LAM,
+    AFTER_PROBLEMS,
+    AFTER_STEPS,
+    AfterTheTalkRuns,
+    after_the_talk_experiment,
+    distance_to_target,
+)
 from .beyond import (
     BEYOND_FLOWS,
     BEYOND_STEPS,
@@ -84,6 +93,13 @@ from .student_teacher import (
 )
 
 __all__ = [
+    "AFTER_FLOWS",
+    "AFTER_LAM",
+    "AFTER_PROBLEMS",
+    "AFTER_STEPS",
+    "AfterTheTalkRuns",
+    "after_the_talk_experiment",
+    "distance_to_target",
     "ARCHITECTURES",
     "LECTURE_SETTINGS",
     "loss_scale",

@@ -307,8 +307,8 @@ def after_the_talk_summary(out: AfterTheTalkRuns, threshold: float = COVERAGE_TH
                 ),
             }
             if pname == "three rings":
-                dist, _ = cKDTree(p.reference).query(run.particles)
-                m["stragglers"] = int(np.sum(dist > STRAGGLER_DISTANCE))
+                nearest, _ = cKDTree(p.reference).query(run.particles)
+                m["stragglers"] = int(np.sum(nearest > STRAGGLER_DISTANCE))
             flows[name] = m | _certificate(run)
         metrics[pname] = {
             "mmd2_start": start_mmd2,
