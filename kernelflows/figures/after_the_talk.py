@@ -14,7 +14,7 @@ from ..viz import new_figure, reduced_scale_note, scatter_particles
 from .registry import register
 
 #: The window of each problem's panels.
-_LIMITS = {"three rings": ((-0.8, 0.8), (-2.0, 0.5)), "mixture": ((-1.0, 2.8), (-1.0, 2.8))}
+_LIMITS = {"three rings": ((-1.25, 1.25), (-2.0, 0.5)), "mixture": ((-1.0, 2.8), (-1.0, 2.8))}
 
 
 def draw_after_the_talk(out, metrics: dict, s: dict, scale: str = "reduced"):
@@ -22,7 +22,7 @@ def draw_after_the_talk(out, metrics: dict, s: dict, scale: str = "reduced"):
     problem, each panel titled with its MMD^2 to the target and the modes it covers."""
     problems = list(out.problems)
     flows = list(next(iter(out.problems.values())).runs)
-    fig, axes = new_figure(len(flows) + 1, len(problems), width=1.55, height=1.9)
+    fig, axes = new_figure(len(flows) + 1, len(problems), width=1.6, height=1.9)
     for row, pname in zip(axes, problems, strict=True):
         p = out.problems[pname]
         m = metrics[pname]
@@ -40,6 +40,7 @@ def draw_after_the_talk(out, metrics: dict, s: dict, scale: str = "reduced"):
         for ax in row:
             ax.set_xlim(x0, x1)
             ax.set_ylim(y0, y1)
+            ax.set_aspect("equal", adjustable="box")
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle(
