@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_samples, as_weights, positive, same_dimension
-from ..kernels import Kernel, check_kernel
+from ..kernels import Kernel, blas_one_thread, check_kernel
 from ..measures import RKHSFunction
 from .kale_newton import DualState, KaleConvergenceError, KaleNewton
 
@@ -146,6 +146,7 @@ class KaleProblem:
         )
 
 
+@blas_one_thread()
 def kale(
     P,
     Q,
@@ -173,6 +174,7 @@ def kale(
     return KaleProblem(P, Q, kernel).solve(lam, tol=tol, max_iter=max_iter, start=warm_start)
 
 
+@blas_one_thread()
 def kale_path(P, Q, kernel: Kernel, lams, *, tol: float = 1e-8, max_iter: int = 200) -> np.ndarray:
     """KALE_lam(P || Q) for each lam in ``lams``, sharing the Gram blocks and warm-starting.
 
@@ -193,6 +195,7 @@ def kale_path(P, Q, kernel: Kernel, lams, *, tol: float = 1e-8, max_iter: int = 
     return values
 
 
+@blas_one_thread()
 def kale_weighted(X, weights, Y, kernel: Kernel, lam: float, *, tol: float = 1e-12) -> KaleResult:
     """KALE_lam(nu || nu*) for nu = sum_j a_j delta_{x_j} (weights a, any sign) and nu* on Y.
 

@@ -55,6 +55,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.lapack import dpotri
 
 from .._validation import positive, positive_int
+from ..kernels import blas_one_thread
 from .entropies import KLEntropy, Separable
 from .entropies import phi_series as _phi  # noqa: F401 (g - 1 + exp(-g), under its old name)
 
@@ -298,6 +299,7 @@ class KaleNewton:
         return max(self.scale * primal, 0.0)
 
     # -- the solve -------------------------------------------------------------------------------
+    @blas_one_thread()
     def solve(self, kbar, c: float | None = None, start=None, extra=None) -> DualState:
         K, lam, m, sep = self.K, self.lam, self.m, self.sep
         log_w = self._log_w

@@ -36,7 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .._validation import as_rng, as_samples, positive, positive_int
-from ..kernels._parallel import _blas_one_thread
+from ..kernels import blas_one_thread
 from .perturbations import Perturbation, as_perturbation
 
 __all__ = [
@@ -295,7 +295,7 @@ def run_flow(
     # BLAS held to one thread for the whole run: the fields' products are small (or run on the
     # kernels' own pool), and OpenBLAS threads on a busy machine stalled a 240 x 240 Cholesky of
     # the KALE flow from 1 ms to 40-400 ms
-    with _blas_one_thread():
+    with blas_one_thread():
         return _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc)
 
 

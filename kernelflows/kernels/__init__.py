@@ -6,13 +6,15 @@
   feature kernel of the KALE topology slides;
 * :mod:`.network` - the kernel of the mean-field student-teacher network;
 * :mod:`._parallel` - the thread pool the row blocks of ``sums_and_grad`` run on
-  (:func:`kernel_threads` sets the number of threads; results do not depend on it).
+  (:func:`kernel_threads` sets the number of threads; results do not depend on it), and
+  :func:`blas_one_thread`, which holds BLAS to one thread wherever the package's small dense
+  linear algebra runs.
 
 A new kernel subclasses :class:`Kernel` and implements ``_gram`` and ``_grad_block``; it may
 override ``sums_and_grad`` and ``grad_from_gram`` for a faster flow.
 """
 
-from ._parallel import kernel_threads
+from ._parallel import blas_one_thread, kernel_threads
 from .base import (
     BLOCK_ELEMENTS,
     EnergyKernel,
@@ -41,6 +43,7 @@ __all__ = [
     "RandomFourierFeatures",
     "ReLUFeatureKernel",
     "check_kernel",
+    "blas_one_thread",
     "kernel_threads",
     "median_heuristic",
     "polynomial_features",
