@@ -323,6 +323,9 @@ class Separable:
         if self.n_barrier:
             self.barrier_mask = np.concatenate([np.full(k, e.barrier) for e, k, _ in self.blocks])
 
+    def _parts(self):
+        return zip(self.blocks, self.slices, strict=True)
+
     def cold_start(self) -> np.ndarray:
         """u at a cold start: p = 1 on the target (sigma = nu, the lam -> infinity solution),
         p = 1/10 for the singular part."""
@@ -336,13 +339,11 @@ class Separable:
         )
 
     def grad(self, u, tau):
-        parts = [e.grad(u[sl], tau) for (e, _, _), sl in zip(self.blocks, self.slices, strict=True)]
+        parts = [e.grad(u[sl], tau) for (e, _, _), sl in self._parts()]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def curvature(self, u, tau):
-        parts = [
-            e.curvature(u[sl], tau) for (e, _, _), sl in zip(self.blocks, self.slices, strict=True)
-        ]
+        parts = [e.curvature(u[sl], tau) for (e, _, _), sl in self._parts()]
         if len(parts) == 1:
             return parts[0]
         return np.concatenate(
@@ -354,17 +355,11 @@ class Separable:
 
     def change_sum(self, u, u_new, z, dz, tau) -> float:
         return sum(
-            e.change_sum(u[sl], u_new[sl], z[sl], dz[sl], tau, w)
-            for (e, _, w), sl in zip(self.blocks, self.slices, strict=True)
+            e.change_sum(u[sl], u_new[sl], z[sl], dz[sl], tau, w) for (e, _, w), sl in self._parts()
         )
 
     def gap_sum(self, u, h) -> float:
-        return sum(
-            e.gap_sum(u[sl], h[sl], w)
-            for (e, _, w), sl in zip(self.blocks, self.slices, strict=True)
-        )
+        return sum(e.gap_sum(u[sl], h[sl], w) for (e, _, w), sl in self._parts())
 
     def conj_sum(self, h) -> float:
-        return sum(
-            e.conj_sum(h[sl], w) for (e, _, w), sl in zip(self.blocks, self.slices, strict=True)
-        )
+        return sum(e.conj_sum(h[sl], w) for (e, _, w), sl in self._parts())
