@@ -259,13 +259,14 @@ def test_three_rings_comparison_records_divergence_and_picks_a_stable_step():
         assert r["stragglers"] <= 300
 
 
-def test_student_teacher_pieces_run_both_flows_and_say_what_is_missing():
+def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
     from dataclasses import replace
 
     from kernelflows.experiments import REDUCED_SETTINGS, run_student_teacher
     from kernelflows.experiments.drmmd import (
         drmmd_student_teacher_pieces,
         drmmd_student_teacher_settings,
+        drmmd_student_teacher_table,
     )
     from kernelflows.experiments.results import _jsonable
 
@@ -283,22 +284,33 @@ def test_student_teacher_pieces_run_both_flows_and_say_what_is_missing():
     s["students"] = {"per-particle": _jsonable(tiny)}
     s["seeds"] = [0, 1]
     s["order"] = [["per-particle", 0], ["per-particle", 1]]
-    s["mmd_baseline"] = {"per-particle": ["student-teacher-sweep", "reduced", "per-particle"]}
+    s["flows"] = {
+        "drmmd, lr 0.1": {"lam": 0.1, "lr": 0.1},
+        "mmd, lr 0.1": {"lam": None, "lr": 0.1},
+        "mmd, lr 1e+30": {"lam": None, "lr": 1e30},  # the weights overflow at once
+    }
     pieces = list(drmmd_student_teacher_pieces(s))
     assert len(pieces) == 2 and len(pieces[0]["missing"]) == 1
     last = pieces[-1]
     assert last["missing"] == []
-    # the committed sweep ran other settings: its MMD runs are not taken as the baseline
-    assert "settings differ" in last["mmd_baseline"]["per-particle"]["unavailable"]
-    dr = last["runs"]["drmmd"]["per-particle"]
-    mmd = run_student_teacher(tiny, noises=("none",), rng=0)["none"]
+    runs = last["runs"]
+    dr, mmd = runs["drmmd, lr 0.1"]["per-particle"], runs["mmd, lr 0.1"]["per-particle"]
+    alone = run_student_teacher(tiny, noises=("none",), rng=0)["none"]
+    # the MMD flow's run is the student-teacher experiment's own run of the same seed
+    assert mmd["none"]["0"]["train_curve"] == alone.train_loss.tolist()
     # same problem and batches, different flows: the same start, different ends
-    assert dr["none"]["0"]["train_curve"][0] == mmd.train_loss[0]
-    assert dr["none"]["0"]["train_mse"] != mmd.train_loss[-1]
-    mean = last["mean"]["drmmd"]["per-particle"]["injection"]
+    assert dr["none"]["0"]["train_curve"][0] == alone.train_loss[0]
+    assert dr["none"]["0"]["train_mse"] != alone.train_loss[-1]
+    mean = last["mean"]["drmmd, lr 0.1"]["per-particle"]["injection"]
     assert mean["train_mse"] == pytest.approx(
         np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])
     )
+    # a diverged learning rate is recorded and never chosen as the MMD flow's best
+    assert "diverged" in runs["mmd, lr 1e+30"]["per-particle"]["none"]["0"]
+    both = {"injection": "mmd, lr 0.1", "none": "mmd, lr 0.1"}
+    assert last["best"]["mmd"]["per-particle"] == both
+    table = drmmd_student_teacher_table(last)
+    assert table.count("per-particle") == 6 and table.count("diverged") == 4
 
 
 @pytest.mark.parametrize("adaptive", [False, True])

@@ -15,10 +15,11 @@
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
 * **Student-teacher** (:func:`drmmd_student_teacher_pieces`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
-  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1, the
-  authors' command line) and the MMD flow, each with noise injection and without, from the same
-  problems
-  (:func:`~kernelflows.experiments.run_student_teacher`).
+  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1, the authors'
+  command line) and the MMD flow, each at three learning rates (the authors' 0.1 and larger ones:
+  DrMMD's first variation carries a factor (1 + lam) / lam), with noise injection and without,
+  from the same problems (:func:`~kernelflows.experiments.run_student_teacher`);
+  :func:`drmmd_student_teacher_table` prints it.
 
 Both are registered with the results files (``python -m kernelflows.experiments run
 drmmd-three-rings``, ``drmmd-student-teacher``).
@@ -43,8 +44,11 @@ __all__ = [
     "DRMMD_RINGS_BANDWIDTH",
     "STRAGGLER_DISTANCE",
     "drmmd_rings_setup",
+    "drmmd_student_teacher_combine",
+    "drmmd_student_teacher_piece",
     "drmmd_student_teacher_pieces",
     "drmmd_student_teacher_settings",
+    "drmmd_student_teacher_table",
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
     "ring_fit",
@@ -179,119 +183,121 @@ def drmmd_three_rings(s: dict) -> dict:
 #: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
-
-#: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
-#: files: by scale and student, [experiment id, results scale, sweep variant or None].
-MMD_BASELINES = {
-    "reduced": {
-        "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
-        "dense": ["student-teacher-sweep", "reduced", "dense"],
-    },
-    "paper": {
-        "per-particle": ["student-teacher", "reduced", None],
-        "dense": ["student-teacher-dense", "reduced", None],
-    },
-}
+#: The learning rates of both flows: the authors' and the sweep's (0.1), five times it (the best
+#: of the sweep's per-particle grid, results file student-teacher-sweep), and 22 times it:
+#: DrMMD's first variation carries (1 + lam) / lam = 11 and its step is ``lr`` on it, against
+#: ``lr / 2`` for the MMD flow in these modes (``loss_scale``), so the MMD flow at lr 2.2 takes
+#: the step DrMMD takes at lr 0.1 along what it does not de-regularize.
+STUDENT_TEACHER_LRS = (0.1, 0.5, 2.2)
 
 
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
     1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
-    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The MMD flow's runs at
-    the same settings are read from :data:`MMD_BASELINES` (their settings are checked)."""
+    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The flows by name:
+    DrMMD at the authors' lam and the MMD flow, each at :data:`STUDENT_TEACHER_LRS`."""
     from .results import _jsonable
     from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
 
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
     seeds = (0, 1, 2)
     students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
+    flows = {
+        f"{name}, lr {lr:g}": {"lam": lam, "lr": lr}
+        for name, lam in (("drmmd", STUDENT_TEACHER_LAM), ("mmd", None))
+        for lr in STUDENT_TEACHER_LRS
+    }
     return {
         "students": students,
-        "lam": STUDENT_TEACHER_LAM,
+        "flows": flows,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
-        "order": [[a, seed] for a in students for seed in seeds],
-        "mmd_baseline": MMD_BASELINES[scale],
+        # the dense student's pieces first: the longest (about four times the per-particle's)
+        "order": [[a, seed] for a in ("dense", "per-particle") for seed in seeds],
     }
 
 
-def _drmmd_piece(settings: dict, seed: int, modes, lam: float) -> dict:
+def drmmd_student_teacher_piece(s: dict, piece) -> dict:
+    """One piece ``[student, seed]``: every flow in every mode on the same problem (the seed's
+    teacher, student, inputs and batches), ``{flow: {mode: summary}}``; a run whose weights stop
+    being finite is recorded as diverged. BLAS is held to one thread: the products are small,
+    and two processes each spinning two BLAS threads on two shared cores ran a 1000-epoch
+    per-particle run 43 times slower (2160 s against 50 s)."""
+    from threadpoolctl import threadpool_limits
+
     from .results import _run_summary
     from .student_teacher import StudentTeacherSettings, run_student_teacher
 
-    out = {}
-    for mode in modes:
-        try:
-            r = run_student_teacher(
-                StudentTeacherSettings(**settings), noises=(mode,), rng=seed, lam=lam
-            )[mode]
-            out[mode] = _run_summary(r)
-        except FloatingPointError as exc:
-            out[mode] = {"diverged": str(exc)}
+    student, seed = piece
+    settings = StudentTeacherSettings(**s["students"][student])
+    out: dict = {}
+    for name, flow in s["flows"].items():
+        for mode in s["modes"]:
+            try:
+                with threadpool_limits(1):
+                    r = run_student_teacher(
+                        replace(settings, lr=flow["lr"]),
+                        noises=(mode,),
+                        rng=seed,
+                        lam=flow["lam"],
+                    )[mode]
+                out.setdefault(name, {})[mode] = _run_summary(r)
+            except (FloatingPointError, FlowDivergedError) as exc:
+                out.setdefault(name, {})[mode] = {"diverged": str(exc)}
     return out
 
 
-def _mmd_baseline(s: dict) -> dict:
-    """The MMD flow's final MSEs per student, mode and seed from the baseline results files, or
-    why they cannot be used."""
-    from .results import load_results
-
-    out = {}
-    for student, (exp_id, scale, variant) in s["mmd_baseline"].items():
-        try:
-            res = load_results(exp_id, scale)
-        except ValueError as exc:
-            out[student] = {"unavailable": str(exc)}
-            continue
-        m = res.metrics["variants"][variant] if variant else res.metrics
-        theirs = res.settings["variants"][variant] if variant else res.settings
-        if theirs["settings"] != s["students"][student]:
-            out[student] = {"unavailable": f"{res.source()}: its settings differ"}
-            continue
-        out[student] = {
-            "source": res.source(),
-            "runs": {
-                mode: {
-                    k: {key: r[key] for key in ("train_mse", "valid_mse")} for k, r in by.items()
+def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
+    """The metrics of the pieces done (``[(piece, summary), ...]``): ``{"runs": {flow:
+    {student: {mode: {seed: summary}}}}, "mean": {flow: {student: {mode: means}}},
+    "best": {"drmmd" or "mmd": {student: {mode: flow}}}}``, each flow's best learning rate by its
+    mean final training MSE (the validation MSE, which the comparison reports, is not used to
+    choose) among those with no diverged run."""
+    runs: dict = {}
+    for (student, seed), summary in done:
+        for flow, by_mode in summary.items():
+            for mode, r in by_mode.items():
+                runs.setdefault(flow, {}).setdefault(student, {}).setdefault(mode, {})[
+                    str(seed)
+                ] = r
+    mean = _means(runs)
+    best: dict = {}
+    for family in ("drmmd", "mmd"):
+        for student in s["students"]:
+            for mode in s["modes"]:
+                ok = {
+                    f: m[student][mode]
+                    for f, m in mean.items()
+                    if f.split(",")[0] == family
+                    and student in m
+                    and m[student][mode]["diverged"] == 0
                 }
-                for mode, by in m["runs"].items()
-                if mode in s["modes"]
-            },
-        }
-    return out
+                if ok:
+                    best.setdefault(family, {}).setdefault(student, {})[mode] = min(
+                        ok, key=lambda f: ok[f]["train_mse"]
+                    )
+    return {"runs": runs, "mean": mean, "best": best}
 
 
 def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
-    """Metrics ``{"runs": {"drmmd": {student: {mode: {seed: summary}}}}, "mean": ...,
-    "mmd_baseline", "done", "missing"}`` after each (student, seed) piece; a run whose weights
-    stop being finite is recorded as diverged. The pieces are independent: they run in
-    ``os.cpu_count()`` processes, and each is recorded as it ends."""
-    import os
+    """The metrics (:func:`drmmd_student_teacher_combine`) and the pieces ``done`` and
+    ``missing`` after each piece. The pieces are independent: they run in up to two processes,
+    and each is recorded as it ends."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
-    baseline = _mmd_baseline(s)
-    runs: dict = {}
     done = []
-    workers = max(1, min(os.cpu_count() or 1, len(s["order"])))
+    workers = max(1, min(2, len(s["order"])))
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {
-            pool.submit(_drmmd_piece, s["students"][a], seed, s["modes"], s["lam"]): [a, seed]
-            for a, seed in s["order"]
+            pool.submit(drmmd_student_teacher_piece, s, piece): piece for piece in s["order"]
         }
         for future in as_completed(futures):
-            student, seed = futures[future]
-            for mode, summary in future.result().items():
-                runs.setdefault("drmmd", {}).setdefault(student, {}).setdefault(mode, {})[
-                    str(seed)
-                ] = summary
-            done.append([student, seed])
-            yield {
-                "runs": runs,
-                "mean": _means(runs),
-                "mmd_baseline": baseline,
-                "done": done,
-                "missing": [p for p in s["order"] if p not in done],
+            done.append((futures[future], future.result()))
+            pieces = [p for p, _ in done]
+            yield drmmd_student_teacher_combine(s, done) | {
+                "done": pieces,
+                "missing": [p for p in s["order"] if p not in pieces],
             }
 
 
@@ -306,3 +312,30 @@ def _means(runs: dict) -> dict:
                     for key in ("train_mse", "valid_mse")
                 } | {"seeds": len(ok), "diverged": len(by_seed) - len(ok)}
     return out
+
+
+def drmmd_student_teacher_table(metrics: dict) -> str:
+    """A text table of the results file's metrics: per student and noise mode, the final
+    validation MSE (mean over seeds, then each seed) of each flow at each learning rate, the
+    best of each flow (by training MSE) marked."""
+    runs, best = metrics["runs"], metrics.get("best", {})
+    lines = [f"{'student':>12} {'mode':>9}  {'flow':<20} {'mean':>8}   seeds (final valid MSE)"]
+    students = {st: None for by in runs.values() for st in by}
+    for student in students:
+        modes = {m: None for by in runs.values() for m in by.get(student, {})}
+        for mode in modes:
+            for name, by in runs.items():
+                if mode not in by.get(student, {}):
+                    continue
+                by_seed = by[student][mode]
+                m = metrics["mean"][name][student][mode]["valid_mse"]
+                seeds = "  ".join(
+                    "diverged" if "diverged" in by_seed[k] else f"{by_seed[k]['valid_mse']:.2e}"
+                    for k in sorted(by_seed, key=int)
+                )
+                chosen = best.get(name.split(",")[0], {}).get(student, {}).get(mode) == name
+                label = name + (" *" if chosen else "")
+                mean = "-" if m is None else f"{m:.2e}"
+                lines.append(f"{student:>12} {mode:>9}  {label:<20} {mean:>8}   {seeds}")
+    lines.append("* the flow's best learning rate by final training MSE")
+    return "\n".join(lines)
