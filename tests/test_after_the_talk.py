@@ -130,11 +130,10 @@ def test_the_figure_draws_from_runs_a_lecture_holds(small):
     import matplotlib
 
     matplotlib.use("Agg")
-    from kernelflows.figures.after_the_talk import draw_after_the_talk
+    from kernelflows.viz import draw_after_the_talk
 
     out, metrics = small
-    s = settings("after-the-talk", "reduced")
-    fig = draw_after_the_talk(out, metrics, s)
+    fig = draw_after_the_talk(out, metrics, lam=0.01, threshold=0.05, note="a short run")
     assert len(fig.axes) == len(AFTER_PROBLEMS) * (len(AFTER_FLOWS) + 1)
     titles = [ax.get_title() for ax in fig.axes]
     assert any(t.startswith("DrMMD, adaptive") for t in titles)

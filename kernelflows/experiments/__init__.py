@@ -16,6 +16,7 @@ Figures and lectures take their runs from here (a figure is an experiment plus a
 from .after_the_talk import (
     AFTER_FLOWS,
     AFTER_LAM,
+    AFTER_NOISE,
     AFTER_PROBLEMS,
     AFTER_STEPS,
     AfterTheTalkRuns,
@@ -95,6 +96,7 @@ from .student_teacher import (
 __all__ = [
     "AFTER_FLOWS",
     "AFTER_LAM",
+    "AFTER_NOISE",
     "AFTER_PROBLEMS",
     "AFTER_STEPS",
     "AfterTheTalkRuns",
