@@ -13,8 +13,11 @@ from kernelflows.experiments import (
     distance_to_target,
     mode_fractions,
 )
-from kernelflows.experiments.after_the_talk import after_the_talk_problem, after_the_talk_summary
-from kernelflows.experiments.results import settings
+from kernelflows.experiments.after_the_talk import (
+    after_the_talk_problem,
+    after_the_talk_settings,
+    after_the_talk_summary,
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +119,14 @@ def test_bad_input_is_named_before_any_work():
 
 def test_the_settings_name_every_flow_and_its_step():
     for scale in ("paper", "reduced"):
-        s = settings("after-the-talk", scale)
+        s = after_the_talk_settings(scale)
         assert s["flows"] == list(AFTER_FLOWS)
         assert s["steps"] == AFTER_STEPS
         assert set(s["steps"]) == set(AFTER_PROBLEMS)
-    assert (
-        settings("after-the-talk", "paper")["ring_steps"]
-        > settings("after-the-talk", "reduced")["ring_steps"]
-    )
+    paper, reduced = after_the_talk_settings("paper"), after_the_talk_settings("reduced")
+    assert paper["ring_steps"] > reduced["ring_steps"]
+    with pytest.raises(ValueError, match="scale must be"):
+        after_the_talk_settings("huge")
 
 
 def test_the_figure_draws_from_runs_a_lecture_holds(small):

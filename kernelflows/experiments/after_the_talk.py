@@ -62,6 +62,8 @@ __all__ = [
     "ProblemRuns",
     "after_the_talk_experiment",
     "after_the_talk_problem",
+    "after_the_talk_run",
+    "after_the_talk_settings",
     "after_the_talk_summary",
     "distance_to_target",
 ]
@@ -260,6 +262,39 @@ def distance_to_target(X, T, kernel, *, target_is_sample: bool) -> float:
     return float(kernel(X, X).mean() - 2.0 * kernel(X, T).mean() + tt)
 
 
+def after_the_talk_settings(scale: str) -> dict:
+    """The settings of the results file ``after-the-talk`` at a scale ("paper": 10,000 steps on
+    the rings, 3000 on the mixture with 300 particles; "reduced": 300 and 200, 200 particles)."""
+    if scale not in ("paper", "reduced"):
+        raise ValueError(f"scale must be 'paper' or 'reduced', got {scale!r}")
+    return {
+        "ring_steps": 10_000 if scale == "paper" else 300,
+        "mixture_steps": 3000 if scale == "paper" else 200,
+        "n": 300 if scale == "paper" else 200,
+        "n_heldout": 1000,
+        "lam": AFTER_LAM,
+        "flows": list(AFTER_FLOWS),
+        "steps": AFTER_STEPS,
+        "noise": AFTER_NOISE,
+        "coverage_threshold": COVERAGE_THRESHOLD,
+        "straggler_distance": STRAGGLER_DISTANCE,
+        "seed": 0,
+    }
+
+
+def after_the_talk_run(s: dict) -> AfterTheTalkRuns:
+    """The runs of the results file from its settings ``s`` (:func:`after_the_talk_settings`)."""
+    return after_the_talk_experiment(
+        ring_steps=s["ring_steps"],
+        mixture_steps=s["mixture_steps"],
+        n=s["n"],
+        n_heldout=s["n_heldout"],
+        lam=s["lam"],
+        flows=tuple(s["flows"]),
+        rng=s["seed"],
+    )
+
+
 def _first_below(steps, curve, level) -> int | None:
     hits = np.flatnonzero(np.asarray(curve) <= level)
     return int(steps[hits[0]]) if len(hits) else None
@@ -277,8 +312,10 @@ def _certificate(run: FlowResult) -> dict:
     return out
 
 
-def after_the_talk_summary(out: AfterTheTalkRuns, threshold: float = COVERAGE_THRESHOLD) -> dict:
-    """The metrics of the results file, per problem and per flow (module docstring)."""
+def after_the_talk_summary(out: AfterTheTalkRuns, s: dict | None = None) -> dict:
+    """The metrics of the results file, per problem and per flow (module docstring); ``s`` the
+    settings (their ``coverage_threshold``; default :data:`COVERAGE_THRESHOLD`)."""
+    threshold = COVERAGE_THRESHOLD if s is None else s["coverage_threshold"]
     metrics = {}
     for pname, p in out.problems.items():
         sample = pname != "three rings"

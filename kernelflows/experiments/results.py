@@ -462,44 +462,15 @@ def _collapse_map_run(s: dict) -> dict:
     return collapse_study(s)
 
 
-def _after_the_talk_settings(scale: str) -> dict:
-    from .after_the_talk import AFTER_FLOWS, AFTER_LAM, AFTER_NOISE, AFTER_STEPS
-    from .beyond import COVERAGE_THRESHOLD
-    from .drmmd import STRAGGLER_DISTANCE
+def _after_the_talk(name: str):
+    """A function of :mod:`.after_the_talk`, imported when called."""
 
-    return {
-        "ring_steps": 10_000 if scale == "paper" else 300,
-        "mixture_steps": 3000 if scale == "paper" else 200,
-        "n": 300 if scale == "paper" else 200,
-        "n_heldout": 1000,
-        "lam": AFTER_LAM,
-        "flows": list(AFTER_FLOWS),
-        "steps": AFTER_STEPS,
-        "noise": AFTER_NOISE,
-        "coverage_threshold": COVERAGE_THRESHOLD,
-        "straggler_distance": STRAGGLER_DISTANCE,
-        "seed": 0,
-    }
+    def call(*args):
+        from . import after_the_talk
 
+        return getattr(after_the_talk, name)(*args)
 
-def _after_the_talk_experiment(s: dict):
-    from .after_the_talk import after_the_talk_experiment
-
-    return after_the_talk_experiment(
-        ring_steps=s["ring_steps"],
-        mixture_steps=s["mixture_steps"],
-        n=s["n"],
-        n_heldout=s["n_heldout"],
-        lam=s["lam"],
-        flows=tuple(s["flows"]),
-        rng=s["seed"],
-    )
-
-
-def _after_the_talk_summary(out, s: dict) -> dict:
-    from .after_the_talk import after_the_talk_summary
-
-    return after_the_talk_summary(out, s["coverage_threshold"])
+    return call
 
 
 def _drmmd(name: str):
@@ -594,9 +565,9 @@ EXPERIMENTS: dict[str, ExperimentSpec] = {
             "MMD (with and without noise), KALE, regularized chi^2 and Tsallis-3, DrMMD (fixed "
             "and adaptive lambda) flows on the three rings and the four-Gaussian mixture: MMD^2 "
             "and energy distance to the target, modes covered, time per step",
-            _after_the_talk_settings,
-            experiment=_after_the_talk_experiment,
-            summarise=_after_the_talk_summary,
+            _after_the_talk("after_the_talk_settings"),
+            experiment=_after_the_talk("after_the_talk_run"),
+            summarise=_after_the_talk("after_the_talk_summary"),
         ),
     )
 }

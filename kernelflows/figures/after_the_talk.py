@@ -9,7 +9,7 @@ three rings (top) and the four-Gaussian mixture (bottom), at the scale asked, wi
 from __future__ import annotations
 
 from ..experiments import compute_runs
-from ..experiments.results import settings
+from ..experiments.after_the_talk import after_the_talk_settings as settings
 from ..viz import draw_after_the_talk
 from .registry import register
 
@@ -24,10 +24,10 @@ from .registry import register
 )
 def after_the_talk_comparison(scale="reduced"):
     metrics, out = compute_runs("after-the-talk", scale)
-    s = settings("after-the-talk", scale)
+    s = settings(scale)
     note = ""
     if scale != "paper":
-        paper = settings("after-the-talk", "paper")
+        paper = settings("paper")
         note = (
             f"reduced scale: {s['ring_steps']} and {s['mixture_steps']} steps (paper: "
             f"{paper['ring_steps']:,} and {paper['mixture_steps']:,})"
