@@ -354,11 +354,13 @@ def test_warm_start_and_problem_reuse():
     X, Y = _samples(20, 18, seed=7)
     k = GaussianKernel(1.0)
     problem = RegularizedProblem(X, Y, k, "js")
-    cold = problem.solve(0.1, tol=1e-10)
-    again = problem.solve(0.1, tol=1e-10, start=cold)
-    assert again.n_iter == 0 and again.value == pytest.approx(cold.value, abs=cold.duality_gap)
-    near = problem.solve(0.12, tol=1e-10, start=cold)
-    fresh = problem.solve(0.12, tol=1e-10)
+    cold = problem.solve(lam=0.1, tol=1e-10)
+    again = problem.solve(lam=0.1, tol=1e-10, start=cold)
+    assert again.newton_steps == 0 and again.value == pytest.approx(
+        cold.value, abs=cold.duality_gap
+    )
+    near = problem.solve(lam=0.12, tol=1e-10, start=cold)
+    fresh = problem.solve(lam=0.12, tol=1e-10)
     assert near.value == pytest.approx(fresh.value, abs=2e-10)
 
 

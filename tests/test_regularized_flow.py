@@ -108,7 +108,7 @@ def test_velocity_field_contract_with_noise_and_its_loss():
     X0, Y = _clouds(10, 8, seed=3)
     s, lam = 0.9, 0.3
     k = GaussianKernel(s)
-    field = RegularizedVelocity(Y, k, "js", lam)
+    field = RegularizedVelocity(Y, k, "js", lam=lam)
     state = field.init(X0)
     at = X0 + 0.1
     out = field(X0, state, at=at, record=True)

@@ -26,10 +26,9 @@ objective at f_alpha is, after the c terms cancel,
 a sum of non-negative terms computed without cancellation (a series for small g); in general
 ``scale`` x sum_i w_i [f(p_i) + f*(h_i) - p_i h_i] with the true f, at the witness scaled by
 t <= 1 into the constraint h <= f'(infinity) if there is one (plus (1 - t)^2 ||e||^2 / (2 lam)).
-The solver stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol),
-and only then: the Newton decrement, which the gap dominates but does not bound when K / lam is
-large, is not used to stop. A solve that cannot reach the tolerance (rounding floor, no
-descent, the iteration budget) raises :class:`KaleConvergenceError` with the gap it reached.
+It stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol), and
+only then (the Newton decrement, which the gap dominates, is not used to stop). A solve that
+cannot reach it (rounding floor, no descent, the budget) raises :class:`KaleConvergenceError`.
 
 **Steps.** Newton systems B w = S g are solved through a Cholesky factor of B made at the
 current alpha, or, when a factor made at a nearby alpha_ref exists (delta = max_i |alpha_ref,i /
@@ -40,9 +39,8 @@ apply at the sizes of a flow). Coordinates that the full step would drive below 
 ("blocked") are moved along alpha_i exp(t d_i / alpha_i) and the free coordinates' step is
 re-solved with that change fixed (a projected Newton correction, Bertsekas, SIAM J. Control
 Optim. 1982); growing coordinates move along the Newton line. A backtracking (Armijo) line search
-on J uses the change of J computed from the change of alpha, so that it still decides near the
-optimum where J itself is dominated by rounding. The iterate is u = log(m alpha), so that
-coefficients of size exp(-1000) neither underflow nor stall.
+on J uses the change of J computed from the change of alpha (it still decides near the optimum,
+where J itself is rounding); u = log(m alpha) keeps coefficients of size exp(-1000) alive.
 """
 
 from __future__ import annotations
