@@ -12,9 +12,10 @@ from kernelflows.divergences.drmmd import (
     deregularized_residual,
     drmmd,
 )
+from kernelflows.experiments import sphere_inputs
 from kernelflows.flows import DrMMDVelocity, drmmd_flow, mmd_flow
 from kernelflows.kernels import GaussianKernel, NetworkKernel
-from kernelflows.networks import MeanFieldNetwork, sphere_inputs
+from kernelflows.networks import MeanFieldNetwork
 
 S = 0.7
 
@@ -223,8 +224,25 @@ def test_network_residual_is_drmmd_under_the_network_kernel():
     expected = drmmd(Z, U, NetworkKernel(net, X), lam=lam).witness.grad(Z)
     phiZ, phiU = net.features(Z, X), net.features(U, X)
     c = deregularized_residual(phiZ.mean(0) - phiU.mean(0), phiU, lam)
-    got = net._weighted_param_grad(Z, X, np.broadcast_to(c / len(X), phiZ.shape))
+    got = net.param_grad(Z, X, np.broadcast_to(c / len(X), phiZ.shape))
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+
+
+def test_training_field_with_lam_is_the_drmmd_flow_under_the_network_kernel():
+    # minibatch training with lam, one batch holding every input (the network kernel does not
+    # depend on their order): its velocity is -grad of drmmd's witness under NetworkKernel
+    from kernelflows.networks import MinibatchVelocity
+
+    net = MeanFieldNetwork(5, 3)
+    rng = np.random.default_rng(2)
+    Z, U, X = net.init_particles(20, rng), net.init_particles(3, rng), sphere_inputs(30, 5, rng)
+    field = MinibatchVelocity(net, U, X, 30, seed=0, lam=0.1)
+    out = field(Z, field.init(Z), record=True)
+    expected = -drmmd(Z, U, NetworkKernel(net, X), lam=0.1).witness.grad(Z)
+    np.testing.assert_allclose(out.velocity, expected, rtol=1e-10, atol=1e-13)
+    # the recorded loss stays the MSE, the MMD flow's field gives the same loss
+    plain = MinibatchVelocity(net, U, X, 30, seed=0)
+    assert out.loss == plain(Z, plain.init(Z), record=True).loss
 
 
 def test_exports():
@@ -264,11 +282,11 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
 
     from kernelflows.experiments import REDUCED_SETTINGS, run_student_teacher
     from kernelflows.experiments.drmmd import (
-        drmmd_student_teacher_pieces,
+        STUDENT_TEACHER,
         drmmd_student_teacher_settings,
         drmmd_student_teacher_table,
     )
-    from kernelflows.experiments.results import _jsonable
+    from kernelflows.experiments.registry import jsonable
 
     tiny = replace(
         REDUCED_SETTINGS,
@@ -281,7 +299,7 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
         input_dim=5,
     )
     s = drmmd_student_teacher_settings("reduced")
-    s["students"] = {"per-particle": _jsonable(tiny)}
+    s["students"] = {"per-particle": jsonable(tiny)}
     s["seeds"] = [0, 1]
     s["order"] = [["per-particle", 0], ["per-particle", 1]]
     s["flows"] = {
@@ -289,7 +307,7 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
         "mmd, lr 0.1": {"lam": None, "lr": 0.1},
         "mmd, lr 1e+30": {"lam": None, "lr": 1e30},  # the weights overflow at once
     }
-    pieces = list(drmmd_student_teacher_pieces(s))
+    pieces = list(STUDENT_TEACHER.iter_metrics(s))
     assert len(pieces) == 2 and len(pieces[0]["missing"]) == 1
     last = pieces[-1]
     assert last["missing"] == []
@@ -305,10 +323,11 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
     assert mean["train_mse"] == pytest.approx(
         np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])
     )
-    # a diverged learning rate is recorded and never chosen as the MMD flow's best
+    # a diverged run is recorded as such
     assert "diverged" in runs["mmd, lr 1e+30"]["per-particle"]["none"]["0"]
-    both = {"injection": "mmd, lr 0.1", "none": "mmd, lr 0.1"}
-    assert last["best"]["mmd"]["per-particle"] == both
+    # the committed sweep ran other settings: its MMD runs are not taken as the baseline
+    baseline = last["mmd_baseline"]["mmd, lr 0.1"]["per-particle"]
+    assert "settings differ" in baseline["unavailable"]
     table = drmmd_student_teacher_table(last)
     assert table.count("per-particle") == 6 and table.count("diverged") == 4
 

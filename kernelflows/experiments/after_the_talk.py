@@ -50,6 +50,7 @@ from .datasets import (
 )
 from .drmmd import STRAGGLER_DISTANCE
 from .mixture import MIXTURE_BANDWIDTH
+from .registry import Experiment, register
 from .rings import THREE_RINGS_BANDWIDTH
 
 __all__ = [
@@ -355,3 +356,16 @@ def after_the_talk_summary(out: AfterTheTalkRuns, s: dict | None = None) -> dict
             "flows": flows,
         }
     return metrics
+
+
+#: The results file after-the-talk: settings at each scale, the runs, their summary.
+EXPERIMENT = Experiment(
+    "after-the-talk",
+    "MMD (with and without noise), KALE, regularized chi^2 and Tsallis-3, DrMMD (fixed and "
+    "adaptive lambda) flows on the three rings and the four-Gaussian mixture: MMD^2 and energy "
+    "distance to the target, modes covered, time per step",
+    after_the_talk_settings,
+    after_the_talk_run,
+    after_the_talk_summary,
+)
+register(EXPERIMENT)

@@ -13,22 +13,22 @@
   reports its final MMD^2, energy distance, stragglers (particles farther than
   :data:`STRAGGLER_DISTANCE` from every target point), particles per ring, the first step at
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
-* **Student-teacher** (:func:`drmmd_student_teacher_pieces`): the authors' claim that DrMMD beats
+* **Student-teacher** (:func:`drmmd_student_teacher_piece`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
-  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1, the authors'
-  command line) and the MMD flow, each at three learning rates (the authors' 0.1 and larger ones:
-  DrMMD's first variation carries a factor (1 + lam) / lam), with noise injection and without,
-  from the same problems (:func:`~kernelflows.experiments.run_student_teacher`);
-  :func:`drmmd_student_teacher_table` prints it.
+  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
+  the authors' command line), with noise injection and without, against the MMD flow's runs on
+  the same problems in the sweep's results file (at the same lr, and for the per-particle student
+  at lr 0.5 and 0.02: DrMMD's first variation carries a factor (1 + lam) / lam; both from
+  :func:`~kernelflows.experiments.run_student_teacher`); :func:`drmmd_student_teacher_table`
+  prints it.
 
-Both are registered with the results files (``python -m kernelflows.experiments run
-drmmd-three-rings``, ``drmmd-student-teacher``).
+Both are registered with the results files (:data:`THREE_RINGS`, :data:`STUDENT_TEACHER`:
+``python -m kernelflows.experiments run drmmd-three-rings``, ``drmmd-student-teacher``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -39,15 +39,25 @@ from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
 from ..kernels import GaussianKernel
 from .beyond import energy_distance
 from .datasets import THREE_RINGS_CENTRES, three_rings_target
+from .registry import Experiment, jsonable, register
+from .student_teacher import (
+    REDUCED_SETTINGS,
+    SWEEP_SETTINGS,
+    StudentTeacherSettings,
+    run_student_teacher,
+    summarise_runs,
+)
 
 __all__ = [
     "DRMMD_RINGS_BANDWIDTH",
+    "STUDENT_TEACHER",
+    "THREE_RINGS",
     "STRAGGLER_DISTANCE",
     "drmmd_rings_setup",
     "drmmd_student_teacher_combine",
     "drmmd_student_teacher_piece",
-    "drmmd_student_teacher_pieces",
     "drmmd_student_teacher_settings",
+    "drmmd_student_teacher_summary_of",
     "drmmd_student_teacher_table",
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
@@ -139,8 +149,11 @@ def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
     return out, res
 
 
-def drmmd_three_rings(s: dict) -> dict:
-    """The fair comparison on the three rings (module docstring): metrics by run name."""
+def drmmd_three_rings(settings="paper", /, **changes) -> dict:
+    """The fair comparison on the three rings (module docstring): metrics by run name.
+    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
+    settings (``n_steps=20``)."""
+    s = THREE_RINGS.resolve(settings, **changes)
     X0, Y = drmmd_rings_setup(s["seed"])
     kernel = GaussianKernel(s["bandwidth"])
     runs = {}
@@ -183,37 +196,62 @@ def drmmd_three_rings(s: dict) -> dict:
 #: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
-#: The learning rates of both flows: the authors' and the sweep's (0.1), five times it (the best
-#: of the sweep's per-particle grid, results file student-teacher-sweep), and 22 times it:
-#: DrMMD's first variation carries (1 + lam) / lam = 11 and its step is ``lr`` on it, against
-#: ``lr / 2`` for the MMD flow in these modes (``loss_scale``), so the MMD flow at lr 2.2 takes
-#: the step DrMMD takes at lr 0.1 along what it does not de-regularize.
-STUDENT_TEACHER_LRS = (0.1, 0.5, 2.2)
+#: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
+#: files, by scale and name: their learning rate and, per student, [experiment id, results
+#: scale, sweep variant or None]. DrMMD's first variation carries (1 + lam) / lam = 11 and its
+#: step is ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes (``loss_scale``): at
+#: the same lr 0.1 DrMMD moves 22 times faster along what it does not de-regularize, so the
+#: sweep's larger and smaller learning rates of the per-particle student are compared too.
+MMD_BASELINES = {
+    "reduced": {
+        "mmd, lr 0.1": {
+            "lr": 0.1,
+            "files": {
+                "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
+                "dense": ["student-teacher-sweep", "reduced", "dense"],
+            },
+        },
+        "mmd, lr 0.5": {
+            "lr": 0.5,
+            "files": {"per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.5"]},
+        },
+        "mmd, lr 0.02": {
+            "lr": 0.02,
+            "files": {
+                "per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.02"]
+            },
+        },
+    },
+    "paper": {
+        "mmd, lr 0.1": {
+            "lr": 0.1,
+            "files": {
+                "per-particle": ["student-teacher", "reduced", None],
+                "dense": ["student-teacher-dense", "reduced", None],
+            },
+        },
+    },
+}
 
 
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
     1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
-    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). The flows by name:
-    DrMMD at the authors' lam and the MMD flow, each at :data:`STUDENT_TEACHER_LRS`."""
-    from .results import _jsonable
-    from .student_teacher import REDUCED_SETTINGS, SWEEP_SETTINGS
-
+    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). DrMMD at the authors'
+    lam and lr is run here; the MMD flow's runs at the same settings are read from
+    :data:`MMD_BASELINES` (their settings are checked)."""
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
     seeds = (0, 1, 2)
-    students = {a: _jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
-    flows = {
-        f"{name}, lr {lr:g}": {"lam": lam, "lr": lr}
-        for name, lam in (("drmmd", STUDENT_TEACHER_LAM), ("mmd", None))
-        for lr in STUDENT_TEACHER_LRS
-    }
+    students = {a: jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
+    flows = {f"drmmd, lr {base.lr:g}": {"lam": STUDENT_TEACHER_LAM, "lr": base.lr}}
     return {
         "students": students,
         "flows": flows,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
-        # the dense student's pieces first: the longest (about four times the per-particle's)
+        # the dense student's pieces first: the longest (about three times the per-particle's)
         "order": [[a, seed] for a in ("dense", "per-particle") for seed in seeds],
+        "mmd_baseline": MMD_BASELINES[scale],
     }
 
 
@@ -224,9 +262,6 @@ def drmmd_student_teacher_piece(s: dict, piece) -> dict:
     and two processes each spinning two BLAS threads on two shared cores ran a 1000-epoch
     per-particle run 43 times slower (2160 s against 50 s)."""
     from threadpoolctl import threadpool_limits
-
-    from .results import _run_summary
-    from .student_teacher import StudentTeacherSettings, run_student_teacher
 
     student, seed = piece
     settings = StudentTeacherSettings(**s["students"][student])
@@ -241,7 +276,7 @@ def drmmd_student_teacher_piece(s: dict, piece) -> dict:
                         rng=seed,
                         lam=flow["lam"],
                     )[mode]
-                out.setdefault(name, {})[mode] = _run_summary(r)
+                out.setdefault(name, {})[mode] = summarise_runs({mode: r})[mode]
             except (FloatingPointError, FlowDivergedError) as exc:
                 out.setdefault(name, {})[mode] = {"diverged": str(exc)}
     return out
@@ -250,9 +285,7 @@ def drmmd_student_teacher_piece(s: dict, piece) -> dict:
 def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
     """The metrics of the pieces done (``[(piece, summary), ...]``): ``{"runs": {flow:
     {student: {mode: {seed: summary}}}}, "mean": {flow: {student: {mode: means}}},
-    "best": {"drmmd" or "mmd": {student: {mode: flow}}}}``, each flow's best learning rate by its
-    mean final training MSE (the validation MSE, which the comparison reports, is not used to
-    choose) among those with no diverged run."""
+    "mmd_baseline": {name: {student: {"source", "runs": {mode: {seed: MSEs}}, "mean"}}}}``."""
     runs: dict = {}
     for (student, seed), summary in done:
         for flow, by_mode in summary.items():
@@ -260,45 +293,59 @@ def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
                 runs.setdefault(flow, {}).setdefault(student, {}).setdefault(mode, {})[
                     str(seed)
                 ] = r
-    mean = _means(runs)
-    best: dict = {}
-    for family in ("drmmd", "mmd"):
-        for student in s["students"]:
-            for mode in s["modes"]:
-                ok = {
-                    f: m[student][mode]
-                    for f, m in mean.items()
-                    if f.split(",")[0] == family
-                    and student in m
-                    and m[student][mode]["diverged"] == 0
+    return {"runs": runs, "mean": _means(runs), "mmd_baseline": _mmd_baseline(s)}
+
+
+def drmmd_student_teacher_summary_of(s: dict, metrics: dict, piece) -> dict:
+    """A done piece's summary read back from the metrics (what a resumed run keeps)."""
+    student, seed = piece
+    return {
+        flow: {mode: metrics["runs"][flow][student][mode][str(seed)] for mode in s["modes"]}
+        for flow in s["flows"]
+    }
+
+
+def _mmd_baseline(s: dict) -> dict:
+    """The MMD flow's final MSEs per name, student, mode and seed from the baseline results
+    files (and their means), or why they cannot be used."""
+    from .files import load_results
+
+    out: dict = {}
+    for name, baseline in s["mmd_baseline"].items():
+        for student, (exp_id, scale, variant) in baseline["files"].items():
+            if student not in s["students"]:
+                continue
+            try:
+                res = load_results(exp_id, scale)
+            except ValueError as exc:
+                out.setdefault(name, {})[student] = {"unavailable": str(exc)}
+                continue
+            m = res.metrics["variants"][variant] if variant else res.metrics
+            theirs = res.settings["variants"][variant] if variant else res.settings
+            if theirs["settings"] != s["students"][student] | {"lr": baseline["lr"]}:
+                out.setdefault(name, {})[student] = {
+                    "unavailable": f"{res.source()}: its settings differ"
                 }
-                if ok:
-                    best.setdefault(family, {}).setdefault(student, {})[mode] = min(
-                        ok, key=lambda f: ok[f]["train_mse"]
-                    )
-    return {"runs": runs, "mean": mean, "best": best}
-
-
-def drmmd_student_teacher_pieces(s: dict) -> Iterator[dict]:
-    """The metrics (:func:`drmmd_student_teacher_combine`) and the pieces ``done`` and
-    ``missing`` after each piece. The pieces are independent: they run in up to two processes,
-    and each is recorded as it ends."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    done = []
-    workers = max(1, min(2, len(s["order"])))
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {
-            pool.submit(drmmd_student_teacher_piece, s, piece): piece for piece in s["order"]
-        }
-        for future in as_completed(futures):
-            done.append((futures[future], future.result()))
-            pieces = [p for p, _ in done]
-            yield drmmd_student_teacher_combine(s, done) | {
-                "done": pieces,
-                "missing": [p for p in s["order"] if p not in pieces],
+                continue
+            runs = {
+                mode: {
+                    k: {key: r[key] for key in ("train_mse", "valid_mse")} for k, r in by.items()
+                }
+                for mode, by in m["runs"].items()
+                if mode in s["modes"]
             }
+            out.setdefault(name, {})[student] = {
+                "source": res.source(),
+                "runs": runs,
+                "mean": {
+                    mode: {
+                        key: float(np.mean([r[key] for r in by.values()]))
+                        for key in ("train_mse", "valid_mse")
+                    }
+                    for mode, by in runs.items()
+                },
+            }
+    return out
 
 
 def _means(runs: dict) -> dict:
@@ -316,26 +363,55 @@ def _means(runs: dict) -> dict:
 
 def drmmd_student_teacher_table(metrics: dict) -> str:
     """A text table of the results file's metrics: per student and noise mode, the final
-    validation MSE (mean over seeds, then each seed) of each flow at each learning rate, the
-    best of each flow (by training MSE) marked."""
-    runs, best = metrics["runs"], metrics.get("best", {})
-    lines = [f"{'student':>12} {'mode':>9}  {'flow':<20} {'mean':>8}   seeds (final valid MSE)"]
-    students = {st: None for by in runs.values() for st in by}
-    for student in students:
-        modes = {m: None for by in runs.values() for m in by.get(student, {})}
-        for mode in modes:
-            for name, by in runs.items():
-                if mode not in by.get(student, {}):
+    validation MSE (mean over seeds, then each seed) of DrMMD and of the MMD flow's runs."""
+    lines = [f"{'student':>12} {'mode':>9}  {'flow':<14} {'mean':>8}   seeds (final valid MSE)"]
+    rows = {
+        name: {st: {mode: (by, None) for mode, by in b.items()} for st, b in by_st.items()}
+        for name, by_st in metrics["runs"].items()
+    }
+    for name, by_st in metrics.get("mmd_baseline", {}).items():
+        if name not in rows:  # a flow run here is shown, not the file's
+            rows[name] = {
+                st: {mode: (by, st) for mode, by in b.get("runs", {}).items()}
+                for st, b in by_st.items()
+            }
+    for student in ("per-particle", "dense"):
+        for mode in ("injection", "none"):
+            for name, by_st in rows.items():
+                if mode not in by_st.get(student, {}):
                     continue
-                by_seed = by[student][mode]
-                m = metrics["mean"][name][student][mode]["valid_mse"]
+                by_seed = by_st[student][mode][0]
+                ok = [r["valid_mse"] for r in by_seed.values() if "diverged" not in r]
                 seeds = "  ".join(
                     "diverged" if "diverged" in by_seed[k] else f"{by_seed[k]['valid_mse']:.2e}"
                     for k in sorted(by_seed, key=int)
                 )
-                chosen = best.get(name.split(",")[0], {}).get(student, {}).get(mode) == name
-                label = name + (" *" if chosen else "")
-                mean = "-" if m is None else f"{m:.2e}"
-                lines.append(f"{student:>12} {mode:>9}  {label:<20} {mean:>8}   {seeds}")
-    lines.append("* the flow's best learning rate by final training MSE")
+                mean = f"{np.mean(ok):.2e}" if ok else "-"
+                lines.append(f"{student:>12} {mode:>9}  {name:<14} {mean:>8}   {seeds}")
     return "\n".join(lines)
+
+
+#: The results file drmmd-three-rings (one piece).
+THREE_RINGS = Experiment(
+    "drmmd-three-rings",
+    "DrMMD flow (fixed and adaptive lambda) against the MMD flow at the authors' step and at its "
+    "own best stable step, on the authors' three rings (Chen et al., JMLR 2025)",
+    drmmd_three_rings_settings,
+    drmmd_three_rings,
+    lambda metrics, s: metrics,
+)
+
+#: The results file drmmd-student-teacher: pieces [student, seed].
+STUDENT_TEACHER = Experiment(
+    "drmmd-student-teacher",
+    "DrMMD flow against the MMD flow, with and without noise injection, for both students "
+    "(Chen et al., JMLR 2025, student-teacher claim)",
+    drmmd_student_teacher_settings,
+    drmmd_student_teacher_piece,
+    lambda summary, s: summary,
+    pieces=lambda s: s["order"],
+    combine=drmmd_student_teacher_combine,
+    summary_of=drmmd_student_teacher_summary_of,
+)
+
+register(THREE_RINGS, STUDENT_TEACHER)

@@ -20,6 +20,7 @@ from .engine import (
     FlowDivergedError,
     FlowResult,
     VelocityField,
+    flow_progress,
     run_flow,
     snapshot_steps,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "mmd2_along",
     "mmd_flow",
     "piecewise",
+    "flow_progress",
     "regularized_flow",
     "run_flow",
     "sliced_mmd_flow",
