@@ -26,7 +26,7 @@ each step's gap g, and so the witness's error by sqrt(2 g / lam) in the RKHS nor
 default tol = 1e-9 the KL particles end 5e-7 from theirs.
 
 Where the time goes (``bench/bench_regularized.py``, the three circles, N = M = 300, lam = 1):
-with an infinite f'(infinity) a step costs what a KALE flow step costs, about 2.5 MMD flow steps
+with an infinite f'(infinity) a step costs what a KALE flow step costs, 3 to 4 MMD flow steps
 (1.1 warm Newton steps, a factorisation every twenty steps); Jensen-Shannon about 1.5 times that
 (the check of the constraint at the particles); total variation there needs no Newton step (the
 MMD witness divided by lam stays inside the box |h| <= 1/2, where sigma = nu is optimal).
