@@ -17,6 +17,7 @@ from .engine import (
     FlowDivergedError,
     FlowResult,
     VelocityField,
+    flow_progress,
     run_flow,
     snapshot_steps,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "mmd2_along",
     "mmd_flow",
     "piecewise",
+    "flow_progress",
     "run_flow",
     "sliced_mmd_flow",
     "snapshot_steps",

@@ -28,6 +28,8 @@ A new flow brings its own field (a class with ``init`` and ``__call__``) and cal
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ __all__ = [
     "FlowResult",
     "Recorder",
     "VelocityField",
+    "flow_progress",
     "run_flow",
     "snapshot_steps",
 ]
@@ -249,9 +252,18 @@ def _checked(out, n: int, shape, step: float, last_loss: float) -> FieldStep:
             f"the velocity field returned a velocity of shape {getattr(v, 'shape', None)}, "
             f"expected {shape}"
         )
-    if not np.all(np.isfinite(v)):
+    if not _finite(v):
         raise _diverged(n, "the velocity is NaN or infinite", last_loss, step)
     return out
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Every entry finite. A NaN or an infinity makes the sum NaN or infinite, and a finite
+    sum is found in one pass without a temporary (the exact test runs only when the sum
+    overflows)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(a)))
 
 
 def _checked_loss(out: FieldStep, n: int, step: float, last_loss: float) -> float:
@@ -260,6 +272,44 @@ def _checked_loss(out: FieldStep, n: int, step: float, last_loss: float) -> floa
     if math.isfinite(last_loss) and not math.isfinite(loss):
         raise _diverged(n, f"the loss is {loss}", last_loss, step)
     return loss
+
+
+#: The progress bars asked for by :func:`flow_progress` (its label and bar position), or None.
+_PROGRESS: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar(
+    "kernelflows_flow_progress", default=None
+)
+
+
+@contextlib.contextmanager
+def flow_progress(label: str = "", *, position: int | None = None):
+    """Show a progress bar for every flow run in this block, even where ``progress=False``
+    was passed (the experiments' runner shows each piece's steps this way): the bar's
+    description starts with ``label``; ``position`` is its line among several bars (a worker
+    process's own line)."""
+    token = _PROGRESS.set((str(label), position))
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _bar(n_steps: int, progress: bool, desc: str):
+    """The run's progress bar (tqdm.auto: a terminal bar or a JupyterLab widget; disabled
+    unless asked): steps, time left, and the loss and epoch as they are recorded."""
+    from tqdm.auto import tqdm
+
+    asked = _PROGRESS.get()
+    label, position = asked if asked is not None else ("", None)
+    return tqdm(
+        total=n_steps,
+        disable=not (progress or asked is not None),
+        desc=f"{label}: {desc}" if label else desc,
+        unit="step",
+        leave=False,
+        position=position,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
 
 
 def run_flow(
@@ -273,6 +323,7 @@ def run_flow(
     record_every: int | None = None,
     progress: bool = False,
     desc: str = "flow",
+    dtype: str = "float64",
 ) -> FlowResult:
     """Forward Euler for a particle flow X <- X + step * velocity, with a perturbation.
 
@@ -280,13 +331,19 @@ def run_flow(
     :mod:`.perturbations` (``NoiseInjection(schedule)`` or ``Diffusion(schedule)``), or a number
     or schedule, which means noise injection at that level (0: none). Randomness comes from
     ``rng`` only (a Generator or a seed). Returns a :class:`FlowResult` with snapshots at
-    :func:`snapshot_steps`. ``progress=True`` shows a progress bar.
+    :func:`snapshot_steps`. ``progress=True`` shows a progress bar (steps, time left, the
+    last recorded loss, and the epoch for a field with ``steps_per_epoch``; also inside
+    :func:`flow_progress`). ``dtype`` ("float64" or
+    "float32") is the precision of the particles: the step and a diffusion's noise are rounded
+    to it after every step (float32: the student-teacher training of the original code).
 
     Raises :class:`FlowDivergedError` at the first step whose velocity or particles are not
     finite, naming the step, the last recorded loss and ``step``.
     """
     _check_field(field)
-    X = as_samples(X0, "X0").copy()
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    X = as_samples(X0, "X0").astype(dtype)
     step = positive(step, "step")
     n_steps = positive_int(n_steps, "n_steps")
     perturbation: Perturbation = as_perturbation(noise)
@@ -300,17 +357,27 @@ def run_flow(
 
 
 def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -> FlowResult:
-    from tqdm.auto import tqdm
+    with _bar(n_steps, progress, desc) as bar:
+        return _steps(field, X, step, n_steps, perturbation, recorder, rng, bar)
 
+
+def _show(bar, n: int, loss: float, per_epoch) -> None:
+    if not bar.disable:
+        epoch = f"epoch {n // per_epoch}, " if per_epoch else ""
+        bar.set_postfix_str(f"{epoch}loss {loss:.4g}", refresh=False)
+
+
+def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowResult:
     state = field.init(X)
     last_loss = float("nan")
-    for n in tqdm(range(n_steps + 1), disable=not progress, desc=desc, leave=False):
+    per_epoch = getattr(field, "steps_per_epoch", None)
+    for n in range(n_steps + 1):
         beta = perturbation.level(n)
         record = recorder.due(n)
         if n == n_steps:
             out = _call(field, n, last_loss, X, state, None, True)
             out = _checked(out, n, X.shape, step, last_loss)
-            _checked_loss(out, n, step, last_loss)
+            _show(bar, n, _checked_loss(out, n, step, last_loss), per_epoch)
             recorder.record(X, out, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
@@ -322,12 +389,14 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
                 raise ValueError("a velocity field asked to record must return loss and speed2")
             last_loss = _checked_loss(out, n, step, last_loss)
             recorder.record(X, out, beta)
+            _show(bar, n, last_loss, per_epoch)
         with np.errstate(**_QUIET):
             speed2 = float(np.mean(np.sum(out.velocity**2, axis=1))) if record else None
             X += step * out.velocity
         recorder.step_info(n, out, speed2)
         state = out.state
-        X = perturbation.after_step(X, beta, rng)
-        if not np.all(np.isfinite(X)):
+        X = np.asarray(perturbation.after_step(X, beta, rng), dtype=X.dtype)
+        if not _finite(X):
             raise _diverged(n, "the particles are NaN or infinite", last_loss, step)
+        bar.update(1)
     return recorder.result(step, getattr(field, "name", ""))
