@@ -7,7 +7,8 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
-* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, KSD
+* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE and
+  the MMD-regularized f-divergences, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
   (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -28,12 +29,15 @@ from .divergences import (
     KaleResult,
     PermutationTestResult,
     PhiDivergence,
+    RegularizedResult,
     kale,
     kale_path,
     ksd2,
     mmd2,
     mmd2_gaussians,
     mmd_test,
+    regularized_divergence,
+    tsallis,
 )
 from .flows import (
     Diffusion,
@@ -44,6 +48,7 @@ from .flows import (
     kl_flow,
     ksd_descent,
     mmd_flow,
+    regularized_flow,
     run_flow,
     svgd,
 )
@@ -81,6 +86,7 @@ __all__ = [
     "PhiDivergence",
     "PolynomialKernel",
     "RKHSFunction",
+    "RegularizedResult",
     "kale",
     "kale_flow",
     "kale_path",
@@ -93,8 +99,11 @@ __all__ = [
     "mmd2_gaussians",
     "mmd_flow",
     "mmd_test",
+    "regularized_divergence",
+    "regularized_flow",
     "run_flow",
     "svgd",
     "train_student_teacher",
+    "tsallis",
     "witness",
 ]

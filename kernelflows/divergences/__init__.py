@@ -6,7 +6,10 @@
 * :mod:`.ipm` - Kolmogorov and Wasserstein-1 distances of 1-D samples (other IPMs);
 * :mod:`.phi` - phi-divergences, their conjugates and Gaussian closed forms;
 * :mod:`.kale` - KALE (the problem, its certified value and witness) and :mod:`.kale_newton`,
-  its one Newton solver;
+  the one Newton solver of KALE and of the Moreau envelopes, with the entropies of
+  :mod:`.entropies` as its separable part;
+* :mod:`.regularized` - the MMD-regularized f-divergences (Moreau envelopes; KALE is the KL
+  case), the Tsallis divergences;
 * :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
   kernel, KSD^2, the SVGD direction and the velocity of KSD descent.
 
@@ -33,6 +36,13 @@ from .phi import (
     kl_gaussians,
     tv_gaussians_equal_cov,
     variational_objective,
+)
+from .regularized import (
+    RegularizedProblem,
+    RegularizedResult,
+    TsallisDivergence,
+    regularized_divergence,
+    tsallis,
 )
 from .sliced import (
     energy_slicing_constant,
@@ -64,6 +74,11 @@ __all__ = [
     "KaleProblem",
     "KaleResult",
     "PermutationTestResult",
+    "RegularizedProblem",
+    "RegularizedResult",
+    "TsallisDivergence",
+    "regularized_divergence",
+    "tsallis",
     "PhiDivergence",
     "empirical_cdf",
     "energy_slicing_constant",

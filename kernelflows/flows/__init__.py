@@ -3,7 +3,8 @@
 * :mod:`.engine` - the :class:`VelocityField` contract, :func:`run_flow`, :class:`FlowResult`;
 * :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
 * :mod:`.mmd` - the MMD flow; :mod:`.sliced` - the sliced MMD flow (energy kernel);
-  :mod:`.kale` - KALE flow; :mod:`.langevin` - the KL flow (ULA);
+  :mod:`.kale` - KALE flow; :mod:`.regularized` - the flows of the MMD-regularized
+  f-divergences (KALE flow's field with another entropy); :mod:`.langevin` - the KL flow (ULA);
 * the score-based flows: :mod:`.svgd` - SVGD; :mod:`.ksd` - KSD descent.
 
 A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
@@ -26,6 +27,7 @@ from .ksd import KSDVelocity, ksd_descent
 from .langevin import KLVelocity, kl_flow
 from .mmd import MMDVelocity, mmd2_along, mmd_flow
 from .perturbations import Diffusion, NoiseInjection, Perturbation, as_perturbation
+from .regularized import RegularizedVelocity, regularized_flow
 from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
 from .sliced import SlicedMMDVelocity, sliced_mmd_flow
 from .svgd import SVGDVelocity, svgd
@@ -41,6 +43,7 @@ __all__ = [
     "MMDVelocity",
     "NoiseInjection",
     "Perturbation",
+    "RegularizedVelocity",
     "SVGDVelocity",
     "Schedule",
     "SlicedMMDVelocity",
@@ -57,6 +60,7 @@ __all__ = [
     "mmd_flow",
     "piecewise",
     "flow_progress",
+    "regularized_flow",
     "run_flow",
     "sliced_mmd_flow",
     "snapshot_steps",
