@@ -8,7 +8,7 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
 * :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE and
-  the MMD-regularized f-divergences, KSD
+  the MMD-regularized f-divergences, DrMMD, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
   (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -25,11 +25,14 @@ output is float64 whatever the input dtype); randomness enters only through an `
 
 from .densities import GaussianMixture
 from .divergences import (
+    DrMMDResult,
+    DrMMDSolveError,
     KaleConvergenceError,
     KaleResult,
     PermutationTestResult,
     PhiDivergence,
     RegularizedResult,
+    drmmd,
     kale,
     kale_path,
     ksd2,
@@ -44,6 +47,7 @@ from .flows import (
     FlowDivergedError,
     FlowResult,
     NoiseInjection,
+    drmmd_flow,
     kale_flow,
     kl_flow,
     ksd_descent,
@@ -69,6 +73,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Diffusion",
+    "DrMMDResult",
+    "DrMMDSolveError",
     "EnergyKernel",
     "FlowDivergedError",
     "FlowResult",
@@ -87,6 +93,8 @@ __all__ = [
     "PolynomialKernel",
     "RKHSFunction",
     "RegularizedResult",
+    "drmmd",
+    "drmmd_flow",
     "kale",
     "kale_flow",
     "kale_path",

@@ -10,6 +10,8 @@
   :mod:`.entropies` as its separable part;
 * :mod:`.regularized` - the MMD-regularized f-divergences (Moreau envelopes; KALE is the KL
   case), the Tsallis divergences;
+* :mod:`.drmmd` - DrMMD, the (de)-regularized MMD (Chen et al., JMLR 2025): its value, witness
+  and the target's certified factorisation;
 * :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
   kernel, KSD^2, the SVGD direction and the velocity of KSD descent.
 
@@ -17,6 +19,7 @@ A new divergence gets its own module here (its value and first variation) and it
 in :mod:`kernelflows.flows`.
 """
 
+from .drmmd import DrMMDResult, DrMMDSolveError, TargetFactorisation, drmmd
 from .ipm import IPMResult, empirical_cdf, kolmogorov_1d, wasserstein1_1d
 from .kale import KaleConvergenceError, KaleProblem, KaleResult, kale, kale_path, kale_weighted
 from .mmd import ESTIMATORS, mmd2, mmd2_gaussians, mmd_energy, mmd_velocity, signed_weights
@@ -57,6 +60,10 @@ from .two_sample import PermutationTestResult, mmd_test
 __all__ = [
     "CHI2",
     "DIVERGENCES",
+    "DrMMDResult",
+    "DrMMDSolveError",
+    "TargetFactorisation",
+    "drmmd",
     "ESTIMATORS",
     "IPMResult",
     "JENSEN_SHANNON",

@@ -4,7 +4,8 @@
 * :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
 * :mod:`.mmd` - the MMD flow; :mod:`.sliced` - the sliced MMD flow (energy kernel);
   :mod:`.kale` - KALE flow; :mod:`.regularized` - the flows of the MMD-regularized
-  f-divergences (KALE flow's field with another entropy); :mod:`.langevin` - the KL flow (ULA);
+  f-divergences (KALE flow's field with another entropy); :mod:`.drmmd` - the DrMMD flow;
+  :mod:`.langevin` - the KL flow (ULA);
 * the score-based flows: :mod:`.svgd` - SVGD; :mod:`.ksd` - KSD descent.
 
 A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
@@ -13,6 +14,7 @@ signature ``flow(X0, target..., *, step, n_steps, noise=0.0, rng=None, record_ev
 progress=False, ...)`` (the KL flow's noise is its own diffusion, so it has no ``noise``).
 """
 
+from .drmmd import DrMMDVelocity, drmmd_flow
 from .engine import (
     FieldStep,
     FlowDivergedError,
@@ -34,6 +36,7 @@ from .svgd import SVGDVelocity, svgd
 
 __all__ = [
     "Diffusion",
+    "DrMMDVelocity",
     "FieldStep",
     "FlowDivergedError",
     "FlowResult",
@@ -51,6 +54,7 @@ __all__ = [
     "as_perturbation",
     "as_schedule",
     "constant",
+    "drmmd_flow",
     "halving",
     "inverse_sqrt",
     "kale_flow",
