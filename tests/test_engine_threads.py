@@ -19,7 +19,8 @@ def spy(monkeypatch):
         seen.append((n_tasks, threads))
         return run(task, n_tasks, threads)
 
-    monkeypatch.setattr("kernelflows.kernels.base.run_chunks", spying)
+    for module in ("base", "gaussian"):  # the generic sums and the Gaussian fast path
+        monkeypatch.setattr(f"kernelflows.kernels.{module}.run_chunks", spying)
     return seen
 
 

@@ -24,7 +24,7 @@ from kernelflows.kernels import (
     LaplaceKernel,
     PolynomialKernel,
 )
-from kernelflows.kernels.base import sq_distances
+from kernelflows.kernels import sq_distances
 from kernelflows.measures import RKHSFunction, mean_embedding, witness
 from kernelflows.networks import MeanFieldNetwork
 

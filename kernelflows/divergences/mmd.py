@@ -79,10 +79,10 @@ def _linear_pairs(n: int, m: int) -> range:
 def _linear_terms(X: np.ndarray, Y: np.ndarray, kernel: Kernel) -> np.ndarray:
     x1, x2, y1, y2 = X[0::2], X[1::2], Y[0::2], Y[1::2]
     return (
-        kernel._paired(x1, x2)
-        + kernel._paired(y1, y2)
-        - kernel._paired(x1, y2)
-        - kernel._paired(x2, y1)
+        kernel.paired(x1, x2)
+        + kernel.paired(y1, y2)
+        - kernel.paired(x1, y2)
+        - kernel.paired(x2, y1)
     )
 
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_samples, same_dimension
-from ..kernels import Kernel, check_kernel
-from ..kernels.base import BLOCK_ELEMENTS, row_blocks, sq_distances
+from ..kernels import BLOCK_ELEMENTS, Kernel, check_kernel, row_blocks, sq_distances
 
 __all__ = [
     "check_ksd_kernel",

@@ -93,7 +93,6 @@ class KaleVelocity:
         self.scale = (1.0 + self.lam) / self.lam
         self.solver = KaleNewton(self.kernel(self.target), self.lam, tol=tol, reuse=True)
         self.max_elements = int(max_elements)
-        self._fused = type(kernel).grad_from_gram is not Kernel.grad_from_gram
 
     def init(self, particles) -> DualState:
         X = as_samples(particles, "X0")
@@ -107,8 +106,8 @@ class KaleVelocity:
         C = np.concatenate([X, Y])
         need_x = at is None or record  # the velocity at the particles themselves
         K = None
-        if self._fused and need_x and n * (n + m) <= self.max_elements:
-            K = kernel._flow_gram(X, C)
+        if need_x and n * (n + m) <= self.max_elements:
+            K = kernel.flow_gram(X, C)
             kbar = K[:, n:].sum(axis=0) / n  # k symmetric: the means over x of k(x, y_i)
             c = float(K[:, :n].sum()) / n**2
         else:
@@ -119,7 +118,7 @@ class KaleVelocity:
         v_x = None
         if need_x:
             grad = kernel.grad_from_gram(X, C, K, w) if K is not None else None
-            v_x = -self.scale * (grad if grad is not None else kernel.weighted_grad(X, C, w))
+            v_x = -self.scale * (grad if K is not None else kernel.weighted_grad(X, C, w))
         velocity = v_x if at is None else -self.scale * kernel.weighted_grad(at, C, w)
         info = {
             "duality_gap": state.gap,
