@@ -50,7 +50,7 @@ def median_us(fn, repeats=7, number=200):
 def breakdown(X0, Y, kernel):
     print("\n1. One KALE flow step (lam = 0.001) after 2,000 steps, median microseconds")
     X = kale_flow(X0, Y, kernel, lam=1e-3, step=1e-4, n_steps=2000, record_every=2000).particles
-    field = KaleVelocity(Y, kernel, 1e-3)
+    field = KaleVelocity(Y, kernel, lam=1e-3)
     state = field.init(X)
     state = field(X, state).state
     n = len(X)
@@ -88,11 +88,11 @@ def variants(X0, Y, kernel, n_steps):
     def cold():
         X = X0.copy()
         for _ in range(n_steps):
-            X -= step * (1 + lam) * kale(X, Y, kernel, lam, tol=1e-9).witness.grad(X)
+            X -= step * (1 + lam) * kale(X, Y, kernel, lam=lam, tol=1e-9).witness.grad(X)
         return X
 
     def warm(refactor_at):
-        field = KaleVelocity(Y, kernel, lam)
+        field = KaleVelocity(Y, kernel, lam=lam)
         field.solver.refactor_at = refactor_at
         return run_flow(field, X0, step=step, n_steps=n_steps, record_every=n_steps)
 

@@ -47,7 +47,27 @@ from scipy.special import logsumexp
 
 from .._validation import positive, positive_int
 
-__all__ = ["KaleConvergenceError", "DualState", "KaleNewton", "duality_gap"]
+__all__ = [
+    "FD_TOL",
+    "FLOW_TOL",
+    "MAX_ITER",
+    "TOL",
+    "KaleConvergenceError",
+    "DualState",
+    "KaleNewton",
+    "duality_gap",
+]
+
+#: Default ``tol`` of a KALE value (:func:`~kernelflows.divergences.kale`, ``kale_path``): the
+#: certified duality gap is at most TOL * max(1, KALE).
+TOL = 1e-8
+#: Default ``tol`` of a flow step (the gap of every step's solve, in KALE units).
+FLOW_TOL = 1e-9
+#: Default ``tol`` of ``kale_weighted``, whose values enter finite differences of step eps ~ 1e-5:
+#: a gap of 1e-12 perturbs the difference quotient by at most 1e-7.
+FD_TOL = 1e-12
+#: Default ``max_iter``: the Newton steps one solve may take before it refuses.
+MAX_ITER = 200
 
 
 #: The smallest tolerance a certificate can mean in float64 (4 eps): a KALE value of size 1 is
@@ -96,7 +116,7 @@ class DualState:
     ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
     at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
     ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
-    ``cg_iterations``; ``iterations`` the Newton steps of the last solve.
+    ``cg_iterations`` (over all the solves that led to it: warm starts carry them on).
     """
 
     u: np.ndarray
@@ -107,7 +127,6 @@ class DualState:
     newton_steps: int = 0
     cholesky: int = 0
     cg_iterations: int = 0
-    iterations: int = 0
 
     @property
     def alpha(self) -> np.ndarray:
@@ -131,10 +150,10 @@ class KaleNewton:
     def __init__(
         self,
         K_qq,
-        lam: float,
         *,
-        tol: float = 1e-9,
-        max_iter: int = 100,
+        lam: float,
+        tol: float = TOL,
+        max_iter: int = MAX_ITER,
         refactor_at: float = 0.3,
         cg_rtol: float | None = None,
         max_cg: int = 12,
@@ -254,7 +273,7 @@ class KaleNewton:
         return max((1.0 + lam) * primal, 0.0)
 
     # -- the solve -------------------------------------------------------------------------------
-    def solve(self, kbar, c: float | None = None, start=None) -> DualState:
+    def solve(self, kbar, c: float | None = None, *, start=None) -> DualState:
         K, lam, log_m, m = self.K, self.lam, self._log_m, self.m
         kbar = np.asarray(kbar, dtype=np.float64)
         if kbar.shape != (m,) or not np.all(np.isfinite(kbar)):
@@ -288,7 +307,7 @@ class KaleNewton:
             f_q = (kbar - K_alpha) / lam
             gap = duality_gap(u, f_q, lam)
             scale = 1.0
-            state = DualState(u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it)
+            state = DualState(u, K_alpha, f_q, gap, ref, newton, chol, cg_total)
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))
             if gap <= self.tol * scale:

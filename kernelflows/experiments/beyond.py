@@ -21,7 +21,7 @@ import numpy as np
 from .._validation import as_rng, positive_int
 from ..densities import GaussianMixture
 from ..divergences import ksd2, mmd2
-from ..flows import FlowResult, kale_flow, kl_flow, ksd_descent, mmd_flow, svgd
+from ..flows import FlowResult, kale_flow, kl_flow, ksd_descent, mmd_flow, sliced_mmd_flow, svgd
 from ..kernels import EnergyKernel, GaussianKernel, median_heuristic
 from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
 
@@ -68,7 +68,7 @@ COVERAGE_THRESHOLD = 0.05
 
 def energy_distance(X, Y) -> float:
     """The energy distance of X and Y: the unbiased MMD^2 of the energy kernel."""
-    return mmd2(X, Y, EnergyKernel(), "unbiased")
+    return mmd2(X, Y, EnergyKernel(), estimator="unbiased")
 
 
 def mode_fractions(X, means) -> np.ndarray:
@@ -140,10 +140,9 @@ def beyond_experiment(
             X0, Y, k, step=s["MMD flow, noise"], n_steps=n_steps, noise=beta, rng=noise_rng
         ),
         "KALE flow": lambda: kale_flow(X0, Y, k, lam=lam, step=s["KALE flow"], n_steps=n_steps),
-        "sliced MMD flow": lambda: mmd_flow(
+        "sliced MMD flow": lambda: sliced_mmd_flow(
             X0,
             Y,
-            EnergyKernel(),
             n_projections=n_projections,
             step=s["sliced MMD flow"],
             n_steps=n_steps,
@@ -152,7 +151,7 @@ def beyond_experiment(
         "SVGD": lambda: svgd(X0, target, k, step=s["SVGD"], n_steps=n_steps),
         "KSD descent": lambda: ksd_descent(X0, target, k, step=s["KSD descent"], n_steps=n_steps),
         "Langevin (KL flow)": lambda: kl_flow(
-            X0, target.score, step=s["Langevin (KL flow)"], n_steps=n_steps, rng=langevin_rng
+            X0, target, step=s["Langevin (KL flow)"], n_steps=n_steps, rng=langevin_rng
         ),
     }
     runs, seconds = {}, {}

@@ -187,8 +187,8 @@ def collapse_metrics(X, Y, kernel, *, rng=None, off_sigma: float = OFF_SIGMA) ->
     radius_ratio = float(np.median(rx) / np.median(np.linalg.norm(Y - centre, axis=1)))
     rng = np.random.default_rng(rng)
     off = X + off_sigma * rng.standard_normal(X.shape)
-    grad_on = float(np.mean(np.linalg.norm(mmd_velocity(X, X, Y, kernel), axis=1)))
-    grad_off = float(np.mean(np.linalg.norm(mmd_velocity(off, X, Y, kernel), axis=1)))
+    grad_on = float(np.mean(np.linalg.norm(mmd_velocity(X, Y, kernel).velocity, axis=1)))
+    grad_off = float(np.mean(np.linalg.norm(mmd_velocity(X, Y, kernel, at=off).velocity, axis=1)))
     return {
         "spread_ratio": spread_ratio,
         "frac_near": frac_near,

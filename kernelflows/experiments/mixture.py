@@ -65,12 +65,6 @@ def mixture_experiment(
         X0, Y, kernel, lam=noise_lam, noise=beta, rng=noise_rng, **kw
     )
     target = GaussianMixture(MIXTURE_MEANS, MIXTURE_STD)
-    runs["KL flow (ULA)"] = kl_flow(
-        X0,
-        target.score,
-        log_density=target.log_density,
-        rng=langevin_rng,
-        **kw,
-    )
+    runs["KL flow (ULA)"] = kl_flow(X0, target, rng=langevin_rng, **kw)
     mmd = {name: mmd_to_target(res, Y, kernel) for name, res in runs.items()}
     return MixtureRuns(X0, Y, kernel, runs, mmd)

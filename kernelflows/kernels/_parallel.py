@@ -32,7 +32,14 @@ import numpy as np
 
 from .._validation import positive_int
 
-__all__ = ["N_CHUNKS", "PARALLEL_MIN_ELEMENTS", "kernel_threads", "run_chunks", "split_by_cost"]
+__all__ = [
+    "N_CHUNKS",
+    "PARALLEL_MIN_ELEMENTS",
+    "blas_one_thread",
+    "kernel_threads",
+    "run_chunks",
+    "split_by_cost",
+]
 
 #: Most chunks a sum is cut into (so at most this many threads help one sum).
 N_CHUNKS = 16
@@ -74,7 +81,7 @@ def _get_pool() -> ThreadPoolExecutor:
     return _pool
 
 
-def _blas_one_thread():
+def blas_one_thread():
     """A context holding BLAS to one thread (the controller is built once: a few microseconds)."""
     global _blas
     if _blas is None:
@@ -125,7 +132,7 @@ def run_chunks(task, n_tasks: int, threads: int) -> list:
     list does not depend on which thread ran what. BLAS is held to one thread throughout.
     """
     results: list = [None] * n_tasks
-    with _blas_one_thread():
+    with blas_one_thread():
         if threads <= 1 or n_tasks <= 1:
             for i in range(n_tasks):
                 results[i] = task(i)

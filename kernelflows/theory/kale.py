@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validation import as_samples, positive
 from ..divergences.kale import kale_weighted
-from ..flows import FlowResult
+from ..flows import FlowResult, KaleVelocity
 from ..kernels import Kernel
 
 __all__ = [
@@ -42,9 +42,9 @@ def kale_first_variation_check(X, Y, kernel: Kernel, lam: float, direction, eps:
         raise ValueError("direction must sum to zero (a perturbation of a probability measure)")
     eps = positive(eps, "eps")
     base = np.full(len(X), 1.0 / len(X))
-    f_x = kale_weighted(X, base, Y, kernel, lam).witness(X)
-    up = kale_weighted(X, base + eps * c, Y, kernel, lam).value
-    down = kale_weighted(X, base - eps * c, Y, kernel, lam).value
+    f_x = kale_weighted(X, base, Y, kernel, lam=lam).witness(X)
+    up = kale_weighted(X, base + eps * c, Y, kernel, lam=lam).value
+    down = kale_weighted(X, base - eps * c, Y, kernel, lam=lam).value
     lam = float(lam)
     return (up - down) / (2.0 * eps), float((1.0 + lam) * (c @ f_x))
 
@@ -56,11 +56,11 @@ def kale_sobolev_lower_bound(result: FlowResult):
     <= (1 + lam) S(nu* | nu) ||grad f*||_{L2(nu)} (definition of S, slide "Consistency (2)").
     So S(nu* | nu_t) >= S_eff(t): the smallest S for which that step holds at time t.
     """
-    if result.loss_name != "KALE":
+    if not isinstance(result.field, KaleVelocity):
         raise ValueError(
             f"kale_sobolev_lower_bound needs a KALE flow's result, got {result.loss_name}"
         )
-    return np.asarray(result.loss) / np.sqrt(np.asarray(result.grad_sq_norm))
+    return np.asarray(result.loss) / np.sqrt(np.asarray(result.speed2))
 
 
 def kale_lojasiewicz_bound(kale0: float, t, S: float):

@@ -161,14 +161,14 @@ def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
     cases = _cases()
     for X, Y, k in cases:
         got = as_float(name, call(name, my_mmd2, X, Y, k))
-        want = mmd2(X, Y, k, estimator)
+        want = mmd2(X, Y, k, estimator=estimator)
         if close(got, want):
             continue
         n, m = len(X), len(Y)
         hints = mmd2_mistakes(got, estimator, k(X), k(Y), k(X, Y))
         if n != m and not hints:
             try:
-                sq = mmd2(X[: min(n, m)], Y[: min(n, m)], k, estimator)
+                sq = mmd2(X[: min(n, m)], Y[: min(n, m)], k, estimator=estimator)
             except ValueError:
                 sq = np.nan
             if close(got, sq):
@@ -302,12 +302,12 @@ def check_kale(my_kale: Callable, lam: float | None = None) -> None:
     ]
 
     def inner(P, Q, k, penalty):  # max_f E_P f + 1 - E_Q e^f - penalty/2 ||f||^2
-        return kale(P, Q, k, penalty, tol=1e-12).value / (1 + penalty)
+        return kale(P, Q, k, lam=penalty, tol=1e-12).value / (1 + penalty)
 
     for lam_ in lams:
         for P, Q, k in cases:
             got = as_float(name, call(name, my_kale, P, Q, k, lam_))
-            want = kale(P, Q, k, lam_, tol=1e-12).value
+            want = kale(P, Q, k, lam=lam_, tol=1e-12).value
             if close(got, want, rtol=1e-4, atol=1e-8):
                 continue
             raise CheckFailed(f"{name}: {_kale_hint(got, want, P, Q, k, lam_, inner)}")
@@ -327,7 +327,7 @@ def _kale_hint(got, want, P, Q, k, lam, inner) -> str:
 
     if near(want / (1 + lam)):
         return f"the (1 + lambda) factor in front is missing ({where})."
-    if near(kale(Q, P, k, lam, tol=1e-12).value):
+    if near(kale(Q, P, k, lam=lam, tol=1e-12).value):
         return (
             "P and Q are swapped: P enters the linear term E_P f, Q the exponential term "
             f"E_Q exp(f) ({where})."

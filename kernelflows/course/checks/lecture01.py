@@ -220,7 +220,7 @@ def check_ex1_4_feature_mmd2(feature_mmd2: Callable) -> None:
             def feature_map(A, p=param):
                 return polynomial_features(A, p, 1.0)
 
-            want = mmd2(X, Y, PolynomialKernel(param, 1.0), "biased")  # kernel view
+            want = mmd2(X, Y, PolynomialKernel(param, 1.0), estimator="biased")  # kernel view
             label = f"polynomial features of degree {param}"
         else:
             feature_map = RandomFourierFeatures(0.8, 50, dim=d, rng=param)

@@ -72,7 +72,7 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
     cases = _cases(5)
     for X, Y, k in cases:
         got = as_float(name, call(name, biased_minus_unbiased, X.copy(), Y.copy(), k))
-        want = mmd2(X, Y, k, "biased") - mmd2(X, Y, k, "unbiased")
+        want = mmd2(X, Y, k, estimator="biased") - mmd2(X, Y, k, estimator="unbiased")
         if close(got, want, rtol=1e-7, atol=1e-12):
             continue
         n, m = len(X), len(Y)
@@ -108,7 +108,7 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
 
 
 def _null(Z, n, k, perms, estimator):
-    return np.array([mmd2(Z[p[:n]], Z[p[n:]], k, estimator) for p in perms])
+    return np.array([mmd2(Z[p[:n]], Z[p[n:]], k, estimator=estimator) for p in perms])
 
 
 def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
@@ -133,10 +133,10 @@ def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
         Z = np.vstack([X, Y])
         perm_rng = np.random.default_rng(seed)
         perms = [perm_rng.permutation(n + m) for _ in range(B)]
-        obs = mmd2(X, Y, k, "unbiased")
+        obs = mmd2(X, Y, k, estimator="unbiased")
         null = _null(Z, n, k, perms, "unbiased")
         null_b = _null(Z, n, k, perms, "biased")
-        obs_b = mmd2(X, Y, k, "biased")
+        obs_b = mmd2(X, Y, k, estimator="biased")
         hints = [
             (
                 np.sum(null >= obs) / B,

@@ -86,7 +86,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
     cases = _flow_cases(42)
     for X, Y, k in cases:
         quotients, rate = dissipation_check(X, Y, k, [0.3, 0.05])
-        v = mmd_velocity(X, X, Y, k)
+        v = mmd_velocity(X, Y, k).velocity
         sq = np.sum(v**2, axis=1)
         got = returned_number(name + " (rate)", call(name, my_rate, X.copy(), Y.copy(), k))
         if not close(got, rate):

@@ -89,8 +89,8 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
     for X, Y, k, u in cases:
         for step, beta in ((0.5, 0.4), (1.0, 1.5), (0.5, 0.0)):  # beta = 0: both are the plain step
             Xp = X + beta * u
-            v_inj = mmd_velocity(Xp, X, Y, k)
-            v_plain = mmd_velocity(X, X, Y, k)
+            v_inj = mmd_velocity(X, Y, k, at=Xp).velocity
+            v_plain = mmd_velocity(X, Y, k).velocity
             inj = X + step * v_inj
             dif = X + step * v_plain + beta * u
             got = returned_array(
@@ -104,7 +104,7 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                         "you moved the perturbed particles X + beta u: noise injection only "
                         "evaluates the gradient there, and moves the unperturbed X"
                     )
-                elif close(got, X + step * mmd_velocity(Xp, Xp, Y, k)):
+                elif close(got, X + step * mmd_velocity(Xp, Y, k).velocity):
                     hint = (
                         "f must be built from the unperturbed particles (mu_nu with nu on X); "
                         "only the evaluation point is perturbed"
@@ -115,7 +115,10 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                     hint = "the velocity has the wrong sign: move along -grad f"
                 elif close(got, X + step * v_plain):
                     hint = "the noise is missing: evaluate grad f at X + beta u"
-                elif close(got, X + step * mmd_velocity(X + np.sqrt(2 * step) * beta * u, X, Y, k)):
+                elif close(
+                    got,
+                    X + step * mmd_velocity(X, Y, k, at=X + np.sqrt(2 * step) * beta * u).velocity,
+                ):
                     hint = (
                         "you scaled the noise like a Langevin step, sqrt(2 gamma) beta u: noise "
                         "injection evaluates grad f at X + beta u"
@@ -168,7 +171,7 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
     cases = _cases(53)
     for X, Y, k, u in cases:
         for beta in (0.1, 0.7):
-            v = mmd_velocity(X + beta * u, X, Y, k)
+            v = mmd_velocity(X, Y, k, at=X + beta * u).velocity
             F = mmd_energy(X, Y, k)
             sq = np.sum(v**2, axis=1)
             want = float(np.mean(sq) / (beta**2 * F))
@@ -180,12 +183,12 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
             elif close(got, want * beta**2):
                 hint = "divide by beta^2 as well as by F"
             elif close(
-                got, float(np.mean(np.sum(mmd_velocity(X, X, Y, k) ** 2, 1))) / (beta**2 * F)
+                got, float(np.mean(np.sum(mmd_velocity(X, Y, k).velocity ** 2, 1))) / (beta**2 * F)
             ):
                 hint = "evaluate grad f at the perturbed points X + beta u, not at X"
             elif close(
                 got,
-                float(np.mean(np.sum(mmd_velocity(X + beta * u, X + beta * u, Y, k) ** 2, 1)))
+                float(np.mean(np.sum(mmd_velocity(X + beta * u, Y, k).velocity ** 2, 1)))
                 / (beta**2 * F),
             ):
                 hint = "build f from the unperturbed particles X; only evaluate it at X + beta u"

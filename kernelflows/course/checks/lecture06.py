@@ -118,7 +118,10 @@ def check_ex6_2_network_mmd2(my_mmd2: Callable) -> None:
     cases = _problems(62)
     for net, Z, U, X in cases:
         kernel = NetworkKernel(net, X)
-        both = {"biased": mmd2(Z, U, kernel, "biased"), "unbiased": mmd2(Z, U, kernel, "unbiased")}
+        both = {
+            "biased": mmd2(Z, U, kernel, estimator="biased"),
+            "unbiased": mmd2(Z, U, kernel, estimator="unbiased"),
+        }
         assert abs(both["biased"] - mse(net, Z, U, X)) <= 1e-12  # the identity itself
         N, M = len(Z), len(U)
         for estimator, want in both.items():

@@ -48,13 +48,13 @@ def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
     cases = _cases(0)
     for P, Q, k in cases:
         got = as_float(name, call(name, my_kale_limit, P.copy(), Q.copy(), k))
-        biased = mmd2(P, Q, k, "biased")
+        biased = mmd2(P, Q, k, estimator="biased")
         want = biased / 2
         if close(got, want, rtol=1e-7, atol=1e-12):
             continue
         setting = f"n = {len(P)}, m = {len(Q)}, {k!r}"
         if len(P) > 1 and len(Q) > 1:
-            unbiased = mmd2(P, Q, k, "unbiased")
+            unbiased = mmd2(P, Q, k, estimator="unbiased")
             if close(got, unbiased / 2) or close(got, unbiased):
                 raise CheckFailed(
                     f"{name}: you used the unbiased MMD^2. KALE sees the samples through their "
@@ -85,7 +85,7 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
     rng = np.random.default_rng(5)
     cases = _cases(1)
     for (P, Q, k), lam in zip(cases, (0.5, 2.0, 0.1, 1.0, 5.0), strict=True):
-        res = kale(P, Q, k, lam, tol=1e-12)
+        res = kale(P, Q, k, lam=lam, tol=1e-12)
         Z = np.vstack([rng.normal(size=(5, P.shape[1])) * 1.5, Q[:2]])
         f = call(name, my_kale_witness, P.copy(), Q.copy(), k, lam, res.alpha.copy())
         if not callable(f):
@@ -124,8 +124,8 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
 
 
 def _reference_slope(P, Q, k, lams) -> float:
-    half = mmd2(P, Q, k, "biased") / 2
-    gaps = np.array([kale(P, Q, k, lam, tol=1e-14).value - half for lam in lams])
+    half = mmd2(P, Q, k, estimator="biased") / 2
+    gaps = np.array([kale(P, Q, k, lam=lam, tol=1e-14).value - half for lam in lams])
     return float(np.polyfit(np.log(lams), np.log(np.abs(gaps)), 1)[0])
 
 

@@ -58,7 +58,7 @@ def _kale_cases(seed: int):
 
 
 def _witness(X, Y, k, lam):
-    return kale(X, Y, k, lam, tol=1e-12).witness
+    return kale(X, Y, k, lam=lam, tol=1e-12).witness
 
 
 def _mmd_first_variation(X, Y, k, Z):

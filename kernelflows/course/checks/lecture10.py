@@ -10,14 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...experiments import mode_fractions
 from .core import CheckFailed, call, ok, returned_number
 
 __all__ = ["check_ex10_1_modes_covered"]
-
-
-def _fractions(X, means):
-    d2 = ((X[:, None, :] - means[None, :, :]) ** 2).sum(-1)
-    return np.bincount(np.argmin(d2, axis=1), minlength=len(means)) / len(X)
 
 
 def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
@@ -36,7 +32,7 @@ def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
     ]
     for X, means, threshold in cases:
         got = returned_number(name, call(name, my_modes_covered, X.copy(), means.copy(), threshold))
-        f = _fractions(X, means)
+        f = mode_fractions(X, means)
         want = int(np.sum(f >= threshold))
         if got == want:
             continue
