@@ -46,7 +46,7 @@ def flow_step_by_hand(X, Y, k, step):
 
 def test_correct_implementations_pass(capsys):
     check_mmd2(unbiased_by_hand)
-    check_mmd2(lambda X, Y, k: mmd2(X, Y, k, "biased"), estimator="biased")
+    check_mmd2(lambda X, Y, k: mmd2(X, Y, k, estimator="biased"), estimator="biased")
     check_gram(lambda X, Y, k: np.array([[k(x[None], y[None])[0, 0] for y in Y] for x in X]))
     check_witness(lambda X, Y, k: lambda z: k(z, X).mean(1) - k(z, Y).mean(1))
     check_mmd_flow_step(flow_step_by_hand)
@@ -63,7 +63,7 @@ def test_stub_is_reported_as_not_implemented(check):
 @pytest.mark.parametrize(
     "wrong, words",
     [
-        (lambda X, Y, k: mmd2(X, Y, k, "biased"), "biased V-statistic"),
+        (lambda X, Y, k: mmd2(X, Y, k, estimator="biased"), "biased V-statistic"),
         (lambda X, Y, k: -mmd2(X, Y, k), "sign is flipped"),
         (lambda X, Y, k: np.sqrt(abs(mmd2(X, Y, k))), "MMD, not MMD^2"),
         (

@@ -95,7 +95,7 @@ def test_displacement_gap_mistakes(wrong, words):
         (lambda X, Y, k: -rate_by_hand(X, Y, k), "F decreases along the flow"),
         (lambda X, Y, k: len(X) * rate_by_hand(X, Y, k), "summed over the particles"),
         (
-            lambda X, Y, k: -np.mean(np.linalg.norm(mmd_velocity(X, X, Y, k), axis=1)),
+            lambda X, Y, k: -np.mean(np.linalg.norm(mmd_velocity(X, Y, k).velocity, axis=1)),
             "square the length",
         ),
         (lambda X, Y, k: 2 * rate_by_hand(X, Y, k), "a factor 2"),

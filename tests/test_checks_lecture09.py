@@ -72,11 +72,11 @@ def flow_step(X, Y, kernel, lam, step, h=1e-6):
 
 
 def first_variation_by_kale(X, Y, kernel, lam, Z):  # the student's natural route
-    return (1 + lam) * kale(X, Y, kernel, lam).witness(Z)
+    return (1 + lam) * kale(X, Y, kernel, lam=lam).witness(Z)
 
 
 def flow_step_by_kale(X, Y, kernel, lam, step):
-    return X - step * (1 + lam) * kale(X, Y, kernel, lam).witness.grad(X)
+    return X - step * (1 + lam) * kale(X, Y, kernel, lam=lam).witness.grad(X)
 
 
 def max_distance_loop(X, Y):
@@ -129,7 +129,7 @@ def test_stub_is_not_implemented_yet(check):
 @pytest.mark.parametrize(
     "wrong, words",
     [
-        (lambda X, Y, k, lam, Z: kale(X, Y, k, lam).witness(Z), "\\(1 \\+ lambda\\) in front"),
+        (lambda X, Y, k, lam, Z: kale(X, Y, k, lam=lam).witness(Z), "\\(1 \\+ lambda\\) in front"),
         (lambda X, Y, k, lam, Z: (1 + lam) * first_variation(X, Y, k, lam, Z), "twice"),
         (lambda X, Y, k, lam, Z: -first_variation(X, Y, k, lam, Z), "sign is flipped"),
         (lambda X, Y, k, lam, Z: first_variation(Y, X, k, lam, Z), "P and Q are swapped"),
@@ -175,7 +175,7 @@ def test_max_distance_hausdorff_is_recognised():
 
 
 def witness_grad(X, Y, k, lam):
-    return kale(X, Y, k, lam).witness.grad(X)
+    return kale(X, Y, k, lam=lam).witness.grad(X)
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,7 @@ def test_flow_step_mistakes(wrong, words):
 
 def test_flow_step_swapped_measures_are_recognised():
     def swapped(X, Y, k, lam, s):
-        return X - s * (1 + lam) * kale(Y, X, k, lam).witness.grad(X)
+        return X - s * (1 + lam) * kale(Y, X, k, lam=lam).witness.grad(X)
 
     with pytest.raises(CheckFailed, match="P and Q are swapped"):
         check_ex9_3_kale_flow_step(swapped)
@@ -274,11 +274,11 @@ def test_newton_step_mistakes(wrong, words):
 def test_first_variation_over_lambda_and_lambda_over_n():
     with pytest.raises(CheckFailed, match="1/lambda too many"):
         check_ex9_1_kale_first_variation(
-            lambda X, Y, k, lam, Z: (1 + lam) / lam * kale(X, Y, k, lam).witness(Z)
+            lambda X, Y, k, lam, Z: (1 + lam) / lam * kale(X, Y, k, lam=lam).witness(Z)
         )
     with pytest.raises(CheckFailed, match="lambda / n"):
         check_ex9_1_kale_first_variation(
-            lambda X, Y, k, lam, Z: (1 + lam) * kale(X, Y, k, lam / len(X)).witness(Z)
+            lambda X, Y, k, lam, Z: (1 + lam) * kale(X, Y, k, lam=lam / len(X)).witness(Z)
         )
 
 

@@ -8,7 +8,7 @@ from references import energy_by_hand, gauss, mmd_velocity_by_hand
 
 from kernelflows.divergences import mmd_energy, mmd_velocity
 from kernelflows.experiments import bad_equilibrium, collapse_setup
-from kernelflows.flows import FlowResult, inverse_sqrt, mmd_flow
+from kernelflows.flows import FlowResult, MMDVelocity, inverse_sqrt, mmd_flow
 from kernelflows.kernels import (
     EnergyKernel,
     GaussianKernel,
@@ -100,7 +100,7 @@ def test_dissipation_second_derivative_by_finite_differences(samples, bandwidth)
     X, Y = samples
     kernel = GaussianKernel(bandwidth)
     interaction, curvature = dissipation_second_derivative(X, Y, kernel)
-    v = mmd_velocity(X, X, Y, kernel)
+    v = mmd_velocity(X, Y, kernel).velocity
     h = 1e-3
     phi = [mmd_energy(X + g * v, Y, kernel) for g in (-h, 0.0, h)]
     fd = (phi[0] - 2 * phi[1] + phi[2]) / h**2
@@ -209,7 +209,7 @@ def test_bad_equilibrium_energy_closed_form():
         mmd_energy(X0, Y, GaussianKernel(1.3)), rel=1e-12
     )
     # grad f(0) = 0 by symmetry; fused multiply-adds in BLAS may leave rounding-level residue.
-    assert np.abs(mmd_velocity(X0, X0, Y, GaussianKernel(1.3))).max() < 1e-15
+    assert np.abs(mmd_velocity(X0, Y, GaussianKernel(1.3)).velocity).max() < 1e-15
 
 
 def test_proposition8_rate_with_inverse_sqrt_schedule():
@@ -256,9 +256,9 @@ def test_sobolev_distance_is_a_supremum(samples):
     X, Y = samples
     s, reg = 1.0, 1e-2
     kernel = GaussianKernel(s)
-    S = sobolev_distance(X, Y, kernel, reg)
+    S = sobolev_distance(X, Y, kernel, reg=reg)
     F = mmd_energy(X, Y, kernel)
-    grad_sq = float(np.mean(np.sum(mmd_velocity(X, X, Y, kernel) ** 2, axis=1)))
+    grad_sq = float(np.mean(np.sum(mmd_velocity(X, Y, kernel).velocity ** 2, axis=1)))
     # g = f is a candidate: S_reg^2 >= (2F)^2 / (E||grad f||^2 + reg ||f||^2), ||f||^2 = 2F.
     assert S**2 >= (2 * F) ** 2 / (grad_sq + reg * 2 * F) * (1 - 1e-9)
     rng = np.random.default_rng(4)
@@ -268,7 +268,7 @@ def test_sobolev_distance_is_a_supremum(samples):
         grad = kernel.weighted_grad(X, C, w)
         denom = np.mean(np.sum(grad**2, axis=1)) + reg * float(w @ kernel(C, C) @ w)
         assert gap**2 / denom <= S**2 * (1 + 1e-9)  # rounding slack in the linear solve
-    assert sobolev_distance(X, Y, kernel, 1e-3) >= S  # less regularisation, larger sup
+    assert sobolev_distance(X, Y, kernel, reg=1e-3) >= S  # less regularisation, larger sup
 
 
 def sobolev_by_the_span(X, Y, s, reg):
@@ -325,7 +325,7 @@ def test_sobolev_distance_against_the_rayleigh_quotient_on_the_span(s, reg, d):
     rng = np.random.default_rng(7)
     X, Y = rng.normal(size=(6, d)), rng.normal(size=(5, d)) + 0.8
     expected = sobolev_by_the_span(X, Y, s, reg)
-    assert sobolev_distance(X, Y, GaussianKernel(s), reg) == pytest.approx(expected, rel=1e-8)
+    assert sobolev_distance(X, Y, GaussianKernel(s), reg=reg) == pytest.approx(expected, rel=1e-8)
 
 
 def test_sobolev_distance_blows_up_when_particles_collapse():
@@ -336,13 +336,15 @@ def test_sobolev_distance_blows_up_when_particles_collapse():
     kernel = GaussianKernel(2.0)
 
     def growth(X):  # S_reg at reg = 1e-4 over S_reg at reg = 1e-2
-        return sobolev_distance(X, Y, kernel, 1e-4) / sobolev_distance(X, Y, kernel, 1e-2)
+        return sobolev_distance(X, Y, kernel, reg=1e-4) / sobolev_distance(X, Y, kernel, reg=1e-2)
 
     # A collapsed clump: G has rank d and grad f ~ 0 on it, so S_reg ~ sqrt(2F / reg): growth
     # close to 10. Spread particles: S_reg grows far more slowly as reg -> 0.
     assert growth(point) > 8
     assert growth(spread) < 3
-    assert sobolev_distance(point, Y, kernel, 1e-3) > 3 * sobolev_distance(spread, Y, kernel, 1e-3)
+    assert sobolev_distance(point, Y, kernel, reg=1e-3) > 3 * sobolev_distance(
+        spread, Y, kernel, reg=1e-3
+    )
 
 
 def test_lojasiewicz_bound_along_a_flow(samples):
@@ -388,10 +390,11 @@ def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
         trajectory=X[None],
         steps=np.array([0]),
         loss=np.array([0.1]),
-        grad_sq_norm=np.array([0.0]),
+        speed2=np.array([0.0]),
+        step_speed2=np.array([np.nan]),
         beta=np.array([0.0]),
         step=0.1,
-        loss_name="F = MMD^2 / 2",
+        field=MMDVelocity(np.ones((2, 1)), GaussianKernel(1.0)),
     )
     assert np.isinf(sobolev_lower_bound(at_rest)[0])
     # and on a real run from the bad equilibrium: F > 0, grad f ~ 0 (rounding), S_eff enormous
@@ -414,7 +417,7 @@ def test_gaussian_only_theory_refuses_other_kernels_naming_them(kernel, samples)
         lambda: descent_lipschitz_constant(kernel),
         lambda: descent_check(X, Y, kernel, 0.1),
         lambda: bad_equilibrium_energy(0.5, kernel),
-        lambda: sobolev_distance(X, Y, kernel, 1e-2),
+        lambda: sobolev_distance(X, Y, kernel, reg=1e-2),
         lambda: convexity_counterexample(kernel, 2.0, n_points=3),
         lambda: dissipation_second_derivative(X, Y, kernel),
     ]

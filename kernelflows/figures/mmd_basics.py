@@ -235,9 +235,10 @@ def empirical_witness(scale: str = "reduced"):
     handles = ax.get_legend_handles_labels()
     handles_w = axw.get_legend_handles_labels()
     legend_below(ax, handles[0] + handles_w[0], handles[1] + handles_w[1], ncols=2, offset=0.2)
+    biased = np.sqrt(mmd2(X, Y, k, estimator="biased"))
     ax.set_title(
         rf"$\hat f(z) \propto \sum_j k(z, x_j) - \sum_j k(z, y_j)$; "
-        f"biased MMD = {np.sqrt(mmd2(X, Y, k, estimator='biased')):.4f}, population {diff.norm():.4f}",
+        f"biased MMD = {biased:.4f}, population {diff.norm():.4f}",
         fontsize=9,
     )
     return fig

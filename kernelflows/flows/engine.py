@@ -41,7 +41,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._validation import as_rng, as_samples, positive, positive_int, same_dimension
+from .._validation import (
+    MAX_COORDINATE,
+    as_rng,
+    as_samples,
+    positive,
+    positive_int,
+    same_dimension,
+)
 from ..divergences.velocity import FieldStep, mean_speed2
 from ..kernels._parallel import blas_one_thread
 from .perturbations import as_perturbation
@@ -265,7 +272,8 @@ def _recorded(out: FieldStep, n: int, X, at, step: float, last_loss: float):
     loss = float(out.loss)
     if math.isfinite(last_loss) and not math.isfinite(loss):
         raise _diverged(n, f"the loss is {loss}", last_loss, step)
-    return loss, mean_speed2(v_x)
+    with np.errstate(**_QUIET):
+        return loss, mean_speed2(v_x)
 
 
 def _checked_options(step, n_steps, noise, record_every):
@@ -339,8 +347,14 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
         recorder.step_info(n, out, step_speed2)
         state = out.state
         X = perturbation.after_step(X, beta, rng)
-        if not np.all(np.isfinite(X)):
-            raise _diverged(n, "the particles are NaN or infinite", last_loss, step)
+        if not np.max(np.abs(X), initial=0.0) <= MAX_COORDINATE:  # NaN fails the comparison
+            raise _diverged(
+                n,
+                f"the particles are NaN, infinite or beyond {MAX_COORDINATE:.0e} (where squared "
+                "distances overflow)",
+                last_loss,
+                step,
+            )
     return recorder.result(step, field)
 
 
