@@ -2,11 +2,9 @@
 
 import numpy as np
 import pytest
-from stubs import stub
 
 from kernelflows.course.checks import (
     CheckFailed,
-    NotImplementedYet,
     check_ex4_1_displacement_gap,
     check_ex4_2_dissipation,
     check_ex4_3_lojasiewicz,
@@ -59,19 +57,6 @@ def test_right_answers_pass(capsys):
     check_ex4_3_lojasiewicz(rate_slide, s_eff)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 3 and all("agree" in line for line in out)
-
-
-def test_stubs_are_not_implemented_yet():
-    with pytest.raises(NotImplementedYet):
-        check_ex4_1_displacement_gap(stub)
-    with pytest.raises(NotImplementedYet):
-        check_ex4_2_dissipation(quotient_by_hand, stub)
-    with pytest.raises(NotImplementedYet):
-        check_ex4_2_dissipation(stub, rate_by_hand)
-    with pytest.raises(NotImplementedYet):
-        check_ex4_3_lojasiewicz(stub, s_eff)
-    with pytest.raises(NotImplementedYet):
-        check_ex4_3_lojasiewicz(rate_slide, stub)
 
 
 @pytest.mark.parametrize(

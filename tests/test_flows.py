@@ -563,3 +563,45 @@ def test_bad_samples_raise(samples):
         GaussianKernel(0.0)
     with pytest.raises(ValueError, match="m must be even"):
         bad_equilibrium(m=3)
+
+
+# --- noise injection's points across tiles; perturbation edge cases -----------------------
+
+
+def test_velocity_at_other_points_of_the_particles_shape_over_several_tiles():
+    # Z of the particles' shape but not the particles (noise injection): the velocity must be
+    # evaluated at Z, and without the particle-particle symmetry shortcut, which holds only
+    # for Z = X. n = 500 particles and N = 600 centres span several row tiles of the Gaussian
+    # fast path, so a wrongly taken shortcut would hand values across tiles.
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(500, 2)), rng.normal(size=(100, 2)) + 0.5
+    Z = X + 0.3 * rng.normal(size=X.shape)
+    from references import mmd_velocity_by_hand
+
+    from kernelflows.divergences import mmd_velocity
+
+    # sums of 600 terms of size <= 1 / s per coordinate: rounding ~1e-15
+    got = mmd_velocity(X, Y, GaussianKernel(0.8), at=Z).velocity
+    np.testing.assert_allclose(got, mmd_velocity_by_hand(Z, X, Y, 0.8), rtol=0, atol=1e-13)
+
+
+def test_diffusion_of_level_one_and_a_boolean_noise():
+    from kernelflows.flows import Diffusion
+
+    class Still:
+        name = "still"
+
+        def init(self, particles):
+            return None
+
+        def __call__(self, particles, state, at=None, record=False):
+            v = np.zeros_like(particles)
+            return FieldStep(v, state, loss=0.0) if record else FieldStep(v, state)
+
+    res = run_flow(Still(), np.zeros((3, 2)), step=0.1, n_steps=1, noise=Diffusion(1.0), rng=2)
+    u = np.random.default_rng(2).standard_normal((3, 2))
+    np.testing.assert_array_equal(res.particles, u)  # beta = 1 is noise like any other beta
+    with pytest.raises(ValueError, match="noise must be a number"):
+        mmd_flow(
+            np.zeros((3, 1)), np.ones((3, 1)), GaussianKernel(), step=0.1, n_steps=1, noise=True
+        )

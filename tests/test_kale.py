@@ -521,3 +521,68 @@ def test_duality_gap_formula_on_perturbed_dual_points():
         assert gap > 0
         # rounding of dual - primal: ~1e-15 absolute (see above); the gaps are 1e-6 to 0.3
         assert gap == pytest.approx(dual - primal, rel=1e-7, abs=1e-13)
+
+
+# --- warm starts, lambda paths, defaults and the certificate's extreme ranges ---------------
+
+
+def test_warm_start_from_a_certified_state_costs_nothing():
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(15, 2)), rng.normal(size=(18, 2)) + 0.5
+    problem = KaleProblem(X, Y, GaussianKernel(1.0))
+    cold = problem.solve(lam=0.1, tol=1e-10)
+    assert cold.newton_steps >= 1 and cold.cholesky >= 1
+    again = problem.solve(lam=0.1, tol=1e-10, start=cold)  # counts are of this solve only
+    assert again.newton_steps == 0 and again.cholesky == 0
+
+
+def test_kale_path_with_one_lambda_is_kale():
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=12), rng.normal(size=14) + 0.5
+    k = GaussianKernel(1.0)
+    # both certified to a gap of 1e-8 * max(1, KALE): they agree within the two gaps
+    value = kale_path(X, Y, k, [0.3])[0]
+    assert value == pytest.approx(kale(X, Y, k, lam=0.3, tol=1e-12).value, abs=2e-8)
+
+
+def test_defaults_of_the_kale_entry_points():
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.4
+    k = GaussianKernel(1.0)
+    assert kale(X, Y, k).value == kale(X, Y, k, lam=1.0).value  # lam = 1 by default
+    res = KaleProblem(X, Y, k).solve(lam=0.5)  # the documented default tol = 1e-8 of KALE
+    assert res.duality_gap <= 1e-8 * max(1.0, res.value)
+
+
+def test_warm_starts_and_lambda_paths_are_checked():
+    rng = np.random.default_rng(12)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(7, 2))
+    k = GaussianKernel(1.0)
+    for bad in ([np.nan], [[0.1]], [], [-1.0], [0.0]):
+        with pytest.raises(ValueError, match="lams must be"):
+            kale_path(X, Y, k, bad)
+    for start in (np.full(5, 0.1), np.zeros(7), np.full(7, np.nan)):
+        with pytest.raises(ValueError, match="warm_start must be"):
+            kale(X, Y, k, lam=0.5, warm_start=start)
+
+
+def test_phi_and_the_gap_in_their_extreme_ranges():
+    # With u = 0 and f = -g the certificate of one coordinate is (1 + lam) phi(g), phi(g) =
+    # g - 1 + exp(-g) = sum_{k>=2} (-g)^k / k!, here to k = 20 (exact in float64 for |g| <= 0.5).
+    # The gap uses the series to g^4 for |g| < 1e-3 (truncation g^3 / 60 relative, <= 1.7e-11)
+    # and g + expm1(-g) elsewhere (a few eps); 2e-11 covers both. The expm1 form at g = 1e-8
+    # would be off by ~3e-8 (cancellation), a wrong g^4 coefficient by >= 3e-9.
+    from math import factorial
+
+    from kernelflows.divergences.kale_newton import duality_gap
+
+    g = np.array([1e-8, -1e-8, 3e-4, 9e-4, -9e-4, 2e-3, 0.1, -0.5, 0.5])
+    series = sum((-g) ** k / factorial(k) for k in range(2, 21))
+    phi = [duality_gap(np.zeros(1), np.array([-gi]), 0.0) for gi in g]
+    np.testing.assert_allclose(phi, series, rtol=2e-11)
+    assert duality_gap(np.zeros(1), np.array([-0.5]), 1.0) == 2 * phi[-1]  # the factor 1 + lam
+    # overflowing terms give an infinite gap, without a RuntimeWarning (errors under pytest)
+    assert duality_gap(np.zeros(1), np.array([800.0]), 1.0) == np.inf
+    assert duality_gap(np.array([800.0, 0.0]), np.array([0.0, 0.0]), 1.0) == np.inf
+    # exp(u) = inf times phi = 0 is NaN: reported as an infinite gap, never as NaN
+    assert duality_gap(np.array([800.0]), np.array([800.0]), 1.0) == np.inf

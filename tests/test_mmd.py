@@ -262,3 +262,60 @@ def test_unbiased_estimators_are_exactly_unbiased_by_enumeration():
     assert expected["linear"] == pytest.approx(pop, abs=1e-13)
     assert bias > 0.05  # the test has power: the V-statistic's excess is 0.19 here
     assert expected["biased"] - pop == pytest.approx(bias, abs=1e-13)
+
+
+# --- the permutation test's p-value, chunks and defaults; point masses ------------------------
+
+
+def test_p_value_counts_ties_and_rejects_at_equality():
+    # p = (1 + #{null >= statistic}) / (1 + N): ties count. Identical points make every
+    # relabelling's statistic equal to the observed one, so p = 1 exactly (">" would give 1/21).
+    X = np.zeros((4, 1))
+    res = mmd_test(X, X.copy(), GaussianKernel(1.0), n_permutations=20, rng=0)
+    assert np.all(res.null_samples == res.statistic)
+    assert res.p_value == 1.0 and not res.reject(0.99)
+    # far-apart samples: no relabelling reaches the statistic, p = 1 / (1 + 19) = 0.05, and the
+    # test rejects at alpha = p (p <= alpha)
+    rng = np.random.default_rng(1)
+    far = mmd_test(
+        rng.normal(size=(6, 1)),
+        rng.normal(size=(6, 1)) + 20,
+        GaussianKernel(1.0),
+        n_permutations=19,
+    )
+    assert far.p_value == 0.05 and far.reject(0.05)
+
+
+def test_null_samples_beyond_two_chunks_are_computed():
+    # 200 permutations in chunks of 64: every null sample is the statistic of its relabelling
+    # (the estimator's definition written out; rounding ~1e-15 on values ~0.1)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(7, 2)), rng.normal(size=(5, 2))
+    res = mmd_test(X, Y, GaussianKernel(1.0), n_permutations=200, rng=3)
+    perms = np.random.default_rng(3)
+    Z = np.vstack([X, Y])
+    expected = [
+        mmd2_by_hand(Z[p[:7]], Z[p[7:]], 1.0, "unbiased")
+        for p in (perms.permutation(12) for _ in range(200))
+    ]
+    np.testing.assert_allclose(res.null_samples, expected, rtol=0, atol=1e-13)
+
+
+def test_the_test_defaults_to_500_permutations_the_unbiased_statistic_and_level_005():
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.4
+    k = GaussianKernel(1.0)
+    res = mmd_test(X, Y, k)
+    assert len(res.null_samples) == 500 and res.estimator == "unbiased"
+    far = mmd_test(X, Y + 20, k, n_permutations=19)
+    weak = mmd_test(X, X + 1e-3, k, n_permutations=19)
+    assert far.reject() and not weak.reject()  # alpha = 0.05 by default (p = 0.05 and ~0.5)
+
+
+def test_mmd2_gaussians_accepts_point_masses():
+    # a zero covariance is a Dirac: MMD^2(delta_0, delta_1) = 2 - 2 k(0, 1)
+    s = 0.7
+    expected = 2 - 2 * np.exp(-1 / (2 * s**2))
+    from kernelflows.divergences import mmd2_gaussians
+
+    assert mmd2_gaussians([0.0], 0.0, [1.0], 0.0, s) == pytest.approx(expected, rel=1e-14)
