@@ -93,7 +93,7 @@ def test_first_variation_right_answer_matches_the_finite_difference():
     X, Y = rng.normal(size=(8, 2)), rng.normal(size=(10, 2)) + 1.0
     c = rng.normal(size=8)
     c -= c.mean()
-    fd, _ = kale_first_variation_check(X, Y, GaussianKernel(1.0), 0.3, c)
+    fd, _ = kale_first_variation_check(X, Y, GaussianKernel(1.0), X, c, lam=0.3)
     mine = c @ first_variation(X, Y, GaussianKernel(1.0), 0.3, X)
     assert np.isclose(fd, mine, rtol=1e-5)  # central differences O(eps^2) + default kale tol
 

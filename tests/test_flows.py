@@ -227,7 +227,7 @@ def test_result_shapes_and_snapshots(samples):
     np.testing.assert_array_equal(mmd2_along(res), 2 * res.loss)
     # A descent for this small step (gamma = 0.5 < 2 / (3 L) = 2/3: theory.descent_check).
     assert np.all(np.diff(res.loss) <= 0)
-    np.testing.assert_array_equal(snapshot_steps(10, 3), [0, 3, 6, 9, 10])
+    np.testing.assert_array_equal(snapshot_steps(10, record_every=3), [0, 3, 6, 9, 10])
     # Without noise the step's squared speed is the recorded mean ||grad f||^2.
     np.testing.assert_array_equal(res.step_speed2[:-1], res.speed2[:-1])
     assert np.isnan(res.step_speed2[-1])

@@ -156,7 +156,7 @@ def test_first_variation_is_one_plus_lam_times_witness(lam, rng):
     X, Y, kernel = small_problem(n=15, m=20)
     c = rng.standard_normal(len(X))
     c -= c.mean()
-    fd, formula = kale_first_variation_check(X, Y, kernel, lam, c, eps=1e-5)
+    fd, formula = kale_first_variation_check(X, Y, kernel, X, c, lam=lam, eps=1e-5)
     # central differences: O(eps^2) truncation plus rounding / eps, both far below 1e-5
     assert fd == pytest.approx(formula, rel=1e-5)
 
@@ -289,7 +289,7 @@ def test_ula_moments_follow_the_exact_recursion():
 def test_gaussian_kl_flow_closed_form_and_lsi_rate():
     t = np.linspace(0, 3, 31)
     m0, v0, s2 = np.array([1.0, -2.0]), 3.0, 0.7
-    kl = gaussian_kl_flow(t, m0, v0, s2)
+    kl = gaussian_kl_flow(t, m0, v0, sigma2=s2)
 
     # t = 0 against quadrature: the KL of product measures is the sum of the 1-D KLs
     def kl_1d(mu):
@@ -301,7 +301,9 @@ def test_gaussian_kl_flow_closed_form_and_lsi_rate():
     assert np.all(kl <= kl[0] * np.exp(-2 * t / s2) * (1 + 1e-12))
     # d/dt KL matches the Fokker-Planck dissipation -E||grad log(nu/pi)||^2, here in closed form
     h = 1e-6
-    dkl = (gaussian_kl_flow(1.0 + h, m0, v0, s2) - gaussian_kl_flow(1.0 - h, m0, v0, s2)) / (2 * h)
+    dkl = (
+        gaussian_kl_flow(1.0 + h, m0, v0, sigma2=s2) - gaussian_kl_flow(1.0 - h, m0, v0, sigma2=s2)
+    ) / (2 * h)
     mt = m0 * np.exp(-1.0 / s2)
     vt = s2 + (v0 - s2) * np.exp(-2.0 / s2)
     fisher = mt @ mt / s2**2 + 2 * vt * (1 / vt - 1 / s2) ** 2
@@ -405,18 +407,18 @@ def test_bad_input_raises_naming_the_argument():
         kl_flow(X0, None, step=1e-3, n_steps=5)
     with pytest.raises(ValueError, match="target must have a method score"):
         kl_flow(X0, lambda Z: -Z, step=1e-3, n_steps=5)  # a target object, not a function
-    with pytest.raises(ValueError, match="direction"):
-        kale_first_variation_check(X0, Y, kernel, 0.1, np.ones(len(X0)))
+    with pytest.raises(ValueError, match="xi_weights|sum to zero"):
+        kale_first_variation_check(X0, Y, kernel, X0, np.ones(len(X0)), lam=0.1)
 
 
 def test_gaussian_kl_to_isotropic_matches_closed_form_flow_at_time_zero():
     # the two closed forms are written independently (isotropic vs full covariance)
     m0, v0, s2 = np.array([0.5, 1.5, -1.0]), 0.4, 2.0
-    assert gaussian_kl_to_isotropic(m0, v0 * np.eye(3), s2) == pytest.approx(
-        gaussian_kl_flow(0.0, m0, v0, s2), rel=1e-12
+    assert gaussian_kl_to_isotropic(m0, v0 * np.eye(3), sigma2=s2) == pytest.approx(
+        gaussian_kl_flow(0.0, m0, v0, sigma2=s2), rel=1e-12
     )
     with pytest.raises(ValueError, match="cov"):
-        gaussian_kl_to_isotropic(m0, np.eye(2), s2)
+        gaussian_kl_to_isotropic(m0, np.eye(2), sigma2=s2)
 
 
 def test_warm_newton_reuses_its_factorisation_and_counts_solves():

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 
-def check_target(target, jacobian: bool = False):
+def check_target(target, *, jacobian: bool = False):
     """``target`` if it has a callable ``score`` (and ``score_jacobian`` when asked), else a
     ``ValueError`` naming the argument."""
     needs = ("score", "score_jacobian") if jacobian else ("score",)
@@ -94,7 +94,7 @@ def _blocks(n_rows: int, n_cols: int, d: int, block_elements):
 
 def _inputs(X, target, kernel, jacobian=False):
     X = as_samples(X, "X")
-    return X, check_target(target, jacobian), check_kernel(kernel)
+    return X, check_target(target, jacobian=jacobian), check_kernel(kernel)
 
 
 def stein_kernel(X, Y, target, kernel: Kernel) -> np.ndarray:

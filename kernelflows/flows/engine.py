@@ -142,7 +142,7 @@ class FlowResult:
         return self.trajectory[hits[0]]
 
 
-def snapshot_steps(n_steps: int, record_every: int | None = None) -> np.ndarray:
+def snapshot_steps(n_steps: int, *, record_every: int | None = None) -> np.ndarray:
     """Step indices of the snapshots: 0, every ``record_every`` steps, and ``n_steps``.
 
     ``record_every=None`` picks the smallest spacing giving at most 101 snapshots.
@@ -279,7 +279,7 @@ def _recorded(out: FieldStep, n: int, X, at, step: float, last_loss: float):
 def _checked_options(step, n_steps, noise, record_every):
     step = positive(step, "step")
     n_steps = positive_int(n_steps, "n_steps")
-    return step, n_steps, as_perturbation(noise), snapshot_steps(n_steps, record_every)
+    return step, n_steps, as_perturbation(noise), snapshot_steps(n_steps, record_every=record_every)
 
 
 def run_flow(

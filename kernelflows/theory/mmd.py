@@ -18,6 +18,7 @@ from ..divergences.velocity import mean_speed2
 from ..flows import FlowResult, MMDVelocity, mmd_flow
 from ..kernels import GaussianKernel, Kernel
 from ..measures import RKHSFunction
+from .perturbation import perturbed_measure
 
 __all__ = [
     "assumption_a_constants",
@@ -75,31 +76,22 @@ def first_variation(X, Y, kernel: Kernel) -> RKHSFunction:
     return RKHSFunction(np.concatenate([X, Y]), w, kernel)
 
 
-def first_variation_check(X, Y, kernel: Kernel, xi_points, xi_weights, eps: float = 1e-4):
+def first_variation_check(X, Y, kernel: Kernel, xi_points, xi_weights, *, eps: float = 1e-4):
     """d/d eps F(nu + eps xi) at 0 by central differences, and int f d xi (eq. (2) of the talk).
 
     xi = sum_j c_j delta_{z_j} is a signed measure of total mass zero (so nu + eps xi keeps mass
     one). Returns ``(finite_difference, formula)``.
     """
     X, Y = _xy(X, Y, kernel)
-    Z = as_samples(xi_points, "xi_points")
-    same_dimension(X, Z, "X", "xi_points")
-    c = np.asarray(xi_weights, dtype=float)
-    if c.shape != (len(Z),) or not np.all(np.isfinite(c)):
-        raise ValueError(f"xi_weights must be a finite vector of shape ({len(Z)},)")
-    if abs(c.sum()) > 1e-12 * max(1.0, np.abs(c).sum()):
-        raise ValueError("xi_weights must sum to zero (a perturbation of a probability measure)")
+    P, base, direction, Z, c = perturbed_measure(X, xi_points, xi_weights)
     eps = positive(eps, "eps")
-    P = np.concatenate([X, Z])
-    base = np.concatenate([np.full(len(X), 1.0 / len(X)), np.zeros(len(Z))])
-    dirn = np.concatenate([np.zeros(len(X)), c])
-    up = mmd_energy(P, Y, kernel, weights=base + eps * dirn)
-    down = mmd_energy(P, Y, kernel, weights=base - eps * dirn)
+    up = mmd_energy(P, Y, kernel, weights=base + eps * direction)
+    down = mmd_energy(P, Y, kernel, weights=base - eps * direction)
     formula = float(c @ first_variation(X, Y, kernel)(Z))
     return (up - down) / (2.0 * eps), formula
 
 
-def wasserstein_gradient_check(X, Y, kernel: Kernel, h, eps: float = 1e-4):
+def wasserstein_gradient_check(X, Y, kernel: Kernel, h, *, eps: float = 1e-4):
     """d/d eps F((Id + eps h)_# nu) at 0 by central differences, and <grad f, h>_{L2(nu)}.
 
     Eq. (1) of the talk with grad_{W2} F = grad F'(nu) = grad f. ``h`` holds the vector field's
@@ -148,7 +140,7 @@ def geodesic_energies(X1, X2, Y, kernel: Kernel, ts):
 
 
 def convexity_counterexample(
-    kernel: GaussianKernel | None = None, a: float = 2.0, n_points: int = 21
+    kernel: GaussianKernel | None = None, *, a: float = 2.0, n_points: int = 21
 ):
     """MMD is mixture convex but not displacement convex: a counterexample in the plane.
 
@@ -347,7 +339,7 @@ def proposition8_check(result: FlowResult) -> Proposition8Check:
     )
 
 
-def sobolev_distance(X, Y, kernel: GaussianKernel, reg: float = 1e-3) -> float:
+def sobolev_distance(X, Y, kernel: GaussianKernel, *, reg: float = 1e-3) -> float:
     """A regularised estimate of the negative Sobolev distance S(nu* | nu) over the RKHS.
 
     S(nu* | nu) = sup { |E_nu g - E_nu* g| : E_nu ||grad g||^2 <= 1 } (talk, slide

@@ -34,7 +34,8 @@ def check_ex4_1_displacement_gap(my_gap: Callable) -> None:
     cases = [(0.5, 1.0), (1.0, 1.0), (2.0, 1.0), (3.0, 1.0), (0.7, 0.5), (2.5, 2.0), (0.05, 1.0)]
     for a, s in cases:
         got = returned_number(name, call(name, my_gap, a, s))
-        _, disp, _, _ = convexity_counterexample(GaussianKernel(s), a, n_points=3)  # t = 0, 1/2, 1
+        # t = 0, 1/2, 1
+        _, disp, _, _ = convexity_counterexample(GaussianKernel(s), a=a, n_points=3)
         want = float(disp[1] - disp[0])
         if close(got, want, atol=1e-12):
             continue
