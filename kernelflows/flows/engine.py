@@ -50,7 +50,7 @@ from .._validation import (
     same_dimension,
 )
 from ..divergences.velocity import FieldStep, mean_speed2
-from ..kernels._parallel import blas_one_thread
+from ..kernels import blas_one_thread
 from .perturbations import as_perturbation
 
 __all__ = [

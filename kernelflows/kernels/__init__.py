@@ -12,14 +12,15 @@
   feature kernel of the KALE topology slides;
 * :mod:`.network` - the kernel of the mean-field student-teacher network;
 * :mod:`._parallel` - the thread pool the row blocks of ``sums_and_grad`` run on
-  (:func:`kernel_threads` sets the number of threads; results do not depend on it).
+  (:func:`kernel_threads` sets the number of threads; results do not depend on it), and
+  :func:`blas_one_thread`, which the flow engine holds for a whole run.
 
 A new kernel subclasses :class:`Kernel` (or :class:`RadialKernel`) and implements ``_gram`` and
 ``_grad_block``; it may override ``sums_and_grad``, ``flow_gram`` and ``grad_from_gram`` for a
 faster flow.
 """
 
-from ._parallel import kernel_threads
+from ._parallel import blas_one_thread, kernel_threads
 from .bandwidth import median_heuristic
 from .base import Kernel, check_kernel
 from .energy import EnergyKernel
@@ -42,6 +43,7 @@ __all__ = [
     "RadialKernel",
     "RandomFourierFeatures",
     "ReLUFeatureKernel",
+    "blas_one_thread",
     "check_kernel",
     "kernel_threads",
     "median_heuristic",

@@ -74,7 +74,7 @@ def as_float(name: str, value) -> float:
     return float(arr.reshape(()))
 
 
-def _cases(seed: int = 0):
+def sample_cases(seed: int = 0):
     """(X, Y, kernel) cases: n != m, d = 1 and 2, two kernels, and the smallest sizes."""
     rng = np.random.default_rng(seed)
     return [
@@ -103,7 +103,7 @@ def ok(name: str, message: str) -> None:
 def check_gram(my_gram: Callable[[np.ndarray, np.ndarray, Kernel], np.ndarray]) -> None:
     """Check ``my_gram(X, Y, kernel)`` returns the (n, m) matrix K[i, j] = k(x_i, y_j)."""
     name = "check_gram"
-    for X, Y, k in _cases():
+    for X, Y, k in sample_cases():
         got = np.asarray(call(name, my_gram, X, Y, k), dtype=float)
         want = k(X, Y)
         if got.shape == want.T.shape and close(got, want.T) and not close(got, want):
@@ -158,7 +158,7 @@ def mmd2_mistakes(got: float, estimator: str, Kxx, Kyy, Kxy, sizes=("n", "m")) -
 def check_mmd2(my_mmd2: Callable, estimator: str = "unbiased") -> None:
     """Check ``my_mmd2(X, Y, kernel)`` against ``kernelflows.mmd2(X, Y, kernel, estimator)``."""
     name = "check_mmd2"
-    cases = _cases()
+    cases = sample_cases()
     for X, Y, k in cases:
         got = as_float(name, call(name, my_mmd2, X, Y, k))
         want = mmd2(X, Y, k, estimator=estimator)
@@ -187,7 +187,7 @@ def check_witness(my_witness: Callable) -> None:
     """Check ``my_witness(X, Y, kernel)`` returns a callable z -> mu_P(z) - mu_Q(z)."""
     name = "check_witness"
     rng = np.random.default_rng(1)
-    for X, Y, k in _cases():
+    for X, Y, k in sample_cases():
         Z = rng.normal(size=(6, X.shape[1])) * 1.5
         f = call(name, my_witness, X, Y, k)
         if not callable(f):
@@ -233,7 +233,7 @@ def check_mmd_flow_step(my_step: Callable) -> None:
     f = mu_nu - mu_nu* (particles X, target samples Y).
     """
     name = "check_mmd_flow_step"
-    for X, Y, k in _cases(2):
+    for X, Y, k in sample_cases(2):
         for step in (0.1, 1.0):
             got = np.asarray(call(name, my_step, X.copy(), Y, k, step), dtype=float)
             want = _reference_flow_step(X, Y, k, step)

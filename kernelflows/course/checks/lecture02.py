@@ -16,7 +16,7 @@ import numpy as np
 
 from ...divergences import mmd2, mmd2_gaussians, mmd_test
 from ...kernels import GaussianKernel, LaplaceKernel
-from .core import CheckFailed, _cases, as_float, call, close, first_hint, ok
+from .core import CheckFailed, as_float, call, close, first_hint, ok, sample_cases
 
 __all__ = [
     "check_ex2_1_far_apart_limit",
@@ -69,7 +69,7 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
     (the cross term is the same in both and cancels). Its expectation is the bias of the
     V-statistic, (E k(x, x) - E k(x, x')) / n + (E k(y, y) - E k(y, y')) / m."""
     name = "check_ex2_3_bias_gap"
-    cases = _cases(5)
+    cases = sample_cases(5)
     for X, Y, k in cases:
         got = as_float(name, call(name, biased_minus_unbiased, X.copy(), Y.copy(), k))
         want = mmd2(X, Y, k, estimator="biased") - mmd2(X, Y, k, estimator="unbiased")
