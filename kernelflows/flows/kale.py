@@ -2,8 +2,8 @@
 
 Talk, slides "Wasserstein gradient flow on KALE" to "KALE flow vs MMD flow in practice".
 
-Convention (as in :mod:`kernelflows.kale`): the moving particles nu are P (the linear term), the
-target nu* is Q (the exponential term), and
+Convention (as in :mod:`kernelflows.divergences.kale`): the moving particles nu are P (the
+linear term), the target nu* is Q (the exponential term), and
 
     KALE_lam(nu) = (1 + lam) max_f [ E_nu f - E_nu* exp(f) + 1 - lam/2 ||f||_H^2 ].
 

@@ -2,7 +2,7 @@
 
 The MMD flow of :mod:`.mmd` with the energy kernel k(x, y) = ||x|| + ||y|| - ||x - y||, its
 velocity -grad f replaced by the unbiased sliced estimate of
-:func:`~kernelflows.divergences.sliced.sliced_velocity_and_energy`: P random directions per
+:func:`~kernelflows.divergences.sliced.sliced_velocity`: P random directions per
 step, one sort of the n + m projected points per direction, O(P (n + m) log(n + m)) per step
 instead of O(n (n + m)). The recorded loss is the sliced estimate of the same
 F = 1/2 MMD^2 from the same sorted projections (never the O((n + m)^2) sum).

@@ -1,7 +1,7 @@
 """Checks for the exercises of lecture 03 (the MMD gradient flow).
 
 Exercise 1: ``mean_interaction_force(X, bandwidth)``; exercise 2: ``first_variation_at(X, Y,
-kernel, Z)``; exercise 3 uses the core check :func:`kernelflows.checks.check_mmd_flow_step`.
+kernel, Z)``; exercise 3 uses the core check :func:`kernelflows.course.checks.check_mmd_flow_step`.
 Conventions of the package: F = 1/2 MMD^2(nu, nu*), f = mu_nu - mu_nu*, velocity -grad f.
 """
 

@@ -27,7 +27,7 @@ def check_ex5_1_noise_exponent(my_exponent: Callable) -> None:
     """Check ``my_exponent(schedule, step, n_steps)`` = step * sum_{i < n_steps} beta_i^2.
 
     The exponent of Proposition 8's bound F_n <= F_0 exp(-c gamma sum_{i<n} beta_i^2) (Arbel,
-    Korba, Salim, Gretton, NeurIPS 2019), for schedules of :mod:`kernelflows.schedules`.
+    Korba, Salim, Gretton, NeurIPS 2019), for schedules of :mod:`kernelflows.flows.schedules`.
     """
     name = "check_ex5_1_noise_exponent"
     cases = [

@@ -3,12 +3,12 @@
 * :func:`check_ex8_1_mmd_limit` - the lambda -> infinity limit of KALE_lam: MMD^2 / 2 (biased);
 * :func:`check_ex8_2_kale_witness` - the witness f* from the dual coefficients alpha;
 * exercise 3 (KALE itself, e.g. the primal over representer coefficients) uses the core
-  :func:`~kernelflows.checks.core.check_kale`;
+  :func:`~kernelflows.course.checks.core.check_kale`;
 * :func:`check_ex8_4_gap_slope` - the rate KALE_lam - MMD^2 / 2 ~ C / lam: slope -1 in log-log.
 
-Each compares the student's function with :mod:`kernelflows.kale` and :mod:`kernelflows.mmd`
-on random and edge-case inputs and names the typical mistake (the unbiased MMD^2, a missing
-1/2 or 1/lam, averaging the alpha term, the sign of the witness).
+Each compares the student's function with :mod:`kernelflows.divergences.kale` and
+:mod:`kernelflows.divergences.mmd` on random and edge-case inputs and names the typical mistake
+(the unbiased MMD^2, a missing 1/2 or 1/lam, averaging the alpha term, the sign of the witness).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
 
         f*(z) = (1 / lam) [ (1/n) sum_j k(x_j, z) - sum_i alpha_i k(y_i, z) ],
 
-    with alpha the dual coefficients of :func:`kernelflows.kale.kale` (alpha_i = e^{f*(y_i)}/m).
+    with alpha the dual coefficients of :func:`kernelflows.kale` (alpha_i = e^{f*(y_i)}/m).
     """
     name = "check_ex8_2_kale_witness"
     rng = np.random.default_rng(5)
