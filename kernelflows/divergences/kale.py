@@ -36,12 +36,12 @@ its answer by the duality gap or raises :class:`KaleConvergenceError`.
 :func:`kale_weighted`, :meth:`KaleProblem.solve`, :func:`kernelflows.flows.kale_flow`), all
 keyword-only: ``tol`` bounds the certified duality gap, gap <= tol * max(1, KALE) (a flow, which
 computes KALE only at its recorded steps, certifies the stronger gap <= tol at every step);
-``max_iter`` bounds the Newton steps of one solve (default :data:`MAX_ITER`). The counters of a
-solve are ``newton_steps``, ``cholesky`` (factorisations) and ``cg_iterations``, under the same
-names in a :class:`KaleResult` (this solve), a
-:class:`~kernelflows.divergences.kale_newton.DualState` and a flow's ``step_info``
-(cumulative). Default tolerances: :data:`TOL` for a value, :data:`FLOW_TOL` for a flow step,
-:data:`FD_TOL` for :func:`kale_weighted` (its finite differences divide the gap by eps).
+``max_iter`` bounds the Newton steps of one solve. The counters of a solve are ``newton_steps``,
+``cholesky`` (factorisations) and ``cg_iterations``, under the same names in a
+:class:`KaleResult` (this solve), a :class:`~kernelflows.divergences.kale_newton.DualState` and
+a flow's ``step_info`` (cumulative). The defaults are in :mod:`.kale_newton` with their reasons:
+``TOL`` for a value, ``FLOW_TOL`` for a flow step, ``FD_TOL`` for :func:`kale_weighted` (its
+finite differences divide the gap by eps), ``MAX_ITER`` Newton steps.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from ..kernels import Kernel, check_kernel
 from ..measures import RKHSFunction
 from .kale_newton import (
     FD_TOL,
-    FLOW_TOL,
     MAX_ITER,
     TOL,
     DualState,
@@ -64,10 +63,6 @@ from .kale_newton import (
 )
 
 __all__ = [
-    "FD_TOL",
-    "FLOW_TOL",
-    "MAX_ITER",
-    "TOL",
     "KaleConvergenceError",
     "KaleProblem",
     "KaleResult",

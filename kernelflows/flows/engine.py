@@ -86,7 +86,8 @@ class VelocityField(Protocol):
 
 
 class FlowDivergedError(FloatingPointError):
-    """The particles or the velocity became NaN or infinite: the step size is too large."""
+    """The particles or the velocity became NaN or infinite (or the particles left the range
+    where squared distances are finite): the step size is too large."""
 
 
 @dataclass(frozen=True)
