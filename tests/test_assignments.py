@@ -56,9 +56,11 @@ def test_student_version_keeps_signature_docstring_and_imports_and_clears_the_re
     assert check["metadata"]["nbgrader"]["grade"] and check["metadata"]["nbgrader"]["locked"]
     assert check["metadata"]["nbgrader"]["grade_id"] == "lec01_ex1"
     assert all(c.get("outputs") == [] and c["execution_count"] is None for c in (sol, check))
+    assert "# YOUR CODE HERE: the computations" in stub  # top-level code: a prompt, no raise
     ns = {}
+    exec(stub, ns)
     with pytest.raises(NotImplementedError):
-        exec(stub, ns)
+        ns["my_mmd2"](1, 2, 3)
 
 
 @pytest.mark.skipif(not LECTURES, reason="no lectures yet")
@@ -208,3 +210,30 @@ def test_a_lecture_without_exercises_gets_no_student_version(tmp_path):
     out = tmp_path / "assignments"
     assert main(["--lectures", str(lectures), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["01_intro.ipynb"]
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_student_version_follows_the_anatomy(path):
+    """Setup cells locked, answer cells a prompt (no raise), stubs without giveaway imports."""
+    import ast
+
+    from kernelflows.course.exercises import exercises, source
+    from kernelflows.course.nbgrading import ANSWER_PROMPT
+
+    nb = json.loads((ROOT / "assignments" / path.name).read_text())
+    cells = nb["cells"]
+    found = exercises(nb)
+    assert found
+    for ex in found:
+        setup = cells[ex.setup]
+        assert (
+            setup["metadata"].get("editable") is False and setup["metadata"]["nbgrader"]["locked"]
+        )
+        for i in ex.solutions:
+            tree = ast.parse(source(cells[i]))
+            imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+            assert not imports, f"exercise {ex.number}: the stub imports {ast.unparse(imports[0])}"
+            top = [n for n in tree.body if isinstance(n, ast.Raise)]
+            assert not top, f"exercise {ex.number}: a top-level raise stops Run All"
+        if ex.answer is not None:
+            assert source(cells[ex.answer]).strip() == ANSWER_PROMPT

@@ -1,5 +1,5 @@
-"""The nbgrader marks derived from the lectures: solution and test cells, unique grade ids,
-points, solution regions, stub docstrings without the formulas, idempotence."""
+"""The nbgrader marks derived from the lectures: setup, solution, answer and test cells, unique
+grade ids, points, solution regions, stub docstrings without the formulas, idempotence."""
 
 import json
 import shutil
@@ -56,11 +56,15 @@ def test_every_lecture_is_marked_consistently(path):
     metas = [c["metadata"]["nbgrader"] for c in nb["cells"] if "nbgrader" in c["metadata"]]
     ids = [m["grade_id"] for m in metas]
     assert len(ids) == len(set(ids)), "grade ids must be unique"
-    tests = [m for m in metas if m["grade"]]
+    tests = [m for m in metas if m["grade"] and not m["solution"]]  # answers: grade + solution
     assert tests and [m["grade_id"] for m in tests] == [
         f"lec{number:02d}_ex{k}" for k in range(1, len(tests) + 1)
     ]
     assert all(m["locked"] and m["points"] >= 1 for m in tests)
+    answers = [m for m in metas if m["grade"] and m["solution"]]
+    assert all(m["points"] == 0 and m["grade_id"].endswith("_answer") for m in answers)
+    setups = [m for m in metas if m["grade_id"].endswith("_setup")]
+    assert len(setups) == len(tests) and all(m["locked"] and not m["grade"] for m in setups)
     for cell in nb["cells"]:
         if "solution" in cell["metadata"].get("tags", []):
             assert cell["metadata"]["nbgrader"]["solution"]

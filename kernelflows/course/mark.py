@@ -8,10 +8,14 @@ time and changes nothing the second time:
   docstrings is wrapped in ``### BEGIN SOLUTION`` / ``### END SOLUTION`` regions, one per
   function body and one per stretch of top-level code, so that the student version keeps the
   signatures and docstrings and nbgrader replaces the rest by a stub;
-* a code cell that calls a ``check_*`` function is an autograded *test* cell of the exercise
-  whose solution cells precede it, worth one point per function those cells define;
-* grade ids are ``lecNN_exK`` (test cell of exercise K of lecture NN) and
-  ``lecNN_exK_solution`` (``..._solution2`` for a second solution cell of the same exercise);
+* the cells of each exercise are found as :mod:`kernelflows.course.exercises` describes (the
+  exercise anatomy): the setup cell (tag ``exercise-setup``) becomes a locked read-only cell, the
+  answer cell (markdown, tag ``answer``) nbgrader's manually graded answer worth 0 points (not
+  graded automatically: the student version shows a prompt to write there), and the cell that
+  calls the ``check_*`` function(s) an autograded *test* cell, worth one point per function the
+  exercise's solution cells define;
+* grade ids are ``lecNN_exK`` (test cell of exercise K of lecture NN), ``lecNN_exK_setup``,
+  ``lecNN_exK_solution`` (``..._solution2`` for a second solution cell) and ``lecNN_exK_answer``;
 * docstrings listed in ``kernelflows/course/extras/stub_docstrings.json``
   (``{lecture stem or number: {function: docstring}}``) replace those in the solution cells,
   so that a stub states the signature, shapes and what to return, not the formula.
@@ -30,6 +34,7 @@ import sys
 from pathlib import Path
 
 from .._io import notebook_json, update_text
+from .exercises import exercises, role
 
 SOLUTION_TAG = "solution"
 BEGIN = "### BEGIN SOLUTION"
@@ -156,21 +161,18 @@ def solution_regions(source: str, where: str = "cell") -> str:
     return "\n".join(lines)
 
 
-def _calls_check(source: str) -> bool:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    return any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id.startswith("check_")
-        for n in ast.walk(tree)
-    )
-
-
-def _is_solution(cell: dict) -> bool:
-    return cell.get("cell_type") == "code" and SOLUTION_TAG in cell.get("metadata", {}).get(
-        "tags", []
-    )
+def _nbgrader(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": SCHEMA_VERSION,
+        "solution": solution,
+        "task": False,
+    }
+    if points is not None:
+        meta["points"] = points
+    return meta
 
 
 def _lines(text: str) -> list[str]:
@@ -181,37 +183,38 @@ def mark_notebook(nb: dict, number: int, docstrings: dict[str, str] | None = Non
     """A marked copy of the lecture notebook ``nb`` (parsed JSON) of lecture ``number``."""
     out = copy.deepcopy(nb)
     cells = out.get("cells")
-    if not isinstance(cells, list):
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
         raise MarkError(f"lecture {number:02d}: not a notebook (no list of cells)")
-    exercise, pending = 1, []  # solution cells waiting for their check cell
-    for cell in cells:
+    found = exercises(out)
+    marks: dict[int, dict] = {}
+    solutions = {i: ex.number for ex in found for i in ex.solutions}
+    trailing = [  # solution cells after the last check cell: the next exercise, still unchecked
+        i for i, c in enumerate(cells) if role(c) == "solution" and i not in solutions
+    ]
+    solutions.update({i: len(found) + 1 for i in trailing})
+    functions: dict[int, int] = {}
+    for i, exercise in sorted(solutions.items()):
         where = f"lecture {number:02d}, exercise {exercise}"
+        cell = cells[i]
+        src = replace_docstrings(_source(cell), docstrings or {}, where)
+        src = solution_regions(src, where)
+        cell["source"] = _lines(src)
+        rank = sum(1 for j, e in solutions.items() if e == exercise and j < i)
+        suffix = str(rank + 1) if rank else ""
+        marks[i] = _nbgrader(f"lec{number:02d}_ex{exercise}_solution{suffix}", solution=True)
+        functions[exercise] = functions.get(exercise, 0) + len(_functions(_parse(src, where)))
+    for ex in found:
+        ident = f"lec{number:02d}_ex{ex.number}"
+        if ex.setup is not None:
+            marks[ex.setup] = _nbgrader(f"{ident}_setup", locked=True)
+        if ex.answer is not None:  # a written answer: nbgrader's manually graded markdown, 0 points
+            marks[ex.answer] = _nbgrader(f"{ident}_answer", grade=True, solution=True, points=0)
+        points = max(1, functions.get(ex.number, 0))
+        marks[ex.test] = _nbgrader(ident, grade=True, locked=True, points=points)
+    for i, cell in enumerate(cells):
         meta = cell.setdefault("metadata", {})
-        if _is_solution(cell):
-            src = replace_docstrings(_source(cell), docstrings or {}, where)
-            src = solution_regions(src, where)
-            cell["source"] = _lines(src)
-            suffix = "" if not pending else str(len(pending) + 1)
-            meta["nbgrader"] = {
-                "grade": False,
-                "grade_id": f"lec{number:02d}_ex{exercise}_solution{suffix}",
-                "locked": False,
-                "schema_version": SCHEMA_VERSION,
-                "solution": True,
-                "task": False,
-            }
-            pending.append(len(_functions(_parse(src, where))))
-        elif cell.get("cell_type") == "code" and _calls_check(_source(cell)):
-            meta["nbgrader"] = {
-                "grade": True,
-                "grade_id": f"lec{number:02d}_ex{exercise}",
-                "locked": True,
-                "points": max(1, sum(pending)),
-                "schema_version": SCHEMA_VERSION,
-                "solution": False,
-                "task": False,
-            }
-            exercise, pending = exercise + 1, []
+        if i in marks:
+            meta["nbgrader"] = marks[i]
         else:
             meta.pop("nbgrader", None)
     return out

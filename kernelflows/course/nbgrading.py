@@ -14,12 +14,23 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from .mark import MarkError, load_docstrings, marked
 
 __all__ = ["NbgraderError", "course_config", "api", "generate", "student_version"]
+
+#: What the student version shows in an answer cell (nbgrader's text stub).
+ANSWER_PROMPT = (
+    "*Your answer here:* replace this line with your prediction or explanation, in your own "
+    "words. It is read by your teacher, not graded automatically."
+)
+#: The stub of a top-level stretch of a solution cell (the computations an exercise asks for
+#: besides its functions): a prompt, not a raise, so that Run All goes on to the check.
+EXPLORE_STUB = "# YOUR CODE HERE: the computations the exercise asks for (not graded)"
+_TOP_LEVEL_STUB = re.compile(r"(?m)^# YOUR CODE HERE\nraise NotImplementedError\(\)$")
 
 
 class NbgraderError(RuntimeError):
@@ -54,6 +65,7 @@ def course_config(root: Path, timeout: int = 120):
     c.Execute.timeout = int(timeout)
     c.Execute.interrupt_on_timeout = True
     c.Execute.allow_errors = True
+    c.ClearSolutions.text_stub = ANSWER_PROMPT
     c.NbGraderAPI.log_level = logging.ERROR
     return c
 
@@ -100,11 +112,18 @@ def generate(root: Path, lectures: list[Path], docstrings=None) -> dict[str, Pat
 
 
 def student_version(released: dict) -> dict:
-    """The released notebook as committed: run metadata and saved widget state dropped."""
+    """The released notebook as committed: run metadata and saved widget state dropped, and
+    the stubs of top-level code in solution cells a prompt instead of a raise."""
     nb = json.loads(json.dumps(released))
     nb.get("metadata", {}).pop("widgets", None)
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("execution", None)
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
+            if (cell.get("metadata", {}).get("nbgrader") or {}).get("solution"):
+                src = cell["source"]
+                src = "".join(src) if isinstance(src, list) else src
+                new = _TOP_LEVEL_STUB.sub(EXPLORE_STUB, src)  # unindented stubs: top-level code
+                if new != src:
+                    cell["source"] = new.splitlines(keepends=True)
     return nb
