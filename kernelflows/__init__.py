@@ -45,6 +45,7 @@ from .flows import (
     ksd_descent,
     mmd_flow,
     run_flow,
+    sliced_mmd_flow,
     svgd,
 )
 from .kernels import (
@@ -94,6 +95,7 @@ __all__ = [
     "mmd_flow",
     "mmd_test",
     "run_flow",
+    "sliced_mmd_flow",
     "svgd",
     "train_student_teacher",
     "witness",
