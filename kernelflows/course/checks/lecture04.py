@@ -100,7 +100,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
             elif close(got, 2 * rate) or close(got, rate / 2):
                 hint = "a factor 2: for F = 1/2 MMD^2 the rate is exactly -E ||grad f||^2"
             else:
-                hint = "grad f = -mmd_velocity(X, X, Y, kernel) at the particles"
+                hint = "grad f = -mmd_velocity(X, Y, kernel).velocity at the particles"
             raise CheckFailed(
                 f"{name}: dissipation_rate returned {got:.6g}, -E||grad f||^2 is {rate:.6g} "
                 f"({k!r}): {hint}."
@@ -118,7 +118,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
             elif close(got, up):
                 hint = (
                     "your step goes uphill: X_1 = X - gamma grad f = X + gamma "
-                    "mmd_velocity(X, X, Y, kernel)"
+                    "mmd_velocity(X, Y, kernel).velocity"
                 )
             elif close(got, gamma * want):
                 hint = "divide the change of F by gamma"
