@@ -55,15 +55,15 @@ def breakdown(X0, Y, kernel):
     state = field(X, state).state
     n = len(X)
     C = np.concatenate([X, Y])
-    K = kernel._gram(X, C)
+    K = kernel.flow_gram(X, C)
     kbar = K[:, n:].sum(axis=0) / n
     # the particles move by one step: the solver update sees a slightly different kbar
     X_next = X + 1e-4 * field(X, state).velocity
-    K_next = kernel._gram(X_next, np.concatenate([X_next, Y]))
+    K_next = kernel.flow_gram(X_next, np.concatenate([X_next, Y]))
     kbar_next = K_next[:, n:].sum(axis=0) / n
     w = signed_weights(n, len(Y), state.alpha)
     rows = [
-        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel._flow_gram(X, C)),
+        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel.flow_gram(X, C)),
         ("kbar (column means)", lambda: K[:, n:].sum(axis=0) / n),
         (
             "Newton update (warm, PCG, gap certified)",

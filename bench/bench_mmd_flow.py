@@ -225,7 +225,7 @@ def main(argv=None):
     print_engine(engine, threads_label)
     print(
         "\nms: median over the repeats (the four timings interleaved in each). velocity:"
-        " mmd_velocity(X, X, Y) alone; recorded step: one step of mmd_flow with record_every=1"
+        " mmd_velocity(X, Y) alone; recorded step: one step of mmd_flow with record_every=1"
         " (loss and mean squared velocity recorded), (T(1 + s) - T(1)) / s over"
         f" s = {args.engine_steps} steps. threads 1: kernel_threads(1), the single-threaded"
         f" path; {threads_label}: the default thread pool; a git revision: that revision's"
