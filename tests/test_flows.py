@@ -605,3 +605,15 @@ def test_diffusion_of_level_one_and_a_boolean_noise():
         mmd_flow(
             np.zeros((3, 1)), np.ones((3, 1)), GaussianKernel(), step=0.1, n_steps=1, noise=True
         )
+
+
+def test_noise_below_the_particles_rounding_is_still_noise_injection(samples):
+    # beta u far below the particles' last bit: X + beta u == X, yet the engine asked for the
+    # velocity at perturbed points and gets it there (with the velocity at X when recording)
+    X, Y = samples
+    kw = dict(step=0.3, n_steps=3, record_every=1, rng=0)
+    tiny = mmd_flow(X, Y, GaussianKernel(1.0), noise=1e-300, **kw)
+    plain = mmd_flow(X, Y, GaussianKernel(1.0), **kw)
+    # the same flow; only the symmetric shortcut of the particles' own sums is not taken
+    np.testing.assert_allclose(tiny.trajectory, plain.trajectory, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(tiny.speed2, plain.speed2, rtol=1e-12)

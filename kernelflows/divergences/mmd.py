@@ -23,7 +23,7 @@ import numpy as np
 
 from .._validation import as_samples, gaussian_pair, positive, same_dimension
 from ..kernels import Kernel, check_kernel
-from .velocity import FieldStep, evaluated_step, evaluation_points
+from .velocity import FieldStep, checked_points, evaluated_step
 
 __all__ = [
     "ESTIMATORS",
@@ -181,7 +181,7 @@ def mmd_velocity(
     X = as_samples(X, "X")
     Y = as_samples(Y, "Y")
     same_dimension(X, Y)
-    at = evaluation_points(at, X)
+    at = checked_points(at, X)
     n, m = len(X), len(Y)
     C = np.concatenate([X, Y])
     W = np.zeros((n + m, 2))

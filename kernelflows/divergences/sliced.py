@@ -43,7 +43,7 @@ import numpy as np
 
 from .._validation import as_rng, as_samples, positive_int, same_dimension
 from .mmd import signed_weights
-from .velocity import FieldStep, evaluation_points
+from .velocity import FieldStep, checked_points
 
 __all__ = [
     "energy_slicing_constant",
@@ -223,7 +223,7 @@ def sliced_velocity(X, Y, directions, *, at=None, record: bool = False) -> Field
     same_dimension(X, Y)
     xi = as_samples(directions, "directions")
     same_dimension(xi, X, "directions", "X")
-    at = evaluation_points(at, X)
+    at = checked_points(at, X)
     n, d = X.shape
     P = len(xi)
     scale = energy_slicing_constant(d) / P

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._validation import as_samples, same_dimension
 from ..kernels import BLOCK_ELEMENTS, Kernel, check_kernel, row_blocks, sq_distances
-from .velocity import FieldStep, evaluated_step, evaluation_points
+from .velocity import FieldStep, checked_points, evaluated_step
 
 __all__ = [
     "check_ksd_kernel",
@@ -135,7 +135,7 @@ def svgd_velocity(
     evaluations of phi at X.
     """
     X, target, kernel = _inputs(X, target, kernel)
-    at = evaluation_points(at, X)
+    at = checked_points(at, X)
     S = target_score(target, X)
     n, d = X.shape
 
@@ -211,7 +211,7 @@ def ksd_velocity(
     """
     X, target, kernel = _inputs(X, target, kernel, jacobian=True)
     kernel = check_ksd_kernel(kernel)
-    at = evaluation_points(at, X)
+    at = checked_points(at, X)
     S = target_score(target, X)
     n, d = X.shape
     block = BLOCK_ELEMENTS if block_elements is None else block_elements

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._validation import as_samples, same_dimension
 
-__all__ = ["FieldStep", "evaluated_step", "evaluation_points", "mean_speed2"]
+__all__ = ["FieldStep", "checked_points", "evaluated_step", "mean_speed2"]
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,12 @@ def mean_speed2(v) -> float:
     return float(np.mean(np.sum(v**2, axis=1)))
 
 
-def evaluation_points(at, X: np.ndarray) -> np.ndarray | None:
-    """``at`` checked against the particles X (an (n', d) array), or None for the particles
-    themselves: when ``at`` is None, or equal to X (then the symmetric shortcuts apply)."""
+def checked_points(at, X: np.ndarray) -> np.ndarray | None:
+    """``at`` checked against the particles X: an (n', d) array, or None (the particles)."""
     if at is None:
         return None
     at = as_samples(at, "at")
     same_dimension(at, X, "at", "X")
-    if at is X or (at.shape == X.shape and np.array_equal(at, X)):
-        return None
     return at
 
 
