@@ -9,18 +9,37 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install figures results assignments grade test test-browser book test-book lint unit notebooks bench mutation clean
+.PHONY: all install instructor figures results assignments grade test test-browser book test-book lint unit notebooks bench mutation clean
 
 all: test
 
+# What a student needs to read and run the lectures: the package, JupyterLab, the test tools.
+# No nbgrader: its JupyterLab menus ("Create Assignment", ...) are for instructors.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test,grade]"
+	$(PY) -m pip install -e ".[test]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The instructor's tools (student versions, grading): nbgrader, MathJax for the feedback pages,
+# and Debian's bubblewrap, the sandbox students' code runs in. nbgrader's JupyterLab and server
+# extensions are switched off in this environment: everything it does here goes through
+# `make assignments` and `make grade`.
+INSTRUCTOR_STAMP := $(VENV)/.instructor-installed
+$(INSTRUCTOR_STAMP): $(STAMP)
+	command -v bwrap >/dev/null || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap; }
+	$(PY) -m pip install -e ".[test,grade]"
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1 || true
+	for ext in nbgrader.server_extensions.formgrader nbgrader.server_extensions.assignment_list \
+	    nbgrader.server_extensions.course_list nbgrader.server_extensions.validate_assignment; do \
+	  $(VENV)/bin/jupyter server extension disable --sys-prefix $$ext >/dev/null 2>&1 || true; done
+	touch $(INSTRUCTOR_STAMP)
+
+instructor: $(INSTRUCTOR_STAMP)
 
 figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
@@ -36,14 +55,19 @@ results: $(STAMP)
 
 # Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
 # cleared, check cells autograded) into assignments/.
-assignments: $(STAMP)
+assignments: $(INSTRUCTOR_STAMP)
 	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
 
-# Autograde handed-in notebooks with nbgrader: SUBMISSIONS=DIR holds one folder per student
-# (DIR/alice/07_phi_divergences.ipynb, ...); writes DIR/grades.csv and DIR/STUDENT/feedback/.
-grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR" >&2; exit 2; }
-	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures
+# Autograde handed-in notebooks: SUBMISSIONS=DIR holds one folder per student
+# (DIR/alice/07_phi_divergences.ipynb, ...). Each exercise runs on its own in a bubblewrap
+# sandbox, TIMEOUT seconds per cell, JOBS exercises at once; LECTURE=03 grades one lecture.
+# Writes DIR/grades.csv, DIR/totals.csv, DIR/grading-report.txt and DIR/STUDENT/feedback/.
+TIMEOUT ?= 60
+JOBS ?= 2
+grade: $(INSTRUCTOR_STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [LECTURE=03] [TIMEOUT=60] [JOBS=2]" >&2; exit 2; }
+	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures \
+	  --timeout "$(TIMEOUT)" --jobs "$(JOBS)" $(if $(LECTURE),--lecture "$(LECTURE)")
 
 LINT_DIRS := $(wildcard kernelflows tests tests_browser bench book)
 
@@ -53,7 +77,7 @@ lint: $(STAMP)
 
 # The student versions' execution (marked slow) repeats lecture code that `notebooks` runs;
 # `$(PY) -m pytest -m slow tests` runs it.
-unit: $(STAMP)
+unit: $(INSTRUCTOR_STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" tests
 
 notebooks: $(STAMP)
@@ -64,7 +88,7 @@ test: lint unit notebooks
 # End to end in a real browser: JupyterLab on localhost, Debian's headless Chromium + chromedriver
 # (same version, from apt), Selenium from PyPI. Screenshots land in artifacts/browser/.
 BROWSER_STAMP := $(VENV)/.browser-installed
-$(BROWSER_STAMP): $(STAMP)
+$(BROWSER_STAMP): $(INSTRUCTOR_STAMP)
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 	$(PY) -m pip install -e ".[test,grade,browser]"
@@ -77,7 +101,7 @@ test-browser: $(BROWSER_STAMP)
 # executed notebooks rendered by Sphinx + myst-nb without re-running them; MathJax is served
 # from the site, so it reads offline. book/build.py lays out the sources in build/book-src/.
 BOOK_STAMP := $(VENV)/.book-installed
-$(BOOK_STAMP): $(STAMP)
+$(BOOK_STAMP): $(INSTRUCTOR_STAMP)
 	$(PY) -m pip install -e ".[test,grade,book]"
 	touch $(BOOK_STAMP)
 
@@ -98,7 +122,7 @@ test-book: book $(BROWSER_STAMP)
 # mutated function; one worker at low priority (about 15 minutes on one free core). Mutants and
 # their results stay in mutants/ (`mutmut show NAME` prints one).
 MUTATION_STAMP := $(VENV)/.mutation-installed
-$(MUTATION_STAMP): $(STAMP)
+$(MUTATION_STAMP): $(INSTRUCTOR_STAMP)
 	$(PY) -m pip install -e ".[test,grade,mutation]"
 	touch $(MUTATION_STAMP)
 

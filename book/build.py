@@ -19,6 +19,7 @@ import ast
 import base64
 import copy
 import csv
+import html
 import importlib
 import inspect
 import json
@@ -37,6 +38,7 @@ BOOK = Path(__file__).resolve().parent
 ROOT = BOOK.parent
 PAGES = ["conf.py", "index.md", "notation.md", "bibliography.md", "references.bib"]
 SOLUTION_TAG = "solution"
+ANSWER_TAG = "answer"  # an exercise's written answer (markdown): folded too
 #: code lines the reader of the book does not need: nbval's markers, nbgrader's solution regions
 DROPPED = ("# NBVAL_", "### BEGIN SOLUTION", "### END SOLUTION")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -157,11 +159,29 @@ def _static_widget_outputs(nb: dict, output: dict) -> list[dict]:
     return outs
 
 
+def folded_answer(text: str) -> str:
+    """An exercise's written answer (markdown) as a folded "Show answer" block: raw HTML, with
+    its inline math in Sphinx's math spans so that MathJax still typesets it."""
+    out = []
+    for part in re.split(r"(\$[^$]+\$)", text.strip()):
+        if len(part) > 1 and part.startswith("$") and part.endswith("$"):
+            math = html.escape(part[1:-1], quote=False)
+            out.append(rf'<span class="math notranslate nohighlight">\({math}\)</span>')
+        else:
+            words = html.escape(part, quote=False)
+            words = re.sub(r"`([^`]+)`", r"<code>\1</code>", words)
+            out.append(re.sub(r"\*([^*\s][^*]*)\*", r"<em>\1</em>", words))
+    body = "".join(out)
+    return f"<details>\n<summary>Show answer</summary>\n<p>{body}</p>\n</details>\n"
+
+
 def book_notebook(nb: dict, stem: str, table: dict[str, dict], machine: str) -> dict:
     """The copy of a lecture that the book renders (the input is not modified)."""
     out = copy.deepcopy(nb)
     for cell in out["cells"]:
         meta = cell.setdefault("metadata", {})
+        if cell["cell_type"] == "markdown" and ANSWER_TAG in meta.get("tags", []):
+            cell["source"] = folded_answer(_source(cell))
         if cell["cell_type"] != "code":
             continue
         lines = _source(cell).splitlines(keepends=True)

@@ -93,3 +93,16 @@ def test_bibliography_has_the_course_papers_with_a_link_or_venue():
             assert re.fullmatch(r"\d{4}\.\d{4,5}", m.group(1)), f"{key}: arXiv id {m.group(1)}"
         if m := re.search(r"^\s*doi\s*=\s*\{([^}]*)\}", body, flags=re.M):
             assert m.group(1).startswith("10."), f"{key}: DOI {m.group(1)}"
+
+
+def test_book_copy_folds_written_answers_and_keeps_their_math(build):
+    table = build.lecture_table()
+    nb = json.loads((ROOT / "lectures" / "03_mmd_flow.ipynb").read_text())
+    out = build.book_notebook(nb, "03_mmd_flow", table, "a test machine")
+    answers = [c for c in out["cells"] if "answer" in c["metadata"].get("tags", [])]
+    assert answers
+    for cell in answers:
+        text = build._source(cell)
+        assert text.startswith("<details>") and "<summary>Show answer</summary>" in text
+        assert "$" not in text  # inline math became Sphinx's math spans
+    assert r'<span class="math notranslate nohighlight">\(f = \mu_\nu' in build._source(answers[1])
