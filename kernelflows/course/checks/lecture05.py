@@ -125,7 +125,7 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                     )
                 else:
                     hint = (
-                        "X + step * mmd_velocity(X + beta u, X, Y, kernel), "
+                        "X + step * mmd_velocity(X, Y, kernel, at=X + beta u).velocity, "
                         f"largest error {np.max(np.abs(got - inj)):.3g}"
                     )
                 raise CheckFailed(f"{name}: noise_injection_step is wrong ({k!r}): {hint}.")
@@ -198,7 +198,8 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
                 hint = "take the mean over the particles, not the sum"
             else:
                 hint = (
-                    "mean of ||mmd_velocity(X + beta u, X, Y, kernel)||^2, over beta^2 mmd_energy"
+                    "mean of ||mmd_velocity(X, Y, kernel, at=X + beta u).velocity||^2, over "
+                    "beta^2 mmd_energy"
                 )
             raise CheckFailed(
                 f"{name}: for beta = {beta}, {k!r} you returned {got:.6g}, the ratio is "
