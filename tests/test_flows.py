@@ -617,3 +617,35 @@ def test_noise_below_the_particles_rounding_is_still_noise_injection(samples):
     # the same flow; only the symmetric shortcut of the particles' own sums is not taken
     np.testing.assert_allclose(tiny.trajectory, plain.trajectory, rtol=0, atol=1e-13)
     np.testing.assert_allclose(tiny.speed2, plain.speed2, rtol=1e-12)
+
+
+def test_an_entry_point_checks_its_arguments_before_building_its_field(samples):
+    # flow_entry_point: the engine's options and X0 (against target samples named Y) are
+    # checked before the field is built (a field may cost O(m^2): the target's own sum, a Gram
+    # matrix), and the flow gets the engine's keyword-only options
+    from kernelflows.flows import flow_entry_point
+
+    X, Y = samples
+    built = []
+
+    @flow_entry_point("toy flow")
+    def toy(Y, kernel):
+        built.append(len(Y))
+        return MMDVelocity(Y, kernel)
+
+    k = GaussianKernel(1.0)
+    for bad, error, words in [
+        (dict(step=-1.0, n_steps=2), ValueError, "step"),
+        (dict(step=0.1, n_steps=0), ValueError, "n_steps"),
+        (dict(step=0.1, n_steps=2, noise="loud"), ValueError, "noise"),
+        (dict(step=0.1, n_steps=2, record_every=0), ValueError, "record_every"),
+        (dict(step=0.1), TypeError, "n_steps"),
+    ]:
+        with pytest.raises(error, match=words):
+            toy(X, Y, k, **bad)
+    with pytest.raises(ValueError, match="X0 and Y"):
+        toy(X[:, :1], Y, k, step=0.1, n_steps=2)
+    assert built == []
+    res = toy(X, Y, k, step=0.3, n_steps=2)
+    np.testing.assert_array_equal(res.particles, mmd_flow(X, Y, k, step=0.3, n_steps=2).particles)
+    assert list(inspect.signature(toy).parameters)[:3] == ["X0", "Y", "kernel"]
