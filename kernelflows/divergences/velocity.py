@@ -57,8 +57,10 @@ def mean_speed2(v) -> float:
     """The mean squared speed (1/n) sum_i ||v_i||^2 of velocities v of shape (n, d).
 
     Along a flow with velocity -grad f at the particles it is the dissipation rate
-    -dF/dt = E ||grad f||^2 (talk, slide "Consistency (2)").
+    -dF/dt = E ||grad f||^2 (talk, slide "Consistency (2)"). Computed in float64 whatever the
+    dtype of v (a float32 flow's speeds are summed without its rounding).
     """
+    v = np.asarray(v, dtype=np.float64)
     return float(np.mean(np.sum(v**2, axis=1)))
 
 
