@@ -321,6 +321,28 @@ def test_diffusion_adds_noise_to_positions():
     np.testing.assert_array_equal(res.beta, [0.7, 0.7])
 
 
+def test_float32_particles_are_rounded_to_float32_at_every_step():
+    class Constant(_CountingField):
+        def __call__(self, particles, state, at=None, record=False):
+            v = np.full(particles.shape, 0.1, dtype=np.float32)
+            return FieldStep(v, state, loss=0.0, speed2=0.0) if record else FieldStep(v, state)
+
+    X0 = np.linspace(-1, 1, 8).reshape(4, 2)
+    res = run_flow(Constant(), X0, step=1 / 3, n_steps=3, record_every=1, dtype="float32")
+    assert res.particles.dtype == res.trajectory.dtype == np.float32
+    # float32 arithmetic written out: x <- fl32(x + fl32(step * v)), from fl32(X0)
+    x = X0.astype(np.float32)
+    for _ in range(3):
+        x = x + np.float32(1 / 3) * np.float32(0.1)
+    np.testing.assert_array_equal(res.particles, x)
+    assert not np.array_equal(run_flow(Constant(), X0, step=1 / 3, n_steps=3).particles, x)
+    # diffusion's float64 noise is rounded to the particles' precision too
+    noisy = run_flow(Constant(), X0, step=0.1, n_steps=2, noise=Diffusion(0.7), dtype="float32")
+    assert noisy.particles.dtype == np.float32
+    with pytest.raises(ValueError, match="dtype"):
+        run_flow(Constant(), X0, step=0.1, n_steps=1, dtype="float16")
+
+
 class _BadField(_CountingField):
     """A field that returns ``bad`` (a function of the step's velocity) at call ``when``."""
 

@@ -294,6 +294,7 @@ def run_flow(
     record_every: int | None = None,
     progress: bool = False,
     desc: str = "flow",
+    dtype: str = "float64",
 ) -> FlowResult:
     """Forward Euler for a particle flow X <- X + step * velocity, with a perturbation.
 
@@ -301,13 +302,17 @@ def run_flow(
     :mod:`.perturbations` (``NoiseInjection(schedule)`` or ``Diffusion(schedule)``), or a number
     or schedule, which means noise injection at that level (0: none). Randomness comes from
     ``rng`` only (a Generator or a seed). Returns a :class:`FlowResult` with snapshots at
-    :func:`snapshot_steps`. ``progress=True`` shows a progress bar.
+    :func:`snapshot_steps`. ``progress=True`` shows a progress bar. ``dtype`` ("float64" or
+    "float32") is the precision of the particles: the step and a diffusion's noise are rounded
+    to it after every step (float32: the student-teacher training of the original code).
 
     Raises :class:`FlowDivergedError` at the first step whose velocity or particles are not
     finite, naming the step, the last recorded loss and ``step``.
     """
     _check_field(field)
-    X = as_samples(X0, "X0").copy()
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    X = as_samples(X0, "X0").astype(dtype)
     step, n_steps, perturbation, snapshots = _checked_options(step, n_steps, noise, record_every)
     recorder = Recorder(snapshots, n_steps)
     rng = as_rng(rng)
@@ -347,7 +352,7 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
             X += step * out.velocity
         recorder.step_info(n, out, step_speed2)
         state = out.state
-        X = perturbation.after_step(X, beta, rng)
+        X = np.asarray(perturbation.after_step(X, beta, rng), dtype=X.dtype)
         if not np.max(np.abs(X), initial=0.0) <= MAX_COORDINATE:  # NaN fails the comparison
             raise _diverged(
                 n,

@@ -1,7 +1,7 @@
 """Perturbations of a flow step: noise injection (the paper's) and diffusion (the baseline).
 
-Each holds a schedule beta_n (:mod:`.schedules`) and is used by the flow engine and by the
-student-teacher training alike (:mod:`kernelflows.networks`):
+Each holds a schedule beta_n (:mod:`.schedules`) and is used by the flow engine, which runs every
+particle flow and the student-teacher training (:mod:`kernelflows.networks.training`):
 
 * :class:`NoiseInjection`: evaluate the velocity at X + beta_n u, u ~ N(0, I), and move the
   unperturbed X: Z_{n+1} = Z_n - gamma grad f_{nu*, nu_n}(Z_n + beta_n u_n) (talk, slide "Noise

@@ -20,8 +20,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ...divergences import mmd2
+from ...experiments.datasets import sphere_inputs
 from ...kernels import NetworkKernel
-from ...networks import MeanFieldNetwork, first_variation_grad, mse, sphere_inputs
+from ...networks import MeanFieldNetwork, first_variation_grad, mse
 from .core import (
     CheckFailed,
     Outcome,
