@@ -325,7 +325,7 @@ def test_float32_particles_are_rounded_to_float32_at_every_step():
     class Constant(_CountingField):
         def __call__(self, particles, state, at=None, record=False):
             v = np.full(particles.shape, 0.1, dtype=np.float32)
-            return FieldStep(v, state, loss=0.0, speed2=0.0) if record else FieldStep(v, state)
+            return FieldStep(v, state, loss=0.0) if record else FieldStep(v, state)
 
     X0 = np.linspace(-1, 1, 8).reshape(4, 2)
     res = run_flow(Constant(), X0, step=1 / 3, n_steps=3, record_every=1, dtype="float32")

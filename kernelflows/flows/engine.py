@@ -353,7 +353,7 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
         recorder.step_info(n, out, step_speed2)
         state = out.state
         X = np.asarray(perturbation.after_step(X, beta, rng), dtype=X.dtype)
-        if not np.max(np.abs(X), initial=0.0) <= MAX_COORDINATE:  # NaN fails the comparison
+        if not float(np.max(np.abs(X), initial=0.0)) <= MAX_COORDINATE:  # NaN fails it
             raise _diverged(
                 n,
                 f"the particles are NaN, infinite or beyond {MAX_COORDINATE:.0e} (where squared "
