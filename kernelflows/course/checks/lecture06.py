@@ -28,13 +28,13 @@ from .core import (
     Outcome,
     call,
     close,
-    mmd2_mistakes,
     ok,
     returned_array,
     returned_number,
     run_cases,
     tolerance,
 )
+from .shared import mmd2_mistakes
 
 __all__ = [
     "check_ex6_1_network_output",
