@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import write_text
 from .registry import check_scale, experiment, jsonable, settings
 
 __all__ = [
@@ -228,6 +228,6 @@ def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> 
             "provenance": provenance(start, time.perf_counter() - t0, commit),
         }
         text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-        atomic_write(path, lambda tmp, text=text: Path(tmp).write_text(text))
+        write_text(path, text)
         res = Results(experiment_id, scale, s, doc["metrics"], doc["provenance"], str(path))
     return res
