@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._validation import as_rng, positive, positive_int
-from ..flows.engine import FieldStep, run_flow
+from ..divergences.velocity import FieldStep
+from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
+from ..kernels import blas_one_thread
 from .base import Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
@@ -266,7 +267,7 @@ def train_student_teacher(
         valid = np.full(len(flow.steps), np.nan)
     else:
         # on one BLAS thread, as the run: float32 products round the same on any machine
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_one_thread():
             target = velocity.teacher_output(X_valid)
             valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
     return StudentTeacherResult(
