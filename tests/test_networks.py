@@ -2,6 +2,8 @@
 (the network protocol), the losses (MSE = MMD^2, the first variation), the network kernel, and
 their input checks."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from references import central_difference
@@ -218,3 +220,28 @@ def test_bad_network_inputs_raise():
         mse(dense, Zd, Zd, Xd)
     # both students follow the network protocol
     assert isinstance(net, Network) and isinstance(dense, Network)
+
+
+def test_flushing_subnormal_outputs_changes_no_bit_of_the_training():
+    from unittest import mock
+
+    from kernelflows.experiments import PAPER_SETTINGS
+    from kernelflows.experiments.student_teacher import run_student_teacher
+    from kernelflows.networks import base
+
+    # the dense student at N = 100 in float32: u spreads like sqrt(N H), so most outputs G(u)
+    # underflow and some land among float32's subnormal numbers, the case the flush is for
+    s = replace(PAPER_SETTINGS, architecture="dense", n_student=100, epochs=2, record_every=1)
+    flushed = run_student_teacher(s, noises=("injection", "none"), rng=0)
+    X = flushed["none"].student
+    phi = s.network.forward(X, np.random.default_rng(0).normal(size=(50, 50)).astype(np.float32))
+    assert np.all((phi.phi == 0) | (phi.phi >= np.finfo(np.float32).tiny))
+    with mock.patch.object(base, "_flush_subnormal", lambda a: a):
+        kept = run_student_teacher(s, noises=("injection", "none"), rng=0)
+        raw = s.network.forward(
+            X, np.random.default_rng(0).normal(size=(50, 50)).astype(np.float32)
+        )
+    assert np.any((raw.phi > 0) & (raw.phi < np.finfo(np.float32).tiny))  # there were some
+    for mode in flushed:
+        np.testing.assert_array_equal(flushed[mode].student, kept[mode].student)
+        np.testing.assert_array_equal(flushed[mode].train_loss, kept[mode].train_loss)

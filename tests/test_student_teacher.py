@@ -170,3 +170,17 @@ def test_student_teacher_figure_is_registered_for_its_slide():
     spec = figures()["student-teacher"]
     assert spec.slide == "Noise injection: neural net setting"
     assert spec.module == "kernelflows.figures.networks"
+
+
+def test_the_sweep_leaves_the_dense_student_out_at_n_1000_only():
+    from kernelflows.experiments import experiment
+
+    e = experiment("student-teacher-sweep")
+    archs = {
+        scale: {v["settings"]["architecture"] for v in e.settings(scale)["variants"].values()}
+        for scale in ("paper", "reduced")
+    }
+    assert archs == {"paper": {"per-particle"}, "reduced": {"per-particle", "dense"}}
+    paper = e.settings("paper")
+    assert {v["settings"]["n_student"] for v in paper["variants"].values()} == {1000}
+    assert paper["order"] == [[n, s] for s in (0, 1, 2) for n in paper["variants"]]

@@ -141,15 +141,15 @@ def test_float32_training_stays_float32_and_close_to_float64(architecture):
         epochs=3,
         record_every=1,
     )
-    r32 = run_student_teacher(s, noises=("injection",), rng=1)["injection"]
-    r64 = run_student_teacher(replace(s, dtype="float64"), noises=("injection",), rng=1)[
-        "injection"
-    ]
-    assert r32.student.dtype == np.float32 and r64.student.dtype == np.float64
+    r32 = run_student_teacher(s, noises=("injection", "none"), rng=1)
+    r64 = run_student_teacher(replace(s, dtype="float64"), noises=("injection", "none"), rng=1)
+    for mode in ("injection", "none"):
+        assert r32[mode].student.dtype == np.float32 and r64[mode].student.dtype == np.float64
     # 12 steps of O(1) arithmetic: rounding 6e-8 per operation stays far below 1e-4 of the
-    # weights (O(1)); the two runs see the same batches and the same noise
-    np.testing.assert_allclose(r32.student, r64.student, atol=1e-4)
-    assert not np.array_equal(r32.student.astype(np.float64), r64.student)
+    # weights (O(1)); the two runs see the same batches (the noise is drawn in each dtype's own
+    # stream, so the noiseless path is the one to compare)
+    np.testing.assert_allclose(r32["none"].student, r64["none"].student, atol=1e-4)
+    assert not np.array_equal(r32["none"].student.astype(np.float64), r64["none"].student)
 
 
 @pytest.mark.parametrize(
@@ -170,3 +170,18 @@ def test_bad_training_arguments_raise(kw, name):
     problem = student_teacher_problem(tiny_setting(), 0)
     with pytest.raises(ValueError, match=name):
         train(problem, **kw)
+
+
+def test_the_fused_forward_pass_of_noise_injection_is_the_two_passes_bit_for_bit():
+    from unittest import mock
+
+    from kernelflows.networks import MeanFieldNetwork
+
+    # the per-particle student's rows are independent: one forward pass of [Z; Z + beta u]
+    # is the passes of Z and of Z + beta u (a row of a matrix product depends on its own row)
+    s = replace(PAPER_SETTINGS, n_student=100, epochs=2, record_every=1)
+    fused = run_student_teacher(s, noises=("injection",), rng=0)["injection"]
+    with mock.patch.object(MeanFieldNetwork, "independent_rows", False):
+        apart = run_student_teacher(s, noises=("injection",), rng=0)["injection"]
+    np.testing.assert_array_equal(fused.student, apart.student)
+    np.testing.assert_array_equal(fused.train_loss, apart.train_loss)

@@ -27,15 +27,13 @@ import json
 import os
 import platform
 import subprocess
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from .._io import write_text
-from .registry import check_scale, experiment, jsonable, settings
+from .registry import check_scale, experiment, settings
 
 __all__ = [
     "DEFAULT_OUT",
@@ -205,29 +203,34 @@ def provenance(start: float, wall: float, commit: str | None = None) -> dict:
 # -- the writer ----------------------------------------------------------------------------------
 
 
-def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> Results:
+def run_experiment(
+    experiment_id: str,
+    scale: str = "paper",
+    directory=None,
+    *,
+    jobs: int = 1,
+    fresh: bool = False,
+    progress: bool = False,
+    settings: dict | None = None,
+) -> Results:
     """Run an experiment and write its results file atomically into ``directory`` (default
     ``./results``, never the package's own folder unless named); return what was written.
 
-    An experiment made of pieces is written after every piece (its metrics say which pieces
-    are done and which are missing); the commit is the one checked out when the run started."""
-    e = experiment(experiment_id)
-    path = results_path(experiment_id, scale, DEFAULT_OUT if directory is None else directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    s = e.settings(scale)
-    start, t0 = time.time(), time.perf_counter()
-    commit = _git_commit()
-    res = None
-    for metrics in e.iter_metrics(s):
-        doc = {
-            "id": experiment_id,
-            "scale": scale,
-            "description": e.description,
-            "settings": s,
-            "metrics": jsonable(metrics),
-            "provenance": provenance(start, time.perf_counter() - t0, commit),
-        }
-        text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-        write_text(path, text)
-        res = Results(experiment_id, scale, s, doc["metrics"], doc["provenance"], str(path))
+    The file is written after every piece (its metrics say which pieces are done and which are
+    missing). Pieces already in the file, written with the same settings by the same code, are
+    kept (``fresh=True`` recomputes them); ``jobs`` worker processes run the others, with results
+    identical to a serial run; ``progress`` shows bars. See :func:`.runner.run_experiments`
+    (which also runs several files on one set of workers) and :class:`.runner.RunInterrupted`.
+    """
+    from .runner import run_experiments
+
+    (res,) = run_experiments(
+        [(experiment_id, scale)],
+        directory,
+        jobs=jobs,
+        fresh=fresh,
+        progress=progress,
+        settings=settings,
+        quiet=True,
+    )
     return res

@@ -6,8 +6,9 @@ here (:func:`register`). An experiment is a list of independent **pieces** (seed
 settings of a grid; a single piece for most): each piece runs alone from the settings
 (``run(settings, piece)``), is summarised alone (``summarise(runs, settings)``, JSON-able), and
 the metrics are combined from the pieces done so far (``combine``). The runner
-(:func:`kernelflows.experiments.run_experiment`) writes the results file after every piece, so a
-run cut short leaves a file saying which pieces it holds.
+(:func:`kernelflows.experiments.run_experiment`, :mod:`.runner`) writes the results file after
+every piece, so a run cut short leaves a file saying which pieces it holds, and a run started
+again computes only the missing ones; pieces may run in worker processes.
 
 A lecture's reduced run calls :func:`compute` (the metrics, exactly as a results file has them)
 or :func:`compute_runs` (also the runs, for its figures); figures read the same settings with
@@ -72,7 +73,9 @@ class Experiment:
     ``run(settings, piece)`` and summarised alone by ``summarise(runs, settings)``, and
     ``combine(settings, done)`` gives the metrics of the pieces ``done`` so far (a list of
     ``(piece, summary)`` in order); the metrics then also say which pieces are ``done`` and which
-    are ``missing``.
+    are ``missing``. ``summary_of(settings, metrics, piece)`` reads a done piece's summary back
+    from the metrics (what a resumed run keeps; without it the results file stores each piece's
+    summary beside the metrics).
     """
 
     id: str
@@ -82,6 +85,7 @@ class Experiment:
     summarise: Callable[[object, dict], dict]
     pieces: Callable[[dict], list] | None = None
     combine: Callable[[dict, list], dict] | None = None
+    summary_of: Callable[[dict, dict, object], dict] | None = None
 
     def settings(self, scale: str = "paper", **changes) -> dict:
         """The settings at ``scale`` (JSON-able), with ``changes`` to named settings (a

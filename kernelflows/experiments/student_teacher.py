@@ -166,9 +166,11 @@ PAPER_SETTINGS = StudentTeacherSettings()
 #: code was run with here).
 REDUCED_SETTINGS = replace(PAPER_SETTINGS, n_student=100)
 
-#: The dense student at the published N = 1000 costs about 1.3 s per epoch with noise injection
-#: here (a 1000 x 3000 second layer): only the first 200 epochs of the published schedule
-#: (beta = 1 throughout), one seed, are run.
+#: The dense student at the published N = 1000 (a 1000 x 3000 second layer) costs about 1.9
+#: GFlop of matrix products per minibatch step, 2.5 with noise injection (its forward pass twice):
+#: 1e5 steps for the published 1e4 epochs, hours of one core per run (``make bench``:
+#: ``bench_training_profile.py``), a GPU's job. Only the first 200 epochs of the published
+#: schedule (beta = 1 throughout), one seed, are run.
 DENSE_PAPER_SETTINGS = replace(PAPER_SETTINGS, architecture="dense", epochs=200, record_every=10)
 
 #: The scale of the sweep of variants (results file student-teacher-sweep): N = 100, the
@@ -360,6 +362,13 @@ def by_mode(done) -> dict:
     return {"runs": runs, "mean": mean}
 
 
+def piece_of(runs: dict, piece) -> dict:
+    """The summary of a done piece ``[modes, seed]`` read back from ``runs`` (``{mode: {seed:
+    run}}``, as :func:`by_mode` gives them): what a resumed run keeps."""
+    modes, seed = piece
+    return {mode: runs[mode][str(seed)] for mode in modes}
+
+
 def _main_settings(scale: str) -> dict:
     return plan(PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS, (0, 1, 2))
 
@@ -379,6 +388,7 @@ def _experiment(experiment_id: str, description: str, scales) -> Experiment:
         summarise_runs,
         pieces=lambda s: s["order"],
         combine=lambda s, done: by_mode(done),
+        summary_of=lambda s, metrics, piece: piece_of(metrics["runs"], piece),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, as_samples, nonnegative, positive, positive_int
-from .base import Forward, MeanFieldModel
+from .base import Forward, MeanFieldModel, gaussian_output, output_slope
 from .mean_field import MeanFieldNetwork
 
 __all__ = ["DenseMeanFieldNetwork"]
@@ -113,13 +113,16 @@ class DenseMeanFieldNetwork(MeanFieldModel):
             W2[np.arange(N), np.arange(N) * H + h] = Z[:, H * d + h]
         return np.hstack([Z[:, : H * d], W2])
 
+    #: Every particle's output reads every particle's first layer: rows are not independent.
+    independent_rows = False
+
     def forward(self, Z: np.ndarray, X: np.ndarray) -> Forward:
-        """phi (N, n) and the intermediates u (N, n) and pre-activations (n, N H)."""
+        """phi (N, n) and the intermediates u (N, n) and hidden activations (n, N H)."""
         W0, W2 = self.unpack(Z)
-        pre = X @ W0.T
-        u = W2 @ np.maximum(pre, 0.0).T
-        phi = np.exp(-(u**2) / self.sigma**2)
-        return Forward(phi, u, pre)
+        hidden = X @ W0.T
+        np.maximum(hidden, 0.0, out=hidden)  # the ReLU, in place
+        u = W2 @ hidden.T
+        return Forward(gaussian_output(u, self.sigma), u, hidden)
 
     def param_grad(
         self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward: Forward | None = None
@@ -130,10 +133,13 @@ class DenseMeanFieldNetwork(MeanFieldModel):
         d/dW0 = ((W2^T g) * 1[pre > 0]) x. Unlike the per-particle model, row i's first-layer
         gradient collects every particle's output, not only its own.
         """
-        phi, u, pre = self.forward(Z, X) if forward is None else forward
+        phi, u, a = self.forward(Z, X) if forward is None else forward
         _, W2 = self.unpack(Z)
-        g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n)
-        a = np.maximum(pre, 0.0)  # (n, N H)
-        gW2 = g @ a
-        delta = (W2.T @ g) * (pre.T > 0)  # (N H, n)
-        return self.pack(delta @ X, gW2)
+        g = output_slope(C, u, phi, self.sigma)  # (N, n): C_ij G'(u_ij)
+        H, d = self.hidden, self.input_dim
+        out = np.empty(Z.shape, dtype=np.result_type(g, a))
+        np.matmul(g, a, out=out[:, H * d :])  # d/dW2 = g a, a = ReLU(pre), (n, N H)
+        delta = W2.T @ g  # (N H, n)
+        delta *= a.T > 0  # 1[pre > 0] = 1[ReLU(pre) > 0]
+        out[:, : H * d] = (delta @ X).reshape(self.n_particles, H * d)
+        return out

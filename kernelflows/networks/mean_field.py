@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, as_samples, nonnegative, positive, positive_int
-from .base import Forward, MeanFieldModel
+from .base import Forward, MeanFieldModel, gaussian_output, output_slope
 
 __all__ = ["MeanFieldNetwork"]
 
@@ -103,19 +103,24 @@ class MeanFieldNetwork(MeanFieldModel):
         return Z
 
     # -- the network (the protocol of :mod:`.base`) ---------------------------------------------
+    #: Each particle's features depend on its own row only: a forward pass of stacked
+    #: particles is the forward passes of each (training fuses the perturbed and unperturbed
+    #: particles of noise injection into one).
+    independent_rows = True
+
     def forward(self, Z: np.ndarray, X: np.ndarray) -> Forward:
-        """phi (N, n) and the intermediates u (N, n) and pre-activations (N, H, n)."""
+        """phi (N, n) and the intermediates u (N, n) and hidden activations (N, H, n)."""
         W0, b0, W1, b1 = self.unpack(Z)
         N, H, d = W0.shape
         # One matrix product for all particles and inputs: (N H, d) @ (d, n).
-        pre = (W0.reshape(N * H, d) @ X.T).reshape(N, H, len(X))
+        hidden = (W0.reshape(N * H, d) @ X.T).reshape(N, H, len(X))
         if self.bias:
-            pre += b0[:, :, None]
-        u = np.einsum("nh,nhb->nb", W1, np.maximum(pre, 0.0))
+            hidden += b0[:, :, None]
+        np.maximum(hidden, 0.0, out=hidden)  # the ReLU, in place
+        u = np.einsum("nh,nhb->nb", W1, hidden)
         if self.bias:
             u += b1[:, None]
-        phi = np.exp(-(u**2) / self.sigma**2)
-        return Forward(phi, u, pre)
+        return Forward(gaussian_output(u, self.sigma), u, hidden)
 
     def param_grad(
         self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward: Forward | None = None
@@ -127,11 +132,14 @@ class MeanFieldNetwork(MeanFieldModel):
         d phi / d b1 = G'(u), d phi / d W1_h = G'(u) a_h, d phi / d b0_h = G'(u) W1_h 1[p_h > 0]
         and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``forward(Z, X)``.
         """
-        phi, u, pre = self.forward(Z, X) if forward is None else forward
+        phi, u, hidden = self.forward(Z, X) if forward is None else forward
         W0, b0, W1, b1 = self.unpack(Z)
         N, H, d = W0.shape
-        g = C * (-2.0 / self.sigma**2) * u * phi  # (N, n): C_ij G'(u_ij)
-        gW1 = np.einsum("nb,nhb->nh", g, np.maximum(pre, 0.0))
-        delta = g[:, None, :] * W1[:, :, None] * (pre > 0)  # (N, H, n)
+        g = output_slope(C, u, phi, self.sigma)  # (N, n): C_ij G'(u_ij)
+        gW1 = np.einsum("nb,nhb->nh", g, hidden)
+        delta = g[:, None, :] * W1[:, :, None]  # (N, H, n)
+        delta *= hidden > 0  # 1[p > 0] = 1[ReLU(p) > 0]
         gW0 = (delta.reshape(N * H, len(X)) @ X).reshape(N, H, d)
+        if not self.bias:  # [W0, W1]: the biases' gradients are not needed
+            return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1)
         return self.pack(gW0, delta.sum(axis=2), gW1, g.sum(axis=1))

@@ -22,7 +22,7 @@ from ..divergences.velocity import FieldStep
 from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
-from .base import Network
+from .base import Forward, Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
 
@@ -114,7 +114,15 @@ class MinibatchVelocity:
         net, Z = self.network, particles
         batch, state = state.next(len(self.X_train), self.batch_size)
         X = self.X_train[batch]
-        forward = net.forward(Z, X)
+        if at is not None:
+            at = at.astype(self.dtype, copy=False)
+        if at is not None and getattr(net, "independent_rows", False):
+            # one forward pass for the particles and their perturbed copies (noise injection)
+            both = net.forward(np.concatenate([Z, at]), X)
+            forward = Forward(*(a[: len(Z)] for a in both))
+            forward_at = Forward(*(a[len(Z) :] for a in both))
+        else:
+            forward, forward_at = net.forward(Z, X), None
         # -C with C_ij = (f_nu(x_j) - f_nu*(x_j)) / |B|: the velocity is -grad f_B, and
         # param_grad is linear in C, so this is exactly -(the gradient) in any rounding
         C = np.broadcast_to(
@@ -123,7 +131,7 @@ class MinibatchVelocity:
         if at is None:
             v = v_Z = net.param_grad(Z, X, C, forward)
         else:
-            v = net.param_grad(at.astype(self.dtype, copy=False), X, C)
+            v = net.param_grad(at, X, C, forward_at)
             v_Z = net.param_grad(Z, X, C, forward) if record else None
         if not record:
             return FieldStep(v, state)
@@ -171,6 +179,7 @@ def _noise_name(noise, perturbation: Perturbation) -> str:
     return "injection" if isinstance(perturbation, NoiseInjection) else "diffusion"
 
 
+@blas_one_thread()
 def train_student_teacher(
     network: Network,
     student,
@@ -230,7 +239,8 @@ def train_student_teacher(
         (``rng.spawn(2)``), so that noise injection with beta = 0 follows plain training exactly.
     dtype : "float64" or "float32"
         The precision of the weights, inputs and arithmetic ("float32" as in the original
-        code); the noise is drawn in float64 and rounded.
+        code); the noise is drawn in that dtype (float32:
+        :func:`kernelflows.flows.perturbations.standard_normal`).
     progress : bool
         Show a progress bar over the steps (off by default, as for every flow).
     """
@@ -267,9 +277,8 @@ def train_student_teacher(
         valid = np.full(len(flow.steps), np.nan)
     else:
         # on one BLAS thread, as the run: float32 products round the same on any machine
-        with blas_one_thread():
-            target = velocity.teacher_output(X_valid)
-            valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
+        target = velocity.teacher_output(X_valid)
+        valid = np.array([_mse(network, Zk, X_valid, target) for Zk in flow.trajectory])
     return StudentTeacherResult(
         epochs=flow.steps // per_epoch,
         train_loss=flow.loss,
