@@ -86,6 +86,7 @@ class Experiment:
     pieces: Callable[[dict], list] | None = None
     combine: Callable[[dict, list], dict] | None = None
     summary_of: Callable[[dict, dict, object], dict] | None = None
+    whole: Callable[[dict], object] | None = None  # every piece in one call, for compute_runs
 
     def settings(self, scale: str = "paper", **changes) -> dict:
         """The settings at ``scale`` (JSON-able), with ``changes`` to named settings (a
@@ -175,11 +176,11 @@ def compute_runs(experiment_id: str, scale: str = "reduced") -> tuple[dict, obje
     exactly as :func:`compute` and the results file have them, and the runs they summarise
     (for figures)."""
     e = experiment(experiment_id)
-    if e.pieces is not None:
+    if e.pieces is not None and e.whole is None:
         raise ValueError(
             f"experiment {experiment_id!r} is made of pieces (no single run to return); "
             "use compute()"
         )
     s = e.settings(scale)
-    runs = e.run(s)
+    runs = e.run(s) if e.pieces is None else e.whole(s)
     return jsonable(e.summarise(runs, s)), runs

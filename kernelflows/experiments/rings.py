@@ -139,6 +139,7 @@ EXPERIMENT = Experiment(
     _summary,
     pieces=lambda s: [[name] for name in RUNS],
     combine=_combine,
+    whole=three_rings_experiment,
     summary_of=lambda s, metrics, piece: {
         key: {piece[0]: by_run[piece[0]]}
         for key, by_run in metrics.items()
