@@ -22,7 +22,6 @@ from .engine import (
     FlowResult,
     VelocityField,
     flow_entry_point,
-    flow_progress,
     run_flow,
     snapshot_steps,
 )
@@ -30,6 +29,7 @@ from .kale import KaleVelocity, kale_flow
 from .langevin import KLVelocity, kl_flow
 from .mmd import MMDVelocity, mmd2_along, mmd_flow
 from .perturbations import Diffusion, NoiseInjection, Perturbation, as_perturbation
+from .progress import flow_progress
 from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
 from .sliced import SlicedMMDVelocity, sliced_mmd_flow
 from .stein import KSDVelocity, ScoreVelocity, SVGDVelocity, ksd_descent, svgd
