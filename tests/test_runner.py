@@ -104,13 +104,13 @@ def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_p
 
 
 @pytest.mark.parametrize(
-    "experiment_id", ["student-teacher", "student-teacher-sweep", "three-rings"]
+    "experiment_id", ["student-teacher", "student-teacher-sweep", "three-rings", "mixture"]
 )
 def test_a_done_piece_is_read_back_from_the_metrics(experiment_id):
     e = experiment(experiment_id)
     if experiment_id == "student-teacher":
         s = tiny_plan(epochs=2)
-    elif experiment_id == "three-rings":
+    elif experiment_id in ("three-rings", "mixture"):
         s = e.settings("reduced", n_steps=20, record_every=10)
         s["order"] = e.piece_list(s)
     else:
@@ -265,15 +265,35 @@ def test_bad_jobs_and_settings_are_refused(tmp_path):
     np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), ["s.json"])
 
 
-def test_three_rings_in_pieces_is_the_summary_of_both_runs():
-    from kernelflows.experiments import three_rings_experiment
+@pytest.mark.parametrize("experiment_id", ["three-rings", "mixture"])
+def test_runs_in_pieces_give_the_summary_of_all_runs_at_once(experiment_id):
+    from kernelflows.experiments import mixture_experiment, three_rings_experiment
 
-    e = experiment("three-rings")
+    everything = {"three-rings": three_rings_experiment, "mixture": mixture_experiment}
+    e = experiment(experiment_id)
     s = e.settings("reduced", n_steps=20, record_every=10)
     done = [(piece, e.piece_summary(s, piece)) for piece in e.piece_list(s)]
     metrics = e.metrics(s, done)
-    assert metrics.pop("done") == [["kale"], ["mmd"]] and metrics.pop("missing") == []
-    both = e.summarise(e.whole(s), s)  # what compute_runs returns for the figures and lecture 09
-    assert e.whole is three_rings_experiment
-    assert metrics.pop("seconds").keys() == both.pop("seconds").keys()
-    assert metrics == both
+    assert metrics.pop("done") == e.piece_list(s) and metrics.pop("missing") == []
+    assert len(e.piece_list(s)) == (2 if experiment_id == "three-rings" else 6)
+    at_once = e.summarise(everything[experiment_id](s), s)
+    if "seconds" in at_once:  # wall times: the same runs, not the same seconds
+        assert metrics.pop("seconds").keys() == at_once.pop("seconds").keys()
+    assert metrics == at_once  # each run is the same alone (its own noise stream)
+
+
+@pytest.mark.parametrize("experiment_id", ["three-rings", "mixture"])
+def test_compute_runs_of_runs_in_pieces_gives_what_compute_gives(experiment_id, monkeypatch):
+    from dataclasses import replace as changed
+
+    from kernelflows.experiments import EXPERIMENTS, compute, compute_runs
+
+    e = experiment(experiment_id)
+    small = e.settings("reduced", n_steps=20, record_every=10)
+    monkeypatch.setitem(EXPERIMENTS, experiment_id, changed(e, scales=lambda scale: small))
+    metrics, runs = compute_runs(experiment_id, "reduced")
+    assert sorted(runs.runs) == sorted(p[0] for p in e.piece_list(small))  # every run at once
+    again = compute(experiment_id, "reduced")  # piece by piece
+    for m in (metrics, again):
+        m.pop("seconds", None)
+    assert metrics == again
