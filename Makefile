@@ -84,8 +84,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS) $(wildcard lectures)
 	$(VENV)/bin/ruff format --check $(LINT_DIRS)
 
+# The student versions' execution (marked slow) repeats lecture code that `notebooks` runs;
+# `$(PY) -m pytest -m slow tests` runs it.
 unit: $(INSTRUCTOR_STAMP)
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 -m "not slow" tests
 
 notebooks: $(STAMP)
 	env -u MPLBACKEND $(PY) -m pytest -n 2 --dist loadfile --nbval --nbval-current-env -p no:randomly lectures

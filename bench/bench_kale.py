@@ -34,7 +34,7 @@ def one_run(n: int, seed: int):
     kbar = kernel.weighted_sum(Y, X) / n
     c = kernel.total(X) / n**2
     t1 = time.perf_counter()
-    solver = KaleNewton(K_qq, LAM, tol=TOL)
+    solver = KaleNewton(K_qq, lam=LAM, tol=TOL)
     state = solver.solve(kbar, c)
     t2 = time.perf_counter()
     return t2 - t0, t1 - t0, t2 - t1, (state, solver.value(state, c))

@@ -51,20 +51,20 @@ def median_us(fn, repeats=7, number=200):
 def breakdown(X0, Y, kernel):
     print("\n1. One KALE flow step (lam = 0.001) after 2,000 steps, median microseconds")
     X = kale_flow(X0, Y, kernel, lam=1e-3, step=1e-4, n_steps=2000, record_every=2000).particles
-    field = KaleVelocity(Y, kernel, 1e-3)
+    field = KaleVelocity(Y, kernel, lam=1e-3)
     state = field.init(X)
     state = field(X, state).state
     n = len(X)
     C = np.concatenate([X, Y])
-    K = kernel._gram(X, C)
+    K = kernel.flow_gram(X, C)
     kbar = K[:, n:].sum(axis=0) / n
     # the particles move by one step: the solver update sees a slightly different kbar
     X_next = X + 1e-4 * field(X, state).velocity
-    K_next = kernel._gram(X_next, np.concatenate([X_next, Y]))
+    K_next = kernel.flow_gram(X_next, np.concatenate([X_next, Y]))
     kbar_next = K_next[:, n:].sum(axis=0) / n
     w = signed_weights(n, len(Y), state.alpha)
     rows = [
-        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel._flow_gram(X, C)),
+        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel.flow_gram(X, C)),
         ("kbar (column means)", lambda: K[:, n:].sum(axis=0) / n),
         (
             "Newton update (warm, PCG, gap certified)",
@@ -89,11 +89,11 @@ def variants(X0, Y, kernel, n_steps):
     def cold():
         X = X0.copy()
         for _ in range(n_steps):
-            X -= step * (1 + lam) * kale(X, Y, kernel, lam, tol=1e-9).witness.grad(X)
+            X -= step * (1 + lam) * kale(X, Y, kernel, lam=lam, tol=1e-9).witness.grad(X)
         return X
 
     def warm(refactor_at):
-        field = KaleVelocity(Y, kernel, lam)
+        field = KaleVelocity(Y, kernel, lam=lam)
         field.solver.refactor_at = refactor_at
         return run_flow(field, X0, step=step, n_steps=n_steps, record_every=n_steps)
 

@@ -37,7 +37,7 @@ def main(argv=None):
             for estimator in ("unbiased", "biased", "linear"):
                 tracemalloc.start()
                 start = time.perf_counter()
-                value = mmd2(X, Y, k, estimator)
+                value = mmd2(X, Y, k, estimator=estimator)
                 seconds = time.perf_counter() - start
                 peak = tracemalloc.get_traced_memory()[1] / 2**20
                 tracemalloc.stop()

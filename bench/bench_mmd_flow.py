@@ -46,7 +46,7 @@ STEP = 0.1
 
 
 def kernelflows_step(X, Y, kernel):
-    return X + STEP * mmd_velocity(X, X, Y, kernel)
+    return X + STEP * mmd_velocity(X, Y, kernel).velocity
 
 
 def plain_step(X, Y, kernel):
@@ -100,30 +100,39 @@ def timings(fns, X, Y, kernel, repeats):
 def legacy_gaussian(rev: str):
     """The Gaussian kernel with ``sums_and_grad`` and ``total`` as they were at git revision
     ``rev`` (the code before this change, loaded from ``git show``), as a subclass of today's
-    GaussianKernel so that the flows accept it. For timing "before" in the same run."""
+    GaussianKernel so that the flows accept it. For timing "before" in the same run. Before the
+    kernels were split into modules, both lived in ``kernels/base.py``; since, the Gaussian
+    kernel is in ``kernels/gaussian.py``."""
     import subprocess
     import sys
     import types
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    source = subprocess.run(
-        ["git", "show", f"{rev}:kernelflows/kernels/base.py"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    source = source.replace("from .._validation", "from kernelflows._validation")
-    source = source.replace("from ._parallel", "from kernelflows.kernels._parallel")
-    module = types.ModuleType(f"legacy_base_{rev}")
-    sys.modules[module.__name__] = module
-    exec(compile(source, f"{rev}:kernelflows/kernels/base.py", "exec"), module.__dict__)
-    old = module.GaussianKernel
+
+    def load(name):
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:kernelflows/kernels/{name}.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        if shown.returncode != 0:
+            return None
+        source = shown.stdout.replace("from ..", "from kernelflows.")
+        source = source.replace("from .", "from kernelflows.kernels.")
+        module = types.ModuleType(f"legacy_{name}_{rev}")
+        sys.modules[module.__name__] = module
+        exec(compile(source, f"{rev}:kernelflows/kernels/{name}.py", "exec"), module.__dict__)
+        return module
+
+    base = load("base")
+    gaussian = load("gaussian") or base
+    old = gaussian.GaussianKernel
     return type(
         f"GaussianKernel@{rev}",
         (GaussianKernel,),
-        {"sums_and_grad": old.sums_and_grad, "total": module.Kernel.total},
+        {"sums_and_grad": old.sums_and_grad, "total": base.Kernel.total},
     )(BANDWIDTH)
 
 
@@ -163,7 +172,7 @@ def engine_rows(sizes, repeats, steps, legacy=None):
                     return mmd_flow(X, Y, kernel, step=STEP, n_steps=s, record_every=1)
 
                 with kernel_threads(threads):
-                    wall, cpu = clocked(lambda X=X, Y=Y, k=kernel: mmd_velocity(X, X, Y, k))
+                    wall, cpu = clocked(lambda X=X, Y=Y, k=kernel: mmd_velocity(X, Y, k).velocity)
                     c["vel"].append(wall)
                     c["cpu_vel"].append(cpu / wall)
                     long_wall, long_cpu = clocked(lambda: flow(1 + steps))
@@ -216,7 +225,7 @@ def main(argv=None):
     print_engine(engine, threads_label)
     print(
         "\nms: median over the repeats (the four timings interleaved in each). velocity:"
-        " mmd_velocity(X, X, Y) alone; recorded step: one step of mmd_flow with record_every=1"
+        " mmd_velocity(X, Y) alone; recorded step: one step of mmd_flow with record_every=1"
         " (loss and mean squared velocity recorded), (T(1 + s) - T(1)) / s over"
         f" s = {args.engine_steps} steps. threads 1: kernel_threads(1), the single-threaded"
         f" path; {threads_label}: the default thread pool; a git revision: that revision's"

@@ -65,7 +65,7 @@ def main(argv=None):
             rng = np.random.default_rng(0)
             X = rng.normal(size=(n, 2))
             Y = rng.normal(size=(n, 2)) + 1.0
-            field = SlicedMMDVelocity(Y, P, seed=1)
+            field = SlicedMMDVelocity(Y, n_projections=P, seed=1)
             state = field.init(X)
             p = np.concatenate([X, Y]) @ np.array([0.6, 0.8])
             rss0 = maxrss_mb()

@@ -54,6 +54,7 @@ from .flows import (
     mmd_flow,
     regularized_flow,
     run_flow,
+    sliced_mmd_flow,
     svgd,
 )
 from .kernels import (
@@ -110,6 +111,7 @@ __all__ = [
     "regularized_divergence",
     "regularized_flow",
     "run_flow",
+    "sliced_mmd_flow",
     "svgd",
     "train_student_teacher",
     "tsallis",

@@ -1,15 +1,18 @@
 """Writing files atomically, with the mode an ordinary ``open`` would give them.
 
-One copy for every writer of the package: figures, results files and student versions.
+The one writer of the files the package makes or rewrites: figures, results files, student
+versions, and the lectures that ``course.mark`` and ``course.extras`` update in place (a failure
+leaves the old file whole). Notebooks are written as :func:`notebook_json` formats them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "current_umask"]
+__all__ = ["atomic_write", "current_umask", "notebook_json", "update_text", "write_text"]
 
 
 def atomic_write(path: Path, write) -> None:
@@ -30,6 +33,25 @@ def atomic_write(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically in UTF-8 (:func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def update_text(path: Path, text: str) -> bool:
+    """Write ``text`` to the existing file ``path`` (atomically) unless it already holds it;
+    whether it changed."""
+    if Path(path).read_text() == text:
+        return False
+    write_text(path, text)
+    return True
+
+
+def notebook_json(nb: dict) -> str:
+    """A notebook's text as the package writes it: sorted keys, indent 1, UTF-8, final newline."""
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
 def current_umask() -> int:

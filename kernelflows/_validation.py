@@ -99,6 +99,13 @@ def positive(value, name: str) -> float:
     return value
 
 
+def real_number(value, name: str) -> float:
+    """``value`` as a float; a ``ValueError`` naming ``name`` if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
 def finite_real(value, name: str) -> float:
     """``value`` as a float after checking it is a finite real number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):

@@ -132,7 +132,7 @@ class GaussianMixture:
         s2 = self.std**2
         return (cov / s2 - np.eye(self.dim)[None]) / s2
 
-    def sample(self, n: int, rng=None) -> np.ndarray:
+    def sample(self, n: int, *, rng=None) -> np.ndarray:
         """n independent draws, shape (n, d): a component from ``weights``, then its Gaussian.
 
         ``rng`` is a ``numpy.random.Generator`` or a seed (``None``: seed 0).

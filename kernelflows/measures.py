@@ -102,7 +102,7 @@ def mean_embedding(X, kernel: Kernel) -> RKHSFunction:
     return RKHSFunction(X, np.full(len(X), 1.0 / len(X)), kernel)
 
 
-def witness(X, Y, kernel: Kernel, normalized: bool = False) -> RKHSFunction:
+def witness(X, Y, kernel: Kernel, *, normalized: bool = False) -> RKHSFunction:
     """The witness z -> mu_P(z) - mu_Q(z) of samples X ~ P and Y ~ Q.
 
     With ``normalized=True`` it is divided by ||mu_P - mu_Q||_H (the square root of the biased
@@ -165,7 +165,7 @@ def _density_weights(nodes, density, normalize: bool) -> tuple[np.ndarray, np.nd
     return x, w
 
 
-def quadrature_embedding(nodes, density, kernel: Kernel, normalize: bool = True) -> RKHSFunction:
+def quadrature_embedding(nodes, density, kernel: Kernel, *, normalize: bool = True) -> RKHSFunction:
     """The population mean embedding mu_P(z) = int k(x, z) p(x) dx of a 1-D density, by quadrature.
 
     Parameters
@@ -189,7 +189,7 @@ def quadrature_embedding(nodes, density, kernel: Kernel, normalize: bool = True)
     return RKHSFunction(x[:, None], w, kernel)
 
 
-def quadrature_mean(f, nodes, density, normalize: bool = True) -> float:
+def quadrature_mean(f, nodes, density, *, normalize: bool = True) -> float:
     """E_P f(X) = int f(x) p(x) dx by the trapezoid rule on ``nodes`` (``f`` is vectorised).
 
     ``f`` is called on the nodes as an array of shape (N, 1) (the package's sample shape) and

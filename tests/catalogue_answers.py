@@ -264,7 +264,7 @@ L02 += family(
         (
             "normalised by ||f||_H",
             lambda X, Y, k: (
-                lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(mmd2(X, Y, k, "biased"))
+                lambda Z: centred_witness(X, Y, k)(Z) / np.sqrt(mmd2(X, Y, k, estimator="biased"))
             ),
             "normalised",
         ),
@@ -284,7 +284,7 @@ L02 += family(
 ) + family(
     C.check_mmd2,
     [
-        ("biased", lambda X, Y, k: mmd2(X, Y, k, "biased"), "biased V-statistic"),
+        ("biased", lambda X, Y, k: mmd2(X, Y, k, estimator="biased"), "biased V-statistic"),
         ("sign", lambda X, Y, k: -mmd2(X, Y, k), "sign"),
         ("MMD", lambda X, Y, k: np.sqrt(abs(mmd2(X, Y, k))), "MMD, not MMD\\^2"),
         ("cross term without 2", lambda X, Y, k: unbiased(X, Y, k, cross=1.0), "cross term"),
@@ -344,10 +344,10 @@ def perm_test(X, Y, k, B, seed, how):
     rng = np.random.default_rng(seed)
     est = "biased" if how == "biased" else "unbiased"
     split = m if how == "first m" else n
-    obs = mmd2(X, Y, k, est)
+    obs = mmd2(X, Y, k, estimator=est)
     null = np.array(
         [
-            mmd2(Z[p[:split]], Z[p[split:]], k, est)
+            mmd2(Z[p[:split]], Z[p[split:]], k, estimator=est)
             for p in (rng.permutation(n + m) for _ in range(B))
         ]
     )
@@ -420,7 +420,7 @@ def fv(X, Y, k, Z, how):
         "sign": -f,
         "sums": k(Z, X).sum(1) - k(Z, Y).sum(1),
         "mu_nu only": k(Z, X).mean(1),
-        "normalised": f / np.sqrt(mmd2(X, Y, k, "biased")),
+        "normalised": f / np.sqrt(mmd2(X, Y, k, estimator="biased")),
         "normalised unbiased": f / np.sqrt(abs(mmd2(X, Y, k))) if n > 1 else f,
         "n m swapped": k(Z, X).sum(1) / m - k(Z, Y).sum(1) / n,
         "half": f / 2,
@@ -520,7 +520,7 @@ L04 = family(
 
 
 def rate(X, Y, k, how="right"):
-    v = mmd_velocity(X, X, Y, k)
+    v = mmd_velocity(X, Y, k).velocity
     sq = np.sum(v**2, axis=1)
     return {
         "right": -np.mean(sq), "sign": np.mean(sq), "sum": -np.sum(sq),
@@ -529,11 +529,11 @@ def rate(X, Y, k, how="right"):
 
 
 def quotient(X, Y, k, g, how="right"):
-    v = mmd_velocity(X, X, Y, k)
+    v = mmd_velocity(X, Y, k).velocity
     energy = {
         "mmd2/2": lambda A: mmd2(A, Y, k) / 2,
         "mmd2": lambda A: mmd2(A, Y, k),
-        "biased mmd2": lambda A: mmd2(A, Y, k, "biased"),
+        "biased mmd2": lambda A: mmd2(A, Y, k, estimator="biased"),
     }.get(how, lambda A: mmd_energy(A, Y, k))
     X1 = X - g * v if how == "uphill" else X + g * v
     q = (energy(X1) - energy(X)) / g
@@ -663,16 +663,16 @@ def injection(X, Y, k, step, beta, u, how="right"):
         "langevin": X + np.sqrt(2 * step) * beta * u, "beta^2": X + beta**2 * u,
     }.get(how, X + beta * u)  # fmt: skip
     source = X + beta * u if how == "f from perturbed" else X
-    new = X + step * mmd_velocity(at, source, Y, k) * (-1 if how == "sign" else 1)
+    new = X + step * mmd_velocity(source, Y, k, at=at).velocity * (-1 if how == "sign" else 1)
     if how == "moved perturbed":
         return new + beta * u
     if how == "diffusion":
-        return X + step * mmd_velocity(X, X, Y, k) + beta * u
+        return X + step * mmd_velocity(X, Y, k).velocity + beta * u
     return new
 
 
 def diffusion(X, Y, k, step, beta, u, how="right"):
-    v = mmd_velocity(X + beta * u if how == "at perturbed" else X, X, Y, k)
+    v = mmd_velocity(X, Y, k, at=X + beta * u if how == "at perturbed" else X).velocity
     noise = {
         "langevin": np.sqrt(2 * step) * beta * u, "none": 0.0, "gamma beta u": step * beta * u,
     }.get(how, beta * u)  # fmt: skip
@@ -725,10 +725,10 @@ L05 += family(
 def noisy_ratio(X, Y, k, beta, u, how="right"):
     at = X if how == "at X" else X + beta * u
     src = X + beta * u if how == "f perturbed" else X
-    v = mmd_velocity(at, src, Y, k)
+    v = mmd_velocity(src, Y, k, at=at).velocity
     sq = np.sum(v**2, axis=1)
     F = {
-        "mmd2/2": mmd2(X, Y, k) / 2, "mmd2 biased": mmd2(X, Y, k, "biased"),
+        "mmd2/2": mmd2(X, Y, k) / 2, "mmd2 biased": mmd2(X, Y, k, estimator="biased"),
     }.get(how, mmd_energy(X, Y, k))  # fmt: skip
     num = {"sqrt": np.mean(np.sqrt(sq)), "sum": np.sum(sq), "coords": np.mean(v**2)}.get(
         how, np.mean(sq)
@@ -1030,10 +1030,10 @@ L08 = family(
     C.check_ex8_1_mmd_limit,
     [
         ("unbiased MMD^2 / 2", lambda P, Q, k: mmd2(P, Q, k) / 2, "unbiased"),
-        ("no 1/2", lambda P, Q, k: mmd2(P, Q, k, "biased"), "1/2 is missing"),
-        ("MMD", lambda P, Q, k: np.sqrt(mmd2(P, Q, k, "biased")) / 2, "MMD, not MMD\\^2"),
+        ("no 1/2", lambda P, Q, k: mmd2(P, Q, k, estimator="biased"), "1/2 is missing"),
+        ("MMD", lambda P, Q, k: np.sqrt(mmd2(P, Q, k, estimator="biased")) / 2, "MMD, not MMD\\^2"),
         ("without (1 + lambda)", lambda P, Q, k: 0.0, "about 0"),
-        ("KALE at a large lambda", lambda P, Q, k: kale(P, Q, k, 1e3).value, "large lambda"),
+        ("KALE at a large lambda", lambda P, Q, k: kale(P, Q, k, lam=1e3).value, "large lambda"),
     ],
 )
 
@@ -1065,17 +1065,21 @@ L08 += family(
 
 
 def kale_inner(P, Q, k, lam):
-    return kale(P, Q, k, lam, tol=1e-12).value / (1 + lam)
+    return kale(P, Q, k, lam=lam, tol=1e-12).value / (1 + lam)
 
 
 L08 += family(
     C.check_kale,
     [
         ("(1 + lambda) missing", kale_inner, "\\(1 \\+ lambda\\) factor"),
-        ("P and Q swapped", lambda P, Q, k, lam: kale(Q, P, k, lam, tol=1e-12).value, "swapped"),
+        (
+            "P and Q swapped",
+            lambda P, Q, k, lam: kale(Q, P, k, lam=lam, tol=1e-12).value,
+            "swapped",
+        ),
         (
             "+ 1 missing",
-            lambda P, Q, k, lam: kale(P, Q, k, lam, tol=1e-12).value - (1 + lam),
+            lambda P, Q, k, lam: kale(P, Q, k, lam=lam, tol=1e-12).value - (1 + lam),
             "\\+ 1 inside",
         ),
         (
@@ -1098,8 +1102,8 @@ L08 += family(
 
 
 def slope(P, Q, k, lams, how):
-    half = mmd2(P, Q, k, "unbiased" if how == "unbiased" else "biased") / 2
-    gaps = np.array([kale(P, Q, k, lam, tol=1e-14).value - half for lam in lams])
+    half = mmd2(P, Q, k, estimator="unbiased" if how == "unbiased" else "biased") / 2
+    gaps = np.array([kale(P, Q, k, lam=lam, tol=1e-14).value - half for lam in lams])
     fit = np.polyfit(np.log(1 / lams if how == "1/lam" else lams), np.log(np.abs(gaps)), 1)
     return fit[1] if how == "intercept" else fit[0]
 
@@ -1119,13 +1123,13 @@ L08 += family(
 
 
 def kfv(X, Y, k, lam, Z, how="right"):
-    f = kale(X, Y, k, lam, tol=1e-12).witness(Z)
+    f = kale(X, Y, k, lam=lam, tol=1e-12).witness(Z)
     return {
         "no 1+lam": f, "(1+lam)^2": (1 + lam) ** 2 * f, "sign": -(1 + lam) * f,
-        "swapped": (1 + lam) * kale(Y, X, k, lam, tol=1e-12).witness(Z),
+        "swapped": (1 + lam) * kale(Y, X, k, lam=lam, tol=1e-12).witness(Z),
         "over lam": (1 + lam) / lam * f, "exp": (1 + lam) * np.exp(f), "exp only": np.exp(f),
         "mmd": centred_witness(X, Y, k)(Z),
-        "lam/n": (1 + lam) * kale(X, Y, k, lam / len(X), tol=1e-12).witness(Z),
+        "lam/n": (1 + lam) * kale(X, Y, k, lam=lam / len(X), tol=1e-12).witness(Z),
     }.get(how, (1 + lam) * f)  # fmt: skip
 
 
@@ -1172,17 +1176,17 @@ L09 += family(
 
 
 def kstep(X, Y, k, lam, step, how="right"):
-    g = kale(X, Y, k, lam, tol=1e-12).witness.grad(X)
+    g = kale(X, Y, k, lam=lam, tol=1e-12).witness.grad(X)
     c = {
         "no 1+lam": 1.0, "uphill": -(1 + lam), "(1+lam)^2": (1 + lam) ** 2,
         "over lam": (1 + lam) / lam,
     }.get(how, 1 + lam)  # fmt: skip
     if how == "swapped":
-        g = -kale(Y, X, k, lam, tol=1e-12).witness.grad(X)
+        g = -kale(Y, X, k, lam=lam, tol=1e-12).witness.grad(X)
     if how == "mmd":
         return X - step * grad_f(k, X, X, Y)
     if how == "lam/n":
-        g = kale(X, Y, k, lam / len(X), tol=1e-12).witness.grad(X)
+        g = kale(X, Y, k, lam=lam / len(X), tol=1e-12).witness.grad(X)
     return X - step * c * g
 
 
@@ -1326,7 +1330,7 @@ def rate_answer(P, Q, k, f2, how):
         "no 1/2": 2 * right,
         "times f2": right * f2 * f2,
         "over P": -np.mean(g_p**2) / (2 * f2),
-        "KALE's C": -(mmd2(P, Q, k, "biased") - np.mean(g_q**2)) / 2,
+        "KALE's C": -(mmd2(P, Q, k, estimator="biased") - np.mean(g_q**2)) / 2,
     }[how]
 
 

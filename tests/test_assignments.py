@@ -1,5 +1,10 @@
 """Student versions: solutions stubbed, outputs cleared, committed copies up to date, and each
-student notebook runs until its first stub, where the error says so plainly."""
+student notebook runs until its first stub, where the error says so plainly.
+
+Executing the student notebooks would run again the lecture code that ``make notebooks`` (strict
+nbval over lectures/) already runs: the unit tests check statically that a student version's
+code before its first stub is the lecture's, cell by cell; the execution itself is marked
+``slow`` (``pytest -m slow tests/test_assignments.py``), which ``make unit`` leaves out."""
 
 import json
 import os
@@ -74,6 +79,24 @@ def test_every_lecture_ends_with_exercises_with_solutions(path):
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
+def test_student_version_before_its_first_stub_is_the_lecture(path):
+    # nbval runs the lecture without error: so does the student version up to its first stub
+    # when every code cell before it is the lecture's cell of the same id, unchanged
+    lecture = {c["id"]: c for c in json.loads(path.read_text())["cells"]}
+    student = json.loads((ROOT / "assignments" / path.name).read_text())["cells"]
+    code = [c for c in student if c["cell_type"] == "code"]
+    first = next(
+        (i for i, c in enumerate(code) if "raise NotImplementedError" in "".join(c["source"])), None
+    )
+    assert first is not None, f"{path.name}: the student version has no stub"
+    assert "solution" in code[first]["metadata"].get("tags", [])  # the stub is a solution's
+    for cell in code[:first]:
+        assert cell["id"] in lecture, f"{path.name}: cell {cell['id']} is not the lecture's"
+        assert "".join(cell["source"]) == "".join(lecture[cell["id"]]["source"]), cell["id"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LECTURES, ids=[p.stem for p in LECTURES])
 def test_student_version_runs_to_the_first_stub(path, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
@@ -114,18 +137,6 @@ def _lecture(tmp_path, name="01_intro.ipynb"):
     return lectures
 
 
-def _run(*argv):
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "kernelflows.course.assignments", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-
-
 def test_student_versions_carry_the_marker_and_siblings_work(tmp_path):
     lectures = _lecture(tmp_path)
     out = tmp_path / "assignments"
@@ -156,11 +167,11 @@ def test_never_deletes_and_never_overwrites_a_user_file(tmp_path):
 
 
 @pytest.mark.parametrize("where", ["same", "inside"])
-def test_refuses_out_equal_to_or_inside_lectures(tmp_path, where):
+def test_refuses_out_equal_to_or_inside_lectures(tmp_path, where, run_module):
     lectures = _lecture(tmp_path)
     before = (lectures / "01_intro.ipynb").read_text()
     out = lectures if where == "same" else lectures / "sub"
-    proc = _run("--lectures", lectures, "--out", out)
+    proc = run_module("kernelflows.course.assignments", "--lectures", lectures, "--out", out)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "--out" in proc.stderr
@@ -168,7 +179,7 @@ def test_refuses_out_equal_to_or_inside_lectures(tmp_path, where):
     assert not (lectures / "sub").exists()
 
 
-def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
+def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path, run_module):
     lectures = _lecture(tmp_path)
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
@@ -185,7 +196,7 @@ def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
         locked.mkdir(mode=0o500)
         cases.append((("--lectures", lectures, "--out", locked), str(locked)))
     for argv, named in cases:
-        proc = _run(*argv)
+        proc = run_module("kernelflows.course.assignments", *argv)
         assert proc.returncode == 2, (argv, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr

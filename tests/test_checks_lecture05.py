@@ -1,12 +1,11 @@
-"""Lecture 05 checks: right answers pass, the stub is reported, typical mistakes get their words."""
+"""Lecture 05 checks: right answers pass, typical mistakes get their words (a stub:
+test_checks.py, over every check)."""
 
 import numpy as np
 import pytest
-from stubs import stub
 
 from kernelflows.course.checks import (
     CheckFailed,
-    NotImplementedYet,
     check_ex5_1_noise_exponent,
     check_ex5_2_noisy_steps,
     check_ex5_3_noisy_gradient_ratio,
@@ -47,17 +46,6 @@ def test_right_answers_pass(capsys):
     check_ex5_3_noisy_gradient_ratio(ratio_by_hand)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 3 and all("agree" in line for line in out)
-
-
-def test_stubs_are_not_implemented_yet():
-    with pytest.raises(NotImplementedYet):
-        check_ex5_1_noise_exponent(stub)
-    with pytest.raises(NotImplementedYet):
-        check_ex5_2_noisy_steps(stub, diffusion_by_hand)
-    with pytest.raises(NotImplementedYet):
-        check_ex5_2_noisy_steps(injection_by_hand, stub)
-    with pytest.raises(NotImplementedYet):
-        check_ex5_3_noisy_gradient_ratio(stub)
 
 
 @pytest.mark.parametrize(

@@ -300,10 +300,10 @@ def test_a_rerun_outside_a_checkout_records_the_package_version(monkeypatch, tmp
     recording whatever repository the environment happens to sit in."""
     import kernelflows
     from kernelflows import _project
-    from kernelflows.experiments import files as R
+    from kernelflows.experiments.files import provenance
 
     monkeypatch.setattr(_project, "_PYPROJECT", tmp_path / "pyproject.toml")  # not a checkout
     assert (
-        R._git_commit()
+        provenance(0.0, 1.0)["commit"]
         == f"kernelflows {kernelflows.__version__} (installed package, no git checkout)"
     )

@@ -129,7 +129,7 @@ def test_gaussian_closed_forms_against_quadrature():
     )
     lq_same = _gauss_logpdf(b, sa)
     assert tv_gaussians_equal_cov(a, b, sa**2) == pytest.approx(
-        divergence_1d(TOTAL_VARIATION, lp, lq_same, -30, 30), rel=1e-7
+        divergence_1d(TOTAL_VARIATION, lp, lq_same, lower=-30, upper=30), rel=1e-7
     )
 
 

@@ -27,7 +27,9 @@ def test_normalized_witness_attains_the_mmd(rng):
     f = witness(X, Y, k, normalized=True)
     assert f.norm() == pytest.approx(1.0, rel=1e-10)
     # sup over the unit ball of E_P f - E_Q f = ||mu_P - mu_Q|| = sqrt(biased MMD^2)
-    assert f(X).mean() - f(Y).mean() == pytest.approx(np.sqrt(mmd2(X, Y, k, "biased")), rel=1e-10)
+    assert f(X).mean() - f(Y).mean() == pytest.approx(
+        np.sqrt(mmd2(X, Y, k, estimator="biased")), rel=1e-10
+    )
     # any other unit-norm function does no better
     for _ in range(5):
         g = RKHSFunction(np.vstack([X, Y]), rng.normal(size=70), k)

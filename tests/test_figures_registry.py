@@ -134,7 +134,8 @@ def test_gif_clump_label_follows_the_frames():
         trajectory=clump,
         steps=np.array([0, 1]),
         loss=np.zeros(2),
-        grad_sq_norm=np.zeros(2),
+        speed2=np.zeros(2),
+        step_speed2=np.zeros(2),
         beta=np.zeros(2),
         step=1.0,
     )

@@ -20,10 +20,13 @@ from kernelflows.flows import (
     halving,
     kale_flow,
     kl_flow,
+    ksd_descent,
     mmd2_along,
     mmd_flow,
     run_flow,
+    sliced_mmd_flow,
     snapshot_steps,
+    svgd,
 )
 from kernelflows.kernels import GaussianKernel, IMQKernel, Kernel, PolynomialKernel
 from kernelflows.theory import bad_equilibrium_energy, first_variation
@@ -63,7 +66,9 @@ def test_fast_gaussian_sums_and_grad_match_the_generic_path(samples):
         np.testing.assert_allclose(S, S_gen, rtol=0, atol=1e-12)
         np.testing.assert_allclose(G, G_gen, rtol=0, atol=1e-12)
     # the checked public velocity takes the same path
-    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        mmd_velocity(X, Y, kernel, at=Z).velocity, -G_ref, rtol=0, atol=1e-12
+    )
 
 
 def test_fast_gaussian_path_with_z_is_head_uses_the_symmetry_correctly(samples):
@@ -81,7 +86,7 @@ def test_fast_gaussian_path_with_z_is_head_uses_the_symmetry_correctly(samples):
         S_gen, G_gen = Kernel.sums_and_grad(kernel, X, C, W, z_is_head=True, block_elements=block)
         np.testing.assert_allclose(S_gen, S_ref, rtol=0, atol=1e-12)
         np.testing.assert_allclose(G_gen, G_ref, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(mmd_velocity(X, X, Y, kernel), -G_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(X, Y, kernel).velocity, -G_ref, rtol=0, atol=1e-12)
 
 
 def test_fast_gaussian_path_in_higher_dimension():
@@ -93,66 +98,41 @@ def test_fast_gaussian_path_in_higher_dimension():
     S, G = kernel.sums_and_grad(Z, C, W)
     np.testing.assert_allclose(S, kernel(Z, C) @ W, rtol=0, atol=1e-12)
     np.testing.assert_allclose(G, kernel.weighted_grad(Z, C, W[:, 0]), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -G, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mmd_velocity(X, Y, kernel, at=Z).velocity, -G, rtol=0, atol=1e-12)
 
 
-def test_grad_from_gram_matches_weighted_grad(samples):
+@pytest.mark.parametrize("kernel", [GaussianKernel(0.9), IMQKernel()])
+def test_grad_from_gram_matches_weighted_grad(samples, kernel):
+    # the Gaussian's form from the kernel values, and the generic one (which does not use them)
     X, Y = samples
-    kernel = GaussianKernel(0.9)
     C, W = _centres_and_weights(X, Y)
     np.testing.assert_allclose(
-        kernel.grad_from_gram(X, C, kernel(X, C), W[:, 0]),
+        kernel.grad_from_gram(X, C, kernel.flow_gram(X, C), W[:, 0]),
         kernel.weighted_grad(X, C, W[:, 0]),
         atol=1e-12,
     )
-    # a kernel without a gradient-from-values form says so
-    assert IMQKernel().grad_from_gram(X, C, IMQKernel()(X, C), W[:, 0]) is None
 
 
-class _CountingGaussian(GaussianKernel):
+class _SubGaussian(GaussianKernel):
     """A user's subclass of the Gaussian kernel: it inherits the fast paths."""
 
 
-class _GenericGaussian(GaussianKernel):
-    """The Gaussian kernel with its fast paths switched back to the generic versions (and its
-    gradient block written out here, since GaussianKernel's own goes through grad_from_gram)."""
-
-    sums_and_grad = Kernel.sums_and_grad
-    grad_from_gram = Kernel.grad_from_gram
-
-    def _grad_block(self, Z, X, w):
-        # sum_j w_j grad_z k(z, x_j) = sum_j w_j k(z, x_j) (x_j - z) / s^2
-        Kw = self._gram(Z, X) * w[None, :]
-        return (Kw @ X - Z * Kw.sum(axis=1)[:, None]) / self.bandwidth**2
-
-
-def test_fast_path_is_chosen_by_override_for_subclasses(samples, monkeypatch):
+def test_a_subclass_inherits_the_fast_path(samples, generic_gaussian):
+    # The fused Gaussian sums and the generic blocked ones add the same terms in other orders:
+    # they agree to rounding but not bit for bit. A subclass that inherits the fast path gives
+    # the Gaussian's trajectory bit for bit; the generic path the same flow up to rounding.
     X, Y = samples
-    calls = {"fast": 0, "generic": 0}
-    fast, generic = GaussianKernel.sums_and_grad, Kernel.sums_and_grad
-
-    def counting_fast(self, *args, **kwargs):
-        calls["fast"] += 1
-        return fast(self, *args, **kwargs)
-
-    def counting_generic(self, *args, **kwargs):
-        calls["generic"] += 1
-        return generic(self, *args, **kwargs)
-
-    monkeypatch.setattr(GaussianKernel, "sums_and_grad", counting_fast)
-    monkeypatch.setattr(Kernel, "sums_and_grad", counting_generic)
-    monkeypatch.setattr(_GenericGaussian, "sums_and_grad", counting_generic)
-    n_steps = 6
-    sub = mmd_flow(X, Y, _CountingGaussian(0.9), step=0.3, n_steps=n_steps, record_every=1)
-    # one fused pass per field call (n_steps steps and the last snapshot), none generic
-    assert calls == {"fast": n_steps + 1, "generic": 0}
-    calls.update(fast=0, generic=0)
-    ref = mmd_flow(X, Y, _GenericGaussian(0.9), step=0.3, n_steps=n_steps, record_every=1)
-    assert calls == {"fast": 0, "generic": n_steps + 1}
-    # the two paths differ in summation order only
-    np.testing.assert_allclose(sub.trajectory, ref.trajectory, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(sub.loss, ref.loss, rtol=1e-12)
-    np.testing.assert_allclose(sub.grad_sq_norm, ref.grad_sq_norm, rtol=1e-10)
+    kw = dict(step=0.3, n_steps=6, record_every=1)
+    fast = mmd_flow(X, Y, GaussianKernel(0.9), **kw)
+    sub = mmd_flow(X, Y, _SubGaussian(0.9), **kw)
+    ref = mmd_flow(X, Y, generic_gaussian(0.9), **kw)
+    np.testing.assert_array_equal(sub.trajectory, fast.trajectory)
+    np.testing.assert_array_equal(sub.loss, fast.loss)
+    assert not np.array_equal(ref.trajectory, fast.trajectory)  # another summation order
+    # sums of 70 terms of size <= 1 / s per step, amplified over 6 steps: rounding ~1e-14
+    np.testing.assert_allclose(ref.trajectory, fast.trajectory, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ref.loss, fast.loss, rtol=1e-12)
+    np.testing.assert_allclose(ref.speed2, fast.speed2, rtol=1e-10)
 
 
 def test_velocity_is_minus_gradient_of_witness_by_finite_differences(samples):
@@ -166,7 +146,7 @@ def test_velocity_is_minus_gradient_of_witness_by_finite_differences(samples):
         axis=1,
     )
     # Central differences: error O(h^2) ~ 1e-10 times third derivatives of order 1.
-    np.testing.assert_allclose(mmd_velocity(Z, X, Y, kernel), -fd, atol=1e-8)
+    np.testing.assert_allclose(mmd_velocity(X, Y, kernel, at=Z).velocity, -fd, atol=1e-8)
 
 
 def test_energy_is_half_the_biased_mmd2(samples):
@@ -177,7 +157,9 @@ def test_energy_is_half_the_biased_mmd2(samples):
     # blocked totals that mmd_energy and mmd2 share; F ~ 0.1 from sums of ~5000 terms <= 1:
     # rounding ~1e-13 relative
     assert mmd_energy(X, Y, kernel) == pytest.approx(energy_by_hand(X, Y, s), rel=1e-11)
-    assert mmd2(X, Y, kernel, "biased") == pytest.approx(2 * energy_by_hand(X, Y, s), rel=1e-11)
+    assert mmd2(X, Y, kernel, estimator="biased") == pytest.approx(
+        2 * energy_by_hand(X, Y, s), rel=1e-11
+    )
     # signed weights a (the first variation's directions): 1/2 ||sum a_i k(x_i, .) - mu_Y||^2
     a = np.random.default_rng(3).normal(size=len(X)) / len(X)
     by_hand = 0.5 * (
@@ -235,20 +217,23 @@ def test_result_shapes_and_snapshots(samples):
     assert len(res.steps) <= 101
     T = len(res.steps)
     assert res.trajectory.shape == (T, 40, 2)
-    for arr in (res.loss, res.grad_sq_norm, res.beta):
+    for arr in (res.loss, res.speed2, res.step_speed2, res.beta):
         assert arr.shape == (T,)
     np.testing.assert_array_equal(res.trajectory[0], X)
     np.testing.assert_array_equal(res.trajectory[-1], res.particles)
-    assert res.loss_name == MMDVelocity.name
+    assert isinstance(res.field, MMDVelocity) and res.loss_name == MMDVelocity.name
     assert res.loss[0] == pytest.approx(energy_by_hand(X, Y, 1.0), rel=1e-11)  # rounding
     # mmd2_along is MMD^2 = 2 F at every snapshot
     np.testing.assert_array_equal(mmd2_along(res), 2 * res.loss)
     # A descent for this small step (gamma = 0.5 < 2 / (3 L) = 2/3: theory.descent_check).
     assert np.all(np.diff(res.loss) <= 0)
-    np.testing.assert_array_equal(snapshot_steps(10, 3), [0, 3, 6, 9, 10])
+    np.testing.assert_array_equal(snapshot_steps(10, record_every=3), [0, 3, 6, 9, 10])
     # Without noise the step's squared speed is the recorded mean ||grad f||^2.
-    np.testing.assert_array_equal(res.extras["step_sq_norm"][:-1], res.grad_sq_norm[:-1])
-    assert np.isnan(res.extras["step_sq_norm"][-1])
+    np.testing.assert_array_equal(res.step_speed2[:-1], res.speed2[:-1])
+    assert np.isnan(res.step_speed2[-1])
+    # the mean squared speed at the snapshots is the mean ||grad f||^2 written out
+    v = mmd_velocity_by_hand(res.trajectory[3], res.trajectory[3], Y, 1.0)
+    assert res.speed2[3] == pytest.approx(np.mean(np.sum(v**2, axis=1)), rel=1e-10)
     # snapshots by step index
     np.testing.assert_array_equal(res.snapshot(res.steps[1]), res.trajectory[1])
     np.testing.assert_array_equal(res.snapshot(250), res.particles)
@@ -281,7 +266,8 @@ class _CountingField:
         info = {"calls": state + 1}
         if not record:
             return FieldStep(v, state + 1, info)
-        return FieldStep(v, state + 1, info, loss=float(state), speed2=1.0)
+        v_x = None if at is None else np.ones_like(particles)
+        return FieldStep(v, state + 1, info, loss=float(state), particle_velocity=v_x)
 
 
 def test_engine_threads_state_and_records_diagnostics():
@@ -295,7 +281,8 @@ def test_engine_threads_state_and_records_diagnostics():
     assert "calls" in res.extras and res.extras["calls"].shape == (5,)
     np.testing.assert_array_equal(res.step_info["calls"], [1, 2, 3, 4])  # one entry per step
     assert np.all(np.diff(res.loss) > 0)  # the state grew at every step
-    assert res.loss_name == "calls so far"
+    assert res.field is field and res.loss_name == "calls so far"
+    np.testing.assert_array_equal(res.speed2, 2.0)  # velocity (1, 1): squared speed 2
 
 
 def test_step_info_is_recorded_at_every_step_even_between_snapshots():
@@ -325,7 +312,7 @@ def test_diffusion_adds_noise_to_positions():
         def __call__(self, particles, state, at=None, record=False):
             assert at is None  # diffusion never perturbs the evaluation points
             v = np.zeros_like(particles)
-            return FieldStep(v, state, loss=0.0, speed2=0.0) if record else FieldStep(v, state)
+            return FieldStep(v, state, loss=0.0) if record else FieldStep(v, state)
 
     X0 = np.zeros((4, 2))
     res = run_flow(Zero(), X0, step=0.1, n_steps=1, noise=Diffusion(0.7), rng=5)
@@ -338,7 +325,7 @@ def test_float32_particles_are_rounded_to_float32_at_every_step():
     class Constant(_CountingField):
         def __call__(self, particles, state, at=None, record=False):
             v = np.full(particles.shape, 0.1, dtype=np.float32)
-            return FieldStep(v, state, loss=0.0, speed2=0.0) if record else FieldStep(v, state)
+            return FieldStep(v, state, loss=0.0) if record else FieldStep(v, state)
 
     X0 = np.linspace(-1, 1, 8).reshape(4, 2)
     res = run_flow(Constant(), X0, step=1 / 3, n_steps=3, record_every=1, dtype="float32")
@@ -424,18 +411,40 @@ def test_a_non_finite_velocity_raises_flow_diverged_naming_the_step(value):
 def test_a_loss_turning_non_finite_raises_flow_diverged(when):
     # the velocity may still be finite when the loss overflows: the run must not return NaN
     def nan_loss(out):
-        return FieldStep(out.velocity, out.state, out.info, loss=float("nan"), speed2=1.0)
+        return FieldStep(out.velocity, out.state, out.info, loss=float("nan"))
 
     with pytest.raises(FlowDivergedError, match=rf"step {when}: the loss is nan"):
         run_flow(_BadField(nan_loss, when), np.zeros((3, 2)), step=0.1, n_steps=4, record_every=1)
 
 
-def test_a_recording_field_must_report_loss_and_speed():
+def test_a_recording_field_must_report_the_loss_and_the_velocity_at_the_particles():
     def unrecorded(out):
         return FieldStep(out.velocity, out.state, out.info)
 
-    with pytest.raises(ValueError, match="loss and speed2"):
+    with pytest.raises(ValueError, match="the loss and"):
         run_flow(_BadField(unrecorded, when=0), np.zeros((3, 2)), step=0.1, n_steps=2)
+
+    def no_particle_velocity(out):  # evaluated at perturbed points, recorded: v at X missing
+        return FieldStep(out.velocity, out.state, out.info, loss=out.loss)
+
+    with pytest.raises(ValueError, match="particle_velocity"):
+        run_flow(
+            _BadField(no_particle_velocity, when=0),
+            np.zeros((3, 2)),
+            step=0.1,
+            n_steps=2,
+            noise=0.5,
+            record_every=1,
+        )
+
+
+def test_info_names_that_change_along_the_run_are_an_error():
+    # a column of the result would miss values: the engine says so at the step
+    def other_names(out):
+        return FieldStep(out.velocity, out.state, {"something else": 1.0}, out.loss)
+
+    with pytest.raises(ValueError, match="info names changed at step 2"):
+        run_flow(_BadField(other_names, when=2), np.zeros((3, 2)), step=0.1, n_steps=4)
 
 
 def test_engine_rejects_what_is_not_a_velocity_field():
@@ -519,9 +528,10 @@ def test_collapse_without_noise_and_cure_with_noise():
 # --- signatures and bad input ------------------------------------------------------------------
 
 FLOW_OPTIONS = ("step", "n_steps", "noise", "rng", "record_every", "progress")
+ENTRY_POINTS = [mmd_flow, sliced_mmd_flow, kale_flow, kl_flow, svgd, ksd_descent, run_flow]
 
 
-@pytest.mark.parametrize("flow", [mmd_flow, kale_flow, kl_flow, run_flow])
+@pytest.mark.parametrize("flow", ENTRY_POINTS, ids=lambda f: f.__name__)
 def test_every_flow_takes_its_options_by_keyword_only(flow):
     params = inspect.signature(flow).parameters
     options = [name for name in FLOW_OPTIONS if not (flow is kl_flow and name == "noise")]
@@ -541,6 +551,8 @@ def test_every_flow_takes_its_options_by_keyword_only(flow):
         for p in params.values()
         if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
+    assert positional[0] == ("field" if flow is run_flow else "X0")
+    assert all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in params.values())
     assert not set(positional) & set(FLOW_OPTIONS), positional
 
 
@@ -597,3 +609,89 @@ def test_bad_samples_raise(samples):
         GaussianKernel(0.0)
     with pytest.raises(ValueError, match="m must be even"):
         bad_equilibrium(m=3)
+
+
+# --- noise injection's points across tiles; perturbation edge cases -----------------------
+
+
+def test_velocity_at_other_points_of_the_particles_shape_over_several_tiles():
+    # Z of the particles' shape but not the particles (noise injection): the velocity must be
+    # evaluated at Z, and without the particle-particle symmetry shortcut, which holds only
+    # for Z = X. n = 500 particles and N = 600 centres span several row tiles of the Gaussian
+    # fast path, so a wrongly taken shortcut would hand values across tiles.
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(500, 2)), rng.normal(size=(100, 2)) + 0.5
+    Z = X + 0.3 * rng.normal(size=X.shape)
+    from references import mmd_velocity_by_hand
+
+    from kernelflows.divergences import mmd_velocity
+
+    # sums of 600 terms of size <= 1 / s per coordinate: rounding ~1e-15
+    got = mmd_velocity(X, Y, GaussianKernel(0.8), at=Z).velocity
+    np.testing.assert_allclose(got, mmd_velocity_by_hand(Z, X, Y, 0.8), rtol=0, atol=1e-13)
+
+
+def test_diffusion_of_level_one_and_a_boolean_noise():
+    from kernelflows.flows import Diffusion
+
+    class Still:
+        name = "still"
+
+        def init(self, particles):
+            return None
+
+        def __call__(self, particles, state, at=None, record=False):
+            v = np.zeros_like(particles)
+            return FieldStep(v, state, loss=0.0) if record else FieldStep(v, state)
+
+    res = run_flow(Still(), np.zeros((3, 2)), step=0.1, n_steps=1, noise=Diffusion(1.0), rng=2)
+    u = np.random.default_rng(2).standard_normal((3, 2))
+    np.testing.assert_array_equal(res.particles, u)  # beta = 1 is noise like any other beta
+    with pytest.raises(ValueError, match="noise must be a number"):
+        mmd_flow(
+            np.zeros((3, 1)), np.ones((3, 1)), GaussianKernel(), step=0.1, n_steps=1, noise=True
+        )
+
+
+def test_noise_below_the_particles_rounding_is_still_noise_injection(samples):
+    # beta u far below the particles' last bit: X + beta u == X, yet the engine asked for the
+    # velocity at perturbed points and gets it there (with the velocity at X when recording)
+    X, Y = samples
+    kw = dict(step=0.3, n_steps=3, record_every=1, rng=0)
+    tiny = mmd_flow(X, Y, GaussianKernel(1.0), noise=1e-300, **kw)
+    plain = mmd_flow(X, Y, GaussianKernel(1.0), **kw)
+    # the same flow; only the symmetric shortcut of the particles' own sums is not taken
+    np.testing.assert_allclose(tiny.trajectory, plain.trajectory, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(tiny.speed2, plain.speed2, rtol=1e-12)
+
+
+def test_an_entry_point_checks_its_arguments_before_building_its_field(samples):
+    # flow_entry_point: the engine's options and X0 (against target samples named Y) are
+    # checked before the field is built (a field may cost O(m^2): the target's own sum, a Gram
+    # matrix), and the flow gets the engine's keyword-only options
+    from kernelflows.flows import flow_entry_point
+
+    X, Y = samples
+    built = []
+
+    @flow_entry_point("toy flow")
+    def toy(Y, kernel):
+        built.append(len(Y))
+        return MMDVelocity(Y, kernel)
+
+    k = GaussianKernel(1.0)
+    for bad, error, words in [
+        (dict(step=-1.0, n_steps=2), ValueError, "step"),
+        (dict(step=0.1, n_steps=0), ValueError, "n_steps"),
+        (dict(step=0.1, n_steps=2, noise="loud"), ValueError, "noise"),
+        (dict(step=0.1, n_steps=2, record_every=0), ValueError, "record_every"),
+        (dict(step=0.1), TypeError, "n_steps"),
+    ]:
+        with pytest.raises(error, match=words):
+            toy(X, Y, k, **bad)
+    with pytest.raises(ValueError, match="X0 and Y"):
+        toy(X[:, :1], Y, k, step=0.1, n_steps=2)
+    assert built == []
+    res = toy(X, Y, k, step=0.3, n_steps=2)
+    np.testing.assert_array_equal(res.particles, mmd_flow(X, Y, k, step=0.3, n_steps=2).particles)
+    assert list(inspect.signature(toy).parameters)[:3] == ["X0", "Y", "kernel"]

@@ -48,7 +48,7 @@ def _primal_by_lbfgs(X, Y, kernel, lam):
 def test_agrees_with_primal_over_representer_coefficients(lam):
     X, Y = _two_samples()
     kernel = GaussianKernel(1.0)
-    res = kale(X, Y, kernel, lam, tol=1e-12)
+    res = kale(X, Y, kernel, lam=lam, tol=1e-12)
     # L-BFGS stops at ~1e-9 relative accuracy on this smooth concave problem
     assert res.value == pytest.approx(_primal_by_lbfgs(X, Y, kernel, lam), rel=1e-6, abs=1e-9)
     assert 0 <= res.duality_gap <= 1e-12 * max(1.0, res.value)  # the certificate at tol 1e-12
@@ -62,9 +62,9 @@ def test_nonnegative_and_zero_for_identical_samples():
         X, Y = _two_samples(25, 35, seed=seed, shift=0.1 * seed)
         for lam in [0.01, 1.0, 100.0]:
             # f = 0 is feasible with objective 0: the certified value is never negative
-            assert kale(X, Y, kernel, lam).value >= 0
+            assert kale(X, Y, kernel, lam=lam).value >= 0
     X, _ = _two_samples(40, 1)
-    res = kale(X, X.copy(), kernel, 0.5, tol=1e-12)
+    res = kale(X, X.copy(), kernel, lam=0.5, tol=1e-12)
     assert abs(res.value) < 1e-12  # rounding only
     np.testing.assert_allclose(res.alpha, 1 / len(X), rtol=1e-10)
     assert np.max(np.abs(res.witness(X))) < 1e-8
@@ -75,12 +75,12 @@ def test_large_lambda_limit_is_half_biased_mmd2_with_first_order_rate():
     # C = (MMD^2 - mean_Q (mu_P - mu_Q)^2) / 2  (derived in lecture 08)
     X, Y = _two_samples(50, 70)
     kernel = GaussianKernel(1.0)
-    m2 = mmd2(X, Y, kernel, "biased")
+    m2 = mmd2(X, Y, kernel, estimator="biased")
     g0 = witness(X, Y, kernel)
     C = 0.5 * (m2 - np.mean(g0(Y) ** 2))
     errors = []
     for lam in [1e1, 1e2, 1e3]:
-        value = kale(X, Y, kernel, lam, tol=1e-14).value
+        value = kale(X, Y, kernel, lam=lam, tol=1e-14).value
         errors.append(abs(lam * (value - m2 / 2) - C))
     # the coefficient error is O(1/lam): each decade divides it by ~10 (allow 6 to 14)
     assert 6 < errors[0] / errors[1] < 14 and 6 < errors[1] / errors[2] < 14
@@ -96,7 +96,7 @@ def test_small_lambda_limit_is_kl_with_polynomial_kernel():
     for n in [200, 1500]:
         X = mp + sp * rng.standard_normal(n)
         Y = mq + sq * rng.standard_normal(n)
-        value = kale(X, Y, kernel, 1e-5, tol=1e-10).value
+        value = kale(X, Y, kernel, lam=1e-5, tol=1e-10).value
         # independent: the unpenalised bound maximised over quadratics by BFGS
         feats = lambda z: np.stack([np.ones_like(z), z, z**2], axis=1)  # noqa: E731
         FX, FY = feats(X), feats(Y)
@@ -127,15 +127,15 @@ def test_disjoint_supports_finite_and_growing_as_lambda_shrinks():
     Y = rng.uniform(3, 4, 80)
     kernel = GaussianKernel(1.0)
     lams = [1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
-    values = [kale(X, Y, kernel, lam).value for lam in lams]
+    values = [kale(X, Y, kernel, lam=lam).value for lam in lams]
     assert all(np.isfinite(values))
     assert all(a > b for a, b in zip(values, values[1:], strict=False))
     # the damped phase stays short at tiny lam (projected Newton correction; the plain damped
     # Newton step needed ~400 steps here at lam = 1e-5)
-    tiny = kale(X, Y, kernel, 1e-5, tol=1e-8, max_iter=60)
+    tiny = kale(X, Y, kernel, lam=1e-5, tol=1e-8, max_iter=60)
     assert tiny.value > values[0] and tiny.duality_gap < 1e-6 * tiny.value
     # the lam -> infinity end: MMD^2 / 2, which is at most 1 for a Gaussian kernel
-    assert values[-1] == pytest.approx(mmd2(X, Y, kernel, "biased") / 2, rel=0.2)
+    assert values[-1] == pytest.approx(mmd2(X, Y, kernel, estimator="biased") / 2, rel=0.2)
 
 
 def test_no_overflow_for_very_large_witness_values():
@@ -145,7 +145,7 @@ def test_no_overflow_for_very_large_witness_values():
     rng = np.random.default_rng(3)
     X = rng.uniform(0, 1, 40)
     Y = rng.uniform(6, 7, 50)
-    res = kale(X, Y, GaussianKernel(0.5), 1e-5)
+    res = kale(X, Y, GaussianKernel(0.5), lam=1e-5)
     assert np.isfinite(res.value) and res.value > 1e3
     assert np.max(res.witness(X)) > 710
     assert res.duality_gap < 1e-6 * res.value
@@ -154,14 +154,14 @@ def test_no_overflow_for_very_large_witness_values():
 def test_warm_start_and_block_interface():
     X, Y = _two_samples(40, 50)
     kernel = GaussianKernel(1.0)
-    cold = kale(X, Y, kernel, 0.05, tol=1e-10)
-    again = kale(X, Y, kernel, 0.05, tol=1e-10, warm_start=cold)
-    assert again.n_iter == 0 and again.value == pytest.approx(cold.value, rel=1e-12)
+    cold = kale(X, Y, kernel, lam=0.05, tol=1e-10)
+    again = kale(X, Y, kernel, lam=0.05, tol=1e-10, warm_start=cold)
+    assert again.newton_steps == 0 and again.value == pytest.approx(cold.value, rel=1e-12)
     # a slightly moved P: warm start needs fewer Newton steps than a cold start
     X2 = X + 0.02
-    warm = kale(X2, Y, kernel, 0.05, tol=1e-10, warm_start=cold.alpha)
-    cold2 = kale(X2, Y, kernel, 0.05, tol=1e-10)
-    assert warm.n_iter < cold2.n_iter
+    warm = kale(X2, Y, kernel, lam=0.05, tol=1e-10, warm_start=cold.alpha)
+    cold2 = kale(X2, Y, kernel, lam=0.05, tol=1e-10)
+    assert warm.newton_steps < cold2.newton_steps
     assert warm.value == pytest.approx(cold2.value, rel=1e-8)
     # the problem's Gram blocks are the ones of the docstring, written out here
     K = kernel(Y, Y)
@@ -172,12 +172,12 @@ def test_warm_start_and_block_interface():
     np.testing.assert_allclose(problem.kbar, kbar, rtol=1e-13)  # sums of 40 terms: rounding
     assert problem.c == pytest.approx(c, rel=1e-13)
     # the low-level solve on these blocks gives the same answer
-    solver = KaleNewton(K, 0.05, tol=1e-10)
+    solver = KaleNewton(K, lam=0.05, tol=1e-10)
     state = solver.solve(kbar, c)
     value = solver.value(state, c)
     assert value == pytest.approx(cold.value, rel=1e-12)
     assert state.gap <= 1e-10 * max(1.0, value)
-    assert state.newton_steps == cold.n_iter and state.cholesky == cold.n_solves
+    assert state.newton_steps == cold.newton_steps and state.cholesky == cold.cholesky
     # at most one factorisation per Newton step (no coordinate is blocked here, so no projected
     # correction): later steps reuse a factorisation as the preconditioner of CG
     assert 1 <= state.cholesky <= state.newton_steps
@@ -194,12 +194,12 @@ def test_warm_start_and_block_interface():
 def test_clear_error_when_budget_is_exhausted():
     X, Y = _two_samples()
     with pytest.raises(KaleConvergenceError, match="iteration budget.*duality gap"):
-        kale(X, Y, GaussianKernel(1.0), 1e-3, tol=1e-14, max_iter=1)
+        kale(X, Y, GaussianKernel(1.0), lam=1e-3, tol=1e-14, max_iter=1)
 
 
 def test_witness_gradient_matches_finite_differences():
     X, Y = _two_samples()
-    f = kale(X, Y, GaussianKernel(1.0), 0.3).witness
+    f = kale(X, Y, GaussianKernel(1.0), lam=0.3).witness
     Z = np.random.default_rng(9).standard_normal((5, 2))
     h = 1e-6
     fd = np.stack([(f(Z + h * e) - f(Z - h * e)) / (2 * h) for e in np.eye(2)], axis=1)
@@ -217,9 +217,9 @@ def test_relu_span_separates_distributions_with_equal_moments():
         rng = np.random.default_rng([0, n])
         X, X2 = rng.standard_normal(n), rng.standard_normal(n)
         Y = rng.choice([-0.9, 0.9], n) + np.sqrt(0.19) * rng.standard_normal(n)
-        alt.append(kale(X, Y, relu, 1e-3).value)
-        null.append(kale(X, X2, relu, 1e-3).value)
-        lin.append(kale(X, Y, linear, 1e-3).value)
+        alt.append(kale(X, Y, relu, lam=1e-3).value)
+        null.append(kale(X, X2, relu, lam=1e-3).value)
+        lin.append(kale(X, Y, linear, lam=1e-3).value)
     # margins: over seeds 0-3 the ratios at n = 1000 were >= 9 and <= 0.01
     assert alt[0] > null[0] and alt[1] > 5 * null[1]
     assert lin[1] < 0.1 * alt[1]
@@ -254,7 +254,7 @@ def test_weak_convergence_and_wasserstein_bound():
     values = []
     for delta in [1.0, 0.3, 0.1, 0.03, 0.01]:
         Y = X + delta
-        res = kale(X, Y, kernel, lam)
+        res = kale(X, Y, kernel, lam=lam)
         w1 = stats.wasserstein_distance(X, Y)
         assert w1 == pytest.approx(delta)
         lip = np.max(np.abs(res.witness.grad(grid)))  # 1-D: sup |f'| on a grid covering the data
@@ -275,11 +275,11 @@ def test_scaled_kale_below_kl_on_quantile_samples():
     kl = kl_gaussians(mp, sp**2, mq, sq**2)
     for kernel in [GaussianKernel(1.0), PolynomialKernel(2, 1.0)]:
         for lam in [1e-3, 0.1, 1.0]:
-            v = kale(X, Y, kernel, lam).value / (1 + lam)
+            v = kale(X, Y, kernel, lam=lam).value / (1 + lam)
             assert 0 < v <= kl + 1e-3  # the quantile grid approximates P, Q to ~1e-3
     # The other side: log p/q is in the RKHS of (x y + 1)^2, so at lam = 1e-3 the bound is
     # attained up to the grid's ~1e-3 and an O(lam) shrinkage (measured: v - KL = +5.5e-4)
-    v = kale(X, Y, PolynomialKernel(2, 1.0), 1e-3).value / (1 + 1e-3)
+    v = kale(X, Y, PolynomialKernel(2, 1.0), lam=1e-3).value / (1 + 1e-3)
     assert abs(v - kl) < 2e-3
 
 
@@ -287,15 +287,15 @@ def test_bad_input():
     X, Y = _two_samples()
     k = GaussianKernel(1.0)
     with pytest.raises(ValueError, match="lam"):
-        kale(X, Y, k, 0.0)
+        kale(X, Y, k, lam=0.0)
     with pytest.raises(ValueError, match="Q"):
-        kale(X, Y[:, :1], k, 1.0)
+        kale(X, Y[:, :1], k, lam=1.0)
     with pytest.raises(ValueError, match="P"):
-        kale(np.full((3, 2), np.nan), Y, k, 1.0)
+        kale(np.full((3, 2), np.nan), Y, k, lam=1.0)
     with pytest.raises(ValueError, match="warm_start"):
-        kale(X, Y, k, 1.0, warm_start=-np.ones(len(Y)))
+        kale(X, Y, k, lam=1.0, warm_start=-np.ones(len(Y)))
     with pytest.raises(ValueError, match="kernel"):
-        kale(X, Y, "gaussian", 1.0)
+        kale(X, Y, "gaussian", lam=1.0)
 
 
 def test_sample_witness_never_beats_kl_under_the_populations():
@@ -308,14 +308,14 @@ def test_sample_witness_never_beats_kl_under_the_populations():
     X, Y = rng.standard_normal(300), 1 + 1.5 * rng.standard_normal(300)
     for kernel in [GaussianKernel(1.0), PolynomialKernel(2, 1.0)]:
         for lam in [1e-3, 0.1, 1.0]:
-            f = kale(X, Y, kernel, lam).witness
+            f = kale(X, Y, kernel, lam=lam).witness
             bound = weights @ f(nodes) - weights @ np.exp(f(1 + 1.5 * nodes)) + 1
             assert bound <= kl  # holds for every f: it checks the quadrature, not the solver
     # The other side, which the solver can fail: log p/q lies in the RKHS of (x y + 1)^2, so at
     # small lam the fitted witness is nearly optimal for the populations too. Its shortfall is
     # the excess risk of a 3-parameter fit, ~ 3 / (2 n) = 0.005 (measured 0.0012); a witness
     # that is wrong by a factor or a sign, or f = 0, misses by 0.1 or more.
-    f = kale(X, Y, PolynomialKernel(2, 1.0), 1e-3).witness
+    f = kale(X, Y, PolynomialKernel(2, 1.0), lam=1e-3).witness
     bound = weights @ f(nodes) - weights @ np.exp(f(1 + 1.5 * nodes)) + 1
     assert kl - 0.01 < bound <= kl
 
@@ -333,9 +333,9 @@ def test_slider_drawing_function_shows_the_solved_value():
     lams = np.logspace(-2, 2, 5)
     path = kale_path(X, Y, kernel, lams)
     # the path (warm-started, shared blocks) agrees with independent cold solves
-    cold = [kale(X, Y, kernel, lam, tol=1e-10).value for lam in lams]
+    cold = [kale(X, Y, kernel, lam=lam, tol=1e-10).value for lam in lams]
     np.testing.assert_allclose(path, cold, rtol=1e-7)  # both certified to a gap <= 1e-8
-    res = kale(X, Y, kernel, 0.1, tol=1e-8)
+    res = kale(X, Y, kernel, lam=0.1, tol=1e-8)
     fig = draw_kale_lambda(res, X, Y, lams, path, kl=0.3, mmd2_half=0.1)
     assert f"{res.value:.4f}" in fig.axes[0].get_title()
     plt.close(fig)
@@ -361,7 +361,7 @@ def _dual_bound(problem, alpha, lam):
 def _check_certified_or_refused(P, Q, kernel, lam, tol=1e-8):
     """Either a certified value, checked against independent bounds, or KaleConvergenceError."""
     try:
-        res = kale(P, Q, kernel, lam, tol=tol)
+        res = kale(P, Q, kernel, lam=lam, tol=tol)
     except KaleConvergenceError as exc:
         assert "duality gap" in str(exc) or "tol" in str(exc)
         return None
@@ -399,7 +399,7 @@ def test_small_lambda_on_quantile_grids_matches_an_independent_primal_solve():
     u = (np.arange(400) + 0.5) / 400
     X, Y = stats.norm.ppf(u, 0.0, 1.0), stats.norm.ppf(u, 1.0, 1.5)
     lam = 1e-6
-    res = kale(X, Y, PolynomialKernel(2), lam)
+    res = kale(X, Y, PolynomialKernel(2), lam=lam)
     assert res.duality_gap <= 1e-8 * max(1.0, res.value)
 
     def features(z):
@@ -437,10 +437,10 @@ def test_an_unreachable_tolerance_is_refused_quickly(lam):
     r = np.random.default_rng(0)
     P, Q = r.normal(size=20), r.normal(size=20) + 0.7
     with pytest.raises(KaleConvergenceError, match="tol"):
-        kale(P, Q, GaussianKernel(1.0), lam, tol=1e-30)
+        kale(P, Q, GaussianKernel(1.0), lam=lam, tol=1e-30)
     # a flow's solver refuses it too, at its first solve
     with pytest.raises(KaleConvergenceError):
-        KaleNewton(GaussianKernel(1.0)(Q[:, None]), lam, tol=1e-30).solve(np.full(20, 0.5))
+        KaleNewton(GaussianKernel(1.0)(Q[:, None]), lam=lam, tol=1e-30).solve(np.full(20, 0.5))
 
 
 hypothesis = pytest.importorskip("hypothesis")
@@ -493,8 +493,8 @@ def test_duality_gap_of_an_uncertified_iterate_is_dual_minus_primal():
     # independently), and it must bracket the optimum: value <= KALE* <= value + gap.
     X, Y = _two_samples(12, 15)
     s, lam = 1.0, 0.3
-    rough = kale(X, Y, GaussianKernel(s), lam, tol=1e-2)
-    best = kale(X, Y, GaussianKernel(s), lam, tol=1e-13).value
+    rough = kale(X, Y, GaussianKernel(s), lam=lam, tol=1e-2)
+    best = kale(X, Y, GaussianKernel(s), lam=lam, tol=1e-13).value
     primal, dual, _ = _primal_and_dual_by_hand(X, Y, s, lam, rough.alpha)
     # The primal and dual are sums of O(1) terms (values ~0.4, ||mu||^2 / lam ~ 3): rounding
     # ~1e-15; 1e-13 is 100 times that and 4e7 times below the gap (~4e-3) under test.
@@ -512,7 +512,7 @@ def test_duality_gap_formula_on_perturbed_dual_points():
 
     X, Y = _two_samples(12, 15, seed=1)
     s, lam, m = 1.0, 0.3, 15
-    opt = kale(X, Y, GaussianKernel(s), lam, tol=1e-13).alpha
+    opt = kale(X, Y, GaussianKernel(s), lam=lam, tol=1e-13).alpha
     rng = np.random.default_rng(0)
     for spread in (1e-3, 0.3, 1.0):
         alpha = opt * np.exp(spread * rng.standard_normal(m))
@@ -521,3 +521,68 @@ def test_duality_gap_formula_on_perturbed_dual_points():
         assert gap > 0
         # rounding of dual - primal: ~1e-15 absolute (see above); the gaps are 1e-6 to 0.3
         assert gap == pytest.approx(dual - primal, rel=1e-7, abs=1e-13)
+
+
+# --- warm starts, lambda paths, defaults and the certificate's extreme ranges ---------------
+
+
+def test_warm_start_from_a_certified_state_costs_nothing():
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(15, 2)), rng.normal(size=(18, 2)) + 0.5
+    problem = KaleProblem(X, Y, GaussianKernel(1.0))
+    cold = problem.solve(lam=0.1, tol=1e-10)
+    assert cold.newton_steps >= 1 and cold.cholesky >= 1
+    again = problem.solve(lam=0.1, tol=1e-10, start=cold)  # counts are of this solve only
+    assert again.newton_steps == 0 and again.cholesky == 0
+
+
+def test_kale_path_with_one_lambda_is_kale():
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=12), rng.normal(size=14) + 0.5
+    k = GaussianKernel(1.0)
+    # both certified to a gap of 1e-8 * max(1, KALE): they agree within the two gaps
+    value = kale_path(X, Y, k, [0.3])[0]
+    assert value == pytest.approx(kale(X, Y, k, lam=0.3, tol=1e-12).value, abs=2e-8)
+
+
+def test_defaults_of_the_kale_entry_points():
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.4
+    k = GaussianKernel(1.0)
+    assert kale(X, Y, k).value == kale(X, Y, k, lam=1.0).value  # lam = 1 by default
+    res = KaleProblem(X, Y, k).solve(lam=0.5)  # the documented default tol = 1e-8 of KALE
+    assert res.duality_gap <= 1e-8 * max(1.0, res.value)
+
+
+def test_warm_starts_and_lambda_paths_are_checked():
+    rng = np.random.default_rng(12)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(7, 2))
+    k = GaussianKernel(1.0)
+    for bad in ([np.nan], [[0.1]], [], [-1.0], [0.0]):
+        with pytest.raises(ValueError, match="lams must be"):
+            kale_path(X, Y, k, bad)
+    for start in (np.full(5, 0.1), np.zeros(7), np.full(7, np.nan)):
+        with pytest.raises(ValueError, match="warm_start must be"):
+            kale(X, Y, k, lam=0.5, warm_start=start)
+
+
+def test_phi_and_the_gap_in_their_extreme_ranges():
+    # With u = 0 and f = -g the certificate of one coordinate is (1 + lam) phi(g), phi(g) =
+    # g - 1 + exp(-g) = sum_{k>=2} (-g)^k / k!, here to k = 20 (exact in float64 for |g| <= 0.5).
+    # The gap uses the series to g^4 for |g| < 1e-3 (truncation g^3 / 60 relative, <= 1.7e-11)
+    # and g + expm1(-g) elsewhere (a few eps); 2e-11 covers both. The expm1 form at g = 1e-8
+    # would be off by ~3e-8 (cancellation), a wrong g^4 coefficient by >= 3e-9.
+    from math import factorial
+
+    from kernelflows.divergences.kale_newton import duality_gap
+
+    g = np.array([1e-8, -1e-8, 3e-4, 9e-4, -9e-4, 2e-3, 0.1, -0.5, 0.5])
+    series = sum((-g) ** k / factorial(k) for k in range(2, 21))
+    phi = [duality_gap(np.zeros(1), np.array([-gi]), 0.0) for gi in g]
+    np.testing.assert_allclose(phi, series, rtol=2e-11)
+    assert duality_gap(np.zeros(1), np.array([-0.5]), 1.0) == 2 * phi[-1]  # the factor 1 + lam
+    # overflowing terms give an infinite gap, without a RuntimeWarning (errors under pytest)
+    assert duality_gap(np.zeros(1), np.array([800.0]), 1.0) == np.inf
+    assert duality_gap(np.array([800.0, 0.0]), np.array([0.0, 0.0]), 1.0) == np.inf
+    # exp(u) = inf times phi = 0 is NaN: reported as an infinite gap, never as NaN
+    assert duality_gap(np.array([800.0]), np.array([800.0]), 1.0) == np.inf

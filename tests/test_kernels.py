@@ -117,7 +117,7 @@ def test_energy_kernel_mmd_is_energy_distance(rng):
 
     X, Y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + 0.5
     energy = 2 * cdist(X, Y).mean() - cdist(X, X).mean() - cdist(Y, Y).mean()
-    np.testing.assert_allclose(mmd2(X, Y, EnergyKernel(), "biased"), energy, rtol=1e-10)
+    np.testing.assert_allclose(mmd2(X, Y, EnergyKernel(), estimator="biased"), energy, rtol=1e-10)
 
 
 def test_one_dimensional_input_is_d_equals_1(rng):

@@ -60,9 +60,11 @@ def test_unequal_sample_sizes_and_the_biased_estimate_as_a_norm(rng):
         + (Kyy.sum() - np.trace(Kyy)) / (7 * 6)
         - 2 * Kxy.mean()
     )
-    assert mmd2(X, Y, k, "unbiased") == pytest.approx(u, rel=1e-12)
+    assert mmd2(X, Y, k, estimator="unbiased") == pytest.approx(u, rel=1e-12)
     # V-statistic = ||mu_P - mu_Q||_H^2, the squared RKHS norm of the witness
-    assert mmd2(X, Y, k, "biased") == pytest.approx(witness(X, Y, k).norm() ** 2, rel=1e-10)
+    assert mmd2(X, Y, k, estimator="biased") == pytest.approx(
+        witness(X, Y, k).norm() ** 2, rel=1e-10
+    )
     # linear estimate: the first 2 floor(min(n, m) / 2) = 6 points of each, pairs written out
     h = [
         k(X[i : i + 1], X[i + 1 : i + 2])[0, 0]
@@ -71,7 +73,9 @@ def test_unequal_sample_sizes_and_the_biased_estimate_as_a_norm(rng):
         - k(X[i + 1 : i + 2], Y[i : i + 1])[0, 0]
         for i in (0, 2, 4)
     ]
-    assert mmd2(X, Y, k, "linear") == pytest.approx(np.mean(h), rel=1e-12)  # 12 terms: rounding
+    assert mmd2(X, Y, k, estimator="linear") == pytest.approx(
+        np.mean(h), rel=1e-12
+    )  # 12 terms: rounding
 
 
 # Repeated draws: P = N(0, 1), Q = N(0.6, 1.5^2) in 1-D, Gaussian kernel of bandwidth 1.
@@ -82,7 +86,12 @@ def _repeated(estimator, seed=7):
     rng = np.random.default_rng(seed)
     k = GaussianKernel(S)
     vals = [
-        mmd2(rng.normal(size=N_SAMPLES), rng.normal(MU_Q, SD_Q, size=N_SAMPLES), k, estimator)
+        mmd2(
+            rng.normal(size=N_SAMPLES),
+            rng.normal(MU_Q, SD_Q, size=N_SAMPLES),
+            k,
+            estimator=estimator,
+        )
         for _ in range(REPS)
     ]
     return np.array(vals)
@@ -126,7 +135,9 @@ def test_permutation_test_keeps_its_level_and_has_power():
     alpha, reps = 0.1, 120
     null_rej = np.mean(
         [
-            mmd_test(rng.normal(size=(25, 2)), rng.normal(size=(25, 2)), k, 99, rng).reject(alpha)
+            mmd_test(
+                rng.normal(size=(25, 2)), rng.normal(size=(25, 2)), k, n_permutations=99, rng=rng
+            ).reject(alpha)
             for _ in range(reps)
         ]
     )
@@ -134,9 +145,13 @@ def test_permutation_test_keeps_its_level_and_has_power():
     assert 0.02 <= null_rej <= 0.2
     alt_rej = np.mean(
         [
-            mmd_test(rng.normal(size=(25, 2)), rng.normal(size=(25, 2)) + 1.0, k, 99, rng).reject(
-                alpha
-            )
+            mmd_test(
+                rng.normal(size=(25, 2)),
+                rng.normal(size=(25, 2)) + 1.0,
+                k,
+                n_permutations=99,
+                rng=rng,
+            ).reject(alpha)
             for _ in range(30)
         ]
     )
@@ -185,10 +200,10 @@ def test_bad_input_raises_naming_the_argument(rng):
     with pytest.raises(ValueError, match="X needs at least 2"):
         mmd2(X[:1], X, k)
     with pytest.raises(ValueError, match="Y needs at least 2"):
-        mmd2(X, X[:1], k, "linear")
-    assert mmd2(X[:1], X, k, "biased") >= 0  # the V-statistic is defined for one point
+        mmd2(X, X[:1], k, estimator="linear")
+    assert mmd2(X[:1], X, k, estimator="biased") >= 0  # the V-statistic is defined for one point
     with pytest.raises(ValueError, match="estimator"):
-        mmd2(X, X, k, "quadratic")
+        mmd2(X, X, k, estimator="quadratic")
     with pytest.raises(ValueError, match="same dimension"):
         mmd2(X, rng.normal(size=(5, 3)), k)
     with pytest.raises(ValueError, match="X contains NaN"):
@@ -211,8 +226,10 @@ def test_bad_input_raises_naming_the_argument(rng):
 def test_estimators_are_symmetric_and_the_biased_one_nonnegative(X, Y):
     k = GaussianKernel(1.0)
     for est in ("unbiased", "biased"):
-        assert mmd2(X, Y, k, est) == pytest.approx(mmd2(Y, X, k, est), abs=1e-12)
-    assert mmd2(X, Y, k, "biased") >= -1e-12  # a squared norm, up to rounding
+        assert mmd2(X, Y, k, estimator=est) == pytest.approx(
+            mmd2(Y, X, k, estimator=est), abs=1e-12
+        )
+    assert mmd2(X, Y, k, estimator="biased") >= -1e-12  # a squared norm, up to rounding
 
 
 # --- unbiasedness by exact enumeration: no Monte Carlo error at all ----------------------------
@@ -239,9 +256,66 @@ def test_unbiased_estimators_are_exactly_unbiased_by_enumeration():
         for iy in itertools.product(range(3), repeat=m):
             prob = np.prod(p[list(ix)]) * np.prod(q[list(iy)])
             for est in expected:
-                expected[est] += prob * mmd2(a[list(ix)], b[list(iy)], kernel, est)
+                expected[est] += prob * mmd2(a[list(ix)], b[list(iy)], kernel, estimator=est)
     # sums of 2187 terms of size <= 2 with weights summing to 1: rounding ~1e-15
     assert expected["unbiased"] == pytest.approx(pop, abs=1e-13)
     assert expected["linear"] == pytest.approx(pop, abs=1e-13)
     assert bias > 0.05  # the test has power: the V-statistic's excess is 0.19 here
     assert expected["biased"] - pop == pytest.approx(bias, abs=1e-13)
+
+
+# --- the permutation test's p-value, chunks and defaults; point masses ------------------------
+
+
+def test_p_value_counts_ties_and_rejects_at_equality():
+    # p = (1 + #{null >= statistic}) / (1 + N): ties count. Identical points make every
+    # relabelling's statistic equal to the observed one, so p = 1 exactly (">" would give 1/21).
+    X = np.zeros((4, 1))
+    res = mmd_test(X, X.copy(), GaussianKernel(1.0), n_permutations=20, rng=0)
+    assert np.all(res.null_samples == res.statistic)
+    assert res.p_value == 1.0 and not res.reject(0.99)
+    # far-apart samples: no relabelling reaches the statistic, p = 1 / (1 + 19) = 0.05, and the
+    # test rejects at alpha = p (p <= alpha)
+    rng = np.random.default_rng(1)
+    far = mmd_test(
+        rng.normal(size=(6, 1)),
+        rng.normal(size=(6, 1)) + 20,
+        GaussianKernel(1.0),
+        n_permutations=19,
+    )
+    assert far.p_value == 0.05 and far.reject(0.05)
+
+
+def test_null_samples_beyond_two_chunks_are_computed():
+    # 200 permutations in chunks of 64: every null sample is the statistic of its relabelling
+    # (the estimator's definition written out; rounding ~1e-15 on values ~0.1)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(7, 2)), rng.normal(size=(5, 2))
+    res = mmd_test(X, Y, GaussianKernel(1.0), n_permutations=200, rng=3)
+    perms = np.random.default_rng(3)
+    Z = np.vstack([X, Y])
+    expected = [
+        mmd2_by_hand(Z[p[:7]], Z[p[7:]], 1.0, "unbiased")
+        for p in (perms.permutation(12) for _ in range(200))
+    ]
+    np.testing.assert_allclose(res.null_samples, expected, rtol=0, atol=1e-13)
+
+
+def test_the_test_defaults_to_500_permutations_the_unbiased_statistic_and_level_005():
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.4
+    k = GaussianKernel(1.0)
+    res = mmd_test(X, Y, k)
+    assert len(res.null_samples) == 500 and res.estimator == "unbiased"
+    far = mmd_test(X, Y + 20, k, n_permutations=19)
+    weak = mmd_test(X, X + 1e-3, k, n_permutations=19)
+    assert far.reject() and not weak.reject()  # alpha = 0.05 by default (p = 0.05 and ~0.5)
+
+
+def test_mmd2_gaussians_accepts_point_masses():
+    # a zero covariance is a Dirac: MMD^2(delta_0, delta_1) = 2 - 2 k(0, 1)
+    s = 0.7
+    expected = 2 - 2 * np.exp(-1 / (2 * s**2))
+    from kernelflows.divergences import mmd2_gaussians
+
+    assert mmd2_gaussians([0.0], 0.0, [1.0], 0.0, s) == pytest.approx(expected, rel=1e-14)

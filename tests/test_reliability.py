@@ -23,8 +23,8 @@ from kernelflows.kernels import (
     IMQKernel,
     LaplaceKernel,
     PolynomialKernel,
+    sq_distances,
 )
-from kernelflows.kernels.base import sq_distances
 from kernelflows.measures import RKHSFunction, mean_embedding, witness
 from kernelflows.networks import MeanFieldNetwork
 

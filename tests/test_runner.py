@@ -181,17 +181,17 @@ def test_ctrl_c_and_sigterm_stop_the_workers_with_one_line_saying_what_was_kept(
 
 
 def test_progress_bars_only_when_asked(tmp_path, capfd, monkeypatch):
-    from kernelflows.flows import engine, flow_progress
+    from kernelflows.flows import flow_progress, progress
 
     bars = []
-    real = engine._bar
+    real = progress.progress_bar
 
     def keep(*args):
         bar = real(*args)
         bars.append((bar, bar.disable))  # tqdm disables a bar when it closes
         return bar
 
-    monkeypatch.setattr(engine, "_bar", keep)
+    monkeypatch.setattr(progress, "progress_bar", keep)
     s = tiny_plan(epochs=3)
     run_experiments([("student-teacher", "paper")], tmp_path / "quiet", settings=s, quiet=True)
     assert bars and all(disabled for _, disabled in bars)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from references import energy_by_hand, gauss, mmd_velocity_by_hand
 
-from kernelflows.divergences import mmd_energy, mmd_velocity
+from kernelflows.divergences import kale, mmd_energy, mmd_velocity
 from kernelflows.experiments import bad_equilibrium, collapse_setup
-from kernelflows.flows import FlowResult, inverse_sqrt, mmd_flow
+from kernelflows.flows import FlowResult, MMDVelocity, inverse_sqrt, mmd_flow
 from kernelflows.kernels import (
     EnergyKernel,
     GaussianKernel,
@@ -26,7 +26,10 @@ from kernelflows.theory import (
     dissipation_second_derivative,
     euler_convergence,
     first_variation_check,
+    gaussian_kl_flow,
+    gaussian_kl_to_isotropic,
     geodesic_energies,
+    kale_first_variation_check,
     lojasiewicz_bound,
     proposition8_check,
     sobolev_distance,
@@ -63,7 +66,7 @@ def test_wasserstein_gradient_by_finite_differences(samples):
 
 def test_mixture_convex_but_not_displacement_convex():
     a, s = 2.0, 1.0
-    ts, disp, mix, chord = convexity_counterexample(GaussianKernel(s), a, n_points=11)
+    ts, disp, mix, chord = convexity_counterexample(GaussianKernel(s), a=a, n_points=11)
     assert np.all(mix <= chord + 1e-15)  # mixture convexity (always); rounding slack
     assert mix[5] == pytest.approx(0.0, abs=1e-15)  # the mixture at t = 1/2 is the target
     k = lambda r: np.exp(-(r**2) / (2 * s**2))  # noqa: E731
@@ -100,7 +103,7 @@ def test_dissipation_second_derivative_by_finite_differences(samples, bandwidth)
     X, Y = samples
     kernel = GaussianKernel(bandwidth)
     interaction, curvature = dissipation_second_derivative(X, Y, kernel)
-    v = mmd_velocity(X, X, Y, kernel)
+    v = mmd_velocity(X, Y, kernel).velocity
     h = 1e-3
     phi = [mmd_energy(X + g * v, Y, kernel) for g in (-h, 0.0, h)]
     fd = (phi[0] - 2 * phi[1] + phi[2]) / h**2
@@ -209,7 +212,7 @@ def test_bad_equilibrium_energy_closed_form():
         mmd_energy(X0, Y, GaussianKernel(1.3)), rel=1e-12
     )
     # grad f(0) = 0 by symmetry; fused multiply-adds in BLAS may leave rounding-level residue.
-    assert np.abs(mmd_velocity(X0, X0, Y, GaussianKernel(1.3))).max() < 1e-15
+    assert np.abs(mmd_velocity(X0, Y, GaussianKernel(1.3)).velocity).max() < 1e-15
 
 
 def test_proposition8_rate_with_inverse_sqrt_schedule():
@@ -256,9 +259,9 @@ def test_sobolev_distance_is_a_supremum(samples):
     X, Y = samples
     s, reg = 1.0, 1e-2
     kernel = GaussianKernel(s)
-    S = sobolev_distance(X, Y, kernel, reg)
+    S = sobolev_distance(X, Y, kernel, reg=reg)
     F = mmd_energy(X, Y, kernel)
-    grad_sq = float(np.mean(np.sum(mmd_velocity(X, X, Y, kernel) ** 2, axis=1)))
+    grad_sq = float(np.mean(np.sum(mmd_velocity(X, Y, kernel).velocity ** 2, axis=1)))
     # g = f is a candidate: S_reg^2 >= (2F)^2 / (E||grad f||^2 + reg ||f||^2), ||f||^2 = 2F.
     assert S**2 >= (2 * F) ** 2 / (grad_sq + reg * 2 * F) * (1 - 1e-9)
     rng = np.random.default_rng(4)
@@ -268,7 +271,7 @@ def test_sobolev_distance_is_a_supremum(samples):
         grad = kernel.weighted_grad(X, C, w)
         denom = np.mean(np.sum(grad**2, axis=1)) + reg * float(w @ kernel(C, C) @ w)
         assert gap**2 / denom <= S**2 * (1 + 1e-9)  # rounding slack in the linear solve
-    assert sobolev_distance(X, Y, kernel, 1e-3) >= S  # less regularisation, larger sup
+    assert sobolev_distance(X, Y, kernel, reg=1e-3) >= S  # less regularisation, larger sup
 
 
 def sobolev_by_the_span(X, Y, s, reg):
@@ -325,7 +328,7 @@ def test_sobolev_distance_against_the_rayleigh_quotient_on_the_span(s, reg, d):
     rng = np.random.default_rng(7)
     X, Y = rng.normal(size=(6, d)), rng.normal(size=(5, d)) + 0.8
     expected = sobolev_by_the_span(X, Y, s, reg)
-    assert sobolev_distance(X, Y, GaussianKernel(s), reg) == pytest.approx(expected, rel=1e-8)
+    assert sobolev_distance(X, Y, GaussianKernel(s), reg=reg) == pytest.approx(expected, rel=1e-8)
 
 
 def test_sobolev_distance_blows_up_when_particles_collapse():
@@ -336,13 +339,15 @@ def test_sobolev_distance_blows_up_when_particles_collapse():
     kernel = GaussianKernel(2.0)
 
     def growth(X):  # S_reg at reg = 1e-4 over S_reg at reg = 1e-2
-        return sobolev_distance(X, Y, kernel, 1e-4) / sobolev_distance(X, Y, kernel, 1e-2)
+        return sobolev_distance(X, Y, kernel, reg=1e-4) / sobolev_distance(X, Y, kernel, reg=1e-2)
 
     # A collapsed clump: G has rank d and grad f ~ 0 on it, so S_reg ~ sqrt(2F / reg): growth
     # close to 10. Spread particles: S_reg grows far more slowly as reg -> 0.
     assert growth(point) > 8
     assert growth(spread) < 3
-    assert sobolev_distance(point, Y, kernel, 1e-3) > 3 * sobolev_distance(spread, Y, kernel, 1e-3)
+    assert sobolev_distance(point, Y, kernel, reg=1e-3) > 3 * sobolev_distance(
+        spread, Y, kernel, reg=1e-3
+    )
 
 
 def test_lojasiewicz_bound_along_a_flow(samples):
@@ -388,10 +393,11 @@ def test_sobolev_lower_bound_at_a_bad_equilibrium_is_infinite():
         trajectory=X[None],
         steps=np.array([0]),
         loss=np.array([0.1]),
-        grad_sq_norm=np.array([0.0]),
+        speed2=np.array([0.0]),
+        step_speed2=np.array([np.nan]),
         beta=np.array([0.0]),
         step=0.1,
-        loss_name="F = MMD^2 / 2",
+        field=MMDVelocity(np.ones((2, 1)), GaussianKernel(1.0)),
     )
     assert np.isinf(sobolev_lower_bound(at_rest)[0])
     # and on a real run from the bad equilibrium: F > 0, grad f ~ 0 (rounding), S_eff enormous
@@ -414,8 +420,8 @@ def test_gaussian_only_theory_refuses_other_kernels_naming_them(kernel, samples)
         lambda: descent_lipschitz_constant(kernel),
         lambda: descent_check(X, Y, kernel, 0.1),
         lambda: bad_equilibrium_energy(0.5, kernel),
-        lambda: sobolev_distance(X, Y, kernel, 1e-2),
-        lambda: convexity_counterexample(kernel, 2.0, n_points=3),
+        lambda: sobolev_distance(X, Y, kernel, reg=1e-2),
+        lambda: convexity_counterexample(kernel, a=2.0, n_points=3),
         lambda: dissipation_second_derivative(X, Y, kernel),
     ]
     for call in calls:
@@ -424,3 +430,150 @@ def test_gaussian_only_theory_refuses_other_kernels_naming_them(kernel, samples)
     # a bandwidth in place of the kernel (the old signatures) is refused as well
     with pytest.raises(ValueError, match="GaussianKernel"):
         descent_lipschitz_constant(1.0)
+
+
+# --- values and defaults of the theory helpers --------------------------------------------
+
+
+def test_kale_first_variation_formula_is_at_the_empirical_measure():
+    # the formula side must be (1 + lam) int f* d xi with f* the witness of KALE(P_n || Q) itself
+    # (kale on the samples), and the default eps must give a central difference as accurate
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(8, 2)), rng.normal(size=(10, 2)) + 1.0
+    c = rng.normal(size=8)
+    c -= c.mean()
+    k, lam = GaussianKernel(1.0), 0.3
+    fd, formula = kale_first_variation_check(X, Y, k, X, c, lam=lam)
+    direct = (1 + lam) * c @ kale(X, Y, k, lam=lam, tol=1e-13).witness(X)
+    assert formula == pytest.approx(direct, rel=1e-7)  # default tol 1e-12 of kale_weighted
+    assert fd == pytest.approx(direct, rel=1e-5)  # O(eps^2) at the default eps = 1e-5
+
+
+def test_euler_convergence_returns_the_rms_distance():
+    # the value itself (the first-order test only sees ratios): RMS over particles of the
+    # distance to the reference, the flows run here directly
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(10, 2)), rng.normal(size=(12, 2)) + 0.8
+    k = GaussianKernel(1.0)
+    errs = euler_convergence(X, Y, k, 1.0, [0.5], 0.05)
+    coarse = mmd_flow(X, Y, k, step=0.5, n_steps=2).particles
+    fine = mmd_flow(X, Y, k, step=0.05, n_steps=20).particles
+    rms = np.sqrt(np.mean(np.sum((coarse - fine) ** 2, axis=1)))
+    assert errs[0] == pytest.approx(rms, rel=1e-12)
+    for bad in ([0.3], [2.0]):  # not dividing t_final; longer than t_final
+        with pytest.raises(ValueError, match="step"):
+            euler_convergence(X, Y, k, 1.0, bad, 0.05)
+    with pytest.raises(ValueError, match="steps"):
+        dissipation_check(X, Y, k, [0.1, 0.0])
+
+
+def test_convexity_counterexample_defaults():
+    # documented defaults: a = 2, the Gaussian kernel of bandwidth 1, 21 points of [0, 1]; the
+    # bump at t = 1/2 is 1/2 (1 - 2 k(a) + k(2a)) with k(r) = exp(-r^2 / 2)
+    ts, disp, _, _ = convexity_counterexample()
+    np.testing.assert_array_equal(ts, np.linspace(0, 1, 21))
+    k = lambda r: np.exp(-(r**2) / 2)  # noqa: E731
+    assert disp[10] - disp[0] == pytest.approx(0.5 * (1 - 2 * k(2.0) + k(4.0)), rel=1e-12)
+
+
+def test_kl_closed_forms_default_to_the_standard_normal_target():
+    m0, v0 = np.array([0.5, -1.0]), 0.4
+    # KL(N(m, v I) || N(0, I)) = 1/2 [d v + |m|^2 - d - d log v]
+    by_hand = 0.5 * (2 * v0 + m0 @ m0 - 2 - 2 * np.log(v0))
+    assert gaussian_kl_flow(0.0, m0, v0) == pytest.approx(by_hand, rel=1e-13)
+    assert gaussian_kl_to_isotropic(m0, v0 * np.eye(2)) == pytest.approx(by_hand, rel=1e-13)
+    with pytest.raises(ValueError, match="positive definite"):
+        gaussian_kl_to_isotropic(m0, np.diag([1.0, 0.0]))  # singular: log det = -inf
+
+
+def test_sobolev_distance_below_one_and_default_reg():
+    # close measures and a large reg give S_reg < 1 (the clamp at 0 only guards rounding):
+    # S_reg^2 <= ||delta||^2 / reg = 2 F / reg, computed here from Gram means
+    rng = np.random.default_rng(8)
+    X, Y = rng.normal(size=(6, 1)), rng.normal(size=(5, 1)) + 0.1
+    k = GaussianKernel(1.0)
+    S = sobolev_distance(X, Y, k, reg=1.0)
+    assert 0 < S <= np.sqrt(2 * energy_by_hand(X, Y, 1.0) / 1.0) < 1
+    # the Rayleigh quotient with g = delta itself: S_reg^2 >= ||delta||^4 / (E|grad delta|^2 +
+    # reg ||delta||^2), grad delta(x) written out here
+    D = X[:, None, :] - np.vstack([X, Y])[None, :, :]
+    w = np.r_[np.full(6, 1 / 6), np.full(5, -1 / 5)]
+    grad = np.einsum("ipd,p->id", -D * gauss(X, np.vstack([X, Y]), 1.0)[..., None], w)
+    norm2 = 2 * energy_by_hand(X, Y, 1.0)
+    assert S**2 >= norm2**2 / (np.mean(np.sum(grad**2, axis=1)) + norm2) * (1 - 1e-12)
+    # the documented default reg = 1e-3
+    assert sobolev_distance(X, Y, k) == sobolev_distance(X, Y, k, reg=1e-3)
+
+
+def test_proposition8_parts_against_the_noisy_speeds_by_hand():
+    # C_n and lambda_n separately (their product is an identity): the noisy squared speed
+    # E |v_{X_n}(X_n + beta_n u_n)|^2 recomputed for the first two steps from the engine's draws
+    from references import mmd_velocity_by_hand
+
+    from kernelflows.experiments import bad_equilibrium
+    from kernelflows.flows import inverse_sqrt
+    from kernelflows.theory import proposition8_check
+
+    X0, Y = bad_equilibrium(n=20, a=0.5)
+    res = mmd_flow(
+        X0,
+        Y,
+        GaussianKernel(1.0),
+        step=0.5,
+        n_steps=5,
+        noise=inverse_sqrt(1.0),
+        rng=0,
+        record_every=1,
+    )
+    out = proposition8_check(res)
+    draws = np.random.default_rng(0)
+    for n in range(2):
+        Xn, beta = res.trajectory[n], res.beta[n]
+        v = mmd_velocity_by_hand(Xn + beta * draws.standard_normal(Xn.shape), Xn, Y, 1.0)
+        q = np.mean(np.sum(v**2, axis=1))
+        assert out.lambda_n[n] == pytest.approx(q / (beta**2 * res.loss[n]), rel=1e-10)
+        drop = res.loss[n] - res.loss[n + 1]
+        assert out.C_n[n] == pytest.approx(drop / (0.5 * q), rel=1e-8)  # F differences ~1e-4
+    # beta_n must be positive at every step, up to the last one
+    gap = mmd_flow(
+        X0,
+        Y,
+        GaussianKernel(1.0),
+        step=0.5,
+        n_steps=3,
+        noise=lambda n: 0.0 if n == 2 else 0.5,
+        rng=0,
+        record_every=1,
+    )
+    with pytest.raises(ValueError, match="beta"):
+        proposition8_check(gap)
+
+
+def test_rate_bounds_refuse_a_constant_that_is_not_positive_and_finite():
+    from kernelflows.theory import kale_lojasiewicz_bound
+
+    for S in (0.0, -1.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="S"):
+            kale_lojasiewicz_bound(1.0, 1.0, S)
+    # one Euler step of the whole horizon is allowed (n_steps = 1)
+    rng = np.random.default_rng(11)
+    X, Y = rng.normal(size=(6, 1)), rng.normal(size=(6, 1)) + 1
+    assert euler_convergence(X, Y, GaussianKernel(1.0), 0.5, [0.5], 0.05)[0] > 0
+
+
+def test_perturbations_of_the_first_variation_must_have_mass_zero():
+    rng = np.random.default_rng(12)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(7, 2))
+    k = GaussianKernel(1.0)
+    for w in (np.ones(3), np.full(6, np.nan)):
+        with pytest.raises(ValueError, match="weights must be"):
+            mmd_energy(X, Y, k, weights=w)
+    Z = rng.normal(size=(2, 2))
+    # the zero-mass check is relative to the direction's size: 1e-12 * max(1, sum |c|)
+    first_variation_check(X, Y, k, Z, [1e3, -1e3 + 1e-10])  # 1e-10 <= 2e-9: accepted
+    for c in ([0.1, -0.1 + 1.5e-12], [1.0, np.nan], [1.0, -1.0, 0.0]):
+        with pytest.raises(ValueError, match="xi_weights|sum to zero"):
+            first_variation_check(X, Y, k, Z, c)
+    for c in ([0.1] + [0.0] * 4 + [-0.1 + 1.5e-12], np.r_[1.0, np.full(5, np.nan)], [1.0, -1.0]):
+        with pytest.raises(ValueError, match="xi_weights|sum to zero"):
+            kale_first_variation_check(X, Y, k, X, c, lam=0.3)

@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .._io import atomic_write
+from .._io import notebook_json, write_text
 from .nbgrading import NbgraderError, generate, student_version
 
 SOLUTION_TAG = "solution"
@@ -51,10 +51,6 @@ def student_notebooks(lectures: list[Path]) -> dict[str, dict]:
             nb = json.loads(released[path.stem].read_text())
             out[path.name] = _marked(student_version(nb), path.name)
         return out
-
-
-def _dumps(nb: dict) -> str:
-    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class AssignmentsError(ValueError):
@@ -119,7 +115,7 @@ def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -
     if not sources:
         raise AssignmentsError(f"--lectures {lectures}: no numbered notebooks (NN_name.ipynb)")
     sources = [src for src in sources if _has_exercises(src)]  # lecture 00 has none
-    texts = {name: _dumps(nb) for name, nb in student_notebooks(sources).items()}
+    texts = {name: notebook_json(nb) for name, nb in student_notebooks(sources).items()}
     changed = []
     for name, text in texts.items():
         dest = out / name
@@ -140,7 +136,7 @@ def build(lectures: Path, out: Path, check: bool = False, force: bool = False) -
     try:
         out.mkdir(parents=True, exist_ok=True)
         for dest in changed:
-            atomic_write(dest, lambda tmp, text=texts[dest.name]: Path(tmp).write_text(text))
+            write_text(dest, texts[dest.name])
     except OSError as exc:
         raise AssignmentsError(f"--out {out}: cannot write ({exc.strerror or exc})") from None
     return changed

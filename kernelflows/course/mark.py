@@ -33,6 +33,7 @@ import re
 import sys
 from pathlib import Path
 
+from .._io import notebook_json, update_text
 from .exercises import exercises, role
 
 SOLUTION_TAG = "solution"
@@ -230,10 +231,6 @@ def load_docstrings(path: Path = DOCSTRINGS) -> dict[int, dict[str, str]]:
     return {int(str(key)[:2]): value for key, value in raw.items()}
 
 
-def _dumps(nb: dict) -> str:
-    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
 def read_notebook(path: Path) -> dict:
     try:
         nb = json.loads(Path(path).read_text())
@@ -254,12 +251,7 @@ def marked(path: Path, docstrings: dict[int, dict[str, str]] | None = None) -> d
 
 def mark_file(path: Path, docstrings: dict[int, dict[str, str]] | None = None) -> bool:
     """Mark the lecture at ``path`` in place; returns whether the file changed."""
-    path = Path(path)
-    text = _dumps(marked(path, docstrings))
-    if path.read_text() == text:
-        return False
-    path.write_text(text)
-    return True
+    return update_text(path, notebook_json(marked(path, docstrings)))
 
 
 def main(argv=None) -> int:
@@ -275,12 +267,7 @@ def main(argv=None) -> int:
                 raise MarkError(f"{p}: no such file")
         results = {p: marked(p, docstrings) for p in paths}  # everything checked first
         for p, nb in results.items():
-            text = _dumps(nb)
-            if p.read_text() != text:
-                p.write_text(text)
-                print(f"marked {p}")
-            else:
-                print(f"unchanged {p}")
+            print(f"{'marked' if update_text(p, notebook_json(nb)) else 'unchanged'} {p}")
     except (MarkError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -244,7 +244,7 @@ def kale_lambda_demo(X, Y, kernel, log10_lam: float = 0.0, kl=None, lams=None):
 
     lams = np.logspace(-4, 4, 17) if lams is None else np.asarray(lams, dtype=float)
     path = kale_path(X, Y, kernel, lams)
-    half_mmd2 = 0.5 * mmd2(X, Y, kernel, "biased")
+    half_mmd2 = 0.5 * mmd2(X, Y, kernel, estimator="biased")
     slider = W.FloatSlider(
         value=log10_lam,
         min=float(np.log10(lams.min())),
@@ -254,7 +254,7 @@ def kale_lambda_demo(X, Y, kernel, log10_lam: float = 0.0, kl=None, lams=None):
     )
     return InteractiveFigure(
         lambda log10_lam: draw_kale_lambda(
-            kale(X, Y, kernel, 10.0**log10_lam), X, Y, lams, path, kl=kl, mmd2_half=half_mmd2
+            kale(X, Y, kernel, lam=10.0**log10_lam), X, Y, lams, path, kl=kl, mmd2_half=half_mmd2
         ),
         {"log10_lam": slider},
     )

@@ -13,10 +13,14 @@
 * :mod:`.drmmd` - DrMMD, the (de)-regularized MMD (Chen et al., JMLR 2025): its value, witness
   and the target's certified factorisation;
 * :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
-  kernel, KSD^2, the SVGD direction and the velocity of KSD descent.
+  kernel, KSD^2, the SVGD velocity (the Stein direction) and the velocity of KSD descent;
+* :mod:`.velocity` - the one velocity contract: every velocity here (``mmd_velocity``,
+  ``sliced_velocity``, ``svgd_velocity``, ``ksd_velocity``) is called as
+  ``velocity(X, target, kernel, *, at=None, record=False, ...)`` and returns a
+  :class:`FieldStep`, as the flows' velocity fields do.
 
-A new divergence gets its own module here (its value and first variation) and its velocity field
-in :mod:`kernelflows.flows`.
+A new divergence gets its own module here (its value, first variation and velocity) and its
+velocity field in :mod:`kernelflows.flows`.
 """
 
 from .drmmd import DrMMDResult, DrMMDSolveError, TargetFactorisation, drmmd
@@ -52,10 +56,11 @@ from .sliced import (
     random_directions,
     sliced_energy_1d,
     sliced_mmd2,
-    sliced_velocity_and_energy,
+    sliced_velocity,
 )
-from .stein import check_target, ksd2, ksd_velocity, stein_direction, stein_kernel
+from .stein import check_target, ksd2, ksd_velocity, stein_kernel, svgd_velocity
 from .two_sample import PermutationTestResult, mmd_test
+from .velocity import FieldStep, mean_speed2
 
 __all__ = [
     "CHI2",
@@ -65,6 +70,7 @@ __all__ = [
     "TargetFactorisation",
     "drmmd",
     "ESTIMATORS",
+    "FieldStep",
     "IPMResult",
     "JENSEN_SHANNON",
     "KL",
@@ -101,13 +107,14 @@ __all__ = [
     "mmd2_gaussians",
     "mmd_energy",
     "mmd_test",
+    "mean_speed2",
     "mmd_velocity",
     "random_directions",
     "signed_weights",
-    "stein_direction",
     "stein_kernel",
     "sliced_energy_1d",
     "sliced_mmd2",
-    "sliced_velocity_and_energy",
+    "sliced_velocity",
+    "svgd_velocity",
     "wasserstein1_1d",
 ]

@@ -1,7 +1,7 @@
 """Other integral probability metrics of the talk, in 1-D, with their witness functions.
 
 Talk, slide "MMD as an integral probability metric": D_H(P, Q) = sup_{g in H} |E_P g - E_Q g|,
-and besides the RKHS unit ball (the MMD, :mod:`kernelflows.mmd`) the slide lists
+and besides the RKHS unit ball (the MMD, :mod:`kernelflows.divergences.mmd`) the slide lists
 
 * functions of bounded variation 1 -> the Kolmogorov metric sup_t |F_P(t) - F_Q(t)|
   (Mueller, Adv. Appl. Prob. 1997); the witness is a step 1{x <= t*};

@@ -31,6 +31,17 @@ and KALE_lam = (1 + lam)(1 + J(alpha*)). Only these three blocks enter: a
 
 The solver (:mod:`.kale_newton`) is damped Newton on the dual, warm-startable, and it certifies
 its answer by the duality gap or raises :class:`KaleConvergenceError`.
+
+**Options, one convention for every KALE entry point** (:func:`kale`, :func:`kale_path`,
+:func:`kale_weighted`, :meth:`KaleProblem.solve`, :func:`kernelflows.flows.kale_flow`), all
+keyword-only: ``tol`` bounds the certified duality gap, gap <= tol * max(1, KALE) (a flow, which
+computes KALE only at its recorded steps, certifies the stronger gap <= tol at every step);
+``max_iter`` bounds the Newton steps of one solve. The counters of a solve are ``newton_steps``,
+``cholesky`` (factorisations) and ``cg_iterations``, under the same names in a
+:class:`KaleResult` (this solve), a :class:`~kernelflows.divergences.kale_newton.DualState` and
+a flow's ``step_info`` (cumulative). The defaults are in :mod:`.kale_newton` with their reasons:
+``TOL`` for a value, ``FLOW_TOL`` for a flow step, ``FD_TOL`` for :func:`kale_weighted` (its
+finite differences divide the gap by eps), ``MAX_ITER`` Newton steps.
 """
 
 from __future__ import annotations
@@ -42,7 +53,14 @@ import numpy as np
 from .._validation import as_samples, as_weights, positive, same_dimension
 from ..kernels import Kernel, blas_one_thread, check_kernel
 from ..measures import RKHSFunction
-from .kale_newton import DualState, KaleConvergenceError, KaleNewton
+from .kale_newton import (
+    FD_TOL,
+    MAX_ITER,
+    TOL,
+    DualState,
+    KaleConvergenceError,
+    KaleNewton,
+)
 
 __all__ = [
     "KaleConvergenceError",
@@ -67,7 +85,8 @@ class KaleResult:
     alpha : the dual coefficients, alpha_i = exp(f*(y_i)) / m, shape (m,).
     duality_gap : dual minus primal, in the units of ``value``, certified below the tolerance.
     lam : the regularisation.
-    n_iter, n_solves : Newton steps and Cholesky factorisations of this solve.
+    newton_steps, cholesky, cg_iterations : the Newton steps, Cholesky factorisations and
+        conjugate-gradient iterations of this solve.
     """
 
     value: float
@@ -75,8 +94,9 @@ class KaleResult:
     alpha: np.ndarray
     duality_gap: float
     lam: float
-    n_iter: int
-    n_solves: int
+    newton_steps: int
+    cholesky: int
+    cg_iterations: int
     dual: DualState = field(repr=False)
 
 
@@ -111,7 +131,7 @@ class KaleProblem:
         return float(np.sum(ent) - np.sum(alpha) + 0.5 * quad / lam)
 
     def solve(
-        self, lam: float, *, tol: float = 1e-8, max_iter: int = 100, start=None
+        self, *, lam: float, tol: float = TOL, max_iter: int = MAX_ITER, start=None
     ) -> KaleResult:
         """KALE_lam for this problem, certified to ``tol * max(1, KALE)`` or an error."""
         lam = positive(lam, "lam")
@@ -126,22 +146,26 @@ class KaleProblem:
                     f"warm_start must be a KaleResult or a positive finite alpha of shape "
                     f"({len(self.Q)},)"
                 )
-        solver = KaleNewton(self.K_qq, lam, tol=tol, max_iter=max_iter)
+        solver = KaleNewton(self.K_qq, lam=lam, tol=tol, max_iter=max_iter)
         state = solver.solve(self.kbar, self.c, start=start)
         alpha = state.alpha
         # f* = (1 / lam) [sum_j a_j k(x_j, .) - sum_i alpha_i k(y_i, .)]
         w = np.concatenate([self.weights, -alpha]) / lam
         witness = RKHSFunction(np.vstack([self.P, self.Q]), w, self.kernel)
-        first = state.newton_steps - (start.newton_steps if isinstance(start, DualState) else 0)
-        chol = state.cholesky - (start.cholesky if isinstance(start, DualState) else 0)
+        before = start if isinstance(start, DualState) else None
+
+        def this_solve(counter):  # the counters of a warm start are cumulative
+            return getattr(state, counter) - (getattr(before, counter) if before else 0)
+
         return KaleResult(
             value=solver.value(state, self.c),
             witness=witness,
             alpha=alpha,
             duality_gap=state.gap,
             lam=lam,
-            n_iter=first,
-            n_solves=chol,
+            newton_steps=this_solve("newton_steps"),
+            cholesky=this_solve("cholesky"),
+            cg_iterations=this_solve("cg_iterations"),
             dual=state,
         )
 
@@ -151,10 +175,10 @@ def kale(
     P,
     Q,
     kernel: Kernel,
-    lam: float = 1.0,
     *,
-    tol: float = 1e-8,
-    max_iter: int = 100,
+    lam: float = 1.0,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
     warm_start=None,
 ) -> KaleResult:
     """KALE_lam(P || Q) from samples P (n, d) (linear term) and Q (m, d) (exponential term).
@@ -171,11 +195,13 @@ def kale(
     :class:`KaleConvergenceError` says what the solver reached. ``warm_start`` is a previous
     :class:`KaleResult` (same Q samples) or a positive alpha of shape (m,).
     """
-    return KaleProblem(P, Q, kernel).solve(lam, tol=tol, max_iter=max_iter, start=warm_start)
+    return KaleProblem(P, Q, kernel).solve(lam=lam, tol=tol, max_iter=max_iter, start=warm_start)
 
 
 @blas_one_thread()
-def kale_path(P, Q, kernel: Kernel, lams, *, tol: float = 1e-8, max_iter: int = 200) -> np.ndarray:
+def kale_path(
+    P, Q, kernel: Kernel, lams, *, tol: float = TOL, max_iter: int = MAX_ITER
+) -> np.ndarray:
     """KALE_lam(P || Q) for each lam in ``lams``, sharing the Gram blocks and warm-starting.
 
     The lams are solved from the largest to the smallest (the lam -> infinity solution alpha =
@@ -189,18 +215,20 @@ def kale_path(P, Q, kernel: Kernel, lams, *, tol: float = 1e-8, max_iter: int = 
     values = np.empty(len(lams))
     start = None
     for i in np.argsort(-lams):
-        res = problem.solve(lams[i], tol=tol, max_iter=max_iter, start=start)
+        res = problem.solve(lam=lams[i], tol=tol, max_iter=max_iter, start=start)
         values[i] = res.value
         start = res.alpha if np.all(res.alpha > 0) else None
     return values
 
 
 @blas_one_thread()
-def kale_weighted(X, weights, Y, kernel: Kernel, lam: float, *, tol: float = 1e-12) -> KaleResult:
+def kale_weighted(
+    X, weights, Y, kernel: Kernel, *, lam: float, tol: float = FD_TOL, max_iter: int = MAX_ITER
+) -> KaleResult:
     """KALE_lam(nu || nu*) for nu = sum_j a_j delta_{x_j} (weights a, any sign) and nu* on Y.
 
     Only kbar and c change with the weights (:class:`KaleProblem`). The witness f* gives the
     first variation (1 + lam) f*(x_j). For the small checks of the tests and the lectures.
     """
     X = as_samples(X, "X")
-    return KaleProblem(X, Y, kernel, weights=weights).solve(lam, tol=tol, max_iter=200)
+    return KaleProblem(X, Y, kernel, weights=weights).solve(lam=lam, tol=tol, max_iter=max_iter)

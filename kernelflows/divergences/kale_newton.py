@@ -11,36 +11,31 @@ samples), and Hessian diag(1/alpha) + K / lam = S^-1 B S^-1, S = diag(sqrt(alpha
 B = I + S K S / lam (eigenvalues >= 1 whatever the scale of alpha).
 
 **The general problem.** 1 + J is the KL case of the primal of a Moreau envelope
-(:mod:`.regularized`): sum_i w_i F(z_i / w_i) + the same quadratic, F an entropy on blocks of
-coordinates (:class:`~.entropies.Separable`). The iterate is u = log(z / w), the gradient
-F'(p) - f, the Hessian diag(r / z) + K / lam with r = p F''(p) (KL: r = 1, and KALE's arithmetic
-is unchanged), so S = diag(sqrt(z / r)). An entropy with a barrier is minimised as
-F = f - tau log p, tau a tenth of the certified gap (a path-following interior-point method;
-its coordinates step along the Newton line, at most 99% of the way to zero).
+(:mod:`.regularized`): sum_i w_i F(z_i / w_i) + the same quadratic, F an entropy on blocks
+(:class:`~.entropies.Separable`). u = log(z / w), gradient F'(p) - f, Hessian diag(r / z) +
+K / lam, r = p F''(p) (KL: r = 1, KALE's arithmetic unchanged), S = diag(sqrt(z / r)). An entropy
+with a barrier is minimised as F = f - tau log p, tau a tenth of the certified gap (path
+following; those coordinates step along the Newton line, at most 99% of the way to zero).
 
 **Certificate.** The duality gap between the dual value (1 + lam)(1 + J(alpha)) and the primal
 objective at f_alpha is, after the c terms cancel,
 
     gap = (1 + lam) (1/m) sum_i exp(u_i) phi(g_i),    phi(g) = g - 1 + exp(-g) >= 0,
 
-a sum of non-negative terms computed without cancellation (a series for small g); in general
-``scale`` x sum_i w_i [f(p_i) + f*(h_i) - p_i h_i] with the true f, at the witness scaled by
-t <= 1 into the constraint h <= f'(infinity) if there is one (plus (1 - t)^2 ||e||^2 / (2 lam)).
-It stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol), and
-only then (the Newton decrement, which the gap dominates, is not used to stop). A solve that
-cannot reach it (rounding floor, no descent, the budget) raises :class:`KaleConvergenceError`.
+non-negative terms without cancellation (a series for small g); in general ``scale`` x sum_i
+w_i [f(p_i) + f*(h_i) - p_i h_i], the witness scaled by t <= 1 into h <= f'(infinity) if that
+is finite (plus (1 - t)^2 ||e||^2 / (2 lam)). It stops when gap <= tol * max(1, KALE) (KALE
+known when c is given, else gap <= tol), and only then; a solve that cannot reach it (rounding
+floor, no descent, the budget) raises :class:`KaleConvergenceError`.
 
-**Steps.** Newton systems B w = S g are solved through a Cholesky factor of B made at the
-current alpha, or, when a factor made at a nearby alpha_ref exists (delta = max_i |alpha_ref,i /
-alpha_i - 1| <= ``refactor_at``), by conjugate gradients preconditioned with it: the
-eigenvalues of the preconditioned system lie in [1 - delta, 1 + delta], so along a flow one
-factorisation serves many steps (``reuse=True`` keeps the factor's explicit inverse, cheaper to
-apply at the sizes of a flow). Coordinates that the full step would drive below zero
-("blocked") are moved along alpha_i exp(t d_i / alpha_i) and the free coordinates' step is
-re-solved with that change fixed (a projected Newton correction, Bertsekas, SIAM J. Control
-Optim. 1982); growing coordinates move along the Newton line. A backtracking (Armijo) line search
-on J uses the change of J computed from the change of alpha (it still decides near the optimum,
-where J itself is rounding); u = log(m alpha) keeps coefficients of size exp(-1000) alive.
+**Steps.** Newton systems B w = S g are solved by a Cholesky factor of B at the current alpha,
+or, with a factor made at a nearby alpha_ref (delta = max_i |alpha_ref,i / alpha_i - 1| <=
+``refactor_at``), by CG preconditioned with it (eigenvalues in [1 - delta, 1 + delta]: along a
+flow one factorisation serves many steps; ``reuse=True`` keeps its explicit inverse).
+Coordinates the full step would drive below zero move along alpha_i exp(t d_i / alpha_i), the
+others' step re-solved with that change fixed (projected Newton, Bertsekas, SIAM J. Control
+Optim. 1982). The Armijo line search on J uses the change of J computed from the change of
+alpha (it decides where J itself is rounding); u = log(m alpha) keeps exp(-1000) alive.
 """
 
 from __future__ import annotations
@@ -55,9 +50,28 @@ from scipy.linalg.lapack import dpotri
 from .._validation import positive, positive_int
 from ..kernels import blas_one_thread
 from .entropies import KLEntropy, Separable
-from .entropies import phi_series as _phi  # noqa: F401 (g - 1 + exp(-g), under its old name)
 
-__all__ = ["KaleConvergenceError", "DualState", "KaleNewton", "duality_gap"]
+__all__ = [
+    "FD_TOL",
+    "FLOW_TOL",
+    "MAX_ITER",
+    "TOL",
+    "KaleConvergenceError",
+    "DualState",
+    "KaleNewton",
+    "duality_gap",
+]
+
+#: Default ``tol`` of a KALE value (:func:`~kernelflows.divergences.kale`, ``kale_path``): the
+#: certified duality gap is at most TOL * max(1, KALE).
+TOL = 1e-8
+#: Default ``tol`` of a flow step (the gap of every step's solve, in KALE units).
+FLOW_TOL = 1e-9
+#: Default ``tol`` of ``kale_weighted``, whose values enter finite differences of step eps ~ 1e-5:
+#: a gap of 1e-12 perturbs the difference quotient by at most 1e-7.
+FD_TOL = 1e-12
+#: Default ``max_iter``: the Newton steps one solve may take before it refuses.
+MAX_ITER = 200
 
 
 #: The smallest tolerance a certificate can mean in float64 (4 eps): a KALE value of size 1 is
@@ -99,8 +113,8 @@ class DualState:
     ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
     at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
     ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
-    ``cg_iterations``; ``iterations`` the Newton steps of the last solve. In general u =
-    log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
+    ``cg_iterations`` (over all the solves that led to it: warm starts carry them on). In general
+    u = log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
     """
 
     u: np.ndarray
@@ -111,7 +125,6 @@ class DualState:
     newton_steps: int = 0
     cholesky: int = 0
     cg_iterations: int = 0
-    iterations: int = 0
     tau: float = 0.0
     t: float = 1.0
     log_w: np.ndarray | float | None = None
@@ -130,23 +143,20 @@ class DualState:
 class KaleNewton:
     """Damped Newton on the KALE dual for one Gram matrix K_QQ and one lam.
 
-    ``solve(kbar, c=None, start=None)`` returns a :class:`DualState` whose gap is certified below
-    ``tol * max(1, KALE)`` (KALE computable when ``c`` is given; else gap <= ``tol``), or raises
-    :class:`KaleConvergenceError`. ``start`` is a previous :class:`DualState` (warm start: its
-    factorisation is reused while alpha stays near), a positive alpha, or None (alpha = 1/m, the
-    lam -> infinity solution).
-
-    ``separable`` (None: KALE's KL entropy) makes it a Moreau envelope's solver, its value times
-    ``scale`` (None: 1 + lam, KALE's units); a dual constraint needs ``c``.
+    ``solve(kbar, c=None, *, start=None)``: a :class:`DualState` with gap <= ``tol * max(1,
+    KALE)`` (KALE known when ``c`` is given; else gap <= ``tol``), or :class:`KaleConvergenceError`.
+    ``start``: a previous :class:`DualState` (its factorisation reused while alpha stays near), a
+    positive alpha, or None (alpha = 1/m). ``separable`` (None: KALE's KL entropy) makes it a
+    Moreau envelope's solver, its value times ``scale`` (None: 1 + lam); a constraint needs ``c``.
     """
 
     def __init__(
         self,
         K_qq,
-        lam: float,
         *,
-        tol: float = 1e-9,
-        max_iter: int = 100,
+        lam: float,
+        tol: float = TOL,
+        max_iter: int = MAX_ITER,
         refactor_at: float = 0.3,
         cg_rtol: float | None = None,
         max_cg: int = 12,
@@ -165,14 +175,11 @@ class KaleNewton:
         self.tol = positive(tol, "tol")
         self.max_iter = positive_int(max_iter, "max_iter")
         self.refactor_at = positive(refactor_at, "refactor_at")
-        # CG only shapes the Newton direction (the gap certifies the answer): a flow's warm steps
-        # (reuse=True) stop CG at 1e-6 (the published three-rings KALE run takes as many Newton
-        # steps as at 1e-8, 0.99 per flow step, with 2.5 CG iterations per step instead of 4.2;
-        # at 1e-5 Newton steps grow by 10%), a cold solve at 1e-10, where Newton's last full step
-        # leaves alpha well inside the certified region
-        self.cg_rtol = positive(
-            (1e-6 if reuse else 1e-10) if cg_rtol is None else cg_rtol, "cg_rtol"
-        )
+        # CG only shapes the Newton direction (the gap certifies): a flow's warm steps stop it at
+        # 1e-6 (three rings: Newton steps as at 1e-8, 2.5 CG iterations a step instead of 4.2; at
+        # 1e-5 Newton steps grow by 10%), a cold solve at 1e-10 (Newton's last step lands inside)
+        rtol = (1e-6 if reuse else 1e-10) if cg_rtol is None else cg_rtol
+        self.cg_rtol = positive(rtol, "cg_rtol")
         self.max_cg = positive_int(max_cg, "max_cg")
         self.reuse = bool(reuse)
         if separable is None:
@@ -250,8 +257,7 @@ class KaleNewton:
             check_finite=False,
         )
         d_u = d_u.copy()
-        # d_F / alpha_F = w_F / s_F = rhs - K_FF S_F w_F / lam (from B_F w_F = S_F rhs), which
-        # needs no division by an alpha that may have underflowed
+        # d_F / alpha_F = w_F / s_F = rhs - K_FF S_F w_F / lam: no division by a tiny alpha
         d_u[free] = rhs - K_ff @ (s_f * w_f) / lam
         if r is not None:
             d_u[free] /= r[free]  # d_F / z_F = (rhs - K_FF S_F w_F / lam) / r_F in general
@@ -276,10 +282,9 @@ class KaleNewton:
     def value(self, state: DualState, c: float) -> float:
         """``scale`` x the objective of the witness at alpha (a lower bound on the optimum), >= 0.
 
-        KALE: (1 + lam) x its primal at f_alpha. The value is never negative (f = 0 gives 0),
-        so a value below 0 is replaced by 0, which is the better lower bound. In general the
-        witness is t h with h = (kbar - K z) / lam: t <e, mu_P> / lam - t^2 ||e||^2 / (2 lam) -
-        sum w f*(t h), e = mu_P - sum z k(c, .), <e, mu_P> = c - lam h.z - z.K z.
+        KALE: (1 + lam) x its primal at f_alpha (f = 0 gives 0: a negative value becomes 0). In
+        general the witness is t h, h = (kbar - K z) / lam: t <e, mu_P> / lam - t^2 ||e||^2 /
+        (2 lam) - sum w f*(t h), e = mu_P - sum z k(c, .), <e, mu_P> = c - lam h.z - z.K z.
         """
         lam = self.lam
         alpha = state.alpha
@@ -298,7 +303,7 @@ class KaleNewton:
 
     # -- the solve -------------------------------------------------------------------------------
     @blas_one_thread()
-    def solve(self, kbar, c: float | None = None, start=None, extra=None) -> DualState:
+    def solve(self, kbar, c: float | None = None, *, start=None, extra=None) -> DualState:
         K, lam, m, sep = self.K, self.lam, self.m, self.sep
         log_w = self._log_w
         kbar = np.asarray(kbar, dtype=np.float64)
@@ -340,7 +345,7 @@ class KaleNewton:
             gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
             state = DualState(
-                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, it, abs(tau), t, state_w
+                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w
             )
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))
@@ -423,15 +428,9 @@ class KaleNewton:
             if not accepted:
                 self._refuse("could not decrease the dual (rounding floor)", gap, scale, it, state)
             # a null step: J moved by less than the rounding level of the terms of its change
-            size = (
-                float(np.abs(delta_alpha) @ (np.abs(grad_f) + 1.0))
-                + 0.5
-                * float(
-                    np.abs(delta_alpha)
-                    @ (np.abs(K_alpha_new) + np.abs(K_alpha) + 2.0 * np.abs(kbar))
-                )
-                / lam
-            )
+            da = np.abs(delta_alpha)
+            terms = np.abs(K_alpha_new) + np.abs(K_alpha) + 2.0 * np.abs(kbar)
+            size = float(da @ (np.abs(grad_f) + 1.0)) + 0.5 * float(da @ terms) / lam
             stalled = stalled + 1 if abs(change) <= 1e-13 * size else 0
             u, K_alpha = u_new, K_alpha_new
             alpha = np.exp(u + log_w)

@@ -1,4 +1,5 @@
-"""The maximum mean discrepancy: estimators, a closed form for Gaussians, a permutation test.
+"""The maximum mean discrepancy: estimators, a closed form for Gaussians, the flow's energy and
+velocity (the permutation test on these estimators is :mod:`.two_sample`).
 
 Talk, slide "Computing the MMD":
 
@@ -22,28 +23,26 @@ import numpy as np
 
 from .._validation import as_samples, gaussian_pair, positive, same_dimension
 from ..kernels import Kernel, check_kernel
+from .velocity import FieldStep, checked_points, evaluated_step
 
 __all__ = [
     "ESTIMATORS",
+    "check_estimator",
     "mmd2",
     "mmd2_gaussians",
     "mmd_energy",
     "mmd_velocity",
-    "mmd_velocity_and_energy",
     "signed_weights",
 ]
 
 ESTIMATORS = ("unbiased", "biased", "linear")
 
 
-def _check_estimator(estimator: str) -> str:
+def check_estimator(X, Y, kernel: Kernel, estimator: str):
+    """``(X, Y)`` as validated samples for ``estimator`` (the unbiased and linear ones need two
+    points in each), after checking the estimator's name and the kernel."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    return estimator
-
-
-def _prepare(X, Y, kernel, estimator):
-    _check_estimator(estimator)
     min_samples = 1 if estimator == "biased" else 2
     X = as_samples(X, "X", min_samples)
     Y = as_samples(Y, "Y", min_samples)
@@ -52,21 +51,21 @@ def _prepare(X, Y, kernel, estimator):
     return X, Y
 
 
-def mmd2(X, Y, kernel: Kernel, estimator: str = "unbiased") -> float:
+def mmd2(X, Y, kernel: Kernel, *, estimator: str = "unbiased") -> float:
     """An estimate of MMD^2(P, Q) from samples X ~ P, shape (n, d), and Y ~ Q, shape (m, d).
 
     ``estimator`` is ``"unbiased"`` (U-statistic, the talk's formula; needs n, m >= 2),
     ``"biased"`` (V-statistic) or ``"linear"`` (linear time). n != m is supported. Kernel sums
     are computed in row blocks, so memory stays bounded for large samples.
     """
-    X, Y = _prepare(X, Y, kernel, estimator)
+    X, Y = check_estimator(X, Y, kernel, estimator)
     n, m = len(X), len(Y)
     if estimator == "linear":
         h = len(_linear_pairs(n, m))
         return float(np.mean(_linear_terms(X[: 2 * h], Y[: 2 * h], kernel)))
+    if estimator == "biased":  # the plug-in value, twice the flow's energy
+        return 2.0 * mmd_energy(X, Y, kernel)
     sxy = kernel.total(X, Y)
-    if estimator == "biased":
-        return kernel.total(X) / n**2 + kernel.total(Y) / m**2 - 2.0 * sxy / (n * m)
     sxx = kernel.total(X, exclude_diagonal=True)
     syy = kernel.total(Y, exclude_diagonal=True)
     return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2.0 * sxy / (n * m)
@@ -79,10 +78,10 @@ def _linear_pairs(n: int, m: int) -> range:
 def _linear_terms(X: np.ndarray, Y: np.ndarray, kernel: Kernel) -> np.ndarray:
     x1, x2, y1, y2 = X[0::2], X[1::2], Y[0::2], Y[1::2]
     return (
-        kernel._paired(x1, x2)
-        + kernel._paired(y1, y2)
-        - kernel._paired(x1, y2)
-        - kernel._paired(x2, y1)
+        kernel.paired(x1, x2)
+        + kernel.paired(y1, y2)
+        - kernel.paired(x1, y2)
+        - kernel.paired(x2, y1)
     )
 
 
@@ -129,7 +128,7 @@ def signed_weights(n: int, m: int, target=None) -> np.ndarray:
     return w
 
 
-def mmd_energy(X, Y, kernel: Kernel, weights=None, target_total: float | None = None) -> float:
+def mmd_energy(X, Y, kernel: Kernel, *, weights=None, target_total: float | None = None) -> float:
     """F(nu) = 1/2 MMD^2(nu, nu*) for nu = sum_i a_i delta_{x_i} and nu* = (1/m) sum_j delta_{y_j}.
 
     The plug-in (V-statistic) value: with ``weights=None``, a_i = 1/n and
@@ -160,44 +159,42 @@ def mmd_energy(X, Y, kernel: Kernel, weights=None, target_total: float | None = 
     return 0.5 * (sxx - 2.0 * sxy + syy / m**2)
 
 
-def mmd_velocity_and_energy(X, Y, kernel: Kernel, at=None, target_total: float | None = None):
-    """The MMD flow velocity -grad f at the rows of ``at`` (default X) and, at X, the energy F.
+def mmd_velocity(
+    X, Y, kernel: Kernel, *, at=None, record: bool = False, target_total: float | None = None
+) -> FieldStep:
+    """The MMD flow velocity -grad f at the rows of ``at`` (default: at the particles X).
 
-    f = mu_nu - mu_nu* with nu = (1/n) sum delta_{x_i} and nu* = (1/m) sum delta_{y_j}. One
-    pass of the kernel's :meth:`~kernelflows.kernels.Kernel.sums_and_grad` over the centres
-    [X; Y] with the columns [signed weights, indicator of Y] gives -grad f and, when ``at`` is
-    None, F = 1/2 [(1/n) sum_i f(x_i) - (1/(n m)) sum_ij k(x_i, y_j) + syy / m^2] from the same
-    kernel values (``target_total`` = syy, computed when not given). With ``at`` given the
-    energy is None (it is a property of the particles, not of the evaluation points).
-    Inputs must be validated float arrays (see :func:`mmd_velocity` for the checked version).
+    f = mu_nu - mu_nu* with nu = (1/n) sum delta_{x_i} (rows of X) and nu* = (1/m) sum delta_{y_j}
+    (rows of Y); talk, slide "Preliminaries" (force on a particle), Arbel, Korba, Salim, Gretton
+    (NeurIPS 2019), Section 2. Returns a :class:`~.velocity.FieldStep`: ``velocity`` of shape
+    (len(at), d); with ``record=True`` also ``loss``, the energy F = 1/2 MMD^2 at X (plug-in),
+    and the velocity at X (``particle_velocity``, when ``at`` is given).
+
+    One pass of the kernel's :meth:`~kernelflows.kernels.Kernel.sums_and_grad` over the centres
+    [X; Y] with the columns [signed weights, indicator of Y] gives -grad f and
+    F = 1/2 [(1/n) sum_i f(x_i) - (1/(n m)) sum_ij k(x_i, y_j) + syy / m^2] from the same kernel
+    values (the kernel chooses its fastest way: the Gaussian, one exponential per pair in
+    cache-sized tiles). ``target_total`` may pass syy = sum_jj' k(y_j, y_j'), else it is
+    computed when the loss is recorded.
     """
+    check_kernel(kernel)
+    X = as_samples(X, "X")
+    Y = as_samples(Y, "Y")
+    same_dimension(X, Y)
+    at = checked_points(at, X)
     n, m = len(X), len(Y)
     C = np.concatenate([X, Y])
     W = np.zeros((n + m, 2))
     W[:, 0] = signed_weights(n, m)
     W[n:, 1] = 1.0
-    Z = X if at is None else at
-    S, G = kernel.sums_and_grad(Z, C, W, z_is_head=at is None)
-    if at is not None:
-        return -G, None
-    syy = kernel.total(Y) if target_total is None else float(target_total)
-    energy = 0.5 * (S[:, 0].sum() / n - S[:, 1].sum() / (n * m) + syy / m**2)
-    return -G, float(energy)
 
+    def evaluate(points, with_loss):
+        Z = X if points is None else points
+        S, G = kernel.sums_and_grad(Z, C, W, z_is_head=points is None)
+        if not with_loss:
+            return -G, None
+        syy = kernel.total(Y) if target_total is None else float(target_total)
+        energy = 0.5 * (S[:, 0].sum() / n - S[:, 1].sum() / (n * m) + syy / m**2)
+        return -G, float(energy)
 
-def mmd_velocity(Z, X, Y, kernel: Kernel) -> np.ndarray:
-    """The MMD flow velocity -grad f(z) at the rows of Z, shape (len(Z), d).
-
-    f = mu_nu - mu_nu* with nu = (1/n) sum delta_{x_i} (rows of X) and nu* = (1/m) sum delta_{y_j}
-    (rows of Y); talk, slide "Preliminaries" (force on a particle), Arbel, Korba, Salim, Gretton
-    (NeurIPS 2019), Section 2. The kernel chooses its fastest way to compute it (the Gaussian
-    kernel: one exponential per pair, in cache-sized blocks).
-    """
-    check_kernel(kernel)
-    Z = as_samples(Z, "Z")
-    X = as_samples(X, "X")
-    Y = as_samples(Y, "Y")
-    same_dimension(X, Y)
-    same_dimension(Z, X, "Z", "X")
-    at = None if Z is X or (Z.shape == X.shape and np.array_equal(Z, X)) else Z
-    return mmd_velocity_and_energy(X, Y, kernel, at=at, target_total=0.0)[0]
+    return evaluated_step(evaluate, at, record)

@@ -225,7 +225,7 @@ def discrete_divergence(divergence, p, q) -> float:
     return float(total)
 
 
-def divergence_1d(divergence, logp, logq, lower=-np.inf, upper=np.inf) -> float:
+def divergence_1d(divergence, logp, logq, *, lower=-np.inf, upper=np.inf) -> float:
     """D_phi(P, Q) for 1-D densities by quadrature: int q phi(p / q) over (lower, upper).
 
     ``logp`` and ``logq`` are vectorised log-densities. The integrand is evaluated as

@@ -43,13 +43,14 @@ import numpy as np
 
 from .._validation import as_rng, as_samples, positive_int, same_dimension
 from .mmd import signed_weights
+from .velocity import FieldStep, checked_points
 
 __all__ = [
     "energy_slicing_constant",
     "random_directions",
     "sliced_energy_1d",
     "sliced_mmd2",
-    "sliced_velocity_and_energy",
+    "sliced_velocity",
 ]
 
 
@@ -63,7 +64,7 @@ def energy_slicing_constant(d: int) -> float:
     return math.exp(0.5 * math.log(math.pi) + math.lgamma((d + 1) / 2) - math.lgamma(d / 2))
 
 
-def random_directions(n_projections: int, d: int, rng=None) -> np.ndarray:
+def random_directions(n_projections: int, d: int, *, rng=None) -> np.ndarray:
     """(n_projections, d) independent directions uniform on the unit sphere of R^d.
 
     Normalised standard Gaussian vectors (rotation invariant, so uniform on the sphere).
@@ -80,7 +81,7 @@ def random_directions(n_projections: int, d: int, rng=None) -> np.ndarray:
     return xi / norms[:, None]
 
 
-def sliced_energy_1d(p, w, at=None):
+def sliced_energy_1d(p, w, *, at=None):
     """The 1-D energy-kernel velocity and energy of points p (K,) with weights w (K,), by one sort.
 
     Returns ``(g, F1)``:
@@ -191,43 +192,39 @@ def _one_direction(px, py, out, record, work=None):
 def _one_direction_ties(px, py, out, record):
     """The general route: one argsort of all points, ties grouped (sign(0) = 0)."""
     n, m = len(px), len(py)
-    p = np.concatenate([px, py])
-    w = signed_weights(n, m)
-    order = np.argsort(p)
-    s = np.take(p, order)
-    ws = np.take(w, order)
-    cw = np.cumsum(ws)
-    g_sorted = _g_sorted(s, ws, cw)
-    g = np.empty(n + m)
-    g[order] = g_sorted
+    g, F1 = sliced_energy_1d(np.concatenate([px, py]), signed_weights(n, m))
     out[:] = g[:n]
-    return -float(np.dot(ws * s, g_sorted)) if record else 0.0
+    return F1 if record else 0.0
 
 
 #: Values of g held at once (one row per direction) before they are summed into the velocity.
 CHUNK_ELEMENTS = 2**23
 
 
-def sliced_velocity_and_energy(X, Y, directions, at=None, record: bool = True):
+def sliced_velocity(X, Y, directions, *, at=None, record: bool = False) -> FieldStep:
     """Sliced estimates of the energy-kernel MMD flow velocity and of F = 1/2 MMD^2.
 
     ``directions`` (P, d) are unit vectors (uniform on the sphere for an unbiased estimate:
-    :func:`random_directions`). Returns ``(v, F, v_particles)``:
+    :func:`random_directions`). Returns a :class:`~.velocity.FieldStep`:
 
-    * ``v`` : (c_d / P) sum_p xi_p g_p(<xi_p, z>) at the rows z of ``at`` (default X): an
+    * ``velocity`` : (c_d / P) sum_p xi_p g_p(<xi_p, z>) at the rows z of ``at`` (default X): an
       unbiased estimate of the exact velocity -grad f, f = mu_nu - mu_nu*;
-    * ``F`` : (c_d / P) sum_p F_1(<xi_p, [X; Y]>), an unbiased estimate of the plug-in
-      F = 1/2 MMD^2 (``None`` unless ``record``);
-    * ``v_particles`` : the estimate at X from the same directions (``v`` itself when ``at`` is
-      None; ``None`` when ``at`` is given and ``record`` is false).
+    * ``loss`` (with ``record=True``) : (c_d / P) sum_p F_1(<xi_p, [X; Y]>), an unbiased
+      estimate of the plug-in F = 1/2 MMD^2;
+    * ``particle_velocity`` (with ``record=True`` and ``at`` given) : the estimate at X from the
+      same directions.
 
     Per direction: one ``argsort`` of the n projected particles, one ``sort`` of the m projected
     targets and a linear merge, then linear passes; the g of a chunk of directions are summed
-    into the velocity with one matrix product. No n x m array; memory O(n + m). Inputs must be
-    validated float arrays of the same dimension.
+    into the velocity with one matrix product. No n x m array; memory O(n + m).
     """
+    X = as_samples(X, "X")
+    Y = as_samples(Y, "Y")
+    same_dimension(X, Y)
+    xi = as_samples(directions, "directions")
+    same_dimension(xi, X, "directions", "X")
+    at = checked_points(at, X)
     n, d = X.shape
-    xi = np.asarray(directions, dtype=float)
     P = len(xi)
     scale = energy_slicing_constant(d) / P
     need_x = at is None or record
@@ -248,13 +245,14 @@ def sliced_velocity_and_energy(X, Y, directions, at=None, record: bool = True):
             v_x += G[: len(block)].T @ block
     if v_x is not None:
         v_x *= scale
+    loss = scale * F if record else None
     if at is None:
-        return v_x, (scale * F if record else None), v_x
+        return FieldStep(v_x, loss=loss)
     v_at *= scale
-    return v_at, (scale * F if record else None), v_x
+    return FieldStep(v_at, loss=loss, particle_velocity=v_x if record else None)
 
 
-def sliced_mmd2(X, Y, n_projections: int = 64, rng=None) -> float:
+def sliced_mmd2(X, Y, *, n_projections: int = 64, rng=None) -> float:
     """Sliced estimate of the energy distance MMD^2 (energy kernel, plug-in V-statistic).
 
     2 (c_d / P) sum_p F_1 over P random directions: unbiased for
@@ -264,5 +262,5 @@ def sliced_mmd2(X, Y, n_projections: int = 64, rng=None) -> float:
     X = as_samples(X, "X")
     Y = as_samples(Y, "Y")
     same_dimension(X, Y)
-    xi = random_directions(n_projections, X.shape[1], rng)
-    return 2.0 * sliced_velocity_and_energy(X, Y, xi, record=True)[1]
+    xi = random_directions(n_projections, X.shape[1], rng=rng)
+    return 2.0 * sliced_velocity(X, Y, xi, record=True).loss

@@ -25,20 +25,21 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_samples, same_dimension
-from ..kernels import Kernel, check_kernel
-from ..kernels.base import BLOCK_ELEMENTS, row_blocks, sq_distances
+from ..kernels import BLOCK_ELEMENTS, Kernel, check_kernel, row_blocks, sq_distances
+from .velocity import FieldStep, checked_points, evaluated_step
 
 __all__ = [
     "check_ksd_kernel",
     "check_target",
     "ksd2",
     "ksd_velocity",
-    "stein_direction",
     "stein_kernel",
+    "svgd_velocity",
+    "target_score",
 ]
 
 
-def check_target(target, jacobian: bool = False):
+def check_target(target, *, jacobian: bool = False):
     """``target`` if it has a callable ``score`` (and ``score_jacobian`` when asked), else a
     ``ValueError`` naming the argument."""
     needs = ("score", "score_jacobian") if jacobian else ("score",)
@@ -51,7 +52,8 @@ def check_target(target, jacobian: bool = False):
     return target
 
 
-def _score(target, X: np.ndarray) -> np.ndarray:
+def target_score(target, X: np.ndarray) -> np.ndarray:
+    """``target.score(X)`` as a float64 array, checked to have the shape of X."""
     s = np.asarray(target.score(X), dtype=np.float64)
     if s.shape != X.shape:
         raise ValueError(f"target.score returned shape {s.shape}, expected {X.shape}")
@@ -92,7 +94,7 @@ def _blocks(n_rows: int, n_cols: int, d: int, block_elements):
 
 def _inputs(X, target, kernel, jacobian=False):
     X = as_samples(X, "X")
-    return X, check_target(target, jacobian), check_kernel(kernel)
+    return X, check_target(target, jacobian=jacobian), check_kernel(kernel)
 
 
 def stein_kernel(X, Y, target, kernel: Kernel) -> np.ndarray:
@@ -100,7 +102,9 @@ def stein_kernel(X, Y, target, kernel: Kernel) -> np.ndarray:
     X, target, kernel = _inputs(X, target, kernel)
     Y = as_samples(Y, "Y")
     same_dimension(X, Y)
-    _, U = _stein_block(kernel, X, Y, _score(target, X), _score(target, Y), phi=False, u=True)
+    _, U = _stein_block(
+        kernel, X, Y, target_score(target, X), target_score(target, Y), phi=False, u=True
+    )
     return U
 
 
@@ -111,7 +115,7 @@ def ksd2(X, target, kernel: Kernel, *, block_elements: int | None = None) -> flo
     kernel); computed over blocks of rows.
     """
     X, target, kernel = _inputs(X, target, kernel)
-    S = _score(target, X)
+    S = target_score(target, X)
     n, d = X.shape
     total = 0.0
     for rows in _blocks(n, n, d, block_elements):
@@ -120,34 +124,34 @@ def ksd2(X, target, kernel: Kernel, *, block_elements: int | None = None) -> flo
     return total / n**2
 
 
-def stein_direction(
-    X, target, kernel: Kernel, at=None, *, with_ksd2: bool = False, block_elements=None
-):
-    """The SVGD direction phi(z) = (1/n) sum_j [k(x_j, z) s(x_j) + grad_{x_j} k(x_j, z)].
+def svgd_velocity(
+    X, target, kernel: Kernel, *, at=None, record: bool = False, block_elements=None
+) -> FieldStep:
+    """The SVGD velocity, the Stein direction phi(z) = (1/n) sum_j [k(x_j, z) s(x_j) +
+    grad_{x_j} k(x_j, z)], at the rows of ``at`` (default: at X itself).
 
-    Evaluated at the rows of ``at`` (default: at X itself), shape (len(at), d). With
-    ``with_ksd2=True`` returns ``(phi, KSD^2(X))``; when ``at`` is None KSD^2 comes from the
-    same kernel evaluations.
+    Returns a :class:`~.velocity.FieldStep` (``velocity`` of shape (len(at), d)); with
+    ``record=True`` its ``loss`` is KSD^2(X) (V-statistic, ||phi||^2 in H^d) from the kernel
+    evaluations of phi at X.
     """
     X, target, kernel = _inputs(X, target, kernel)
-    S = _score(target, X)
+    at = checked_points(at, X)
+    S = target_score(target, X)
     n, d = X.shape
-    own = at is None
-    Z = X if own else as_samples(at, "at")
-    same_dimension(Z, X, "at", "X")
-    sZ = S if own else _score(target, Z)
-    phi = np.empty_like(Z)
-    total = 0.0
-    want_u = with_ksd2 and own
-    for rows in _blocks(len(Z), n, d, block_elements):
-        direction, U = _stein_block(kernel, Z[rows], X, sZ[rows], S, phi=True, u=want_u)
-        phi[rows] = direction / n
-        if want_u:
-            total += float(U.sum())
-    if not with_ksd2:
-        return phi
-    value = total / n**2 if own else ksd2(X, target, kernel, block_elements=block_elements)
-    return phi, value
+
+    def evaluate(points, with_loss):
+        Z = X if points is None else points
+        sZ = S if points is None else target_score(target, Z)
+        phi = np.empty_like(Z)
+        total = 0.0
+        for rows in _blocks(len(Z), n, d, block_elements):
+            direction, U = _stein_block(kernel, Z[rows], X, sZ[rows], S, phi=True, u=with_loss)
+            phi[rows] = direction / n
+            if with_loss:
+                total += float(U.sum())
+        return phi, (total / n**2 if with_loss else None)
+
+    return evaluated_step(evaluate, at, record)
 
 
 def check_ksd_kernel(kernel: Kernel) -> Kernel:
@@ -195,35 +199,34 @@ def _ksd_grad_block(kernel, Z, X, sZ, sX, JZ, *, u: bool):
 
 
 def ksd_velocity(
-    X, target, kernel: Kernel, at=None, *, with_ksd2: bool = False, block_elements=None
-):
+    X, target, kernel: Kernel, *, at=None, record: bool = False, block_elements=None
+) -> FieldStep:
     """The velocity of KSD descent: -grad of the first variation 2 (1/n) sum_j u_p(., x_j).
 
-    Evaluated at the rows of ``at`` (default: X), shape (len(at), d). At a particle x_i it is
-    -n times the gradient of the V-statistic :func:`ksd2` in x_i. Needs ``target.score`` and
-    ``target.score_jacobian`` and a smooth radial kernel (Gaussian or IMQ; a ``ValueError``
-    otherwise). With ``with_ksd2=True`` returns ``(velocity, KSD^2(X))``, from the same kernel
-    evaluations when ``at`` is None.
+    Evaluated at the rows of ``at`` (default: X); returns a :class:`~.velocity.FieldStep`
+    (``velocity`` of shape (len(at), d)). At a particle x_i it is -n times the gradient of the
+    V-statistic :func:`ksd2` in x_i. Needs ``target.score`` and ``target.score_jacobian`` and a
+    smooth radial kernel (Gaussian or IMQ; a ``ValueError`` otherwise). With ``record=True`` its
+    ``loss`` is KSD^2(X), from the kernel evaluations of the velocity at X.
     """
     X, target, kernel = _inputs(X, target, kernel, jacobian=True)
     kernel = check_ksd_kernel(kernel)
-    S = _score(target, X)
+    at = checked_points(at, X)
+    S = target_score(target, X)
     n, d = X.shape
-    own = at is None
-    Z = X if own else as_samples(at, "at")
-    same_dimension(Z, X, "at", "X")
-    sZ = S if own else _score(target, Z)
-    JZ = _score_jacobian(target, Z)
-    v = np.empty_like(Z)
-    total = 0.0
-    want_u = with_ksd2 and own
     block = BLOCK_ELEMENTS if block_elements is None else block_elements
-    for rows in row_blocks(len(Z), 8 * n, block):  # about 8 (rows, n) arrays live at once
-        grad, u_sums = _ksd_grad_block(kernel, Z[rows], X, sZ[rows], S, JZ[rows], u=want_u)
-        v[rows] = -2.0 / n * grad
-        if want_u:
-            total += float(u_sums.sum())
-    if not with_ksd2:
-        return v
-    value = total / n**2 if own else ksd2(X, target, kernel, block_elements=block_elements)
-    return v, value
+
+    def evaluate(points, with_loss):
+        Z = X if points is None else points
+        sZ = S if points is None else target_score(target, Z)
+        JZ = _score_jacobian(target, Z)
+        v = np.empty_like(Z)
+        total = 0.0
+        for rows in row_blocks(len(Z), 8 * n, block):  # about 8 (rows, n) arrays live at once
+            grad, u_sums = _ksd_grad_block(kernel, Z[rows], X, sZ[rows], S, JZ[rows], u=with_loss)
+            v[rows] = -2.0 / n * grad
+            if with_loss:
+                total += float(u_sums.sum())
+        return v, (total / n**2 if with_loss else None)
+
+    return evaluated_step(evaluate, at, record)

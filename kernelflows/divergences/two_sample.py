@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validation import as_rng, positive_int
 from ..kernels import Kernel, blas_one_thread
-from .mmd import _prepare, mmd2
+from .mmd import check_estimator, mmd2
 
 __all__ = ["PermutationTestResult", "mmd_test"]
 
@@ -40,6 +40,7 @@ def mmd_test(
     X,
     Y,
     kernel: Kernel,
+    *,
     n_permutations: int = 500,
     rng=None,
     estimator: str = "unbiased",
@@ -52,20 +53,20 @@ def mmd_test(
     once, so this is meant for samples of up to a few thousand points. ``rng`` is a
     ``numpy.random.Generator`` or a seed (``None`` means seed 0).
     """
-    X, Y = _prepare(X, Y, kernel, estimator)
+    X, Y = check_estimator(X, Y, kernel, estimator)
     n_permutations = positive_int(n_permutations, "n_permutations")
     chunk = positive_int(chunk, "chunk")
     rng = as_rng(rng)
     n, m = len(X), len(Y)
     Z = np.vstack([X, Y])
     N = n + m
-    statistic = mmd2(X, Y, kernel, estimator)
+    statistic = mmd2(X, Y, kernel, estimator=estimator)
     perms = np.array([rng.permutation(N) for _ in range(n_permutations)])
 
     if estimator == "linear":
-        null = np.array([mmd2(Z[p[:n]], Z[p[n:]], kernel, "linear") for p in perms])
+        null = np.array([mmd2(Z[p[:n]], Z[p[n:]], kernel, estimator="linear") for p in perms])
     else:
-        K = kernel._gram(Z, Z)
+        K = kernel(Z)
         diag = np.diag(K).copy()
         total = K.sum()
         null = np.empty(n_permutations)

@@ -21,7 +21,7 @@ import numpy as np
 from .._validation import as_rng, positive_int
 from ..densities import GaussianMixture
 from ..divergences import ksd2, mmd2
-from ..flows import FlowResult, kale_flow, kl_flow, ksd_descent, mmd_flow, svgd
+from ..flows import FlowResult, kale_flow, kl_flow, ksd_descent, mmd_flow, sliced_mmd_flow, svgd
 from ..kernels import EnergyKernel, GaussianKernel, median_heuristic
 from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
 from .metrics import mode_fractions
@@ -70,7 +70,7 @@ COVERAGE_THRESHOLD = 0.05
 
 def energy_distance(X, Y) -> float:
     """The energy distance of X and Y: the unbiased MMD^2 of the energy kernel."""
-    return mmd2(X, Y, EnergyKernel(), "unbiased")
+    return mmd2(X, Y, EnergyKernel(), estimator="unbiased")
 
 
 @dataclass(frozen=True)
@@ -146,10 +146,9 @@ def beyond_experiment(settings="reduced", /, **changes) -> BeyondRuns:
         "KALE flow": lambda: kale_flow(
             X0, Y, k, lam=s["lam"], step=steps["KALE flow"], n_steps=n_steps
         ),
-        "sliced MMD flow": lambda: mmd_flow(
+        "sliced MMD flow": lambda: sliced_mmd_flow(
             X0,
             Y,
-            EnergyKernel(),
             n_projections=n_projections,
             step=steps["sliced MMD flow"],
             n_steps=n_steps,
@@ -160,7 +159,7 @@ def beyond_experiment(settings="reduced", /, **changes) -> BeyondRuns:
             X0, target, k, step=steps["KSD descent"], n_steps=n_steps
         ),
         "Langevin (KL flow)": lambda: kl_flow(
-            X0, target.score, step=steps["Langevin (KL flow)"], n_steps=n_steps, rng=langevin_rng
+            X0, target, step=steps["Langevin (KL flow)"], n_steps=n_steps, rng=langevin_rng
         ),
     }
     runs, seconds = {}, {}

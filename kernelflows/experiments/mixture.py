@@ -93,13 +93,7 @@ def mixture_experiment(
     make[f"KALE lam={noise_lam:g}, noise {beta:g}"] = lambda: kale_flow(
         X0, Y, kernel, lam=noise_lam, noise=beta, rng=noise_rng, **kw
     )
-    make["KL flow (ULA)"] = lambda: kl_flow(
-        X0,
-        target.score,
-        log_density=target.log_density,
-        rng=langevin_rng,
-        **kw,
-    )
+    make["KL flow (ULA)"] = lambda: kl_flow(X0, target, rng=langevin_rng, **kw)
     results = {name: make[name]() for name in names if name in wanted}
     mmd = {name: mmd_to_target(res, Y, kernel) for name, res in results.items()}
     return MixtureRuns(X0, Y, kernel, results, mmd)

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._io import atomic_write
+from .._io import write_text
 from .registry import experiment, jsonable
 
 __all__ = [
@@ -168,7 +168,7 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
     }
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
     with _signals_held():  # a Ctrl-C now is taken once the piece is on disk
-        atomic_write(f.path, lambda tmp: Path(tmp).write_text(text))
+        write_text(f.path, text)
 
 
 @contextlib.contextmanager

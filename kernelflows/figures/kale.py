@@ -45,7 +45,7 @@ def disjoint_support_figure(scale="reduced"):
     X, Y = disjoint_samples(n)
     kernel = GaussianKernel(1.0)
     lam = 1.0
-    m2 = mmd2(X, Y, kernel, "biased")
+    m2 = mmd2(X, Y, kernel, estimator="biased")
     res = kale(X, Y, kernel, lam=lam)
     fig, ax = new_figure(1, width=6.0, height=3.2)
     z = np.linspace(-0.5, 3.5, 801)
@@ -203,7 +203,7 @@ def kale_limits_figure(scale="reduced"):
         (GaussianKernel(1.0), "Gaussian, $\\sigma$ = 1", COLORS["noise"]),
     ]:
         values = kale_path(X, Y, kernel, lams)
-        half = mmd2(X, Y, kernel, "biased") / 2
+        half = mmd2(X, Y, kernel, estimator="biased") / 2
         ax0.loglog(lams, values, "o-", ms=3, color=col, label=f"KALE$_\\lambda$, {name}")
         ax0.axhline(half, color=col, ls=":", label=f"MMD$^2$/2 = {half:.3f}")
     ax0.axhline(kl, color="k", ls="--", label=f"KL(P || Q) = {kl:.3f}")
@@ -213,7 +213,7 @@ def kale_limits_figure(scale="reduced"):
     Xd, Yd = disjoint_samples(200)
     kernel = GaussianKernel(1.0)
     values = kale_path(Xd, Yd, kernel, lams)
-    half = mmd2(Xd, Yd, kernel, "biased") / 2
+    half = mmd2(Xd, Yd, kernel, estimator="biased") / 2
     ax1.loglog(lams, values, "o-", ms=3, color=COLORS["particles"], label="KALE$_\\lambda$")
     ax1.axhline(half, color=COLORS["particles"], ls=":", label=f"MMD$^2$/2 = {half:.3f}")
     ax1.set_xlabel("$\\lambda$")

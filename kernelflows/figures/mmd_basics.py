@@ -192,7 +192,7 @@ def kernel_matrix(scale: str = "reduced"):
     ax.set_xticks([n / 2 - 0.5, 3 * n / 2 - 0.5], ["X ~ P", "Y ~ Q"])
     ax.set_yticks([n / 2 - 0.5, 3 * n / 2 - 0.5], ["X ~ P", "Y ~ Q"])
     fig.colorbar(im, ax=ax, shrink=0.8, label="k")
-    value = mmd2(X, Y, k, "unbiased")
+    value = mmd2(X, Y, k, estimator="unbiased")
     ax.set_title(
         f"unbiased MMD^2 = {a_xx:.4f} + {a_yy:.4f} - 2 x {b_xy:.4f} = {value:.4f}\n"
         f"P = N(0, 1), Q = N(1.5, 0.6^2), n = m = {n}, Gaussian k, bandwidth 0.7",
@@ -235,9 +235,10 @@ def empirical_witness(scale: str = "reduced"):
     handles = ax.get_legend_handles_labels()
     handles_w = axw.get_legend_handles_labels()
     legend_below(ax, handles[0] + handles_w[0], handles[1] + handles_w[1], ncols=2, offset=0.2)
+    biased = np.sqrt(mmd2(X, Y, k, estimator="biased"))
     ax.set_title(
         rf"$\hat f(z) \propto \sum_j k(z, x_j) - \sum_j k(z, y_j)$; "
-        f"biased MMD = {np.sqrt(mmd2(X, Y, k, 'biased')):.4f}, population {diff.norm():.4f}",
+        f"biased MMD = {biased:.4f}, population {diff.norm():.4f}",
         fontsize=9,
     )
     return fig

@@ -117,8 +117,8 @@ def mmd_forces(scale="reduced"):
     parts = {
         r"confinement $\nabla \mu_{\nu^*}$": lambda P: kernel.weighted_grad(P, Y) / m,
         r"interaction $-\nabla \mu_{\nu}$": lambda P: -kernel.weighted_grad(P, X) / n,
-        r"velocity $-\nabla f = \nabla\mu_{\nu^*} - \nabla\mu_\nu$": lambda P: mmd_velocity(
-            P, X, Y, kernel
+        r"velocity $-\nabla f = \nabla\mu_{\nu^*} - \nabla\mu_\nu$": lambda P: (
+            mmd_velocity(X, Y, kernel, at=P).velocity
         ),
     }
     xlim, ylim, n_grid = (-3, 4), (-3, 3.5), 15

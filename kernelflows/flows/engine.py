@@ -6,69 +6,65 @@ composes transformations):
 
 * a **velocity field** (:class:`VelocityField`, one module per divergence in this package):
   ``field.init(X)`` gives the field's initial state (KALE: the dual coefficients), and
-  ``field(X, state, at=None, record=False)`` returns a :class:`FieldStep`: the velocity at the
-  points ``at`` (default: the particles X) of the field built from X, the next state, per-step
-  information (scalars: Newton steps, a duality gap), and when ``record`` is true the loss at X
-  and the mean squared velocity at X, computed from the same solve. The field keeps no state of
-  its own between calls: everything it carries is in ``state``, so one field object can run
-  several flows;
+  ``field(X, state, at=None, record=False)`` returns a :class:`FieldStep` (the one velocity
+  contract of :mod:`kernelflows.divergences.velocity`): the velocity at the points ``at``
+  (default: the particles X) of the field built from X, the next state, per-step information
+  (scalars: Newton steps, a duality gap), and when ``record`` is true the loss at X and the
+  velocity at X, computed from the same solve. The field keeps no state of its own between
+  calls: everything it carries is in ``state``, so one field object can run several flows;
 * a **perturbation** (:mod:`.perturbations`): noise injection (evaluate the velocity at
   X + beta_n u, move X) or diffusion (move X, then add beta_n u), with beta_n from a schedule
   (:mod:`.schedules`);
 * the forward **Euler step** X <- X + step * velocity;
-* a **recorder** of snapshots, giving a :class:`FlowResult`.
+* a **recorder** of snapshots (the loss, the mean squared speeds of
+  :func:`~kernelflows.divergences.mean_speed2`, the field's information), giving a
+  :class:`FlowResult`.
 
 :func:`run_flow` composes them and checks the contract: a field must return a finite velocity of
 the right shape (else :class:`FlowDivergedError` names the step, the last loss and ``step``),
 and a field that cannot certify its step (KALE's solver) raises at that step.
 
-A new flow brings its own field (a class with ``init`` and ``__call__``) and calls
-:func:`run_flow`; it gets the same :class:`FlowResult`, perturbations, schedules and progress bar.
+A new flow brings its own field (a class with ``init`` and ``__call__``) and an entry point made
+by :func:`flow_entry_point` from the function that builds the field; it gets the same
+:class:`FlowResult`, options, perturbations, schedules and progress bar.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
+import dataclasses
+import functools
+import inspect
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._validation import as_rng, as_samples, positive, positive_int
+from .._validation import (
+    MAX_COORDINATE,
+    as_rng,
+    as_samples,
+    positive,
+    positive_int,
+    same_dimension,
+)
+from ..divergences.velocity import FieldStep, mean_speed2
 from ..kernels import blas_one_thread
-from .perturbations import Perturbation, as_perturbation
+from . import progress as _bars
+from .perturbations import as_perturbation
 
 __all__ = [
+    "ENGINE_OPTIONS",
     "FieldStep",
     "FlowDivergedError",
     "FlowResult",
     "Recorder",
     "VelocityField",
-    "flow_progress",
+    "flow_entry_point",
     "run_flow",
     "snapshot_steps",
 ]
-
-
-@dataclass(frozen=True)
-class FieldStep:
-    """What a velocity field returns for one step.
-
-    ``velocity`` : (len(at), d) the velocity at the evaluation points.
-    ``state`` : the field's state after this step (e.g. the dual coefficients solved for X).
-    ``info`` : scalars of this step, recorded at every step (e.g. a duality gap).
-    ``loss`` : the field's loss at the particles (only when asked with ``record=True``).
-    ``speed2`` : mean over particles of ||velocity at the particles||^2 (only with ``record``).
-    """
-
-    velocity: np.ndarray
-    state: Any = None
-    info: Mapping[str, float] = field(default_factory=dict)
-    loss: float | None = None
-    speed2: float | None = None
 
 
 @runtime_checkable
@@ -78,8 +74,9 @@ class VelocityField(Protocol):
     ``init(particles) -> state`` and ``__call__(particles, state, at=None, record=False) ->
     FieldStep``. The field is built from ``particles`` (never from ``at``: noise injection needs
     the field of the unperturbed particles at perturbed points); with ``record=True`` it also
-    reports the loss and the mean squared velocity at the particles, reusing its own solve.
-    ``name`` is what the loss is (e.g. ``"F = MMD^2 / 2"``), stored in the result.
+    reports the loss at the particles and, when ``at`` is given, the velocity at the particles
+    (``FieldStep.particle_velocity``), reusing its own solve. ``init`` checks that the particles
+    fit the field (their dimension). ``name`` is what the loss is (e.g. ``"F = MMD^2 / 2"``).
     """
 
     name: str
@@ -89,24 +86,9 @@ class VelocityField(Protocol):
     def __call__(self, particles, state, at=None, record: bool = False) -> FieldStep: ...
 
 
-def evaluated_step(evaluate, at=None, record: bool = False, state=None, info=None) -> FieldStep:
-    """The :class:`FieldStep` of a field whose work is one function of the evaluation points.
-
-    ``evaluate(points, with_loss) -> (velocity, loss)`` gives the velocity at ``points`` (None:
-    at the particles) and, with ``with_loss``, the loss at the particles from the same kernel
-    sums. Unrecorded steps cost one call; a recorded step with noise injection two (the
-    velocity at the perturbed points, and the loss and speed at the particles).
-    """
-    info = {} if info is None else info
-    if not record:
-        return FieldStep(evaluate(at, False)[0], state, info)
-    v_x, loss = evaluate(None, True)
-    v = v_x if at is None else evaluate(at, False)[0]
-    return FieldStep(v, state, info, loss=loss, speed2=float(np.mean(np.sum(v_x**2, axis=1))))
-
-
 class FlowDivergedError(FloatingPointError):
-    """The particles or the velocity became NaN or infinite: the step size is too large."""
+    """The particles or the velocity became NaN or infinite (or the particles left the range
+    where squared distances are finite): the step size is too large."""
 
 
 @dataclass(frozen=True)
@@ -119,14 +101,15 @@ class FlowResult:
     trajectory : (T, n, d) snapshots, taken before the step of the same index.
     steps : (T,) step index of each snapshot; first 0, last n_steps.
     loss : (T,) the field's loss at each snapshot (its meaning is ``loss_name``).
-    grad_sq_norm : (T,) mean over particles of ||velocity||^2 at the unperturbed particles
-        (MMD flow: mean ||grad f||^2, the dissipation rate of the slide "Consistency (2)").
+    speed2 : (T,) the mean squared speed (:func:`~kernelflows.divergences.mean_speed2`) of the
+        velocity at the unperturbed particles (MMD flow: mean ||grad f||^2, the dissipation rate
+        of the slide "Consistency (2)").
+    step_speed2 : (T,) the mean squared speed of the step taken from each snapshot (with noise
+        injection: of the velocity at X + beta u, one draw of u; NaN at the last snapshot).
     beta : (T,) the noise level beta_n of the perturbation's schedule at each snapshot.
     step : the step size gamma.
-    loss_name : what ``loss`` is (set by the velocity field).
-    extras : (T,) arrays by name at the snapshots: the field's per-step information and
-        ``step_sq_norm``, the mean squared velocity of the step taken from that snapshot (with
-        noise injection: E ||v(X + beta u)||^2, one draw of u; NaN at the last snapshot).
+    field : the velocity field that ran (``loss_name`` is its ``name``).
+    extras : (T,) arrays by name at the snapshots: the field's per-step information.
     step_info : (n_steps,) arrays by name: the field's per-step information at every step
         (KALE flow: the duality gap of every step's solve).
     """
@@ -135,12 +118,18 @@ class FlowResult:
     trajectory: np.ndarray
     steps: np.ndarray
     loss: np.ndarray
-    grad_sq_norm: np.ndarray
+    speed2: np.ndarray
+    step_speed2: np.ndarray
     beta: np.ndarray
     step: float
-    loss_name: str = ""
-    extras: Mapping[str, np.ndarray] = field(default_factory=dict)
-    step_info: Mapping[str, np.ndarray] = field(default_factory=dict)
+    field: Any = dataclasses.field(default=None, compare=False, repr=False)
+    extras: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    step_info: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    @property
+    def loss_name(self) -> str:
+        """What ``loss`` is: the field's ``name`` (e.g. ``"F = MMD^2 / 2"``)."""
+        return getattr(self.field, "name", "")
 
     @property
     def times(self) -> np.ndarray:
@@ -155,7 +144,7 @@ class FlowResult:
         return self.trajectory[hits[0]]
 
 
-def snapshot_steps(n_steps: int, record_every: int | None = None) -> np.ndarray:
+def snapshot_steps(n_steps: int, *, record_every: int | None = None) -> np.ndarray:
     """Step indices of the snapshots: 0, every ``record_every`` steps, and ``n_steps``.
 
     ``record_every=None`` picks the smallest spacing giving at most 101 snapshots.
@@ -167,7 +156,11 @@ def snapshot_steps(n_steps: int, record_every: int | None = None) -> np.ndarray:
 
 
 class Recorder:
-    """Collects snapshots (particles, loss, mean squared velocity, beta, field information)."""
+    """Collects snapshots (particles, loss, mean squared speeds, beta, field information).
+
+    A field's information has the same names at every step: a name that appears or disappears
+    along the run is an error (a column of the result would otherwise be missing values).
+    """
 
     def __init__(self, steps: np.ndarray, n_steps: int):
         self.steps = np.asarray(steps)
@@ -175,41 +168,53 @@ class Recorder:
         self.n_steps = n_steps
         self.rows: list[tuple] = []
         self.extras: dict[str, list] = {}
-        self.step_sq: list[float] = []
+        self.step_speed2: list[float] = []
         self.per_step: dict[str, np.ndarray] = {}
+        self._names: tuple | None = None
 
     def due(self, n: int) -> bool:
         return n in self._due
 
-    def record(self, X, out: FieldStep, beta: float) -> None:
-        self.rows.append((X.copy(), float(out.loss), float(out.speed2), float(beta)))
+    def _check_names(self, n: int, info) -> None:
+        names = tuple(sorted(info))
+        if self._names is None:
+            self._names = names
+        elif names != self._names:
+            raise ValueError(
+                f"the velocity field's info names changed at step {n}: {list(names)} instead of "
+                f"{list(self._names)} (a field reports the same names at every step)"
+            )
+
+    def record(self, n: int, X, out: FieldStep, speed2: float, beta: float) -> None:
+        self._check_names(n, out.info)
+        self.rows.append((X.copy(), float(out.loss), speed2, float(beta)))
         for key, value in out.info.items():
             self.extras.setdefault(key, []).append(float(value))
 
-    def step_info(self, n: int, out: FieldStep, speed2: float | None) -> None:
+    def step_info(self, n: int, out: FieldStep, step_speed2: float | None) -> None:
+        self._check_names(n, out.info)
         for key, value in out.info.items():
             column = self.per_step.get(key)
             if column is None:
                 column = self.per_step[key] = np.full(self.n_steps, np.nan)
             column[n] = float(value)
-        if speed2 is not None:
-            self.step_sq.append(speed2)
+        if step_speed2 is not None:
+            self.step_speed2.append(step_speed2)
 
-    def result(self, step: float, loss_name: str) -> FlowResult:
+    def result(self, step: float, field_) -> FlowResult:
         traj = np.stack([r[0] for r in self.rows])
         T = len(self.rows)
-        extras = {k: np.asarray(v) for k, v in self.extras.items() if len(v) == T}
-        extras["step_sq_norm"] = np.asarray(self.step_sq + [np.nan] * (T - len(self.step_sq)))
         return FlowResult(
             particles=traj[-1].copy(),
             trajectory=traj,
             steps=self.steps.copy(),
             loss=np.array([r[1] for r in self.rows]),
-            grad_sq_norm=np.array([r[2] for r in self.rows]),
+            speed2=np.array([r[2] for r in self.rows]),
+            step_speed2=np.asarray(self.step_speed2 + [np.nan] * (T - len(self.step_speed2))),
             beta=np.array([r[3] for r in self.rows]),
             step=step,
-            loss_name=loss_name,
-            extras=extras,
+            field=field_,
+            extras={k: np.asarray(v) for k, v in self.extras.items()},
             step_info=dict(self.per_step),
         )
 
@@ -266,50 +271,34 @@ def _finite(a: np.ndarray) -> bool:
     return bool(np.isfinite(total)) or bool(np.all(np.isfinite(a)))
 
 
-def _checked_loss(out: FieldStep, n: int, step: float, last_loss: float) -> float:
-    """The recorded loss; NaN or infinite after a finite one means the flow diverged."""
+def _in_range(a: np.ndarray) -> bool:
+    """Every entry finite and within +-MAX_COORDINATE (where squared distances stay finite): a
+    NaN fails both comparisons. Two passes (max and min), no temporary array."""
+    if a.size == 0:
+        return True
+    return bool(float(a.max()) <= MAX_COORDINATE and float(a.min()) >= -MAX_COORDINATE)
+
+
+def _recorded(out: FieldStep, n: int, X, at, step: float, last_loss: float):
+    """The recorded loss and mean squared speed at the particles; a loss that turns NaN or
+    infinite after a finite one means the flow diverged."""
+    v_x = out.velocity if at is None else out.particle_velocity
+    if out.loss is None or v_x is None or np.shape(v_x) != X.shape:
+        raise ValueError(
+            "a velocity field asked to record must return the loss and, when it is evaluated at "
+            "other points, the velocity at the particles (FieldStep.particle_velocity)"
+        )
     loss = float(out.loss)
     if math.isfinite(last_loss) and not math.isfinite(loss):
         raise _diverged(n, f"the loss is {loss}", last_loss, step)
-    return loss
+    with np.errstate(**_QUIET):
+        return loss, mean_speed2(v_x)
 
 
-#: The progress bars asked for by :func:`flow_progress` (its label and bar position), or None.
-_PROGRESS: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar(
-    "kernelflows_flow_progress", default=None
-)
-
-
-@contextlib.contextmanager
-def flow_progress(label: str = "", *, position: int | None = None):
-    """Show a progress bar for every flow run in this block, even where ``progress=False``
-    was passed (the experiments' runner shows each piece's steps this way): the bar's
-    description starts with ``label``; ``position`` is its line among several bars (a worker
-    process's own line)."""
-    token = _PROGRESS.set((str(label), position))
-    try:
-        yield
-    finally:
-        _PROGRESS.reset(token)
-
-
-def _bar(n_steps: int, progress: bool, desc: str):
-    """The run's progress bar (tqdm.auto: a terminal bar or a JupyterLab widget; disabled
-    unless asked): steps, time left, and the loss and epoch as they are recorded."""
-    from tqdm.auto import tqdm
-
-    asked = _PROGRESS.get()
-    label, position = asked if asked is not None else ("", None)
-    return tqdm(
-        total=n_steps,
-        disable=not (progress or asked is not None),
-        desc=f"{label}: {desc}" if label else desc,
-        unit="step",
-        leave=False,
-        position=position,
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
+def _checked_options(step, n_steps, noise, record_every):
+    step = positive(step, "step")
+    n_steps = positive_int(n_steps, "n_steps")
+    return step, n_steps, as_perturbation(noise), snapshot_steps(n_steps, record_every=record_every)
 
 
 def run_flow(
@@ -333,21 +322,20 @@ def run_flow(
     ``rng`` only (a Generator or a seed). Returns a :class:`FlowResult` with snapshots at
     :func:`snapshot_steps`. ``progress=True`` shows a progress bar (steps, time left, the
     last recorded loss, and the epoch for a field with ``steps_per_epoch``; also inside
-    :func:`flow_progress`). ``dtype`` ("float64" or
+    :func:`~kernelflows.flows.flow_progress`). ``dtype`` ("float64" or
     "float32") is the precision of the particles: the step and a diffusion's noise are rounded
     to it after every step (float32: the student-teacher training of the original code).
 
-    Raises :class:`FlowDivergedError` at the first step whose velocity or particles are not
-    finite, naming the step, the last recorded loss and ``step``.
+    Raises :class:`FlowDivergedError` at the first step whose velocity is not finite or whose
+    particles are not finite or leave the range where squared distances are finite, naming the
+    step, the last recorded loss and ``step``.
     """
     _check_field(field)
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     X = as_samples(X0, "X0").astype(dtype)
-    step = positive(step, "step")
-    n_steps = positive_int(n_steps, "n_steps")
-    perturbation: Perturbation = as_perturbation(noise)
-    recorder = Recorder(snapshot_steps(n_steps, record_every), n_steps)
+    step, n_steps, perturbation, snapshots = _checked_options(step, n_steps, noise, record_every)
+    recorder = Recorder(snapshots, n_steps)
     rng = as_rng(rng)
     # BLAS held to one thread for the whole run: the fields' products are small (or run on the
     # kernels' own pool), and OpenBLAS threads on a busy machine stalled a 240 x 240 Cholesky of
@@ -357,14 +345,8 @@ def run_flow(
 
 
 def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -> FlowResult:
-    with _bar(n_steps, progress, desc) as bar:
+    with _bars.progress_bar(n_steps, progress, desc) as bar:
         return _steps(field, X, step, n_steps, perturbation, recorder, rng, bar)
-
-
-def _show(bar, n: int, loss: float, per_epoch) -> None:
-    if not bar.disable:
-        epoch = f"epoch {n // per_epoch}, " if per_epoch else ""
-        bar.set_postfix_str(f"{epoch}loss {loss:.4g}", refresh=False)
 
 
 def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowResult:
@@ -375,28 +357,91 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
         beta = perturbation.level(n)
         record = recorder.due(n)
         if n == n_steps:
-            out = _call(field, n, last_loss, X, state, None, True)
-            out = _checked(out, n, X.shape, step, last_loss)
-            _show(bar, n, _checked_loss(out, n, step, last_loss), per_epoch)
-            recorder.record(X, out, beta)
+            out = _checked(
+                _call(field, n, last_loss, X, state, None, True), n, X.shape, step, last_loss
+            )
+            loss, speed2 = _recorded(out, n, X, None, step, last_loss)
+            _bars.show_loss(bar, n, loss, per_epoch)
+            recorder.record(n, X, out, speed2, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
         shape = X.shape if at is None else at.shape
         out = _call(field, n, last_loss, X, state, at, record)
         out = _checked(out, n, shape, step, last_loss)
+        step_speed2 = None
         if record:
-            if out.loss is None or out.speed2 is None:
-                raise ValueError("a velocity field asked to record must return loss and speed2")
-            last_loss = _checked_loss(out, n, step, last_loss)
-            recorder.record(X, out, beta)
-            _show(bar, n, last_loss, per_epoch)
+            last_loss, speed2 = _recorded(out, n, X, at, step, last_loss)
+            recorder.record(n, X, out, speed2, beta)
+            _bars.show_loss(bar, n, last_loss, per_epoch)
         with np.errstate(**_QUIET):
-            speed2 = float(np.mean(np.sum(out.velocity**2, axis=1))) if record else None
+            if record:
+                step_speed2 = mean_speed2(out.velocity)
             X += step * out.velocity
-        recorder.step_info(n, out, speed2)
+        recorder.step_info(n, out, step_speed2)
         state = out.state
         X = np.asarray(perturbation.after_step(X, beta, rng), dtype=X.dtype)
-        if not _finite(X):
-            raise _diverged(n, "the particles are NaN or infinite", last_loss, step)
+        if not _in_range(X):
+            raise _diverged(
+                n,
+                f"the particles are NaN, infinite or beyond {MAX_COORDINATE:.0e} (where squared "
+                "distances overflow)",
+                last_loss,
+                step,
+            )
         bar.update(1)
-    return recorder.result(step, getattr(field, "name", ""))
+    return recorder.result(step, field)
+
+
+#: The engine's options: keyword-only in :func:`run_flow` and in every flow's entry point.
+ENGINE_OPTIONS = ("step", "n_steps", "noise", "rng", "record_every", "progress")
+
+
+def flow_entry_point(desc, *, noise=None):
+    """Decorator: a flow's entry point from the function that builds its velocity field.
+
+    ``build(target..., *, field options) -> field`` becomes
+
+        flow(X0, target..., *, step, n_steps, noise=0.0, rng=None, record_every=None,
+             progress=False, field options) -> FlowResult,
+
+    which checks X0 and the engine's options (and X0 against target samples named ``Y``) before
+    any work, builds the field and runs it with :func:`run_flow`: the one place where a flow's
+    options reach the engine. ``desc`` labels the progress bar (a string, or a function of the
+    field). A builder that takes ``rng`` gets the flow's Generator, the one the engine draws
+    the perturbation's noise from (spawn from it for a stream of the field's own). With
+    ``noise=fn`` the flow has no ``noise`` option: its perturbation is ``fn(step)`` (the KL
+    flow's diffusion).
+    """
+
+    def decorate(build):
+        own = inspect.signature(build).parameters
+        engine = inspect.signature(run_flow).parameters
+        options = [engine[k] for k in ENGINE_OPTIONS if noise is None or k != "noise"]
+        data = [p for p in own.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        extra = [p for p in own.values() if p.kind is p.KEYWORD_ONLY and p.name not in engine]
+        X0 = inspect.Parameter("X0", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        signature = inspect.Signature([X0, *data, *options, *extra], return_annotation=FlowResult)
+
+        @functools.wraps(build)
+        def flow(*args, **kwargs):
+            given = signature.bind(*args, **kwargs)
+            given.apply_defaults()
+            given = dict(given.arguments)
+            X0 = as_samples(given.pop("X0"), "X0")
+            run = {k: given.pop(k) for k in ENGINE_OPTIONS if k in given}
+            if noise is not None:
+                run["noise"] = noise(positive(run["step"], "step"))
+            _checked_options(run["step"], run["n_steps"], run["noise"], run["record_every"])
+            if "Y" in given:
+                same_dimension(X0, as_samples(given["Y"], "Y"), "X0", "Y")
+            run["rng"] = as_rng(run["rng"])
+            if "rng" in own:
+                given["rng"] = run["rng"]
+            field_ = build(**given)
+            label = desc(field_) if callable(desc) else desc
+            return run_flow(field_, X0, desc=label, **run)
+
+        flow.__signature__ = signature
+        return flow
+
+    return decorate

@@ -2,8 +2,8 @@
 
 Talk, slides "Wasserstein gradient flow on KALE" to "KALE flow vs MMD flow in practice".
 
-Convention (as in :mod:`kernelflows.kale`): the moving particles nu are P (the linear term), the
-target nu* is Q (the exponential term), and
+Convention (as in :mod:`kernelflows.divergences.kale`): the moving particles nu are P (the
+linear term), the target nu* is Q (the exponential term), and
 
     KALE_lam(nu) = (1 + lam) max_f [ E_nu f - E_nu* exp(f) + 1 - lam/2 ||f||_H^2 ].
 
@@ -43,10 +43,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_samples, positive, same_dimension
-from ..divergences.kale_newton import DualState, KaleNewton
+from ..divergences.kale_newton import FLOW_TOL, MAX_ITER, DualState, KaleNewton
 from ..divergences.mmd import signed_weights
 from ..kernels import Kernel, check_kernel
-from .engine import FieldStep, FlowResult, run_flow
+from .engine import FieldStep, flow_entry_point
 
 __all__ = ["FAST_PATH_MAX_ELEMENTS", "KaleVelocity", "kale_flow"]
 
@@ -59,8 +59,8 @@ class KaleVelocity:
     """The KALE flow's velocity field -(1 + lam) grad f* (state: the dual iterate).
 
     Each call re-solves the dual for the particles X, warm-started from ``state`` (a
-    :class:`~kernelflows.divergences.kale_newton.DualState`), never for ``at``, as noise injection
-    needs; then
+    :class:`~kernelflows.divergences.kale_newton.DualState`; None: a cold start), never for
+    ``at``, as noise injection needs; then
 
         -(1 + lam) grad f*(z) = -((1 + lam) / lam) sum_c w_c grad_z k(z, c),
         centres c = [X; Y], weights w = [1/n, ..., 1/n, -alpha_1, ..., -alpha_m].
@@ -69,10 +69,10 @@ class KaleVelocity:
     (``newton_steps``, ``cholesky``, ``cg_iterations``). With ``record=True`` the loss is
     KALE_lam at X (the primal value at this step's alpha, within the gap of the optimum).
 
-    A kernel whose gradient follows from its values (it overrides ``grad_from_gram``, as the
-    Gaussian does) takes the fused path while the n x (n + m) matrix k(X, [X; Y]) has at most
-    ``max_elements`` entries: one kernel evaluation gives kbar for the dual, c for the value and
-    the velocity at the particles.
+    While the n x (n + m) matrix k(X, [X; Y]) has at most ``max_elements`` entries and the
+    velocity at the particles is needed, one kernel evaluation (the kernel's ``flow_gram``)
+    gives kbar for the dual, c for the value and, through the kernel's ``grad_from_gram`` (the
+    Gaussian's reuses the values), the velocity at the particles.
     """
 
     name = "KALE"
@@ -81,9 +81,10 @@ class KaleVelocity:
         self,
         Y,
         kernel: Kernel,
-        lam: float,
         *,
-        tol: float = 1e-9,
+        lam: float,
+        tol: float = FLOW_TOL,
+        max_iter: int = MAX_ITER,
         max_elements: int = FAST_PATH_MAX_ELEMENTS,
     ):
         self.target = as_samples(Y, "Y").copy()
@@ -91,15 +92,16 @@ class KaleVelocity:
         self.kernel = check_kernel(kernel)
         self.lam = positive(lam, "lam")
         self.scale = (1.0 + self.lam) / self.lam
-        self.solver = KaleNewton(self.kernel(self.target), self.lam, tol=tol, reuse=True)
+        self.solver = KaleNewton(
+            self.kernel(self.target), lam=self.lam, tol=tol, max_iter=max_iter, reuse=True
+        )
         self.max_elements = int(max_elements)
-        self._fused = type(kernel).grad_from_gram is not Kernel.grad_from_gram
 
     def init(self, particles) -> DualState:
         X = as_samples(particles, "X0")
         same_dimension(X, self.target, "X0", "Y")
         kbar = self.kernel.weighted_sum(self.target, X) / len(X)
-        return self.solver.solve(kbar, start=None)
+        return self.solver.solve(kbar)
 
     def _solve(self, X, K, kbar, c, state):
         """The field's next state (warm-started from ``state``) and its certified dual, the
@@ -109,14 +111,14 @@ class KaleVelocity:
         w = signed_weights(len(X), len(self.target), state.alpha)
         return state, state, w, self.scale, self.solver
 
-    def __call__(self, particles, state: DualState, at=None, record: bool = False) -> FieldStep:
+    def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
         X, Y, kernel = particles, self.target, self.kernel
         n, m = len(X), len(Y)
         C = np.concatenate([X, Y])
         need_x = at is None or record  # the velocity at the particles themselves
         K = None
-        if self._fused and need_x and n * (n + m) <= self.max_elements:
-            K = kernel._flow_gram(X, C)
+        if need_x and n * (n + m) <= self.max_elements:
+            K = kernel.flow_gram(X, C)
             kbar = K[:, n:].sum(axis=0) / n  # k symmetric: the means over x of k(x, y_i)
             c = float(K[:, :n].sum()) / n**2
         else:
@@ -124,9 +126,10 @@ class KaleVelocity:
             c = kernel.total(X) / n**2 if record else None
         state, dual, w, scale, solver = self._solve(X, K, kbar, c, state)
         v_x = None
-        if need_x:
-            grad = kernel.grad_from_gram(X, C, K, w) if K is not None else None
-            v_x = -scale * (grad if grad is not None else kernel.weighted_grad(X, C, w))
+        if K is not None:
+            v_x = -scale * kernel.grad_from_gram(X, C, K, w)
+        elif need_x:
+            v_x = -scale * kernel.weighted_grad(X, C, w)
         velocity = v_x if at is None else -scale * kernel.weighted_grad(at, C, w)
         info = {
             "duality_gap": dual.gap,
@@ -136,56 +139,29 @@ class KaleVelocity:
         }
         if not record:
             return FieldStep(velocity, state, info)
-        return FieldStep(
-            velocity,
-            state,
-            info,
-            loss=solver.value(dual, c),
-            speed2=float(np.mean(np.sum(v_x**2, axis=1))),
-        )
+        loss = solver.value(dual, c)
+        return FieldStep(velocity, state, info, loss, None if at is None else v_x)
 
 
+@flow_entry_point(lambda field: f"KALE flow (lam={field.lam:g})")
 def kale_flow(
-    X0,
-    Y,
-    kernel: Kernel,
-    *,
-    lam: float,
-    step: float,
-    n_steps: int,
-    noise=0.0,
-    rng=None,
-    record_every: int | None = None,
-    progress: bool = False,
-    tol: float = 1e-9,
-) -> FlowResult:
+    Y, kernel: Kernel, *, lam: float, tol: float = FLOW_TOL, max_iter: int = MAX_ITER
+) -> KaleVelocity:
     """The KALE gradient flow of particles X0 (n, d) towards target samples Y (m, d).
 
-    Forward Euler for d_t nu = (1 + lam) div(nu grad f*_{nu, nu*}) (the descent direction; see the
-    module docstring on the slide's sign):
+    ``kale_flow(X0, Y, kernel, *, step, n_steps, noise=0.0, rng=None, record_every=None,
+    progress=False, lam, tol=FLOW_TOL, max_iter=MAX_ITER)``: forward Euler for
+    d_t nu = (1 + lam) div(nu grad f*_{nu, nu*}) (the descent direction; see the module docstring
+    on the slide's sign):
 
         X_{k+1} = X_k - step (1 + lam) grad f*_{nu_k, nu*}(X_k + beta_k u_k),   u_k ~ N(0, I),
 
     Glaser, Arbel, Gretton (NeurIPS 2021), Lemma 3 (the slide "The W2 gradient flow of the
     KALE") discretised in time and in particles; ``noise`` as for the MMD flow (a number or
     schedule: noise injection; or a perturbation object). Every step's dual solve is certified to
-    a duality gap of ``tol`` (KALE units) or the flow raises
+    a duality gap of ``tol`` (KALE units) within ``max_iter`` Newton steps, or the flow raises
     :class:`~kernelflows.divergences.KaleConvergenceError` naming the step. Returns a
-    :class:`~.engine.FlowResult` with ``loss`` = KALE_lam at the snapshots, ``grad_sq_norm`` =
+    :class:`~.engine.FlowResult` with ``loss`` = KALE_lam at the snapshots, ``speed2`` =
     mean ||(1 + lam) grad f*||^2, the gap of every step in ``step_info["duality_gap"]``.
     """
-    X0 = as_samples(X0, "X0")
-    Y = as_samples(Y, "Y")
-    same_dimension(X0, Y, "X0", "Y")
-    field = KaleVelocity(Y, kernel, lam, tol=tol)
-    return run_flow(
-        field,
-        X0,
-        step=step,
-        n_steps=n_steps,
-        noise=noise,
-        rng=rng,
-        record_every=record_every,
-        progress=progress,
-        desc=f"KALE flow (lam={field.lam:g})",
-    )
+    return KaleVelocity(Y, kernel, lam=lam, tol=tol, max_iter=max_iter)

@@ -19,16 +19,17 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_samples, same_dimension
-from ..divergences.mmd import mmd_velocity_and_energy
-from ..kernels import EnergyKernel, Kernel, check_kernel
-from .engine import FieldStep, FlowResult, evaluated_step, run_flow
-from .sliced import SlicedMMDVelocity, sliced_mmd_flow
+from ..divergences.mmd import mmd_velocity
+from ..kernels import Kernel, check_kernel
+from .engine import FieldStep, FlowResult, flow_entry_point
+from .sliced import SlicedMMDVelocity
 
 __all__ = ["MMDVelocity", "mmd_flow", "mmd2_along"]
 
 
 class MMDVelocity:
-    """The MMD flow's velocity field -grad f, f = mu_nu - mu_nu* (no state).
+    """The MMD flow's velocity field -grad f, f = mu_nu - mu_nu* (no state):
+    :func:`~kernelflows.divergences.mmd_velocity` with the target Y and the kernel bound.
 
     With ``record=True`` the loss F = 1/2 MMD^2 (plug-in) comes from the kernel values the
     velocity already computes (the target's own sum is computed once, here).
@@ -43,33 +44,27 @@ class MMDVelocity:
         self.target_total = float(self.kernel.total(self.target))
 
     def init(self, particles):
+        same_dimension(as_samples(particles, "X0"), self.target, "X0", "Y")
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
-        def evaluate(points, with_loss):  # the energy comes with the velocity at the particles
-            return mmd_velocity_and_energy(
-                particles, self.target, self.kernel, points, self.target_total
-            )
+        return mmd_velocity(
+            particles,
+            self.target,
+            self.kernel,
+            at=at,
+            record=record,
+            target_total=self.target_total,
+        )
 
-        return evaluated_step(evaluate, at, record)
 
-
-def mmd_flow(
-    X0,
-    Y,
-    kernel: Kernel,
-    *,
-    step: float,
-    n_steps: int,
-    noise=0.0,
-    rng=None,
-    record_every: int | None = None,
-    progress: bool = False,
-    n_projections: int | None = None,
-) -> FlowResult:
+@flow_entry_point("MMD flow")
+def mmd_flow(Y, kernel: Kernel) -> MMDVelocity:
     """The MMD gradient flow of particles X0 (n, d) towards target samples Y (m, d).
 
-    Forward Euler for the Wasserstein-2 gradient flow of F(nu) = 1/2 MMD^2(nu, nu*):
+    ``mmd_flow(X0, Y, kernel, *, step, n_steps, noise=0.0, rng=None, record_every=None,
+    progress=False)``: forward Euler for the Wasserstein-2 gradient flow of
+    F(nu) = 1/2 MMD^2(nu, nu*),
 
         X_{n+1} = X_n - step * grad f_{nu*, nu_n}(X_n + beta_n u_n),  f = mu_nu - mu_nu*,
 
@@ -78,45 +73,11 @@ def mmd_flow(
     ``noise`` is a number or a schedule (noise injection) or a perturbation object
     (:class:`~kernelflows.flows.Diffusion` for the baseline X_{n+1} = X_n - step grad f(X_n) +
     beta_n u_n). Velocities are computed in blocks (memory bounded in n and m). The result's
-    ``loss`` is F = MMD^2 / 2 (plug-in); :func:`mmd2_along` gives MMD^2.
-
-    ``n_projections=P`` (energy kernel only) runs the sliced flow of :mod:`.sliced`
-    (Hertrich, Wald, Altekrueger, Hagemann, ICLR 2024): the unbiased sliced estimate of the same
-    velocity from P random directions per step, one sort of n + m projections each,
-    O(P (n + m) log(n + m)) per step; the loss is then the sliced estimate of F.
+    ``loss`` is F = MMD^2 / 2 (plug-in); :func:`mmd2_along` gives MMD^2. For the energy kernel
+    at large n, :func:`~kernelflows.flows.sliced_mmd_flow` estimates the same velocity by
+    sorting projections.
     """
-    if n_projections is not None:
-        if not isinstance(check_kernel(kernel), EnergyKernel):
-            raise ValueError(
-                "n_projections needs the EnergyKernel: the slicing identity "
-                "||v|| = c_d E|<xi, v>| that makes the sliced velocity unbiased holds for the "
-                f"energy kernel (Riesz, r = 1), not for {kernel!r}"
-            )
-        return sliced_mmd_flow(
-            X0,
-            Y,
-            n_projections=n_projections,
-            step=step,
-            n_steps=n_steps,
-            noise=noise,
-            rng=rng,
-            record_every=record_every,
-            progress=progress,
-        )
-    X0 = as_samples(X0, "X0")
-    Y = as_samples(Y, "Y")
-    same_dimension(X0, Y, "X0", "Y")
-    return run_flow(
-        MMDVelocity(Y, kernel),
-        X0,
-        step=step,
-        n_steps=n_steps,
-        noise=noise,
-        rng=rng,
-        record_every=record_every,
-        progress=progress,
-        desc="MMD flow",
-    )
+    return MMDVelocity(Y, kernel)
 
 
 def mmd2_along(result: FlowResult) -> np.ndarray:
@@ -124,6 +85,6 @@ def mmd2_along(result: FlowResult) -> np.ndarray:
 
     For a sliced flow this is the sliced estimate of MMD^2 recorded by the flow.
     """
-    if result.loss_name not in (MMDVelocity.name, SlicedMMDVelocity.name):
+    if not isinstance(result.field, (MMDVelocity, SlicedMMDVelocity)):
         raise ValueError(f"mmd2_along needs an MMD flow's result, got a flow of {result.loss_name}")
     return 2.0 * np.asarray(result.loss)

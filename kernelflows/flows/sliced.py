@@ -2,7 +2,7 @@
 
 The MMD flow of :mod:`.mmd` with the energy kernel k(x, y) = ||x|| + ||y|| - ||x - y||, its
 velocity -grad f replaced by the unbiased sliced estimate of
-:func:`~kernelflows.divergences.sliced.sliced_velocity_and_energy`: P random directions per
+:func:`~kernelflows.divergences.sliced.sliced_velocity`: P random directions per
 step, one sort of the n + m projected points per direction, O(P (n + m) log(n + m)) per step
 instead of O(n (n + m)). The recorded loss is the sliced estimate of the same
 F = 1/2 MMD^2 from the same sorted projections (never the O((n + m)^2) sum).
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_rng, as_samples, positive_int, same_dimension
-from ..divergences.sliced import random_directions, sliced_velocity_and_energy
-from .engine import FieldStep, FlowResult, run_flow
+from .._validation import as_samples, positive_int, same_dimension
+from ..divergences.sliced import random_directions, sliced_velocity
+from .engine import FieldStep, flow_entry_point
 
 __all__ = ["SlicedMMDVelocity", "sliced_mmd_flow"]
 
@@ -34,8 +34,8 @@ class SlicedMMDVelocity:
     ``numpy.random.default_rng`` accepts except a Generator, e.g. a ``SeedSequence`` or an
     integer; None means 0, as everywhere in the package). Running the field twice from
     ``init`` gives the same directions. With ``record=True`` the loss is the sliced estimate of
-    F = 1/2 MMD^2 and ``speed2`` the mean squared sliced velocity at the particles, from the
-    same directions as the step.
+    F = 1/2 MMD^2 and the velocity at the particles comes from the same directions as the step
+    (:func:`~kernelflows.divergences.sliced_velocity`).
     """
 
     name = "F = MMD^2 / 2 (sliced estimate)"
@@ -54,52 +54,30 @@ class SlicedMMDVelocity:
         self.seed = seed
 
     def init(self, particles) -> np.random.Generator:
+        same_dimension(as_samples(particles, "X0"), self.target, "X0", "Y")
         return np.random.default_rng(self.seed)
 
     def __call__(self, particles, state, at=None, record: bool = False) -> FieldStep:
         if not isinstance(state, np.random.Generator):
             raise ValueError("the sliced field's state is its Generator: start from field.init(X)")
-        X = particles
-        xi = random_directions(self.n_projections, X.shape[1], state)
-        v, energy, v_x = sliced_velocity_and_energy(X, self.target, xi, at=at, record=record)
-        if not record:
-            return FieldStep(v, state=state)
-        return FieldStep(v, state=state, loss=energy, speed2=float(np.mean(np.sum(v_x**2, axis=1))))
+        xi = random_directions(self.n_projections, particles.shape[1], rng=state)
+        out = sliced_velocity(particles, self.target, xi, at=at, record=record)
+        return FieldStep(
+            out.velocity, state, loss=out.loss, particle_velocity=out.particle_velocity
+        )
 
 
-def sliced_mmd_flow(
-    X0,
-    Y,
-    *,
-    n_projections: int,
-    step: float,
-    n_steps: int,
-    noise=0.0,
-    rng=None,
-    record_every: int | None = None,
-    progress: bool = False,
-) -> FlowResult:
+@flow_entry_point("sliced MMD flow")
+def sliced_mmd_flow(Y, *, n_projections: int, rng=None) -> SlicedMMDVelocity:
     """The sliced MMD flow of particles X0 (n, d) towards Y (m, d) with the energy kernel.
 
-    Same scheme, perturbations and result as :func:`~kernelflows.flows.mmd_flow` (which calls
-    this with ``n_projections``); the velocity is the sliced estimate with ``n_projections``
-    fresh random directions per step, and ``loss`` the sliced estimate of F = 1/2 MMD^2.
-    The directions come from a stream spawned from ``rng`` (``rng.spawn(1)``); the noise of
-    the perturbation from ``rng`` itself.
+    ``sliced_mmd_flow(X0, Y, *, step, n_steps, noise=0.0, rng=None, record_every=None,
+    progress=False, n_projections)``: the scheme, perturbations and result of
+    :func:`~kernelflows.flows.mmd_flow` with the energy kernel; the velocity is the sliced
+    estimate with ``n_projections`` fresh random directions per step, and ``loss`` the sliced
+    estimate of F = 1/2 MMD^2. The directions come from a stream spawned from ``rng``
+    (``rng.spawn(1)``); the noise of the perturbation from ``rng`` itself.
     """
-    X0 = as_samples(X0, "X0")
-    Y = as_samples(Y, "Y")
-    same_dimension(X0, Y, "X0", "Y")
-    rng = as_rng(rng)
-    seed = rng.spawn(1)[0].bit_generator.seed_seq
-    return run_flow(
-        SlicedMMDVelocity(Y, n_projections, seed=seed),
-        X0,
-        step=step,
-        n_steps=n_steps,
-        noise=noise,
-        rng=rng,
-        record_every=record_every,
-        progress=progress,
-        desc="sliced MMD flow",
+    return SlicedMMDVelocity(
+        Y, n_projections=n_projections, seed=rng.spawn(1)[0].bit_generator.seed_seq
     )

@@ -81,7 +81,7 @@ class RandomFourierFeatures:
     rng : numpy.random.Generator or int seed (None means seed 0)
     """
 
-    def __init__(self, bandwidth: float, n_features: int, dim: int = 1, rng=None):
+    def __init__(self, bandwidth: float, n_features: int, dim: int = 1, *, rng=None):
         self.bandwidth = positive(bandwidth, "bandwidth")
         self.n_features = positive_int(n_features, "n_features")
         self.dim = positive_int(dim, "dim")
@@ -115,7 +115,7 @@ class ReLUFeatureKernel(Kernel):
     D features, with ||f||^2 = D ||beta||^2 for f = sum_l beta_l sigma_l.
     """
 
-    def __init__(self, dim: int, n_features: int = 512, power: int = 1, rng=None):
+    def __init__(self, dim: int, n_features: int = 512, power: int = 1, *, rng=None):
         self.dim = positive_int(dim, "dim")
         self.n_features = positive_int(n_features, "n_features")
         self.power = positive_int(power, "power")

@@ -19,7 +19,8 @@ import numpy as np
 
 from .._validation import as_rng, positive, positive_int
 from ..divergences.drmmd import deregularized_residual
-from ..flows.engine import FieldStep, run_flow
+from ..divergences.velocity import FieldStep
+from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
 from .base import Forward, Network
@@ -149,10 +150,8 @@ class MinibatchVelocity:
             v_Z = net.param_grad(Z, X, C, forward) if record else None
         if not record:
             return FieldStep(v, state)
-        speed2 = float(np.mean(np.sum(v_Z.astype(np.float64) ** 2, axis=1)))
-        return FieldStep(
-            v, state, loss=_mse(self.network, Z, self.X_train, self.teacher_train), speed2=speed2
-        )
+        loss = _mse(self.network, Z, self.X_train, self.teacher_train)
+        return FieldStep(v, state, loss=loss, particle_velocity=None if at is None else v_Z)
 
 
 def _mse(network, Z, X, target) -> float:
@@ -168,8 +167,8 @@ class StudentTeacherResult:
     and ``valid_loss[k]`` (MSE on the validation inputs, NaN without them) were recorded;
     ``beta[k]`` is the noise level of the epoch that followed (0 without noise). ``noise`` names
     the perturbation (``"injection"``, ``"diffusion"`` or ``"none"``). ``student``: the final
-    particles. ``grad_sq_norm[k]``: the engine's mean squared velocity at that snapshot (on the
-    minibatch of the step taken from it).
+    particles. ``speed2[k]``: the engine's mean squared speed at that snapshot (on the minibatch
+    of the step taken from it; :func:`~kernelflows.divergences.mean_speed2`).
     """
 
     epochs: np.ndarray
@@ -181,7 +180,7 @@ class StudentTeacherResult:
     step: float
     batch_size: int
     wall_time: float = field(default=float("nan"), compare=False)
-    grad_sq_norm: np.ndarray | None = field(default=None, compare=False)
+    speed2: np.ndarray | None = field(default=None, compare=False)
 
 
 def _per_epoch(perturbation: Perturbation, steps_per_epoch: int) -> Perturbation:
@@ -316,5 +315,5 @@ def train_student_teacher(
         step=step,
         batch_size=velocity.batch_size,
         wall_time=time.perf_counter() - start,
-        grad_sq_norm=flow.grad_sq_norm,
+        speed2=flow.speed2,
     )

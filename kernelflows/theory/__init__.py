@@ -1,6 +1,10 @@
 """The statements of the talk, checked numerically: MMD flow (:mod:`.mmd`) and KALE flow
 (:mod:`.kale`). Each function returns the two sides of a statement (or a bound) so that a test or
-a lecture can compare them; the MMD and KALE versions share their signatures.
+a lecture can compare them. The KALE versions take the MMD versions' arguments (and KALE's
+``lam``, keyword-only): ``first_variation_check(X, Y, kernel, xi_points, xi_weights, *, eps)``
+and ``kale_first_variation_check(X, Y, kernel, xi_points, xi_weights, *, lam, eps)``;
+``sobolev_lower_bound(result)`` and ``kale_sobolev_lower_bound(result)``;
+``lojasiewicz_bound(F0, t, S)`` and ``kale_lojasiewicz_bound(kale0, t, S)``.
 """
 
 from .kale import (

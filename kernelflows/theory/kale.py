@@ -1,9 +1,9 @@
 """Numerical checks of the KALE flow theory (Glaser, Arbel, Gretton, NeurIPS 2021).
 
 Talk, slides "Wasserstein gradient flow on KALE" and "Consistency (2)". The statements mirror
-those of :mod:`.mmd` with the same signatures: a first-variation check by finite differences, the
-effective Sobolev constant of a flow result, and the Lojasiewicz-type rate. The KL flow's closed
-forms (the comparison the slides draw) are at the end.
+those of :mod:`.mmd` with the same signatures (KALE adds its ``lam``): a first-variation check by
+finite differences, the effective Sobolev constant of a flow result, and the Lojasiewicz-type
+rate. The KL flow's closed forms (the comparison the slides draw) are at the end.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import math
 
 import numpy as np
 
-from .._validation import as_samples, positive
+from .._validation import positive
 from ..divergences.kale import kale_weighted
-from ..flows import FlowResult
+from ..flows import FlowResult, KaleVelocity
 from ..kernels import Kernel
+from .perturbation import perturbed_measure
 
 __all__ = [
     "gaussian_kl_flow",
@@ -26,27 +27,23 @@ __all__ = [
 ]
 
 
-def kale_first_variation_check(X, Y, kernel: Kernel, lam: float, direction, eps: float = 1e-5):
+def kale_first_variation_check(
+    X, Y, kernel: Kernel, xi_points, xi_weights, *, lam: float, eps: float = 1e-5
+):
     """d/d eps KALE_lam(nu + eps xi) at 0 by central differences, and (1 + lam) int f* d xi.
 
-    nu = (1/n) sum_j delta_{x_j}, xi = sum_j c_j delta_{x_j} (``direction`` = c, of total mass
-    zero). Slide "Wasserstein gradient flow on KALE": by the envelope argument the derivative
-    only sees the explicit linear term E_nu f, so it is (1 + lam) sum_j c_j f*(x_j).
-    Returns ``(finite_difference, formula)``.
+    nu = (1/n) sum_j delta_{x_j}, xi = sum_j c_j delta_{z_j} (``xi_points`` z, ``xi_weights``
+    c, of total mass zero), as in :func:`~kernelflows.theory.first_variation_check`. Slide
+    "Wasserstein gradient flow on KALE": by the envelope argument the derivative only sees the
+    explicit linear term E_nu f, so it is (1 + lam) sum_j c_j f*(z_j), f* the witness of
+    KALE_lam(nu || nu*). Returns ``(finite_difference, formula)``.
     """
-    X = as_samples(X, "X")
-    c = np.asarray(direction, dtype=float)
-    if c.shape != (len(X),) or not np.all(np.isfinite(c)):
-        raise ValueError(f"direction must be a finite vector of shape ({len(X)},)")
-    if abs(c.sum()) > 1e-12 * max(1.0, np.abs(c).sum()):
-        raise ValueError("direction must sum to zero (a perturbation of a probability measure)")
+    P, base, direction, Z, c = perturbed_measure(X, xi_points, xi_weights)
     eps = positive(eps, "eps")
-    base = np.full(len(X), 1.0 / len(X))
-    f_x = kale_weighted(X, base, Y, kernel, lam).witness(X)
-    up = kale_weighted(X, base + eps * c, Y, kernel, lam).value
-    down = kale_weighted(X, base - eps * c, Y, kernel, lam).value
-    lam = float(lam)
-    return (up - down) / (2.0 * eps), float((1.0 + lam) * (c @ f_x))
+    f_z = kale_weighted(P, base, Y, kernel, lam=lam).witness(Z)
+    up = kale_weighted(P, base + eps * direction, Y, kernel, lam=lam).value
+    down = kale_weighted(P, base - eps * direction, Y, kernel, lam=lam).value
+    return (up - down) / (2.0 * eps), float((1.0 + float(lam)) * (c @ f_z))
 
 
 def kale_sobolev_lower_bound(result: FlowResult):
@@ -56,11 +53,11 @@ def kale_sobolev_lower_bound(result: FlowResult):
     <= (1 + lam) S(nu* | nu) ||grad f*||_{L2(nu)} (definition of S, slide "Consistency (2)").
     So S(nu* | nu_t) >= S_eff(t): the smallest S for which that step holds at time t.
     """
-    if result.loss_name != "KALE":
+    if not isinstance(result.field, KaleVelocity):
         raise ValueError(
             f"kale_sobolev_lower_bound needs a KALE flow's result, got {result.loss_name}"
         )
-    return np.asarray(result.loss) / np.sqrt(np.asarray(result.grad_sq_norm))
+    return np.asarray(result.loss) / np.sqrt(np.asarray(result.speed2))
 
 
 def kale_lojasiewicz_bound(kale0: float, t, S: float):
@@ -83,7 +80,7 @@ def kale_lojasiewicz_bound(kale0: float, t, S: float):
 # -- the KL flow, for comparison -------------------------------------------------------------
 
 
-def gaussian_kl_flow(t, mean0, var0: float, sigma2: float = 1.0):
+def gaussian_kl_flow(t, mean0, var0: float, *, sigma2: float = 1.0):
     """KL(nu_t || N(0, sigma2 I)) along the KL flow from nu_0 = N(mean0, var0 I), in closed form.
 
     The Fokker-Planck flow towards pi = N(0, sigma2 I) (the Ornstein-Uhlenbeck process) keeps
@@ -106,7 +103,7 @@ def gaussian_kl_flow(t, mean0, var0: float, sigma2: float = 1.0):
     return mean_sq / (2.0 * sigma2) + 0.5 * d * (ratio - 1.0 - np.log(ratio))
 
 
-def gaussian_kl_to_isotropic(mean, cov, sigma2: float = 1.0) -> float:
+def gaussian_kl_to_isotropic(mean, cov, *, sigma2: float = 1.0) -> float:
     """KL(N(mean, cov) || N(0, sigma2 I)) = 1/2 [tr(cov)/sigma2 + |mean|^2/sigma2 - d
     + d log sigma2 - log det cov]: with the mean and covariance of a particle cloud, a KL
     estimate for clouds that stay Gaussian (ULA on a Gaussian target keeps them Gaussian)."""

@@ -14,9 +14,11 @@ import numpy as np
 
 from .._validation import as_samples, positive, positive_int, same_dimension
 from ..divergences.mmd import mmd_energy, mmd_velocity, signed_weights
-from ..flows import FlowResult, mmd_flow
+from ..divergences.velocity import mean_speed2
+from ..flows import FlowResult, MMDVelocity, mmd_flow
 from ..kernels import GaussianKernel, Kernel
 from ..measures import RKHSFunction
+from .perturbation import perturbed_measure
 
 __all__ = [
     "assumption_a_constants",
@@ -74,31 +76,22 @@ def first_variation(X, Y, kernel: Kernel) -> RKHSFunction:
     return RKHSFunction(np.concatenate([X, Y]), w, kernel)
 
 
-def first_variation_check(X, Y, kernel: Kernel, xi_points, xi_weights, eps: float = 1e-4):
+def first_variation_check(X, Y, kernel: Kernel, xi_points, xi_weights, *, eps: float = 1e-4):
     """d/d eps F(nu + eps xi) at 0 by central differences, and int f d xi (eq. (2) of the talk).
 
     xi = sum_j c_j delta_{z_j} is a signed measure of total mass zero (so nu + eps xi keeps mass
     one). Returns ``(finite_difference, formula)``.
     """
     X, Y = _xy(X, Y, kernel)
-    Z = as_samples(xi_points, "xi_points")
-    same_dimension(X, Z, "X", "xi_points")
-    c = np.asarray(xi_weights, dtype=float)
-    if c.shape != (len(Z),) or not np.all(np.isfinite(c)):
-        raise ValueError(f"xi_weights must be a finite vector of shape ({len(Z)},)")
-    if abs(c.sum()) > 1e-12 * max(1.0, np.abs(c).sum()):
-        raise ValueError("xi_weights must sum to zero (a perturbation of a probability measure)")
+    P, base, direction, Z, c = perturbed_measure(X, xi_points, xi_weights)
     eps = positive(eps, "eps")
-    P = np.concatenate([X, Z])
-    base = np.concatenate([np.full(len(X), 1.0 / len(X)), np.zeros(len(Z))])
-    dirn = np.concatenate([np.zeros(len(X)), c])
-    up = mmd_energy(P, Y, kernel, weights=base + eps * dirn)
-    down = mmd_energy(P, Y, kernel, weights=base - eps * dirn)
+    up = mmd_energy(P, Y, kernel, weights=base + eps * direction)
+    down = mmd_energy(P, Y, kernel, weights=base - eps * direction)
     formula = float(c @ first_variation(X, Y, kernel)(Z))
     return (up - down) / (2.0 * eps), formula
 
 
-def wasserstein_gradient_check(X, Y, kernel: Kernel, h, eps: float = 1e-4):
+def wasserstein_gradient_check(X, Y, kernel: Kernel, h, *, eps: float = 1e-4):
     """d/d eps F((Id + eps h)_# nu) at 0 by central differences, and <grad f, h>_{L2(nu)}.
 
     Eq. (1) of the talk with grad_{W2} F = grad F'(nu) = grad f. ``h`` holds the vector field's
@@ -111,7 +104,7 @@ def wasserstein_gradient_check(X, Y, kernel: Kernel, h, eps: float = 1e-4):
     eps = positive(eps, "eps")
     up = mmd_energy(X + eps * h, Y, kernel)
     down = mmd_energy(X - eps * h, Y, kernel)
-    grad_f = -mmd_velocity(X, X, Y, kernel)
+    grad_f = -mmd_velocity(X, Y, kernel).velocity
     return (up - down) / (2.0 * eps), float(np.mean(np.sum(grad_f * h, axis=1)))
 
 
@@ -147,7 +140,7 @@ def geodesic_energies(X1, X2, Y, kernel: Kernel, ts):
 
 
 def convexity_counterexample(
-    kernel: GaussianKernel | None = None, a: float = 2.0, n_points: int = 21
+    kernel: GaussianKernel | None = None, *, a: float = 2.0, n_points: int = 21
 ):
     """MMD is mixture convex but not displacement convex: a counterexample in the plane.
 
@@ -182,10 +175,10 @@ def dissipation_check(X, Y, kernel: Kernel, steps):
     steps = np.asarray(steps, dtype=float)
     if np.any(steps <= 0) or not np.all(np.isfinite(steps)):
         raise ValueError("steps must be positive and finite")
-    v = mmd_velocity(X, X, Y, kernel)
+    v = mmd_velocity(X, Y, kernel).velocity
     F0 = mmd_energy(X, Y, kernel)
     quotients = np.array([(mmd_energy(X + g * v, Y, kernel) - F0) / g for g in steps])
-    return quotients, -float(np.mean(np.sum(v**2, axis=1)))
+    return quotients, -mean_speed2(v)
 
 
 def dissipation_second_derivative(X, Y, kernel: GaussianKernel):
@@ -208,7 +201,7 @@ def dissipation_second_derivative(X, Y, kernel: GaussianKernel):
     s = gaussian_bandwidth(kernel)
     X, Y = _xy(X, Y, kernel)
     n, d = X.shape
-    v = mmd_velocity(X, X, Y, kernel)
+    v = mmd_velocity(X, Y, kernel).velocity
     s2 = s * s
     eye = np.eye(d)
 
@@ -281,9 +274,9 @@ def descent_check(X, Y, kernel: GaussianKernel, step: float):
     L = descent_lipschitz_constant(kernel)
     X, Y = _xy(X, Y, kernel)
     step = positive(step, "step")
-    v = mmd_velocity(X, X, Y, kernel)
+    v = mmd_velocity(X, Y, kernel).velocity
     lhs = mmd_energy(X + step * v, Y, kernel) - mmd_energy(X, Y, kernel)
-    return lhs, -step * (1.0 - 1.5 * step * L) * float(np.mean(np.sum(v**2, axis=1)))
+    return lhs, -step * (1.0 - 1.5 * step * L) * mean_speed2(v)
 
 
 def bad_equilibrium_energy(a: float, kernel: GaussianKernel) -> float:
@@ -320,7 +313,7 @@ def proposition8_check(result: FlowResult) -> Proposition8Check:
     The slide splits c into two conditions, also returned per step: the descent
     F_n - F_{n+1} >= C gamma E ||grad f(X_n + beta_n u)||^2 (``C_n``) and the noisy gradient being
     large where F is, E ||grad f(X_n + beta_n u)||^2 >= lambda beta_n^2 F_n (``lambda_n``), with
-    c_n = C_n lambda_n (from ``result.extras["step_sq_norm"]``).
+    c_n = C_n lambda_n (from ``result.step_speed2``).
 
     Returns a :class:`Proposition8Check` with ``c_n``, ``c`` (their minimum), ``C_n``,
     ``lambda_n``, ``exponent`` (gamma sum_{i<n} beta_i^2, per snapshot) and ``bound``
@@ -335,7 +328,7 @@ def proposition8_check(result: FlowResult) -> Proposition8Check:
     c_n = (F[:-1] - F[1:]) / (result.step * beta[:-1] ** 2 * F[:-1])
     exponent = result.step * np.concatenate([[0.0], np.cumsum(beta[:-1] ** 2)])
     c = float(np.min(c_n))
-    noisy_sq = result.extras["step_sq_norm"][:-1]
+    noisy_sq = result.step_speed2[:-1]
     return Proposition8Check(
         c_n=c_n,
         c=c,
@@ -346,7 +339,7 @@ def proposition8_check(result: FlowResult) -> Proposition8Check:
     )
 
 
-def sobolev_distance(X, Y, kernel: GaussianKernel, reg: float = 1e-3) -> float:
+def sobolev_distance(X, Y, kernel: GaussianKernel, *, reg: float = 1e-3) -> float:
     """A regularised estimate of the negative Sobolev distance S(nu* | nu) over the RKHS.
 
     S(nu* | nu) = sup { |E_nu g - E_nu* g| : E_nu ||grad g||^2 <= 1 } (talk, slide
@@ -379,7 +372,7 @@ def sobolev_distance(X, Y, kernel: GaussianKernel, reg: float = 1e-3) -> float:
         np.eye(d)[None, None] / s2 - U[..., :, None] * U[..., None, :] / s2**2
     )
     G = G.transpose(0, 2, 1, 3).reshape(n * d, n * d) / n
-    grad_f = -mmd_velocity(X, X, Y, kernel)
+    grad_f = -mmd_velocity(X, Y, kernel).velocity
     b = grad_f.reshape(-1) / np.sqrt(n)
     norm_sq = 2.0 * mmd_energy(X, Y, kernel)
     val = (norm_sq - b @ np.linalg.solve(G + reg * np.eye(n * d), b)) / reg
@@ -393,14 +386,14 @@ def sobolev_lower_bound(result: FlowResult) -> np.ndarray:
     Taking g = f / ||grad f||_{L2(nu)} in the definition of S gives 2 F = E_nu f - E_nu* f
     <= S(nu* | nu) (E_nu ||grad f||^2)^(1/2), i.e. S >= S_eff.
     """
-    if result.loss_name != "F = MMD^2 / 2":
+    if not isinstance(result.field, MMDVelocity):
         raise ValueError(
             f"sobolev_lower_bound needs an MMD flow's result, got a flow of {result.loss_name}; "
             "for KALE flow use kale_sobolev_lower_bound"
         )
     loss = np.asarray(result.loss, dtype=float)
     with np.errstate(divide="ignore"):  # grad f = 0 with F > 0 (a bad equilibrium): S = inf
-        return 2.0 * loss / np.sqrt(np.asarray(result.grad_sq_norm, dtype=float))
+        return 2.0 * loss / np.sqrt(np.asarray(result.speed2, dtype=float))
 
 
 def lojasiewicz_bound(F0: float, t, S: float):

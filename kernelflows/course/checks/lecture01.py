@@ -1,7 +1,7 @@
 """Checks for the exercises of lecture 1 (features, the kernel trick, mean embeddings).
 
 * Exercise 1: :func:`check_ex1_1_rkhs_norm` for ``rkhs_norm(centres, alpha, kernel)``;
-* Exercise 2: :func:`~kernelflows.checks.core.check_gram` for ``my_gram(X, Y, kernel)`` and
+* Exercise 2: :func:`~kernelflows.course.checks.shared.check_gram` for ``my_gram(X, Y, kernel)`` and
   :func:`check_ex1_2_feature_count` for ``polynomial_feature_count(d, degree)``;
 * Exercise 3: :func:`check_ex1_3_taylor_features` for ``taylor_features(x, n_features, sigma)``;
 * Exercise 4: :func:`check_ex1_4_feature_mmd2` for ``feature_mmd2(X, Y, feature_map)``.
@@ -228,7 +228,7 @@ def check_ex1_4_feature_mmd2(feature_mmd2: Callable) -> None:
             def feature_map(A, p=param):
                 return polynomial_features(A, p, 1.0)
 
-            want = mmd2(X, Y, PolynomialKernel(param, 1.0), "biased")  # kernel view
+            want = mmd2(X, Y, PolynomialKernel(param, 1.0), estimator="biased")  # kernel view
             label = f"polynomial features of degree {param}"
         else:
             feature_map = RandomFourierFeatures(0.8, 50, dim=d, rng=param)

@@ -1,8 +1,9 @@
 """Checks for the exercises of lecture 2 (the maximum mean discrepancy).
 
 * Exercise 1: :func:`check_ex2_1_far_apart_limit` for ``mmd2_far_apart(d, bandwidth, s_p, s_q)``;
-* Exercise 2: :func:`~kernelflows.checks.core.check_witness` for ``my_witness(X, Y, kernel)``;
-* Exercise 3: :func:`~kernelflows.checks.core.check_mmd2` for ``my_mmd2(X, Y, kernel)`` and
+* Exercise 2: :func:`~kernelflows.course.checks.shared.check_witness` for
+  ``my_witness(X, Y, kernel)``;
+* Exercise 3: :func:`~kernelflows.course.checks.shared.check_mmd2` for ``my_mmd2(X, Y, kernel)`` and
   :func:`check_ex2_3_bias_gap` for ``biased_minus_unbiased(X, Y, kernel)``;
 * Exercise 4: :func:`check_ex2_4_permutation_test` for
   ``my_permutation_test(X, Y, kernel, n_permutations, seed)``.
@@ -16,7 +17,7 @@ import numpy as np
 
 from ...divergences import mmd2, mmd2_gaussians, mmd_test
 from ...kernels import GaussianKernel, LaplaceKernel
-from .core import Outcome, _cases, as_float, call, ok, run_cases, tolerance
+from .core import Outcome, as_float, call, ok, run_cases, sample_cases, tolerance
 
 __all__ = [
     "check_ex2_1_far_apart_limit",
@@ -85,7 +86,7 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
     def evaluate(case):
         X, Y, k = case
         got = as_float(name, call(name, biased_minus_unbiased, X.copy(), Y.copy(), k))
-        want = mmd2(X, Y, k, "biased") - mmd2(X, Y, k, "unbiased")
+        want = mmd2(X, Y, k, estimator="biased") - mmd2(X, Y, k, estimator="unbiased")
         n, m = len(X), len(Y)
 
         def mistakes():
@@ -121,12 +122,12 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
     def generic(outcome):
         return "expand V - U term by term from the Gram blocks"
 
-    count = run_cases(name, _cases(5), evaluate, generic)
+    count = run_cases(name, sample_cases(5), evaluate, generic)
     ok(name, f"all {count} cases agree with mmd2(biased) - mmd2(unbiased).")
 
 
 def _null(Z, n, k, perms, estimator):
-    return np.array([mmd2(Z[p[:n]], Z[p[n:]], k, estimator) for p in perms])
+    return np.array([mmd2(Z[p[:n]], Z[p[n:]], k, estimator=estimator) for p in perms])
 
 
 def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
@@ -153,11 +154,11 @@ def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
             Z = np.vstack([X, Y])
             perm_rng = np.random.default_rng(seed)
             perms = [perm_rng.permutation(n + m) for _ in range(B)]
-            obs = mmd2(X, Y, k, "unbiased")
+            obs = mmd2(X, Y, k, estimator="unbiased")
             null = _null(Z, n, k, perms, "unbiased")
             null_b = _null(Z, n, k, perms, "biased")
             null_m = _null(Z, m, k, perms, "unbiased")
-            obs_b = mmd2(X, Y, k, "biased")
+            obs_b = mmd2(X, Y, k, estimator="biased")
             return [
                 (np.sum(null >= obs) / B, "add one to the count and to the number of "
                  "permutations: the observed labelling is one of the equally likely ones, so "

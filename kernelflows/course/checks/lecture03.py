@@ -1,7 +1,7 @@
 """Checks for the exercises of lecture 03 (the MMD gradient flow).
 
 Exercise 1: ``mean_interaction_force(X, bandwidth)``; exercise 2: ``first_variation_at(X, Y,
-kernel, Z)``; exercise 3 uses the core check :func:`kernelflows.checks.check_mmd_flow_step`.
+kernel, Z)``; exercise 3 uses the core check :func:`kernelflows.course.checks.check_mmd_flow_step`.
 Conventions of the package: F = 1/2 MMD^2(nu, nu*), f = mu_nu - mu_nu*, velocity -grad f.
 """
 
@@ -148,7 +148,7 @@ def check_ex3_2_first_variation(my_first_variation: Callable) -> None:
                  "embeddings average them (divide by n and m)"),
                 (mu_x, "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"),
                 (-mu_y, "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"),
-                (want / np.sqrt(mmd2(X, Y, k, "biased")), normalised),
+                (want / np.sqrt(mmd2(X, Y, k, estimator="biased")), normalised),
                 (want / np.sqrt(unbiased) if unbiased > 0 else None, normalised),
             ]  # fmt: skip
 

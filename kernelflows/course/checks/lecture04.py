@@ -45,7 +45,8 @@ def check_ex4_1_displacement_gap(my_gap: Callable) -> None:
     def evaluate(case):
         a, s = case
         got = returned_number(name, call(name, my_gap, a, s))
-        _, disp, _, _ = convexity_counterexample(GaussianKernel(s), a, n_points=3)  # t = 0, 1/2, 1
+        # t = 0, 1/2, 1
+        _, disp, _, _ = convexity_counterexample(GaussianKernel(s), a=a, n_points=3)
         want = float(disp[1] - disp[0])
 
         def gap(width2, k2a=None):  # the right expression with the kernel exp(-r^2 / width2)
@@ -114,7 +115,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
         X, Y, k = case
         got = returned_number(name + " (rate)", call(name, my_rate, X.copy(), Y.copy(), k))
         _, want = dissipation_check(X, Y, k, list(gammas))
-        v = mmd_velocity(X, X, Y, k)
+        v = mmd_velocity(X, Y, k).velocity
         sq = np.sum(v**2, axis=1)
         factor_2 = "a factor 2: for F = 1/2 MMD^2 the rate is exactly -E ||grad f||^2"
 
@@ -133,7 +134,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
         return Outcome(got, want, where, mistakes, sizes={"n": len(X), "d": X.shape[1]})
 
     def generic(outcome):
-        return "grad f is minus the velocity mmd_velocity(X, X, Y, kernel) at the particles"
+        return "grad f is minus the velocity mmd_velocity(X, Y, kernel).velocity at the particles"
 
     run_cases(name, cases, rate, generic)
 
@@ -145,7 +146,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
         want = dissipation_check(X, Y, k, [gamma])[0][0]
 
         def mistakes():
-            v = mmd_velocity(X, X, Y, k)
+            v = mmd_velocity(X, Y, k).velocity
             X1 = X + gamma * v
 
             def change(energy, X1=X1):
@@ -162,7 +163,7 @@ def check_ex4_2_dissipation(my_quotient: Callable, my_rate: Callable) -> None:
                 (change(lambda A: mmd2(A, Y, k)), f"your F is mmd2(X, Y, kernel): {unbiased}, "
                  "with the 1/2"),
                 (change(lambda A: mmd_energy(A, Y, k), X - gamma * v), "your step goes uphill: "
-                 "X_1 = X - gamma grad f = X + gamma mmd_velocity(X, X, Y, kernel)"),
+                 "X_1 = X - gamma grad f = X + gamma mmd_velocity(X, Y, kernel).velocity"),
                 (gamma * want, "divide the change of F by gamma"),
                 (-want, "the sign: F(nu_1) - F(nu_0), after minus before"),
             ]  # fmt: skip

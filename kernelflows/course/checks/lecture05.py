@@ -27,7 +27,7 @@ def check_ex5_1_noise_exponent(my_exponent: Callable) -> None:
     """Check ``my_exponent(schedule, step, n_steps)`` = step * sum_{i < n_steps} beta_i^2.
 
     The exponent of Proposition 8's bound F_n <= F_0 exp(-c gamma sum_{i<n} beta_i^2) (Arbel,
-    Korba, Salim, Gretton, NeurIPS 2019), for schedules of :mod:`kernelflows.schedules`.
+    Korba, Salim, Gretton, NeurIPS 2019), for schedules of :mod:`kernelflows.flows.schedules`.
     """
     name = "check_ex5_1_noise_exponent"
     cases = [
@@ -113,7 +113,7 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
         X, Y, k, u, step, beta = case
 
         def move(at, source=X):
-            return X + step * mmd_velocity(at, source, Y, k)
+            return X + step * mmd_velocity(source, Y, k, at=at).velocity
 
         return move, move(X + beta * u), move(X) + beta * u
 
@@ -131,8 +131,8 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                 (move(Xp, Xp), "f must be built from the unperturbed particles (mu_nu with nu on "
                  "X); only the evaluation point is perturbed"),
                 (dif, "this is the diffusion step: evaluate grad f at X + beta u, add no noise"),
-                (X - step * mmd_velocity(Xp, X, Y, k), "the velocity has the wrong sign: move "
-                 "along -grad f"),
+                (X - step * mmd_velocity(X, Y, k, at=Xp).velocity, "the velocity has the wrong "
+                 "sign: move along -grad f"),
                 (move(X), "the noise is missing: evaluate grad f at X + beta u"),
                 (move(X + step * beta * u), "you perturbed by gamma beta u: the perturbation is "
                  "beta u, independent of the step gamma (beta is the noise level itself)"),
@@ -163,7 +163,7 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
                  "step, sqrt(2 gamma) beta u: the diffusion of the talk adds beta u itself (beta "
                  "is the noise level of one step, not a diffusion coefficient per unit time)"),
                 (move(X), "the noise is missing: add beta u after the step"),
-                (X - step * mmd_velocity(X, X, Y, k) + beta * u, "the velocity has the wrong "
+                (X - step * mmd_velocity(X, Y, k).velocity + beta * u, "the velocity has the wrong "
                  "sign: move along -grad f"),
                 (move(X) + step * beta * u, "you added gamma beta u: the diffusion adds beta u, "
                  "whatever the step gamma"),
@@ -193,7 +193,7 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
     def evaluate(case):
         X, Y, k, u, beta = case
         got = returned_number(name, call(name, my_ratio, X.copy(), Y, k, beta, u.copy()))
-        v = mmd_velocity(X + beta * u, X, Y, k)
+        v = mmd_velocity(X, Y, k, at=X + beta * u).velocity
         F = mmd_energy(X, Y, k)
         sq = np.sum(v**2, axis=1)
         want = float(np.mean(sq) / (beta**2 * F))
@@ -204,8 +204,8 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
                 "the plug-in (V-statistic) 1/2 MMD^2 of the particles, mmd_energy"
             )
             mean_sq = float(np.mean(sq))
-            at_x = float(np.mean(np.sum(mmd_velocity(X, X, Y, k) ** 2, 1)))
-            moved = float(np.mean(np.sum(mmd_velocity(X + beta * u, X + beta * u, Y, k) ** 2, 1)))
+            at_x = float(np.mean(np.sum(mmd_velocity(X, Y, k).velocity ** 2, 1)))
+            moved = float(np.mean(np.sum(mmd_velocity(X + beta * u, Y, k).velocity ** 2, 1)))
             return [
                 (want / 2, "a factor 2: F = 1/2 MMD^2 (mmd_energy), not MMD^2"),
                 (mean_sq / (beta**2 * mmd2(X, Y, k) / 2), f"your F is mmd2(X, Y, kernel) / 2: "

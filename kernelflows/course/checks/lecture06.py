@@ -28,13 +28,13 @@ from .core import (
     Outcome,
     call,
     close,
-    mmd2_mistakes,
     ok,
     returned_array,
     returned_number,
     run_cases,
     tolerance,
 )
+from .shared import mmd2_mistakes
 
 __all__ = [
     "check_ex6_1_network_output",
@@ -141,7 +141,7 @@ def check_ex6_2_network_mmd2(my_mmd2: Callable) -> None:
     def evaluate(case):
         net, Z, U, X, estimator = case
         kernel = NetworkKernel(net, X)
-        want = mmd2(Z, U, kernel, estimator)
+        want = mmd2(Z, U, kernel, estimator=estimator)
         if estimator == "biased":
             assert abs(want - mse(net, Z, U, X)) <= 1e-12  # the identity itself
         got = returned_number(name, call(name, my_mmd2, net, Z.copy(), U.copy(), X, estimator))

@@ -47,7 +47,7 @@ def _js_unit_gaussians(delta: float) -> float:
     def logq(z):
         return stats.norm.logpdf(z, delta, 1.0)
 
-    return divergence_1d(JENSEN_SHANNON, logp, logq, -30.0, 30.0 + delta)
+    return divergence_1d(JENSEN_SHANNON, logp, logq, lower=-30.0, upper=30.0 + delta)
 
 
 def check_ex7_1_tv_js(my_tv_js: Callable[[float], tuple]) -> None:

@@ -3,12 +3,12 @@
 * :func:`check_ex8_1_mmd_limit` - the lambda -> infinity limit of KALE_lam: MMD^2 / 2 (biased);
 * :func:`check_ex8_2_kale_witness` - the witness f* from the dual coefficients alpha;
 * exercise 3 (KALE itself, e.g. the primal over representer coefficients) uses the core
-  :func:`~kernelflows.checks.core.check_kale`;
+  :func:`~kernelflows.course.checks.shared.check_kale`;
 * :func:`check_ex8_4_gap_slope` - the rate KALE_lam - MMD^2 / 2 ~ C / lam: slope -1 in log-log.
 
-Each compares the student's function with :mod:`kernelflows.kale` and :mod:`kernelflows.mmd`
-on random and edge-case inputs and names the typical mistake (the unbiased MMD^2, a missing
-1/2 or 1/lam, averaging the alpha term, the sign of the witness).
+Each compares the student's function with :mod:`kernelflows.divergences.kale` and
+:mod:`kernelflows.divergences.mmd` on random and edge-case inputs and names the typical mistake
+(the unbiased MMD^2, a missing 1/2 or 1/lam, averaging the alpha term, the sign of the witness).
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
     def evaluate(case):
         P, Q, k = case
         got = as_float(name, call(name, my_kale_limit, P.copy(), Q.copy(), k))
-        biased = mmd2(P, Q, k, "biased")
+        biased = mmd2(P, Q, k, estimator="biased")
         want = biased / 2
         setting = f"n = {len(P)}, m = {len(Q)}, {k!r}"
 
         def mistakes():
-            unbiased = mmd2(P, Q, k, "unbiased") if min(len(P), len(Q)) > 1 else None
+            unbiased = mmd2(P, Q, k, estimator="unbiased") if min(len(P), len(Q)) > 1 else None
             said = (
                 "you used the unbiased MMD^2. KALE sees the samples through their empirical "
                 "mean embeddings, so the limit is the biased (V-statistic) MMD^2 / 2, i = j "
@@ -85,11 +85,11 @@ def _kale_near_limit(P, Q, k, got, limit):
     """``got`` when it is KALE_lam at some lam >= 10 (found from the 1/lam approach), else None."""
     if got == limit or not np.isfinite(got):
         return None
-    C = 1e4 * (kale(P, Q, k, 1e4, tol=1e-14).value - limit)  # KALE_lam = limit + C / lam + ...
+    C = 1e4 * (kale(P, Q, k, lam=1e4, tol=1e-14).value - limit)  # KALE_lam = limit + C / lam + ...
     lam = C / (got - limit)
     if not 10 <= lam <= 1e8:
         return None
-    near = kale(P, Q, k, lam, tol=1e-14).value
+    near = kale(P, Q, k, lam=lam, tol=1e-14).value
     return when(abs((near - limit) - (got - limit)) <= 0.1 * abs(got - limit), got)
 
 
@@ -98,7 +98,7 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
 
         f*(z) = (1 / lam) [ (1/n) sum_j k(x_j, z) - sum_i alpha_i k(y_i, z) ],
 
-    with alpha the dual coefficients of :func:`kernelflows.kale.kale` (alpha_i = e^{f*(y_i)}/m).
+    with alpha the dual coefficients of :func:`kernelflows.kale` (alpha_i = e^{f*(y_i)}/m).
     """
     name = "check_ex8_2_kale_witness"
     rng = np.random.default_rng(5)
@@ -109,7 +109,7 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
 
     def evaluate(case):
         P, Q, k, lam, Z = case
-        res = kale(P, Q, k, lam, tol=1e-12)
+        res = kale(P, Q, k, lam=lam, tol=1e-12)
         f = call(name, my_kale_witness, P.copy(), Q.copy(), k, lam, res.alpha.copy())
         if not callable(f):
             raise CheckFailed(f"{name}: return a function of z, got {type(f).__name__}.")
@@ -150,8 +150,8 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
 
 
 def _reference_fit(P, Q, k, lams) -> np.ndarray:
-    half = mmd2(P, Q, k, "biased") / 2
-    gaps = np.array([kale(P, Q, k, lam, tol=1e-14).value - half for lam in lams])
+    half = mmd2(P, Q, k, estimator="biased") / 2
+    gaps = np.array([kale(P, Q, k, lam=lam, tol=1e-14).value - half for lam in lams])
     return np.polyfit(np.log(lams), np.log(np.abs(gaps)), 1)
 
 

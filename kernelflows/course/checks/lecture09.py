@@ -7,7 +7,7 @@
 * :func:`check_ex9_4_ula_step` - one step of the KL flow by the unadjusted Langevin algorithm;
 * :func:`check_ex9_5_newton_step` - one Newton step on the KALE dual (the warm start of the flow).
 
-Conventions of :mod:`kernelflows.kale_flow`: the moving particles nu are P (the linear term
+Conventions of :mod:`kernelflows.flows.kale`: the moving particles nu are P (the linear term
 E_nu f), the target nu* is Q (the exponential term E_nu* exp f); velocity -(1 + lam) grad f*
 (the slide's div form is an ascent; lecture 09, "Check the slide").
 """
@@ -67,7 +67,7 @@ def _kale_cases(seed: int):
 
 
 def _witness(X, Y, k, lam):
-    return kale(X, Y, k, lam, tol=1e-12).witness
+    return kale(X, Y, k, lam=lam, tol=1e-12).witness
 
 
 def _mmd_first_variation(X, Y, k, Z):
@@ -196,7 +196,7 @@ def check_ex9_3_kale_flow_step(my_step: Callable) -> None:
 
     One forward Euler step of the descent flow d_t nu = (1 + lam) div(nu grad f*) (Glaser, Arbel,
     Gretton, NeurIPS 2021; the slide writes the opposite sign, an ascent); compared with the
-    witness of :func:`kernelflows.kale.kale` solved to 1e-12.
+    witness of :func:`kernelflows.kale` solved to 1e-12.
     """
     name = "check_ex9_3_kale_flow_step"
     cases = [(*c, step) for c in _kale_cases(93) for step in (0.05, 0.5)]

@@ -10,14 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...experiments import mode_fractions
 from .core import Outcome, call, exactly, ok, returned_number, run_cases
 
 __all__ = ["check_ex10_1_modes_covered"]
-
-
-def _fractions(X, means):
-    d2 = ((X[:, None, :] - means[None, :, :]) ** 2).sum(-1)
-    return np.bincount(np.argmin(d2, axis=1), minlength=len(means)) / len(X)
 
 
 def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
@@ -38,7 +34,7 @@ def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
     def evaluate(case):
         X, means, threshold = case
         got = returned_number(name, call(name, my_modes_covered, X.copy(), means.copy(), threshold))
-        f = _fractions(X, means)
+        f = mode_fractions(X, means)
         want = int(np.sum(f >= threshold))
 
         def mistakes():
@@ -56,7 +52,7 @@ def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
                        same=exactly)  # fmt: skip
 
     def generic(outcome):
-        f = np.round(_fractions(*outcome.case[:2]), 3)
+        f = np.round(mode_fractions(*outcome.case[:2]), 3)
         return f"you returned {outcome.got:g}, the answer is {outcome.want} (fractions {f})"
 
     count = run_cases(name, cases, evaluate, generic)

@@ -35,6 +35,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._io import notebook_json, update_text
+
 __all__ = ["Extras", "ExtrasError", "EXTRAS_DIR", "load", "apply", "apply_file", "main"]
 
 EXTRAS_DIR = Path(__file__).resolve().parent
@@ -170,10 +172,6 @@ def lecture_number(path: Path) -> int:
     return int(m.group(1))
 
 
-def _dumps(nb: dict) -> str:
-    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
 def applied(path: Path, folder: Path = EXTRAS_DIR) -> dict | None:
     """The lecture at ``path`` with its extras applied (None when it has none)."""
     extras = load(lecture_number(path), folder)
@@ -192,13 +190,7 @@ def applied(path: Path, folder: Path = EXTRAS_DIR) -> dict | None:
 def apply_file(path: Path, folder: Path = EXTRAS_DIR) -> bool:
     """Apply the extras to the lecture file in place; whether it changed."""
     nb = applied(path, folder)
-    if nb is None:
-        return False
-    text = _dumps(nb)
-    if Path(path).read_text() == text:
-        return False
-    Path(path).write_text(text)
-    return True
+    return nb is not None and update_text(path, notebook_json(nb))
 
 
 def main(argv=None) -> int:
@@ -213,11 +205,8 @@ def main(argv=None) -> int:
         for p, nb in results.items():
             if nb is None:
                 print(f"no extras for {p}")
-            elif p.read_text() != _dumps(nb):
-                p.write_text(_dumps(nb))
-                print(f"updated {p}")
             else:
-                print(f"unchanged {p}")
+                print(f"{'updated' if update_text(p, notebook_json(nb)) else 'unchanged'} {p}")
     except (ExtrasError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

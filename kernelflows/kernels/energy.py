@@ -1,0 +1,46 @@
+"""The distance-induced (energy) kernel k(x, y) = ||x|| + ||y|| - ||x - y||.
+
+Its MMD^2 is the energy distance; its sliced MMD is computed by sorting projections
+(:mod:`kernelflows.divergences.sliced`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Kernel
+from .geometry import sq_distances, weighted_differences
+
+__all__ = ["EnergyKernel"]
+
+
+class EnergyKernel(Kernel):
+    """Distance-induced kernel k(x, y) = ||x|| + ||y|| - ||x - y|| (positive definite).
+
+    Its MMD^2 is the energy distance: MMD^2 = 2 E||X - Y|| - E||X - X'|| - E||Y - Y'||. Unbounded,
+    so it falls outside Assumption A of the MMD flow paper. The gradient of ||z - x|| at z = x, and
+    of ||z|| at z = 0, is taken as 0.
+    """
+
+    def __repr__(self) -> str:
+        return "EnergyKernel()"
+
+    def _gram(self, Z, X):
+        R = np.sqrt(sq_distances(Z, X))
+        nz = np.linalg.norm(Z, axis=1)
+        nx = np.linalg.norm(X, axis=1)
+        return nz[:, None] + nx[None, :] - R
+
+    def _paired(self, X, Y):
+        return np.linalg.norm(X, axis=1) + np.linalg.norm(Y, axis=1) - np.linalg.norm(X - Y, axis=1)
+
+    def _grad_block(self, Z, X, w):
+        R = np.sqrt(sq_distances(Z, X))
+        inv_r = np.zeros_like(R)
+        np.divide(1.0, R, out=inv_r, where=R > 0)
+        inv_r *= w[None, :]
+        nz = np.linalg.norm(Z, axis=1)
+        unit = np.zeros_like(Z)
+        np.divide(Z, nz[:, None], out=unit, where=nz[:, None] > 0)
+        # grad_z k = z/||z|| - (z - x)/||z - x||
+        return unit * w.sum() - weighted_differences(Z, X, inv_r)
