@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kernelflows import GaussianKernel, IMQKernel, LaplaceKernel, mmd2
+from kernelflows import GaussianKernel, IMQKernel, LaplaceKernel, kale, mmd2
 from kernelflows.divergences import mmd_velocity
 from kernelflows.kernels import sq_distances
 from kernelflows.kernels.gaussian import VALUE_RTOL
@@ -145,3 +145,53 @@ def test_mmd2_accurate_for_any_spread(n, d, spread, shift, bandwidth, seed):
     tol = (VALUE_RTOL + len(X) * len(Y)) * EPS * 4
     assert abs(mmd2(X, Y, k, estimator="biased") - exact) <= tol
     assert abs(2 * mmd_velocity(X, Y, k, record=True).loss - exact) <= tol
+
+
+# -- KALE: a certificate for the returned number ------------------------------------------------
+def kale_wide_exact(n: int, m: int, lam: float) -> float:
+    """KALE_lam when every kernel value between distinct points is 0 (K_QQ = I, kbar = 0,
+    c = 1/n): the dual separates, log(m alpha) = -alpha / lam, solved by bisection in float64
+    to the last bit (brentq on a monotone function)."""
+    from scipy.optimize import brentq
+
+    a = brentq(lambda a: np.log(m * a) + a / lam, 1e-300, 10.0, xtol=1e-300, rtol=4 * EPS)
+    J = m * (a * np.log(m * a) - a) + (m * a * a + 1.0 / n) / (2.0 * lam)
+    return (1.0 + lam) * (1.0 + J)
+
+
+@pytest.mark.parametrize("lam", [1e-3, 1e-2, 1.0])
+def test_kale_certificate_holds_for_the_returned_value_in_a_wide_cloud(lam):
+    # issue 23's example: P and Q uniform on (-1e5, 1e5)^2, bandwidth 1, lam = 1e-3; the value
+    # was off by 1e-5 relative with a certified gap of 5e-9 (the Gram diagonal was 1 - 3.8e-6)
+    rng = np.random.default_rng(0)
+    P, Q = rng.uniform(-1e5, 1e5, (10, 2)), rng.uniform(-1e5, 1e5, (10, 2))
+    res = kale(P, Q, GaussianKernel(1.0), lam=lam)
+    exact = kale_wide_exact(10, 10, lam)
+    assert abs(res.value - exact) <= res.error_bound
+    assert res.error_bound <= 1e-8 * max(1.0, exact)  # the default tol, now for the value
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 10),
+    spread=st.floats(0.1, 1e6),
+    shift=st.sampled_from([0.0, 1e6]),
+    lam=st.sampled_from([1e-3, 0.1, 10.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_kale_within_its_error_bound_of_the_exactly_rounded_gram(n, spread, shift, lam, seed):
+    # independent formulation: the same dual solved on Gram blocks rounded once from extended
+    # precision (each entry within eps / 2); the two values differ by at most both bounds
+    from kernelflows.divergences.kale_newton import KaleNewton
+
+    rng = np.random.default_rng(seed)
+    P = cloud(rng, n, 2, spread, shift)
+    Q = P[::-1] + rng.normal(size=P.shape)
+    res = kale(P, Q, GaussianKernel(1.0), lam=lam)
+    kqq = exact_gauss(Q, Q, 1.0)[0].astype(float)
+    kbar = exact_gauss(Q, P, 1.0)[0].mean(axis=1).astype(float)
+    c = float(exact_gauss(P, P, 1.0)[0].mean())
+    solver = KaleNewton(kqq, lam=lam, tol=1e-12)
+    state = solver.solve(kbar, c)
+    ref = solver.value(state, c)
+    assert abs(res.value - ref) <= res.error_bound + state.gap + 1e-14 * max(1.0, ref)

@@ -133,6 +133,11 @@ class GaussianKernel(RadialKernel):
         E = self._exponents(Z, C, exact=False)
         return np.exp(E, out=E)
 
+    def value_error(self, X, Y) -> float:
+        """(VALUE_RTOL + 1) eps: each value is within VALUE_RTOL eps (1 + e) k of the exact one
+        and (1 + e) exp(-e) <= 1 (plus the final rounding of exp)."""
+        return (VALUE_RTOL + 1.0) * EPS
+
     def _grad_block(self, Z, X, w):
         K = self._gram(Z, X)
         return GaussianKernel.grad_from_gram(self, Z, X, K, w)  # not a subclass's override

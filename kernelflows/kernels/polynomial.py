@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import positive_int, real_number
 from .base import Kernel
+from .geometry import EPS
 
 __all__ = ["PolynomialKernel"]
 
@@ -32,6 +33,13 @@ class PolynomialKernel(Kernel):
 
     def _paired(self, X, Y):
         return (np.einsum("ij,ij->i", X, Y) + self.c) ** self.degree
+
+    def value_error(self, X, Y) -> float:
+        """x.y + c is computed within (d + 1) eps / 2 (|x| |y| + c); the power multiplies that
+        relative error by p and adds p roundings: p (d + 2) eps / 2 (max |x| max |y| + c)^p."""
+        d = X.shape[1]
+        top = float(np.linalg.norm(X, axis=1).max()) * float(np.linalg.norm(Y, axis=1).max())
+        return 0.5 * self.degree * (d + 2) * EPS * (top + self.c) ** self.degree
 
     def _grad_block(self, Z, X, w):
         # grad_z (z.x + c)^p = p (z.x + c)^(p - 1) x
