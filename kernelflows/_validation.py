@@ -7,6 +7,37 @@ import numbers
 import numpy as np
 
 
+def as_float_array(X, name: str, *, allow_bool: bool = True) -> np.ndarray:
+    """``X`` as a float64 array; a ``ValueError`` naming ``name`` for complex values, text,
+    ``None``, ragged nesting, objects that are not numbers, or (``allow_bool=False``) booleans
+    (``True`` is not the number 1 to a caller that asked for a number)."""
+    _reject_complex(X, name)
+    if X is None or isinstance(X, (str, bytes)):
+        raise ValueError(f"{name} must be an array of numbers, got {X!r}")
+    try:
+        raw = np.asarray(X)
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be an array of numbers (all rows of one length), got {type(X).__name__}"
+        ) from exc
+    if raw.dtype.kind in "US" or (
+        raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.ravel())
+    ):
+        raise ValueError(f"{name} must be an array of numbers, got text")
+    if not allow_bool and (raw.dtype.kind == "b" or _holds_bool(X)):
+        raise ValueError(f"{name} must hold numbers, got booleans ({X!r})")
+    return arr
+
+
+def _holds_bool(X) -> bool:
+    if isinstance(X, (bool, np.bool_)):
+        return True
+    if isinstance(X, (list, tuple)):
+        return any(_holds_bool(v) for v in X)
+    return False
+
+
 def as_samples(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
     """Return ``X`` as a float64 array of shape (n, d).
 
@@ -14,11 +45,7 @@ def as_samples(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
     ``name`` for other shapes, complex or non-finite entries, coordinates beyond
     ``MAX_COORDINATE`` (their squares would overflow), or fewer than ``min_samples`` rows.
     """
-    _reject_complex(X, name)
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers, got {type(X).__name__}") from exc
+    arr = as_float_array(X, name)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -80,8 +107,7 @@ def as_weights(w, n: int, name: str = "weights") -> np.ndarray:
     """Return ``w`` as a finite float64 vector of length ``n`` (``None`` means all ones)."""
     if w is None:
         return np.ones(n)
-    _reject_complex(w, name)
-    arr = np.asarray(w, dtype=np.float64)
+    arr = as_float_array(w, name)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
