@@ -78,9 +78,22 @@ def direct_sq_distances(Z: np.ndarray, X: np.ndarray, i: np.ndarray, j: np.ndarr
     return np.einsum("ij,ij->i", diff, diff)
 
 
-def needs_direct(values: np.ndarray, reach: np.ndarray):
-    """The index pairs (i, j) with values[i, j] > -reach[i]: one comparison per value."""
-    return np.nonzero(values > -reach[:, None])
+def needs_direct(values: np.ndarray, reach: np.ndarray, *, sign: float = 1.0):
+    """The index pairs (i, j) with sign * values[i, j] > -reach[i] (``sign`` is +1 or -1).
+
+    One comparison per value against one scalar, the loosest threshold (a comparison against a
+    per-row threshold broadcast over the columns costs several times more in numpy), then the
+    few candidates filtered by their own row's threshold: the cost of a pass over the values
+    plus O(candidates).
+    """
+    loose = float(reach.max(initial=-np.inf))
+    if sign > 0:
+        flat = np.flatnonzero(values > -loose)
+    else:
+        flat = np.flatnonzero(values < loose)
+    i, j = np.divmod(flat, values.shape[1])
+    keep = sign * values[i, j] > -reach[i]
+    return i[keep], j[keep]
 
 
 def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -104,7 +117,7 @@ def sq_distances(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
     # row i errs by at most delta_i = g (zz_i + max xx): keep D when delta_i <= rtol (D - delta_i)
     delta = expansion_error(Z.shape[1]) * (zz + xx.max(initial=0.0))
     reach = delta * (1.0 + 1.0 / (DISTANCE_RTOL * EPS))
-    i, j = needs_direct(-D, reach)
+    i, j = needs_direct(D, reach, sign=-1.0)
     if len(i):
         D[i, j] = direct_sq_distances(Z, X, i, j)
     return D
