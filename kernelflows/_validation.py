@@ -30,6 +30,40 @@ def as_float_array(X, name: str, *, allow_bool: bool = True) -> np.ndarray:
     return arr
 
 
+def callback_output(value, name: str, shape, *, allow_neg_inf: bool = False) -> np.ndarray:
+    """A user callback's output as a float64 array of the expected ``shape``; a ``ValueError``
+    naming the callback (``name``, e.g. ``"target.score"``) when it returned something that is
+    not an array of real numbers, complex values, another shape, or NaN / inf (``-inf`` allowed
+    with ``allow_neg_inf``: a log-density where the density is 0). Raised where the callback is
+    called, so that a flow does not report a bad callback as a diverging step."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must return an array of real numbers, got {value!r}")
+    if np.iscomplexobj(value):
+        raise ValueError(
+            f"{name} returned complex values: it must return real numbers (the imaginary part "
+            "would be dropped)"
+        )
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must return an array of real numbers, got {type(value).__name__}"
+        ) from None
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} returned shape {arr.shape}, expected {tuple(shape)}")
+    bad = ~np.isfinite(arr)
+    if allow_neg_inf:
+        bad &= arr != -np.inf
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        what = "NaN" if np.isnan(arr[tuple(where)]) else "inf"
+        raise ValueError(
+            f"{name} returned {what} at index {tuple(int(i) for i in where)} ({int(bad.sum())} "
+            f"non-finite value(s) of {arr.size}): it must be finite at every point it is given"
+        )
+    return arr
+
+
 def _holds_bool(X) -> bool:
     if isinstance(X, (bool, np.bool_)):
         return True

@@ -238,6 +238,8 @@ def _call(field_, n: int, last_loss: float, *args) -> FieldStep:
             return field_(*args)
     except RuntimeError as exc:
         raise type(exc)(f"at step {n} (loss at the last snapshot {last_loss:.6g}): {exc}") from exc
+    except ValueError as exc:  # a callback's bad output (it names the callback): not the step's
+        raise ValueError(f"at step {n}: {exc}") from exc
 
 
 def _diverged(n: int, what: str, last_loss: float, step: float) -> FlowDivergedError:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._validation import callback_output
 from ..divergences.stein import check_target, target_score
 from ..divergences.velocity import evaluated_step
 from .engine import FieldStep, flow_entry_point
@@ -49,7 +50,10 @@ class KLVelocity:
             log_density = getattr(self.target, "log_density", None)
             if log_density is None:
                 return drift, math.nan
-            return drift, float(-np.mean(log_density(particles)))
+            values = callback_output(
+                log_density(particles), "target.log_density", (len(particles),), allow_neg_inf=True
+            )
+            return drift, float(-np.mean(values))
 
         return evaluated_step(evaluate, at, record)
 

@@ -24,8 +24,14 @@ velocity:
 
 from __future__ import annotations
 
-from ..divergences.stein import check_ksd_kernel, check_target, ksd_velocity, svgd_velocity
-from ..kernels import Kernel, check_kernel
+from ..divergences.stein import (
+    check_ksd_kernel,
+    check_stein_kernel,
+    check_target,
+    ksd_velocity,
+    svgd_velocity,
+)
+from ..kernels import Kernel
 from .engine import FieldStep, flow_entry_point
 
 __all__ = ["KSDVelocity", "SVGDVelocity", "ScoreVelocity", "ksd_descent", "svgd"]
@@ -42,7 +48,7 @@ class ScoreVelocity:
 
     def __init__(self, target, kernel: Kernel):
         self.target = check_target(target)
-        self.kernel = check_kernel(kernel)
+        self.kernel = check_stein_kernel(kernel)
 
     def init(self, particles):
         return None
@@ -62,9 +68,7 @@ class KSDVelocity(ScoreVelocity):
     velocity = staticmethod(ksd_velocity)
 
     def __init__(self, target, kernel: Kernel):
-        super().__init__(
-            check_target(target, jacobian=True), check_ksd_kernel(check_kernel(kernel))
-        )
+        super().__init__(check_target(target, jacobian=True), check_ksd_kernel(kernel))
 
 
 @flow_entry_point("SVGD")
@@ -75,10 +79,10 @@ def svgd(target, kernel: Kernel) -> SVGDVelocity:
     progress=False)``: forward Euler X <- X + step * phi(X) on the Stein direction phi (module
     docstring), with ``target.score(X) -> (n, d)`` the score grad log p (e.g. a
     :class:`kernelflows.GaussianMixture`) and a kernel with
-    :meth:`~kernelflows.Kernel.stein_parts` (Gaussian or IMQ). ``noise`` is the engine's
-    perturbation (a number or schedule means noise injection: phi of the particles evaluated at
-    X + beta u). The result's ``loss`` is KSD^2 of the particles (V-statistic). Cost O(n^2 d)
-    per step, memory bounded in n.
+    :meth:`~kernelflows.Kernel.stein_parts` (Gaussian, IMQ or polynomial; a ``ValueError`` up
+    front otherwise). ``noise`` is the engine's perturbation (a number or schedule means noise
+    injection: phi of the particles evaluated at X + beta u). The result's ``loss`` is KSD^2 of
+    the particles (V-statistic). Cost O(n^2 d) per step, memory bounded in n.
     """
     return SVGDVelocity(target, kernel)
 

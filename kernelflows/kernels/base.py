@@ -41,6 +41,11 @@ class Kernel:
     calls them, whatever the kernel.
     """
 
+    #: Why the kernel has no Stein kernel (None when it has one): the Stein discrepancies and
+    #: the score-based flows need tr(grad_x grad_y k), second derivatives of k. Read by
+    #: :func:`kernelflows.divergences.stein.check_stein_kernel`, which refuses the kernel up front.
+    no_second_derivatives: str | None = "it provides no second derivatives (stein_parts)"
+
     # -- what subclasses provide -------------------------------------------------------------
     def _gram(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -22,6 +22,11 @@ class EnergyKernel(Kernel):
     of ||z|| at z = 0, is taken as 0.
     """
 
+    no_second_derivatives = (
+        "it is not differentiable where x = y (the term -||x - y|| has a kink there), so "
+        "tr(grad_x grad_y k) does not exist on the diagonal, which every Stein sum includes"
+    )
+
     def __repr__(self) -> str:
         return "EnergyKernel()"
 

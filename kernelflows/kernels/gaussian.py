@@ -53,6 +53,8 @@ class GaussianKernel(RadialKernel):
     NeurIPS 2021 writes exp(-||x - y||^2 / s): s = 2 sigma^2.)
     """
 
+    no_second_derivatives = None
+
     def __init__(self, bandwidth: float = 1.0):
         self.bandwidth = length_scale(bandwidth, "bandwidth")
 

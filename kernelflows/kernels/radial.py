@@ -69,6 +69,11 @@ class LaplaceKernel(RadialKernel):
     Not differentiable at x = y; the gradient there is taken as 0 (the symmetric subgradient).
     """
 
+    no_second_derivatives = (
+        "it is not differentiable where x = y (exp(-||x - y|| / s) has a kink there), so "
+        "tr(grad_x grad_y k) does not exist on the diagonal, which every Stein sum includes"
+    )
+
     def __init__(self, bandwidth: float = 1.0):
         self.bandwidth = length_scale(bandwidth, "bandwidth")
 
@@ -93,6 +98,8 @@ class LaplaceKernel(RadialKernel):
 
 class IMQKernel(RadialKernel):
     """Inverse multiquadric kernel k(x, y) = (c^2 + ||x - y||^2)^beta with c > 0, -1 < beta < 0."""
+
+    no_second_derivatives = None
 
     def __init__(self, c: float = 1.0, beta: float = -0.5):
         self.c = length_scale(c, "c")
