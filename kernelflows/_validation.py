@@ -16,7 +16,6 @@ def as_float_array(X, name: str, *, allow_bool: bool = True) -> np.ndarray:
         raise ValueError(f"{name} must be an array of numbers, got {X!r}")
     try:
         raw = np.asarray(X)
-        arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"{name} must be an array of numbers (all rows of one length), got {type(X).__name__}"
@@ -24,7 +23,13 @@ def as_float_array(X, name: str, *, allow_bool: bool = True) -> np.ndarray:
     if raw.dtype.kind in "US" or (
         raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.ravel())
     ):
-        raise ValueError(f"{name} must be an array of numbers, got text")
+        raise ValueError(f"{name} must be an array of numbers, got text ({X!r:.60})")
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be an array of numbers (all rows of one length), got {type(X).__name__}"
+        ) from exc
     if not allow_bool and (raw.dtype.kind == "b" or _holds_bool(X)):
         raise ValueError(f"{name} must hold numbers, got booleans ({X!r})")
     return arr
@@ -180,6 +185,22 @@ def nonnegative(value, name: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
     return value
+
+
+def block_size(value, name: str = "block_elements") -> int | None:
+    """``None`` (the default block) or a positive integer number of values per block; a
+    ``ValueError`` naming ``name`` for 0, negatives, fractions, NaN or booleans."""
+    if value is None:
+        return None
+    return positive_int(value, name)
+
+
+def flag(value, name: str) -> bool:
+    """``value`` if it is a boolean (Python or numpy), else a ``ValueError`` naming ``name``: a
+    string such as 'no' is truthy, so it would silently mean True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def positive_int(value, name: str) -> int:

@@ -444,6 +444,11 @@ def train_student_teacher(
     progress : bool
         Show a progress bar over epochs (off by default, as for every flow).
     """
+    if not isinstance(network, (MeanFieldNetwork, DenseMeanFieldNetwork)):
+        raise ValueError(
+            "network must be a MeanFieldNetwork or DenseMeanFieldNetwork instance (e.g. "
+            f"MeanFieldNetwork(d, hidden)), got {network!r:.80}"
+        )
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     dt = np.dtype(dtype)

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_samples, as_weights, positive, same_dimension
+from .._validation import as_float_array, as_samples, as_weights, positive, same_dimension
 from ..kernels import Kernel, check_kernel
 from ..kernels.geometry import EPS
 from ..measures import RKHSFunction
@@ -237,9 +237,12 @@ def kale_path(
     1/m is the cold start), each warm-started from the previous alpha, each certified. Returns
     the values in the order of ``lams``. Used for the lambda limits (slide "KALE vs KL vs MMD").
     """
-    lams = np.asarray(lams, dtype=float)
+    # booleans refused as kale(lam=True) refuses them (True is not the number 1), text named
+    lams = as_float_array(lams, "lams", allow_bool=False)
     if lams.ndim != 1 or len(lams) == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
-        raise ValueError("lams must be a non-empty vector of positive finite numbers")
+        raise ValueError(
+            f"lams must be a non-empty vector of positive finite numbers, got {lams.tolist()!r:.80}"
+        )
     problem = KaleProblem(P, Q, kernel)
     values = np.empty(len(lams))
     start = None

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, callback_output, same_dimension
+from .._validation import as_samples, block_size, callback_output, same_dimension
 from ..kernels import BLOCK_ELEMENTS, Kernel, check_kernel, row_blocks, sq_distances
 from .velocity import FieldStep, checked_points, evaluated_step
 
@@ -93,6 +93,10 @@ def _blocks(n_rows: int, n_cols: int, d: int, block_elements):
     return row_blocks(n_rows, n_cols * (d + 1), block)
 
 
+def _block(block_elements):
+    return block_size(block_elements)
+
+
 def check_stein_kernel(kernel) -> Kernel:
     """``kernel`` if it has a Stein kernel, else a ``ValueError`` naming it and saying why.
 
@@ -135,6 +139,7 @@ def ksd2(X, target, kernel: Kernel, *, block_elements: int | None = None) -> flo
     kernel); computed over blocks of rows.
     """
     X, target, kernel = _inputs(X, target, kernel)
+    block_elements = _block(block_elements)
     S = target_score(target, X)
     n, d = X.shape
     total = 0.0
@@ -156,6 +161,7 @@ def svgd_velocity(
     """
     X, target, kernel = _inputs(X, target, kernel)
     at = checked_points(at, X)
+    block_elements = _block(block_elements)
     S = target_score(target, X)
     n, d = X.shape
 
@@ -234,9 +240,9 @@ def ksd_velocity(
     X, target, kernel = _inputs(X, target, kernel, jacobian=True)
     kernel = check_ksd_kernel(kernel)
     at = checked_points(at, X)
+    block = _block(block_elements) or BLOCK_ELEMENTS
     S = target_score(target, X)
     n, d = X.shape
-    block = BLOCK_ELEMENTS if block_elements is None else block_elements
 
     def evaluate(points, with_loss):
         Z = X if points is None else points

@@ -250,6 +250,11 @@ def run_student_teacher(
     before any mode runs, so a mode run alone gives the same result as within all of them.
     """
     s = _settings(scale)
+    if isinstance(noises, (str, bytes)) or not isinstance(noises, (list, tuple)):
+        raise ValueError(
+            f"noises must be a list or tuple of noise modes from {NOISE_MODES}, got {noises!r}"
+            + (f" (write [{noises!r}] for one mode)" if isinstance(noises, str) else "")
+        )
     noises = tuple(noises)
     for noise in noises:
         perturbation(noise, s)  # a ValueError naming a bad mode before any work

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import block_size
+
 __all__ = [
     "BLOCK_ELEMENTS",
     "DISTANCE_RTOL",
@@ -43,11 +45,11 @@ DISTANCE_RTOL = 32.0
 
 
 def row_blocks(n_rows: int, n_cols: int, block_elements: int | None = None):
-    """Yield row slices of ``range(n_rows)``, each with at most ``block_elements`` values."""
-    block_elements = BLOCK_ELEMENTS if block_elements is None else block_elements
-    step = max(1, block_elements // max(1, n_cols))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(n_rows, start + step))
+    """Row slices of ``range(n_rows)``, each with at most ``block_elements`` values (an
+    iterator; ``block_elements`` is checked when it is called: None or a positive integer)."""
+    block = block_size(block_elements)
+    step = max(1, (BLOCK_ELEMENTS if block is None else block) // max(1, n_cols))
+    return (slice(start, min(n_rows, start + step)) for start in range(0, n_rows, step))
 
 
 def centred(Z: np.ndarray, X: np.ndarray):
