@@ -24,6 +24,8 @@ def as_float_array(X, name: str, *, allow_bool: bool = True) -> np.ndarray:
         raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.ravel())
     ):
         raise ValueError(f"{name} must be an array of numbers, got text ({X!r:.60})")
+    if raw.dtype.kind == "O" and not all(isinstance(v, numbers.Number) for v in raw.ravel()):
+        raise ValueError(f"{name} must be an array of numbers, got {X!r:.60}")
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
