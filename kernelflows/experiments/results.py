@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write
+from .._io import atomic_write, output_folder_problem
 
 __all__ = [
     "EXPERIMENTS",
@@ -642,6 +642,48 @@ def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> 
     return write(spec.metrics(s))
 
 
+#: The keys of a results file and the JSON type each holds.
+RESULTS_KEYS = {"id": str, "scale": str, "settings": dict, "metrics": dict, "provenance": dict}
+
+
+def read_results_file(path, experiment_id: str | None = None, scale: str | None = None) -> Results:
+    """The results file at ``path``; a ``ValueError`` naming the file and what is wrong with it
+    (unreadable, not JSON, not an object, a key missing or of the wrong type, an unknown
+    experiment or scale, or another experiment or scale than its name says)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot be read ({exc})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: must hold a JSON object, got {type(doc).__name__}")
+    missing = [k for k in RESULTS_KEYS if k not in doc]
+    if missing:
+        raise ValueError(f"{path}: incomplete, missing {', '.join(missing)}")
+    for key, kind in RESULTS_KEYS.items():
+        if not isinstance(doc[key], kind):
+            raise ValueError(
+                f"{path}: {key} must be a JSON {'string' if kind is str else 'object'}, got "
+                f"{type(doc[key]).__name__}"
+            )
+    if doc["id"] not in EXPERIMENTS:
+        raise ValueError(f"{path}: unknown experiment id {doc['id']!r}")
+    if doc["scale"] not in SCALES:
+        raise ValueError(f"{path}: unknown scale {doc['scale']!r} (one of {SCALES})")
+    for key, expected in (("id", experiment_id), ("scale", scale)):
+        if expected is not None and doc[key] != expected:
+            raise ValueError(f"{path}: holds {key} {doc[key]!r}, its name says {expected!r}")
+    return Results(
+        doc["id"], doc["scale"], doc["settings"], doc["metrics"], doc["provenance"], str(path)
+    )
+
+
 def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Results:
     """Read a results file; a ``ValueError`` if it is missing or stale (settings changed)."""
     path = results_path(experiment_id, scale, directory)
@@ -650,10 +692,7 @@ def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Re
             f"no results file {path}; run `python -m kernelflows.experiments run "
             f"{experiment_id} --scale {scale}`"
         )
-    doc = json.loads(path.read_text())
-    res = Results(
-        doc["id"], doc["scale"], doc["settings"], doc["metrics"], doc["provenance"], str(path)
-    )
+    res = read_results_file(path, experiment_id, _scale(scale))
     if stale(res):
         raise ValueError(
             f"{path} is stale: its settings differ from the code's; rerun `python -m "
@@ -695,11 +734,13 @@ def main(argv=None) -> int:
             for s in SCALES:
                 p = results_path(spec.id, s)
                 if p.exists():
-                    doc = json.loads(p.read_text())
-                    if stale(Results(doc["id"], doc["scale"], doc["settings"], {}, {}, str(p))):
-                        bad.append(str(p))
-        for p in bad:
-            print(f"stale: {p}", file=sys.stderr)
+                    try:
+                        if stale(read_results_file(p, spec.id, s)):
+                            bad.append(f"stale: {p}")
+                    except ValueError as exc:  # names the file and what is wrong
+                        bad.append(f"malformed: {exc}")
+        for line in bad:
+            print(line, file=sys.stderr)
         return 1 if bad else 0
     ids = list(EXPERIMENTS) if args.ids == ["all"] else args.ids
     for i in ids:
@@ -708,6 +749,10 @@ def main(argv=None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    problem = output_folder_problem(results_path(ids[0], args.scale, args.out).parent)
+    if problem:  # one line, before computing anything
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     for i in ids:
         res = run_experiment(i, args.scale, args.out)
         print(f"wrote {res.path} ({res.provenance['wall_seconds']:.0f} s)")
