@@ -99,6 +99,12 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
     on = f" on {machine}" if machine else ""
     demos = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
     sliders = " and move the slider of its demo" if demos else ""
+    tags = [t for c in nb["cells"] for t in c.get("metadata", {}).get("tags", [])]
+    folded = ""
+    if SOLUTION_TAG in tags:  # a lecture without exercises says nothing about solutions
+        answers = " and written answers" if ANSWER_TAG in tags else ""
+        show = "*Show solution*" + (" or *Show answer*" if answers else "")
+        folded = f"\nExercise solutions{answers} are folded: try first, then press {show}."
     text = f"""\
 ```{{admonition}} Before you start
 :class: tip
@@ -109,8 +115,7 @@ def header_cell(stem: str, nb: dict, table: dict[str, dict], machine: str) -> di
 **Run time:** {_duration(entry["run_seconds"])} for *Run all*{on}.
 
 This page is the executed notebook `lectures/{stem}.ipynb`, shown as it was run (nothing is
-re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.
-Exercise solutions are folded: try first, then press *Show solution*.
+re-run to build the book). To run it{sliders}: `.venv/bin/jupyter lab lectures/`.{folded}
 ```"""
     return {
         "cell_type": "markdown",

@@ -31,6 +31,9 @@ nb_execution_mode = "off"
 nb_output_stderr = "show"
 nb_ipywidgets_js = {}  # build.py replaces the slider demos by their pictures
 nb_merge_streams = True
+# text/markdown outputs (lecture 00's slide map and tables) are MyST like the markdown cells:
+# the default, CommonMark, has no tables and no $ math, and printed them as one paragraph
+nb_render_markdown_format = "myst"
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_dmath_double_inline = True  # $$...$$ inside a paragraph is display math, as in Jupyter
 myst_heading_anchors = 3

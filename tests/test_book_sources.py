@@ -106,3 +106,54 @@ def test_book_copy_folds_written_answers_and_keeps_their_math(build):
         assert text.startswith("<details>") and "<summary>Show answer</summary>" in text
         assert "$" not in text  # inline math became Sphinx's math spans
     assert r'<span class="math notranslate nohighlight">\(f = \mu_\nu' in build._source(answers[1])
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "book" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_unrendered_markup_is_found_and_rendered_markup_is_not():
+    find = _load("check_html").unrendered_markup
+    raw = [
+        "<p>| slide | lecture |\n|---|---|\n| Outline | 00 |</p>",  # a table as a paragraph
+        "<p>The $\\phi$ -divergences</p>",
+        "<p>as in {cite}<code>gretton2012kernel</code></p>",
+        "<p>```{note}\nnot a note</p>",
+    ]
+    for html in raw:
+        assert find(html), html
+    rendered = [
+        "<table><tr><td><p>Outline</p></td><td><p>00</p></td></tr></table>",
+        '<p>The <span class="math notranslate nohighlight">\\(\\phi\\)</span>-divergences</p>',
+        "<pre>| a | b |\n|---|---|\n$x$ {cite}`k`</pre>",  # code keeps its characters
+        "<p>costs <code>$HOME</code>, norms ||f||_H and |x - y|, sets {1, 2}</p>",
+        '<div class="highlight"><pre>print(f"{x}")</pre></div>',
+    ]
+    for html in rendered:
+        assert not find(html), html
+
+
+def test_markdown_outputs_are_rendered_as_myst():
+    # lecture outputs in text/markdown hold tables and $ math, which CommonMark does not render
+    outputs = [
+        "".join(o["data"]["text/markdown"])
+        for stem in LECTURES
+        for c in json.loads((ROOT / "lectures" / f"{stem}.ipynb").read_text())["cells"]
+        for o in c.get("outputs", [])
+        if "text/markdown" in o.get("data", {})
+    ]
+    if any("|---" in text or "$" in text for text in outputs):
+        conf = (ROOT / "book" / "conf.py").read_text()
+        assert re.search(r'^nb_render_markdown_format = "myst"$', conf, flags=re.M)
+
+
+def test_header_mentions_solutions_only_where_there_are_some(build):
+    table = build.lecture_table()
+    for stem in LECTURES:
+        nb = json.loads((ROOT / "lectures" / f"{stem}.ipynb").read_text())
+        header = build.header_cell(stem, nb, table, "")["source"]
+        has = any("solution" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+        assert ("Show solution" in header) == has, stem

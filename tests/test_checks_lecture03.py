@@ -71,7 +71,8 @@ def test_interaction_force_length_of_the_mean_is_recognised():
         (lambda X, Y, k, Z: f_by_hand(Y, X, k, Z), "sign is flipped"),
         (lambda X, Y, k, Z: k(Z, X).sum(1) - k(Z, Y).sum(1), "summed the kernels"),
         (lambda X, Y, k, Z: k(Z, X).mean(1), "mean embeddings is missing"),
-        (lambda X, Y, k, Z: 1.01 * f_by_hand(X, Y, k, Z), "finite difference"),
+        (lambda X, Y, k, Z: 1.01 * f_by_hand(X, Y, k, Z), "1.01 times the right one"),
+        (lambda X, Y, k, Z: f_by_hand(X, Y, k, Z) + 0.01 * Z[:, 0], "finite difference"),
         (lambda X, Y, k, Z: f_by_hand(X, Y, k, Z)[:-1], "one value per row of Z"),
     ],
 )

@@ -66,7 +66,8 @@ def test_right_answers_pass(capsys):
         (lambda a, s: -gap_by_hand(a, s), "sign is flipped"),
         (lambda a, s: gap_by_hand(a, s, k2=lambda a, s: np.exp(-(a**2) / s**2)), "k\\(a\\)\\^4"),
         (lambda a, s: gap_by_hand(a * np.sqrt(2), s), "exp\\(-r\\^2 / s\\^2\\)"),
-        (lambda a, s: 1.05 * gap_by_hand(a, s), "expand MMD"),
+        (lambda a, s: 1.05 * gap_by_hand(a, s), "1.05 times the right one"),
+        (lambda a, s: gap_by_hand(a, s) + 0.01, "expand MMD"),
     ],
 )
 def test_displacement_gap_mistakes(wrong, words):
@@ -108,10 +109,16 @@ def test_difference_quotient_mistakes(wrong_quotient, words):
 @pytest.mark.parametrize(
     "wrong_rate, words",
     [
-        (lambda F0, t, S: 1 / (1 / F0 + 2 * np.asarray(t) / S**2), "C = S\\^2 in the slide"),
-        (lambda F0, t, S: 1 / (1 / F0 + 8 * np.asarray(t) / S**2), "C = S\\^2/4"),
+        (
+            lambda F0, t, S: 1 / (1 / F0 + 2 * np.asarray(t) / S**2),
+            "slope is 1/2 times the right one",
+        ),
+        (
+            lambda F0, t, S: 1 / (1 / F0 + 8 * np.asarray(t) / S**2),
+            "slope is 2 times the right one",
+        ),
         (lambda F0, t, S: 1 / (1 / F0 + 4 * np.asarray(t) / S), "S enters squared"),
-        (lambda F0, t, S: F0 * np.exp(-4 * np.asarray(t) / S**2), "exponential rate"),
+        (lambda F0, t, S: F0 * np.exp(-4 * np.asarray(t) / S**2), "decays exponentially"),
     ],
 )
 def test_lojasiewicz_rate_mistakes(wrong_rate, words):

@@ -146,7 +146,8 @@ def swap_estimator(net, Z, U, X, estimator):
             lambda net, Z, U, X, e: np.sqrt(max(mmd2_from_features(net, Z, U, X, e), 0)),
             "MMD, not MMD\\^2",
         ),
-        (lambda net, Z, U, X, e: 1.01 * mmd2_from_features(net, Z, U, X, e), "compare the three"),
+        (lambda net, Z, U, X, e: 1.01 * mmd2_from_features(net, Z, U, X, e), "1.01 times"),
+        (lambda net, Z, U, X, e: mmd2_from_features(net, Z, U, X, e) + 0.01, "compare the three"),
         (lambda net, Z, U, X, e: np.ones(2), "expected one number"),
     ],
 )
@@ -246,7 +247,8 @@ def without_relu_derivative(net, z, x):
         (lambda net, z, x: grad_w0(net, z, x) * net.sigma**2, "1 / sigma\\^2 is missing"),
         (lambda net, z, x: -grad_w0(net, z, x), "sign is flipped"),
         (without_relu_derivative, "ReLU's derivative"),
-        (lambda net, z, x: 1.01 * grad_w0(net, z, x), "entries differ"),
+        (lambda net, z, x: 1.01 * grad_w0(net, z, x), "1.01 times the right one"),
+        (lambda net, z, x: grad_w0(net, z, x) + 0.01, "entries differ"),
     ],
 )
 def test_phi_grad_w0_mistakes(wrong, words):

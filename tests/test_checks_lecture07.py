@@ -81,7 +81,7 @@ def test_ex1_mistakes(wrong, words):
     [
         (lambda v: v + v**2 / 4, "f-GAN table"),
         (lambda v: np.where(v >= -2, v + v**2 / 4, 0.0), "wrong for v < -2"),
-        (lambda v: chi2_conjugate_by_hand(v) + v**2 / 4, "not v\\^2/2"),
+        (lambda v: chi2_conjugate_by_hand(v) + v**2 / 4, "you have v\\^2/2"),
         (lambda v: v**2 / 4, "linear term v is missing"),
         (lambda v: -chi2_conjugate_by_hand(v), "sign is flipped"),
         (lambda v: chi2_conjugate_by_hand(v)[:3], "shape"),
@@ -139,7 +139,8 @@ def _drop_p_zero(div, p, q):
         (_drop_q_zero, "dropped the points where q_i = 0 < p_i"),
         (_drop_p_zero, "dropped the points where p_i = 0 < q_i"),
         (lambda div, p, q: discrete_by_hand(div, q, p), "p and q are swapped"),
-        (lambda div, p, q: 1.1 * discrete_by_hand(div, p, q), "you returned"),
+        (lambda div, p, q: 1.1 * discrete_by_hand(div, p, q), "1.1 times the right one"),
+        (lambda div, p, q: discrete_by_hand(div, p, q) + 0.01, "you returned"),
     ],
 )
 def test_ex4_mistakes(wrong, words):

@@ -3,13 +3,16 @@
 Every lecture page and every reference page: the equations are typeset by MathJax (served by
 the site itself), every image has loaded, every same-site link answers 200 and its #anchor
 exists, nothing is fetched from off the site, and the console shows no error. On the lecture
-pages the header is there and each exercise solution is folded behind "Show solution".
-Screenshots: artifacts/browser/book-*.png. Run with ``make test-book``.
+pages the header is there and each exercise solution is folded behind "Show solution". And no
+page of the site shows markup that was not rendered: table pipes, ``$`` math, MyST roles or
+directives (``book/check_html.py``). Screenshots: artifacts/browser/book-*.png. Run with
+``make test-book``.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import threading
 import time
@@ -259,3 +262,19 @@ def test_book_page(site, browser, artifacts, page):
     if page == "notation" and math["numbered"] == 0:
         problems.append("no numbered equation")
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
+
+
+def test_no_page_shows_unrendered_markup():
+    """Every page of the built site, lectures, reference and index pages alike."""
+    spec = importlib.util.spec_from_file_location("check_html", ROOT / "book" / "check_html.py")
+    check_html = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_html)
+    if not (BOOK / "index.html").exists():
+        pytest.skip("no build/book/index.html: run `make book` (or `make test-book`)")
+    problems = []
+    for page in sorted(BOOK.rglob("*.html")):
+        if "_static" in page.parts or "_sources" in page.parts:
+            continue
+        found = check_html.unrendered_markup(page.read_text(encoding="utf-8"))
+        problems += [f"{page.relative_to(BOOK)}: {p}" for p in found[:5]]
+    assert not problems, "unrendered markup:\n  " + "\n  ".join(problems)

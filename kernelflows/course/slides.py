@@ -92,13 +92,14 @@ SLIDES: tuple[Slide, ...] = (
     ),
     _s(
         "Wasserstein gradient flow on the MMD",
-        "the particle scheme",
+        "the particle scheme; forward Euler converges as the step shrinks",
         (L03, "5. The particle scheme"),
+        (L04, "1. Consistency of the scheme"),
     ),
     _s(
         "Consistency (1)",
-        "Euler converges as the step shrinks",
-        (L04, "1. Consistency of the scheme"),
+        "displacement convexity fails, mixture convexity holds",
+        (L04, "2. Displacement convexity fails"),
     ),
     _s(
         "Consistency (2)",

@@ -23,7 +23,7 @@ from ...kernels import (
     polynomial_features,
 )
 from ...measures import RKHSFunction
-from .core import CheckFailed, as_float, call, close, first_hint, ok
+from .core import CheckFailed, Outcome, as_float, call, exactly, ok, run_cases
 
 __all__ = [
     "check_ex1_1_rkhs_norm",
@@ -51,30 +51,35 @@ def check_ex1_1_rkhs_norm(rkhs_norm: Callable) -> None:
     """Check ``rkhs_norm(centres, alpha, kernel)`` = ||f||_H = sqrt(alpha^T K alpha) for
     f = sum_i alpha_i k(c_i, .), K[i, j] = k(c_i, c_j) (lecture 1, section 2)."""
     name = "check_ex1_1_rkhs_norm"
-    for centres, alpha, k in _norm_cases():
+
+    def evaluate(case):
+        centres, alpha, k = case
         got = as_float(name, call(name, rkhs_norm, centres, alpha, k))
         want = RKHSFunction(centres, alpha, k).norm()
-        if close(got, want):
-            continue
-        K = k(centres, centres)
+
+        def mistakes():
+            K = k(centres, centres)
+            one_alpha = "the double sum over i and j misses one factor alpha_i"
+            return [
+                (want**2, "this is the squared norm: take its square root"),
+                (np.linalg.norm(alpha), "this is ||alpha||_2, the norm for K = I: the RKHS inner "
+                 "product weighs alpha_i alpha_j by k(c_i, c_j)"),
+                (abs(alpha.sum()), "this is |sum alpha|, the norm for K = all ones: use the Gram "
+                 "matrix"),
+                (np.sqrt(abs(alpha @ np.linalg.pinv(K) @ alpha)), "you used the inverse Gram "
+                 "matrix: the reproducing property gives <k(c_i, .), k(c_j, .)>_H = k(c_i, c_j) "
+                 "itself, no inverse"),
+                (np.sqrt(abs(np.sum(K @ alpha))), one_alpha),
+                (np.sum(K @ alpha), one_alpha),
+                (np.linalg.norm(K @ alpha), "this is the length of the vector of values f(c_i) at "
+                 "the centres, not the RKHS norm of f"),
+            ]  # fmt: skip
+
         where = f"for {len(alpha)} centres and {k!r}, you returned {got:.6g}, ||f||_H = {want:.6g}"
-        if close(got, want**2):
-            hint = "this is the squared norm alpha^T K alpha: take its square root"
-        elif close(got, np.linalg.norm(alpha)):
-            hint = (
-                "this is ||alpha||_2, the norm for K = I: the RKHS inner product weighs "
-                "alpha_i alpha_j by k(c_i, c_j)"
-            )
-        elif close(got, abs(alpha.sum())):
-            hint = "this is |sum alpha|, the norm for K = all ones: use the Gram matrix"
-        elif close(got, np.sqrt(abs(alpha @ np.linalg.pinv(K) @ alpha))):
-            hint = "you used the inverse Gram matrix: ||f||^2 = alpha^T K alpha, no inverse"
-        elif close(got, np.sqrt(abs(np.sum(K @ alpha)))) or close(got, np.sum(K @ alpha)):
-            hint = "sum_ij alpha_j k(c_i, c_j) misses one factor alpha_i: use alpha^T K alpha"
-        else:
-            hint = "compare with sqrt(alpha @ K @ alpha), K[i, j] = k(c_i, c_j)"
-        raise CheckFailed(f"{name}: {where}: {hint}.")
-    ok(name, f"all {len(_norm_cases())} cases agree with RKHSFunction(centres, alpha, k).norm().")
+        return Outcome(got, want, where, mistakes, sizes={"n": len(alpha)})
+
+    count = run_cases(name, _norm_cases(), evaluate, lambda o: "no common mistake matches")
+    ok(name, f"all {count} cases agree with RKHSFunction(centres, alpha, k).norm().")
 
 
 def _count_formulas(d: int, p: int) -> list[tuple[int, str]]:
@@ -106,25 +111,27 @@ def check_ex1_2_feature_count(polynomial_feature_count: Callable[[int, int], int
     matrix on enough points in general position and the dimension of its RKHS."""
     name = "check_ex1_2_feature_count"
     cases = [(1, 2), (1, 5), (2, 2), (3, 2), (2, 3), (3, 4), (5, 1)]
-    for d, p in cases:
+
+    def evaluate(case):
+        d, p = case
         got = as_float(name, call(name, polynomial_feature_count, d, p))
         want = comb(d + p, p)
-        if got == want:
-            continue
-        hints = [text for value, text in _count_formulas(d, p) if value != want and got == value]
-        hint = (
-            hints[0]
-            if hints
-            else (
-                "count the multi-indices (a_0, ..., a_d) with a_0 + ... + a_d = p (a_0 for the "
-                "constant c); `polynomial_features(X, degree).shape[1]` shows the answer"
-            )
+        where = (
+            f"for d = {d}, degree p = {p} you said {got:g}, the polynomial kernel has {want} "
+            "features (the rank of its Gram matrix)"
         )
-        raise CheckFailed(
-            f"{name}: for d = {d}, degree p = {p} you said {got:g}, the polynomial kernel has "
-            f"{want} features (the rank of its Gram matrix): {hint}."
+        mistakes = [*_count_formulas(d, p), (want - 1, "you left out the constant monomial 1 "
+                    "(degree 0), which the constant c brings in")]  # fmt: skip
+        return Outcome(got, want, where, lambda: mistakes, same=exactly)
+
+    def generic(outcome):
+        return (
+            "count the multi-indices (a_0, ..., a_d) with a_0 + ... + a_d = p (a_0 for the "
+            "constant c); `polynomial_features(X, degree).shape[1]` shows the answer"
         )
-    ok(name, f"all {len(cases)} (d, degree) pairs agree with binomial(d + p, p).")
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} (d, degree) pairs agree with binomial(d + p, p).")
 
 
 def _taylor_reference(x: np.ndarray, L: int, sigma: float) -> np.ndarray:
@@ -146,58 +153,57 @@ def check_ex1_3_taylor_features(taylor_features: Callable) -> None:
         (np.array([0.0, 0.5]), 1, 1.0),
         (np.array([1.5]), 4, 2.5),
     ]
-    for x, L, sigma in cases:
+
+    def evaluate(case):
+        x, L, sigma = case
         got = np.asarray(call(name, taylor_features, x.copy(), L, sigma), dtype=float)
         want = _taylor_reference(x, L, sigma)
-        if close(got, want):
-            continue
         where = f"for n = {len(x)} points, L = {L}, sigma = {sigma}"
-        if got.shape == want.T.shape and got.shape != want.shape:
-            raise CheckFailed(
-                f"{name}: {where} expected shape {want.shape} (one row per point, one column "
-                f"per feature), got {got.shape}: your matrix is transposed."
-            )
-        if got.shape == (len(x), L + 1) or got.shape == (len(x), L - 1):
-            raise CheckFailed(
-                f"{name}: {where} expected {L} features l = 0, ..., L - 1, got {got.shape[1]}."
-            )
         if got.shape != want.shape:
+            if got.shape == want.T.shape:
+                raise CheckFailed(
+                    f"{name}: {where} expected shape {want.shape} (one row per point, one "
+                    f"column per feature), got {got.shape}: your matrix is transposed."
+                )
+            if got.shape in ((len(x), L + 1), (len(x), L - 1)):
+                raise CheckFailed(
+                    f"{name}: {where} expected {L} features l = 0, ..., L - 1, got {got.shape[1]}."
+                )
             raise CheckFailed(f"{name}: {where} expected shape {want.shape}, got {got.shape}.")
-        ell = np.arange(L)
-        fact = np.array([float(factorial(int(i))) for i in ell])
-        pref = np.exp(-(x[:, None] ** 2) / (2 * sigma**2))
-        power = x[:, None] ** ell
-        hints = [
-            (
-                pref * (x[:, None] / sigma) ** ell / fact,
-                "divide by sqrt(l!), not by l!: each feature carries the square root, so that "
-                "phi_l(x) phi_l(y) has 1 / l! as in the Taylor series",
-            ),
-            (want / pref, "the prefactor exp(-x^2 / (2 sigma^2)) is missing"),
-            (
-                want * pref,
-                "the prefactor is exp(-x^2 / (2 sigma^2)), with the 2 "
-                "(you used exp(-x^2 / sigma^2))",
-            ),
-            (
-                pref * power / np.sqrt(fact),
-                "x^l must be divided by sigma^l (the series of exp(x y / sigma^2) splits as "
-                "(x / sigma)^l (y / sigma)^l / l!)",
-            ),
-            (
-                pref * power / sigma ** (2 * ell) / np.sqrt(fact),
-                "divide x^l by sigma^l, not sigma^(2 l)",
-            ),
-        ]
-        for wrong, hint in hints:
-            if close(got, wrong) and not close(wrong, want):
-                raise CheckFailed(f"{name}: {where}: {hint}.")
+
+        def mistakes():
+            ell = np.arange(L)
+            fact = np.array([float(factorial(int(i))) for i in ell])
+            pref = np.exp(-(x[:, None] ** 2) / (2 * sigma**2))
+            power = x[:, None] ** ell
+            return [
+                (pref * (x[:, None] / sigma) ** ell / fact, "divide by sqrt(l!), not by l!: each "
+                 "feature carries the square root, so that phi_l(x) phi_l(y) has 1 / l! as in the "
+                 "Taylor series"),
+                (want / pref, "the prefactor exp(-x^2 / (2 sigma^2)) is missing"),
+                (want * pref, "the prefactor is exp(-x^2 / (2 sigma^2)), with the 2 (you used "
+                 "exp(-x^2 / sigma^2))"),
+                (pref * power / np.sqrt(fact), "x^l must be divided by sigma^l (the series of "
+                 "exp(x y / sigma^2) splits as (x / sigma)^l (y / sigma)^l / l!)"),
+                (pref * power / sigma ** (2 * ell) / np.sqrt(fact), "divide x^l by sigma^l, not "
+                 "sigma^(2 l)"),
+                (want / pref * np.exp(-(x[:, None] ** 2) / (2 * sigma)), "the prefactor has "
+                 "sigma^2, not sigma, under x^2 (sigma is the bandwidth, not its square)"),
+                (_taylor_reference(x, L + 1, sigma)[:, 1:], "the features start at l = 0 (the "
+                 "constant term of the series), not at l = 1"),
+            ]  # fmt: skip
+
+        return Outcome(got, want, where, mistakes, params={"sigma": sigma})
+
+    def generic(outcome):
+        got, want = outcome.got, outcome.want
         bad = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
-        raise CheckFailed(
-            f"{name}: {where} entry [{bad[0]}, {bad[1]}] (x = {x[bad[0]]:.3g}, l = {bad[1]}) "
-            f"is {got[bad]:.6g}, expected {want[bad]:.6g}."
+        return (
+            f"entry [{bad[0]}, {bad[1]}] (l = {bad[1]}) is {got[bad]:.6g}, expected {want[bad]:.6g}"
         )
-    ok(name, f"all {len(cases)} cases agree with exp(-x^2/2s^2) x^l / (s^l sqrt(l!)).")
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases agree with exp(-x^2/2s^2) x^l / (s^l sqrt(l!)).")
 
 
 def check_ex1_4_feature_mmd2(feature_mmd2: Callable) -> None:
@@ -213,7 +219,9 @@ def check_ex1_4_feature_mmd2(feature_mmd2: Callable) -> None:
         (rng.normal(size=(25, 2)), rng.normal(size=(8, 2)) * 1.4, "random Fourier", 2),
         (rng.normal(size=(1, 1)), rng.normal(size=(2, 1)), "random Fourier", 1),
     ]
-    for X, Y, kind, param in cases:
+
+    def evaluate(case):
+        X, Y, kind, param = case
         d = X.shape[1]
         if kind == "polynomial":
 
@@ -227,35 +235,37 @@ def check_ex1_4_feature_mmd2(feature_mmd2: Callable) -> None:
             want = float(np.sum((feature_map(X).mean(0) - feature_map(Y).mean(0)) ** 2))
             label = "50 random Fourier frequencies"
         got = as_float(name, call(name, feature_mmd2, X.copy(), Y.copy(), feature_map))
-        if close(got, want):
-            continue
         n, m = len(X), len(Y)
-        fx, fy = feature_map(X), feature_map(Y)
-        diff = fx.mean(0) - fy.mean(0)
-        hints = [
-            (np.sqrt(want), "you returned the norm; the exercise asks for its square"),
-            (np.sum((fx.sum(0) - fy.sum(0)) ** 2), "use means of the features, not sums"),
-            (
-                np.mean(diff**2),
-                "sum the squared coordinates; np.mean divides by the number of features D",
-            ),
-            (
-                np.sum((fx.sum(0) / m - fy.sum(0) / n) ** 2),
-                "n and m are swapped: divide the sum over X by n = len(X)",
-            ),
-            (-want, "the sign is flipped: a squared norm is non-negative"),
-        ]
-        if n == m:
-            hints.append(
-                (
-                    np.mean(np.sum((fx - fy) ** 2, axis=1)),
-                    "you paired x_i with y_i: subtract "
-                    "the mean feature vectors first, then take the squared norm",
-                )
+
+        def mistakes():
+            fx, fy = feature_map(X), feature_map(Y)
+            diff = fx.mean(0) - fy.mean(0)
+            gxx, gyy = fx @ fx.T, fy @ fy.T
+            unbiased = (
+                (gxx.sum() - np.trace(gxx)) / (n * (n - 1))
+                + (gyy.sum() - np.trace(gyy)) / (m * (m - 1))
+                - 2 * np.mean(fx @ fy.T)
+                if min(n, m) > 1
+                else None
             )
-        hint = first_hint(got, hints, "compare with np.sum((mean phi(X) - mean phi(Y))**2)")
-        raise CheckFailed(
-            f"{name}: with {label}, n = {n}, m = {m}, you returned {got:.6g}, expected "
-            f"{want:.6g}: {hint}."
-        )
-    ok(name, f"all {len(cases)} cases agree (polynomial features: the kernel's biased MMD^2).")
+            return [
+                (np.sqrt(want), "you returned the norm; the exercise asks for its square"),
+                (np.sum((fx.sum(0) - fy.sum(0)) ** 2), "use means of the features, not sums"),
+                (np.mean(diff**2), "sum the squared coordinates; np.mean divides by the number "
+                 "of features D"),
+                (np.sum((fx.sum(0) / m - fy.sum(0) / n) ** 2), "n and m are swapped: divide the "
+                 "sum over X by n = len(X)"),
+                (-want, "the sign is flipped: a squared norm is non-negative"),
+                (np.mean(np.sum((fx - fy) ** 2, axis=1)) if n == m else None, "you paired x_i "
+                 "with y_i: subtract the mean feature vectors first, then take the squared norm"),
+                (np.sum(diff) ** 2, "this is the square of the sum of the coordinates: sum the "
+                 "squares of the coordinates instead"),
+                (unbiased, "this is the unbiased U-statistic of the features' Gram matrices: the "
+                 "squared distance between the two mean feature vectors keeps the i = j terms"),
+            ]  # fmt: skip
+
+        where = f"with {label}, n = {n}, m = {m}, you returned {got:.6g}, expected {want:.6g}"
+        return Outcome(got, want, where, mistakes, sizes={"n": n, "m": m})
+
+    count = run_cases(name, cases, evaluate, lambda o: "no common mistake matches")
+    ok(name, f"all {count} cases agree (polynomial features: the kernel's biased MMD^2).")

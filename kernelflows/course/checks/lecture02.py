@@ -3,8 +3,8 @@
 * Exercise 1: :func:`check_ex2_1_far_apart_limit` for ``mmd2_far_apart(d, bandwidth, s_p, s_q)``;
 * Exercise 2: :func:`~kernelflows.course.checks.core.check_witness` for
   ``my_witness(X, Y, kernel)``;
-* Exercise 3: :func:`~kernelflows.course.checks.core.check_mmd2` for ``my_mmd2(X, Y, kernel)``
-  and :func:`check_ex2_3_bias_gap` for ``biased_minus_unbiased(X, Y, kernel)``;
+* Exercise 3: :func:`~kernelflows.course.checks.core.check_mmd2` for ``my_mmd2(X, Y, kernel)`` and
+  :func:`check_ex2_3_bias_gap` for ``biased_minus_unbiased(X, Y, kernel)``;
 * Exercise 4: :func:`check_ex2_4_permutation_test` for
   ``my_permutation_test(X, Y, kernel, n_permutations, seed)``.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from ...divergences import mmd2, mmd2_gaussians, mmd_test
 from ...kernels import GaussianKernel, LaplaceKernel
-from .core import CheckFailed, as_float, call, close, first_hint, ok, sample_cases
+from .core import Outcome, as_float, call, ok, run_cases, sample_cases, tolerance
 
 __all__ = [
     "check_ex2_1_far_apart_limit",
@@ -33,34 +33,46 @@ def check_ex2_1_far_apart_limit(mmd2_far_apart: Callable) -> None:
     (the cross term vanishes). Compared with ``mmd2_gaussians`` at a shift of 1000 sigma."""
     name = "check_ex2_1_far_apart_limit"
     cases = [(1, 1.0, 1.0, 1.0), (2, 0.5, 1.0, 0.8), (3, 2.0, 0.7, 1.5), (1, 0.3, 2.0, 0.1)]
-    for d, bw, s_p, s_q in cases:
+
+    def evaluate(case):
+        d, bw, s_p, s_q = case
         got = as_float(name, call(name, mmd2_far_apart, d, bw, s_p, s_q))
         shift = np.zeros(d)
         shift[0] = 1000.0 * (bw + s_p + s_q)
         want = mmd2_gaussians(np.zeros(d), s_p**2, shift, s_q**2, bw)
-        if close(got, want, rtol=1e-9):
-            continue
 
-        def within(scale, power=-d / 2, s2p=s_p**2, s2q=s_q**2, bw=bw):
-            return (1 + scale * s2p / bw**2) ** power + (1 + scale * s2q / bw**2) ** power
+        def within(scale=2.0, power=-d / 2, s2p=s_p**2, s2q=s_q**2, width=bw**2):
+            return (1 + scale * s2p / width) ** power + (1 + scale * s2q / width) ** power
 
-        hints = [
-            (within(1), "x - x' has variance 2 s^2, not s^2: the factor is (1 + 2 s^2/sigma^2)"),
-            (within(2, -0.5), "in d dimensions the power is -d/2, one factor per coordinate"),
-            (within(2, -d), "the power is -d/2, not -d"),
-            (within(2, power=-d / 2, s2p=s_p, s2q=s_q), "use the variances s^2, not s"),
-            (2.0, "2 = 2 sup k is the bound, reached only when s_p and s_q -> 0"),
-            (-want, "the sign is flipped: MMD^2 >= 0"),
-            (np.sqrt(want), "you returned MMD, not MMD^2"),
-        ]
-        hint = first_hint(
-            got, hints, "for a -> infinity only E k(x, x') + E k(y, y') remains", want
+        def mistakes():
+            return [
+                (within(1.0), "x - x' has variance 2 s^2 (two independent draws), not s^2"),
+                (within(power=-0.5), "in d dimensions the power is -d/2, one factor per "
+                 "coordinate"),
+                (within(power=-d), "the power is -d/2, not -d"),
+                (within(s2p=s_p, s2q=s_q), "use the variances s^2, not s"),
+                (within(width=bw), "the bandwidth enters squared: the kernel divides "
+                 "||x - y||^2 by 2 bandwidth^2, not by 2 bandwidth"),
+                (within(4.0), "the Gaussian kernel is exp(-||x - y||^2 / (2 sigma^2)), with 2 "
+                 "sigma^2: you used exp(-||x - y||^2 / sigma^2)"),
+                (within(s2q=s_p**2), "you used s_p for both samples: the Q term has s_q"),
+                (within(s2p=s_q**2), "you used s_q for both samples: the P term has s_p"),
+                (2.0, "2 = 2 sup k is the bound, reached only when s_p and s_q -> 0"),
+                (-want, "the sign is flipped: MMD^2 >= 0"),
+                (np.sqrt(want), "you returned MMD, not MMD^2"),
+            ]  # fmt: skip
+
+        where = (
+            f"for d = {d}, bandwidth {bw}, s_p = {s_p}, s_q = {s_q} you returned {got:.6g}, the "
+            f"limit is {want:.6g}"
         )
-        raise CheckFailed(
-            f"{name}: for d = {d}, bandwidth {bw}, s_p = {s_p}, s_q = {s_q} you returned "
-            f"{got:.6g}, the limit is {want:.6g}: {hint}."
-        )
-    ok(name, f"all {len(cases)} cases agree with mmd2_gaussians at a very large shift.")
+        return Outcome(got, want, where, mistakes, sizes={"d": d}, same=tolerance(1e-9))
+
+    def generic(outcome):
+        return "for a -> infinity only E k(x, x') + E k(y, y') remains"
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases agree with mmd2_gaussians at a very large shift.")
 
 
 def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
@@ -70,42 +82,48 @@ def check_ex2_3_bias_gap(biased_minus_unbiased: Callable) -> None:
     (the cross term is the same in both and cancels). Its expectation is the bias of the
     V-statistic, (E k(x, x) - E k(x, x')) / n + (E k(y, y) - E k(y, y')) / m."""
     name = "check_ex2_3_bias_gap"
-    cases = sample_cases(5)
-    for X, Y, k in cases:
+
+    def evaluate(case):
+        X, Y, k = case
         got = as_float(name, call(name, biased_minus_unbiased, X.copy(), Y.copy(), k))
         want = mmd2(X, Y, k, estimator="biased") - mmd2(X, Y, k, estimator="unbiased")
-        if close(got, want, rtol=1e-7, atol=1e-12):
-            continue
         n, m = len(X), len(Y)
-        Kxx, Kyy = k(X), k(Y)
-        dx, dy = np.diag(Kxx).mean(), np.diag(Kyy).mean()
-        ox = (Kxx.sum() - np.trace(Kxx)) / (n * (n - 1))
-        oy = (Kyy.sum() - np.trace(Kyy)) / (m * (m - 1))
-        hints = [
-            (
-                -want,
-                "the sign is flipped: the biased estimate is the larger one (it keeps "
-                "the i = j terms, k(x, x) >= k(x, x') on average)",
-            ),
-            (
-                dx / n + dy / m,
-                "the within-sample averages also change: V keeps the diagonal and "
-                "divides by n^2, U drops it and divides by n(n-1); subtract the "
-                "off-diagonal mean too",
-            ),
-            (
-                (dx - ox) / m + (dy - oy) / n,
-                "n and m are swapped: the X term is divided by n = len(X)",
-            ),
-            ((dx - ox) / (n - 1) + (dy - oy) / (m - 1), "divide by n and m, not n - 1 and m - 1"),
-            ((dx - ox) + (dy - oy), "the 1/n and 1/m factors are missing"),
-        ]
-        hint = first_hint(got, hints, "expand V - U term by term from the Gram blocks", want)
-        raise CheckFailed(
-            f"{name}: for n = {n}, m = {m}, {k!r} you returned {got:.6g}, biased - unbiased "
-            f"is {want:.6g}: {hint}."
+
+        def mistakes():
+            Kxx, Kyy = k(X), k(Y)
+            dx, dy = np.diag(Kxx).mean(), np.diag(Kyy).mean()
+            ox = (Kxx.sum() - np.trace(Kxx)) / (n * (n - 1))
+            oy = (Kyy.sum() - np.trace(Kyy)) / (m * (m - 1))
+            return [
+                (-want, "the sign is flipped: the biased estimate is the larger one (it keeps "
+                 "the i = j terms, k(x, x) >= k(x, x') on average)"),
+                (dx / n + dy / m, "the within-sample averages also change: V keeps the diagonal "
+                 "and divides by n^2, U drops it and divides by n(n-1); subtract the "
+                 "off-diagonal mean too"),
+                ((dx - ox) / m + (dy - oy) / n, "n and m are swapped: the X term is divided by "
+                 "n = len(X)"),
+                ((dx - ox) / (n - 1) + (dy - oy) / (m - 1), "divide by n and m, not n - 1 and "
+                 "m - 1"),
+                ((dx - ox) + (dy - oy), "the 1/n and 1/m factors are missing"),
+                ((dx - ox) / n, "the term of the second sample Y is missing: both samples' "
+                 "within-sample sums change"),
+                ((dy - oy) / m, "the term of the first sample X is missing: both samples' "
+                 "within-sample sums change"),
+            ]  # fmt: skip
+
+        where = (
+            f"for n = {n}, m = {m}, {k!r} you returned {got:.6g}, biased - unbiased is {want:.6g}"
         )
-    ok(name, f"all {len(cases)} cases agree with mmd2(biased) - mmd2(unbiased).")
+        return Outcome(
+            got, want, where, mistakes, sizes={"n": n, "m": m},
+            same=tolerance(1e-7, 1e-12),
+        )  # fmt: skip
+
+    def generic(outcome):
+        return "expand V - U term by term from the Gram blocks"
+
+    count = run_cases(name, sample_cases(5), evaluate, generic)
+    ok(name, f"all {count} cases agree with mmd2(biased) - mmd2(unbiased).")
 
 
 def _null(Z, n, k, perms, estimator):
@@ -125,48 +143,47 @@ def check_ex2_4_permutation_test(my_permutation_test: Callable) -> None:
         (rng.normal(size=(12, 1)), rng.laplace(size=(18, 1)), LaplaceKernel(0.5), 50, 3),
         (rng.normal(size=(16, 2)), rng.normal(size=(16, 2)), GaussianKernel(1.5), 30, 4),
     ]
-    for X, Y, k, B, seed in cases:
+
+    def evaluate(case):
+        X, Y, k, B, seed = case
         got = as_float(name, call(name, my_permutation_test, X.copy(), Y.copy(), k, B, seed))
         want = mmd_test(X, Y, k, n_permutations=B, rng=seed).p_value
-        if close(got, want):
-            continue
         n, m = len(X), len(Y)
-        Z = np.vstack([X, Y])
-        perm_rng = np.random.default_rng(seed)
-        perms = [perm_rng.permutation(n + m) for _ in range(B)]
-        obs = mmd2(X, Y, k, estimator="unbiased")
-        null = _null(Z, n, k, perms, "unbiased")
-        null_b = _null(Z, n, k, perms, "biased")
-        obs_b = mmd2(X, Y, k, estimator="biased")
-        hints = [
-            (
-                np.sum(null >= obs) / B,
-                "add one to the count and to the number of permutations: "
-                "p = (1 + #{null >= observed}) / (1 + B), never 0",
-            ),
-            (
-                (1 + np.sum(null <= obs)) / (1 + B),
-                "count the null statistics that are at least "
-                "as large as the observed one (>=), not the "
-                "smaller ones",
-            ),
-            (
-                (1 + np.sum(null_b >= obs_b)) / (1 + B),
-                "you used the biased statistic: with "
-                "n != m it ranks relabellings differently "
-                "from the unbiased one",
-            ),
-        ]
-        hint = first_hint(
-            got,
-            hints,
+
+        def mistakes():
+            Z = np.vstack([X, Y])
+            perm_rng = np.random.default_rng(seed)
+            perms = [perm_rng.permutation(n + m) for _ in range(B)]
+            obs = mmd2(X, Y, k, estimator="unbiased")
+            null = _null(Z, n, k, perms, "unbiased")
+            null_b = _null(Z, n, k, perms, "biased")
+            null_m = _null(Z, m, k, perms, "unbiased")
+            obs_b = mmd2(X, Y, k, estimator="biased")
+            return [
+                (np.sum(null >= obs) / B, "add one to the count and to the number of "
+                 "permutations: the observed labelling is one of the equally likely ones, so "
+                 "the p-value is never 0"),
+                ((1 + np.sum(null <= obs)) / (1 + B), "count the null statistics that are at "
+                 "least as large as the observed one (>=), not the smaller ones"),
+                ((1 + np.sum(null_b >= obs_b)) / (1 + B), "you used the biased statistic: with "
+                 "n != m it ranks relabellings differently from the unbiased one"),
+                ((1 + np.sum(null_m >= obs)) / (1 + B) if n != m else None, "the X group of a "
+                 "relabelling is pooled[p[:n]], the first n indices (n = len(X)), not the "
+                 "first m"),
+            ]  # fmt: skip
+
+        where = (
+            f"for n = {n}, m = {m}, {B} permutations, seed {seed}, {k!r} your p-value is "
+            f"{got:.6g}, mmd_test gives {want:.6g}"
+        )
+        return Outcome(got, want, where, mistakes)
+
+    def generic(outcome):
+        return (
             "draw the relabellings as mmd_test does: rng = np.random.default_rng(seed), then "
             "p = rng.permutation(n + m) for each, X group = pooled[p[:n]], "
-            "Y group = pooled[p[n:]]",
-            want,
+            "Y group = pooled[p[n:]]"
         )
-        raise CheckFailed(
-            f"{name}: for n = {n}, m = {m}, {B} permutations, seed {seed}, {k!r} your p-value is "
-            f"{got:.6g}, mmd_test gives {want:.6g}: {hint}."
-        )
-    ok(name, f"all {len(cases)} cases give the p-value of mmd_test.")
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases give the p-value of mmd_test.")

@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...divergences import mmd2
 from ...kernels import GaussianKernel, IMQKernel, LaplaceKernel
 from ...theory import first_variation, first_variation_check
-from .core import CheckFailed, call, close, ok, returned_array, returned_number
+from .core import CheckFailed, Outcome, call, close, ok, returned_array, returned_number, run_cases
 
 __all__ = ["check_ex3_1_interaction_force", "check_ex3_2_first_variation"]
 
@@ -39,7 +40,9 @@ def check_ex3_1_interaction_force(my_force: Callable) -> None:
         (rng.normal(size=(2, 3)), 2.0),  # two particles: the smallest interaction
         (rng.normal(size=(1, 2)), 1.0),  # one particle: no interaction, the force is 0
     ]
-    for X, s in cases:
+
+    def evaluate(case):
+        X, s = case
         got = call(name, my_force, X.copy(), s)
         if np.ndim(got) > 0 and np.size(got) == len(X) and len(X) > 1:
             raise CheckFailed(
@@ -50,43 +53,54 @@ def check_ex3_1_interaction_force(my_force: Callable) -> None:
         forces = _interaction_forces(X, s)
         norms = np.linalg.norm(forces, axis=1)
         want = float(norms.mean())
-        if close(got, want):
-            continue
         n = len(X)
-        hints = []
-        if close(got, n * want):
-            hints.append(
-                "you summed the kernel gradients: mu_nu averages over the particles (divide by n)"
-            )
-        if close(got, float(np.mean(norms**2))):
-            hints.append("you averaged the squared lengths: take the length ||grad mu_nu(x_i)||")
-        if close(got, float(np.linalg.norm(forces.mean(axis=0)))):
-            hints.append(
-                "you took the length of the mean force, which is 0 by symmetry (every pair "
-                "pushes equally both ways): average the lengths instead"
-            )
-        if close(got, float(np.linalg.norm(_interaction_forces(X, s**2), axis=1).mean())):
-            hints.append(
-                "you used bandwidth^2 as the bandwidth: k = exp(-||x-y||^2 / (2 bandwidth^2))"
-            )
-        if close(got, float(np.linalg.norm(_interaction_forces(X, s / np.sqrt(2)), axis=1).mean())):
-            hints.append(
-                "your kernel is exp(-||x-y||^2 / bandwidth^2): the package's Gaussian kernel "
-                "has 2 bandwidth^2 in the denominator"
-            )
-        hint = "; ".join(hints) if hints else "compare grad mu_nu with kernel.weighted_grad"
-        raise CheckFailed(
-            f"{name}: for n={n}, d={X.shape[1]}, bandwidth {s} you returned {got:.6g}, the mean "
-            f"length of grad mu_nu at the particles is {want:.6g}: {hint}."
+
+        def mean_length(bandwidth):
+            return float(np.linalg.norm(_interaction_forces(X, bandwidth), axis=1).mean())
+
+        def mistakes():
+            return [
+                (n * want, "you summed the kernel gradients: mu_nu averages over the particles "
+                 "(divide by n)"),
+                (n / (n - 1) * want if n > 1 else None, "you averaged over the n - 1 other "
+                 "particles: mu_nu is the mean over all n of them (a particle's own term is "
+                 "there, with zero gradient)"),
+                (float(np.mean(norms**2)), "you averaged the squared lengths: take the length "
+                 "||grad mu_nu(x_i)||"),
+                (float(np.sqrt(np.mean(norms**2))), "this is the root mean square of the "
+                 "lengths: average the lengths themselves"),
+                (float(np.linalg.norm(forces.mean(axis=0))), "you took the length of the mean "
+                 "force, which is 0 by symmetry (every pair pushes equally both ways): average "
+                 "the lengths instead"),
+                (float(np.mean(np.linalg.norm(forces, axis=0))), "you took lengths over the "
+                 "wrong axis (over the particles, one per coordinate): take the length of each "
+                 "particle's force vector, axis=1"),
+                (mean_length(s**2), "you used bandwidth^2 as the bandwidth: k = exp(-||x-y||^2 "
+                 "/ (2 bandwidth^2))"),
+                (mean_length(s / np.sqrt(2)), "your kernel is exp(-||x-y||^2 / bandwidth^2): "
+                 "the package's Gaussian kernel has 2 bandwidth^2 in the denominator"),
+            ]  # fmt: skip
+
+        where = (
+            f"for n={n}, d={X.shape[1]}, bandwidth {s} you returned {got:.6g}, the mean length "
+            f"of grad mu_nu at the particles is {want:.6g}"
         )
-    ok(name, f"all {len(cases)} cases agree with GaussianKernel.weighted_grad.")
+        return Outcome(got, want, where, mistakes, sizes={"n": n, "d": X.shape[1]},
+                       params={"bandwidth": s})  # fmt: skip
+
+    def generic(outcome):
+        return "no common mistake matches: compare grad mu_nu with kernel.weighted_grad"
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases agree with GaussianKernel.weighted_grad.")
 
 
 def check_ex3_2_first_variation(my_first_variation: Callable) -> None:
     """Check ``my_first_variation(X, Y, kernel, Z)`` = f(Z), f = mu_nu - mu_nu* (shape (len(Z),)).
 
     Compared with :func:`kernelflows.theory.first_variation` and, for the pairing int f d xi,
-    with a finite difference of F(nu + eps xi) (lecture 03, exercise 2).
+    with a finite difference of F(nu + eps xi) (lecture 03, exercise 2). An answer shifted by a
+    constant is right: the first variation is defined up to one.
     """
     name = "check_ex3_2_first_variation"
     rng = np.random.default_rng(32)
@@ -96,44 +110,66 @@ def check_ex3_2_first_variation(my_first_variation: Callable) -> None:
         (rng.normal(size=(9, 1)), rng.laplace(size=(12, 1)), LaplaceKernel(0.8)),
         (rng.normal(size=(1, 2)), rng.normal(size=(2, 2)), GaussianKernel(2.0)),
     ]
+    cases = [(X, Y, k, rng.normal(size=(6, X.shape[1])) * 2.0) for X, Y, k in cases]
     shifted = []
-    for X, Y, k in cases:
-        Z = rng.normal(size=(6, X.shape[1])) * 2.0
+
+    def up_to_a_constant(a, b):
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if a.shape != b.shape:
+            return False
+        return bool(np.ptp(a - b) <= 1e-9 * max(1.0, float(np.max(np.abs(b)))))
+
+    def evaluate(case):
+        X, Y, k, Z = case
         got = returned_array(name, call(name, my_first_variation, X.copy(), Y.copy(), k, Z))
         want = first_variation(X, Y, k)(Z)
         if got.shape != want.shape:
             raise CheckFailed(
                 f"{name}: expected one value per row of Z, shape {want.shape}; got {got.shape}."
             )
-        if close(got, want):
-            continue
-        shift = got - want
-        if np.ptp(shift) <= 1e-9 * max(1.0, float(np.max(np.abs(want)))):
-            shifted.append(float(np.mean(shift)))  # a valid answer: f is defined up to constants
-            continue
+        if up_to_a_constant(got, want) and not close(got, want):
+            shifted.append(float(np.mean(got - want)))
         mu_x, mu_y = k(Z, X).mean(axis=1), k(Z, Y).mean(axis=1)
-        if close(got, -2 * want):
-            hint = (
-                "this is the slide's 2 (mu_nu* - mu_nu): the first variation of "
-                "1/2 MMD^2 is mu_nu - mu_nu*, no factor 2 and the opposite sign"
+        n, m = len(X), len(Y)
+
+        def mistakes():
+            normalised = (
+                "you normalised f by the MMD: the first variation of F = 1/2 MMD^2 is "
+                "mu_nu - mu_nu* itself, not divided by its norm"
             )
-        elif close(got, 2 * want):
-            hint = "a factor 2 too many: that is the first variation of MMD^2, not of 1/2 MMD^2"
-        elif close(got, -want):
-            hint = "the sign is flipped: f = mu_nu - mu_nu* (particles minus target)"
-        elif close(got, k(Z, X).sum(axis=1) - k(Z, Y).sum(axis=1)):
-            hint = "you summed the kernels: mean embeddings average them (divide by n and m)"
-        elif close(got, mu_x) or close(got, -mu_y):
-            hint = "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"
-        else:
-            c = rng.normal(size=len(Z))
-            c -= c.mean()
-            fd, _ = first_variation_check(X, Y, k, Z, c)
-            hint = (
-                f"paired with a mass-zero xi your f gives {float(c @ got):.6g}, the finite "
-                f"difference of F(nu + eps xi) is {fd:.6g}"
-            )
-        raise CheckFailed(f"{name}: wrong values of f for {k!r}: {hint}.")
+            unbiased = mmd2(X, Y, k) if min(n, m) > 1 else 0.0
+            return [
+                (-2 * want, "this is the slide's 2 (mu_nu* - mu_nu): the first variation of "
+                 "1/2 MMD^2 is mu_nu - mu_nu*, no factor 2 and the opposite sign"),
+                (2 * want, "a factor 2 too many: that is the first variation of MMD^2, not of "
+                 "1/2 MMD^2"),
+                (-want, "the sign is flipped: f = mu_nu - mu_nu* (particles minus target)"),
+                (k(Z, X).sum(axis=1) - k(Z, Y).sum(axis=1), "you summed the kernels: mean "
+                 "embeddings average them (divide by n and m)"),
+                (mu_x, "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"),
+                (-mu_y, "one of the two mean embeddings is missing: f = mu_nu - mu_nu*"),
+                (want / np.sqrt(mmd2(X, Y, k, estimator="biased")), normalised),
+                (want / np.sqrt(unbiased) if unbiased > 0 else None, normalised),
+            ]  # fmt: skip
+
+        def terms():
+            return {"the mean embedding of the particles": (mu_x, 1.0),
+                    "that of the target": (mu_y, -1.0)}  # fmt: skip
+
+        return Outcome(got, want, f"wrong values of f for {k!r}", mistakes, terms=terms,
+                       sizes={"n": n, "m": m}, same=up_to_a_constant)  # fmt: skip
+
+    def pairing(outcome):
+        X, Y, k, Z = outcome.case
+        c = rng.normal(size=len(Z))
+        c -= c.mean()
+        fd, _ = first_variation_check(X, Y, k, Z, c)
+        return (
+            f"paired with a mass-zero xi your f gives {float(c @ outcome.got):.6g}, the finite "
+            f"difference of F(nu + eps xi) is {fd:.6g}"
+        )
+
+    run_cases(name, cases, evaluate, pairing)
     if shifted:
         ok(
             name,

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...divergences import mmd_energy, mmd_velocity
+from ...divergences import mmd2, mmd_energy, mmd_velocity
 from ...flows import constant, halving, inverse_sqrt, piecewise
 from ...kernels import GaussianKernel, IMQKernel
-from .core import CheckFailed, call, close, ok, returned_array, returned_number
+from .core import CheckFailed, Outcome, call, ok, returned_array, returned_number, run_cases
 
 __all__ = [
     "check_ex5_1_noise_exponent",
@@ -38,31 +38,42 @@ def check_ex5_1_noise_exponent(my_exponent: Callable) -> None:
         (piecewise(0.5, 150), 1.0, 300),
         (constant(0.3), 2.0, 1),
     ]
-    for sched, step, N in cases:
+
+    def evaluate(case):
+        sched, step, N = case
         got = returned_number(name, call(name, my_exponent, sched, step, N))
         beta = sched.values(N + 1)
         want = step * float(np.sum(beta[:N] ** 2))
-        if close(got, want):
-            continue
-        if close(got, step * float(np.sum(beta**2))) and not close(beta[N], 0.0):
-            hint = "one term too many: the sum runs over i = 0 .. n_steps - 1"
-        elif close(got, step * float(np.sum(beta[1:] ** 2))):
-            hint = "the sum starts at i = 0 (beta_0 is the first step's noise)"
-        elif close(got, step * float(np.sum(beta[:N]))):
-            hint = "square the noise levels: the exponent is gamma sum beta_i^2"
-        elif close(got, step * float(np.sum(beta[:N])) ** 2) or close(
-            got, step * float(np.sum(beta[:N]) ** 2)
-        ):
-            hint = "square each beta_i, then sum (not the square of the sum)"
-        elif close(got, want / step):
-            hint = "multiply by the step gamma"
-        else:
-            hint = "use schedule.values(n_steps) for beta_0 .. beta_{n_steps - 1}"
-        raise CheckFailed(
-            f"{name}: for {sched!r}, step {step}, n_steps {N} you returned {got:.6g}, "
-            f"gamma sum beta_i^2 is {want:.6g}: {hint}."
+
+        def mistakes():
+            square_of_sum = "square each beta_i, then sum (not the square of the sum)"
+            return [
+                (step * float(np.sum(beta**2)), "one term too many: the sum runs over i = 0 .. "
+                 "n_steps - 1"),
+                (step * float(np.sum(beta[1:] ** 2)), "the sum starts at i = 0 (beta_0 is the "
+                 "first step's noise)"),
+                (step * float(np.sum(beta[:N])), "square the noise levels: the exponent is gamma "
+                 "sum beta_i^2"),
+                (step * float(np.sum(beta[:N])) ** 2, square_of_sum),
+                (step * float(np.sum(beta[:N]) ** 2), square_of_sum),
+                (want / step, "multiply by the step gamma"),
+                (want / N, "you averaged beta_i^2 over the steps: the exponent sums them (it "
+                 "must grow with the number of steps for the bound to go to 0)"),
+                (step * N * float(beta[0]) ** 2, "you assumed a constant schedule (n_steps "
+                 "times beta_0^2): add up each step's own beta_i^2"),
+            ]  # fmt: skip
+
+        where = (
+            f"for {sched!r}, step {step}, n_steps {N} you returned {got:.6g}, gamma sum beta_i^2 "
+            f"is {want:.6g}"
         )
-    ok(name, f"all {len(cases)} schedules agree with step * sum(schedule.values(n_steps)**2).")
+        return Outcome(got, want, where, mistakes, sizes={"n_steps": N}, params={"gamma": step})
+
+    def generic(outcome):
+        return "use schedule.values(n_steps) for beta_0 .. beta_{n_steps - 1}"
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} schedules agree with step * sum(schedule.values(n_steps)**2).")
 
 
 def _cases(seed):
@@ -85,79 +96,88 @@ def check_ex5_2_noisy_steps(my_injection: Callable, my_diffusion: Callable) -> N
     (Arbel, Korba, Salim, Gretton, NeurIPS 2019, Section 3; ``mmd_flow(noise=..., diffusion=...)``.)
     """
     name = "check_ex5_2_noisy_steps"
-    cases = _cases(52)
-    for X, Y, k, u in cases:
-        for step, beta in ((0.5, 0.4), (1.0, 1.5), (0.5, 0.0)):  # beta = 0: both are the plain step
-            Xp = X + beta * u
-            v_inj = mmd_velocity(X, Y, k, at=Xp).velocity
-            v_plain = mmd_velocity(X, Y, k).velocity
-            inj = X + step * v_inj
-            dif = X + step * v_plain + beta * u
-            got = returned_array(
-                name, call(name, my_injection, X.copy(), Y, k, step, beta, u.copy())
+    cases = [
+        (X, Y, k, u, step, beta)
+        for X, Y, k, u in _cases(52)
+        for step, beta in ((0.5, 0.4), (1.0, 1.5), (0.5, 0.0))  # beta = 0: both the plain step
+    ]
+
+    def particles(fn, case, label):
+        X, Y, k, u, step, beta = case
+        got = returned_array(name, call(name, fn, X.copy(), Y, k, step, beta, u.copy()))
+        if got.shape != X.shape:
+            raise CheckFailed(f"{name}: expected particles of shape {X.shape}, got {got.shape}")
+        return got
+
+    def steps(case):
+        X, Y, k, u, step, beta = case
+
+        def move(at, source=X):
+            return X + step * mmd_velocity(source, Y, k, at=at).velocity
+
+        return move, move(X + beta * u), move(X) + beta * u
+
+    def injection(case):
+        X, Y, k, u, step, beta = case
+        got = particles(my_injection, case, "injection")
+        move, inj, dif = steps(case)
+        Xp = X + beta * u
+
+        def mistakes():
+            langevin = np.sqrt(2 * step) * beta
+            return [
+                (inj + beta * u, "you moved the perturbed particles X + beta u: noise injection "
+                 "only evaluates the gradient there, and moves the unperturbed X"),
+                (move(Xp, Xp), "f must be built from the unperturbed particles (mu_nu with nu on "
+                 "X); only the evaluation point is perturbed"),
+                (dif, "this is the diffusion step: evaluate grad f at X + beta u, add no noise"),
+                (X - step * mmd_velocity(X, Y, k, at=Xp).velocity, "the velocity has the wrong "
+                 "sign: move along -grad f"),
+                (move(X), "the noise is missing: evaluate grad f at X + beta u"),
+                (move(X + step * beta * u), "you perturbed by gamma beta u: the perturbation is "
+                 "beta u, independent of the step gamma (beta is the noise level itself)"),
+                (move(X + langevin * u), "you scaled the noise like a Langevin step, "
+                 "sqrt(2 gamma) beta u: noise injection evaluates grad f at X + beta u"),
+                (move(X + beta**2 * u), "you perturbed by beta^2 u: beta is the standard "
+                 "deviation of the noise, not its variance"),
+            ]  # fmt: skip
+
+        where = f"noise_injection_step is wrong (step {step}, beta {beta}, {k!r})"
+        return Outcome(got, inj, where, mistakes, origin=X, params={"gamma": step, "beta": beta})
+
+    def diffusion(case):
+        X, Y, k, u, step, beta = case
+        got = particles(my_diffusion, case, "diffusion")
+        move, inj, dif = steps(case)
+
+        def mistakes():
+            at_perturbed = (
+                "the gradient is taken at X itself in the diffusion step, not at X + beta u"
             )
-            if got.shape != X.shape:
-                raise CheckFailed(f"{name}: expected particles of shape {X.shape}, got {got.shape}")
-            if not close(got, inj):
-                if close(got, Xp + step * v_inj):
-                    hint = (
-                        "you moved the perturbed particles X + beta u: noise injection only "
-                        "evaluates the gradient there, and moves the unperturbed X"
-                    )
-                elif close(got, X + step * mmd_velocity(Xp, Y, k).velocity):
-                    hint = (
-                        "f must be built from the unperturbed particles (mu_nu with nu on X); "
-                        "only the evaluation point is perturbed"
-                    )
-                elif close(got, dif):
-                    hint = "this is the diffusion step: evaluate grad f at X + beta u, add no noise"
-                elif close(got, X - step * v_inj):
-                    hint = "the velocity has the wrong sign: move along -grad f"
-                elif close(got, X + step * v_plain):
-                    hint = "the noise is missing: evaluate grad f at X + beta u"
-                elif close(
-                    got,
-                    X + step * mmd_velocity(X, Y, k, at=X + np.sqrt(2 * step) * beta * u).velocity,
-                ):
-                    hint = (
-                        "you scaled the noise like a Langevin step, sqrt(2 gamma) beta u: noise "
-                        "injection evaluates grad f at X + beta u"
-                    )
-                else:
-                    hint = (
-                        "X + step * mmd_velocity(X, Y, kernel, at=X + beta u).velocity, "
-                        f"largest error {np.max(np.abs(got - inj)):.3g}"
-                    )
-                raise CheckFailed(f"{name}: noise_injection_step is wrong ({k!r}): {hint}.")
-            got = returned_array(
-                name, call(name, my_diffusion, X.copy(), Y, k, step, beta, u.copy())
-            )
-            if got.shape != X.shape:
-                raise CheckFailed(f"{name}: expected particles of shape {X.shape}, got {got.shape}")
-            if not close(got, dif):
-                if close(got, inj):
-                    hint = (
-                        "this is the noise-injection step: diffusion takes the plain step "
-                        "at X, then adds beta u to the positions"
-                    )
-                elif close(got, inj + beta * u) or close(got, Xp + step * v_inj):
-                    hint = (
-                        "the gradient is taken at X itself in the diffusion step, not at X + beta u"
-                    )
-                elif close(got, X + step * v_plain + np.sqrt(2 * step) * beta * u):
-                    hint = (
-                        "you scaled the noise like a Langevin step, sqrt(2 gamma) beta u: the "
-                        "diffusion of the talk adds beta u itself (beta is the noise level of "
-                        "one step, not a diffusion coefficient per unit time)"
-                    )
-                elif close(got, X + step * v_plain):
-                    hint = "the noise is missing: add beta u after the step"
-                elif close(got, X - step * v_plain + beta * u):
-                    hint = "the velocity has the wrong sign: move along -grad f"
-                else:
-                    hint = f"largest error {np.max(np.abs(got - dif)):.3g}"
-                raise CheckFailed(f"{name}: diffusion_step is wrong ({k!r}): {hint}.")
-    ok(name, f"noise injection and diffusion agree with mmd_velocity on {len(cases)} cases.")
+            return [
+                (inj, "this is the noise-injection step: diffusion takes the plain step at X, "
+                 "then adds beta u to the positions"),
+                (inj + beta * u, at_perturbed),
+                (move(X + beta * u, X + beta * u) + beta * u, at_perturbed),
+                (move(X) + np.sqrt(2 * step) * beta * u, "you scaled the noise like a Langevin "
+                 "step, sqrt(2 gamma) beta u: the diffusion of the talk adds beta u itself (beta "
+                 "is the noise level of one step, not a diffusion coefficient per unit time)"),
+                (move(X), "the noise is missing: add beta u after the step"),
+                (X - step * mmd_velocity(X, Y, k).velocity + beta * u, "the velocity has the wrong "
+                 "sign: move along -grad f"),
+                (move(X) + step * beta * u, "you added gamma beta u: the diffusion adds beta u, "
+                 "whatever the step gamma"),
+            ]  # fmt: skip
+
+        where = f"diffusion_step is wrong (step {step}, beta {beta}, {k!r})"
+        return Outcome(got, dif, where, mistakes, origin=X, params={"gamma": step, "beta": beta})
+
+    def generic(outcome):
+        return f"largest error {np.max(np.abs(outcome.got - outcome.want)):.3g}"
+
+    run_cases(name, cases, injection, generic)
+    run_cases(name, cases, diffusion, generic)
+    ok(name, f"noise injection and diffusion agree with mmd_velocity on {len(cases) // 3} cases.")
 
 
 def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
@@ -168,41 +188,50 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
     this ratio stays above a lambda > 0.
     """
     name = "check_ex5_3_noisy_gradient_ratio"
-    cases = _cases(53)
-    for X, Y, k, u in cases:
-        for beta in (0.1, 0.7):
-            v = mmd_velocity(X, Y, k, at=X + beta * u).velocity
-            F = mmd_energy(X, Y, k)
-            sq = np.sum(v**2, axis=1)
-            want = float(np.mean(sq) / (beta**2 * F))
-            got = returned_number(name, call(name, my_ratio, X.copy(), Y, k, beta, u.copy()))
-            if close(got, want):
-                continue
-            if close(got, want / 2):
-                hint = "a factor 2: F = 1/2 MMD^2 (mmd_energy), not MMD^2"
-            elif close(got, want * beta**2):
-                hint = "divide by beta^2 as well as by F"
-            elif close(
-                got, float(np.mean(np.sum(mmd_velocity(X, Y, k).velocity ** 2, 1))) / (beta**2 * F)
-            ):
-                hint = "evaluate grad f at the perturbed points X + beta u, not at X"
-            elif close(
-                got,
-                float(np.mean(np.sum(mmd_velocity(X + beta * u, Y, k).velocity ** 2, 1)))
-                / (beta**2 * F),
-            ):
-                hint = "build f from the unperturbed particles X; only evaluate it at X + beta u"
-            elif close(got, float(np.mean(np.sqrt(sq))) / (beta**2 * F)):
-                hint = "square the lengths: E ||grad f||^2"
-            elif close(got, len(X) * want):
-                hint = "take the mean over the particles, not the sum"
-            else:
-                hint = (
-                    "mean of ||mmd_velocity(X, Y, kernel, at=X + beta u).velocity||^2, over "
-                    "beta^2 mmd_energy"
-                )
-            raise CheckFailed(
-                f"{name}: for beta = {beta}, {k!r} you returned {got:.6g}, the ratio is "
-                f"{want:.6g}: {hint}."
+    cases = [(X, Y, k, u, beta) for X, Y, k, u in _cases(53) for beta in (0.1, 0.7)]
+
+    def evaluate(case):
+        X, Y, k, u, beta = case
+        got = returned_number(name, call(name, my_ratio, X.copy(), Y, k, beta, u.copy()))
+        v = mmd_velocity(X, Y, k, at=X + beta * u).velocity
+        F = mmd_energy(X, Y, k)
+        sq = np.sum(v**2, axis=1)
+        want = float(np.mean(sq) / (beta**2 * F))
+
+        def mistakes():
+            unbiased = (
+                "mmd2 defaults to the unbiased estimator (it leaves out the i = j terms): F is "
+                "the plug-in (V-statistic) 1/2 MMD^2 of the particles, mmd_energy"
             )
-    ok(name, f"all {2 * len(cases)} cases agree with mmd_velocity and mmd_energy.")
+            mean_sq = float(np.mean(sq))
+            at_x = float(np.mean(np.sum(mmd_velocity(X, Y, k).velocity ** 2, 1)))
+            moved = float(np.mean(np.sum(mmd_velocity(X + beta * u, Y, k).velocity ** 2, 1)))
+            return [
+                (want / 2, "a factor 2: F = 1/2 MMD^2 (mmd_energy), not MMD^2"),
+                (mean_sq / (beta**2 * mmd2(X, Y, k) / 2), f"your F is mmd2(X, Y, kernel) / 2: "
+                 f"{unbiased}"),
+                (mean_sq / (beta**2 * mmd2(X, Y, k)), f"your F is mmd2(X, Y, kernel): "
+                 f"{unbiased}, with the 1/2"),
+                (want * beta**2, "divide by beta^2 as well as by F"),
+                (want * beta, "divide by beta^2, the square of the noise level, not by beta"),
+                (at_x / (beta**2 * F), "evaluate grad f at the perturbed points X + beta u, not "
+                 "at X"),
+                (moved / (beta**2 * F), "build f from the unperturbed particles X; only evaluate "
+                 "it at X + beta u"),
+                (float(np.mean(np.sqrt(sq))) / (beta**2 * F), "square the lengths: "
+                 "E ||grad f||^2"),
+                (len(X) * want, "take the mean over the particles, not the sum"),
+                (float(np.mean(v**2)) / (beta**2 * F), "you averaged over the d coordinates too: "
+                 "||grad f||^2 sums the squares of the coordinates, the mean is over the "
+                 "particles"),
+            ]  # fmt: skip
+
+        where = f"for beta = {beta}, {k!r} you returned {got:.6g}, the ratio is {want:.6g}"
+        return Outcome(got, want, where, mistakes, sizes={"n": len(X), "d": X.shape[1]},
+                       params={"beta": beta, "beta^2": beta**2})  # fmt: skip
+
+    def generic(outcome):
+        return "no common mistake matches"
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases agree with mmd_velocity and mmd_energy.")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...divergences import kale, mmd2
 from ...kernels import GaussianKernel, LaplaceKernel
-from .core import CheckFailed, as_float, call, close, ok
+from .core import CheckFailed, Outcome, as_float, call, ok, run_cases, tolerance, when
 
 __all__ = ["check_ex8_1_mmd_limit", "check_ex8_2_kale_witness", "check_ex8_4_gap_slope"]
 
@@ -45,33 +45,52 @@ def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
     Proposition 1; slide "KALE vs KL vs MMD").
     """
     name = "check_ex8_1_mmd_limit"
-    cases = _cases(0)
-    for P, Q, k in cases:
+
+    def evaluate(case):
+        P, Q, k = case
         got = as_float(name, call(name, my_kale_limit, P.copy(), Q.copy(), k))
         biased = mmd2(P, Q, k, estimator="biased")
         want = biased / 2
-        if close(got, want, rtol=1e-7, atol=1e-12):
-            continue
         setting = f"n = {len(P)}, m = {len(Q)}, {k!r}"
-        if len(P) > 1 and len(Q) > 1:
-            unbiased = mmd2(P, Q, k, estimator="unbiased")
-            if close(got, unbiased / 2) or close(got, unbiased):
-                raise CheckFailed(
-                    f"{name}: you used the unbiased MMD^2. KALE sees the samples through their "
-                    "empirical mean embeddings, so the limit is the biased (V-statistic) "
-                    f"MMD^2 / 2, i = j terms included ({setting})."
-                )
-        if close(got, biased) and biased > 0:
-            raise CheckFailed(f"{name}: the factor 1/2 is missing: the limit is MMD^2 / 2.")
-        if close(got, np.sqrt(biased) / 2) or close(got, np.sqrt(biased)):
-            raise CheckFailed(f"{name}: you returned MMD, not MMD^2 (then halve it).")
-        if abs(got) < 1e-3 * want:
-            raise CheckFailed(
-                f"{name}: you returned about 0: without the (1 + lambda) in front the bracket "
-                "does go to 0 (like MMD^2 / (2 lambda)); KALE_lam itself tends to MMD^2 / 2."
+
+        def mistakes():
+            unbiased = mmd2(P, Q, k, estimator="unbiased") if min(len(P), len(Q)) > 1 else None
+            said = (
+                "you used the unbiased MMD^2. KALE sees the samples through their empirical "
+                "mean embeddings, so the limit is the biased (V-statistic) MMD^2 / 2, i = j "
+                "terms included"
             )
-        raise CheckFailed(f"{name}: you returned {got:.6g}, the limit is {want:.6g} ({setting}).")
-    ok(name, f"all {len(cases)} cases agree with MMD^2 / 2 (biased estimate).")
+            return [
+                (None if unbiased is None else unbiased / 2, said),
+                (unbiased, said),
+                (biased, "the factor 1/2 is missing: the limit is MMD^2 / 2"),
+                (np.sqrt(biased) / 2, "you returned MMD, not MMD^2 (then halve it)"),
+                (np.sqrt(biased), "you returned MMD, not MMD^2 (then halve it)"),
+                (when(abs(got) < 1e-3 * want, got), "you returned about 0: without the "
+                 "(1 + lambda) in front the bracket does go to 0 (like MMD^2 / (2 lambda)); "
+                 "KALE_lam itself tends to MMD^2 / 2"),
+                (_kale_near_limit(P, Q, k, got, want), "your value is KALE_lambda at a large "
+                 "lambda (it approaches the limit like C / lambda): return the limit itself"),
+            ]  # fmt: skip
+
+        return Outcome(got, want, f"you returned {got:.6g}, the limit is {want:.6g} ({setting})",
+                       mistakes, sizes={"n": len(P), "m": len(Q)},
+                       same=tolerance(1e-7, 1e-12))  # fmt: skip
+
+    count = run_cases(name, _cases(0), evaluate, lambda o: "no common mistake matches")
+    ok(name, f"all {count} cases agree with MMD^2 / 2 (biased estimate).")
+
+
+def _kale_near_limit(P, Q, k, got, limit):
+    """``got`` when it is KALE_lam at some lam >= 10 (found from the 1/lam approach), else None."""
+    if got == limit or not np.isfinite(got):
+        return None
+    C = 1e4 * (kale(P, Q, k, lam=1e4, tol=1e-14).value - limit)  # KALE_lam = limit + C / lam + ...
+    lam = C / (got - limit)
+    if not 10 <= lam <= 1e8:
+        return None
+    near = kale(P, Q, k, lam=lam, tol=1e-14).value
+    return when(abs((near - limit) - (got - limit)) <= 0.1 * abs(got - limit), got)
 
 
 def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
@@ -83,10 +102,14 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
     """
     name = "check_ex8_2_kale_witness"
     rng = np.random.default_rng(5)
-    cases = _cases(1)
-    for (P, Q, k), lam in zip(cases, (0.5, 2.0, 0.1, 1.0, 5.0), strict=True):
+    cases = [
+        (P, Q, k, lam, np.vstack([rng.normal(size=(5, P.shape[1])) * 1.5, Q[:2]]))
+        for (P, Q, k), lam in zip(_cases(1), (0.5, 2.0, 0.1, 1.0, 5.0), strict=True)
+    ]
+
+    def evaluate(case):
+        P, Q, k, lam, Z = case
         res = kale(P, Q, k, lam=lam, tol=1e-12)
-        Z = np.vstack([rng.normal(size=(5, P.shape[1])) * 1.5, Q[:2]])
         f = call(name, my_kale_witness, P.copy(), Q.copy(), k, lam, res.alpha.copy())
         if not callable(f):
             raise CheckFailed(f"{name}: return a function of z, got {type(f).__name__}.")
@@ -96,37 +119,40 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
             raise CheckFailed(
                 f"{name}: f(Z) for Z of shape {Z.shape} should have shape {want.shape}."
             )
-        if close(got, want, rtol=1e-7, atol=1e-10):
-            continue
+        setting = f"lam = {lam}, n = {len(P)}, m = {len(Q)}, {k!r}"
         mean_p = k(Z, P).mean(1)
         a_term = k(Z, Q) @ res.alpha
-        setting = f"lam = {lam}, n = {len(P)}, m = {len(Q)}, {k!r}"
-        if close(got, -want):
-            raise CheckFailed(
-                f"{name}: the sign is flipped: f* is large where P has more mass than Q "
-                "(the P term enters with +, the alpha-weighted Q term with -)."
-            )
-        if close(got, lam * want):
-            raise CheckFailed(f"{name}: the factor 1/lambda in front is missing ({setting}).")
-        if close(got, want / lam):
-            raise CheckFailed(f"{name}: you divided by lambda twice ({setting}).")
-        if close(got, (mean_p - a_term / len(Q)) / lam):
-            raise CheckFailed(
-                f"{name}: alpha already carries the 1/m (alpha_i = e^f(y_i) / m): "
-                "sum alpha_i k(y_i, z), do not average it."
-            )
-        if close(got, (k(Z, P).sum(1) - a_term) / lam):
-            raise CheckFailed(f"{name}: the P term is a mean: (1/n) sum_j k(x_j, z), not the sum.")
-        raise CheckFailed(
-            f"{name}: your f differs from f* by up to {np.max(np.abs(got - want)):.3g} ({setting})."
-        )
-    ok(name, f"all {len(cases)} cases agree with the witness of kernelflows.kale.")
+
+        def mistakes():
+            return [
+                (-want, "the sign is flipped: f* is large where P has more mass than Q (the P "
+                 "term enters with +, the alpha-weighted Q term with -)"),
+                (lam * want, "the factor 1/lambda in front is missing"),
+                (want / lam, "you divided by lambda twice"),
+                ((1 + lam) * want, "the (1 + lambda) belongs to the KALE's value and its first "
+                 "variation, not to the witness f*"),
+                ((mean_p - a_term / len(Q)) / lam, "alpha already carries the 1/m "
+                 "(alpha_i = e^f(y_i) / m): sum alpha_i k(y_i, z), do not average it"),
+                ((k(Z, P).sum(1) - a_term) / lam, "the P term is a mean: (1/n) sum_j k(x_j, z), "
+                 "not the sum"),
+            ]  # fmt: skip
+
+        return Outcome(got, want, f"for {setting}", mistakes,
+                       params={"lambda": lam, "1 + lambda": 1 + lam},
+                       sizes={"n": len(P), "m": len(Q)},
+                       same=tolerance(1e-7, 1e-10))  # fmt: skip
+
+    def generic(outcome):
+        return f"your f differs from f* by up to {np.max(np.abs(outcome.got - outcome.want)):.3g}"
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases agree with the witness of kernelflows.kale.")
 
 
-def _reference_slope(P, Q, k, lams) -> float:
+def _reference_fit(P, Q, k, lams) -> np.ndarray:
     half = mmd2(P, Q, k, estimator="biased") / 2
     gaps = np.array([kale(P, Q, k, lam=lam, tol=1e-14).value - half for lam in lams])
-    return float(np.polyfit(np.log(lams), np.log(np.abs(gaps)), 1)[0])
+    return np.polyfit(np.log(lams), np.log(np.abs(gaps)), 1)
 
 
 def check_ex8_4_gap_slope(my_gap_slope: Callable) -> None:
@@ -145,25 +171,35 @@ def check_ex8_4_gap_slope(my_gap_slope: Callable) -> None:
         (rng.normal(size=(30, 1)), rng.laplace(size=(25, 1)) + 0.5, GaussianKernel(1.5)),
     ]
     slopes = []
-    for P, Q, k in cases:
+
+    def same(a, b):  # a fit of 5 exact values: solver tolerances move it by < 1e-3
+        return abs(float(a) - float(b)) < 0.01
+
+    def evaluate(case):
+        P, Q, k = case
         got = as_float(name, call(name, my_gap_slope, P.copy(), Q.copy(), k, lams.copy()))
-        want = _reference_slope(P, Q, k, lams)
+        fit = _reference_fit(P, Q, k, lams)
+        want = float(fit[0])
         slopes.append(want)
-        if abs(got - want) < 0.01:  # a fit of 5 exact values: solver tolerances move it < 1e-3
-            continue
-        if abs(got) < 0.1:
-            raise CheckFailed(
-                f"{name}: your slope is {got:.3f}: the gap does not vanish. Subtract half the "
-                "biased MMD^2 from KALE_lam itself (with its (1 + lambda)): the unbiased "
-                "estimate, a missing 1/2, or dropping (1 + lambda) leave a constant gap."
-            )
-        if abs(got - 1) < 0.05:
-            raise CheckFailed(
-                f"{name}: your slope is {got:.3f}, the sign is flipped: fit log|gap| against "
-                "log(lambda), not log(1/lambda)."
-            )
-        raise CheckFailed(f"{name}: your slope is {got:.4f}, expected {want:.4f} ({k!r}).")
+
+        def mistakes():
+            return [
+                (when(abs(got) < 0.1, got), f"your slope is {got:.3f}: the gap does not vanish. "
+                 "Subtract half the biased MMD^2 from KALE_lam itself (with its (1 + lambda)): "
+                 "the unbiased estimate, a missing 1/2, or dropping (1 + lambda) leave a constant "
+                 "gap"),
+                (when(abs(got - 1) < 0.05, got), f"your slope is {got:.3f}, the sign is flipped: "
+                 "fit log|gap| against log(lambda), not log(1/lambda)"),
+                (float(fit[1]), "you returned the intercept of the fit: np.polyfit returns the "
+                 "highest power first, the slope is its first coefficient"),
+            ]  # fmt: skip
+
+        where = f"your slope is {got:.4f}, expected {want:.4f} ({k!r})"
+        return Outcome(got, want, where, mistakes, same=same)
+
+    run_cases(name, cases, evaluate, lambda o: "no common mistake matches")
     ok(
         name,
-        f"slopes agree with the package: {', '.join(f'{s:.2f}' for s in slopes)} (-1 expected).",
+        f"slopes agree with the package: {', '.join(f'{s:.2f}' for s in slopes[-len(cases) :])} "
+        "(-1 expected).",
     )

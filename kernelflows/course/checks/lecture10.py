@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ...experiments import mode_fractions
-from .core import CheckFailed, call, ok, returned_number
+from .core import Outcome, call, exactly, ok, returned_number, run_cases
 
 __all__ = ["check_ex10_1_modes_covered"]
 
@@ -30,22 +30,30 @@ def check_ex10_1_modes_covered(my_modes_covered: Callable) -> None:
         (rng.normal(size=(30, 1)) * 0.3 - 2.0, np.array([[-2.0], [2.0]]), 0.05),
         (rng.normal(size=(25, 3)), np.array([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]), 0.2),
     ]
-    for X, means, threshold in cases:
+
+    def evaluate(case):
+        X, means, threshold = case
         got = returned_number(name, call(name, my_modes_covered, X.copy(), means.copy(), threshold))
         f = mode_fractions(X, means)
         want = int(np.sum(f >= threshold))
-        if got == want:
-            continue
-        if got == int(np.sum(f > threshold)):
-            hint = "a mode with exactly the threshold fraction counts as covered: use >="
-        elif got == int(np.sum(f > 0)):
-            hint = (
-                "you counted every mode with any particle nearest to it: compare the fraction "
-                "of particles (count / n) with the threshold"
-            )
-        else:
-            hint = f"you returned {got:g}, the answer is {want} (fractions {np.round(f, 3)})"
-        raise CheckFailed(
-            f"{name}: for n = {len(X)}, {len(means)} modes, threshold {threshold}: {hint}."
-        )
-    ok(name, f"all {len(cases)} cases agree with the coverage rule.")
+
+        def mistakes():
+            return [
+                (int(np.sum(f > threshold)), "a mode with exactly the threshold fraction counts "
+                 "as covered: use >="),
+                (int(np.sum(f > 0)), "you counted every mode with any particle nearest to it: "
+                 "compare the fraction of particles (count / n) with the threshold"),
+                (want / len(means), "you returned the fraction of the modes covered: return "
+                 "their number"),
+            ]  # fmt: skip
+
+        where = f"for n = {len(X)}, {len(means)} modes, threshold {threshold}"
+        return Outcome(got, want, where, mistakes, sizes={"modes": len(means)},
+                       same=exactly)  # fmt: skip
+
+    def generic(outcome):
+        f = np.round(mode_fractions(*outcome.case[:2]), 3)
+        return f"you returned {outcome.got:g}, the answer is {outcome.want} (fractions {f})"
+
+    count = run_cases(name, cases, evaluate, generic)
+    ok(name, f"all {count} cases agree with the coverage rule.")
