@@ -9,7 +9,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: all install instructor figures results assignments grade test test-browser book test-book lint unit notebooks bench mutation clean
+.PHONY: all install instructor figures results assignments grade test test-wheel test-browser book book-student test-book lint unit notebooks bench mutation clean
 
 all: test
 
@@ -44,19 +44,21 @@ instructor: $(INSTRUCTOR_STAMP)
 figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
 
-# Every published-scale experiment, each writing results/ID.json with its provenance, and the
-# student-teacher runs at N = 100 that lecture 06 also loads (results/ID.reduced.json). On one
+# Every published-scale experiment, each writing kernelflows/results/ID.json (the files shipped
+# with the package) with its provenance, and the student-teacher runs at N = 100 that lecture 06
+# also loads (kernelflows/results/ID.reduced.json). On one
 # quiet core: the per-particle student at N = 1000 about 1.5 hours (3 seeds, 4 modes), the dense
 # student's first 300 epochs at N = 1000 about 10 minutes, the sweep at N = 1000 several hours;
 # at N = 100 about 6, 15 and 5 minutes.
 results: $(STAMP)
-	$(PY) -m kernelflows.experiments run all --scale paper
-	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced
+	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results
+	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results
 
 # Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
 # cleared, check cells autograded) into assignments/.
 assignments: $(INSTRUCTOR_STAMP)
 	$(PY) -m kernelflows.course.assignments --lectures lectures --out assignments
+	$(PY) -m kernelflows.course.catalogue --lectures lectures --assignments assignments
 
 # Autograde handed-in notebooks: SUBMISSIONS=DIR holds one folder per student
 # (DIR/alice/07_phi_divergences.ipynb, ...). Each exercise runs on its own in a bubblewrap
@@ -69,7 +71,7 @@ grade: $(INSTRUCTOR_STAMP)
 	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures \
 	  --timeout "$(TIMEOUT)" --jobs "$(JOBS)" $(if $(LECTURE),--lecture "$(LECTURE)")
 
-LINT_DIRS := $(wildcard kernelflows tests tests_browser bench book)
+LINT_DIRS := $(wildcard kernelflows tests tests_browser tests_wheel bench book)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_DIRS) $(wildcard lectures)
@@ -85,6 +87,18 @@ notebooks: $(STAMP)
 
 test: lint unit notebooks
 
+# The package as a student gets it: build the wheel and the sdist, check their metadata (twine),
+# install the wheel into a fresh venv outside the checkout (through a lecture's first cell) and
+# run every notebook of lectures/ alone from an empty folder under strict nbval, one BLAS thread
+# (a few minutes; step times in artifacts/wheel/timings.txt).
+RELEASE_STAMP := $(VENV)/.release-installed
+$(RELEASE_STAMP): $(STAMP)
+	$(PY) -m pip install -e ".[test,release]"
+	touch $(RELEASE_STAMP)
+
+test-wheel: $(RELEASE_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider -p no:randomly tests_wheel
+
 # End to end in a real browser: JupyterLab on localhost, Debian's headless Chromium + chromedriver
 # (same version, from apt), Selenium from PyPI. Screenshots land in artifacts/browser/.
 BROWSER_STAMP := $(VENV)/.browser-installed
@@ -95,7 +109,8 @@ $(BROWSER_STAMP): $(INSTRUCTOR_STAMP)
 	touch $(BROWSER_STAMP)
 
 test-browser: $(BROWSER_STAMP)
-	$(PY) -m pytest -v -p no:cacheprovider --ignore=tests_browser/test_book.py tests_browser
+	$(PY) -m pytest -v -p no:cacheprovider --ignore=tests_browser/test_book.py \
+	  --ignore=tests_browser/test_book_editions.py tests_browser
 
 # The lectures as a static HTML book in build/book/ (open build/book/index.html): the committed,
 # executed notebooks rendered by Sphinx + myst-nb without re-running them; MathJax is served
@@ -105,17 +120,31 @@ $(BOOK_STAMP): $(INSTRUCTOR_STAMP)
 	$(PY) -m pip install -e ".[test,grade,book]"
 	touch $(BOOK_STAMP)
 
-book: $(BOOK_STAMP)
-	rm -rf build/book build/book-src build/book-doctrees
-	$(PY) book/build.py --out build/book-src
-	$(PY) -m sphinx -b html -q -d build/book-doctrees -w build/book-warnings.log build/book-src build/book
-	@if [ -s build/book-warnings.log ]; then echo "book: Sphinx warnings:"; cat build/book-warnings.log; fi
-	@echo "book: build/book/index.html"
+# build_book OUT, FLAGS: book/build.py lays out OUT-src, Sphinx writes OUT.
+define build_book
+	rm -rf $(1) $(1)-src $(1)-doctrees
+	$(PY) book/build.py --out $(1)-src $(2)
+	$(PY) -m sphinx -b html -q -d $(1)-doctrees -w $(1)-warnings.log $(1)-src $(1)
+	@if [ -s $(1)-warnings.log ]; then echo "book: Sphinx warnings:"; cat $(1)-warnings.log; fi
+	@echo "book: $(1)/index.html"
+endef
 
-# Every page of the book in headless Chromium: equations typeset, images loaded, internal
-# links resolve, no console errors, nothing fetched from off the site (artifacts/browser/book-*).
-test-book: book $(BROWSER_STAMP)
-	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py
+book: $(BOOK_STAMP)
+	$(call build_book,build/book,)
+
+# The students' edition in build/book-student/: no solutions (not even folded), each lecture
+# shown as its student version of assignments/, which its download button serves. The launch
+# buttons (Binder, Colab, a JupyterHub: book/launch.py) open the notebook a page shows.
+book-student: $(BOOK_STAMP)
+	$(call build_book,build/book-student,--student)
+
+# Both books in headless Chromium: equations typeset, images loaded, internal links resolve, no
+# console errors, nothing fetched from off the site (artifacts/browser/book-*); the student book
+# holds no solution text; the launch links are well formed and name existing notebooks (built
+# with an example JupyterHub, so that its button is there to check).
+test-book: export KERNELFLOWS_JUPYTERHUB_URL = https://jupyterhub.example.org
+test-book: book book-student $(BROWSER_STAMP)
+	$(PY) -m pytest -v -p no:cacheprovider tests_browser/test_book.py tests_browser/test_book_editions.py
 
 # Mutation testing, not in CI and not in `make test`: mutmut mutates the numerical modules named
 # in pyproject.toml ([tool.mutmut]) and, for each mutant, runs the unit tests that reach the

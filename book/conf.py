@@ -1,17 +1,32 @@
 """Sphinx configuration of the kernelflows book (``make book``; sources laid out by build.py).
 
 The lectures are rendered from their committed outputs (myst-nb, execution off); MathJax is
-served from the site itself (sphinx-mathjax-offline), so the book reads offline.
+served from the site itself (sphinx-mathjax-offline), so the book reads offline. build.py says
+which edition this is (the instructor's, or the students' of ``make book-student``) and which
+repository notebook each lecture page shows, in ``_book.json``: each lecture page gets launch
+buttons for that notebook (:mod:`launch`: Binder, Colab, a JupyterHub) and its download button
+serves that very file.
 """
 
+import json
 import os
 import re
+import shutil
+import sys
+from pathlib import Path
 
 from docutils import nodes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from launch import launch_links  # noqa: E402  (book/launch.py, copied beside this file)
+
+_BOOK = json.loads((Path(__file__).resolve().parent / "_book.json").read_text())
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # autodoc imports the package
 
 project = "kernelflows: Gradient Flows on Kernel Divergence Measures"
+if _BOOK["edition"] == "student":
+    project += " (student edition)"
 author = "the kernelflows authors"
 copyright = "the kernelflows authors; after the talk by A. Gretton (2022)"
 
@@ -72,7 +87,9 @@ html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
     "use_fullscreen_button": False,
-    "use_repository_button": False,
+    "use_repository_button": bool(_BOOK["repository"]),
+    "repository_url": _BOOK["repository"],
+    "repository_branch": _BOOK["branch"],
     "use_source_button": False,
     "navigation_with_keys": False,
 }
@@ -118,7 +135,59 @@ def _number_display_math(app, doctree):
         node["ids"].append(nodes.make_id(f"equation-{node['label']}"))
 
 
+# Launch buttons and downloads: each lecture page opens, and offers for download, the repository
+# notebook it shows (the student version in the student edition).
+_ICONS = {
+    "Binder": "_static/images/logo_binder.svg",
+    "Colab": "_static/images/logo_colab.png",
+    "JupyterHub": "_static/images/logo_jupyterhub.svg",
+}
+_DOWNLOADS: dict[str, str] = {}  # file under _sources/ -> repository notebook
+
+
+def _launch_buttons(app, pagename, templatename, context, doctree):
+    notebook = _BOOK["notebooks"].get(pagename)
+    if not notebook:
+        return
+    buttons = [
+        {
+            "type": "link",
+            "text": link["text"],
+            "url": link["url"],
+            "tooltip": f"Open {notebook} in {link['text']}",
+            "icon": _ICONS[link["text"]],
+            "label": f"launch-{link['text'].lower()}-button",
+        }
+        for link in launch_links(_BOOK["repository"], notebook)
+    ]
+    if buttons and "header_buttons" in context:
+        context["header_buttons"].append(
+            {
+                "type": "group",
+                "tooltip": f"Run {notebook}",
+                "icon": "fas fa-rocket",
+                "buttons": buttons,
+                "label": "launch-buttons",
+            }
+        )
+    for name in (context.get("ipynb_source"), context.get("sourcename")):
+        if name and name.split(".")[-1] in ("ipynb", "txt"):
+            _DOWNLOADS[name] = notebook
+
+
+def _serve_repository_notebooks(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    root = Path(_BOOK["root"])
+    for name, notebook in _DOWNLOADS.items():
+        target = Path(app.outdir) / "_sources" / name
+        if target.exists():
+            shutil.copyfile(root / notebook, target)
+
+
 def setup(app):
+    app.connect("html-page-context", _launch_buttons, priority=600)  # after the theme's (501)
+    app.connect("build-finished", _serve_repository_notebooks)
     # after napoleon (priority 500) has turned the numpydoc sections into fields
     app.connect("autodoc-process-docstring", _escape_plain_formulas, priority=600)
     app.connect("doctree-read", _number_display_math, priority=400)

@@ -26,8 +26,12 @@ class GaussianMixture:
     std : the common standard deviation, > 0.
     weights : (K,) positive weights summing to 1; ``None`` means uniform 1/K.
 
+    Notes
+    -----
     With r_k(x) the posterior responsibilities of the components (softmax of the log-weighted
     component densities, computed with the largest logit subtracted),
+
+    ::
 
         score(x) = grad log p(x) = (sum_k r_k(x) means_k - x) / std^2,
         score_jacobian(x) = (Cov_r(means) / std^2 - I) / std^2,

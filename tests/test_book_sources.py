@@ -157,3 +157,90 @@ def test_header_mentions_solutions_only_where_there_are_some(build):
         header = build.header_cell(stem, nb, table, "")["source"]
         has = any("solution" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
         assert ("Show solution" in header) == has, stem
+
+
+def test_appendices_belong_to_a_lecture_and_follow_it_in_the_book(build):
+    assert build.lecture_of_appendix("04_failure_modes") is None
+    assert build.lecture_of_appendix("04a_anything") == "04_failure_modes"
+    assert build.lecture_of_appendix("04b_anything") == "04_failure_modes"
+    with pytest.raises(SystemExit, match="no single lecture 99"):
+        build.lecture_of_appendix("99a_nothing")
+    # the toctree globs lectures/* and sorts names: each appendix right after its lecture
+    for i, stem in enumerate(LECTURES):
+        if lecture := build.lecture_of_appendix(stem):
+            before = LECTURES[LECTURES.index(lecture) + 1 : i]
+            assert all(build.lecture_of_appendix(s) == lecture for s in before), stem
+            assert stem in build.appendices_of(lecture)
+
+
+def test_appendix_header_names_its_lecture_and_the_lecture_links_back(build, monkeypatch):
+    stems = [s for s in LECTURES if build.lecture_of_appendix(s)]
+    if not stems:  # a made-up appendix of lecture 04, to test the header before one exists
+        monkeypatch.setattr(build, "appendices_of", lambda stem: ["04a_map"] * (stem[:2] == "04"))
+        stems = ["04a_map"]
+    table = build.lecture_table() | {
+        "04a_map": {"prerequisites": ["04_failure_modes"], "run_seconds": 3}
+    }
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Appendix"}]}
+    for stem in stems:
+        lecture = build.lecture_of_appendix(stem)
+        header = build.header_cell(stem, nb, table, "")["source"]
+        assert f"**Appendix to** {{doc}}`{lecture}`" in header and "Show solution" not in header
+        lecture_nb = json.loads((ROOT / "lectures" / f"{lecture}.ipynb").read_text())
+        assert f"{{doc}}`{stem}`" in build.header_cell(lecture, lecture_nb, table, "")["source"]
+    bad = table | {"04a_map": {"prerequisites": [], "run_seconds": 3}}
+    with pytest.raises(SystemExit, match="must list its lecture 04_failure_modes"):
+        build.header_cell("04a_map", nb, bad, "")
+
+
+def _md(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def _code(text, outputs=()):
+    return {"cell_type": "code", "metadata": {}, "source": text, "outputs": list(outputs)}
+
+
+def test_reading_time_counts_prose_formulas_code_and_figures_at_the_stated_rates(build):
+    # 476 words of prose: two minutes at 238 words a minute
+    assert build.reading_seconds(build.page_content([_md("word " * 476)])) == pytest.approx(120)
+    # E_nu f: three symbols (E, nu, f); \mathbb, the braces and _ are not read
+    assert build.formula_symbols(r"\mathbb{E}_{\nu} f") == 3
+    assert build.formula_symbols(r"\left(\frac{a}{b}\right)^2 \le 1") == 6  # frac a b 2 <= 1
+    content = build.page_content([_md(r"So $\mathbb E_\nu f$ is it.")])
+    assert (content["prose_words"], content["formula_symbols"]) == (3, 3)
+    # code and what it prints, symbol by symbol at 183 a minute; a figure's repr is not read
+    png = {"output_type": "display_data", "data": {"image/png": "", "text/plain": "<Figure>"}}
+    out = {"output_type": "stream", "name": "stdout", "text": "F = 0.5\n"}
+    cell = _code("x = np.ones(3)\n\n# a note\n", [out, png])
+    content = build.page_content([cell])
+    assert content["code_lines"] == 2 and content["code_symbols"] == 7  # x = np ones 3 a note
+    assert content["output_symbols"] == 3 and content["figures"] == 1  # F = 0.5
+    assert build.reading_seconds(content) == pytest.approx(60 * 10 / 183 + 12)
+    # figures: 12 s, then one second less each, never below 3 s
+    for n, seconds in [(1, 12), (3, 12 + 11 + 10), (12, 75 + 2 * 3), (20, 75 + 10 * 3)]:
+        figures = build.page_content([_md("![a plot](b.png)\n" * n)])
+        assert build.reading_seconds(figures) == pytest.approx(seconds), n
+
+
+def test_reading_time_splits_the_exercises_off_the_main_line(build):
+    nb = {
+        "cells": [
+            _md("# Lecture\n" + "word " * 237),
+            _md("## Exercises\n" + "word " * 475),
+            _md("**Exercise 1 (easy).** " + "word " * 500),
+            _md("## Summary\n" + "word " * 237),
+        ]
+    }
+    main, exercises = build.split_exercises(nb)
+    assert [len(main), len(exercises)] == [2, 2]
+    assert build.reading_minutes(nb) == (2, 5)  # 476 words; 979 words, rounded up
+    header = build.header_cell("t", nb, {"t": {"prerequisites": [], "run_seconds": 1}}, "")
+    assert "**Reading time:** about 2 min, and 5 min for the exercises." in header["source"]
+
+
+@pytest.mark.parametrize("stem", LECTURES)
+def test_each_lecture_main_line_reads_in_40_minutes_or_less(build, stem):
+    nb = json.loads((ROOT / "lectures" / f"{stem}.ipynb").read_text())
+    main, _ = build.reading_minutes(nb)
+    assert main <= 40, f"{stem}: {main} min; move maps, sweeps and audits to an appendix"

@@ -196,3 +196,18 @@ def test_hostile_hand_ins_are_contained_and_earn_nothing(tmp_path, monkeypatch, 
     assert not any(p.exists() for p in map(type(outside), targets))
     assert {p: p.read_bytes() for p in LECTURES.iterdir() if p.is_file()} == lectures_before
     assert seen == []  # no connection reached the host
+
+
+def test_an_environment_under_tmp_is_bound_over_the_throwaway_tmp_not_hidden_by_it():
+    """A checkout in /tmp (a CI clone, a student's scratch folder) keeps its interpreter inside
+    the sandbox: bwrap mounts in order, so the throwaway /tmp must come before the binds."""
+    from kernelflows.course.sandbox import Isolation, _bwrap_command
+
+    iso = Isolation("bwrap", bwrap="bwrap", binds=("/usr", "/tmp/ci/.venv", "/tmp/ci/kernelflows"))
+    cmd = _bwrap_command(iso, ["python"])
+    tmpfs = cmd.index("--tmpfs")
+    binds = [
+        i for i, word in enumerate(cmd) if word == "--ro-bind" and cmd[i + 1].startswith("/tmp/")
+    ]
+    assert len(binds) == 2 and all(i > tmpfs for i in binds)
+    assert ["--dir", "/tmp"] != cmd[tmpfs + 4 : tmpfs + 6]  # /tmp itself stays the tmpfs

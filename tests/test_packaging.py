@@ -108,8 +108,14 @@ def _kernelflows_imports(source):
     """(module, name or None, line) for every import of kernelflows in a cell's code."""
     import ast
 
-    # IPython magics and shell escapes are not Python: blank them (keeping line numbers)
-    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    # IPython magics and shell escapes are not Python: `pass` instead (keeping line numbers and
+    # indentation: the install cell's %pip is the body of an if)
+    lines = [
+        line[: len(line) - len(line.lstrip())] + "pass"
+        if line.lstrip().startswith(("%", "!"))
+        else line
+        for line in source.splitlines()
+    ]
     tree = ast.parse("\n".join(lines))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -131,6 +137,7 @@ def test_the_import_parser_sees_every_form():
         "from kernelflows import (kale,\n    mmd2 as m)\n"
         "if True:\n    from kernelflows.viz import _style\n"
         "import numpy as np\n"
+        "if True:\n    %pip install x\n"
     )
     assert list(_kernelflows_imports(source)) == [
         ("kernelflows", None, 2),

@@ -86,3 +86,28 @@ def test_kale_lambda_demo_redraws():
     X, Y = rng.normal(size=60), 1 + rng.normal(size=60)
     demo = kale_lambda_demo(X, Y, PolynomialKernel(2, 1.0), lams=np.logspace(-2, 2, 5))
     _drive(demo, "log10_lam", -1.5)
+
+
+def test_where_no_widget_manager_runs_a_demo_shows_its_picture_and_says_so():
+    """The display bundle: the widget view for Jupyter, and for front ends without a widget
+    manager (they show the richest type they know) the current picture with a line naming each
+    slider and its value (HTML), and that line alone (plain text)."""
+    import base64
+    import html
+    import re
+
+    from kernelflows.course.widgets import flow_demo
+
+    demo = flow_demo(step=1.0, n_particles=10, n_steps=20)
+    for _ in range(2):  # at the start, then after a slider moved
+        bundle = demo._repr_mimebundle_()
+        view = bundle["application/vnd.jupyter.widget-view+json"]
+        assert view["model_id"] == demo.widget.model_id
+        m = re.search(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', bundle["text/html"])
+        assert m and base64.b64decode(m.group(1)) == bytes(demo.image.value)
+        values = demo.values
+        for name, control in demo.controls.items():
+            said = f"{control.description} = {values[name]:.3g}"
+            assert said in bundle["text/plain"] and html.escape(said) in bundle["text/html"]
+        assert "sliders redraw" in bundle["text/plain"]
+        demo.controls["n_particles"].value = 15

@@ -1,12 +1,14 @@
-"""The book (``make book``) in headless Chromium, served over http from build/book/.
+"""Both books (``make book``, ``make book-student``) in headless Chromium, served over http from
+build/book/ and build/book-student/.
 
 Every lecture page and every reference page: the equations are typeset by MathJax (served by
 the site itself), every image has loaded, every same-site link answers 200 and its #anchor
 exists, nothing is fetched from off the site, and the console shows no error. On the lecture
-pages the header is there and each exercise solution is folded behind "Show solution". And no
-page of the site shows markup that was not rendered: table pipes, ``$`` math, MyST roles or
-directives (``book/check_html.py``). Screenshots: artifacts/browser/book-*.png. Run with
-``make test-book``.
+pages the header is there and each exercise solution is folded behind "Show solution" (in the
+students' edition there is no solution to fold: test_book_editions.py searches it for solution
+text). And no page of the site shows markup that was not rendered: table pipes, ``$`` math,
+MyST roles or directives (``book/check_html.py``). Screenshots: artifacts/browser/book-*.png.
+Run with ``make test-book``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT / "build" / "book"
+EDITIONS = {"instructor": ROOT / "build" / "book", "student": ROOT / "build" / "book-student"}
 LECTURES = sorted(p.stem for p in (ROOT / "lectures").glob("*.ipynb"))
 PAGES = [f"lectures/{stem}" for stem in LECTURES] + [
     "index",
@@ -42,12 +44,19 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(scope="module", params=list(EDITIONS))
+def edition(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def site():
-    """build/book/ over http on 127.0.0.1 (a free port), from a thread of this process."""
-    if not (BOOK / "index.html").exists():
-        pytest.skip("no build/book/index.html: run `make book` (or `make test-book`)")
-    handler = functools.partial(_QuietHandler, directory=str(BOOK))
+def site(edition):
+    """The edition's build folder over http on 127.0.0.1 (a free port), from a thread of this
+    process."""
+    book = EDITIONS[edition]
+    if not (book / "index.html").exists():
+        pytest.skip(f"no {book}/index.html: run `make test-book`")
+    handler = functools.partial(_QuietHandler, directory=str(book))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -225,12 +234,13 @@ def _has_display_math(stem: str) -> bool:
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_book_page(site, browser, artifacts, page):
+def test_book_page(edition, site, browser, artifacts, page):
     from selenium.webdriver.common.by import By
 
     math, problems = _check_page(browser, site, page)
     browser.execute_script("window.scrollTo(0, 0);")
-    browser.save_screenshot(str(artifacts / f"book-{page.replace('/', '-')}.png"))
+    shot = f"book-{'student-' if edition == 'student' else ''}{page.replace('/', '-')}"
+    browser.save_screenshot(str(artifacts / f"{shot}.png"))
 
     if page.startswith("lectures/"):
         stem = page.removeprefix("lectures/")
@@ -240,8 +250,8 @@ def test_book_page(site, browser, artifacts, page):
         if math["math"] == 0:
             problems.append("a lecture without a single formula")
         folded = browser.execute_script(SOLUTIONS)
-        if len(folded) != _solution_cells(stem):
-            n_solutions = _solution_cells(stem)
+        n_solutions = _solution_cells(stem) if edition == "instructor" else 0
+        if len(folded) != n_solutions:
             problems.append(f"{len(folded)} Show solution buttons, {n_solutions} solutions")
         if any(folded):
             problems.append("a solution is shown unfolded")
@@ -264,13 +274,15 @@ def test_book_page(site, browser, artifacts, page):
     assert not problems, f"{page}:\n  " + "\n  ".join(problems)
 
 
-def test_no_page_shows_unrendered_markup():
+@pytest.mark.parametrize("edition_name", list(EDITIONS))
+def test_no_page_shows_unrendered_markup(edition_name):
     """Every page of the built site, lectures, reference and index pages alike."""
     spec = importlib.util.spec_from_file_location("check_html", ROOT / "book" / "check_html.py")
     check_html = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check_html)
+    BOOK = EDITIONS[edition_name]  # noqa: N806
     if not (BOOK / "index.html").exists():
-        pytest.skip("no build/book/index.html: run `make book` (or `make test-book`)")
+        pytest.skip(f"no {BOOK}/index.html: run `make test-book`")
     problems = []
     for page in sorted(BOOK.rglob("*.html")):
         if "_static" in page.parts or "_sources" in page.parts:

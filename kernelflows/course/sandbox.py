@@ -100,14 +100,17 @@ def _bwrap_command(iso: Isolation, argv: list[str]) -> list[str]:
             cmd += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             cmd += ["--ro-bind", path, path]
+    # the throwaway /tmp first: an environment that lives under /tmp (a checkout in /tmp/ci)
+    # is then bound on top of it instead of being hidden by it
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    cmd += ["--chmod", "1777", "/tmp"]
     parents = sorted({str(q) for p in iso.binds for q in Path(p).parents if str(q) != "/"}, key=len)
     for path in parents:  # bwrap would make them 0700: the unprivileged uid must pass through
-        if not os.path.islink(path):
+        if not os.path.islink(path) and path != "/tmp":
             cmd += ["--perms", "0755", "--dir", path]
     for path in iso.binds:
         cmd += ["--ro-bind", path, path]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
-    cmd += ["--chmod", "1777", "/tmp", "--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
+    cmd += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     for key, value in _environment().items():
         cmd += ["--setenv", key, value]
     return cmd + ["--", *argv]

@@ -4,10 +4,16 @@ Each demo is ``draw_<name>(**params) -> matplotlib Figure`` (usable in figures, 
 tests) and ``<name>_demo(**initial) -> InteractiveFigure`` (sliders that redraw the figure). The
 wrapper renders the figure to PNG bytes in an ``ipywidgets.Image``, so it works (and can be
 tested) without a running kernel: setting a slider's value redraws the picture.
+
+Where no widget manager runs (a JupyterLab without the widget extension, a notebook viewer, an
+exported page, an untrusted notebook), a demo shows the picture at its starting values and a
+line saying that sliders redraw it: its display carries the widget, that picture (PNG) and the
+line (plain text), and each front end shows the richest of them it can.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Callable
 
@@ -75,10 +81,33 @@ class InteractiveFigure:
             self.image.value = figure_png(self.draw(**self.values), self.dpi)
         self.redraws += 1
 
-    def _ipython_display_(self):  # displaying the object displays its widget
-        from IPython.display import display
+    def static_text(self) -> str:
+        """The line shown with the picture where the sliders cannot run."""
+        many = len(self.controls) > 1
+        names = " and ".join(c.description or n for n, c in self.controls.items())
+        values = ", ".join(
+            f"{c.description or n} = {c.value:.3g}" for n, c in self.controls.items()
+        )
+        return (
+            f"Interactive figure: in Jupyter with ipywidgets, the {names} "
+            f"{'sliders redraw' if many else 'slider redraws'} it. "
+            f"No widget manager runs here: this is the picture at {values}."
+        )
 
-        display(self.widget)
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The widget; for front ends without a widget manager, the picture and a line saying
+        so (HTML), and the line alone (plain text)."""
+        import html
+
+        text = self.static_text()
+        png = base64.b64encode(bytes(self.image.value)).decode("ascii")
+        data = dict(self.widget._repr_mimebundle_())
+        data["text/html"] = (
+            f'<div class="kernelflows-demo-static"><img src="data:image/png;base64,{png}" '
+            f'alt="{html.escape(text)}"/><p><em>{html.escape(text)}</em></p></div>'
+        )
+        data["text/plain"] = f"[{text}]"
+        return data
 
 
 def draw_bandwidth(bandwidth: float, X=None, Y=None):

@@ -6,7 +6,8 @@
   :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond` - the experiments; :mod:`.metrics` -
   the measures of fit they report;
 * :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
-  --scale paper`` writes ``results/ID.json``; lectures load them with :func:`load_results`.
+  --scale paper`` writes ``./results/ID.json``; lectures load the files shipped with the
+  package (``kernelflows/results/``) with :func:`load_results`.
 
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """

@@ -1,9 +1,17 @@
 """Results files: each published-scale experiment run from one command, with its provenance.
 
 ``python -m kernelflows.experiments run ID --scale paper`` runs an experiment and writes
-``results/ID.json`` (``results/ID.reduced.json`` at the reduced scale) holding the settings, the
-metrics, the code version (git commit), the platform (CPU, BLAS, numpy), the seed, the start
-time and the wall time; ``make results`` runs them all. Lectures and figures that quote a
+``ID.json`` (``ID.reduced.json`` at the reduced scale) into ``./results`` of the current folder,
+or into ``--out DIR``, holding the settings, the metrics, the code version (git commit, or the
+package version when it is not run from a checkout), the platform (CPU, BLAS, numpy), the seed,
+the start time and the wall time. A rerun never writes into the package by surprise.
+
+The published files ship inside the package, ``kernelflows/results/`` (package data, found with
+:mod:`importlib.resources` the same way from a checkout and from an installed wheel):
+:func:`load_results` reads them unless it is given a ``directory`` (a user's own rerun), and
+the :class:`Results` it returns says which file it read (``path``, and the first words of
+:meth:`Results.source`). ``make results`` reruns them all and writes them there
+(``--out kernelflows/results``). Lectures and figures that quote a
 published-scale number load it with :func:`load_results` and print where it came from; the
 reduced run in a lecture calls :func:`compute` (or :func:`compute_runs`, which also returns the
 runs, for the lecture's figures), the same code path. A test fails when a
@@ -21,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +48,11 @@ __all__ = [
     "stale",
 ]
 
-#: The folder of the committed results files (beside the package in a source checkout).
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+#: The published results files, shipped inside the package (package data): a folder on disk in
+#: a checkout and in an installed wheel alike.
+RESULTS_DIR = resources.files("kernelflows").joinpath("results")
+#: Where a rerun writes unless told otherwise: ``results`` in the current folder.
+DEFAULT_OUT = Path("results")
 SCALES = ("paper", "reduced")
 
 
@@ -86,11 +98,22 @@ class Results:
     provenance: dict = field(default_factory=dict)
     path: str = ""
 
+    @property
+    def where(self) -> str:
+        """The file it was read from: ``kernelflows/results/NAME`` for a file shipped with the
+        package (the same words from a checkout and from a wheel), else its path."""
+        if not self.path:
+            return self.id
+        path = Path(self.path)
+        if path.parent == Path(str(RESULTS_DIR)):
+            return f"kernelflows/results/{path.name}"
+        return str(path)
+
     def source(self) -> str:
         """One line saying where the numbers came from (file, commit, machine, date)."""
         p = self.provenance
         return (
-            f"{Path(self.path).name if self.path else self.id}: "
+            f"{self.where}: "
             f"commit {p.get('commit', '?')[:10]}"
             f"{' (+local changes)' if 'local changes' in p.get('commit', '') else ''}, "
             f"{p.get('cpu', '?')}, {p.get('blas', '?')}, numpy {p.get('numpy', '?')}, "
@@ -543,6 +566,13 @@ def compute_runs(experiment_id: str, scale: str = "reduced") -> tuple[dict, obje
 
 
 def _git_commit() -> str:
+    """The checkout's commit, or the package's version when it does not run from a checkout
+    of kernelflows (an installed wheel inside someone's own repository is no checkout of it)."""
+    from .. import __version__
+    from .._project import _from_pyproject
+
+    if not _from_pyproject():
+        return f"kernelflows {__version__} (installed package, no git checkout)"
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -602,19 +632,22 @@ def provenance(start: float, wall: float, commit: str | None = None) -> dict:
 
 
 def results_path(experiment_id: str, scale: str = "paper", directory=None) -> Path:
-    """``results/ID.json`` (paper scale) or ``results/ID.reduced.json``."""
+    """``DIR/ID.json`` (paper scale) or ``DIR/ID.reduced.json``; ``DIR`` is ``directory``, or
+    the folder of the results files shipped with the package."""
     _spec(experiment_id)
     suffix = ".json" if _scale(scale) == "paper" else ".reduced.json"
-    return Path(directory or RESULTS_DIR) / f"{experiment_id}{suffix}"
+    folder = RESULTS_DIR if directory is None else directory
+    return Path(str(folder)) / f"{experiment_id}{suffix}"
 
 
 def run_experiment(experiment_id: str, scale: str = "paper", directory=None) -> Results:
-    """Run an experiment and write its results file atomically; return what was written.
+    """Run an experiment and write its results file atomically into ``directory`` (default
+    ``./results``, never the package's own folder unless named); return what was written.
 
     An experiment made of pieces is written after every piece (its metrics say which pieces
     are done); the commit is the one checked out when the run started."""
     spec = _spec(experiment_id)
-    path = results_path(experiment_id, scale, directory)
+    path = results_path(experiment_id, scale, DEFAULT_OUT if directory is None else directory)
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings(experiment_id, scale)
     start, t0 = time.time(), time.perf_counter()
@@ -685,12 +718,16 @@ def read_results_file(path, experiment_id: str | None = None, scale: str | None 
 
 
 def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Results:
-    """Read a results file; a ``ValueError`` if it is missing or stale (settings changed)."""
+    """Read a results file: the one shipped with the package, or ``directory``'s (a rerun's).
+
+    The answer says which file it read (``path``, :attr:`Results.where`); a ``ValueError`` if
+    the file is missing or stale (its settings differ from the code's)."""
     path = results_path(experiment_id, scale, directory)
     if not path.exists():
+        out = "" if directory is None else f" --out {directory}"
         raise ValueError(
             f"no results file {path}; run `python -m kernelflows.experiments run "
-            f"{experiment_id} --scale {scale}`"
+            f"{experiment_id} --scale {scale}{out}`"
         )
     res = read_results_file(path, experiment_id, _scale(scale))
     if stale(res):
@@ -713,20 +750,34 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m kernelflows.experiments",
-        description="Run the published experiments and write results files with provenance.",
+        description="Run the published experiments and write results files with provenance. "
+        "The published files ship with the package (kernelflows/results/); a run writes into "
+        "./results of the current folder, or --out DIR, and never into the package unless "
+        "--out names its folder.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="the experiments and their results files")
-    run = sub.add_parser("run", help="run experiments and write results/ID.json")
+    sub.add_parser("list", help="the experiments and the results files shipped with the package")
+    run = sub.add_parser(
+        "run",
+        help="run experiments and write ./results/ID.json (or --out DIR/ID.json)",
+        description="Run experiments and write ID.json (ID.reduced.json at the reduced scale) "
+        "into ./results of the current folder, or --out DIR. The files shipped with the package "
+        "are never written unless --out names their folder (make results does, in a checkout).",
+    )
     run.add_argument("ids", nargs="+", help="experiment IDs, or 'all'")
     run.add_argument("--scale", choices=SCALES, default="paper")
-    run.add_argument("--out", default=None, help="folder of the results files (default results/)")
-    sub.add_parser("check", help="fail if a committed results file is stale")
+    run.add_argument(
+        "--out",
+        default=None,
+        help=f"folder of the results files to write (default: ./{DEFAULT_OUT} in the current "
+        "folder, created if missing)",
+    )
+    sub.add_parser("check", help="fail if a results file shipped with the package is stale")
     args = parser.parse_args(argv)
     if args.command == "list":
         for spec in EXPERIMENTS.values():
             there = [s for s in SCALES if results_path(spec.id, s).exists()]
-            print(f"{spec.id:16s} {spec.description} [results: {', '.join(there) or 'none'}]")
+            print(f"{spec.id:16s} {spec.description} [shipped: {', '.join(there) or 'none'}]")
         return 0
     if args.command == "check":
         bad = []

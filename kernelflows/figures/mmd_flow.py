@@ -241,7 +241,7 @@ def _collapse_map_data():
     try:
         res = load_results("collapse-map", "paper")
         commit = res.provenance.get("commit", "?")[:10]
-        return res.metrics["rows"], "paper", f"results/collapse-map.json, commit {commit}"
+        return res.metrics["rows"], "paper", f"{res.where}, commit {commit}"
     except ValueError:
         return compute("collapse-map", "reduced")["rows"], "reduced", "computed now"
 
@@ -282,7 +282,9 @@ def collapse_map(scale="reduced"):
         ax.imshow(grid, cmap=colours, vmin=-0.5, vmax=2.5, aspect="auto")
         ax.set_xticks(range(len(dims)), [str(d) for d in dims], fontsize=7)
         ax.set_xlabel("dimension d", fontsize=8)
-        ax.set_title(f"bandwidth s = {bw}" + (" (literal)" if bw == "2" else ""), fontsize=9)
+        ax.set_title(
+            f"bandwidth $\\sigma$ = {bw}" + (" (literal)" if bw == "2" else ""), fontsize=9
+        )
     labels = [f"D={dr}, r={sp:g}, n={n}" for dr, sp, n in keys]
     axes[0].set_yticks(range(len(keys)), labels, fontsize=7)
     handles = [
@@ -290,8 +292,9 @@ def collapse_map(scale="reduced"):
     ]
     fig.legend(handles=handles, loc="outside right lower", ncol=1, fontsize=7, frameon=False)
     fig.suptitle(
-        "noise-free MMD flow from N(D/$\\sqrt{d}$ 1, r$^2$ I) to N(0, I); step s$^2$/4, flow time "
-        f"{250 if data_scale == 'paper' else 50} s$^2$. Number: final spread ratio; * = bulk "
+        "noise-free MMD flow from N(D/$\\sqrt{d}$ 1, r$^2$ I) to N(0, I); step $\\sigma^2$/4, "
+        f"flow time {250 if data_scale == 'paper' else 50} $\\sigma^2$. Number: final spread "
+        "ratio; * = bulk "
         "shrunk near the target mean\n(spread or median-radius ratio < 0.5, >= half the particles "
         "within 0.5$\\sqrt{d}$) but MMD$^2$ still falling, so not a collapse. "
         f"{data_scale.upper()} SCALE, {source}",

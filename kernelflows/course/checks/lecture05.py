@@ -185,7 +185,7 @@ def check_ex5_3_noisy_gradient_ratio(my_ratio: Callable) -> None:
 
     f = mu_nu - mu_nu* and F = 1/2 MMD^2 (``mmd_energy``) are built from the unperturbed
     particles X; the mean is over the particles. The slide's condition of Proposition 8 is that
-    this ratio stays above a lambda > 0.
+    this ratio stays above a constant eta > 0 (lecture 05 keeps lambda for the KALE).
     """
     name = "check_ex5_3_noisy_gradient_ratio"
     cases = [(X, Y, k, u, beta) for X, Y, k, u in _cases(53) for beta in (0.1, 0.7)]

@@ -15,7 +15,7 @@ sections::
 
 Applied to ``lectures/NN_name.ipynb`` (idempotently: a second run changes nothing):
 
-* the first heading of the first cell becomes ``# <title>`` ("Lecture N — Title");
+* the first heading of the first markdown cell becomes ``# <title>`` ("Lecture N — Title");
 * with ``next``, the paragraph of the lecture's last cells that starts with ``Next`` or
   ``**Next`` is replaced by it (the pointer to the following lecture);
 * the two sections become two markdown cells at the end of the lecture, marked
@@ -135,14 +135,16 @@ def apply(nb: dict, extras: Extras) -> dict:
     """A copy of the lecture ``nb`` (parsed JSON) with ``extras`` applied."""
     out = copy.deepcopy(nb)
     cells = out.get("cells")
-    if not isinstance(cells, list) or not cells or cells[0].get("cell_type") != "markdown":
-        raise ExtrasError("the lecture must start with a markdown cell (its title)")
-    first = _source(cells[0]).split("\n")
+    # the title is the first markdown cell (only the install cell may come before it)
+    titled = [i for i, c in enumerate(cells or []) if c.get("cell_type") == "markdown"][:1]
+    if not isinstance(cells, list) or not titled:
+        raise ExtrasError("the lecture must have a markdown cell (its title)")
+    first = _source(cells[titled[0]]).split("\n")
     heads = [i for i, line in enumerate(first) if line.startswith("# ")]
     if not heads:
-        raise ExtrasError("the first cell has no '# ' title")
+        raise ExtrasError("the first markdown cell has no '# ' title")
     first[heads[0]] = f"# {extras.title}"
-    cells[0]["source"] = _lines("\n".join(first))
+    cells[titled[0]]["source"] = _lines("\n".join(first))
     if extras.next is not None and not _replace_next(cells, extras.next):
         raise ExtrasError("no 'Next' paragraph in the last cells to replace")
     texts = {
