@@ -111,3 +111,13 @@ def test_a_class_is_not_a_target():
         ksd2(X, GaussianMixture, GaussianKernel(1.0))
     with pytest.raises(ValueError, match="target must be an instance"):
         svgd(X, GaussianMixture, GaussianKernel(1.0), step=0.1, n_steps=1)
+
+
+@pytest.mark.parametrize("flow", ["svgd", "ksd_descent", "kl_flow"])
+def test_particles_of_another_dimension_than_the_target_are_named(flow):
+    import kernelflows
+
+    X0 = np.zeros((4, 3))  # GOOD lives in dimension 2
+    args = (X0, GOOD) if flow == "kl_flow" else (X0, GOOD, GaussianKernel(1.0))
+    with pytest.raises(ValueError, match="X0 has points of dimension 3.*target's dimension is 2"):
+        getattr(kernelflows, flow)(*args, step=0.1, n_steps=1)

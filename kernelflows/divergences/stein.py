@@ -58,6 +58,17 @@ def check_target(target, *, jacobian: bool = False):
     return target
 
 
+def check_target_dimension(target, X: np.ndarray, name: str = "X0") -> None:
+    """A ``ValueError`` naming ``name`` when the points' dimension is not the target's (for a
+    target that states it as ``dim``, as :class:`kernelflows.GaussianMixture` does)."""
+    dim = getattr(target, "dim", None)
+    if isinstance(dim, int) and X.shape[1] != dim:
+        raise ValueError(
+            f"{name} has points of dimension {X.shape[1]} (shape {X.shape}), the target's "
+            f"dimension is {dim}"
+        )
+
+
 def target_score(target, X: np.ndarray) -> np.ndarray:
     """``target.score(X)``, checked: real, finite, of the shape of X (a ``ValueError`` naming
     ``target.score`` otherwise)."""

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .._validation import callback_output
-from ..divergences.stein import check_target, target_score
+from ..divergences.stein import check_target, check_target_dimension, target_score
 from ..divergences.velocity import evaluated_step
 from .engine import FieldStep, flow_entry_point
 from .perturbations import Diffusion
@@ -40,6 +40,7 @@ class KLVelocity:
         self.target = check_target(target)
 
     def init(self, particles):
+        check_target_dimension(self.target, particles)
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:

@@ -28,6 +28,7 @@ from ..divergences.stein import (
     check_ksd_kernel,
     check_stein_kernel,
     check_target,
+    check_target_dimension,
     ksd_velocity,
     svgd_velocity,
 )
@@ -51,6 +52,7 @@ class ScoreVelocity:
         self.kernel = check_stein_kernel(kernel)
 
     def init(self, particles):
+        check_target_dimension(self.target, particles)
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
