@@ -186,7 +186,7 @@ def quadrature_embedding(nodes, density, kernel: Kernel, *, normalize: bool = Tr
     density with a node at its centre) and much faster for smooth, rapidly decaying ones.
     """
     check_kernel(kernel)
-    x, w = _density_weights(nodes, density, normalize)
+    x, w = _density_weights(nodes, density, flag(normalize, "normalize"))
     return RKHSFunction(x[:, None], w, kernel)
 
 

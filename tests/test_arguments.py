@@ -156,3 +156,23 @@ def test_mmd2_gaussians_finite_for_every_accepted_bandwidth(s, delta):
 def test_weighted_sum_weights_named(bad):
     with pytest.raises(ValueError, match="weights must be an array of numbers"):
         K.weighted_sum(X, X, weights=bad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(bad=st.one_of(st.text(max_size=3), st.integers(), st.floats(), st.none(), st.just([True])))
+def test_boolean_options_must_be_booleans(bad):
+    # a string such as "no" is truthy: every yes/no option refuses what is not a boolean
+    from kernelflows import mmd_flow
+    from kernelflows.divergences import mmd_velocity
+    from kernelflows.measures import quadrature_embedding
+
+    nodes = np.linspace(-3, 3, 7)
+    for name, call in (
+        ("normalized", lambda: witness(X, X + 1, K, normalized=bad)),
+        ("exclude_diagonal", lambda: K.total(X, exclude_diagonal=bad)),
+        ("record", lambda: mmd_velocity(X, X + 1, K, record=bad)),
+        ("progress", lambda: mmd_flow(X, X + 1, K, step=0.1, n_steps=1, progress=bad)),
+        ("normalize", lambda: quadrature_embedding(nodes, np.exp(-(nodes**2)), K, normalize=bad)),
+    ):
+        with pytest.raises(ValueError, match=f"{name} must be True or False"):
+            call()

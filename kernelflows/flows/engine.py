@@ -45,6 +45,7 @@ from .._validation import (
     MAX_COORDINATE,
     as_rng,
     as_samples,
+    flag,
     positive,
     positive_int,
     same_dimension,
@@ -309,6 +310,7 @@ def run_flow(
     finite, naming the step, the last recorded loss and ``step``.
     """
     _check_field(field)
+    progress = flag(progress, "progress")
     X = as_samples(X0, "X0").copy()
     step, n_steps, perturbation, snapshots = _checked_options(step, n_steps, noise, record_every)
     recorder = Recorder(snapshots, n_steps)
@@ -401,6 +403,7 @@ def flow_entry_point(desc, *, noise=None):
             if noise is not None:
                 run["noise"] = noise(positive(run["step"], "step"))
             _checked_options(run["step"], run["n_steps"], run["noise"], run["record_every"])
+            flag(run["progress"], "progress")
             if "Y" in given:
                 same_dimension(X0, as_samples(given["Y"], "Y"), "X0", "Y")
             run["rng"] = as_rng(run["rng"])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, as_weights, same_dimension
+from .._validation import as_samples, as_weights, flag, same_dimension
 from ._parallel import n_threads, run_chunks, split_by_cost
 from .geometry import EPS, row_blocks
 
@@ -111,6 +111,7 @@ class Kernel:
         With ``Y=None`` the sum is over pairs of X; ``exclude_diagonal`` drops the i = j terms.
         The row blocks run on the kernels' thread pool (as :meth:`sums_and_grad`).
         """
+        exclude_diagonal = flag(exclude_diagonal, "exclude_diagonal")
         X = as_samples(X, "X")
         same = Y is None
         Y = X if same else as_samples(Y, "Y")
