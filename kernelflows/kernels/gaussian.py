@@ -106,10 +106,22 @@ class GaussianKernel(RadialKernel):
         sigma = sigma_rows + sigma_cols_max
         return np.clip(bound * sigma - 1.0, 0.0, UNDERFLOW) + g * sigma
 
-    def _refine(self, E, Z, C, reach, r0: int = 0, c0: int = 0):
+    def _refine(self, E, Z, C, reach, r0: int = 0, c0: int = 0, sigma=None):
         """Recompute, from direct differences of the original points, the exponents of E (rows
-        of Z and columns of C from r0 and c0 on) that lie above -reach (their row's)."""
+        of Z and columns of C from r0 and c0 on) that lie above -reach (their row's).
+
+        With ``sigma = (sigma_rows, sigma_cols)`` of E's rows and columns, the candidates are
+        narrowed first to the pairs whose own bound g (sigma_i + sigma_j) could exceed the
+        target (``reach`` uses the largest sigma_j of the columns for every pair of a row)."""
         i, j = needs_direct(E, reach)
+        if sigma is not None and len(i):
+            d = Z.shape[1]
+            g = expansion_error(d)
+            s = sigma[0][i] + sigma[1][j]
+            pair_reach = np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), UNDERFLOW)
+            pair_reach += g * s
+            keep = E[i, j] > -pair_reach
+            i, j = i[keep], j[keep]
         if len(i):
             E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
@@ -121,7 +133,7 @@ class GaussianKernel(RadialKernel):
         d = Z.shape[1]
         reach = self._reach(-left[:, d], -float(right[d + 1].min(initial=0.0)), d, exact)
         if reach is not None:
-            self._refine(E, Z, C, reach)
+            self._refine(E, Z, C, reach, sigma=(-left[:, d], -right[d + 1]))
         return E
 
     def _gram(self, Z, X):
@@ -214,7 +226,9 @@ class GaussianKernel(RadialKernel):
                     np.matmul(left[i0:i1], right[:, j0:j1], out=E)
                     if wide[t] + bound * float(sigma_cols[j0:j1].max()) > 1.0:
                         reach = self._reach(sigma_rows[i0:i1], sigma_cols[j0:j1].max(), d, False)
-                        self._refine(E, Z0, C0, reach, i0, j0)
+                        self._refine(
+                            E, Z0, C0, reach, i0, j0, (sigma_rows[i0:i1], sigma_cols[j0:j1])
+                        )
                     if z_is_head and j0 == i0:
                         np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly
                     np.exp(E, out=E)
