@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+# Worker processes of `make results` and `make grade`.
+JOBS ?= 2
 # Kernel matrices of mid size can stall with many BLAS threads on these machines.
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
@@ -46,13 +48,16 @@ figures: $(STAMP)
 
 # Every published-scale experiment, each writing kernelflows/results/ID.json (the files shipped
 # with the package) with its provenance, and the student-teacher runs at N = 100 that lecture 06
-# also loads (kernelflows/results/ID.reduced.json). On one
-# quiet core: the per-particle student at N = 1000 about 1.5 hours (3 seeds, 4 modes), the dense
-# student's first 300 epochs at N = 1000 about 10 minutes, the sweep at N = 1000 several hours;
-# at N = 100 about 6, 15 and 5 minutes.
+# also loads (kernelflows/results/ID.reduced.json), in JOBS worker processes of one BLAS thread
+# each (the results do not depend on JOBS). A results file is written after every piece:
+# stopped (Ctrl-C), `make results` again keeps the pieces written by the same code and computes
+# the rest (`python -m kernelflows.experiments run ID --fresh` starts one over).
+# `python -m kernelflows.experiments list` estimates each one's time from its file. The dense
+# student at N = 1000 runs its first 200 epochs only (about 2 GFlop per minibatch step, 1e5
+# steps for the published 1e4 epochs: a GPU's job).
 results: $(STAMP)
-	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results
-	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results
+	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results --jobs $(JOBS)
+	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results --jobs $(JOBS)
 
 # Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
 # cleared, check cells autograded) into assignments/.
@@ -65,7 +70,6 @@ assignments: $(INSTRUCTOR_STAMP)
 # sandbox, TIMEOUT seconds per cell, JOBS exercises at once; LECTURE=03 grades one lecture.
 # Writes DIR/grades.csv, DIR/totals.csv, DIR/grading-report.txt and DIR/STUDENT/feedback/.
 TIMEOUT ?= 60
-JOBS ?= 2
 grade: $(INSTRUCTOR_STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR [LECTURE=03] [TIMEOUT=60] [JOBS=2]" >&2; exit 2; }
 	env -u MPLBACKEND $(PY) -m kernelflows.course.grade "$(SUBMISSIONS)" --lectures lectures \

@@ -2,7 +2,9 @@
 table (by hand only; the results files come from ``python -m kernelflows.experiments run
 student-teacher --scale paper``).
 
-    OPENBLAS_NUM_THREADS=1 nohup .venv/bin/python bench/student_teacher_paper.py > log &
+    nohup .venv/bin/python bench/student_teacher_paper.py > log &
+
+(training runs on the flow engine, which holds BLAS to one thread).
 
 Published settings (Arbel, Korba, Salim, Gretton, NeurIPS 2019, Figure 1): N = 1000 student
 particles, M = 1 teacher, H = 3, d = 50, 1000 training inputs, batch 100, learning rate 0.1 on the

@@ -70,8 +70,8 @@ def atomic_write(path: Path, write) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (:func:`atomic_write`)."""
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    """Write ``text`` to ``path`` atomically in UTF-8 (:func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def update_text(path: Path, text: str) -> bool:

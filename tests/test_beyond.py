@@ -20,7 +20,7 @@ from kernelflows.experiments import (
 
 @pytest.fixture(scope="module")
 def small():
-    return beyond_experiment(n=30, n_steps=5, n_heldout=50, rng=0)
+    return beyond_experiment(n=30, n_steps=5, n_heldout=50, seed=0)
 
 
 def test_the_experiment_runs_every_flow_and_is_frozen(small):
@@ -38,7 +38,7 @@ def test_the_experiment_runs_every_flow_and_is_frozen(small):
 
 
 def test_one_seed_reproduces_the_experiment(small):
-    again = beyond_experiment(n=30, n_steps=5, n_heldout=50, rng=0)
+    again = beyond_experiment(n=30, n_steps=5, n_heldout=50, seed=0)
     for name in BEYOND_FLOWS:
         np.testing.assert_array_equal(small.runs[name].particles, again.runs[name].particles)
     assert small.energy == again.energy
@@ -47,7 +47,7 @@ def test_one_seed_reproduces_the_experiment(small):
 def test_streams_are_independent(small):
     """The held-out samples, the data and each flow's noise come from different streams."""
     assert not np.allclose(small.Y[:10], small.Y_heldout[:10])
-    other = beyond_experiment(n=30, n_steps=5, n_heldout=50, rng=1)
+    other = beyond_experiment(n=30, n_steps=5, n_heldout=50, seed=1)
     assert not np.allclose(small.X0, other.X0)
     # the noisy MMD flow and the Langevin algorithm draw different noise: their displacements
     # from the noise-free drift are uncorrelated
@@ -56,7 +56,7 @@ def test_streams_are_independent(small):
     c = np.corrcoef(noisy.ravel(), lang.ravel())[0, 1]
     assert abs(c) < 0.5
     # changing one flow's settings leaves the other flows' particles alone
-    more_noise = beyond_experiment(n=30, n_steps=5, n_heldout=50, beta=0.6, rng=0)
+    more_noise = beyond_experiment(n=30, n_steps=5, n_heldout=50, beta=0.6, seed=0)
     np.testing.assert_array_equal(
         more_noise.runs["Langevin (KL flow)"].particles, small.runs["Langevin (KL flow)"].particles
     )

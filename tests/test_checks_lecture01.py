@@ -1,5 +1,6 @@
-"""Lecture 1 exercise checks: right answers pass, stubs are reported, typical mistakes get the
-right words. The right answers are written independently of the checks' references."""
+"""Lecture 1 exercise checks: right answers pass, typical mistakes get the right words
+(a stub: test_checks.py, over every check). The right answers are written independently of the
+checks' references."""
 
 from math import factorial
 

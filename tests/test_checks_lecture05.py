@@ -1,4 +1,5 @@
-"""Lecture 05 checks: right answers pass, the stub is reported, typical mistakes get their words."""
+"""Lecture 05 checks: right answers pass, typical mistakes get their words (a stub:
+test_checks.py, over every check)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Lecture 06 checks: right answers pass, the stub is reported, typical mistakes get their words."""
+"""Lecture 06 checks: right answers pass, typical mistakes get their words (a stub:
+test_checks.py, over every check)."""
 
 import numpy as np
 import pytest
@@ -85,7 +86,8 @@ def grad_w0(net, z, x):
 
 def test_feature_gradient_against_finite_differences():
     # the right answer of exercise 3 uses feature_grad: check it independently, once
-    from kernelflows.networks import MeanFieldNetwork, sphere_inputs
+    from kernelflows.experiments import sphere_inputs
+    from kernelflows.networks import MeanFieldNetwork
 
     net = MeanFieldNetwork(input_dim=3, hidden=2, bias=True, sigma=1.5)
     rng = np.random.default_rng(0)

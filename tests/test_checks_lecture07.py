@@ -1,4 +1,5 @@
-"""Lecture 07 exercise checks: right answers pass, the stub and typical mistakes get the words."""
+"""Lecture 07 exercise checks: right answers pass, typical mistakes get the words (a stub:
+test_checks.py, over every check)."""
 
 import numpy as np
 import pytest

@@ -1,5 +1,5 @@
-"""Lecture 08 exercise checks (and the core check_kale that lecture 08 uses): right answers
-pass, the stub and typical mistakes get the right words."""
+"""Lecture 08 exercise checks (and the shared check_kale that lecture 08 uses): right answers
+pass, typical mistakes get the right words (a stub: test_checks.py, over every check)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Lecture 10 checks: the right answer passes, the stub is reported, mistakes get their words."""
+"""Lecture 10 checks: the right answer passes, mistakes get their words (a stub:
+test_checks.py, over every check)."""
 
 import numpy as np
 import pytest

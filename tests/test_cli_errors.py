@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelflows._io import output_folder_problem
-from kernelflows.experiments import results as results_module
+from kernelflows.experiments import cli, files
+from kernelflows.experiments.registry import settings as experiment_settings
 from kernelflows.figures.__main__ import main as figures_main
 
 
@@ -42,9 +43,9 @@ def test_experiments_run_out_checked_before_computing(tmp_path, capsys, monkeypa
     def never(*args, **kwargs):
         raise AssertionError("the experiment ran before its destination was checked")
 
-    monkeypatch.setattr(results_module, "run_experiment", never)
+    monkeypatch.setattr(cli, "run_experiments", never)
     argv = ["run", "three-rings", "--scale", "reduced", "--out", str(out)]
-    assert results_module.main(argv) == 2
+    assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
 
@@ -73,7 +74,7 @@ def valid_document():
     return {
         "id": "three-rings",
         "scale": "reduced",
-        "settings": results_module.settings("three-rings", "reduced"),
+        "settings": experiment_settings("three-rings", "reduced"),
         "metrics": {},
         "provenance": {},
     }
@@ -81,7 +82,7 @@ def valid_document():
 
 def corruptions():
     """(name, text of the file, words the message must hold)."""
-    keys = list(results_module.RESULTS_KEYS)
+    keys = list(files.RESULTS_KEYS)
     out = [
         ("truncated", json.dumps(valid_document())[:40], "not valid JSON"),
         ("a list", "[1, 2]", "must hold a JSON object"),
@@ -107,13 +108,13 @@ def test_experiments_check_names_the_file_and_the_problem(case, tmp_path_factory
     folder = tmp_path_factory.mktemp("results")
     (folder / "three-rings.reduced.json").write_text(text)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(results_module, "RESULTS_DIR", folder)
+        mp.setattr(files, "RESULTS_DIR", folder)
         import contextlib
         import io
 
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
-            assert results_module.main(["check"]) == 1
+            assert cli.main(["check"]) == 1
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("malformed: ") and "three-rings.reduced.json" in lines[0]
@@ -122,5 +123,5 @@ def test_experiments_check_names_the_file_and_the_problem(case, tmp_path_factory
 
 def test_experiments_check_passes_a_valid_file(tmp_path, monkeypatch):
     (tmp_path / "three-rings.reduced.json").write_text(json.dumps(valid_document()))
-    monkeypatch.setattr(results_module, "RESULTS_DIR", tmp_path)
-    assert results_module.main(["check"]) == 0
+    monkeypatch.setattr(files, "RESULTS_DIR", tmp_path)
+    assert cli.main(["check"]) == 0

@@ -97,17 +97,17 @@ def test_reduced_study_runs_and_is_well_formed():
 def test_figure_states_its_scale(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from kernelflows.experiments import results
+    from kernelflows.experiments import files
     from kernelflows.figures import draw
 
     fig = draw("collapse-map")
     try:
-        results.load_results("collapse-map", "paper")
+        files.load_results("collapse-map", "paper")
         paper = True
     except ValueError:  # missing or stale: the figure computes the reduced map
         paper = False
-    assert ("PAPER SCALE" if paper else "REDUCED SCALE") in fig._suptitle.get_text()
-    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)  # no results file: the reduced run
+    assert ("PAPER SCALE" if paper else "REDUCED SCALE") in fig.get_suptitle()
+    monkeypatch.setattr(files, "RESULTS_DIR", tmp_path)  # no results file: the reduced run
     fig = draw("collapse-map")
-    assert "REDUCED SCALE" in fig._suptitle.get_text()
+    assert "REDUCED SCALE" in fig.get_suptitle()
     plt.close("all")

@@ -244,7 +244,7 @@ def test_the_published_results_ship_inside_the_package_and_say_so():
     from importlib import resources
 
     from kernelflows.experiments import load_results
-    from kernelflows.experiments.results import RESULTS_DIR
+    from kernelflows.experiments.files import RESULTS_DIR
 
     assert Path(str(RESULTS_DIR)) == Path(str(resources.files("kernelflows") / "results"))
     assert Path(str(RESULTS_DIR)).resolve().is_relative_to((ROOT / "kernelflows").resolve())
@@ -259,18 +259,22 @@ def test_the_published_results_ship_inside_the_package_and_say_so():
 
 
 def _tiny(monkeypatch):
-    from kernelflows.experiments import results as R
+    from kernelflows.experiments import files, registry
 
-    spec = R.ExperimentSpec("tiny-test", "a test", lambda scale: {"n": 2}, lambda s: {"x": s["n"]})
-    monkeypatch.setitem(R.EXPERIMENTS, "tiny-test", spec)
-    return R
+    e = registry.Experiment(
+        "tiny-test", "a test", lambda scale: {"n": 2}, lambda s: s["n"], lambda n, s: {"x": n}
+    )
+    monkeypatch.setitem(registry.EXPERIMENTS, "tiny-test", e)
+    return files
 
 
 def test_a_rerun_writes_into_dot_results_of_the_current_folder(tmp_path, monkeypatch):
+    from kernelflows.experiments.cli import main
+
     R = _tiny(monkeypatch)
     before = sorted(p.name for p in Path(str(R.RESULTS_DIR)).iterdir())
     monkeypatch.chdir(tmp_path)
-    assert R.main(["run", "tiny-test", "--scale", "reduced"]) == 0
+    assert main(["run", "tiny-test", "--scale", "reduced"]) == 0
     written = tmp_path / "results" / "tiny-test.reduced.json"
     assert json.loads(written.read_text())["metrics"] == {"x": 2}
     assert sorted(p.name for p in Path(str(R.RESULTS_DIR)).iterdir()) == before
@@ -278,12 +282,12 @@ def test_a_rerun_writes_into_dot_results_of_the_current_folder(tmp_path, monkeyp
     assert res.where == str(Path("results") / "tiny-test.reduced.json") and res.metrics == {"x": 2}
     with pytest.raises(ValueError, match="no results file"):
         R.load_results("tiny-test", "reduced")  # the package has none: nothing was written there
-    assert R.main(["run", "tiny-test", "--out", str(tmp_path / "elsewhere")]) == 0
+    assert main(["run", "tiny-test", "--out", str(tmp_path / "elsewhere")]) == 0
     assert (tmp_path / "elsewhere" / "tiny-test.json").exists()
 
 
 def test_the_help_says_where_a_rerun_writes(capsys):
-    from kernelflows.experiments.results import main
+    from kernelflows.experiments.cli import main
 
     with pytest.raises(SystemExit):
         main(["run", "--help"])
@@ -296,10 +300,10 @@ def test_a_rerun_outside_a_checkout_records_the_package_version(monkeypatch, tmp
     recording whatever repository the environment happens to sit in."""
     import kernelflows
     from kernelflows import _project
-    from kernelflows.experiments import results as R
+    from kernelflows.experiments.files import provenance
 
     monkeypatch.setattr(_project, "_PYPROJECT", tmp_path / "pyproject.toml")  # not a checkout
     assert (
-        R._git_commit()
+        provenance(0.0, 1.0)["commit"]
         == f"kernelflows {kernelflows.__version__} (installed package, no git checkout)"
     )

@@ -5,8 +5,6 @@ tool is idempotent and changes only markdown."""
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -58,15 +56,10 @@ def test_the_tool_is_idempotent(tmp_path):
         assert sum(READING in t for t in _markdown(nb)) == 1
 
 
-def test_cli_errors_are_one_line(tmp_path):
+def test_cli_errors_are_one_line(tmp_path, run_module):
     bad = tmp_path / "notes.ipynb"
     bad.write_text("{}")
-    proc = subprocess.run(
-        [sys.executable, "-m", "kernelflows.course.extras", str(bad)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = run_module("kernelflows.course.extras", bad)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 

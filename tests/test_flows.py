@@ -321,6 +321,52 @@ def test_diffusion_adds_noise_to_positions():
     np.testing.assert_array_equal(res.beta, [0.7, 0.7])
 
 
+def test_float32_particles_are_rounded_to_float32_at_every_step():
+    class Constant(_CountingField):
+        def __call__(self, particles, state, at=None, record=False):
+            v = np.full(particles.shape, 0.1, dtype=np.float32)
+            return FieldStep(v, state, loss=0.0) if record else FieldStep(v, state)
+
+    X0 = np.linspace(-1, 1, 8).reshape(4, 2)
+    res = run_flow(Constant(), X0, step=1 / 3, n_steps=3, record_every=1, dtype="float32")
+    assert res.particles.dtype == res.trajectory.dtype == np.float32
+    # float32 arithmetic written out: x <- fl32(x + fl32(step * v)), from fl32(X0)
+    x = X0.astype(np.float32)
+    for _ in range(3):
+        x = x + np.float32(1 / 3) * np.float32(0.1)
+    np.testing.assert_array_equal(res.particles, x)
+    assert not np.array_equal(run_flow(Constant(), X0, step=1 / 3, n_steps=3).particles, x)
+    # diffusion's noise is drawn in the particles' precision
+    noisy = run_flow(Constant(), X0, step=0.1, n_steps=2, noise=Diffusion(0.7), dtype="float32")
+    assert noisy.particles.dtype == np.float32
+    with pytest.raises(ValueError, match="dtype"):
+        run_flow(Constant(), X0, step=0.1, n_steps=1, dtype="float16")
+
+
+def test_float32_noise_draws_are_standard_normal():
+    from scipy import stats
+
+    from kernelflows.flows.perturbations import standard_normal
+
+    u = standard_normal(np.random.default_rng(3), (400, 251), np.float32)  # odd size: a half pair
+    assert u.dtype == np.float32 and u.shape == (400, 251)
+    z = u.ravel().astype(np.float64)
+    # N(0, 1) at n = 1e5: the mean's standard error is 3e-3 and the variance's 4.5e-3, so 5
+    # standard errors; the Kolmogorov-Smirnov test at level 1e-3 (a fixed seed: no flakiness)
+    assert abs(z.mean()) < 0.016 and abs(z.var() - 1.0) < 0.023
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    # the pairs (cos, sin) of one radius are independent: their correlation is O(n^-1/2)
+    half = z.size // 2
+    assert abs(np.corrcoef(z[:half], z[half : 2 * half])[0, 1]) < 0.016
+    # the tails stop at sqrt(2 log 2^24) = 5.77 (u on multiples of 2^-24)
+    assert np.abs(z).max() <= np.sqrt(2 * np.log(2.0**24)) + 1e-6
+    # float64 is numpy's own stream
+    np.testing.assert_array_equal(
+        standard_normal(np.random.default_rng(3), (5, 2)),
+        np.random.default_rng(3).standard_normal((5, 2)),
+    )
+
+
 class _BadField(_CountingField):
     """A field that returns ``bad`` (a function of the step's velocity) at call ``when``."""
 

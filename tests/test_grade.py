@@ -7,12 +7,10 @@ import csv
 import html
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from grading import LECTURES, ROOT, replace_solution, solution_notebook, write
+from grading import LECTURES, replace_solution, solution_notebook, write
 
 from kernelflows.course.checks import CheckFailed, check_mmd_flow_step
 from kernelflows.course.grade import HEADER, grade
@@ -125,16 +123,7 @@ def test_round_trip_on_two_lectures(tmp_path):
     assert {p: p.read_bytes() for p in LECTURES.glob("*.ipynb")} == lectures_before
 
 
-def _run(*argv):
-    return subprocess.run(
-        [sys.executable, "-m", "kernelflows.course.grade", *map(str, argv)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-
-
-def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
+def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path, run_module):
     empty = tmp_path / "empty"
     empty.mkdir()
     taken = tmp_path / "taken"
@@ -156,7 +145,7 @@ def test_cli_mistakes_are_one_line_with_exit_code_2(tmp_path):
         ((ok, "--lecture", "42"), "--lecture 42"),
     ]
     for argv, named in cases:
-        proc = _run(*argv)
+        proc = run_module("kernelflows.course.grade", *argv)
         assert proc.returncode == 2, (argv, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr, proc.stderr

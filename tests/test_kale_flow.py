@@ -570,7 +570,7 @@ def test_kale_flow_records_the_certified_gap_of_every_step(tol):
 def test_mixture_experiment_runs_draw_from_independent_streams():
     # changing the noise level of the noisy KALE run changes that run only: the KL flow's
     # Langevin noise and the data come from their own spawned streams
-    kw = dict(n_steps=3, lams=(1.0,), record_every=1, rng=5)
+    kw = dict(n_steps=3, lams=(1.0,), record_every=1, seed=5)
     a = mixture_experiment(beta=0.3, **kw)
     b = mixture_experiment(beta=0.6, **kw)
     np.testing.assert_array_equal(a.X0, b.X0)
@@ -580,5 +580,5 @@ def test_mixture_experiment_runs_draw_from_independent_streams():
     noisy_a, noisy_b = "KALE lam=0.1, noise 0.3", "KALE lam=0.1, noise 0.6"
     assert not np.array_equal(a.runs[noisy_a].particles, b.runs[noisy_b].particles)
     # another seed changes the data
-    c = mixture_experiment(beta=0.3, **(kw | {"rng": 6}))
+    c = mixture_experiment(beta=0.3, **(kw | {"seed": 6}))
     assert not np.array_equal(a.X0, c.X0)

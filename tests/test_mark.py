@@ -3,8 +3,6 @@ grade ids, points, solution regions, stub docstrings without the formulas, idemp
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -96,14 +94,9 @@ def test_mark_file_is_idempotent_and_changes_only_marks(tmp_path):
     assert [c.get("outputs") for c in before["cells"]] == [c.get("outputs") for c in after["cells"]]
 
 
-def test_cli_errors_are_one_line(tmp_path):
+def test_cli_errors_are_one_line(tmp_path, run_module):
     bad = tmp_path / "notes.ipynb"
     bad.write_text("{}")
-    proc = subprocess.run(
-        [sys.executable, "-m", "kernelflows.course.mark", str(bad)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    proc = run_module("kernelflows.course.mark", bad)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
-"""The mean-field student-teacher network: gradients, the MSE = MMD^2 identity, the mean-field
-scaling of training, noise injection, and input checks."""
+"""The networks: the per-particle and dense students' forward passes and parameter gradients
+(the network protocol), the losses (MSE = MMD^2, the first variation), the network kernel, and
+their input checks."""
 
 from dataclasses import replace
 
@@ -8,22 +9,14 @@ import pytest
 from references import central_difference
 
 from kernelflows.divergences import mmd2
-from kernelflows.experiments import (
-    LECTURE_SETTINGS,
-    PAPER_SETTINGS,
-    REDUCED_SETTINGS,
-    StudentTeacherSettings,
-    run_student_teacher,
-    student_teacher_problem,
-)
-from kernelflows.flows import Diffusion, NoiseInjection, constant
+from kernelflows.experiments import sphere_inputs
 from kernelflows.kernels import NetworkKernel
 from kernelflows.networks import (
+    DenseMeanFieldNetwork,
     MeanFieldNetwork,
+    Network,
     first_variation_grad,
     mse,
-    sphere_inputs,
-    train_student_teacher,
 )
 
 
@@ -36,6 +29,27 @@ def small_problem(bias, seed=3, n_student=5, n_teacher=2, d=4, hidden=3, n_input
         net.init_particles(n_teacher, rng),
         sphere_inputs(n_inputs, d, rng),
     )
+
+
+def dense_problem(seed=0, N=4, d=3, H=2, n=7):
+    rng = np.random.default_rng(seed)
+    net = DenseMeanFieldNetwork(n_particles=N, input_dim=d, hidden=H)
+    # std 0.5: u_i stays O(1), where G is far from flat and the gradients are not tiny
+    Z = net.init_particles(N, rng, 0.0, 0.5)
+    U = net.teacher_network.init_particles(1, rng)
+    return net, Z, U, sphere_inputs(n, d, rng)
+
+
+def loop_features(Z, X, N, H, d, sigma=2.0):
+    """phi_i(x) written with explicit loops from the definition: W0 has N H rows, unit k of the
+    hidden layer is ReLU(W0[k] . x), and particle i's output sums W2[i, k] over all N H units."""
+    W0 = [Z[k // H, (k % H) * d : (k % H + 1) * d] for k in range(N * H)]
+    out = np.zeros((N, len(X)))
+    for i in range(N):
+        for j, x in enumerate(X):
+            u = sum(Z[i, H * d + k] * max(float(W0[k] @ x), 0.0) for k in range(N * H))
+            out[i, j] = np.exp(-(u**2) / sigma**2)
+    return out
 
 
 def test_forward_matches_the_formula_written_per_particle():
@@ -52,6 +66,14 @@ def test_forward_matches_the_formula_written_per_particle():
     np.testing.assert_allclose(net.output(Z, X), expected.mean(axis=0), rtol=1e-13)
 
 
+def test_dense_forward_matches_the_definition_written_with_loops():
+    net, Z, _, X = dense_problem()
+    # only the summation order differs
+    np.testing.assert_allclose(net.features(Z, X), loop_features(Z, X, 4, 2, 3), rtol=1e-12)
+    np.testing.assert_array_equal(net.pack(*net.unpack(Z)), Z)
+    assert net.n_params == 2 * 3 + 4 * 2
+
+
 def test_pack_unpack_roundtrip_and_parameter_count():
     for bias, p in [(False, 3 * 4 + 3), (True, 3 * 4 + 3 + 3 + 1)]:
         net, Z, _, _ = small_problem(bias)
@@ -59,15 +81,77 @@ def test_pack_unpack_roundtrip_and_parameter_count():
         np.testing.assert_array_equal(net.pack(*net.unpack(Z)), Z)
 
 
-@pytest.mark.parametrize("bias", [False, True])
-def test_feature_gradient_matches_finite_differences(bias):
-    net, Z, _, X = small_problem(bias)
-    w = np.random.default_rng(0).standard_normal(len(X))
-    analytic = net.feature_grad(Z, X, w)
-    # sum_j w_j phi_{Z_i}(x_j) depends on particle i only: differentiate the sum over particles
-    numeric = central_difference(lambda V: float(np.sum(net.features(V, X) @ w)), Z)
-    # central differences with eps = 1e-6 on a smooth O(1) function: error ~ eps^2 + 1e-16/eps
-    np.testing.assert_allclose(analytic, numeric, atol=1e-8)
+def _three_networks():
+    """The per-particle student without and with biases, and the dense student: (net, Z, X)."""
+    cases = []
+    for bias in (False, True):
+        net, Z, _, X = small_problem(bias)
+        cases.append((net, Z, X))
+    net, Z, _, X = dense_problem(seed=1)
+    return cases + [(net, Z, X)]
+
+
+@pytest.mark.parametrize("case", range(3), ids=["per-particle", "per-particle, biases", "dense"])
+def test_param_grad_and_feature_grad_match_finite_differences(case):
+    net, Z, X = _three_networks()[case]
+    C = np.random.default_rng(2).standard_normal((len(Z), len(X)))
+    # param_grad is the gradient of sum_ij C_ij phi_i(x_j) in every weight of every particle
+    numeric = central_difference(lambda V: float(np.sum(C * net.features(V, X))), Z)
+    # central differences with eps = 1e-6 on a smooth O(1) function (the ReLU kinks are a
+    # measure-zero event for these random weights): error ~ eps^2 + 1e-16 / eps ~ 1e-10
+    np.testing.assert_allclose(net.param_grad(Z, X, C), numeric, atol=1e-8)
+    # feature_grad, the checked entry point, is the same with one weight per input
+    w = C[0]
+    numeric_w = central_difference(lambda V: float(np.sum(net.features(V, X) @ w)), Z)
+    np.testing.assert_allclose(net.feature_grad(Z, X, w), numeric_w, atol=1e-8)
+
+
+def test_dense_first_layer_gradient_collects_every_particles_output():
+    net, Z, _, X = dense_problem(seed=1)
+    # a weight matrix C that keeps particle 0's output alone still moves row 1's first layer
+    C0 = np.zeros((len(Z), len(X)))
+    C0[0] = 1.0
+    assert np.any(net.param_grad(Z, X, C0)[1, : 2 * 3] != 0)
+    # the per-particle model's rows do not: particle 0's output depends on row 0 alone
+    per, Zp, _, Xp = small_problem(bias=False)
+    C0 = np.zeros((len(Zp), len(Xp)))
+    C0[0] = 1.0
+    assert np.all(per.param_grad(Zp, Xp, C0)[1:] == 0)
+
+
+def test_block_diagonal_dense_network_is_the_per_particle_network():
+    rng = np.random.default_rng(3)
+    N, d, H = 5, 4, 3
+    per = MeanFieldNetwork(input_dim=d, hidden=H)
+    dense = DenseMeanFieldNetwork(n_particles=N, input_dim=d, hidden=H)
+    Zp = per.init_particles(N, rng)
+    Zd = dense.block_diagonal(Zp)
+    X = sphere_inputs(11, d, rng)
+    U = per.init_particles(1, rng)
+    np.testing.assert_allclose(dense.features(Zd, X), per.features(Zp, X), rtol=1e-13)
+    assert mse(dense, Zd, U, X) == pytest.approx(mse(per, Zp, U, X), rel=1e-13)
+    # the gradients agree on the weights both models have (first layer, diagonal blocks)...
+    C = rng.standard_normal((N, len(X)))
+    gd = dense.param_grad(Zd, X, C)
+    gp = per.param_grad(Zp, X, C)
+    np.testing.assert_allclose(gd[:, : H * d], gp[:, : H * d], rtol=1e-12, atol=1e-15)
+    diag = dense.unpack(dense.block_diagonal(np.hstack([np.zeros((N, H * d)), gp[:, H * d :]])))
+    off_block = dense.unpack(gd)[1] != 0
+    np.testing.assert_allclose(dense.unpack(gd)[1][diag[1] != 0], diag[1][diag[1] != 0], rtol=1e-12)
+    # ...and the dense layer's off-diagonal entries get a gradient too (they would train)
+    assert off_block.sum() > np.count_nonzero(diag[1])
+
+
+def test_dense_initialisation_is_the_original_one():
+    net = DenseMeanFieldNetwork(n_particles=200, input_dim=50, hidden=3)
+    Z = net.init_particles(200, 0, 1e-3, 1.0)
+    W0, W2 = net.unpack(Z)
+    assert W0.shape == (600, 50) and W2.shape == (200, 600)
+    # every entry N(0.001, 1): 150000 draws, the mean within 5 standard errors (0.0026 each)
+    assert abs(Z.mean() - 1e-3) < 5 / np.sqrt(Z.size)
+    assert Z.std() == pytest.approx(1.0, abs=0.01)
+    W2s = net.unpack(net.init_particles(200, 0, 0.0, 1.0, second_layer_std=0.1))[1]
+    assert W2s.std() == pytest.approx(0.1, rel=0.01)
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -105,137 +189,7 @@ def test_first_variation_is_the_kernel_witness_gradient():
     np.testing.assert_allclose(first_variation_grad(net, at, Z, U, X), expected, atol=1e-15)
 
 
-def test_sphere_inputs_are_unit_vectors_with_mean_near_zero():
-    X = sphere_inputs(4000, 50, 0)
-    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-12)
-    # each coordinate has variance 1/d; the mean of 4000 has std 1/sqrt(50 * 4000) ~ 0.0022
-    assert np.max(np.abs(X.mean(axis=0))) < 0.012
-    # E x x^T = I / d for the uniform law on the sphere; sampling error ~ 0.0022 per entry
-    np.testing.assert_allclose(X.T @ X / len(X), np.eye(50) / 50, atol=0.012)
-
-
-def tiny_setting(**kw):
-    base = dict(n_student=6, input_dim=5, n_train=40, n_valid=30, batch_size=10, epochs=3)
-    base.update(kw)
-    return replace(PAPER_SETTINGS, **base)
-
-
-def train(problem, **kw):
-    s = problem.settings
-    args = dict(step=0.05, epochs=s.epochs, batch_size=s.batch_size, progress=False, rng=5)
-    args.update(kw)
-    return train_student_teacher(
-        problem.network, problem.student, problem.teacher, problem.X_train, problem.X_valid, **args
-    )
-
-
-def test_doubling_n_with_duplicated_particles_leaves_the_trajectory_unchanged():
-    problem = student_teacher_problem(tiny_setting(), 1)
-    single = train(problem, noise=0.0)
-    doubled = train(
-        replace(problem, student=np.vstack([problem.student, problem.student])), noise=0.0
-    )
-    # Mean-field scaling: each particle moves by grad f, which depends on the measure only.
-    # Same batches, same arithmetic up to the order of the mean over particles.
-    np.testing.assert_allclose(doubled.student[: len(problem.student)], single.student, rtol=1e-12)
-    np.testing.assert_allclose(doubled.student[len(problem.student) :], single.student, rtol=1e-12)
-    np.testing.assert_allclose(doubled.train_loss, single.train_loss, rtol=1e-10)
-
-
-def test_one_step_is_the_euler_step_on_the_first_variation():
-    problem = student_teacher_problem(tiny_setting(batch_size=40, epochs=1), 2)
-    r = train(problem, noise=0.0, step=0.3, epochs=1, batch_size=40)
-    grad = first_variation_grad(
-        problem.network, problem.student, problem.student, problem.teacher, problem.X_train
-    )
-    # one full batch, so the minibatch gradient is the full first-variation gradient
-    np.testing.assert_allclose(r.student, problem.student - 0.3 * grad, rtol=1e-12, atol=1e-15)
-
-
-def test_noise_injection_with_zero_noise_equals_plain_training():
-    problem = student_teacher_problem(tiny_setting(), 4)
-    plain = train(problem, noise=0.0)
-    assert plain.noise == "none"
-    for name, perturbation in (("injection", NoiseInjection), ("diffusion", Diffusion)):
-        zero = train(problem, noise=perturbation(constant(0.0)))
-        assert zero.noise == name
-        np.testing.assert_array_equal(zero.student, plain.student)
-        np.testing.assert_array_equal(zero.valid_loss, plain.valid_loss)
-
-
-def test_noise_injection_moves_the_unperturbed_particles_by_the_perturbed_gradient():
-    problem = student_teacher_problem(tiny_setting(batch_size=40, epochs=1), 6)
-    r = train(problem, noise=NoiseInjection(0.5), step=0.2, epochs=1, batch_size=40, rng=8)
-    # a bare number means noise injection at that level, as for the particle flows
-    same = train(problem, noise=0.5, step=0.2, epochs=1, batch_size=40, rng=8)
-    np.testing.assert_array_equal(same.student, r.student)
-    assert r.noise == same.noise == "injection"
-    # Rebuild the noise the trainer drew: the second child stream of the generator it was given.
-    u = np.random.default_rng(8).spawn(2)[1].standard_normal(problem.student.shape)
-    at = problem.student + 0.5 * u
-    grad = first_variation_grad(
-        problem.network, at, problem.student, problem.teacher, problem.X_train
-    )
-    np.testing.assert_allclose(r.student, problem.student - 0.2 * grad, rtol=1e-12, atol=1e-15)
-
-
-def test_short_runs_reduce_the_loss():
-    # lr 0.4: a step of 0.2 on grad f in the injection path (the original's factor 1/2)
-    s = tiny_setting(n_student=30, input_dim=10, n_train=100, n_valid=100, epochs=30, lr=0.4)
-    results = run_student_teacher(s, noises=("none", "injection"), rng=0, progress=False)
-    for noise, r in results.items():
-        # SGD on a smooth loss at a moderate step, noise beta_0 = 1 in the injected gradient only:
-        # the loss must go down clearly (a 10% margin; both fall by a third or more here)
-        assert r.train_loss[-1] < 0.9 * r.train_loss[0], noise
-        assert r.epochs[0] == 0 and r.epochs[-1] == 30
-    # the reduced scale keeps the published step, batch, schedule and architecture
-    assert replace(REDUCED_SETTINGS, n_student=1000) == PAPER_SETTINGS
-    assert LECTURE_SETTINGS.epochs // LECTURE_SETTINGS.halve_every == 10
-
-
-def test_schedule_is_recorded_per_epoch():
-    problem = student_teacher_problem(tiny_setting(epochs=4), 0)
-    r = train(problem, noise=NoiseInjection(lambda n: 1.0 / (n + 1)), record_every=1)
-    np.testing.assert_array_equal(r.beta, [1.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5])
-    d = train(problem, noise=Diffusion(lambda n: 1.0 / (n + 1)), record_every=1)
-    np.testing.assert_array_equal(d.beta, r.beta)
-    assert np.all(train(problem, noise=0.0).beta == 0)
-
-
-def test_paper_settings_are_the_published_ones():
-    s = PAPER_SETTINGS
-    assert (s.n_student, s.n_teacher, s.hidden, s.input_dim, s.bias) == (1000, 1, 3, 50, False)
-    # the defaults of the authors' original code (PyTorch, 2019)
-    assert (s.n_train, s.n_valid, s.batch_size, s.lr, s.epochs) == (1000, 1000, 100, 0.1, 10_000)
-    assert (s.beta0, s.halve_every, s.student_mean, s.student_std) == (1.0, 1000, 1e-3, 1.0)
-    assert (s.sigma, s.teacher_std, s.dtype, s.architecture) == (
-        2.0,
-        1.0,
-        "float32",
-        "per-particle",
-    )
-
-
-@pytest.mark.parametrize(
-    "kw, name",
-    [
-        (dict(step=0.0), "step"),
-        (dict(step=-1e-2), "step"),
-        (dict(batch_size=1000), "batch_size"),
-        (dict(epochs=0), "epochs"),
-        (dict(noise="langevin"), "noise"),
-        (dict(noise="injection"), "noise"),  # the old string modes are gone
-        (dict(noise=-0.5), "noise"),
-        (dict(record_every=0), "record_every"),
-    ],
-)
-def test_bad_training_arguments_raise(kw, name):
-    problem = student_teacher_problem(tiny_setting(), 0)
-    with pytest.raises(ValueError, match=name):
-        train(problem, **kw)
-
-
-def test_bad_shapes_and_values_raise():
+def test_bad_network_inputs_raise():
     net, Z, U, X = small_problem(bias=False)
     with pytest.raises(ValueError, match="student"):
         mse(net, Z[:, :-1], U, X)
@@ -251,16 +205,43 @@ def test_bad_shapes_and_values_raise():
         MeanFieldNetwork(hidden=0)
     with pytest.raises(ValueError, match="inputs"):
         NetworkKernel(net, np.ones((3, 2)))
-    with pytest.raises(ValueError, match="scale"):
-        student_teacher_problem("huge")
-    with pytest.raises(ValueError, match="n"):
-        sphere_inputs(0, 3)
-    assert isinstance(REDUCED_SETTINGS, StudentTeacherSettings)
+    with pytest.raises(ValueError, match="weights"):
+        net.feature_grad(Z, X, np.ones(len(X) + 1))
+    dense, Zd, Ud, Xd = dense_problem()
+    with pytest.raises(ValueError, match="n_particles"):
+        DenseMeanFieldNetwork(n_particles=0)
+    with pytest.raises(ValueError, match="n must be n_particles"):
+        dense.init_particles(5)
+    with pytest.raises(ValueError, match="second_layer_std"):
+        dense.init_particles(4, 0, 0.0, 1.0, second_layer_std=-1.0)
+    with pytest.raises(ValueError, match="student"):
+        mse(dense, Zd[:-1], Ud, Xd)
+    with pytest.raises(ValueError, match="teacher"):
+        mse(dense, Zd, Zd, Xd)
+    # both students follow the network protocol
+    assert isinstance(net, Network) and isinstance(dense, Network)
 
 
-def test_student_teacher_figure_is_registered_for_its_slide():
-    from kernelflows.figures import figures
+def test_flushing_subnormal_outputs_changes_no_bit_of_the_training():
+    from unittest import mock
 
-    spec = figures()["student-teacher"]
-    assert spec.slide == "Noise injection: neural net setting"
-    assert spec.module == "kernelflows.figures.networks"
+    from kernelflows.experiments import PAPER_SETTINGS
+    from kernelflows.experiments.student_teacher import run_student_teacher
+    from kernelflows.networks import base
+
+    # the dense student at N = 100 in float32: u spreads like sqrt(N H), so most outputs G(u)
+    # underflow and some land among float32's subnormal numbers, the case the flush is for
+    s = replace(PAPER_SETTINGS, architecture="dense", n_student=100, epochs=2, record_every=1)
+    flushed = run_student_teacher(s, noises=("injection", "none"), rng=0)
+    X = flushed["none"].student
+    phi = s.network.forward(X, np.random.default_rng(0).normal(size=(50, 50)).astype(np.float32))
+    assert np.all((phi.phi == 0) | (phi.phi >= np.finfo(np.float32).tiny))
+    with mock.patch.object(base, "_flush_subnormal", lambda a: a):
+        kept = run_student_teacher(s, noises=("injection", "none"), rng=0)
+        raw = s.network.forward(
+            X, np.random.default_rng(0).normal(size=(50, 50)).astype(np.float32)
+        )
+    assert np.any((raw.phi > 0) & (raw.phi < np.finfo(np.float32).tiny))  # there were some
+    for mode in flushed:
+        np.testing.assert_array_equal(flushed[mode].student, kept[mode].student)
+        np.testing.assert_array_equal(flushed[mode].train_loss, kept[mode].train_loss)

@@ -43,6 +43,21 @@ return document.querySelectorAll(
   '.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]').length;
 """
 
+ERROR_TEXT = """
+const errors = document.querySelectorAll(
+  '.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]');
+return [...errors].map(e => e.textContent).join('\\n');
+"""
+
+
+def _finished(browser) -> bool:
+    """All cells ran; an error stops the wait at once with its text (Run All stops there, so
+    waiting on would only time out)."""
+    if _js(browser, ERROR_OUTPUTS):
+        raise AssertionError("a cell raised an error in the browser:\n" + _js(browser, ERROR_TEXT))
+    return _js(browser, BUSY_PROMPTS) == 0 and _js(browser, UNRUN_CODE_CELLS) == 0
+
+
 DEMO_IMAGE = "const img = document.querySelector('.kernelflows-demo img'); return img && img.src;"
 
 
@@ -61,8 +76,7 @@ def test_run_all_cells_and_move_a_slider(lab, browser, artifacts, lecture):
           30, "the notebook panel")  # fmt: skip
     time.sleep(2)
     _js(browser, "window.jupyterapp.commands.execute('notebook:run-all-cells');")
-    _wait(lambda: _js(browser, BUSY_PROMPTS) == 0 and _js(browser, UNRUN_CODE_CELLS) == 0,
-          300, "all cells to finish", interval=1.0)  # fmt: skip
+    _wait(lambda: _finished(browser), 300, "all cells to finish", interval=1.0)
     assert _js(browser, ERROR_OUTPUTS) == 0, "a cell raised an error in the browser"
 
     before = _wait(lambda: _js(browser, DEMO_IMAGE), 60, "the demo's picture")

@@ -16,7 +16,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from .._io import atomic_write
+from .._io import write_text
 
 __all__ = ["CATALOGUE", "build", "lectures", "main", "title"]
 
@@ -95,7 +95,7 @@ def main(argv=None) -> int:
             return 1
         return 0
     if not target.exists() or target.read_text(encoding="utf-8") != text:
-        atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        write_text(target, text)
         print(f"wrote {target}")
     return 0
 

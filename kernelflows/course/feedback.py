@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+from .._io import write_text
+
 __all__ = ["MARK", "page", "write_page", "mathjax_source"]
 
 MARK = "<!-- kernelflows feedback: written by python -m kernelflows.course.grade -->"
@@ -169,9 +171,7 @@ def page(student: str, title: str, results: list, statements: dict[int, str], pr
 def write_page(dest: Path, text: str) -> None:
     """Write the page and, next to it, MathJax (a hard link where possible)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, dest)
+    write_text(dest, text)
     source = mathjax_source()
     target = dest.parent / MATHJAX
     if source is not None and not target.exists():

@@ -36,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._io import write_text
 from . import feedback
 from .exercises import exercises
 from .handins import NotANotebook, find_handins, lecture_jobs, read_notebook, student_cells
@@ -311,9 +312,7 @@ def _csv(rows) -> str:
 
 def _write(path: Path, text: str) -> None:
     try:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, text)
     except OSError as exc:
         raise GradeError(f"{path}: cannot write ({exc.strerror or exc})") from None
 

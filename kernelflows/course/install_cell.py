@@ -24,7 +24,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .._io import atomic_write
+from .._io import write_text
 from .._project import repository_url
 
 __all__ = ["CELL_ID", "apply", "install_cell", "requirement", "main"]
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         if not out.endswith("\n"):
             out += "\n"
         if out != text:
-            atomic_write(path, lambda tmp, out=out: Path(tmp).write_text(out, encoding="utf-8"))
+            write_text(path, out)
             print(f"wrote {path}")
     for path in stale:
         print(

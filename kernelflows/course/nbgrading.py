@@ -18,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+from .._io import notebook_json, write_text
 from .mark import MarkError, load_docstrings, marked
 
 __all__ = ["NbgraderError", "course_config", "api", "generate", "student_version"]
@@ -105,7 +106,7 @@ def generate(root: Path, lectures: list[Path], docstrings=None) -> dict[str, Pat
     for path, nb in sources.items():
         folder = root / "source" / path.stem
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / path.name).write_text(json.dumps(nb, indent=1, sort_keys=True))
+        write_text(folder / path.name, notebook_json(nb))
         run(f"generate_assignment {path.stem}", grader.generate_assignment, path.stem)
         released[path.stem] = root / "release" / path.stem / path.name
     return released

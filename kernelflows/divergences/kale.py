@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_float_array, as_samples, as_weights, positive, same_dimension
-from ..kernels import Kernel, check_kernel
+from ..kernels import Kernel, blas_one_thread, check_kernel
 from ..kernels.geometry import EPS
 from ..measures import RKHSFunction
 from .kale_newton import (
@@ -201,6 +201,7 @@ class KaleProblem:
         )
 
 
+@blas_one_thread()
 def kale(
     P,
     Q,
@@ -228,6 +229,7 @@ def kale(
     return KaleProblem(P, Q, kernel).solve(lam=lam, tol=tol, max_iter=max_iter, start=warm_start)
 
 
+@blas_one_thread()
 def kale_path(
     P, Q, kernel: Kernel, lams, *, tol: float = TOL, max_iter: int = MAX_ITER
 ) -> np.ndarray:
@@ -253,6 +255,7 @@ def kale_path(
     return values
 
 
+@blas_one_thread()
 def kale_weighted(
     X, weights, Y, kernel: Kernel, *, lam: float, tol: float = FD_TOL, max_iter: int = MAX_ITER
 ) -> KaleResult:

@@ -46,6 +46,7 @@ from scipy.linalg.lapack import dpotri
 from scipy.special import logsumexp
 
 from .._validation import positive, positive_int
+from ..kernels import blas_one_thread
 
 __all__ = [
     "FD_TOL",
@@ -273,6 +274,7 @@ class KaleNewton:
         return max((1.0 + lam) * primal, 0.0)
 
     # -- the solve -------------------------------------------------------------------------------
+    @blas_one_thread()
     def solve(self, kbar, c: float | None = None, *, start=None) -> DualState:
         K, lam, log_m, m = self.K, self.lam, self._log_m, self.m
         kbar = np.asarray(kbar, dtype=np.float64)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, positive_int
-from ..kernels import Kernel
+from ..kernels import Kernel, blas_one_thread
 from .mmd import check_estimator, mmd2
 
 __all__ = ["PermutationTestResult", "mmd_test"]
@@ -35,6 +35,7 @@ class PermutationTestResult:
         return bool(self.p_value <= alpha)
 
 
+@blas_one_thread()
 def mmd_test(
     X,
     Y,

@@ -1,13 +1,17 @@
 """Data sets and the published experiments, each from one call and an explicit ``rng``.
 
 * :mod:`.datasets` - starting particles and targets (collapse, bad equilibrium, three rings,
-  mixture of Gaussians); :mod:`.samples` - small sample sets of the lectures and widgets;
-* :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses), :mod:`.rings`,
-  :mod:`.mixture`, :mod:`.student_teacher`, :mod:`.beyond` - the experiments; :mod:`.metrics` -
-  the measures of fit they report;
-* :mod:`.results` - results files with provenance: ``python -m kernelflows.experiments run ID
-  --scale paper`` writes ``./results/ID.json``; lectures load the files shipped with the
-  package (``kernelflows/results/``) with :func:`load_results`.
+  mixture of Gaussians) and the networks' inputs; :mod:`.samples` - small sample sets of the
+  lectures and widgets;
+* the experiments, each owning its settings at each scale, its run and its summary (its
+  ``EXPERIMENT``): :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses),
+  :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` and :mod:`.student_teacher_sweep`,
+  :mod:`.beyond`; :mod:`.metrics` - the measures of fit they report;
+* :mod:`.registry` - the experiments by ID, their scales and pieces, :func:`compute` and
+  :func:`compute_runs` (a lecture's own run); :mod:`.files` - results files with provenance
+  (:func:`run_experiment` writes ``./results/ID.json``, :func:`load_results` reads the files
+  shipped with the package, ``kernelflows/results/``); :mod:`.cli` - ``python -m
+  kernelflows.experiments run ID --scale paper [--out DIR]``.
 
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """
@@ -22,11 +26,10 @@ from .beyond import (
     beyond_experiment,
     energy_distance,
     ksd_one_sided,
-    mode_fractions,
     svgd_variance_by_dimension,
 )
-from .collapse import COLLAPSE, CollapseRuns, collapse_runs
-from .collapse_study import COLLAPSE_STUDY, collapse_metrics
+from .collapse import COLLAPSE, CollapseRuns, collapse_experiment, collapse_runs
+from .collapse_study import COLLAPSE_STUDY, collapse_metrics, collapse_study
 from .collapse_study import THRESHOLDS as COLLAPSE_THRESHOLDS
 from .datasets import (
     MIXTURE_MEANS,
@@ -36,20 +39,14 @@ from .datasets import (
     mixture_grad_log_density,
     mixture_log_density,
     mixture_of_gaussians,
+    sphere_inputs,
     three_rings,
     three_rings_target,
 )
-from .metrics import max_distance_to_target, mmd_to_target
+from .files import Results, load_results, results_path, run_experiment
+from .metrics import max_distance_to_target, mmd_to_target, mode_fractions
 from .mixture import MIXTURE_BANDWIDTH, MixtureRuns, mixture_experiment
-from .results import (
-    EXPERIMENTS,
-    Results,
-    compute,
-    compute_runs,
-    load_results,
-    results_path,
-    run_experiment,
-)
+from .registry import EXPERIMENTS, SCALES, Experiment, compute, compute_runs, experiment
 from .rings import (
     THREE_RINGS_BANDWIDTH,
     THREE_RINGS_FRAMES,
@@ -81,6 +78,7 @@ from .student_teacher import (
     student_teacher_problem,
     student_teacher_table,
 )
+from .student_teacher_sweep import sweep_variants
 
 __all__ = [
     "ARCHITECTURES",
@@ -103,9 +101,12 @@ __all__ = [
     "COLLAPSE_STUDY",
     "COLLAPSE_THRESHOLDS",
     "EXPERIMENTS",
+    "Experiment",
+    "SCALES",
     "Results",
     "compute",
     "compute_runs",
+    "experiment",
     "load_results",
     "results_path",
     "run_experiment",
@@ -126,7 +127,9 @@ __all__ = [
     "ThreeRingsRuns",
     "bad_equilibrium",
     "collapse_metrics",
+    "collapse_experiment",
     "collapse_runs",
+    "collapse_study",
     "collapse_setup",
     "disjoint_samples",
     "gaussian_laplace_samples",
@@ -139,8 +142,10 @@ __all__ = [
     "mmd_to_target",
     "ring_flow_setup",
     "run_student_teacher",
+    "sphere_inputs",
     "student_teacher_problem",
     "student_teacher_table",
+    "sweep_variants",
     "three_rings",
     "three_rings_experiment",
     "three_rings_runs",

@@ -24,18 +24,20 @@ from ..divergences import ksd2, mmd2
 from ..flows import FlowResult, kale_flow, kl_flow, ksd_descent, mmd_flow, sliced_mmd_flow, svgd
 from ..kernels import EnergyKernel, GaussianKernel, median_heuristic
 from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
+from .metrics import mode_fractions
+from .registry import Experiment, register
 
 __all__ = [
     "BEYOND_FLOWS",
     "BEYOND_STEPS",
     "COVERAGE_THRESHOLD",
     "BeyondRuns",
+    "EXPERIMENT",
     "KSDOneSided",
     "SVGDVariance",
     "beyond_experiment",
     "energy_distance",
     "ksd_one_sided",
-    "mode_fractions",
     "svgd_variance_by_dimension",
 ]
 
@@ -71,14 +73,6 @@ def energy_distance(X, Y) -> float:
     return mmd2(X, Y, EnergyKernel(), estimator="unbiased")
 
 
-def mode_fractions(X, means) -> np.ndarray:
-    """The fraction of the rows of X nearest to each mean, shape (K,)."""
-    means = np.asarray(means, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64)
-    nearest = np.argmin(((X[:, None, :] - means[None, :, :]) ** 2).sum(-1), axis=1)
-    return np.bincount(nearest, minlength=len(means)) / len(X)
-
-
 @dataclass(frozen=True)
 class BeyondRuns:
     """The runs of :func:`beyond_experiment` and their measures.
@@ -103,55 +97,69 @@ class BeyondRuns:
     energy_start: float
 
 
-def beyond_experiment(
-    *,
-    n: int = 200,
-    n_steps: int = 500,
-    n_heldout: int = 1000,
-    beta: float = 0.3,
-    lam: float = 0.1,
-    n_projections: int = 20,
-    rng=0,
-) -> BeyondRuns:
+def _settings(scale: str) -> dict:
+    return {
+        "n": 300 if scale == "paper" else 200,
+        "n_steps": 3000 if scale == "paper" else 500,
+        "n_heldout": 1000,
+        "beta": 0.3,
+        "lam": 0.1,
+        "n_projections": 20,
+        "steps": dict(BEYOND_STEPS),
+        "coverage_threshold": COVERAGE_THRESHOLD,
+        "seed": 0,
+    }
+
+
+def beyond_experiment(settings="reduced", /, **changes) -> BeyondRuns:
     """All seven flows of :data:`BEYOND_FLOWS` from one start, ``n_steps`` steps each.
+
+    ``settings``: a scale ("paper": 300 particles, 3000 steps; "reduced": 200, 500) or a
+    settings dict of :data:`EXPERIMENT`; ``changes`` change named settings (``n=30``).
 
     Start: ``n`` points of N((-0.18, -0.18), 0.2^2 I); target: the mixture of the mixture
     experiment (four Gaussians of std 0.25), ``n`` samples for the sample-based flows and
     ``n_heldout`` more for the energy distance. Gaussian kernel of bandwidth 0.5 for the MMD,
     KALE, SVGD and KSD flows; the energy kernel with ``n_projections`` directions per step for
-    the sliced flow; noise level ``beta`` for the noisy MMD flow; ``lam`` for KALE flow. Steps:
-    :data:`BEYOND_STEPS`.
+    the sliced flow; noise level ``beta`` for the noisy MMD flow; ``lam`` for KALE flow; each
+    flow's step from ``steps`` (:data:`BEYOND_STEPS`); a mode is covered by at least
+    ``coverage_threshold`` of the particles.
 
-    ``rng`` (a Generator or a seed) is split with ``spawn`` into independent streams: the data,
-    the held-out samples, the noise injection, the sliced flow's directions and the Langevin
-    noise, so no run's randomness depends on another run.
+    The ``seed`` is split with ``spawn`` into independent streams: the data, the held-out
+    samples, the noise injection, the sliced flow's directions and the Langevin noise, so no
+    run's randomness depends on another run.
     """
-    n = positive_int(n, "n")
-    n_steps = positive_int(n_steps, "n_steps")
-    data_rng, heldout_rng, noise_rng, sliced_rng, langevin_rng = as_rng(rng).spawn(5)
+    s = EXPERIMENT.resolve(settings, **changes)
+    n = positive_int(s["n"], "n")
+    n_steps = positive_int(s["n_steps"], "n_steps")
+    beta, n_projections, steps = s["beta"], s["n_projections"], s["steps"]
+    data_rng, heldout_rng, noise_rng, sliced_rng, langevin_rng = as_rng(s["seed"]).spawn(5)
     X0, Y = mixture_of_gaussians(n_target=n, n_source=n, rng=data_rng)
     target = GaussianMixture(MIXTURE_MEANS, MIXTURE_STD)
-    Y_heldout = target.sample(positive_int(n_heldout, "n_heldout"), rng=heldout_rng)
+    Y_heldout = target.sample(positive_int(s["n_heldout"], "n_heldout"), rng=heldout_rng)
     k = GaussianKernel(0.5)
-    s = BEYOND_STEPS
     calls = {
-        "MMD flow": lambda: mmd_flow(X0, Y, k, step=s["MMD flow"], n_steps=n_steps),
+        "MMD flow": lambda: mmd_flow(X0, Y, k, step=steps["MMD flow"], n_steps=n_steps),
         "MMD flow, noise": lambda: mmd_flow(
-            X0, Y, k, step=s["MMD flow, noise"], n_steps=n_steps, noise=beta, rng=noise_rng
+            X0, Y, k, step=steps["MMD flow, noise"], n_steps=n_steps, noise=beta, rng=noise_rng
         ),
-        "KALE flow": lambda: kale_flow(X0, Y, k, lam=lam, step=s["KALE flow"], n_steps=n_steps),
+        "KALE flow": lambda: kale_flow(
+            X0, Y, k, lam=s["lam"], step=steps["KALE flow"], n_steps=n_steps
+        ),
         "sliced MMD flow": lambda: sliced_mmd_flow(
             X0,
             Y,
             n_projections=n_projections,
-            step=s["sliced MMD flow"],
+            step=steps["sliced MMD flow"],
             n_steps=n_steps,
             rng=sliced_rng,
         ),
-        "SVGD": lambda: svgd(X0, target, k, step=s["SVGD"], n_steps=n_steps),
-        "KSD descent": lambda: ksd_descent(X0, target, k, step=s["KSD descent"], n_steps=n_steps),
+        "SVGD": lambda: svgd(X0, target, k, step=steps["SVGD"], n_steps=n_steps),
+        "KSD descent": lambda: ksd_descent(
+            X0, target, k, step=steps["KSD descent"], n_steps=n_steps
+        ),
         "Langevin (KL flow)": lambda: kl_flow(
-            X0, target, step=s["Langevin (KL flow)"], n_steps=n_steps, rng=langevin_rng
+            X0, target, step=steps["Langevin (KL flow)"], n_steps=n_steps, rng=langevin_rng
         ),
     }
     runs, seconds = {}, {}
@@ -161,7 +169,7 @@ def beyond_experiment(
         seconds[name] = (time.perf_counter() - t0) / n_steps
     energy = {name: energy_distance(r.particles, Y_heldout) for name, r in runs.items()}
     fractions = {name: mode_fractions(r.particles, target.means) for name, r in runs.items()}
-    covered = {name: int(np.sum(f >= COVERAGE_THRESHOLD)) for name, f in fractions.items()}
+    covered = {name: int(np.sum(f >= s["coverage_threshold"])) for name, f in fractions.items()}
     return BeyondRuns(
         X0,
         Y,
@@ -174,6 +182,28 @@ def beyond_experiment(
         seconds,
         energy_distance(X0, Y_heldout),
     )
+
+
+def _summary(out: BeyondRuns, s: dict) -> dict:
+    return {
+        "energy_start": out.energy_start,
+        "energy_final": out.energy,
+        "modes_covered": out.covered,
+        "mode_fractions": out.fractions,
+        "seconds_per_step": out.seconds_per_step,
+    }
+
+
+#: The results file beyond: settings at each scale, the seven runs, their summary.
+EXPERIMENT = Experiment(
+    "beyond",
+    "MMD (with and without noise), KALE, sliced MMD, SVGD, KSD descent and Langevin flows "
+    "on the four-Gaussian mixture: energy distance, modes covered, time per step",
+    _settings,
+    beyond_experiment,
+    _summary,
+)
+register(EXPERIMENT)
 
 
 @dataclass(frozen=True)

@@ -56,13 +56,15 @@ import time
 
 import numpy as np
 
-from ..divergences.mmd import mmd_velocity
+from ..divergences.mmd import mmd_energy, mmd_velocity
 from ..flows import mmd2_along, mmd_flow
 from ..kernels import GaussianKernel
+from .registry import Experiment, register
 
 __all__ = [
     "CLASSES",
     "COLLAPSE_STUDY",
+    "EXPERIMENT",
     "NEAR_RADIUS",
     "OFF_SIGMA",
     "STEP_FRACTION",
@@ -215,11 +217,6 @@ def classify(m: dict) -> str:
     return "no collapse"
 
 
-def _plugin_mmd2(X, Y, kernel) -> float:
-    n, m = len(X), len(Y)
-    return float(kernel.total(X) / n**2 + kernel.total(Y) / m**2 - 2 * kernel.total(X, Y) / (n * m))
-
-
 def run_setting(row: dict, seed: int) -> dict:
     """One noise-free MMD flow of the study and its measures (``row`` from :func:`study_grid`)."""
     rng = np.random.default_rng(seed)
@@ -238,7 +235,7 @@ def run_setting(row: dict, seed: int) -> dict:
         "mmd2_late": float(mmd2[late]),
         "mmd2_final": float(mmd2[-1]),
         "stall": float(mmd2[-1] / mmd2[late]),
-        "mmd2_floor": _plugin_mmd2(fresh, Y, kernel),
+        "mmd2_floor": 2.0 * mmd_energy(fresh, Y, kernel),
         "start_spread_ratio": float(np.mean(X0.std(axis=0) / Y.std(axis=0))),
     }
     out.update(collapse_metrics(res.particles, Y, kernel, rng=rng))
@@ -247,11 +244,25 @@ def run_setting(row: dict, seed: int) -> dict:
     return out
 
 
-def collapse_study(settings: dict) -> dict:
-    """Run every setting of the grid; ``{"rows": [setting + measures + class, ...]}``.
+def _settings(scale: str) -> dict:
+    return {
+        **COLLAPSE_STUDY[scale],
+        "step_fraction": STEP_FRACTION,
+        "near_radius": NEAR_RADIUS,
+        "off_sigma": OFF_SIGMA,
+        "thresholds": THRESHOLDS,
+        "seed": "setting i of the grid uses seed i",
+    }
 
-    Setting i uses seed i (target, source, fresh target sample, off-support noise).
+
+def collapse_study(settings="reduced", /, **changes) -> dict:
+    """Run every setting of the grid; ``{"rows": [setting + measures + class, ...], "counts":
+    {class: number}, "long_rows": [...]}``.
+
+    ``settings``: a scale or a settings dict of :data:`EXPERIMENT`; ``changes`` change named
+    settings. Setting i uses seed i (target, source, fresh target sample, off-support noise).
     """
+    settings = EXPERIMENT.resolve(settings, **changes)
     rows = []
     for i, row in enumerate(study_grid(settings)):
         rows.append({**row, **run_setting(row, seed=i)})
@@ -280,3 +291,16 @@ def _long_runs(long: dict | None) -> list[dict]:
         }
         rows.append({**row, **run_setting(row, seed=1000 + j)})
     return rows
+
+
+#: The results file collapse-map: the grid at each scale, its runs and measures (the rows are
+#: the summary).
+EXPERIMENT = Experiment(
+    "collapse-map",
+    "where a spread source collapses under the noise-free MMD flow: dimension, "
+    "distance, source spread, bandwidth, n",
+    _settings,
+    collapse_study,
+    lambda out, s: out,  # collapse_study's rows and counts are the metrics
+)
+register(EXPERIMENT)

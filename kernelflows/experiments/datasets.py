@@ -1,7 +1,8 @@
 """Data sets of the experiments: target samples and starting particles, from a seed.
 
-Each function returns ``(X0, Y)``: starting particles (n, d) and target samples (m, d). The
-kernel and step each experiment uses are documented beside it (and in the lectures).
+Each flow's data set returns ``(X0, Y)``: starting particles (n, d) and target samples (m, d).
+The kernel and step each experiment uses are documented beside it (and in the lectures).
+:func:`sphere_inputs` gives the inputs of the student-teacher networks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = [
     "mixture_grad_log_density",
     "mixture_log_density",
     "mixture_of_gaussians",
+    "sphere_inputs",
     "three_rings",
     "three_rings_legacy_source",
     "three_rings_target",
@@ -205,3 +207,14 @@ def mixture_grad_log_density(X, means=MIXTURE_MEANS, std: float = MIXTURE_STD) -
     ``GaussianMixture(means, std).score(X)``.
     """
     return GaussianMixture(means, std).score(X)
+
+
+def sphere_inputs(n: int, d: int, rng=None) -> np.ndarray:
+    """n points uniform on the unit sphere of R^d, shape (n, d) (normalised Gaussian vectors):
+    the inputs of the student-teacher experiment (Arbel et al., NeurIPS 2019, Figure 1)."""
+    n = positive_int(n, "n")
+    d = positive_int(d, "d")
+    rng = as_rng(rng)
+    X = rng.standard_normal((n, d))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X

@@ -12,7 +12,7 @@ from ..divergences.mmd import mmd_energy
 from ..flows import FlowResult
 from ..kernels import Kernel, check_kernel
 
-__all__ = ["max_distance_to_target", "mmd_to_target"]
+__all__ = ["max_distance_to_target", "mmd_to_target", "mode_fractions", "nearest_mode_counts"]
 
 
 def max_distance_to_target(X, Y) -> float:
@@ -35,3 +35,16 @@ def mmd_to_target(result: FlowResult, Y, kernel: Kernel) -> np.ndarray:
             for X in result.trajectory
         ]
     )
+
+
+def nearest_mode_counts(X, means) -> np.ndarray:
+    """How many rows of X are nearest to each mean (squared Euclidean distance), shape (K,)."""
+    means = np.asarray(means, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    nearest = np.argmin(((X[:, None, :] - means[None, :, :]) ** 2).sum(-1), axis=1)
+    return np.bincount(nearest, minlength=len(means))
+
+
+def mode_fractions(X, means) -> np.ndarray:
+    """The fraction of the rows of X nearest to each mean, shape (K,)."""
+    return nearest_mode_counts(X, means) / len(X)

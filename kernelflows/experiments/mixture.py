@@ -18,9 +18,10 @@ from ..densities import GaussianMixture
 from ..flows import FlowResult, kale_flow, kl_flow, mmd_flow
 from ..kernels import GaussianKernel
 from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
-from .metrics import mmd_to_target
+from .metrics import mmd_to_target, nearest_mode_counts
+from .registry import Experiment, register
 
-__all__ = ["MIXTURE_BANDWIDTH", "MixtureRuns", "mixture_experiment"]
+__all__ = ["EXPERIMENT", "MIXTURE_BANDWIDTH", "MixtureRuns", "mixture_experiment"]
 
 #: Kernel of the mixture experiment: s = 0.5 in the paper's exp(-|x - y|^2 / s).
 MIXTURE_BANDWIDTH = 0.5
@@ -38,29 +39,39 @@ class MixtureRuns:
     mmd: dict[str, np.ndarray]
 
 
-def mixture_experiment(
-    *,
-    n_steps: int = 50_000,
-    step: float = 1e-3,
-    lams=(1e4, 0.1, 0.001),
-    noise_lam: float = 0.1,
-    beta: float = 0.3,
-    record_every: int | None = None,
-    rng=0,
-    progress: bool = False,
-) -> MixtureRuns:
+def _settings(scale: str) -> dict:
+    n = 50_000 if scale == "paper" else 5_000
+    return {
+        "n_steps": n,
+        "record_every": n // 20,
+        "step": 1e-3,
+        "lams": [1e4, 0.1, 0.001],
+        "noise_lam": 0.1,
+        "beta": 0.3,
+        "bandwidth": MIXTURE_BANDWIDTH,
+        "seed": 0,
+    }
+
+
+def mixture_experiment(settings="paper", /, *, progress: bool = False, **changes) -> MixtureRuns:
     """All runs of the mixture experiment from one seed.
 
-    ``rng`` (a Generator or a seed) is split with ``spawn`` into independent streams: one for
-    the data and one per noisy run, so that no run's noise depends on what another drew.
+    ``settings``: a scale ("paper": 50,000 steps; "reduced": 5,000) or a settings dict of
+    :data:`EXPERIMENT`; ``changes`` change named settings (``n_steps=10``, ``seed=5``). The
+    ``seed`` is split with ``spawn`` into independent streams: one for the data and one per
+    noisy run, so that no run's noise depends on what another drew.
     """
-    data_rng, noise_rng, langevin_rng = as_rng(rng).spawn(3)
+    s = EXPERIMENT.resolve(settings, **changes)
+    data_rng, noise_rng, langevin_rng = as_rng(s["seed"]).spawn(3)
     X0, Y = mixture_of_gaussians(rng=data_rng)
-    kernel = GaussianKernel(MIXTURE_BANDWIDTH)
-    kw = dict(step=step, n_steps=n_steps, record_every=record_every, progress=progress)
+    kernel = GaussianKernel(s["bandwidth"])
+    kw = dict(
+        step=s["step"], n_steps=s["n_steps"], record_every=s["record_every"], progress=progress
+    )
     runs = {"MMD flow": mmd_flow(X0, Y, kernel, **kw)}
-    for lam in lams:
+    for lam in s["lams"]:
         runs[f"KALE lam={lam:g}"] = kale_flow(X0, Y, kernel, lam=lam, **kw)
+    noise_lam, beta = s["noise_lam"], s["beta"]
     runs[f"KALE lam={noise_lam:g}, noise {beta:g}"] = kale_flow(
         X0, Y, kernel, lam=noise_lam, noise=beta, rng=noise_rng, **kw
     )
@@ -68,3 +79,25 @@ def mixture_experiment(
     runs["KL flow (ULA)"] = kl_flow(X0, target, rng=langevin_rng, **kw)
     mmd = {name: mmd_to_target(res, Y, kernel) for name, res in runs.items()}
     return MixtureRuns(X0, Y, kernel, runs, mmd)
+
+
+def _summary(out: MixtureRuns, s: dict) -> dict:
+    return {
+        "mmd_start": {k: float(v[0]) for k, v in out.mmd.items()},
+        "mmd_final": {k: float(v[-1]) for k, v in out.mmd.items()},
+        "particles_nearest_each_mode": {
+            name: nearest_mode_counts(res.particles, MIXTURE_MEANS).tolist()
+            for name, res in out.runs.items()
+        },
+    }
+
+
+#: The results file mixture: settings at each scale, the runs, their summary.
+EXPERIMENT = Experiment(
+    "mixture",
+    "MMD, KALE (three lambdas, and with noise) and KL flows on a mixture of four Gaussians",
+    _settings,
+    mixture_experiment,
+    _summary,
+)
+register(EXPERIMENT)

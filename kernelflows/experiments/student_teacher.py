@@ -1,8 +1,10 @@
 """The student-teacher experiment (Arbel, Korba, Salim, Gretton, NeurIPS 2019, Figure 1).
 
 Settings of the published run and of the reduced scale, the problem (teacher, initial student,
-inputs) drawn from one seed, and the runs for each noise mode on one problem. The network and its
-training live in :mod:`kernelflows.networks`.
+inputs) drawn from one seed, the runs for each noise mode on one problem, and the results files
+``student-teacher`` and ``student-teacher-dense`` (their pieces: noise modes and seeds; the sweep
+is :mod:`.student_teacher_sweep`). The network and its training live in
+:mod:`kernelflows.networks`.
 
 The settings are the defaults of the authors' original code (PyTorch, 2019), whose student is
 :class:`~kernelflows.networks.DenseMeanFieldNetwork` (``architecture="dense"``); its steps were
@@ -27,9 +29,10 @@ from ..networks import (
     DenseMeanFieldNetwork,
     MeanFieldNetwork,
     StudentTeacherResult,
-    sphere_inputs,
     train_student_teacher,
 )
+from .datasets import sphere_inputs
+from .registry import SCALES, Experiment, jsonable, register
 
 __all__ = [
     "ARCHITECTURES",
@@ -163,17 +166,20 @@ PAPER_SETTINGS = StudentTeacherSettings()
 #: code was run with here).
 REDUCED_SETTINGS = replace(PAPER_SETTINGS, n_student=100)
 
-#: The dense student at the published N = 1000 costs about 1.3 s per epoch with noise injection
-#: here (a 1000 x 3000 second layer): only the first 200 epochs of the published schedule
-#: (beta = 1 throughout), one seed, are run.
+#: The dense student at the published N = 1000 (a 1000 x 3000 second layer) costs about 1.9
+#: GFlop of matrix products per minibatch step, 2.5 with noise injection (its forward pass twice):
+#: 1e5 steps for the published 1e4 epochs, hours of one core per run (``make bench``:
+#: ``bench_training_profile.py``), a GPU's job. Only the first 200 epochs of the published
+#: schedule (beta = 1 throughout), one seed, are run.
 DENSE_PAPER_SETTINGS = replace(PAPER_SETTINGS, architecture="dense", epochs=200, record_every=10)
 
 #: The scale of the sweep of variants (results file student-teacher-sweep): N = 100, the
 #: lecture's schedule (1000 epochs, beta halved every 100).
 SWEEP_SETTINGS = replace(REDUCED_SETTINGS, epochs=1000, halve_every=100, record_every=10)
 
-#: The scale of the lecture's own runs (seconds for both students): N = 40 and 10x fewer epochs,
-#: the halving period shortened in proportion, so the run sees the same ten halvings of beta.
+#: The settings of the lecture's own runs (not a scale of the results files): N = 40 and 10x
+#: fewer epochs, the halving period shortened in proportion, so the run sees the same ten
+#: halvings of beta.
 LECTURE_SETTINGS = replace(
     REDUCED_SETTINGS, n_student=40, epochs=1000, halve_every=100, record_every=10
 )
@@ -194,15 +200,12 @@ class StudentTeacherProblem:
 def _settings(scale) -> StudentTeacherSettings:
     if isinstance(scale, StudentTeacherSettings):
         return scale
-    if scale == "paper":
-        return PAPER_SETTINGS
-    if scale == "reduced":
-        return REDUCED_SETTINGS
-    if scale == "lecture":
-        return LECTURE_SETTINGS
-    raise ValueError(
-        f"scale must be 'paper', 'reduced', 'lecture' or a StudentTeacherSettings, got {scale!r}"
-    )
+    if scale not in SCALES:
+        raise ValueError(
+            f"scale must be one of {SCALES} or a StudentTeacherSettings (e.g. "
+            f"LECTURE_SETTINGS), got {scale!r}"
+        )
+    return PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS
 
 
 def student_teacher_problem(scale="reduced", rng=None) -> StudentTeacherProblem:
@@ -244,8 +247,8 @@ def run_student_teacher(
     """Run the experiment for each noise mode from one problem: ``{noise: result}``.
 
     ``scale`` is ``"paper"`` (:data:`PAPER_SETTINGS`: N = 1000, 1e4 epochs), ``"reduced"``
-    (:data:`REDUCED_SETTINGS`, N = 100), ``"lecture"`` (:data:`LECTURE_SETTINGS`) or a
-    :class:`StudentTeacherSettings`. Every mode starts from the same teacher, student and inputs
+    (:data:`REDUCED_SETTINGS`, N = 100) or a :class:`StudentTeacherSettings` (the lecture's:
+    :data:`LECTURE_SETTINGS`). Every mode starts from the same teacher, student and inputs
     and uses the same batch order; the problem and the training seed are drawn from ``rng``
     before any mode runs, so a mode run alone gives the same result as within all of them.
     """
@@ -303,3 +306,111 @@ def student_teacher_table(metrics: dict, title: str = "") -> str:
     if missing:
         lines.append("not run: " + ", ".join(f"{'+'.join(modes)} seed {s}" for modes, s in missing))
     return "\n".join(lines)
+
+
+# -- the results files student-teacher and student-teacher-dense ---------------------------------
+# Per-particle and dense students, four noise modes, three seeds. Each piece (modes, seed) runs
+# alone and is written as soon as it is done; the order puts the central comparison (injection
+# against the same path without noise) first for every seed.
+_GROUPS = (("injection", "none"), ("plain",), ("diffusion",))
+
+
+def plan(settings: StudentTeacherSettings, seeds, groups=_GROUPS) -> dict:
+    """The settings of a results file: the network's settings, the seeds, and the pieces in the
+    order they run (``[modes, seed]``)."""
+    return {
+        "settings": jsonable(settings),
+        "noises": [m for g in groups for m in g],
+        "seeds": list(seeds),
+        "order": [[list(g), seed] for g in groups for seed in seeds],
+    }
+
+
+def run_piece(settings: dict, noises, seed) -> dict[str, StudentTeacherResult]:
+    """The runs of one piece: the modes ``noises`` from ``seed``, settings as a results file
+    records them."""
+    return run_student_teacher(StudentTeacherSettings(**settings), noises=tuple(noises), rng=seed)
+
+
+def summarise_runs(runs: dict[str, StudentTeacherResult], s: dict = None) -> dict:
+    """What a results file keeps of each run of a piece: final and best MSEs, the curves and the
+    wall time, by noise mode."""
+    return {
+        mode: {
+            "train_mse": float(r.train_loss[-1]),
+            "valid_mse": float(r.valid_loss[-1]),
+            "min_valid_mse": float(np.nanmin(r.valid_loss)),
+            "wall_seconds": float(r.wall_time),
+            "epochs": r.epochs.tolist(),
+            "train_curve": r.train_loss.tolist(),
+            "valid_curve": r.valid_loss.tolist(),
+        }
+        for mode, r in runs.items()
+    }
+
+
+def by_mode(done) -> dict:
+    """``{"runs": {mode: {seed: run}}, "mean": {mode: means over seeds}}`` of the pieces done
+    (``[([modes, seed], summary), ...]``)."""
+    runs: dict = {}
+    for (_, seed), summary in done:
+        for mode, r in summary.items():
+            runs.setdefault(mode, {})[str(seed)] = r
+    mean = {
+        mode: {
+            key: float(np.mean([r[key] for r in by_seed.values()]))
+            for key in ("train_mse", "valid_mse", "min_valid_mse")
+        }
+        | {"seeds": sorted(int(k) for k in by_seed)}
+        for mode, by_seed in runs.items()
+    }
+    return {"runs": runs, "mean": mean}
+
+
+def piece_of(runs: dict, piece) -> dict:
+    """The summary of a done piece ``[modes, seed]`` read back from ``runs`` (``{mode: {seed:
+    run}}``, as :func:`by_mode` gives them): what a resumed run keeps."""
+    modes, seed = piece
+    return {mode: runs[mode][str(seed)] for mode in modes}
+
+
+def _main_settings(scale: str) -> dict:
+    return plan(PAPER_SETTINGS if scale == "paper" else REDUCED_SETTINGS, (0, 1, 2))
+
+
+def _dense_settings(scale: str) -> dict:
+    if scale == "paper":
+        return plan(DENSE_PAPER_SETTINGS, (0,), (("injection", "none"),))
+    return plan(replace(REDUCED_SETTINGS, architecture="dense"), (0, 1, 2))
+
+
+def _experiment(experiment_id: str, description: str, scales) -> Experiment:
+    return Experiment(
+        experiment_id,
+        description,
+        scales,
+        lambda s, piece: run_piece(s["settings"], *piece),
+        summarise_runs,
+        pieces=lambda s: s["order"],
+        combine=lambda s, done: by_mode(done),
+        summary_of=lambda s, metrics, piece: piece_of(metrics["runs"], piece),
+    )
+
+
+#: The results files of the two students (:func:`student_teacher_table` prints them).
+EXPERIMENTS = (
+    _experiment(
+        "student-teacher",
+        "per-particle student network trained as an MMD flow: noise injection, the same path "
+        "without noise, the original code's plain path, diffusion (Arbel et al., NeurIPS "
+        "2019, Fig. 1)",
+        _main_settings,
+    ),
+    _experiment(
+        "student-teacher-dense",
+        "the original code's dense student (one (N H) x N second layer), same noise modes "
+        "(Arbel et al., NeurIPS 2019, Fig. 1)",
+        _dense_settings,
+    ),
+)
+register(*EXPERIMENTS)

@@ -3,6 +3,7 @@
 ``python -m kernelflows.figures`` regenerates them; lectures call :func:`draw`.
 """
 
-from .registry import SCALES, FigureOutput, FigureSpec, draw, figures, get, register
+from ..experiments.registry import SCALES
+from .registry import FigureOutput, FigureSpec, draw, figures, get, register
 
 __all__ = ["SCALES", "FigureOutput", "FigureSpec", "draw", "figures", "get", "register"]

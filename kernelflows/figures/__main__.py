@@ -23,8 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .._io import output_folder_problem  # noqa: E402
+from ..experiments.registry import SCALES  # noqa: E402
 from ._io import atomic_write, save_animation, save_figure  # noqa: E402
-from .registry import SCALES, FigureOutput, figures, scale_label  # noqa: E402
+from .registry import FigureOutput, figures, scale_label  # noqa: E402
 
 DEFAULT_OUT = {"reduced": "figures", "paper": "figures/paper"}
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments import compute_runs, svgd_variance_by_dimension
-from ..experiments.results import settings
+from ..experiments import compute_runs, experiment, svgd_variance_by_dimension
 from ..viz import new_figure, reduced_scale_note, scatter_particles
 from .registry import register
 
@@ -26,7 +25,7 @@ from .registry import register
 )
 def beyond_comparison(scale="reduced"):
     metrics, out = compute_runs("beyond", scale)
-    s = settings("beyond", scale)
+    s = experiment("beyond").settings(scale)
     fig, axes = new_figure(4, 2, width=2.3, height=2.3)
     axes = axes.ravel()
     scatter_particles(axes[0], out.X0, out.Y_heldout[: s["n"]], s=3, labels=None, aspect="box")
@@ -49,7 +48,7 @@ def beyond_comparison(scale="reduced"):
         fontsize=8,
     )
     if scale != "paper":
-        paper = settings("beyond", "paper")
+        paper = experiment("beyond").settings("paper")
         reduced_scale_note(
             fig, f"reduced scale: {s['n_steps']} steps (paper: {paper['n_steps']:,})"
         )

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..divergences import mmd_velocity
-from ..experiments import COLLAPSE, collapse_runs
+from ..experiments import collapse_runs, experiment
 from ..flows import mmd2_along
 from ..kernels import GaussianKernel
 from ..viz import (
@@ -40,10 +40,11 @@ NOISY_FRAMES = [0, 3, 6, 10, 15, 20, 30, 50, 100, 150, 200, 300]
 DEGENERATE = "degenerate start: all particles at one point"
 
 
-def _setting_text(n: int) -> str:
+def _setting_text(scale: str) -> str:
+    s = experiment("collapse").settings(scale)
     return (
-        f"target N(0, I$_2$), m = {n}; {DEGENERATE}, (3, 3), n = {n}; Gaussian kernel, "
-        f"bandwidth {COLLAPSE['bandwidth']:g}; step {COLLAPSE['step']:g}"
+        f"target N(0, I$_2$), m = {s['n']}; {DEGENERATE}, (3, 3), n = {s['n']}; Gaussian kernel, "
+        f"bandwidth {s['bandwidth']:g}; step {s['step']:g}"
     )
 
 
@@ -52,9 +53,10 @@ def _stranded(res, Y, radius: float = 3.0):
     return int(np.sum(np.linalg.norm(res.particles - Y.mean(axis=0), axis=1) > radius))
 
 
-def _note(fig, scale, n):
+def _note(fig, scale):
     if scale == "reduced":
-        reduced_scale_note(fig, f"reduced scale: n = m = {n} (paper: 1000)")
+        n, paper = (experiment("collapse").settings(s)["n"] for s in ("reduced", "paper"))
+        reduced_scale_note(fig, f"reduced scale: n = m = {n} (paper: {paper})")
 
 
 @register(
@@ -163,11 +165,11 @@ def mmd_flow_figure(scale="reduced"):
     ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
     fig.suptitle(
-        "MMD flow, no noise: " + _setting_text(len(Y)) + "\nthe clump is the starting condition "
+        "MMD flow, no noise: " + _setting_text(scale) + "\nthe clump is the starting condition "
         "(identical particles stay identical); no spread source collapsed in the collapse map",
         fontsize=9,
     )
-    _note(fig, scale, len(Y))
+    _note(fig, scale)
     anim = flow_animation(
         res, Y, MMD_FLOW_FRAMES, title="degenerate start (all particles at one point)\nMMD flow,"
     )
@@ -190,12 +192,12 @@ def noisy_mmd_flow_figure(scale="reduced"):
     axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
     fig.suptitle(
         "noise-injected MMD flow ($\\beta$ = 2 until step 150, then 0): "
-        + _setting_text(len(Y))
+        + _setting_text(scale)
         + f"\n{_stranded(res, Y)} particles stranded beyond distance 3 at the last step: out there "
         "the target's pull and the particles' push nearly cancel (lecture 05)",
         fontsize=9,
     )
-    _note(fig, scale, len(Y))
+    _note(fig, scale)
     anim = flow_animation(
         res, Y, NOISY_FRAMES, title="degenerate start (all particles at one point)\nnoisy MMD flow,"
     )
@@ -211,8 +213,7 @@ def noisy_mmd_flow_figure(scale="reduced"):
     "the decay with noise.",
 )
 def mmd_flow_loss(scale="reduced"):
-    out = collapse_runs(scale)
-    Y, runs = out.Y, out.runs
+    runs = collapse_runs(scale).runs
     fig, (ax, ax2) = new_figure(
         1, 2, width=5.0, height=2.2, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]}
     )
@@ -229,7 +230,7 @@ def mmd_flow_loss(scale="reduced"):
     ax2.set_ylabel(r"$\beta_n$")
     ax2.set_xlabel("step")
     ax.set_xlabel("")
-    _note(fig, scale, len(Y))
+    _note(fig, scale)
     plt.setp(ax.get_xticklabels(), visible=False)
     return fig
 
@@ -259,6 +260,8 @@ def collapse_map(scale="reduced"):
     from ..experiments.collapse_study import CLASSES, THRESHOLDS
 
     rows, data_scale, source = _collapse_map_data()
+    s = experiment("collapse-map").settings(data_scale)
+    flow_time = s["n_steps"] * s["step_fraction"]  # in units of sigma^2: the step is sigma^2 / 4
     dims = sorted({r["d"] for r in rows})
     bws = list(dict.fromkeys(r["bandwidth_rule"] for r in rows))
     keys = list(dict.fromkeys((r["distance_rule"], r["spread"], r["n"]) for r in rows))
@@ -293,7 +296,7 @@ def collapse_map(scale="reduced"):
     fig.legend(handles=handles, loc="outside right lower", ncol=1, fontsize=7, frameon=False)
     fig.suptitle(
         "noise-free MMD flow from N(D/$\\sqrt{d}$ 1, r$^2$ I) to N(0, I); step $\\sigma^2$/4, "
-        f"flow time {250 if data_scale == 'paper' else 50} $\\sigma^2$. Number: final spread "
+        f"flow time {flow_time:g} $\\sigma^2$. Number: final spread "
         "ratio; * = bulk "
         "shrunk near the target mean\n(spread or median-radius ratio < 0.5, >= half the particles "
         "within 0.5$\\sqrt{d}$) but MMD$^2$ still falling, so not a collapse. "

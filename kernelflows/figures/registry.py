@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-SCALES = ("reduced", "paper")
+from ..experiments.registry import check_scale
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,7 @@ class FigureSpec:
     scaled: bool = False
 
     def draw(self, scale: str = "reduced"):
-        if scale not in SCALES:
-            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        check_scale(scale)
         from ..viz import scale_stamp
 
         result = self.func(scale=scale)

@@ -22,6 +22,7 @@ from .engine import (
     FlowResult,
     VelocityField,
     flow_entry_point,
+    flow_progress,
     run_flow,
     snapshot_steps,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "mmd2_along",
     "mmd_flow",
     "piecewise",
+    "flow_progress",
     "run_flow",
     "sliced_mmd_flow",
     "snapshot_steps",

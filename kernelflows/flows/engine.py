@@ -31,6 +31,8 @@ by :func:`flow_entry_point` from the function that builds the field; it gets the
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -62,6 +64,7 @@ __all__ = [
     "Recorder",
     "VelocityField",
     "flow_entry_point",
+    "flow_progress",
     "run_flow",
     "snapshot_steps",
 ]
@@ -259,9 +262,26 @@ def _checked(out, n: int, shape, step: float, last_loss: float) -> FieldStep:
             f"the velocity field returned a velocity of shape {getattr(v, 'shape', None)}, "
             f"expected {shape}"
         )
-    if not np.all(np.isfinite(v)):
+    if not _finite(v):
         raise _diverged(n, "the velocity is NaN or infinite", last_loss, step)
     return out
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Every entry finite. A NaN or an infinity makes the sum NaN or infinite, and a finite
+    sum is found in one pass without a temporary (the exact test runs only when the sum
+    overflows)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(a)))
+
+
+def _in_range(a: np.ndarray) -> bool:
+    """Every entry finite and within +-MAX_COORDINATE (where squared distances stay finite): a
+    NaN fails both comparisons. Two passes (max and min), no temporary array."""
+    if a.size == 0:
+        return True
+    return bool(float(a.max()) <= MAX_COORDINATE and float(a.min()) >= -MAX_COORDINATE)
 
 
 def _recorded(out: FieldStep, n: int, X, at, step: float, last_loss: float):
@@ -286,6 +306,44 @@ def _checked_options(step, n_steps, noise, record_every):
     return step, n_steps, as_perturbation(noise), snapshot_steps(n_steps, record_every=record_every)
 
 
+#: The progress bars asked for by :func:`flow_progress` (its label and bar position), or None.
+_PROGRESS: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar(
+    "kernelflows_flow_progress", default=None
+)
+
+
+@contextlib.contextmanager
+def flow_progress(label: str = "", *, position: int | None = None):
+    """Show a progress bar for every flow run in this block, even where ``progress=False``
+    was passed (the experiments' runner shows each piece's steps this way): the bar's
+    description starts with ``label``; ``position`` is its line among several bars (a worker
+    process's own line)."""
+    token = _PROGRESS.set((str(label), position))
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def _bar(n_steps: int, progress: bool, desc: str):
+    """The run's progress bar (tqdm.auto: a terminal bar or a JupyterLab widget; disabled
+    unless asked): steps, time left, and the loss and epoch as they are recorded."""
+    from tqdm.auto import tqdm
+
+    asked = _PROGRESS.get()
+    label, position = asked if asked is not None else ("", None)
+    return tqdm(
+        total=n_steps,
+        disable=not (progress or asked is not None),
+        desc=f"{label}: {desc}" if label else desc,
+        unit="step",
+        leave=False,
+        position=position,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
+
+
 def run_flow(
     field,
     X0,
@@ -297,6 +355,7 @@ def run_flow(
     record_every: int | None = None,
     progress: bool = False,
     desc: str = "flow",
+    dtype: str = "float64",
 ) -> FlowResult:
     """Forward Euler for a particle flow X <- X + step * velocity, with a perturbation.
 
@@ -304,14 +363,21 @@ def run_flow(
     :mod:`.perturbations` (``NoiseInjection(schedule)`` or ``Diffusion(schedule)``), or a number
     or schedule, which means noise injection at that level (0: none). Randomness comes from
     ``rng`` only (a Generator or a seed). Returns a :class:`FlowResult` with snapshots at
-    :func:`snapshot_steps`. ``progress=True`` shows a progress bar.
+    :func:`snapshot_steps`. ``progress=True`` shows a progress bar (steps, time left, the
+    last recorded loss, and the epoch for a field with ``steps_per_epoch``; also inside
+    :func:`flow_progress`). ``dtype`` ("float64" or
+    "float32") is the precision of the particles: the step and a diffusion's noise are rounded
+    to it after every step (float32: the student-teacher training of the original code).
 
-    Raises :class:`FlowDivergedError` at the first step whose velocity or particles are not
-    finite, naming the step, the last recorded loss and ``step``.
+    Raises :class:`FlowDivergedError` at the first step whose velocity is not finite or whose
+    particles are not finite or leave the range where squared distances are finite, naming the
+    step, the last recorded loss and ``step``.
     """
     _check_field(field)
     progress = flag(progress, "progress")
-    X = as_samples(X0, "X0").copy()
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    X = as_samples(X0, "X0").astype(dtype)
     step, n_steps, perturbation, snapshots = _checked_options(step, n_steps, noise, record_every)
     recorder = Recorder(snapshots, n_steps)
     rng = as_rng(rng)
@@ -323,11 +389,21 @@ def run_flow(
 
 
 def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -> FlowResult:
-    from tqdm.auto import tqdm
+    with _bar(n_steps, progress, desc) as bar:
+        return _steps(field, X, step, n_steps, perturbation, recorder, rng, bar)
 
+
+def _show(bar, n: int, loss: float, per_epoch) -> None:
+    if not bar.disable:
+        epoch = f"epoch {n // per_epoch}, " if per_epoch else ""
+        bar.set_postfix_str(f"{epoch}loss {loss:.4g}", refresh=False)
+
+
+def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowResult:
     state = field.init(X)
     last_loss = float("nan")
-    for n in tqdm(range(n_steps + 1), disable=not progress, desc=desc, leave=False):
+    per_epoch = getattr(field, "steps_per_epoch", None)
+    for n in range(n_steps + 1):
         beta = perturbation.level(n)
         record = recorder.due(n)
         if n == n_steps:
@@ -335,6 +411,7 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
                 _call(field, n, last_loss, X, state, None, True), n, X.shape, step, last_loss
             )
             loss, speed2 = _recorded(out, n, X, None, step, last_loss)
+            _show(bar, n, loss, per_epoch)
             recorder.record(n, X, out, speed2, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
@@ -345,14 +422,15 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
         if record:
             last_loss, speed2 = _recorded(out, n, X, at, step, last_loss)
             recorder.record(n, X, out, speed2, beta)
+            _show(bar, n, last_loss, per_epoch)
         with np.errstate(**_QUIET):
             if record:
                 step_speed2 = mean_speed2(out.velocity)
             X += step * out.velocity
         recorder.step_info(n, out, step_speed2)
         state = out.state
-        X = perturbation.after_step(X, beta, rng)
-        if not np.max(np.abs(X), initial=0.0) <= MAX_COORDINATE:  # NaN fails the comparison
+        X = np.asarray(perturbation.after_step(X, beta, rng), dtype=X.dtype)
+        if not _in_range(X):
             raise _diverged(
                 n,
                 f"the particles are NaN, infinite or beyond {MAX_COORDINATE:.0e} (where squared "
@@ -360,6 +438,7 @@ def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -
                 last_loss,
                 step,
             )
+        bar.update(1)
     return recorder.result(step, field)
 
 

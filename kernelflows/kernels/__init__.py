@@ -13,7 +13,8 @@
 * :mod:`.network` - the kernel of the mean-field student-teacher network;
 * :mod:`._parallel` - the thread pool the row blocks of ``sums_and_grad`` run on
   (:func:`kernel_threads` sets the number of threads; results do not depend on it), and
-  :func:`blas_one_thread`, which the flow engine holds for a whole run.
+  :func:`blas_one_thread`, which holds BLAS to one thread wherever the package's small dense
+  linear algebra runs.
 
 A new kernel subclasses :class:`Kernel` (or :class:`RadialKernel`) and implements ``_gram`` and
 ``_grad_block``; it may override ``sums_and_grad``, ``flow_gram`` and ``grad_from_gram`` for a

@@ -10,9 +10,9 @@ with no environment variable to set. The pieces:
   cost. The cut depends on the sizes only, never on the number of threads, and each chunk writes
   its own output (partial sums are added in chunk order afterwards): results are bit for bit the
   same with 1, 2 or any number of threads;
-* BLAS is held to one thread inside (``threadpoolctl``; the products are thin and the threads
-  are ours), in the parallel and the serial case alike, so its own threading cannot change the
-  rounding either. The limit is process-wide while it lasts;
+* BLAS is held to one thread inside (:func:`blas_one_thread`; the products are thin and the
+  threads are ours), in the parallel and the serial case alike, so its own threading cannot
+  change the rounding either. The limit is process-wide while it lasts;
 * below :data:`PARALLEL_MIN_ELEMENTS` kernel values the chunks run in the calling thread (the
   hand-off to a thread costs more than it saves), as they do inside a pool worker (no nesting).
 
@@ -52,12 +52,16 @@ _requested: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _worker = threading.local()
-_blas = None
+_blas = None  # the ThreadpoolController, built on first use
+_blas_lock = threading.Lock()
+_blas_depth = 0  # blocks inside blas_one_thread, in every thread
+_blas_limiter = None  # what restores the limits when the last block ends
 
 
 def _forget_after_fork() -> None:
-    global _pool, _pool_lock, _blas
-    _pool, _pool_lock, _blas = None, threading.Lock(), None
+    global _pool, _pool_lock, _blas, _blas_lock, _blas_depth, _blas_limiter
+    _pool, _pool_lock = None, threading.Lock()
+    _blas, _blas_lock, _blas_depth, _blas_limiter = None, threading.Lock(), 0, None
 
 
 if hasattr(os, "register_at_fork"):
@@ -81,14 +85,43 @@ def _get_pool() -> ThreadPoolExecutor:
     return _pool
 
 
-def blas_one_thread():
-    """A context holding BLAS to one thread (the controller is built once: a few microseconds)."""
+def _controller():
+    """The process's ``threadpoolctl.ThreadpoolController`` (built once: tens of milliseconds)."""
     global _blas
     if _blas is None:
         from threadpoolctl import ThreadpoolController
 
         _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
+    return _blas
+
+
+@contextlib.contextmanager
+def blas_one_thread():
+    """Hold BLAS to one thread in this block (a context manager, or ``@blas_one_thread()`` on a
+    function), whatever the environment says.
+
+    The package's dense linear algebra is small (factorisations and products of a few hundred
+    rows): on a machine with several cores, or busy with other work, BLAS's own threads cost
+    more than they save (a 300-point KALE solve took a hundred times longer with two OpenBLAS
+    threads on a loaded machine), and they would change the rounding from one machine to the
+    next. The KALE solver, ``kale_path``, ``mmd_test``, network training and every flow hold
+    it; nobody needs ``OPENBLAS_NUM_THREADS``. Blocks nest and may overlap across threads: the
+    first to enter sets the limit, the last to leave restores what was there (an inner block
+    costs a lock, not a call into the BLAS libraries). The limit is process-wide while it lasts.
+    """
+    global _blas_depth, _blas_limiter
+    with _blas_lock:
+        if _blas_depth == 0:
+            _blas_limiter = _controller().limit(limits=1, user_api="blas")
+        _blas_depth += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ class NetworkKernel(Kernel):
         return f"NetworkKernel({self.network!r}, inputs of shape {self.inputs.shape})"
 
     def _phi(self, Z):
-        return self.network._forward(self.network.particles(Z), self.inputs)[0]
+        return self.network.forward(self.network.particles(Z), self.inputs).phi
 
     def _gram(self, Z, X):
         return self._phi(Z) @ self._phi(X).T / len(self.inputs)
@@ -52,6 +52,4 @@ class NetworkKernel(Kernel):
         # sum_j w_j grad_Z k(Z, X_j) = E_x[(sum_j w_j phi_{X_j}(x)) grad_Z phi_Z(x)]
         c = (w @ self._phi(X)) / len(self.inputs)
         Z = self.network.particles(Z)
-        return self.network._weighted_param_grad(
-            Z, self.inputs, np.broadcast_to(c, (len(Z), len(c)))
-        )
+        return self.network.param_grad(Z, self.inputs, np.broadcast_to(c, (len(Z), len(c))))

@@ -6,17 +6,17 @@ compares it with the package, and either prints a one-line success message or ra
 unbiased one was asked for, a transposed kernel matrix, the sign of the velocity, a missing
 (1 + lambda), ...). A function that is still the assignment's stub gets :class:`NotImplementedYet`.
 
-The core checks live in :mod:`kernelflows.course.checks.core`; the checks of each lecture's
-exercises in ``kernelflows.course.checks.lectureNN``. Everything is importable from
+What every check shares lives in :mod:`kernelflows.course.checks.core`, the checks several
+lectures use in :mod:`kernelflows.course.checks.shared`, the checks of each lecture's exercises
+in ``kernelflows.course.checks.lectureNN``. Everything is importable from
 ``kernelflows.course.checks``.
 """
 
 import importlib as _importlib
 import pkgutil as _pkgutil
 
-from .core import (
-    CheckFailed,
-    NotImplementedYet,
+from .core import CheckFailed, NotImplementedYet
+from .shared import (
     check_gram,
     check_kale,
     check_mmd2,

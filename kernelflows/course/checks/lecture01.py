@@ -1,7 +1,7 @@
 """Checks for the exercises of lecture 1 (features, the kernel trick, mean embeddings).
 
 * Exercise 1: :func:`check_ex1_1_rkhs_norm` for ``rkhs_norm(centres, alpha, kernel)``;
-* Exercise 2: :func:`~kernelflows.course.checks.core.check_gram` for ``my_gram(X, Y, kernel)`` and
+* Exercise 2: :func:`~kernelflows.course.checks.shared.check_gram` for ``my_gram(X, Y, kernel)`` and
   :func:`check_ex1_2_feature_count` for ``polynomial_feature_count(d, degree)``;
 * Exercise 3: :func:`check_ex1_3_taylor_features` for ``taylor_features(x, n_features, sigma)``;
 * Exercise 4: :func:`check_ex1_4_feature_mmd2` for ``feature_mmd2(X, Y, feature_map)``.

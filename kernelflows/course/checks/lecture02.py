@@ -1,9 +1,9 @@
 """Checks for the exercises of lecture 2 (the maximum mean discrepancy).
 
 * Exercise 1: :func:`check_ex2_1_far_apart_limit` for ``mmd2_far_apart(d, bandwidth, s_p, s_q)``;
-* Exercise 2: :func:`~kernelflows.course.checks.core.check_witness` for
+* Exercise 2: :func:`~kernelflows.course.checks.shared.check_witness` for
   ``my_witness(X, Y, kernel)``;
-* Exercise 3: :func:`~kernelflows.course.checks.core.check_mmd2` for ``my_mmd2(X, Y, kernel)`` and
+* Exercise 3: :func:`~kernelflows.course.checks.shared.check_mmd2` for ``my_mmd2(X, Y, kernel)`` and
   :func:`check_ex2_3_bias_gap` for ``biased_minus_unbiased(X, Y, kernel)``;
 * Exercise 4: :func:`check_ex2_4_permutation_test` for
   ``my_permutation_test(X, Y, kernel, n_permutations, seed)``.

@@ -20,20 +20,21 @@ from collections.abc import Callable
 import numpy as np
 
 from ...divergences import mmd2
+from ...experiments.datasets import sphere_inputs
 from ...kernels import NetworkKernel
-from ...networks import MeanFieldNetwork, first_variation_grad, mse, sphere_inputs
+from ...networks import MeanFieldNetwork, first_variation_grad, mse
 from .core import (
     CheckFailed,
     Outcome,
     call,
     close,
-    mmd2_mistakes,
     ok,
     returned_array,
     returned_number,
     run_cases,
     tolerance,
 )
+from .shared import mmd2_mistakes
 
 __all__ = [
     "check_ex6_1_network_output",

@@ -3,7 +3,7 @@
 * :func:`check_ex8_1_mmd_limit` - the lambda -> infinity limit of KALE_lam: MMD^2 / 2 (biased);
 * :func:`check_ex8_2_kale_witness` - the witness f* from the dual coefficients alpha;
 * exercise 3 (KALE itself, e.g. the primal over representer coefficients) uses the core
-  :func:`~kernelflows.course.checks.core.check_kale`;
+  :func:`~kernelflows.course.checks.shared.check_kale`;
 * :func:`check_ex8_4_gap_slope` - the rate KALE_lam - MMD^2 / 2 ~ C / lam: slope -1 in log-log.
 
 Each compares the student's function with :mod:`kernelflows.divergences.kale` and

@@ -1,0 +1,221 @@
+"""The command line of the results files:
+``python -m kernelflows.experiments {list, run ID... [--scale paper|reduced] [--jobs J] [--fresh]
+[--out DIR] [--settings JSON], check}``.
+
+``run`` keeps the pieces a results file already holds (same settings, same code) and runs the
+missing ones in ``--jobs`` worker processes; Ctrl-C or SIGTERM stops it with one line saying what
+was kept (exit status 130). Progress bars show on a terminal (``--progress`` / ``--no-progress``
+decide otherwise). ``list`` gives each experiment's estimated time at each scale from the wall
+times its results files record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .._io import output_folder_problem
+from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
+from .registry import EXPERIMENTS, SCALES, experiment
+from .runner import (
+    RunInterrupted,
+    estimated_seconds,
+    piece_estimates,
+    run_experiments,
+    schedule_seconds,
+)
+
+__all__ = ["MAKE_RESULTS", "main"]
+
+#: What ``make results`` runs: every experiment at the paper scale, then the student-teacher
+#: runs at N = 100 that lecture 06 also loads (two commands, each on its own workers).
+MAKE_RESULTS = (
+    (tuple(EXPERIMENTS), "paper"),
+    (("student-teacher", "student-teacher-dense", "student-teacher-sweep"), "reduced"),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m kernelflows.experiments",
+        description="Run the published experiments and write results files with provenance. "
+        "The published files ship with the package (kernelflows/results/); a run writes into "
+        "./results of the current folder, or --out DIR, and never into the package unless "
+        "--out names its folder.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    lst = sub.add_parser(
+        "list",
+        help="the experiments, the results files shipped with the package and estimated times",
+    )
+    lst.add_argument("--jobs", type=int, default=2, help="worker processes of the estimate")
+    run = sub.add_parser(
+        "run",
+        help="run experiments and write ./results/ID.json (or --out DIR/ID.json)",
+        description="Run experiments and write ID.json (ID.reduced.json at the reduced scale) "
+        "into ./results of the current folder, or --out DIR. The files shipped with the package "
+        "are never written unless --out names their folder (make results does, in a checkout). "
+        "Pieces a file already holds (same settings, same code) are kept; Ctrl-C stops with a "
+        "line saying what was kept.",
+    )
+    run.add_argument("ids", nargs="+", help="experiment IDs, or 'all'")
+    run.add_argument("--scale", choices=SCALES, default="paper")
+    run.add_argument(
+        "--out",
+        default=None,
+        help=f"folder of the results files to write (default: ./{DEFAULT_OUT} in the current "
+        "folder, created if missing)",
+    )
+    run.add_argument(
+        "--jobs", type=int, default=1, help="worker processes, one BLAS thread each (default 1)"
+    )
+    run.add_argument(
+        "--fresh", action="store_true", help="recompute the pieces a results file already holds"
+    )
+    run.add_argument(
+        "--settings",
+        default=None,
+        metavar="JSON",
+        help="a JSON file of settings to run instead of the scale's (one ID; needs --out)",
+    )
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars (default: when stderr is a terminal)",
+    )
+    sub.add_parser("check", help="fail if a results file shipped with the package is stale")
+    return parser
+
+
+def _duration(seconds) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 6000:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _list(jobs: int) -> int:
+    cpus = set()
+    print(f"{'experiment':24s} {'scale':8s} {'1 process':>10s} {f'{jobs} processes':>12s}  about")
+    for e in EXPERIMENTS.values():
+        for k, scale in enumerate(SCALES):
+            path = results_path(e.id, scale)
+            if path.exists():
+                cpus.add(Results.read(path).provenance.get("cpu", "?"))
+            one, many = estimated_seconds(path, 1), estimated_seconds(path, jobs)
+            name = e.id if k == 0 else ""
+            about = e.description if k == 0 else ""
+            if len(about) > 60:
+                about = about[:57] + "..."
+            print(f"{name:24s} {scale:8s} {_duration(one):>10s} {_duration(many):>12s}  {about}")
+    total = {1: 0.0, jobs: 0.0}
+    missing = []
+    for ids, scale in MAKE_RESULTS:
+        pieces = []
+        for i in ids:
+            found = piece_estimates(results_path(i, scale))
+            if found is None:
+                missing.append(f"{i} ({scale})")
+            else:
+                pieces += found
+        for j in total:
+            total[j] += schedule_seconds(pieces, j)
+    print(
+        f"{'make results':24s} {'':8s} {_duration(total[1]):>10s} {_duration(total[jobs]):>12s}"
+        f"  {'without ' + ', '.join(missing) if missing else 'every file'}"
+    )
+    print(
+        f"Estimated from the wall times of the results files in {RESULTS_DIR} (each piece's "
+        f"seconds, on {', '.join(sorted(cpus)) or 'no machine yet'}); '?': no file at that "
+        "scale."
+    )
+    return 0
+
+
+def _interrupt_on_sigterm(signum, frame):
+    """SIGTERM handler: stop as Ctrl-C does (the runner stops its workers and says what was
+    kept; ``atomic_write`` removes a temporary file)."""
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return _list(max(1, args.jobs))
+    if args.command == "check":
+        bad = []
+        for e in EXPERIMENTS.values():
+            for s in SCALES:
+                p = results_path(e.id, s)
+                if not p.exists():
+                    continue
+                try:  # a malformed or incomplete file: its name and what is wrong
+                    res = Results.read(p)
+                except ValueError as exc:
+                    bad.append(f"malformed: {exc}")
+                    continue
+                if (res.id, res.scale) != (e.id, s):
+                    bad.append(
+                        f"malformed: {p}: holds id {res.id!r} at scale {res.scale!r}, its name "
+                        f"says {e.id!r} at {s!r}"
+                    )
+                elif stale(res):
+                    bad.append(f"stale: {p}")
+        for line in bad:
+            print(line, file=sys.stderr)
+        return 1 if bad else 0
+    ids = list(EXPERIMENTS) if args.ids == ["all"] else args.ids
+    for i in ids:
+        try:
+            experiment(i)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    settings = None
+    if args.settings is not None:
+        if len(ids) != 1 or args.out is None:
+            print("error: --settings runs one experiment into an --out folder", file=sys.stderr)
+            return 2
+        try:
+            settings = json.loads(Path(args.settings).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            print(f"error: --settings {args.settings}: {exc}", file=sys.stderr)
+            return 2
+    if args.jobs < 1:
+        print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    problem = output_folder_problem(DEFAULT_OUT if args.out is None else Path(args.out))
+    if problem:  # one line, before computing anything
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    else:  # pragma: no cover - the CLI runs in the main thread
+        previous = None
+    try:
+        written = run_experiments(
+            [(i, args.scale) for i in ids],
+            args.out,
+            jobs=args.jobs,
+            fresh=args.fresh,
+            progress=progress,
+            settings=settings,
+        )
+    except RunInterrupted as exc:
+        print(exc, file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    for res in written:
+        print(f"{res.path}: complete ({res.provenance['wall_seconds']:.0f} s of wall time in all)")
+    return 0

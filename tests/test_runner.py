@@ -1,0 +1,278 @@
+"""The experiments' runner: pieces in worker processes identical to a serial run, resumable
+results files (same settings and code), Ctrl-C and SIGTERM stopping cleanly, progress bars only
+when asked, and run-time estimates from the files' wall times."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernelflows.experiments import EXPERIMENTS, PAPER_SETTINGS, experiment
+from kernelflows.experiments import runner as runner_module
+from kernelflows.experiments.cli import main
+from kernelflows.experiments.runner import RunInterrupted, estimated_seconds, run_experiments
+from kernelflows.experiments.student_teacher import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_plan(epochs=20, n_student=10):
+    """student-teacher at a toy size: 3 groups x 3 seeds = 9 pieces of a fraction of a second."""
+    s = replace(
+        PAPER_SETTINGS,
+        n_student=n_student,
+        input_dim=6,
+        n_train=100,
+        n_valid=40,
+        batch_size=20,
+        epochs=epochs,
+        record_every=5,
+    )
+    return plan(s, (0, 1, 2))
+
+
+def without_times(metrics):
+    """The metrics less each run's wall time (the one number that depends on the machine)."""
+    if isinstance(metrics, dict):
+        return {k: without_times(v) for k, v in metrics.items() if k != "wall_seconds"}
+    if isinstance(metrics, list):
+        return [without_times(v) for v in metrics]
+    return metrics
+
+
+def read(path):
+    return json.loads(Path(path).read_text())
+
+
+def test_worker_processes_give_the_serial_results_bit_for_bit(tmp_path):
+    s = tiny_plan()
+    (serial,) = run_experiments([("student-teacher", "paper")], tmp_path / "1", settings=s)
+    (parallel,) = run_experiments(
+        [("student-teacher", "paper")], tmp_path / "2", jobs=2, settings=s
+    )
+    assert parallel.provenance["jobs"] == 2 and serial.provenance["jobs"] == 1
+    # JSON floats print every bit (repr round trip): equal text is equal numbers
+    assert json.dumps(without_times(parallel.metrics)) == json.dumps(without_times(serial.metrics))
+    assert parallel.metrics["missing"] == [] and len(parallel.metrics["done"]) == 9
+    pieces = [p["piece"] for p in read(parallel.path)["pieces"]]
+    assert pieces == s["order"]  # recorded in the experiment's order, whatever finished first
+
+
+def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_path, monkeypatch):
+    s = tiny_plan(epochs=5)
+    calls = []
+    real = runner_module._compute
+
+    def counting(experiment_id, settings, piece, *args):
+        calls.append(piece)
+        if len(calls) == 3 and interrupt:
+            raise KeyboardInterrupt  # Ctrl-C during the third piece
+        return real(experiment_id, settings, piece, *args)
+
+    monkeypatch.setattr(runner_module, "_compute", counting)
+    interrupt = True
+    with pytest.raises(RunInterrupted, match=r"kept student-teacher \(paper\) 2 of 9 pieces"):
+        run_experiments([("student-teacher", "paper")], tmp_path, settings=s)
+    path = tmp_path / "student-teacher.json"
+    assert read(path)["metrics"]["done"] == s["order"][:2]
+    interrupt, calls[:] = False, []
+    (resumed,) = run_experiments([("student-teacher", "paper")], tmp_path, settings=s)
+    assert calls == s["order"][2:]  # only the missing pieces ran
+    (fresh,) = run_experiments([("student-teacher", "paper")], tmp_path / "f", settings=s)
+    assert without_times(resumed.metrics) == without_times(fresh.metrics)
+    # complete: nothing runs again, and the file is left as it was
+    before, calls[:] = path.read_text(), []
+    run_experiments([("student-teacher", "paper")], tmp_path, settings=s)
+    assert calls == [] and path.read_text() == before
+    # --fresh, other code, other settings: everything runs again
+    run_experiments([("student-teacher", "paper")], tmp_path, settings=s, fresh=True)
+    assert len(calls) == 9
+    calls[:] = []
+    monkeypatch.setattr(runner_module, "code_version", lambda: "other code")
+    run_experiments([("student-teacher", "paper")], tmp_path, settings=s)
+    assert len(calls) == 9
+    calls[:] = []
+    run_experiments([("student-teacher", "paper")], tmp_path, settings=tiny_plan(epochs=4))
+    assert len(calls) == 9
+
+
+@pytest.mark.parametrize(
+    "experiment_id", ["student-teacher", "student-teacher-sweep", "three-rings"]
+)
+def test_a_done_piece_is_read_back_from_the_metrics(experiment_id):
+    e = experiment(experiment_id)
+    if experiment_id == "student-teacher":
+        s = tiny_plan(epochs=2)
+    elif experiment_id == "three-rings":
+        s = e.settings("reduced", n_steps=20, record_every=10)
+        s["order"] = e.piece_list(s)
+    else:
+        s = e.settings("reduced")
+        names = ["dense", "per-particle, lr 0.5"]
+        tiny = tiny_plan(epochs=2)["settings"]
+        s["variants"] = {
+            n: s["variants"][n] | {"settings": s["variants"][n]["settings"] | tiny} for n in names
+        }
+        s["variants"]["dense"]["settings"]["architecture"] = "dense"
+        s["order"] = [[n, seed] for seed in (0, 1) for n in names]
+    done = [(piece, e.piece_summary(s, piece)) for piece in s["order"][:4]]
+    metrics = json.loads(json.dumps(e.metrics(s, done)))
+    for piece, summary in done:
+        assert e.summary_of(s, metrics, piece) == json.loads(json.dumps(summary))
+
+
+def _cli(tmp_path, *args):
+    cmd = [sys.executable, "-m", "kernelflows.experiments", "run", "student-teacher"]
+    return cmd + ["--out", str(tmp_path), "--settings", str(tmp_path / "s.json"), *args]
+
+
+def _group_ends(pgid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_and_sigterm_stop_the_workers_with_one_line_saying_what_was_kept(tmp_path, how):
+    s = tiny_plan(epochs=60, n_student=30)  # pieces of about a second: the stop lands mid-run
+    (tmp_path / "s.json").write_text(json.dumps(s))
+    path = tmp_path / "student-teacher.json"
+    proc = subprocess.Popen(
+        _cli(tmp_path, "--jobs", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 300
+    while not (path.exists() and read(path)["metrics"]["done"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal sends Ctrl-C to the whole group
+    else:
+        os.kill(proc.pid, signal.SIGTERM)  # a scheduler or `kill` sends it to the runner
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1].startswith("interrupted: kept student-teacher (paper) "), err
+    assert "Traceback" not in err, err
+    kept = read(path)["metrics"]["done"]
+    assert 1 <= len(kept) < 9 and f"{len(kept)} of 9 pieces" in lines[-1], err
+    assert _group_ends(proc.pid, 60.0), err  # the workers (and the resource tracker) are gone
+    # run again (serially): the kept pieces stay, the rest is computed, as a run never stopped
+    again = subprocess.run(_cli(tmp_path), capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 0, again.stderr
+    assert f"kept {len(kept)} of 9 pieces" in again.stderr
+    (ref,) = run_experiments([("student-teacher", "paper")], tmp_path / "ref", settings=s)
+    assert without_times(read(path)["metrics"]) == without_times(ref.metrics)
+
+
+def test_progress_bars_only_when_asked(tmp_path, capfd, monkeypatch):
+    from kernelflows.flows import engine, flow_progress
+
+    bars = []
+    real = engine._bar
+
+    def keep(*args):
+        bar = real(*args)
+        bars.append((bar, bar.disable))  # tqdm disables a bar when it closes
+        return bar
+
+    monkeypatch.setattr(engine, "_bar", keep)
+    s = tiny_plan(epochs=3)
+    run_experiments([("student-teacher", "paper")], tmp_path / "quiet", settings=s, quiet=True)
+    assert bars and all(disabled for _, disabled in bars)
+    assert capfd.readouterr().err == ""  # nothing at all when not asked (CI, nbval)
+    bars.clear()
+    with flow_progress("piece 7"):
+        r = experiment("student-teacher").run_piece(s, [["injection"], 0])["injection"]
+    ((bar, disabled),) = bars
+    assert not disabled and bar.desc.startswith("piece 7: student-teacher (injection)")
+    assert bar.n == bar.total == r.epochs[-1] * 5  # every step counted (5 batches per epoch)
+    assert bar.postfix == f"epoch 3, loss {r.train_loss[-1]:.4g}"  # the last snapshot's
+    assert "piece 7" in capfd.readouterr().err
+
+
+def test_estimates_schedule_the_pieces_longest_first(tmp_path):
+    s = tiny_plan()
+    doc = {
+        "id": "student-teacher",
+        "settings": s,
+        "metrics": {"done": s["order"][:4]},
+        "provenance": {"wall_seconds": 99.0},
+        "pieces": [
+            {"piece": p, "seconds": t} for p, t in zip(s["order"][:4], [4, 3, 2, 3], strict=True)
+        ],
+    }
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(doc))
+    # 4 pieces of 4, 3, 2, 3 s and 5 missing taken at their mean, 3 s: 27 s on one process;
+    # on two, longest first: 4 | 3, 3 | 3, 3 | 3, 3 | 2 (loads 13 and 14)
+    assert estimated_seconds(path, 1) == pytest.approx(27.0)
+    assert estimated_seconds(path, 2) == pytest.approx(14.0)
+    # a file written before pieces had times: its wall time shared out evenly
+    del doc["pieces"]
+    path.write_text(json.dumps(doc))
+    assert estimated_seconds(path, 1) == pytest.approx(99.0 / 4 * 9)
+    # ... and a complete file of an experiment that had no pieces then: all of them in it
+    del doc["metrics"]["done"]
+    path.write_text(json.dumps(doc))
+    assert estimated_seconds(path, 1) == pytest.approx(99.0)
+    assert estimated_seconds(path, 2) == pytest.approx(99.0 / 9 * 5)
+    assert estimated_seconds(tmp_path / "none.json") is None
+
+
+def test_list_estimates_what_the_makefile_runs():
+    from kernelflows.experiments.cli import MAKE_RESULTS
+
+    recipe = (ROOT / "Makefile").read_text().split("\nresults:")[1].split("\n\n")[0]
+    commands = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
+    assert commands == [
+        f"{'all' if scale == 'paper' else ' '.join(ids)} --scale {scale} "
+        "--out kernelflows/results --jobs $(JOBS)"
+        for ids, scale in MAKE_RESULTS
+    ]
+    assert MAKE_RESULTS[0][0] == tuple(EXPERIMENTS)
+
+
+def test_list_gives_each_experiment_an_estimate_at_each_scale(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "1 process" in out and "2 processes" in out
+    for e in ("three-rings", "student-teacher", "student-teacher-sweep"):
+        assert e in out
+
+
+def test_bad_jobs_and_settings_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="jobs"):
+        run_experiments([("collapse", "reduced")], tmp_path, jobs=0)
+    assert main(["run", "collapse", "--jobs", "0", "--out", str(tmp_path)]) == 2
+    (tmp_path / "s.json").write_text("{}")
+    assert main(["run", "collapse", "--settings", str(tmp_path / "s.json")]) == 2
+    np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), ["s.json"])
+
+
+def test_three_rings_in_pieces_is_the_summary_of_both_runs():
+    from kernelflows.experiments import three_rings_experiment
+
+    e = experiment("three-rings")
+    s = e.settings("reduced", n_steps=20, record_every=10)
+    done = [(piece, e.piece_summary(s, piece)) for piece in e.piece_list(s)]
+    metrics = e.metrics(s, done)
+    assert metrics.pop("done") == [["kale"], ["mmd"]] and metrics.pop("missing") == []
+    both = e.summarise(three_rings_experiment(s), s)
+    assert metrics.pop("seconds").keys() == both.pop("seconds").keys()
+    assert metrics == both
