@@ -54,10 +54,13 @@ figures: $(STAMP)
 # the rest (`python -m kernelflows.experiments run ID --fresh` starts one over).
 # `python -m kernelflows.experiments list` estimates each one's time from its file. The dense
 # student at N = 1000 runs its first 200 epochs only (about 2 GFlop per minibatch step, 1e5
-# steps for the published 1e4 epochs: a GPU's job).
+# steps for the published 1e4 epochs: a GPU's job). drmmd-student-teacher (reduced) reads the
+# MMD flow's runs from the sweep's file: it runs after it. At the paper scale it reads the
+# reduced student-teacher files as they stand when it runs.
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results --jobs $(JOBS)
 	$(PY) -m kernelflows.experiments run student-teacher student-teacher-dense student-teacher-sweep --scale reduced --out kernelflows/results --jobs $(JOBS)
+	$(PY) -m kernelflows.experiments run drmmd-student-teacher --scale reduced --out kernelflows/results --jobs $(JOBS)
 
 # Student versions of the lectures (nbgrader generate_assignment: solutions stubbed, outputs
 # cleared, check cells autograded) into assignments/.
@@ -162,7 +165,8 @@ $(MUTATION_STAMP): $(INSTRUCTOR_STAMP)
 MUTATED := "kernelflows.divergences.mmd.*" "kernelflows.divergences.two_sample.*" \
 	"kernelflows.divergences.kale.*" "kernelflows.divergences.kale_newton.x_duality_gap*" \
 	"kernelflows.divergences.kale_newton.x__phi*" "kernelflows.flows.mmd.*" \
-	"kernelflows.flows.perturbations.*" "kernelflows.theory.*"
+	"kernelflows.flows.perturbations.*" "kernelflows.theory.*" \
+	"kernelflows.divergences.drmmd.*" "kernelflows.flows.drmmd.*"
 
 mutation: $(MUTATION_STAMP)
 	rm -rf mutants

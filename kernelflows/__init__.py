@@ -7,7 +7,8 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.kernels` - kernels, blocked kernel sums and gradients, explicit features
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
-* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE, KSD
+* :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE and
+  the MMD-regularized f-divergences, DrMMD, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
   (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -24,26 +25,34 @@ output is float64 whatever the input dtype); randomness enters only through an `
 
 from .densities import GaussianMixture
 from .divergences import (
+    DrMMDResult,
+    DrMMDSolveError,
     KaleConvergenceError,
     KaleResult,
     PermutationTestResult,
     PhiDivergence,
+    RegularizedResult,
+    drmmd,
     kale,
     kale_path,
     ksd2,
     mmd2,
     mmd2_gaussians,
     mmd_test,
+    regularized_divergence,
+    tsallis,
 )
 from .flows import (
     Diffusion,
     FlowDivergedError,
     FlowResult,
     NoiseInjection,
+    drmmd_flow,
     kale_flow,
     kl_flow,
     ksd_descent,
     mmd_flow,
+    regularized_flow,
     run_flow,
     sliced_mmd_flow,
     svgd,
@@ -65,6 +74,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Diffusion",
+    "DrMMDResult",
+    "DrMMDSolveError",
     "EnergyKernel",
     "FlowDivergedError",
     "FlowResult",
@@ -82,6 +93,9 @@ __all__ = [
     "PhiDivergence",
     "PolynomialKernel",
     "RKHSFunction",
+    "RegularizedResult",
+    "drmmd",
+    "drmmd_flow",
     "kale",
     "kale_flow",
     "kale_path",
@@ -94,9 +108,12 @@ __all__ = [
     "mmd2_gaussians",
     "mmd_flow",
     "mmd_test",
+    "regularized_divergence",
+    "regularized_flow",
     "run_flow",
     "sliced_mmd_flow",
     "svgd",
     "train_student_teacher",
+    "tsallis",
     "witness",
 ]

@@ -1,4 +1,4 @@
-"""Plausible wrong answers to every exercise check of lectures 01-10, with the words that their
+"""Plausible wrong answers to every exercise check of lectures 01-11, with the words that their
 diagnosis must contain (used by ``tests/test_checks_catalogue.py`` and by
 ``python tests/catalogue_answers.py``, which prints each diagnosis).
 
@@ -1285,7 +1285,93 @@ L10 = family(
     answer=modes,
 )
 
-CATALOGUE: list[Wrong] = L01 + L02 + L03 + L04 + L05 + L06 + L07 + L08 + L09 + L10
+# ---------------------------------------------------------------------------------------------
+# lecture 11
+
+
+def drmmd_answer(P, Q, k, lam, how):
+    m, n = len(Q), len(P)
+    K, Kpp, Kpq = k(Q, Q), k(P, P), k(P, Q)
+    v = Kpq.mean(axis=0) - K.mean(axis=1)
+    biased = Kpp.mean() + K.mean() - 2 * Kpq.mean()
+    if how == "unbiased":
+        M2 = ((Kpp.sum() - np.trace(Kpp)) / (n * (n - 1)) + (K.sum() - np.trace(K)) / (m * (m - 1))
+              - 2 * Kpq.mean())  # fmt: skip
+    else:
+        M2 = biased
+    if how == "v without target term":
+        v = Kpq.mean(axis=0)
+    shift = {"lam I": lam, "lam I / m": lam / m}.get(how, m * lam)
+    front = {"no front": 1.0, "no 1 + lam": 1 / lam, "no 1/lam": 1 + lam}.get(how, (1 + lam) / lam)
+    return front * (M2 - v @ np.linalg.solve(K + shift * np.eye(m), v))
+
+
+L11 = family(
+    C.check_ex11_1_drmmd,
+    [
+        ("no (1 + lambda) / lambda", "no front", r"\(1 \+ lambda\) / lambda in front"),
+        ("no (1 + lambda)", "no 1 + lam", r"factor \(1 \+ lambda\) is missing"),
+        ("no 1/lambda", "no 1/lam", "1/lambda of the factor"),
+        ("lambda I instead of m lambda I", "lam I", "m lambda I, not lambda I"),
+        ("lambda I / m", "lam I / m", "not lambda I / m"),
+        ("unbiased MMD^2", "unbiased", "unbiased"),
+        ("v without the target's mean", "v without target term", "v is \\(mu_P - mu_Q\\)"),
+    ],
+    answer=drmmd_answer,
+)
+
+
+def rate_answer(P, Q, k, f2, how):
+    g_q = k(Q, P).mean(axis=1) - k(Q, Q).mean(axis=1)
+    g_p = k(P, P).mean(axis=1) - k(P, Q).mean(axis=1)
+    right = -np.mean(g_q**2) / (2 * f2)
+    return {
+        "sign": -right,
+        "no 1/2": 2 * right,
+        "times f2": right * f2 * f2,
+        "over P": -np.mean(g_p**2) / (2 * f2),
+        "KALE's C": -(mmd2(P, Q, k, "biased") - np.mean(g_q**2)) / 2,
+    }[how]
+
+
+L11 += family(
+    C.check_ex11_2_envelope_rate,
+    [
+        ("sign", "sign", "from below"),
+        ("no 1/2", "no 1/2", "factor 1/2"),
+        ("f''(1) multiplies", "times f2", r"1 / f''\(1\), not f''\(1\)"),
+        ("average over P", "over P", "over the target Q"),
+        ("lecture 08's C", "KALE's C", "lecture 08's C"),
+    ],
+    answer=rate_answer,
+)
+
+
+def tsallis_answer(h, alpha, how):
+    a = alpha / (alpha - 1)
+    base = 1 + np.asarray(h, dtype=float) / a
+    right = np.maximum(base, 0.0) ** a - 1
+    with np.errstate(invalid="ignore"):
+        return {
+            "no clamp": base**a - 1,
+            "no -1": right + 1,
+            "0 below": np.where(base > 0, right, 0.0),
+            "sign": -right,
+        }[how]
+
+
+L11 += family(
+    C.check_ex11_3_tsallis_conjugate,
+    [
+        ("no clamp at p = 0", "no clamp", "boundary p = 0"),
+        ("no -1", "no -1", "constant -1 is missing"),
+        ("0 below the threshold", "0 below", r"-f\(0\), not 0"),
+        ("sign", "sign", "sign is flipped"),
+    ],
+    answer=tsallis_answer,
+)
+
+CATALOGUE: list[Wrong] = L01 + L02 + L03 + L04 + L05 + L06 + L07 + L08 + L09 + L10 + L11
 
 
 def main() -> None:

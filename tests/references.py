@@ -58,3 +58,21 @@ def central_difference(fun, Z, eps=1e-6):
         Zm[idx] -= eps
         out[idx] = (fun(Zp) - fun(Zm)) / (2 * eps)
     return out
+
+
+def drmmd_by_hand(X, Y, s, lam):
+    """DrMMD_lam(X || Y) = (1 + lam)/lam [MMD^2 - v^T (K_YY + m lam I)^-1 v] (the paper's
+    estimator, plug-in MMD^2) and the velocity -grad f at the rows of X, f = (1 + lam)/lam
+    [mu_X - mu_Y - sum_i a_i k(y_i, .)], by numpy's dense solve."""
+    m = len(Y)
+    Kyy = gauss(Y, Y, s)
+    v = gauss(Y, X, s).mean(axis=1) - Kyy.mean(axis=1)
+    a = np.linalg.solve(Kyy + m * lam * np.eye(m), v)
+    mmd2 = gauss(X, X, s).mean() - 2 * gauss(X, Y, s).mean() + Kyy.mean()
+    value = (1 + lam) / lam * (mmd2 - v @ a)
+    grad = (
+        gauss_grad_first(X, X, s).mean(axis=1)
+        - gauss_grad_first(X, Y, s).mean(axis=1)
+        - np.einsum("j,ijd->id", a, gauss_grad_first(X, Y, s))
+    )
+    return value, -(1 + lam) / lam * grad

@@ -83,6 +83,11 @@ NOT_GIVEN_AWAY = {
     "check_ex4_1_displacement_gap": [r"1 - 2 k\(a\) \+ k\(2a\)"],
     "check_ex4_3_lojasiewicz": [r"4 ?t ?/ ?S\^2", r"4 / S\^2", r"S\^2 ?/ ?2", r"2 F / sqrt"],
     "check_ex7_2_chi2_conjugate": [r"1 \+ v ?/ ?2"],
+    "check_ex11_2_envelope_rate": [r"E_Q \(mu_P - mu_Q\)\^2 / \(2"],
+    "check_ex11_3_tsallis_conjugate": [
+        r"alpha ?/ ?\(alpha ?- ?1\)\)",
+        r"\(alpha - 1\) h ?/ ?alpha",
+    ],
 }
 
 

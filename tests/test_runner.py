@@ -104,13 +104,13 @@ def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_p
 
 
 @pytest.mark.parametrize(
-    "experiment_id", ["student-teacher", "student-teacher-sweep", "three-rings"]
+    "experiment_id", ["student-teacher", "student-teacher-sweep", "three-rings", "mixture"]
 )
 def test_a_done_piece_is_read_back_from_the_metrics(experiment_id):
     e = experiment(experiment_id)
     if experiment_id == "student-teacher":
         s = tiny_plan(epochs=2)
-    elif experiment_id == "three-rings":
+    elif experiment_id in ("three-rings", "mixture"):
         s = e.settings("reduced", n_steps=20, record_every=10)
         s["order"] = e.piece_list(s)
     else:
@@ -181,17 +181,17 @@ def test_ctrl_c_and_sigterm_stop_the_workers_with_one_line_saying_what_was_kept(
 
 
 def test_progress_bars_only_when_asked(tmp_path, capfd, monkeypatch):
-    from kernelflows.flows import engine, flow_progress
+    from kernelflows.flows import flow_progress, progress
 
     bars = []
-    real = engine._bar
+    real = progress.progress_bar
 
     def keep(*args):
         bar = real(*args)
         bars.append((bar, bar.disable))  # tqdm disables a bar when it closes
         return bar
 
-    monkeypatch.setattr(engine, "_bar", keep)
+    monkeypatch.setattr(progress, "progress_bar", keep)
     s = tiny_plan(epochs=3)
     run_experiments([("student-teacher", "paper")], tmp_path / "quiet", settings=s, quiet=True)
     assert bars and all(disabled for _, disabled in bars)
@@ -265,14 +265,35 @@ def test_bad_jobs_and_settings_are_refused(tmp_path):
     np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), ["s.json"])
 
 
-def test_three_rings_in_pieces_is_the_summary_of_both_runs():
-    from kernelflows.experiments import three_rings_experiment
+@pytest.mark.parametrize("experiment_id", ["three-rings", "mixture"])
+def test_runs_in_pieces_give_the_summary_of_all_runs_at_once(experiment_id):
+    from kernelflows.experiments import mixture_experiment, three_rings_experiment
 
-    e = experiment("three-rings")
+    everything = {"three-rings": three_rings_experiment, "mixture": mixture_experiment}
+    e = experiment(experiment_id)
     s = e.settings("reduced", n_steps=20, record_every=10)
     done = [(piece, e.piece_summary(s, piece)) for piece in e.piece_list(s)]
     metrics = e.metrics(s, done)
-    assert metrics.pop("done") == [["kale"], ["mmd"]] and metrics.pop("missing") == []
-    both = e.summarise(three_rings_experiment(s), s)
-    assert metrics.pop("seconds").keys() == both.pop("seconds").keys()
-    assert metrics == both
+    assert metrics.pop("done") == e.piece_list(s) and metrics.pop("missing") == []
+    assert len(e.piece_list(s)) == (2 if experiment_id == "three-rings" else 6)
+    at_once = e.summarise(everything[experiment_id](s), s)
+    if "seconds" in at_once:  # wall times: the same runs, not the same seconds
+        assert metrics.pop("seconds").keys() == at_once.pop("seconds").keys()
+    assert metrics == at_once  # each run is the same alone (its own noise stream)
+
+
+@pytest.mark.parametrize("experiment_id", ["three-rings", "mixture"])
+def test_compute_runs_of_runs_in_pieces_gives_what_compute_gives(experiment_id, monkeypatch):
+    from dataclasses import replace as changed
+
+    from kernelflows.experiments import EXPERIMENTS, compute, compute_runs
+
+    e = experiment(experiment_id)
+    small = e.settings("reduced", n_steps=20, record_every=10)
+    monkeypatch.setitem(EXPERIMENTS, experiment_id, changed(e, scales=lambda scale: small))
+    metrics, runs = compute_runs(experiment_id, "reduced")
+    assert sorted(runs.runs) == sorted(p[0] for p in e.piece_list(small))  # every run at once
+    again = compute(experiment_id, "reduced")  # piece by piece
+    for m in (metrics, again):
+        m.pop("seconds", None)
+    assert metrics == again

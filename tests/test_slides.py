@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kernelflows.course.slides import SLIDES, lectures_used, normalise_title, slide_table
+from kernelflows.course.slides import (
+    AFTER_THE_TALK,
+    SLIDES,
+    after_table,
+    lectures_used,
+    normalise_title,
+    slide_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TALKS = sorted((ROOT.parent / "shared" / "seed").glob("000_*.txt"))
@@ -56,3 +63,12 @@ def test_titles_are_unique_and_the_table_has_a_row_each():
     titles = [s.title for s in SLIDES]
     assert len(titles) == len(set(titles))
     assert len(slide_table().splitlines()) == len(SLIDES) + 2
+
+
+def test_the_lectures_after_the_talk_exist_with_their_sections():
+    for topic in AFTER_THE_TALK:
+        for stem, section in topic.where:
+            assert (ROOT / "lectures" / f"{stem}.ipynb").exists(), stem
+            assert any(h.startswith(section) for h in _headings(stem)), (topic.title, section)
+    assert not {t.title for t in AFTER_THE_TALK} & {s.title for s in SLIDES}  # not slides
+    assert len(after_table().splitlines()) == len(AFTER_THE_TALK) + 2

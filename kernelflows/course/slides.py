@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Slide", "SLIDES", "normalise_title", "slide_table", "lectures_used"]
+__all__ = [
+    "AFTER_THE_TALK",
+    "Slide",
+    "SLIDES",
+    "after_table",
+    "normalise_title",
+    "slide_table",
+    "lectures_used",
+]
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,50 @@ SLIDES: tuple[Slide, ...] = (
     _s("NeurIPS 2020", "discriminator driven latent sampling", (L08, "6. KALE as a GAN critic")),
     _s("Questions?", "the questions at the end of each lecture", ARC),
 )
+
+
+L10, L11 = "10_beyond", "11_after_the_talk"
+
+#: After the talk: what the course computes past the slides (not slide titles: topics), with the
+#: lecture and section of each, in the same form as :data:`SLIDES`.
+AFTER_THE_TALK: tuple[Slide, ...] = (
+    _s(
+        "Beyond the talk: score-based and sliced flows",
+        "SVGD, KSD descent, Langevin, the sliced MMD flow on the mixture",
+        (L10, "1. Seven flows, one target"),
+    ),
+    _s(
+        "After the talk: MMD-regularized f-divergences",
+        "Moreau envelopes of f-divergences in the RKHS; KALE is the KL case",
+        (L11, "1. One template"),
+    ),
+    _s(
+        "After the talk: DrMMD",
+        "the chi^2 envelope without sigma >= 0; its flow",
+        (L11, "1. One template"),
+        (L11, "5. The DrMMD flow"),
+    ),
+    _s(
+        "After the talk: the lambda limits of the family",
+        "every member is the MMD at large lambda and its f-divergence at small lambda",
+        (L11, "2. $\\lambda\\to\\infty$"),
+        (L11, "3. $\\lambda\\to0$"),
+    ),
+    _s(
+        "After the talk: the flows side by side",
+        "MMD, KALE, regularized chi^2 and Tsallis 3, DrMMD on the rings and the mixture",
+        (L11, "4. The flows side by side"),
+    ),
+)
+
+
+def after_table() -> str:
+    """The lectures past the talk as a Markdown table: topic, what, lecture and section."""
+    rows = ["| after the talk | what | computed in |", "|---|---|---|"]
+    for s in AFTER_THE_TALK:
+        places = "; ".join(f"**{lec[:2]}** {section}" for lec, section in s.where)
+        rows.append(f"| {s.title.replace('|', '/')} | {s.what} | {places} |")
+    return "\n".join(rows)
 
 
 def normalise_title(title: str) -> str:

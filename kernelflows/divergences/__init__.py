@@ -6,7 +6,12 @@
 * :mod:`.ipm` - Kolmogorov and Wasserstein-1 distances of 1-D samples (other IPMs);
 * :mod:`.phi` - phi-divergences, their conjugates and Gaussian closed forms;
 * :mod:`.kale` - KALE (the problem, its certified value and witness) and :mod:`.kale_newton`,
-  its one Newton solver;
+  the one Newton solver of KALE and of the Moreau envelopes, with the entropies of
+  :mod:`.entropies` as its separable part;
+* :mod:`.regularized` - the MMD-regularized f-divergences (Moreau envelopes; KALE is the KL
+  case), the Tsallis divergences;
+* :mod:`.drmmd` - DrMMD, the (de)-regularized MMD (Chen et al., JMLR 2025): its value, witness
+  and the target's certified factorisation;
 * :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
   kernel, KSD^2, the SVGD velocity (the Stein direction) and the velocity of KSD descent;
 * :mod:`.velocity` - the one velocity contract: every velocity here (``mmd_velocity``,
@@ -18,6 +23,7 @@ A new divergence gets its own module here (its value, first variation and veloci
 velocity field in :mod:`kernelflows.flows`.
 """
 
+from .drmmd import DrMMDResult, DrMMDSolveError, TargetFactorisation, drmmd
 from .ipm import IPMResult, empirical_cdf, kolmogorov_1d, wasserstein1_1d
 from .kale import KaleConvergenceError, KaleProblem, KaleResult, kale, kale_path, kale_weighted
 from .mmd import ESTIMATORS, mmd2, mmd2_gaussians, mmd_energy, mmd_velocity, signed_weights
@@ -38,6 +44,13 @@ from .phi import (
     tv_gaussians_equal_cov,
     variational_objective,
 )
+from .regularized import (
+    RegularizedProblem,
+    RegularizedResult,
+    TsallisDivergence,
+    regularized_divergence,
+    tsallis,
+)
 from .sliced import (
     energy_slicing_constant,
     random_directions,
@@ -52,6 +65,10 @@ from .velocity import FieldStep, mean_speed2
 __all__ = [
     "CHI2",
     "DIVERGENCES",
+    "DrMMDResult",
+    "DrMMDSolveError",
+    "TargetFactorisation",
+    "drmmd",
     "ESTIMATORS",
     "FieldStep",
     "IPMResult",
@@ -70,6 +87,11 @@ __all__ = [
     "KaleProblem",
     "KaleResult",
     "PermutationTestResult",
+    "RegularizedProblem",
+    "RegularizedResult",
+    "TsallisDivergence",
+    "regularized_divergence",
+    "tsallis",
     "PhiDivergence",
     "empirical_cdf",
     "energy_slicing_constant",

@@ -1,4 +1,4 @@
-"""One Newton solver for the KALE dual, cold or warm-started, that certifies or refuses.
+"""One Newton solver for KALE and the Moreau envelopes of f-divergences: certify or refuse.
 
 The dual (Glaser, Arbel, Gretton, NeurIPS 2021, Section 3; notation of
 :mod:`kernelflows.divergences.kale`): over alpha > 0,
@@ -10,29 +10,32 @@ with gradient g = u - f, u = log(m alpha), f = (kbar - K alpha) / lam (the witne
 samples), and Hessian diag(1/alpha) + K / lam = S^-1 B S^-1, S = diag(sqrt(alpha)),
 B = I + S K S / lam (eigenvalues >= 1 whatever the scale of alpha).
 
+**The general problem.** 1 + J is the KL case of the primal of a Moreau envelope
+(:mod:`.regularized`): sum_i w_i F(z_i / w_i) + the same quadratic, F an entropy on blocks
+(:class:`~.entropies.Separable`). u = log(z / w), gradient F'(p) - f, Hessian diag(r / z) +
+K / lam, r = p F''(p) (KL: r = 1, KALE's arithmetic unchanged), S = diag(sqrt(z / r)). An entropy
+with a barrier is minimised as F = f - tau log p, tau a tenth of the certified gap (path
+following; those coordinates step along the Newton line, at most 99% of the way to zero).
+
 **Certificate.** The duality gap between the dual value (1 + lam)(1 + J(alpha)) and the primal
 objective at f_alpha is, after the c terms cancel,
 
     gap = (1 + lam) (1/m) sum_i exp(u_i) phi(g_i),    phi(g) = g - 1 + exp(-g) >= 0,
 
-a sum of non-negative terms computed without cancellation (a series for small g). The solver
-stops when gap <= tol * max(1, KALE) (KALE known when c is given, else gap <= tol), and only
-then: the Newton decrement, which the gap dominates but does not bound when K / lam is large,
-is not used to stop. A solve that cannot reach the tolerance (rounding floor, no descent, the
-iteration budget) raises :class:`KaleConvergenceError` with the gap it reached.
+non-negative terms without cancellation (a series for small g); in general ``scale`` x sum_i
+w_i [f(p_i) + f*(h_i) - p_i h_i], the witness scaled by t <= 1 into h <= f'(infinity) if that
+is finite (plus (1 - t)^2 ||e||^2 / (2 lam)). It stops when gap <= tol * max(1, KALE) (KALE
+known when c is given, else gap <= tol), and only then; a solve that cannot reach it (rounding
+floor, no descent, the budget) raises :class:`KaleConvergenceError`.
 
-**Steps.** Newton systems B w = S g are solved through a Cholesky factor of B made at the
-current alpha, or, when a factor made at a nearby alpha_ref exists (delta = max_i |alpha_ref,i /
-alpha_i - 1| <= ``refactor_at``), by conjugate gradients preconditioned with it: the
-eigenvalues of the preconditioned system lie in [1 - delta, 1 + delta], so along a flow one
-factorisation serves many steps (``reuse=True`` keeps the factor's explicit inverse, cheaper to
-apply at the sizes of a flow). Coordinates that the full step would drive below zero
-("blocked") are moved along alpha_i exp(t d_i / alpha_i) and the free coordinates' step is
-re-solved with that change fixed (a projected Newton correction, Bertsekas, SIAM J. Control
-Optim. 1982); growing coordinates move along the Newton line. A backtracking (Armijo) line search
-on J uses the change of J computed from the change of alpha, so that it still decides near the
-optimum where J itself is dominated by rounding. The iterate is u = log(m alpha), so that
-coefficients of size exp(-1000) neither underflow nor stall.
+**Steps.** Newton systems B w = S g are solved by a Cholesky factor of B at the current alpha,
+or, with a factor made at a nearby alpha_ref (delta = max_i |alpha_ref,i / alpha_i - 1| <=
+``refactor_at``), by CG preconditioned with it (eigenvalues in [1 - delta, 1 + delta]: along a
+flow one factorisation serves many steps; ``reuse=True`` keeps its explicit inverse).
+Coordinates the full step would drive below zero move along alpha_i exp(t d_i / alpha_i), the
+others' step re-solved with that change fixed (projected Newton, Bertsekas, SIAM J. Control
+Optim. 1982). The Armijo line search on J uses the change of J computed from the change of
+alpha (it decides where J itself is rounding); u = log(m alpha) keeps exp(-1000) alive.
 """
 
 from __future__ import annotations
@@ -43,10 +46,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from scipy.linalg.lapack import dpotri
-from scipy.special import logsumexp
 
 from .._validation import positive, positive_int
 from ..kernels import blas_one_thread
+from .entropies import KLEntropy, Separable
 
 __all__ = [
     "FD_TOL",
@@ -77,28 +80,21 @@ _MIN_TOL = 4.0 * float(np.finfo(np.float64).eps)
 
 
 class KaleConvergenceError(RuntimeError):
-    """The KALE dual could not be solved to its tolerance: the message says what was reached."""
+    """The KALE dual could not be solved to its tolerance: the message says what was reached
+    (``state``: the solver's last iterate, uncertified, or None)."""
 
-
-def _phi(g: np.ndarray) -> np.ndarray:
-    """g - 1 + exp(-g) >= 0, accurate for small |g| (a series there)."""
-    series = g * g * (0.5 - g * (1.0 / 6.0 - g / 24.0))
-    with np.errstate(over="ignore"):
-        return np.where(np.abs(g) < 1e-3, series, g + np.expm1(-g))
+    state = None
 
 
 def duality_gap(u, f, lam: float) -> float:
     """(1 + lam) (1/m) sum_i exp(u_i) phi(u_i - f_i): the certified gap of the dual iterate u."""
-    g = u - f
-    with np.errstate(over="ignore", invalid="ignore"):
-        terms = np.exp(u) * _phi(g)
-    total = float(np.sum(terms)) / len(u)
+    total = KLEntropy().gap_sum(u, f, None)
     return (1.0 + lam) * total if np.isfinite(total) else math.inf
 
 
 @dataclass(frozen=True)
 class _Reference:
-    """A factorisation of B at alpha_ref: the preconditioner of later Newton systems."""
+    """A factorisation of B at u_ref (u - log r): the preconditioner of later Newton systems."""
 
     u: np.ndarray
     factor: tuple
@@ -117,7 +113,8 @@ class DualState:
     ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
     at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
     ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
-    ``cg_iterations`` (over all the solves that led to it: warm starts carry them on).
+    ``cg_iterations`` (over all the solves that led to it: warm starts carry them on). In general
+    u = log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
     """
 
     u: np.ndarray
@@ -128,24 +125,29 @@ class DualState:
     newton_steps: int = 0
     cholesky: int = 0
     cg_iterations: int = 0
+    tau: float = 0.0
+    t: float = 1.0
+    log_w: np.ndarray | float | None = None
 
     @property
     def alpha(self) -> np.ndarray:
-        return np.exp(self.u - math.log(len(self.u)))
+        return np.exp(self.log_alpha)
 
     @property
     def log_alpha(self) -> np.ndarray:
-        return self.u - math.log(len(self.u))
+        if self.log_w is None:
+            return self.u - math.log(len(self.u))
+        return self.u + self.log_w
 
 
 class KaleNewton:
     """Damped Newton on the KALE dual for one Gram matrix K_QQ and one lam.
 
-    ``solve(kbar, c=None, start=None)`` returns a :class:`DualState` whose gap is certified below
-    ``tol * max(1, KALE)`` (KALE computable when ``c`` is given; else gap <= ``tol``), or raises
-    :class:`KaleConvergenceError`. ``start`` is a previous :class:`DualState` (warm start: its
-    factorisation is reused while alpha stays near), a positive alpha, or None (alpha = 1/m, the
-    lam -> infinity solution).
+    ``solve(kbar, c=None, *, start=None)``: a :class:`DualState` with gap <= ``tol * max(1,
+    KALE)`` (KALE known when ``c`` is given; else gap <= ``tol``), or :class:`KaleConvergenceError`.
+    ``start``: a previous :class:`DualState` (its factorisation reused while alpha stays near), a
+    positive alpha, or None (alpha = 1/m). ``separable`` (None: KALE's KL entropy) makes it a
+    Moreau envelope's solver, its value times ``scale`` (None: 1 + lam); a constraint needs ``c``.
     """
 
     def __init__(
@@ -159,6 +161,8 @@ class KaleNewton:
         cg_rtol: float | None = None,
         max_cg: int = 12,
         reuse: bool = False,
+        separable: Separable | None = None,
+        scale: float | None = None,
     ):
         K = np.ascontiguousarray(K_qq, dtype=np.float64)
         if K.ndim != 2 or K.shape[0] != K.shape[1] or len(K) == 0:
@@ -171,21 +175,24 @@ class KaleNewton:
         self.tol = positive(tol, "tol")
         self.max_iter = positive_int(max_iter, "max_iter")
         self.refactor_at = positive(refactor_at, "refactor_at")
-        # CG only shapes the Newton direction (the gap certifies the answer): a flow's warm steps
-        # (reuse=True) stop CG at 1e-6 (the published three-rings KALE run takes as many Newton
-        # steps as at 1e-8, 0.99 per flow step, with 2.5 CG iterations per step instead of 4.2;
-        # at 1e-5 Newton steps grow by 10%), a cold solve at 1e-10, where Newton's last full step
-        # leaves alpha well inside the certified region
-        self.cg_rtol = positive(
-            (1e-6 if reuse else 1e-10) if cg_rtol is None else cg_rtol, "cg_rtol"
-        )
+        # CG only shapes the Newton direction (the gap certifies): a flow's warm steps stop it at
+        # 1e-6 (three rings: Newton steps as at 1e-8, 2.5 CG iterations a step instead of 4.2; at
+        # 1e-5 Newton steps grow by 10%), a cold solve at 1e-10 (Newton's last step lands inside)
+        rtol = (1e-6 if reuse else 1e-10) if cg_rtol is None else cg_rtol
+        self.cg_rtol = positive(rtol, "cg_rtol")
         self.max_cg = positive_int(max_cg, "max_cg")
         self.reuse = bool(reuse)
-        self._log_m = math.log(self.m)
+        if separable is None:
+            separable = Separable([(KLEntropy(), self.m, 1.0 / self.m)])
+        self.sep = separable
+        if self.sep.size != self.m:
+            raise ValueError(f"separable has {self.sep.size} coordinates for K of size {self.m}")
+        self.scale = 1.0 + self.lam if scale is None else positive(scale, "scale")
+        self._log_w = self.sep.log_w
 
     # -- pieces ------------------------------------------------------------------------------
-    def _factor(self, u) -> _Reference:
-        s = np.exp(0.5 * (u - self._log_m))
+    def _factor(self, ueff) -> _Reference:
+        s = np.exp(0.5 * (ueff + self._log_w))
         B = (s[:, None] * self.K) * (s[None, :] / self.lam)
         B[np.diag_indices_from(B)] += 1.0
         try:
@@ -198,7 +205,7 @@ class KaleNewton:
             if info == 0:
                 inverse = np.tril(inv)
                 inverse += np.tril(inverse, -1).T
-        return _Reference(u, factor, inverse)
+        return _Reference(ueff, factor, inverse)
 
     def _pcg(self, b, s, dinv, ref: _Reference):
         """Solve (I + S K S / lam) w = b by CG preconditioned with D^-1 B_ref^-1 D^-1.
@@ -232,7 +239,7 @@ class KaleNewton:
             rz = rz_new
         return w, Ksw, 4 * self.max_cg, False
 
-    def _blocked_correction(self, g, alpha, s, d_u, blocked):
+    def _blocked_correction(self, g, alpha, s, d_u, blocked, r):
         """Re-solve the Newton system on the free coordinates, the blocked ones moved as they
         will (alpha_i (exp(d_u,i) - 1), nearly -alpha_i): H_FF d_F = -(g_F + K_FB delta_B / lam)
         in the scaled form (I + S_F K_FF S_F / lam). One Cholesky of the free block."""
@@ -250,38 +257,62 @@ class KaleNewton:
             check_finite=False,
         )
         d_u = d_u.copy()
-        # d_F / alpha_F = w_F / s_F = rhs - K_FF S_F w_F / lam (from B_F w_F = S_F rhs), which
-        # needs no division by an alpha that may have underflowed
+        # d_F / alpha_F = w_F / s_F = rhs - K_FF S_F w_F / lam: no division by a tiny alpha
         d_u[free] = rhs - K_ff @ (s_f * w_f) / lam
+        if r is not None:
+            d_u[free] /= r[free]  # d_F / z_F = (rhs - K_FF S_F w_F / lam) / r_F in general
         return d_u
 
-    def value(self, state: DualState, c: float) -> float:
-        """(1 + lam) x the primal objective at f_alpha (a lower bound on KALE_lam), >= 0.
+    def _certificate(self, u, alpha, K_alpha, f_q, c, extra=None):
+        """The certified gap (times ``scale``) and the scaling t <= 1 of the witness; ``extra``
+        = (C, d): more points where the witness, (d - C z) / lam there, meets the constraint."""
+        sep, t = self.sep, 1.0
+        if sep.bound < math.inf:
+            top = float(np.max(f_q))
+            if extra is not None:
+                top = max(top, float(np.max(extra[1] - extra[0] @ alpha)) / self.lam)
+            if top >= sep.bound:
+                t = sep.bound * (1.0 - 1e-12) / top if top > 0 else 0.0
+        total = sep.gap_sum(u, f_q if t == 1.0 else t * f_q)
+        if t < 1.0:
+            e2 = max(c - 2.0 * self.lam * float(f_q @ alpha) - float(alpha @ K_alpha), 0.0)
+            total += (1.0 - t) ** 2 * e2 / (2.0 * self.lam)
+        return (self.scale * total if np.isfinite(total) else math.inf), t
 
-        KALE is never negative (f = 0 gives 0), so a primal value below 0 is replaced by 0,
-        which is the better lower bound.
+    def value(self, state: DualState, c: float) -> float:
+        """``scale`` x the objective of the witness at alpha (a lower bound on the optimum), >= 0.
+
+        KALE: (1 + lam) x its primal at f_alpha (f = 0 gives 0: a negative value becomes 0). In
+        general the witness is t h, h = (kbar - K z) / lam: t <e, mu_P> / lam - t^2 ||e||^2 /
+        (2 lam) - sum w f*(t h), e = mu_P - sum z k(c, .), <e, mu_P> = c - lam h.z - z.K z.
         """
         lam = self.lam
         alpha = state.alpha
         f = state.f_q
-        # mean f(X) - lam/2 ||f||^2 = (c - a^T K a) / (2 lam), and 1 - mean exp f = -mean expm1 f:
-        # written so, nothing cancels at large lam, where f is small and KALE ~ MMD^2 / 2
-        if np.max(np.abs(f)) < 1.0:
-            one_minus_mean_exp = -float(np.mean(np.expm1(f)))
+        quad = float(alpha @ state.K_alpha)
+        if state.t == 1.0:
+            # mean f(X) - lam/2 ||f||^2 = (c - a^T K a) / (2 lam), and mean f*(f) written so that
+            # nothing cancels at large lam, where f is small and KALE ~ MMD^2 / 2
+            primal = (c - quad) / (2.0 * lam) - self.sep.conj_sum(f)
         else:
-            one_minus_mean_exp = 1.0 - math.exp(float(logsumexp(f)) - self._log_m)
-        primal = (c - float(alpha @ state.K_alpha)) / (2.0 * lam) + one_minus_mean_exp
-        return max((1.0 + lam) * primal, 0.0)
+            t, hz = state.t, lam * float(f @ alpha)
+            e2 = max(c - 2.0 * hz - quad, 0.0)
+            primal = t * (c - hz - quad) / lam - t * t * e2 / (2.0 * lam)
+            primal -= self.sep.conj_sum(t * f)
+        return max(self.scale * primal, 0.0)
 
     # -- the solve -------------------------------------------------------------------------------
     @blas_one_thread()
-    def solve(self, kbar, c: float | None = None, *, start=None) -> DualState:
-        K, lam, log_m, m = self.K, self.lam, self._log_m, self.m
+    def solve(self, kbar, c: float | None = None, *, start=None, extra=None) -> DualState:
+        K, lam, m, sep = self.K, self.lam, self.m, self.sep
+        log_w = self._log_w
         kbar = np.asarray(kbar, dtype=np.float64)
         if kbar.shape != (m,) or not np.all(np.isfinite(kbar)):
             raise ValueError(f"kbar must be a finite vector of shape ({m},)")
         if c is not None and not np.isfinite(c):
             raise ValueError("c must be finite")
+        if c is None and sep.bound < math.inf:
+            raise ValueError("c is needed to certify a problem with a dual constraint")
         if self.tol < _MIN_TOL:
             # a float64 KALE value is known to a few eps at best: a smaller gap certifies nothing
             raise KaleConvergenceError(
@@ -290,100 +321,129 @@ class KaleNewton:
             )
         ref = None
         counters = [0, 0, 0]
+        tau = math.inf if sep.n_barrier else 0.0
+        state_w = None if sep.kl else log_w
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
+            if sep.n_barrier and start.tau > 0:
+                tau = -start.tau  # kept below if the start is still near its path (see there)
         elif start is None:
-            u = np.zeros(m)
-            K_alpha = K @ np.full(m, 1.0 / m)
+            u = sep.cold_start()
+            K_alpha = K @ (np.full(m, 1.0 / m) if sep.kl else np.exp(u + log_w))
         else:
             a0 = np.asarray(start, dtype=np.float64)
             if a0.shape != (m,) or not np.all(np.isfinite(a0)) or np.any(a0 <= 0):
                 raise ValueError(f"start must be a positive finite vector of shape ({m},)")
-            u = np.log(m * a0)
+            u = np.log(m * a0) if sep.kl else np.log(a0) - log_w
             K_alpha = K @ a0
         newton, chol, cg_total = counters
-        alpha = np.exp(u - log_m)
+        alpha = np.exp(u + log_w)
         stalled = 0
         for it in range(self.max_iter + 1):
             f_q = (kbar - K_alpha) / lam
-            gap = duality_gap(u, f_q, lam)
+            gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
-            state = DualState(u, K_alpha, f_q, gap, ref, newton, chol, cg_total)
+            state = DualState(
+                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w
+            )
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))
             if gap <= self.tol * scale:
                 return state
             if it == self.max_iter:
-                self._refuse("ran out of its iteration budget", gap, scale, it)
+                self._refuse("ran out of its iteration budget", gap, scale, it, state)
             if stalled >= 3:
-                self._refuse("stopped making progress (3 null steps)", gap, scale, it)
+                self._refuse("stopped making progress (3 null steps)", gap, scale, it, state)
+            if sep.n_barrier:  # follow the barrier's path: tau a tenth of the gap per barrier
+                target = 0.1 * gap / (self.scale * sep.n_barrier)
+                if tau < 0:  # a warm start keeps its tau unless its gap left the path
+                    tau = -tau if target <= 10.0 * -tau else math.inf
+                tau = min(tau, target)
             # -- Newton direction --------------------------------------------------------------
-            g = u - f_q
-            s = np.sqrt(alpha)
+            grad_f = sep.grad(u, tau)
+            g = grad_f - f_q
+            r = sep.curvature(u, tau)
+            s = np.sqrt(alpha) if r is None else np.sqrt(alpha / r)
+            ueff = u if r is None else u - np.log(r)
             b = s * g
             delta = math.inf
             if ref is not None:
                 with np.errstate(over="ignore"):
-                    delta = float(np.max(np.abs(np.expm1(ref.u - u))))
+                    delta = float(np.max(np.abs(np.expm1(ref.u - ueff))))
             w = None
             if delta <= self.refactor_at:
-                w, Ksw, iters, ok = self._pcg(b, s, np.exp(0.5 * (ref.u - u)), ref)
+                w, Ksw, iters, ok = self._pcg(b, s, np.exp(0.5 * (ref.u - ueff)), ref)
                 cg_total += iters
                 if not ok:
                     w = None
             if w is None:
-                ref = self._factor(u)
+                ref = self._factor(ueff)
                 chol += 1
                 w = ref.apply(b)
                 Ksw = K @ (s * w)
+                if r is not None:  # one step of refinement: a barrier makes B ill-conditioned
+                    w += ref.apply(b - w - s * Ksw / lam)
+                    Ksw = K @ (s * w)
             decrement2 = float(b @ w)
             d_u = -g + Ksw / lam
+            if r is not None:
+                d_u /= r
             slope = -decrement2
             blocked = d_u <= -1.0
+            if sep.barrier_mask is not None:
+                blocked &= ~sep.barrier_mask
             if np.any(blocked) and not np.all(blocked):
-                corrected = self._blocked_correction(g, alpha, s, d_u, blocked)
+                corrected = self._blocked_correction(g, alpha, s, d_u, blocked, r)
                 chol += 1
                 corrected_slope = float(g @ (alpha * corrected))
                 if corrected_slope < 0:
                     d_u, slope = corrected, corrected_slope
             if not slope < 0:
-                self._refuse("found no descent direction", gap, scale, it)
+                self._refuse("found no descent direction", gap, scale, it, state)
             # -- line search on the change of J ------------------------------------------------
-            t, accepted = 1.0, False
+            t_step, accepted = 1.0, False
             grow = d_u >= 0
+            if sep.barrier_mask is not None:
+                # barrier coordinates move along the Newton line in z, at most 99% of the way to
+                # zero (the fraction to the boundary of interior-point methods): the barrier's
+                # model is only trusted there
+                grow = grow | sep.barrier_mask
+                falling = sep.barrier_mask & (d_u < 0)
+                if np.any(falling):
+                    t_step = min(1.0, 0.99 / float(np.max(-d_u[falling])))
+            line = np.where(grow, d_u, 0.0)
             for _ in range(50):
-                u_new = u + np.where(grow, np.log1p(t * np.maximum(d_u, 0.0)), t * d_u)
+                u_new = u + np.where(grow, np.log1p(t_step * line), t_step * d_u)
                 if np.max(u_new) < 700.0:
                     delta_alpha = alpha * np.expm1(u_new - u)
                     K_alpha_new = K @ (alpha + delta_alpha)
-                    change = (
-                        float(delta_alpha @ (u_new - 1.0))
-                        + float(alpha @ (u_new - u))
-                        + 0.5 * float(delta_alpha @ (K_alpha_new + K_alpha - 2.0 * kbar)) / lam
+                    change = sep.change_sum(u, u_new, alpha, delta_alpha, tau) + (
+                        0.5 * float(delta_alpha @ (K_alpha_new + K_alpha - 2.0 * kbar)) / lam
                     )
-                    if change <= 1e-4 * t * slope:
+                    if change <= 1e-4 * t_step * slope:
                         accepted = True
                         break
-                t *= 0.5
+                t_step *= 0.5
             if not accepted:
-                self._refuse("could not decrease the dual (rounding floor)", gap, scale, it)
-            # a null step: J moved by less than its rounding level (the terms it is made of)
-            size = (
-                float(alpha @ np.abs(u))
-                + float(np.sum(alpha))
-                + abs(float(alpha @ (K_alpha - 2.0 * kbar))) / lam
-            )
-            stalled = stalled + 1 if abs(change) <= 1e-14 * size else 0
+                self._refuse("could not decrease the dual (rounding floor)", gap, scale, it, state)
+            # a null step: J moved by less than the rounding level of the terms of its change
+            da = np.abs(delta_alpha)
+            terms = np.abs(K_alpha_new) + np.abs(K_alpha) + 2.0 * np.abs(kbar)
+            size = float(da @ (np.abs(grad_f) + 1.0)) + 0.5 * float(da @ terms) / lam
+            stalled = stalled + 1 if abs(change) <= 1e-13 * size else 0
             u, K_alpha = u_new, K_alpha_new
-            alpha = np.exp(u - log_m)
+            alpha = np.exp(u + log_w)
             newton += 1
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _refuse(self, what: str, gap: float, scale: float, it: int):
-        raise KaleConvergenceError(
-            f"KALE dual solver {what} after {it} Newton step(s): duality gap {gap:.3e} > "
+    def _refuse(self, what: str, gap: float, scale: float, it: int, state=None):
+        problem = "KALE" if self.sep.kl else self.sep.blocks[0][0].name
+        error = KaleConvergenceError(
+            f"{problem} dual solver {what} after {it} Newton step(s): duality gap {gap:.3e} > "
             f"tol {self.tol:.1e} x {scale:.3g} at lam = {self.lam:g} (m = {self.m}). "
             "Try a larger lam, a looser tol, or more samples; at very small lam the Gram matrix "
             "of the Q samples is nearly singular."
         )
+        error.state = state
+        raise error

@@ -6,7 +6,8 @@
 * the experiments, each owning its settings at each scale, its run and its summary (its
   ``EXPERIMENT``): :mod:`.collapse`, :mod:`.collapse_study` (where a spread source collapses),
   :mod:`.rings`, :mod:`.mixture`, :mod:`.student_teacher` and :mod:`.student_teacher_sweep`,
-  :mod:`.beyond`; :mod:`.metrics` - the measures of fit they report;
+  :mod:`.beyond`, :mod:`.drmmd` (the DrMMD flow against the MMD flow), :mod:`.after_the_talk`
+  (KALE's sequels side by side); :mod:`.metrics` - the measures of fit they report;
 * :mod:`.registry` - the experiments by ID, their scales and pieces, :func:`compute` and
   :func:`compute_runs` (a lecture's own run); :mod:`.files` - results files with provenance
   (:func:`run_experiment` writes ``./results/ID.json``, :func:`load_results` reads the files
@@ -16,6 +17,16 @@
 Figures and lectures take their runs from here (a figure is an experiment plus a view).
 """
 
+from .after_the_talk import (
+    AFTER_FLOWS,
+    AFTER_LAM,
+    AFTER_NOISE,
+    AFTER_PROBLEMS,
+    AFTER_STEPS,
+    AfterTheTalkRuns,
+    after_the_talk_experiment,
+    distance_to_target,
+)
 from .beyond import (
     BEYOND_FLOWS,
     BEYOND_STEPS,
@@ -43,6 +54,7 @@ from .datasets import (
     three_rings,
     three_rings_target,
 )
+from .drmmd import drmmd_student_teacher_table, drmmd_three_rings
 from .files import Results, load_results, results_path, run_experiment
 from .metrics import max_distance_to_target, mmd_to_target, mode_fractions
 from .mixture import MIXTURE_BANDWIDTH, MixtureRuns, mixture_experiment
@@ -81,6 +93,14 @@ from .student_teacher import (
 from .student_teacher_sweep import sweep_variants
 
 __all__ = [
+    "AFTER_FLOWS",
+    "AFTER_LAM",
+    "AFTER_NOISE",
+    "AFTER_PROBLEMS",
+    "AFTER_STEPS",
+    "AfterTheTalkRuns",
+    "after_the_talk_experiment",
+    "distance_to_target",
     "ARCHITECTURES",
     "LECTURE_SETTINGS",
     "loss_scale",
@@ -132,6 +152,8 @@ __all__ = [
     "collapse_study",
     "collapse_setup",
     "disjoint_samples",
+    "drmmd_student_teacher_table",
+    "drmmd_three_rings",
     "gaussian_laplace_samples",
     "gaussian_samples",
     "max_distance_to_target",

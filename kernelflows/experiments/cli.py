@@ -32,10 +32,12 @@ from .runner import (
 __all__ = ["MAKE_RESULTS", "main"]
 
 #: What ``make results`` runs: every experiment at the paper scale, then the student-teacher
-#: runs at N = 100 that lecture 06 also loads (two commands, each on its own workers).
+#: runs at N = 100 that lecture 06 also loads, then the DrMMD student-teacher runs at N = 100,
+#: which read the sweep's MMD runs (three commands, each on its own workers).
 MAKE_RESULTS = (
     (tuple(EXPERIMENTS), "paper"),
     (("student-teacher", "student-teacher-dense", "student-teacher-sweep"), "reduced"),
+    (("drmmd-student-teacher",), "reduced"),
 )
 
 

@@ -5,7 +5,9 @@
 or into ``--out DIR``, holding the settings, the metrics, the code version (git commit, or the
 package version when it is not run from a checkout), the platform (CPU, BLAS, numpy), the start
 time and the wall time. A rerun never writes into the package by surprise. An experiment made of
-pieces is written after every piece.
+pieces is written after every piece, in this process or in worker processes, and a rerun keeps
+the pieces a file already holds when the same code wrote them with the same settings
+(:mod:`.runner`).
 
 The published files ship inside the package, ``kernelflows/results/`` (package data, found with
 :mod:`importlib.resources` the same way from a checkout and from an installed wheel):

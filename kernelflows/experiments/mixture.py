@@ -19,7 +19,7 @@ from ..flows import FlowResult, kale_flow, kl_flow, mmd_flow
 from ..kernels import GaussianKernel
 from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
 from .metrics import mmd_to_target, nearest_mode_counts
-from .registry import Experiment, register
+from .registry import Experiment, merge_runs, register, run_of
 
 __all__ = ["EXPERIMENT", "MIXTURE_BANDWIDTH", "MixtureRuns", "mixture_experiment"]
 
@@ -53,8 +53,20 @@ def _settings(scale: str) -> dict:
     }
 
 
-def mixture_experiment(settings="paper", /, *, progress: bool = False, **changes) -> MixtureRuns:
-    """All runs of the mixture experiment from one seed.
+def run_names(s: dict) -> list[str]:
+    """The names of the experiment's runs with settings ``s``, in order (its pieces)."""
+    return (
+        ["MMD flow"]
+        + [f"KALE lam={lam:g}" for lam in s["lams"]]
+        + [f"KALE lam={s['noise_lam']:g}, noise {s['beta']:g}", "KL flow (ULA)"]
+    )
+
+
+def mixture_experiment(
+    settings="paper", /, *, progress: bool = False, runs=None, **changes
+) -> MixtureRuns:
+    """All runs of the mixture experiment from one seed, or those named in ``runs``
+    (:func:`run_names`; each is the same alone as among the others).
 
     ``settings``: a scale ("paper": 50,000 steps; "reduced": 5,000) or a settings dict of
     :data:`EXPERIMENT`; ``changes`` change named settings (``n_steps=10``, ``seed=5``). The
@@ -62,23 +74,29 @@ def mixture_experiment(settings="paper", /, *, progress: bool = False, **changes
     noisy run, so that no run's noise depends on what another drew.
     """
     s = EXPERIMENT.resolve(settings, **changes)
+    names = run_names(s)
+    wanted = names if runs is None else list(runs)
+    unknown = [r for r in wanted if r not in names]
+    if unknown or not wanted:
+        raise ValueError(f"runs must name some of {names}, got {runs!r}")
     data_rng, noise_rng, langevin_rng = as_rng(s["seed"]).spawn(3)
     X0, Y = mixture_of_gaussians(rng=data_rng)
     kernel = GaussianKernel(s["bandwidth"])
     kw = dict(
         step=s["step"], n_steps=s["n_steps"], record_every=s["record_every"], progress=progress
     )
-    runs = {"MMD flow": mmd_flow(X0, Y, kernel, **kw)}
-    for lam in s["lams"]:
-        runs[f"KALE lam={lam:g}"] = kale_flow(X0, Y, kernel, lam=lam, **kw)
     noise_lam, beta = s["noise_lam"], s["beta"]
-    runs[f"KALE lam={noise_lam:g}, noise {beta:g}"] = kale_flow(
+    target = GaussianMixture(MIXTURE_MEANS, MIXTURE_STD)
+    make = {"MMD flow": lambda: mmd_flow(X0, Y, kernel, **kw)}
+    for lam in s["lams"]:
+        make[f"KALE lam={lam:g}"] = lambda lam=lam: kale_flow(X0, Y, kernel, lam=lam, **kw)
+    make[f"KALE lam={noise_lam:g}, noise {beta:g}"] = lambda: kale_flow(
         X0, Y, kernel, lam=noise_lam, noise=beta, rng=noise_rng, **kw
     )
-    target = GaussianMixture(MIXTURE_MEANS, MIXTURE_STD)
-    runs["KL flow (ULA)"] = kl_flow(X0, target, rng=langevin_rng, **kw)
-    mmd = {name: mmd_to_target(res, Y, kernel) for name, res in runs.items()}
-    return MixtureRuns(X0, Y, kernel, runs, mmd)
+    make["KL flow (ULA)"] = lambda: kl_flow(X0, target, rng=langevin_rng, **kw)
+    results = {name: make[name]() for name in names if name in wanted}
+    mmd = {name: mmd_to_target(res, Y, kernel) for name, res in results.items()}
+    return MixtureRuns(X0, Y, kernel, results, mmd)
 
 
 def _summary(out: MixtureRuns, s: dict) -> dict:
@@ -92,12 +110,17 @@ def _summary(out: MixtureRuns, s: dict) -> dict:
     }
 
 
-#: The results file mixture: settings at each scale, the runs, their summary.
+#: The results file mixture: settings at each scale, the runs (its pieces, independent of each
+#: other: each draws its noise from its own stream), their summary.
 EXPERIMENT = Experiment(
     "mixture",
     "MMD, KALE (three lambdas, and with noise) and KL flows on a mixture of four Gaussians",
     _settings,
-    mixture_experiment,
+    lambda s, piece: mixture_experiment(s, runs=piece),
     _summary,
+    pieces=lambda s: [[name] for name in run_names(s)],
+    combine=merge_runs,
+    summary_of=run_of,
+    run_all=True,
 )
 register(EXPERIMENT)

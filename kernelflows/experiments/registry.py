@@ -31,7 +31,9 @@ __all__ = [
     "compute_runs",
     "experiment",
     "jsonable",
+    "merge_runs",
     "register",
+    "run_of",
     "settings",
 ]
 
@@ -75,7 +77,8 @@ class Experiment:
     ``(piece, summary)`` in order); the metrics then also say which pieces are ``done`` and which
     are ``missing``. ``summary_of(settings, metrics, piece)`` reads a done piece's summary back
     from the metrics (what a resumed run keeps; without it the results file stores each piece's
-    summary beside the metrics).
+    summary beside the metrics). ``run_all``: ``run(settings, None)`` runs every piece at once
+    (an experiment whose pieces are the runs a figure draws together: :func:`compute_runs`).
     """
 
     id: str
@@ -86,6 +89,7 @@ class Experiment:
     pieces: Callable[[dict], list] | None = None
     combine: Callable[[dict, list], dict] | None = None
     summary_of: Callable[[dict, dict, object], dict] | None = None
+    run_all: bool = False
 
     def settings(self, scale: str = "paper", **changes) -> dict:
         """The settings at ``scale`` (JSON-able), with ``changes`` to named settings (a
@@ -137,6 +141,26 @@ class Experiment:
             yield self.metrics(s, done)
 
 
+def merge_runs(s: dict, done: list) -> dict:
+    """``combine`` of an experiment whose pieces are its named runs (``[name]``) and whose
+    summary holds, for each measure, a dict by run: the pieces' dicts merged, as one summary
+    of all the runs has them."""
+    metrics: dict = {}
+    for _, summary in done:
+        for key, by_run in summary.items():
+            metrics.setdefault(key, {}).update(by_run)
+    return metrics
+
+
+def run_of(s: dict, metrics: dict, piece) -> dict:
+    """``summary_of`` of such an experiment: the run ``piece[0]``'s entry of every measure."""
+    return {
+        key: {piece[0]: by_run[piece[0]]}
+        for key, by_run in metrics.items()
+        if key not in ("done", "missing")
+    }
+
+
 #: Every experiment by ID, in the order its module registered it.
 EXPERIMENTS: dict[str, Experiment] = {}
 
@@ -171,15 +195,19 @@ def compute(experiment_id: str, scale: str = "reduced") -> dict:
 
 
 def compute_runs(experiment_id: str, scale: str = "reduced") -> tuple[dict, object]:
-    """Run a one-piece experiment, write nothing, and return ``(metrics, runs)``: the metrics
-    exactly as :func:`compute` and the results file have them, and the runs they summarise
-    (for figures)."""
+    """Run an experiment of one piece (or whose pieces run at once: ``run_all``), write
+    nothing, and return ``(metrics, runs)``: the metrics as :func:`compute` and the results file
+    have them, and the runs they summarise (for figures)."""
     e = experiment(experiment_id)
-    if e.pieces is not None:
+    s = e.settings(scale)
+    if e.pieces is None:
+        runs = e.run(s)
+        return jsonable(e.summarise(runs, s)), runs
+    if not e.run_all:
         raise ValueError(
             f"experiment {experiment_id!r} is made of pieces (no single run to return); "
             "use compute()"
         )
-    s = e.settings(scale)
-    runs = e.run(s)
-    return jsonable(e.summarise(runs, s)), runs
+    runs = e.run(s, None)  # every piece at once; the metrics combined from each piece's part
+    whole = jsonable(e.summarise(runs, s))
+    return jsonable(e.metrics(s, [(p, e.summary_of(s, whole, p)) for p in e.piece_list(s)])), runs

@@ -21,7 +21,7 @@ from ..flows import FlowResult, kale_flow
 from ..kernels import GaussianKernel
 from .datasets import three_rings
 from .metrics import max_distance_to_target
-from .registry import Experiment, register
+from .registry import Experiment, merge_runs, register, run_of
 
 __all__ = [
     "EXPERIMENT",
@@ -119,31 +119,18 @@ def _summary(out: ThreeRingsRuns, s: dict) -> dict:
     }
 
 
-def _combine(s: dict, done: list) -> dict:
-    """The summaries of the runs done, merged: each entry keyed by run, as one summary of both
-    runs has it."""
-    metrics: dict = {}
-    for _, summary in done:
-        for key, by_run in summary.items():
-            metrics.setdefault(key, {}).update(by_run)
-    return metrics
-
-
 #: The results file three-rings: settings at each scale, its two runs (the pieces, which can run
 #: at once on two cores), their summary.
 EXPERIMENT = Experiment(
     "three-rings",
     "KALE flow vs MMD-like flow on three rings (Glaser, Arbel, Gretton, NeurIPS 2021, Fig. 1)",
     _settings,
-    lambda s, piece: three_rings_experiment(s, runs=tuple(piece)),
+    lambda s, piece: three_rings_experiment(s, runs=RUNS if piece is None else tuple(piece)),
     _summary,
     pieces=lambda s: [[name] for name in RUNS],
-    combine=_combine,
-    summary_of=lambda s, metrics, piece: {
-        key: {piece[0]: by_run[piece[0]]}
-        for key, by_run in metrics.items()
-        if key not in ("done", "missing")
-    },
+    combine=merge_runs,
+    summary_of=run_of,
+    run_all=True,
 )
 register(EXPERIMENT)
 

@@ -167,7 +167,23 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
         "provenance": where | {"code": code, "jobs": jobs},
     }
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
-    write_text(f.path, text)
+    with _signals_held():  # a Ctrl-C now is taken once the piece is on disk
+        write_text(f.path, text)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM back in this block (where the platform can): they are delivered
+    when it ends."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    can = hasattr(signal, "pthread_sigmask")
+    if can:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        if can:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 # -- the workers ---------------------------------------------------------------------------------
@@ -300,10 +316,24 @@ def run_experiments(
     return [Results.read(f.path) for f in files if f.path.exists()]
 
 
+def _on_disk(f: _File) -> int:
+    """How many pieces the file on disk holds (read back: a stop can land anywhere in a
+    write)."""
+    if not f.path.exists():
+        return 0
+    try:
+        doc = json.loads(f.path.read_text())
+    except (OSError, ValueError):
+        return 0
+    if json.loads(json.dumps(doc.get("settings"))) != f.settings:
+        return 0  # another run's file, left as it was
+    return len(doc.get("pieces") or [])
+
+
 def _kept_line(files: list[_File]) -> str:
     parts = []
     for f in files:
-        n, done = len(f.pieces), len(f.done)
+        n, done = len(f.pieces), _on_disk(f)
         if done == n and f.kept == n:
             continue
         where = f.path if done else "nothing written"

@@ -242,7 +242,12 @@ def perturbation(name: str, settings: StudentTeacherSettings):
 
 
 def run_student_teacher(
-    scale="reduced", *, noises=NOISE_MODES, rng=None, progress: bool = False
+    scale="reduced",
+    *,
+    noises=NOISE_MODES,
+    rng=None,
+    progress: bool = False,
+    lam: float | None = None,
 ) -> dict[str, StudentTeacherResult]:
     """Run the experiment for each noise mode from one problem: ``{noise: result}``.
 
@@ -251,6 +256,10 @@ def run_student_teacher(
     :data:`LECTURE_SETTINGS`). Every mode starts from the same teacher, student and inputs
     and uses the same batch order; the problem and the training seed are drawn from ``rng``
     before any mode runs, so a mode run alone gives the same result as within all of them.
+
+    ``lam`` trains by the DrMMD flow instead (``train_student_teacher(..., lam=lam)``) with the
+    step ``lr`` on grad f, F = DrMMD / 2, in every mode: the authors' DrMMD loss (Chen et al.,
+    JMLR 2025) reaches each particle with factor 1, with or without noise.
     """
     s = _settings(scale)
     if isinstance(noises, (str, bytes)) or not isinstance(noises, (list, tuple)):
@@ -274,7 +283,7 @@ def run_student_teacher(
             problem.teacher,
             problem.X_train,
             problem.X_valid,
-            step=s.step(noise),
+            step=s.step(noise) if lam is None else s.lr,
             epochs=s.epochs,
             batch_size=s.batch_size,
             noise=perturbation(noise, s),
@@ -282,6 +291,7 @@ def run_student_teacher(
             rng=train_seed,
             dtype=s.dtype,
             progress=progress,
+            lam=lam,
         )
         out[noise] = replace(r, noise=noise)
     return out

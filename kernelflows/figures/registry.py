@@ -145,4 +145,5 @@ CATALOGUE_ORDER = [
     "three-rings",
     "beyond-comparison",
     "svgd-variance-collapse",
+    "after-the-talk-comparison",
 ]

@@ -4,7 +4,9 @@
   and :func:`flow_entry_point`, which makes a flow's entry point from its field;
 * :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
 * :mod:`.mmd` - the MMD flow; :mod:`.sliced` - the sliced MMD flow (energy kernel);
-  :mod:`.kale` - KALE flow; :mod:`.langevin` - the KL flow (ULA);
+  :mod:`.kale` - KALE flow; :mod:`.regularized` - the flows of the MMD-regularized
+  f-divergences (KALE flow's field with another entropy); :mod:`.drmmd` - the DrMMD flow;
+  :mod:`.langevin` - the KL flow (ULA);
 * :mod:`.stein` - the score-based flows: SVGD and KSD descent.
 
 A new flow is one new module here: a velocity field class (``init`` and ``__call__`` returning
@@ -15,6 +17,7 @@ n_steps, noise=0.0, rng=None, record_every=None, progress=False, ...)`` (the KL 
 its own diffusion, so it has no ``noise``).
 """
 
+from .drmmd import DrMMDVelocity, drmmd_flow
 from .engine import (
     ENGINE_OPTIONS,
     FieldStep,
@@ -22,7 +25,6 @@ from .engine import (
     FlowResult,
     VelocityField,
     flow_entry_point,
-    flow_progress,
     run_flow,
     snapshot_steps,
 )
@@ -30,6 +32,8 @@ from .kale import KaleVelocity, kale_flow
 from .langevin import KLVelocity, kl_flow
 from .mmd import MMDVelocity, mmd2_along, mmd_flow
 from .perturbations import Diffusion, NoiseInjection, Perturbation, as_perturbation
+from .progress import flow_progress
+from .regularized import RegularizedVelocity, regularized_flow
 from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
 from .sliced import SlicedMMDVelocity, sliced_mmd_flow
 from .stein import KSDVelocity, ScoreVelocity, SVGDVelocity, ksd_descent, svgd
@@ -37,6 +41,7 @@ from .stein import KSDVelocity, ScoreVelocity, SVGDVelocity, ksd_descent, svgd
 __all__ = [
     "ENGINE_OPTIONS",
     "Diffusion",
+    "DrMMDVelocity",
     "FieldStep",
     "FlowDivergedError",
     "FlowResult",
@@ -46,6 +51,7 @@ __all__ = [
     "MMDVelocity",
     "NoiseInjection",
     "Perturbation",
+    "RegularizedVelocity",
     "SVGDVelocity",
     "Schedule",
     "ScoreVelocity",
@@ -55,6 +61,7 @@ __all__ = [
     "as_schedule",
     "constant",
     "flow_entry_point",
+    "drmmd_flow",
     "halving",
     "inverse_sqrt",
     "kale_flow",
@@ -64,6 +71,7 @@ __all__ = [
     "mmd_flow",
     "piecewise",
     "flow_progress",
+    "regularized_flow",
     "run_flow",
     "sliced_mmd_flow",
     "snapshot_steps",

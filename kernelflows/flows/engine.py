@@ -31,8 +31,6 @@ by :func:`flow_entry_point` from the function that builds the field; it gets the
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import functools
 import inspect
@@ -54,6 +52,7 @@ from .._validation import (
 )
 from ..divergences.velocity import FieldStep, mean_speed2
 from ..kernels import blas_one_thread
+from . import progress as _bars
 from .perturbations import as_perturbation
 
 __all__ = [
@@ -64,7 +63,6 @@ __all__ = [
     "Recorder",
     "VelocityField",
     "flow_entry_point",
-    "flow_progress",
     "run_flow",
     "snapshot_steps",
 ]
@@ -306,44 +304,6 @@ def _checked_options(step, n_steps, noise, record_every):
     return step, n_steps, as_perturbation(noise), snapshot_steps(n_steps, record_every=record_every)
 
 
-#: The progress bars asked for by :func:`flow_progress` (its label and bar position), or None.
-_PROGRESS: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar(
-    "kernelflows_flow_progress", default=None
-)
-
-
-@contextlib.contextmanager
-def flow_progress(label: str = "", *, position: int | None = None):
-    """Show a progress bar for every flow run in this block, even where ``progress=False``
-    was passed (the experiments' runner shows each piece's steps this way): the bar's
-    description starts with ``label``; ``position`` is its line among several bars (a worker
-    process's own line)."""
-    token = _PROGRESS.set((str(label), position))
-    try:
-        yield
-    finally:
-        _PROGRESS.reset(token)
-
-
-def _bar(n_steps: int, progress: bool, desc: str):
-    """The run's progress bar (tqdm.auto: a terminal bar or a JupyterLab widget; disabled
-    unless asked): steps, time left, and the loss and epoch as they are recorded."""
-    from tqdm.auto import tqdm
-
-    asked = _PROGRESS.get()
-    label, position = asked if asked is not None else ("", None)
-    return tqdm(
-        total=n_steps,
-        disable=not (progress or asked is not None),
-        desc=f"{label}: {desc}" if label else desc,
-        unit="step",
-        leave=False,
-        position=position,
-        mininterval=0.5,
-        dynamic_ncols=True,
-    )
-
-
 def run_flow(
     field,
     X0,
@@ -365,7 +325,7 @@ def run_flow(
     ``rng`` only (a Generator or a seed). Returns a :class:`FlowResult` with snapshots at
     :func:`snapshot_steps`. ``progress=True`` shows a progress bar (steps, time left, the
     last recorded loss, and the epoch for a field with ``steps_per_epoch``; also inside
-    :func:`flow_progress`). ``dtype`` ("float64" or
+    :func:`~kernelflows.flows.flow_progress`). ``dtype`` ("float64" or
     "float32") is the precision of the particles: the step and a diffusion's noise are rounded
     to it after every step (float32: the student-teacher training of the original code).
 
@@ -389,14 +349,8 @@ def run_flow(
 
 
 def _run(field, X, step, n_steps, perturbation, recorder, rng, progress, desc) -> FlowResult:
-    with _bar(n_steps, progress, desc) as bar:
+    with _bars.progress_bar(n_steps, progress, desc) as bar:
         return _steps(field, X, step, n_steps, perturbation, recorder, rng, bar)
-
-
-def _show(bar, n: int, loss: float, per_epoch) -> None:
-    if not bar.disable:
-        epoch = f"epoch {n // per_epoch}, " if per_epoch else ""
-        bar.set_postfix_str(f"{epoch}loss {loss:.4g}", refresh=False)
 
 
 def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowResult:
@@ -411,7 +365,7 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
                 _call(field, n, last_loss, X, state, None, True), n, X.shape, step, last_loss
             )
             loss, speed2 = _recorded(out, n, X, None, step, last_loss)
-            _show(bar, n, loss, per_epoch)
+            _bars.show_loss(bar, n, loss, per_epoch)
             recorder.record(n, X, out, speed2, beta)
             break
         at = perturbation.evaluation_points(X, beta, rng)
@@ -422,7 +376,7 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
         if record:
             last_loss, speed2 = _recorded(out, n, X, at, step, last_loss)
             recorder.record(n, X, out, speed2, beta)
-            _show(bar, n, last_loss, per_epoch)
+            _bars.show_loss(bar, n, last_loss, per_epoch)
         with np.errstate(**_QUIET):
             if record:
                 step_speed2 = mean_speed2(out.velocity)

@@ -103,6 +103,14 @@ class KaleVelocity:
         kbar = self.kernel.weighted_sum(self.target, X) / len(X)
         return self.solver.solve(kbar)
 
+    def _solve(self, X, K, kbar, c, state):
+        """The field's next state (warm-started from ``state``) and its certified dual, the
+        weights w of the centres [X; Y], the factor s of the velocity -s sum_c w_c grad k(., c),
+        and the solver (for the loss)."""
+        state = self.solver.solve(kbar, start=state)  # certified, or KaleConvergenceError
+        w = signed_weights(len(X), len(self.target), state.alpha)
+        return state, state, w, self.scale, self.solver
+
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
         X, Y, kernel = particles, self.target, self.kernel
         n, m = len(X), len(Y)
@@ -116,23 +124,22 @@ class KaleVelocity:
         else:
             kbar = kernel.weighted_sum(Y, X) / n
             c = kernel.total(X) / n**2 if record else None
-        state = self.solver.solve(kbar, start=state)  # certified, or KaleConvergenceError
-        w = signed_weights(n, m, state.alpha)
+        state, dual, w, scale, solver = self._solve(X, K, kbar, c, state)
         v_x = None
         if K is not None:
-            v_x = -self.scale * kernel.grad_from_gram(X, C, K, w)
+            v_x = -scale * kernel.grad_from_gram(X, C, K, w)
         elif need_x:
-            v_x = -self.scale * kernel.weighted_grad(X, C, w)
-        velocity = v_x if at is None else -self.scale * kernel.weighted_grad(at, C, w)
+            v_x = -scale * kernel.weighted_grad(X, C, w)
+        velocity = v_x if at is None else -scale * kernel.weighted_grad(at, C, w)
         info = {
-            "duality_gap": state.gap,
-            "newton_steps": state.newton_steps,
-            "cholesky": state.cholesky,
-            "cg_iterations": state.cg_iterations,
+            "duality_gap": dual.gap,
+            "newton_steps": dual.newton_steps,
+            "cholesky": dual.cholesky,
+            "cg_iterations": dual.cg_iterations,
         }
         if not record:
             return FieldStep(velocity, state, info)
-        loss = self.solver.value(state, c)
+        loss = solver.value(dual, c)
         return FieldStep(velocity, state, info, loss, None if at is None else v_x)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .._validation import as_rng, positive, positive_int
+from ..divergences.drmmd import deregularized_residual
 from ..divergences.velocity import FieldStep
 from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
@@ -54,7 +55,11 @@ class MinibatchVelocity:
         f_B(Z) = (1/|B|) sum_{x in B} phi_Z(x) (f_nu(x) - f_nu*(x))
 
     is the first variation of F = MSE / 2 on the minibatch B at the current (unperturbed)
-    student nu, nu* the teacher. Each call takes the next batch of its state's stream
+    student nu, nu* the teacher. With ``lam`` it is the DrMMD flow's (Chen et al., JMLR 2025)
+    under the minibatch's network kernel k(Z, Z') = (1/|B|) sum_{x in B} phi_Z(x) phi_Z'(x),
+    the teacher as target: f_B is the first variation of DrMMD / 2, the residual
+    f_nu - f_nu* replaced by :func:`~kernelflows.divergences.drmmd.deregularized_residual`
+    (the recorded loss stays the MSE). Each call takes the next batch of its state's stream
     (:class:`BatchStream`, built by ``init`` from ``seed``: the order of the inputs is
     reshuffled every epoch). Evaluated at perturbed weights ``at`` (noise injection), the
     field keeps the residual f_nu - f_nu* of the unperturbed student. Its recorded loss is the
@@ -68,11 +73,14 @@ class MinibatchVelocity:
     batch_size : int, at most n
     seed : a ``SeedSequence`` or an integer (not a Generator: ``init`` builds one from it)
     dtype : "float64" or "float32", of the weights, inputs and arithmetic
+    lam : None (the MMD flow) or the DrMMD flow's lam > 0
     """
 
     name = "MSE on the training inputs"
 
-    def __init__(self, network, teacher, X_train, batch_size: int, *, seed=None, dtype="float64"):
+    def __init__(
+        self, network, teacher, X_train, batch_size: int, *, seed=None, dtype="float64", lam=None
+    ):
         if dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.dtype = np.dtype(dtype)
@@ -94,8 +102,12 @@ class MinibatchVelocity:
             else np.random.SeedSequence(0 if seed is None else seed)
         )
         self.teacher = U
-        # the teacher is fixed: its outputs on the training inputs are computed once
-        self.teacher_train = self.teacher_output(self.X_train)
+        # the teacher is fixed: its outputs (and for DrMMD its features) on the training inputs
+        # are computed once
+        self.lam = None if lam is None else positive(lam, "lam")
+        features = network.teacher_network.forward(U, self.X_train).phi
+        self.teacher_features = None if lam is None else features
+        self.teacher_train = features.mean(axis=0)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -123,11 +135,14 @@ class MinibatchVelocity:
             forward_at = Forward(*(a[len(Z) :] for a in both))
         else:
             forward, forward_at = net.forward(Z, X), None
-        # -C with C_ij = (f_nu(x_j) - f_nu*(x_j)) / |B|: the velocity is -grad f_B, and
-        # param_grad is linear in C, so this is exactly -(the gradient) in any rounding
-        C = np.broadcast_to(
-            (self.teacher_train[batch] - forward.phi.mean(axis=0)) / len(X), forward.phi.shape
-        )
+        # -C with C_ij = r(x_j) / |B|, r = f_nu - f_nu* (DrMMD: its de-regularized residual):
+        # the velocity is -grad f_B, and param_grad is linear in C, so this is exactly -(the
+        # gradient) in any rounding
+        r = forward.phi.mean(axis=0) - self.teacher_train[batch]
+        if self.lam is not None:
+            r = deregularized_residual(r, self.teacher_features[:, batch], self.lam)
+            r = r.astype(self.dtype)
+        C = np.broadcast_to(-r / len(X), forward.phi.shape)
         if at is None:
             v = v_Z = net.param_grad(Z, X, C, forward)
         else:
@@ -195,6 +210,7 @@ def train_student_teacher(
     rng=None,
     dtype="float64",
     progress: bool = False,
+    lam: float | None = None,
 ) -> StudentTeacherResult:
     """Train the student particles by minibatch SGD in the mean-field scaling: an MMD flow.
 
@@ -243,6 +259,10 @@ def train_student_teacher(
         :func:`kernelflows.flows.perturbations.standard_normal`).
     progress : bool
         Show a progress bar over the steps (off by default, as for every flow).
+    lam : float or None
+        ``None``: the MMD flow above. A number: the DrMMD flow with this lam (Chen et al., JMLR
+        2025) under the minibatch's network kernel, with the teacher as target
+        (:class:`MinibatchVelocity`); the losses recorded stay the MSE.
     """
     if not isinstance(network, MeanFieldModel):
         raise ValueError(
@@ -255,7 +275,13 @@ def train_student_teacher(
     Z = network.particles(student, "student").astype(dt)
     batch_rng, noise_rng = as_rng(rng).spawn(2)
     velocity = MinibatchVelocity(
-        network, teacher, X_train, batch_size, seed=batch_rng.bit_generator.seed_seq, dtype=dtype
+        network,
+        teacher,
+        X_train,
+        batch_size,
+        seed=batch_rng.bit_generator.seed_seq,
+        dtype=dtype,
+        lam=lam,
     )
     X_valid = None if X_valid is None else network.inputs(X_valid, "X_valid").astype(dt)
     step = positive(step, "step")

@@ -1,0 +1,417 @@
+"""The DrMMD flow's experiments (Chen, Mustafi, Glaser, Korba, Gretton, Sriperumbudur, JMLR 2025).
+
+* **Three rings, compared fairly** (:func:`drmmd_three_rings`): the authors' set-up (three rings of
+  100 points, radius 0.3, centres (0, 0), (0, -0.75), (0, -1.5); 300 particles from
+  N((0, -0.3), 0.01^2 I); Gaussian kernel sigma = 0.15; 20,000 steps). DrMMD with lam = 1e-3 at
+  the authors' ``--step_size 0.1`` (step = 2 lam 0.1 = 2e-4 in the package's convention), fixed
+  and adaptive (with the authors' floor); the MMD flow at the step the authors' ``--flow mmd``
+  baseline inherits from the same flags (lam 0.1 = 1e-4), and at its own best stable step
+  (the lowest final MMD^2 over a grid of steps, among the runs that descend, MMD^2 never rising
+  between snapshots, as forward Euler on F = MMD^2 / 2 does at a stable step, and lose no
+  particle: a step past stability can throw particles far from the rings, where MMD^2 is small
+  too). Each run
+  reports its final MMD^2, energy distance, stragglers (particles farther than
+  :data:`STRAGGLER_DISTANCE` from every target point), particles per ring, the first step at
+  which MMD^2 falls below 10% and 1% of its start, and its wall time.
+* **Student-teacher** (:func:`drmmd_student_teacher_piece`): the authors' claim that DrMMD beats
+  the MMD flow with and without noise injection, at N = 100 with both students, three seeds
+  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
+  the authors' command line), with noise injection and without, against the MMD flow's runs on
+  the same problems in the sweep's results file (at the same lr, and for the per-particle student
+  at lr 0.5 and 0.02: DrMMD's first variation carries a factor (1 + lam) / lam; both from
+  :func:`~kernelflows.experiments.run_student_teacher`); :func:`drmmd_student_teacher_table`
+  prints it.
+
+Both are registered with the results files (:data:`THREE_RINGS`, :data:`STUDENT_TEACHER`:
+``python -m kernelflows.experiments run drmmd-three-rings``, ``drmmd-student-teacher``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..divergences.mmd import mmd_energy
+from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
+from ..kernels import GaussianKernel
+from .beyond import energy_distance
+from .datasets import THREE_RINGS_CENTRES, three_rings_target
+from .registry import Experiment, jsonable, register
+from .student_teacher import (
+    REDUCED_SETTINGS,
+    SWEEP_SETTINGS,
+    StudentTeacherSettings,
+    run_student_teacher,
+    summarise_runs,
+)
+
+__all__ = [
+    "DRMMD_RINGS_BANDWIDTH",
+    "STUDENT_TEACHER",
+    "THREE_RINGS",
+    "STRAGGLER_DISTANCE",
+    "drmmd_rings_setup",
+    "drmmd_student_teacher_combine",
+    "drmmd_student_teacher_piece",
+    "drmmd_student_teacher_settings",
+    "drmmd_student_teacher_summary_of",
+    "drmmd_student_teacher_table",
+    "drmmd_three_rings",
+    "drmmd_three_rings_settings",
+    "ring_fit",
+]
+
+#: The authors' three-rings kernel: exp(-||x - y||^2 / (2 sigma^2)), sigma = 0.15.
+DRMMD_RINGS_BANDWIDTH = 0.15
+#: A particle farther than this from every target point is a straggler: about five times the
+#: spacing of a ring's points (2 pi 0.3 / 100 = 0.019), a tenth of the gap between rings.
+STRAGGLER_DISTANCE = 0.1
+
+
+def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300):
+    """(X0, Y) of the authors' three-rings run: the target of
+    :func:`~kernelflows.experiments.three_rings_target` with 100 points a ring, and ``n_source``
+    particles N((0, -0.3), 0.01^2 I) from ``seed`` (the authors draw them with JAX's generator,
+    which differs across JAX versions: the shape of the start, not its draws, is what carries
+    over)."""
+    Y = three_rings_target(n_per_ring)
+    X0 = np.array([0.0, -0.3]) + 0.01 * np.random.default_rng(seed).standard_normal((n_source, 2))
+    return X0, Y
+
+
+def ring_fit(X, Y, kernel, mmd2_start: float | None = None) -> dict:
+    """Final MMD^2 (plug-in), energy distance, stragglers, particles per ring of particles X
+    against the ring target Y, and ``lost``: particles farther from every target point than the
+    target's diameter (out of reach of a kernel of the rings' scale)."""
+    dist, _ = cKDTree(Y).query(X)
+    diameter = float(np.max(np.linalg.norm(Y - Y.mean(axis=0), axis=1))) * 2.0
+    centres = np.asarray(THREE_RINGS_CENTRES)
+    ring = np.argmin(((X[:, None] - centres[None]) ** 2).sum(-1), axis=1)
+    return {
+        "mmd2": 2.0 * mmd_energy(X, Y, kernel),
+        "energy_distance": float(energy_distance(X, Y)),
+        "stragglers": int(np.sum(dist > STRAGGLER_DISTANCE)),
+        "max_distance": float(dist.max()),
+        "lost": int(np.sum(dist > diameter)),
+        "per_ring": np.bincount(ring, minlength=len(centres)).tolist(),
+    }
+
+
+def _first_below(steps, curve, level) -> int | None:
+    hits = np.flatnonzero(np.asarray(curve) <= level)
+    return int(steps[hits[0]]) if len(hits) else None
+
+
+def drmmd_three_rings_settings(scale: str) -> dict:
+    """The settings of the three-rings comparison (the reduced scale runs a tenth of the steps)."""
+    n_steps = 20_000 if scale == "paper" else 2_000
+    return {
+        "n_steps": n_steps,
+        "record_every": n_steps // 40,
+        "lam": 1e-3,
+        "authors_step_size": 0.1,
+        "drmmd_step": 2 * 1e-3 * 0.1,
+        "adaptive_min_step": 2e-4,
+        "mmd_authors_step": 1e-3 * 0.1,
+        "mmd_step_grid": [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0],
+        "bandwidth": DRMMD_RINGS_BANDWIDTH,
+        "straggler_distance": STRAGGLER_DISTANCE,
+        "seed": 0,
+    }
+
+
+def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
+    t0 = time.perf_counter()
+    try:
+        res = flow(X0, Y, kernel, n_steps=s["n_steps"], record_every=s["record_every"], **kw)
+    except FlowDivergedError as exc:
+        return {"diverged": str(exc), "seconds": time.perf_counter() - t0}, None
+    seconds = time.perf_counter() - t0
+    curve = np.array([2.0 * mmd_energy(X, Y, kernel) for X in res.trajectory])
+    out = ring_fit(res.particles, Y, kernel)
+    out |= {
+        "step": kw["step"],
+        "seconds": seconds,
+        "seconds_per_step": seconds / s["n_steps"],
+        "mmd2_start": float(curve[0]),
+        "steps_to_10pc": _first_below(res.steps, curve, 0.1 * curve[0]),
+        "steps_to_1pc": _first_below(res.steps, curve, 0.01 * curve[0]),
+        # a stable step is a descent: MMD^2 never rises between snapshots (beyond rounding)
+        "descent": bool(np.all(np.diff(curve) <= 1e-9 * curve[:-1])),
+        "mmd2_curve": curve.tolist(),
+        "snapshot_steps": res.steps.tolist(),
+    }
+    if "lam" in res.step_info:
+        out["final_lam"] = float(res.step_info["lam"][-1])
+    return out, res
+
+
+def drmmd_three_rings(settings="paper", /, **changes) -> dict:
+    """The fair comparison on the three rings (module docstring): metrics by run name.
+    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
+    settings (``n_steps=20``)."""
+    s = THREE_RINGS.resolve(settings, **changes)
+    X0, Y = drmmd_rings_setup(s["seed"])
+    kernel = GaussianKernel(s["bandwidth"])
+    runs = {}
+    runs["drmmd"], _ = _run(
+        "drmmd", drmmd_flow, X0, Y, kernel, s, lam=s["lam"], step=s["drmmd_step"]
+    )
+    runs["drmmd adaptive"], _ = _run(
+        "drmmd adaptive",
+        drmmd_flow,
+        X0,
+        Y,
+        kernel,
+        s,
+        lam=s["lam"],
+        step=s["drmmd_step"],
+        adaptive=True,
+        min_step=s["adaptive_min_step"],
+    )
+    runs["mmd, authors' step"], _ = _run(
+        "mmd", mmd_flow, X0, Y, kernel, s, step=s["mmd_authors_step"]
+    )
+    grid = {}
+    for step in s["mmd_step_grid"]:
+        grid[f"{step:g}"], _ = _run("mmd", mmd_flow, X0, Y, kernel, s, step=step)
+    stable = {k: r for k, r in grid.items() if r.get("descent") and r["lost"] == 0}
+    best = min(stable, key=lambda k: stable[k]["mmd2"])
+    runs["mmd, best stable step"] = stable[best]
+    return {
+        "runs": runs,
+        "mmd_step_grid": {
+            k: {key: r.get(key) for key in ("mmd2", "stragglers", "lost", "descent", "diverged")}
+            for k, r in grid.items()
+        },
+        "best_mmd_step": float(best),
+    }
+
+
+# -- student-teacher ---------------------------------------------------------------------------
+
+#: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
+STUDENT_TEACHER_LAM = 0.1
+_ST_MODES = ("injection", "none")
+#: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
+#: files, by scale and name: their learning rate and, per student, [experiment id, results
+#: scale, sweep variant or None]. DrMMD's first variation carries (1 + lam) / lam = 11 and its
+#: step is ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes (``loss_scale``): at
+#: the same lr 0.1 DrMMD moves 22 times faster along what it does not de-regularize, so the
+#: sweep's larger and smaller learning rates of the per-particle student are compared too.
+MMD_BASELINES = {
+    "reduced": {
+        "mmd, lr 0.1": {
+            "lr": 0.1,
+            "files": {
+                "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
+                "dense": ["student-teacher-sweep", "reduced", "dense"],
+            },
+        },
+        "mmd, lr 0.5": {
+            "lr": 0.5,
+            "files": {"per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.5"]},
+        },
+        "mmd, lr 0.02": {
+            "lr": 0.02,
+            "files": {
+                "per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.02"]
+            },
+        },
+    },
+    "paper": {
+        "mmd, lr 0.1": {
+            "lr": 0.1,
+            "files": {
+                "per-particle": ["student-teacher", "reduced", None],
+                "dense": ["student-teacher-dense", "reduced", None],
+            },
+        },
+    },
+}
+
+
+def drmmd_student_teacher_settings(scale: str) -> dict:
+    """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
+    1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
+    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). DrMMD at the authors'
+    lam and lr is run here; the MMD flow's runs at the same settings are read from
+    :data:`MMD_BASELINES` (their settings are checked)."""
+    base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
+    seeds = (0, 1, 2)
+    students = {a: jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
+    flows = {f"drmmd, lr {base.lr:g}": {"lam": STUDENT_TEACHER_LAM, "lr": base.lr}}
+    return {
+        "students": students,
+        "flows": flows,
+        "modes": list(_ST_MODES),
+        "seeds": list(seeds),
+        # the dense student's pieces first: the longest (about three times the per-particle's)
+        "order": [[a, seed] for a in ("dense", "per-particle") for seed in seeds],
+        "mmd_baseline": MMD_BASELINES[scale],
+    }
+
+
+def drmmd_student_teacher_piece(s: dict, piece) -> dict:
+    """One piece ``[student, seed]``: every flow in every mode on the same problem (the seed's
+    teacher, student, inputs and batches), ``{flow: {mode: summary}}``; a run whose weights stop
+    being finite is recorded as diverged. BLAS is held to one thread: the products are small,
+    and two processes each spinning two BLAS threads on two shared cores ran a 1000-epoch
+    per-particle run 43 times slower (2160 s against 50 s)."""
+    from threadpoolctl import threadpool_limits
+
+    student, seed = piece
+    settings = StudentTeacherSettings(**s["students"][student])
+    out: dict = {}
+    for name, flow in s["flows"].items():
+        for mode in s["modes"]:
+            try:
+                with threadpool_limits(1):
+                    r = run_student_teacher(
+                        replace(settings, lr=flow["lr"]),
+                        noises=(mode,),
+                        rng=seed,
+                        lam=flow["lam"],
+                    )[mode]
+                out.setdefault(name, {})[mode] = summarise_runs({mode: r})[mode]
+            except (FloatingPointError, FlowDivergedError) as exc:
+                out.setdefault(name, {})[mode] = {"diverged": str(exc)}
+    return out
+
+
+def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
+    """The metrics of the pieces done (``[(piece, summary), ...]``): ``{"runs": {flow:
+    {student: {mode: {seed: summary}}}}, "mean": {flow: {student: {mode: means}}},
+    "mmd_baseline": {name: {student: {"source", "runs": {mode: {seed: MSEs}}, "mean"}}}}``."""
+    runs: dict = {}
+    for (student, seed), summary in done:
+        for flow, by_mode in summary.items():
+            for mode, r in by_mode.items():
+                runs.setdefault(flow, {}).setdefault(student, {}).setdefault(mode, {})[
+                    str(seed)
+                ] = r
+    return {"runs": runs, "mean": _means(runs), "mmd_baseline": _mmd_baseline(s)}
+
+
+def drmmd_student_teacher_summary_of(s: dict, metrics: dict, piece) -> dict:
+    """A done piece's summary read back from the metrics (what a resumed run keeps)."""
+    student, seed = piece
+    return {
+        flow: {mode: metrics["runs"][flow][student][mode][str(seed)] for mode in s["modes"]}
+        for flow in s["flows"]
+    }
+
+
+def _mmd_baseline(s: dict) -> dict:
+    """The MMD flow's final MSEs per name, student, mode and seed from the baseline results
+    files (and their means), or why they cannot be used."""
+    from .files import load_results
+
+    out: dict = {}
+    for name, baseline in s["mmd_baseline"].items():
+        for student, (exp_id, scale, variant) in baseline["files"].items():
+            if student not in s["students"]:
+                continue
+            try:
+                res = load_results(exp_id, scale)
+            except ValueError as exc:
+                out.setdefault(name, {})[student] = {"unavailable": str(exc)}
+                continue
+            m = res.metrics["variants"][variant] if variant else res.metrics
+            theirs = res.settings["variants"][variant] if variant else res.settings
+            if theirs["settings"] != s["students"][student] | {"lr": baseline["lr"]}:
+                out.setdefault(name, {})[student] = {
+                    "unavailable": f"{res.source()}: its settings differ"
+                }
+                continue
+            runs = {
+                mode: {
+                    k: {key: r[key] for key in ("train_mse", "valid_mse")} for k, r in by.items()
+                }
+                for mode, by in m["runs"].items()
+                if mode in s["modes"]
+            }
+            out.setdefault(name, {})[student] = {
+                "source": res.source(),
+                "runs": runs,
+                "mean": {
+                    mode: {
+                        key: float(np.mean([r[key] for r in by.values()]))
+                        for key in ("train_mse", "valid_mse")
+                    }
+                    for mode, by in runs.items()
+                },
+            }
+    return out
+
+
+def _means(runs: dict) -> dict:
+    out: dict = {}
+    for flow, by_student in runs.items():
+        for student, by_mode in by_student.items():
+            for mode, by_seed in by_mode.items():
+                ok = [r for r in by_seed.values() if "diverged" not in r]
+                out.setdefault(flow, {}).setdefault(student, {})[mode] = {
+                    key: float(np.mean([r[key] for r in ok])) if ok else None
+                    for key in ("train_mse", "valid_mse")
+                } | {"seeds": len(ok), "diverged": len(by_seed) - len(ok)}
+    return out
+
+
+def drmmd_student_teacher_table(metrics: dict) -> str:
+    """A text table of the results file's metrics: per student and noise mode, the final
+    validation MSE (mean over seeds, then each seed) of DrMMD and of the MMD flow's runs."""
+    lines = [f"{'student':>12} {'mode':>9}  {'flow':<14} {'mean':>8}   seeds (final valid MSE)"]
+    rows = {
+        name: {st: {mode: (by, None) for mode, by in b.items()} for st, b in by_st.items()}
+        for name, by_st in metrics["runs"].items()
+    }
+    for name, by_st in metrics.get("mmd_baseline", {}).items():
+        if name not in rows:  # a flow run here is shown, not the file's
+            rows[name] = {
+                st: {mode: (by, st) for mode, by in b.get("runs", {}).items()}
+                for st, b in by_st.items()
+            }
+    for student in ("per-particle", "dense"):
+        for mode in ("injection", "none"):
+            for name, by_st in rows.items():
+                if mode not in by_st.get(student, {}):
+                    continue
+                by_seed = by_st[student][mode][0]
+                ok = [r["valid_mse"] for r in by_seed.values() if "diverged" not in r]
+                seeds = "  ".join(
+                    "diverged" if "diverged" in by_seed[k] else f"{by_seed[k]['valid_mse']:.2e}"
+                    for k in sorted(by_seed, key=int)
+                )
+                mean = f"{np.mean(ok):.2e}" if ok else "-"
+                lines.append(f"{student:>12} {mode:>9}  {name:<14} {mean:>8}   {seeds}")
+    return "\n".join(lines)
+
+
+#: The results file drmmd-three-rings (one piece).
+THREE_RINGS = Experiment(
+    "drmmd-three-rings",
+    "DrMMD flow (fixed and adaptive lambda) against the MMD flow at the authors' step and at its "
+    "own best stable step, on the authors' three rings (Chen et al., JMLR 2025)",
+    drmmd_three_rings_settings,
+    drmmd_three_rings,
+    lambda metrics, s: metrics,
+)
+
+#: The results file drmmd-student-teacher: pieces [student, seed].
+STUDENT_TEACHER = Experiment(
+    "drmmd-student-teacher",
+    "DrMMD flow against the MMD flow, with and without noise injection, for both students "
+    "(Chen et al., JMLR 2025, student-teacher claim)",
+    drmmd_student_teacher_settings,
+    drmmd_student_teacher_piece,
+    lambda summary, s: summary,
+    pieces=lambda s: s["order"],
+    combine=drmmd_student_teacher_combine,
+    summary_of=drmmd_student_teacher_summary_of,
+)
+
+register(THREE_RINGS, STUDENT_TEACHER)
