@@ -1330,7 +1330,7 @@ def rate_answer(P, Q, k, f2, how):
         "no 1/2": 2 * right,
         "times f2": right * f2 * f2,
         "over P": -np.mean(g_p**2) / (2 * f2),
-        "KALE's C": -(mmd2(P, Q, k, "biased") - np.mean(g_q**2)) / 2,
+        "KALE's C": -(mmd2(P, Q, k, estimator="biased") - np.mean(g_q**2)) / 2,
     }[how]
 
 

@@ -86,14 +86,14 @@ def test_distance_to_target_against_kernel_sums():
     for k in (GaussianKernel(0.7), EnergyKernel()):
         # the target as a measure: the plug-in MMD^2 between the two empirical measures
         assert distance_to_target(X, T, k, target_is_sample=False) == pytest.approx(
-            mmd2(X, T, k, "biased"), rel=1e-12
+            mmd2(X, T, k, estimator="biased"), rel=1e-12
         )
         # the target as a sample: the biased value with the target's self-term replaced by the
         # mean over distinct pairs (the particles' self-term keeps its diagonal)
         Ktt = k(T, T)
         m = len(T)
         off = (Ktt.sum() - np.trace(Ktt)) / (m * (m - 1))
-        want = mmd2(X, T, k, "biased") - Ktt.mean() + off
+        want = mmd2(X, T, k, estimator="biased") - Ktt.mean() + off
         assert distance_to_target(X, T, k, target_is_sample=True) == pytest.approx(want, rel=1e-12)
     with pytest.raises(ValueError, match="T needs at least 2"):
         distance_to_target(X, T[:1], GaussianKernel(1.0), target_is_sample=True)

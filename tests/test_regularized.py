@@ -196,7 +196,7 @@ def test_kl_case_is_kale_over_one_plus_lambda(lam):
     X, Y = _samples(30, 25, seed=3)
     k = GaussianKernel(0.9)
     reg = regularized_divergence(X, Y, k, "kl", lam=lam, tol=1e-12)
-    ka = kale(X, Y, k, lam, tol=1e-12)
+    ka = kale(X, Y, k, lam=lam, tol=1e-12)
     slack = reg.duality_gap * (1 + lam) + ka.duality_gap + 1e-13
     assert reg.value * (1 + lam) == pytest.approx(ka.value, abs=slack)
     Z = np.random.default_rng(0).standard_normal((20, 2))

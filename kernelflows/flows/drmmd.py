@@ -48,8 +48,9 @@ from ..divergences.drmmd import (
     drmmd_value,
     drmmd_weights,
 )
+from ..divergences.velocity import FieldStep
 from ..kernels import Kernel, check_kernel
-from .engine import FieldStep, FlowResult, run_flow
+from .engine import FlowResult, run_flow
 
 __all__ = ["AdaptiveState", "DrMMDVelocity", "FUSED_MAX_ELEMENTS", "drmmd_flow"]
 
@@ -108,13 +109,12 @@ class DrMMDVelocity:
         self.factorisation = TargetFactorisation(Y, self.kernel, tol=tol)
         self.target = self.factorisation.target
         self.max_elements = int(max_elements)
-        self._fused = type(kernel).grad_from_gram is not Kernel.grad_from_gram
 
     def _sums(self, X, need_gram: bool, need_xx: bool):
         """(K = k(X, [X; Y]) or None, v, sum_jj' k(x_j, x_j') or None, sum_ji k(x_j, y_i))."""
         n, Y = len(X), self.target
-        if self._fused and need_gram and n * (n + len(Y)) <= self.max_elements:
-            K = self.kernel._flow_gram(X, np.concatenate([X, Y]))
+        if need_gram and n * (n + len(Y)) <= self.max_elements:
+            K = self.kernel.flow_gram(X, np.concatenate([X, Y]))
             col = K[:, n:].sum(axis=0)  # k symmetric: sum over x of k(x, y_i)
             xx = float(K[:, :n].sum())
         else:  # the kernel's tiled, threaded sums over the rows [X; Y] (or Y) against X
@@ -126,10 +126,9 @@ class DrMMDVelocity:
         return K, col / n - self.factorisation.target_mean, xx, float(col.sum())
 
     def _grad(self, Z, C, K, w, head: bool) -> np.ndarray:
-        grad = self.kernel.grad_from_gram(Z, C, K, w) if K is not None else None
-        if grad is None:
-            grad = self.kernel.sums_and_grad(Z, C, w[:, None], z_is_head=head)[1]
-        return grad
+        if K is not None:
+            return self.kernel.grad_from_gram(Z, C, K, w)
+        return self.kernel.sums_and_grad(Z, C, w[:, None], z_is_head=head)[1]
 
     def init(self, particles):
         X = as_samples(particles, "X0")
@@ -178,7 +177,7 @@ class DrMMDVelocity:
             state,
             info,
             loss=0.5 * drmmd_value(mmd2, v, a, lam),
-            speed2=float(np.mean(np.sum(v_x**2, axis=1))),
+            particle_velocity=None if at is None else v_x,
         )
 
 

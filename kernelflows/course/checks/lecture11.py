@@ -44,7 +44,7 @@ def _pieces(P, Q, k):
     """The biased MMD^2, v = (mu_P - mu_Q)(Q) and the target's Gram matrix."""
     Kqq = k(Q, Q)
     v = k(Q, P).mean(axis=1) - Kqq.mean(axis=1)
-    return mmd2(P, Q, k, "biased"), v, Kqq
+    return mmd2(P, Q, k, estimator="biased"), v, Kqq
 
 
 def check_ex11_1_drmmd(my_drmmd: Callable) -> None:
@@ -71,7 +71,7 @@ def check_ex11_1_drmmd(my_drmmd: Callable) -> None:
             def value(M2=mmd2_b, shift=m * lam, vv=v, front=(1 + lam) / lam):
                 return front * (M2 - vv @ np.linalg.solve(K + shift * np.eye(m), vv))
 
-            unbiased = mmd2(P, Q, k, "unbiased") if min(len(P), m) > 1 else None
+            unbiased = mmd2(P, Q, k, estimator="unbiased") if min(len(P), m) > 1 else None
             vq = k(Q, P).mean(axis=1)
             return [
                 (value(front=1.0), "the factor (1 + lambda) / lambda in front is missing"),
@@ -120,7 +120,7 @@ def check_ex11_2_envelope_rate(my_envelope_rate: Callable) -> None:
 
         def mistakes():
             g_p = k(P, P).mean(axis=1) - k(P, Q).mean(axis=1)
-            mmd2_b = mmd2(P, Q, k, "biased")
+            mmd2_b = mmd2(P, Q, k, estimator="biased")
             out = [
                 (
                     -want,
@@ -161,7 +161,7 @@ def check_ex11_2_envelope_rate(my_envelope_rate: Callable) -> None:
     for f2, div in divergence.items():
         lam = 1e3
         d = regularized_divergence(P, Q, k, div, lam=lam, tol=1e-12).value
-        near = lam * (lam * d - mmd2(P, Q, k, "biased") / 2.0)
+        near = lam * (lam * d - mmd2(P, Q, k, estimator="biased") / 2.0)
         got = as_float(name, call(name, my_envelope_rate, P.copy(), Q.copy(), k, f2))
         if not abs(near - got) <= 0.01 * abs(got) + 1e-9:
             raise CheckFailed(
