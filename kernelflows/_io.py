@@ -12,7 +12,41 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "current_umask", "notebook_json", "update_text", "write_text"]
+__all__ = [
+    "atomic_write",
+    "current_umask",
+    "notebook_json",
+    "output_folder_problem",
+    "update_text",
+    "write_text",
+]
+
+
+def output_folder_problem(path, name: str = "--out") -> str | None:
+    """Create the folder ``path`` (and its parents) if missing and check that files can be
+    written in it; ``None`` when they can, else one line saying what is wrong, naming ``name``
+    and the path: a file where the folder should be, a file among its parents, a parent that
+    cannot be created, a folder that cannot be written. Commands call it before any work, so a
+    long computation never fails at its end for want of a place to put its result."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return f"{name} {path} is a file, not a folder"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return f"{name} {path}: {parent} is a file, so the folder cannot be created"
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{name} {path} cannot be created: {exc.strerror or exc}"
+    try:  # os.access is not enough (read-only mounts, ACLs): try what a writer will do
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=path)
+    except OSError as exc:
+        return f"{name} {path} is not writable: {exc.strerror or exc}"
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 
 def atomic_write(path: Path, write) -> None:

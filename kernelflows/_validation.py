@@ -7,6 +7,78 @@ import numbers
 import numpy as np
 
 
+def as_float_array(X, name: str, *, allow_bool: bool = True) -> np.ndarray:
+    """``X`` as a float64 array; a ``ValueError`` naming ``name`` for complex values, text,
+    ``None``, ragged nesting, objects that are not numbers, or (``allow_bool=False``) booleans
+    (``True`` is not the number 1 to a caller that asked for a number)."""
+    _reject_complex(X, name)
+    if X is None or isinstance(X, (str, bytes)):
+        raise ValueError(f"{name} must be an array of numbers, got {X!r}")
+    try:
+        raw = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be an array of numbers (all rows of one length), got {type(X).__name__}"
+        ) from exc
+    if raw.dtype.kind in "US" or (
+        raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.ravel())
+    ):
+        raise ValueError(f"{name} must be an array of numbers, got text ({X!r:.60})")
+    if raw.dtype.kind == "O" and not all(isinstance(v, numbers.Number) for v in raw.ravel()):
+        raise ValueError(f"{name} must be an array of numbers, got {X!r:.60}")
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be an array of numbers (all rows of one length), got {type(X).__name__}"
+        ) from exc
+    if not allow_bool and (raw.dtype.kind == "b" or _holds_bool(X)):
+        raise ValueError(f"{name} must hold numbers, got booleans ({X!r})")
+    return arr
+
+
+def callback_output(value, name: str, shape, *, allow_neg_inf: bool = False) -> np.ndarray:
+    """A user callback's output as a float64 array of the expected ``shape``; a ``ValueError``
+    naming the callback (``name``, e.g. ``"target.score"``) when it returned something that is
+    not an array of real numbers, complex values, another shape, or NaN / inf (``-inf`` allowed
+    with ``allow_neg_inf``: a log-density where the density is 0). Raised where the callback is
+    called, so that a flow does not report a bad callback as a diverging step."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must return an array of real numbers, got {value!r}")
+    if np.iscomplexobj(value):
+        raise ValueError(
+            f"{name} returned complex values: it must return real numbers (the imaginary part "
+            "would be dropped)"
+        )
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must return an array of real numbers, got {type(value).__name__}"
+        ) from None
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} returned shape {arr.shape}, expected {tuple(shape)}")
+    bad = ~np.isfinite(arr)
+    if allow_neg_inf:
+        bad &= arr != -np.inf
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        what = "NaN" if np.isnan(arr[tuple(where)]) else "inf"
+        raise ValueError(
+            f"{name} returned {what} at index {tuple(int(i) for i in where)} ({int(bad.sum())} "
+            f"non-finite value(s) of {arr.size}): it must be finite at every point it is given"
+        )
+    return arr
+
+
+def _holds_bool(X) -> bool:
+    if isinstance(X, (bool, np.bool_)):
+        return True
+    if isinstance(X, (list, tuple)):
+        return any(_holds_bool(v) for v in X)
+    return False
+
+
 def as_samples(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
     """Return ``X`` as a float64 array of shape (n, d).
 
@@ -14,11 +86,7 @@ def as_samples(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
     ``name`` for other shapes, complex or non-finite entries, coordinates beyond
     ``MAX_COORDINATE`` (their squares would overflow), or fewer than ``min_samples`` rows.
     """
-    _reject_complex(X, name)
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers, got {type(X).__name__}") from exc
+    arr = as_float_array(X, name)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -80,8 +148,7 @@ def as_weights(w, n: int, name: str = "weights") -> np.ndarray:
     """Return ``w`` as a finite float64 vector of length ``n`` (``None`` means all ones)."""
     if w is None:
         return np.ones(n)
-    _reject_complex(w, name)
-    arr = np.asarray(w, dtype=np.float64)
+    arr = as_float_array(w, name)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -120,6 +187,22 @@ def nonnegative(value, name: str) -> float:
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
     return value
+
+
+def block_size(value, name: str = "block_elements") -> int | None:
+    """``None`` (the default block) or a positive integer number of values per block; a
+    ``ValueError`` naming ``name`` for 0, negatives, fractions, NaN or booleans."""
+    if value is None:
+        return None
+    return positive_int(value, name)
+
+
+def flag(value, name: str) -> bool:
+    """``value`` if it is a boolean (Python or numpy), else a ``ValueError`` naming ``name``: a
+    string such as 'no' is truthy, so it would silently mean True."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 def positive_int(value, name: str) -> int:

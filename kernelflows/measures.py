@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_samples, as_weights, same_dimension
+from ._validation import as_samples, as_weights, flag, same_dimension
 from .kernels import Kernel, check_kernel
 
 __all__ = [
@@ -114,6 +114,7 @@ def witness(X, Y, kernel: Kernel, *, normalized: bool = False) -> RKHSFunction:
     X = as_samples(X, "X")
     Y = as_samples(Y, "Y")
     same_dimension(X, Y)
+    normalized = flag(normalized, "normalized")
     f = mean_embedding(X, kernel) - mean_embedding(Y, kernel)
     if normalized:
         norm = f.norm()
@@ -185,7 +186,7 @@ def quadrature_embedding(nodes, density, kernel: Kernel, *, normalize: bool = Tr
     density with a node at its centre) and much faster for smooth, rapidly decaying ones.
     """
     check_kernel(kernel)
-    x, w = _density_weights(nodes, density, normalize)
+    x, w = _density_weights(nodes, density, flag(normalize, "normalize"))
     return RKHSFunction(x[:, None], w, kernel)
 
 

@@ -25,6 +25,8 @@ from kernelflows.kernels import (
 )
 
 KERNELS = [GaussianKernel(0.8), IMQKernel(c=1.3, beta=-0.5), IMQKernel(c=0.7, beta=-0.3)]
+#: every kernel with a Stein kernel (SVGD, KSD^2): the radial ones and the polynomial kernel
+STEIN_KERNELS = [*KERNELS, PolynomialKernel(1, 0.5), PolynomialKernel(2, 1.0), PolynomialKernel(3)]
 
 
 @pytest.fixture
@@ -144,7 +146,7 @@ def test_radial_derivatives_are_derivatives(kernel):
         np.testing.assert_allclose(values[j + 1], (plus[j] - minus[j]) / (2 * h), rtol=1e-6)
 
 
-@pytest.mark.parametrize("kernel", KERNELS, ids=repr)
+@pytest.mark.parametrize("kernel", STEIN_KERNELS, ids=repr)
 def test_stein_parts_match_finite_differences(kernel, rng):
     X, Y = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
     Y[0] = X[0]  # a coincident pair: r = 0
@@ -152,9 +154,10 @@ def test_stein_parts_match_finite_differences(kernel, rng):
     np.testing.assert_allclose(K, kernel(X, Y), rtol=1e-12)
     fd_x = central_differences(lambda Z: kernel(Z, Y), X)  # (n, m, d)
     fd_y = np.swapaxes(central_differences(lambda W: kernel(W, X), Y), 0, 1)
-    # central differences of a smooth kernel of values <= 1, h = 1e-5: error ~ 1e-10
-    np.testing.assert_allclose(gx, fd_x, atol=1e-8)
-    np.testing.assert_allclose(gy, fd_y, atol=1e-8)
+    # central differences, h = 1e-5, of a smooth kernel of values <= 1 (radial; the polynomial
+    # ones here stay below about 100): error ~ h^2 |k^(3)| + eps |k| / h ~ 1e-9 at most
+    np.testing.assert_allclose(gx, fd_x, atol=1e-8, rtol=1e-8)
+    np.testing.assert_allclose(gy, fd_y, atol=1e-8, rtol=1e-8)
     H = kernel.grad_xy(X, Y)  # H[i, j, a, b] = d^2 k / dx_a dy_b
     fd_xy = np.stack(
         [
@@ -163,20 +166,51 @@ def test_stein_parts_match_finite_differences(kernel, rng):
         ],
         axis=-1,
     )
-    np.testing.assert_allclose(H, fd_xy, atol=1e-8)
+    np.testing.assert_allclose(H, fd_xy, atol=1e-8, rtol=1e-8)
     np.testing.assert_allclose(tr, np.trace(H, axis1=2, axis2=3), rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("kernel", [LaplaceKernel(1.0), EnergyKernel(), PolynomialKernel(2)])
-def test_kernels_without_second_derivatives_say_so(kernel):
+@pytest.mark.parametrize("kernel", [LaplaceKernel(1.0), EnergyKernel()], ids=repr)
+def test_kernels_without_second_derivatives_are_refused_up_front(kernel):
+    # issue 23: NotImplementedError from ksd2, a "divergence at step 0" from svgd; now a
+    # ValueError naming the kernel and the reason, before any work
     X = np.zeros((2, 2))
     with pytest.raises(NotImplementedError, match="GaussianKernel or IMQKernel"):
         kernel.stein_parts(X, X)
     with pytest.raises(NotImplementedError, match="GaussianKernel or IMQKernel"):
         kernel.grad_xy(X, X)
     target = GaussianMixture([[0.0, 0.0]], 1.0)
-    with pytest.raises(ValueError, match="kernel"):
-        ksd_descent(X, target, kernel, step=0.1, n_steps=1)
+    why = rf"kernel: {type(kernel).__name__}.*not differentiable where x = y"
+    for call in (
+        lambda: ksd2(X, target, kernel),
+        lambda: stein_kernel(X, X, target, kernel),
+        lambda: svgd_velocity(X, target, kernel),
+        lambda: svgd(X, target, kernel, step=0.1, n_steps=1),
+        lambda: SVGDVelocity(target, kernel),
+        lambda: ksd_descent(X, target, kernel, step=0.1, n_steps=1),
+    ):
+        with pytest.raises(ValueError, match=why):
+            call()
+
+
+def test_the_polynomial_kernel_has_a_stein_kernel_but_no_ksd_descent():
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    target = GaussianMixture([[0.0, 0.0]], 1.0)
+    k = PolynomialKernel(2)
+    assert ksd2(X, target, k) >= 0.0
+    svgd(X, target, k, step=0.01, n_steps=2)
+    with pytest.raises(ValueError, match="kernel: KSD descent needs a smooth radial kernel"):
+        ksd_descent(X, target, k, step=0.1, n_steps=1)
+
+
+def test_polynomial_ksd_is_blind_beyond_its_moments():
+    # degree 1: u_p(x, y) = (x.y + c) s(x).s(y) + s(x).x + s(y).y + d for N(0, I) (s = -x),
+    # whose V-statistic is ||mean of (x x^T - I)||_F^2 + c ||mean x||^2: zero for any sample with
+    # the target's mean and second moment, however far from Gaussian (here two points)
+    target = GaussianMixture([[0.0, 0.0]], 1.0)
+    X = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])  # mean 0, E xx^T = I
+    assert abs(ksd2(X, target, PolynomialKernel(1, 0.5))) < 1e-14
+    assert ksd2(X, target, GaussianKernel(1.0)) > 0.01  # a characteristic kernel sees it
 
 
 # --- the kernel Stein discrepancy --------------------------------------------------------------
@@ -263,7 +297,7 @@ def test_svgd_velocity_equals_the_direction_written_with_loops(kernel, pair, mix
     np.testing.assert_allclose(out.particle_velocity, expected_x, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("kernel", KERNELS, ids=repr)
+@pytest.mark.parametrize("kernel", STEIN_KERNELS, ids=repr)
 def test_svgd_direction_has_squared_rkhs_norm_ksd2(kernel, mixture, rng):
     # With xi_j(z) = k(x_j, z) s_j + grad_{x_j} k(x_j, z), phi = (1/n) sum_j xi_j, and the Stein
     # operator A phi = phi . s + div phi: (1/n) sum_i A phi(x_i) = (1/n^2) sum_ij u_p(x_j, x_i)

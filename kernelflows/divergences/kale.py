@@ -50,8 +50,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_samples, as_weights, positive, same_dimension
+from .._validation import as_float_array, as_samples, as_weights, positive, same_dimension
 from ..kernels import Kernel, blas_one_thread, check_kernel
+from ..kernels.geometry import EPS
 from ..measures import RKHSFunction
 from .kale_newton import (
     FD_TOL,
@@ -83,7 +84,18 @@ class KaleResult:
     witness : the maximiser f* as an :class:`~kernelflows.measures.RKHSFunction` (callable,
         with ``.grad``); the first variation of KALE_lam in P is (1 + lam) f*.
     alpha : the dual coefficients, alpha_i = exp(f*(y_i)) / m, shape (m,).
-    duality_gap : dual minus primal, in the units of ``value``, certified below the tolerance.
+    duality_gap : dual minus primal, in the units of ``value``, certified below the tolerance:
+        the solve's certificate, for the Gram blocks as computed.
+    gram_error : a bound on what the rounding of the kernel values and of their sums can move
+        KALE by: (1 + lam) / (2 lam) (eta + (n + m) eps / 2 k_max) (sum |a| + sum alpha)^2,
+        with eta the kernel's :meth:`~kernelflows.kernels.Kernel.value_error` and k_max its
+        :meth:`~kernelflows.kernels.Kernel.value_bound` over the samples (the blocks enter the
+        dual only through ||mu_P - sum alpha k(y, .)||^2 / (2 lam), a quadratic form in the
+        weights [a, -alpha]).
+    error_bound : ``duality_gap + gram_error``: the returned ``value`` is within it of the exact
+        KALE_lam of the given samples (to first order in the rounding). The gap is certified
+        below ``tol`` * max(1, KALE); the Gram part is what float64 allows, and can be the
+        larger at small lam, where KALE is ill-conditioned in the kernel values.
     lam : the regularisation.
     newton_steps, cholesky, cg_iterations : the Newton steps, Cholesky factorisations and
         conjugate-gradient iterations of this solve.
@@ -93,11 +105,17 @@ class KaleResult:
     witness: RKHSFunction
     alpha: np.ndarray
     duality_gap: float
+    gram_error: float
     lam: float
     newton_steps: int
     cholesky: int
     cg_iterations: int
     dual: DualState = field(repr=False)
+
+    @property
+    def error_bound(self) -> float:
+        """``duality_gap + gram_error``: |value - KALE_lam| is at most this."""
+        return self.duality_gap + self.gram_error
 
 
 class KaleProblem:
@@ -119,6 +137,16 @@ class KaleProblem:
         self.K_qq = kernel(Y, Y)
         self.kbar = kernel.weighted_sum(Y, X, a)
         self.c = float(a @ kernel.weighted_sum(X, X, a))
+        # the rounding of one kernel value, and of a sum of n + m of them (module docstring)
+        Z = np.vstack([X, Y])
+        self.value_error = kernel.value_error(Z, Z)
+        self.value_error += 0.5 * (len(X) + len(Y)) * EPS * kernel.value_bound(Z, Z)
+
+    def gram_error(self, alpha, lam: float) -> float:
+        """A bound on how far the rounding of the Gram blocks can move KALE_lam near alpha:
+        (1 + lam) / (2 lam) eta (sum |a| + sum alpha)^2 (see :class:`KaleResult`)."""
+        weight = float(np.sum(np.abs(self.weights)) + np.sum(np.abs(alpha)))
+        return (1.0 + lam) / (2.0 * lam) * self.value_error * weight**2
 
     def dual_objective(self, alpha, lam: float) -> float:
         """J(alpha) = sum alpha log(m alpha) - sum alpha
@@ -149,6 +177,8 @@ class KaleProblem:
         solver = KaleNewton(self.K_qq, lam=lam, tol=tol, max_iter=max_iter)
         state = solver.solve(self.kbar, self.c, start=start)
         alpha = state.alpha
+        value = solver.value(state, self.c)
+        gram_error = self.gram_error(alpha, lam)
         # f* = (1 / lam) [sum_j a_j k(x_j, .) - sum_i alpha_i k(y_i, .)]
         w = np.concatenate([self.weights, -alpha]) / lam
         witness = RKHSFunction(np.vstack([self.P, self.Q]), w, self.kernel)
@@ -158,10 +188,11 @@ class KaleProblem:
             return getattr(state, counter) - (getattr(before, counter) if before else 0)
 
         return KaleResult(
-            value=solver.value(state, self.c),
+            value=value,
             witness=witness,
             alpha=alpha,
             duality_gap=state.gap,
+            gram_error=gram_error,
             lam=lam,
             newton_steps=this_solve("newton_steps"),
             cholesky=this_solve("cholesky"),
@@ -208,9 +239,12 @@ def kale_path(
     1/m is the cold start), each warm-started from the previous alpha, each certified. Returns
     the values in the order of ``lams``. Used for the lambda limits (slide "KALE vs KL vs MMD").
     """
-    lams = np.asarray(lams, dtype=float)
+    # booleans refused as kale(lam=True) refuses them (True is not the number 1), text named
+    lams = as_float_array(lams, "lams", allow_bool=False)
     if lams.ndim != 1 or len(lams) == 0 or not np.all(np.isfinite(lams)) or np.any(lams <= 0):
-        raise ValueError("lams must be a non-empty vector of positive finite numbers")
+        raise ValueError(
+            f"lams must be a non-empty vector of positive finite numbers, got {lams.tolist()!r:.80}"
+        )
     problem = KaleProblem(P, Q, kernel)
     values = np.empty(len(lams))
     start = None

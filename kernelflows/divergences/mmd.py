@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, gaussian_pair, positive, same_dimension
+from .._validation import as_samples, gaussian_pair, length_scale, same_dimension
 from ..kernels import Kernel, check_kernel
 from .velocity import FieldStep, checked_points, evaluated_step
 
@@ -96,15 +96,16 @@ def mmd2_gaussians(mean_p, cov_p, mean_q, cov_q, bandwidth: float) -> float:
     so MMD^2 = E k(x, x') + E k(y, y') - 2 E k(x, y) in closed form. Covariances may be given as
     (d, d) matrices, as scalars (isotropic) or as vectors (diagonal).
     """
-    s = positive(bandwidth, "bandwidth")
+    s = length_scale(bandwidth, "bandwidth")  # s^2 and 1 / s^2 finite and nonzero
     a, A, b, B = gaussian_pair(mean_p, cov_p, mean_q, cov_q, positive_definite=False)
     d = a.shape[0]
 
     def expected_k(mu, S):
         eye = np.eye(d)
-        det = np.linalg.det(eye + S / s**2)
+        # det^(-1/2) from the log-determinant: the determinant itself overflows for a small s
+        _, logdet = np.linalg.slogdet(eye + S / s**2)
         quad = mu @ np.linalg.solve(S + s**2 * eye, mu)
-        return det**-0.5 * np.exp(-0.5 * quad)
+        return np.exp(-0.5 * (logdet + quad))
 
     zero = np.zeros(d)
     return float(expected_k(zero, 2 * A) + expected_k(zero, 2 * B) - 2 * expected_k(a - b, A + B))

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import integrate
 from scipy.special import ndtr, xlogy
 
-from .._validation import gaussian_pair
+from .._validation import as_float_array, gaussian_pair
 
 __all__ = [
     "PhiDivergence",
@@ -63,7 +63,8 @@ __all__ = [
 class PhiDivergence:
     """A phi-divergence: the generator ``phi``, its conjugate, and the optimal-critic map.
 
-    ``phi(u)`` and ``conjugate(v)`` are vectorised (``conjugate`` is +inf outside its domain);
+    ``phi(u)`` and ``conjugate(v)`` are vectorised (``phi`` is +inf for u < 0, ``conjugate``
+    +inf outside its domain; both NaN at NaN);
     ``critic(u)`` = phi'(u) is the f that makes the variational bound tight at u = p / q;
     ``slope_at_infinity`` = lim phi(u) / u; ``disjoint_value`` = phi(0) + slope_at_infinity.
     """
@@ -86,6 +87,21 @@ class PhiDivergence:
 
 def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
+
+
+def _ratios(phi):
+    """phi extended by +inf to u < 0 (the convention of the module docstring: generators act on
+    ratios of densities, and the conjugates are the sup over u >= 0); NaN stays NaN."""
+
+    def extended(u):
+        u = _arr(u)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = _arr(phi(np.maximum(u, 0.0)))
+        return np.where(u < 0, np.inf, out)
+
+    extended.__name__ = phi.__name__
+    extended.__doc__ = phi.__doc__
+    return extended
 
 
 def _kl_phi(u):
@@ -162,13 +178,18 @@ def _tv_critic(u):
     return 0.5 * np.sign(_arr(u) - 1.0)
 
 
-KL = PhiDivergence("KL", _kl_phi, _kl_conj, _kl_critic, 0.0, np.inf)
-REVERSE_KL = PhiDivergence("reverse KL", _rkl_phi, _rkl_conj, _rkl_critic, np.inf, 0.0)
-CHI2 = PhiDivergence("chi^2", _chi2_phi, _chi2_conj, _chi2_critic, 1.0, np.inf)
+KL = PhiDivergence("KL", _ratios(_kl_phi), _kl_conj, _kl_critic, 0.0, np.inf)
+REVERSE_KL = PhiDivergence("reverse KL", _ratios(_rkl_phi), _rkl_conj, _rkl_critic, np.inf, 0.0)
+CHI2 = PhiDivergence("chi^2", _ratios(_chi2_phi), _chi2_conj, _chi2_critic, 1.0, np.inf)
 JENSEN_SHANNON = PhiDivergence(
-    "Jensen-Shannon", _js_phi, _js_conj, _js_critic, 0.5 * np.log(2.0), 0.5 * np.log(2.0)
+    "Jensen-Shannon",
+    _ratios(_js_phi),
+    _js_conj,
+    _js_critic,
+    0.5 * np.log(2.0),
+    0.5 * np.log(2.0),
 )
-TOTAL_VARIATION = PhiDivergence("total variation", _tv_phi, _tv_conj, _tv_critic, 0.5, 0.5)
+TOTAL_VARIATION = PhiDivergence("total variation", _ratios(_tv_phi), _tv_conj, _tv_critic, 0.5, 0.5)
 
 DIVERGENCES = {
     "kl": KL,
@@ -265,14 +286,19 @@ def variational_objective(divergence, f_p, f_q) -> float:
     the slide's form E_P f + 1 - E_Q exp(f), tight at f = log(p / q).
     """
     div = get_divergence(divergence)
-    f_p = np.asarray(f_p, dtype=float).ravel()
-    f_q = np.asarray(f_q, dtype=float).ravel()
-    if len(f_p) == 0 or len(f_q) == 0:
-        raise ValueError("f_p and f_q must be non-empty")
+    f_p = as_float_array(f_p, "f_p", allow_bool=False).ravel()
+    f_q = as_float_array(f_q, "f_q", allow_bool=False).ravel()
     for name, f in (("f_p", f_p), ("f_q", f_q)):
+        if len(f) == 0:
+            raise ValueError(f"{name} must be non-empty")
         if np.isnan(f).any():
             raise ValueError(f"{name} contains NaN")
-    return float(np.mean(f_p) - np.mean(div.conjugate(f_q)))
+        # -inf is a critic's value where p = 0 (the KL's 1 + log(p / q)); +inf is no function's
+        # value that gives a lower bound (E_P f = +inf would "bound" every divergence)
+        if np.isposinf(f).any():
+            raise ValueError(f"{name} contains +inf: a critic f must take values in [-inf, inf)")
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(f_p) - np.mean(div.conjugate(f_q)))
 
 
 # -- Gaussians -------------------------------------------------------------------------------

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, same_dimension
+from .._validation import as_samples, block_size, callback_output, same_dimension
 from ..kernels import BLOCK_ELEMENTS, Kernel, check_kernel, row_blocks, sq_distances
 from .velocity import FieldStep, checked_points, evaluated_step
 
 __all__ = [
     "check_ksd_kernel",
+    "check_stein_kernel",
     "check_target",
     "ksd2",
     "ksd_velocity",
@@ -41,7 +42,12 @@ __all__ = [
 
 def check_target(target, *, jacobian: bool = False):
     """``target`` if it has a callable ``score`` (and ``score_jacobian`` when asked), else a
-    ``ValueError`` naming the argument."""
+    ``ValueError`` naming the argument (a class rather than an instance of it, among others)."""
+    if isinstance(target, type):
+        raise ValueError(
+            f"target must be an instance, got the class {target.__name__} itself (create one, "
+            f"e.g. {target.__name__}(...))"
+        )
     needs = ("score", "score_jacobian") if jacobian else ("score",)
     for name in needs:
         if not callable(getattr(target, name, None)):
@@ -52,20 +58,26 @@ def check_target(target, *, jacobian: bool = False):
     return target
 
 
+def check_target_dimension(target, X: np.ndarray, name: str = "X0") -> None:
+    """A ``ValueError`` naming ``name`` when the points' dimension is not the target's (for a
+    target that states it as ``dim``, as :class:`kernelflows.GaussianMixture` does)."""
+    dim = getattr(target, "dim", None)
+    if isinstance(dim, int) and X.shape[1] != dim:
+        raise ValueError(
+            f"{name} has points of dimension {X.shape[1]} (shape {X.shape}), the target's "
+            f"dimension is {dim}"
+        )
+
+
 def target_score(target, X: np.ndarray) -> np.ndarray:
-    """``target.score(X)`` as a float64 array, checked to have the shape of X."""
-    s = np.asarray(target.score(X), dtype=np.float64)
-    if s.shape != X.shape:
-        raise ValueError(f"target.score returned shape {s.shape}, expected {X.shape}")
-    return s
+    """``target.score(X)``, checked: real, finite, of the shape of X (a ``ValueError`` naming
+    ``target.score`` otherwise)."""
+    return callback_output(target.score(X), "target.score", X.shape)
 
 
 def _score_jacobian(target, X: np.ndarray) -> np.ndarray:
-    J = np.asarray(target.score_jacobian(X), dtype=np.float64)
     n, d = X.shape
-    if J.shape != (n, d, d):
-        raise ValueError(f"target.score_jacobian returned shape {J.shape}, expected {(n, d, d)}")
-    return J
+    return callback_output(target.score_jacobian(X), "target.score_jacobian", (n, d, d))
 
 
 def _stein_block(kernel: Kernel, Z, X, sZ, sX, *, phi: bool, u: bool):
@@ -92,9 +104,32 @@ def _blocks(n_rows: int, n_cols: int, d: int, block_elements):
     return row_blocks(n_rows, n_cols * (d + 1), block)
 
 
+def _block(block_elements):
+    return block_size(block_elements)
+
+
+def check_stein_kernel(kernel) -> Kernel:
+    """``kernel`` if it has a Stein kernel, else a ``ValueError`` naming it and saying why.
+
+    The Stein kernel u_p holds tr(grad_x grad_y k): k must have second derivatives, on the
+    diagonal x = y too (every V-statistic and every SVGD step includes a particle's pair with
+    itself). The Gaussian, IMQ and polynomial kernels have them; the Laplace and energy kernels
+    have a kink at x = y, and the feature and network kernels provide none.
+    """
+    kernel = check_kernel(kernel)
+    reason = kernel.no_second_derivatives
+    if reason is not None:
+        raise ValueError(
+            f"kernel: {kernel!r} cannot define a Stein kernel: {reason}. The Stein kernel "
+            "u_p(x, y) contains tr(grad_x grad_y k(x, y)); use a smooth kernel (GaussianKernel, "
+            "IMQKernel, PolynomialKernel)"
+        )
+    return kernel
+
+
 def _inputs(X, target, kernel, jacobian=False):
     X = as_samples(X, "X")
-    return X, check_target(target, jacobian=jacobian), check_kernel(kernel)
+    return X, check_target(target, jacobian=jacobian), check_stein_kernel(kernel)
 
 
 def stein_kernel(X, Y, target, kernel: Kernel) -> np.ndarray:
@@ -115,6 +150,7 @@ def ksd2(X, target, kernel: Kernel, *, block_elements: int | None = None) -> flo
     kernel); computed over blocks of rows.
     """
     X, target, kernel = _inputs(X, target, kernel)
+    block_elements = _block(block_elements)
     S = target_score(target, X)
     n, d = X.shape
     total = 0.0
@@ -136,6 +172,7 @@ def svgd_velocity(
     """
     X, target, kernel = _inputs(X, target, kernel)
     at = checked_points(at, X)
+    block_elements = _block(block_elements)
     S = target_score(target, X)
     n, d = X.shape
 
@@ -156,12 +193,14 @@ def svgd_velocity(
 
 def check_ksd_kernel(kernel: Kernel) -> Kernel:
     """The kernel, if it provides psi, psi', psi'', psi''' (a ValueError otherwise)."""
+    kernel = check_stein_kernel(kernel)
     try:
         kernel.radial_derivatives(np.zeros(1), 3)
     except NotImplementedError as exc:
         raise ValueError(
             f"kernel: KSD descent needs a smooth radial kernel k = psi(||x - y||^2) with three "
-            f"derivatives of psi (GaussianKernel or IMQKernel), got {kernel!r}"
+            f"derivatives of psi (its velocity is written with them: GaussianKernel or "
+            f"IMQKernel), got {kernel!r}"
         ) from exc
     return kernel
 
@@ -212,9 +251,9 @@ def ksd_velocity(
     X, target, kernel = _inputs(X, target, kernel, jacobian=True)
     kernel = check_ksd_kernel(kernel)
     at = checked_points(at, X)
+    block = _block(block_elements) or BLOCK_ELEMENTS
     S = target_score(target, X)
     n, d = X.shape
-    block = BLOCK_ELEMENTS if block_elements is None else block_elements
 
     def evaluate(points, with_loss):
         Z = X if points is None else points

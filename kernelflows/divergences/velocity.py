@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_samples, same_dimension
+from .._validation import as_samples, flag, same_dimension
 
 __all__ = ["FieldStep", "checked_points", "evaluated_step", "mean_speed2"]
 
@@ -82,7 +82,7 @@ def evaluated_step(evaluate, at=None, record: bool = False, state=None, info=Non
     velocity at ``at``, and the loss and velocity at the particles).
     """
     info = {} if info is None else info
-    if not record:
+    if not flag(record, "record"):
         return FieldStep(evaluate(at, False)[0], state, info)
     v_x, loss = evaluate(None, True)
     if at is None:

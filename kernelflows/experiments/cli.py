@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .._io import output_folder_problem
 from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
 from .runner import (
@@ -152,14 +153,26 @@ def main(argv=None) -> int:
     if args.command == "list":
         return _list(max(1, args.jobs))
     if args.command == "check":
-        bad = [
-            p
-            for e in EXPERIMENTS.values()
-            for p in (results_path(e.id, s) for s in SCALES)
-            if p.exists() and stale(Results.read(p))
-        ]
-        for p in bad:
-            print(f"stale: {p}", file=sys.stderr)
+        bad = []
+        for e in EXPERIMENTS.values():
+            for s in SCALES:
+                p = results_path(e.id, s)
+                if not p.exists():
+                    continue
+                try:  # a malformed or incomplete file: its name and what is wrong
+                    res = Results.read(p)
+                except ValueError as exc:
+                    bad.append(f"malformed: {exc}")
+                    continue
+                if (res.id, res.scale) != (e.id, s):
+                    bad.append(
+                        f"malformed: {p}: holds id {res.id!r} at scale {res.scale!r}, its name "
+                        f"says {e.id!r} at {s!r}"
+                    )
+                elif stale(res):
+                    bad.append(f"stale: {p}")
+        for line in bad:
+            print(line, file=sys.stderr)
         return 1 if bad else 0
     ids = list(EXPERIMENTS) if args.ids == ["all"] else args.ids
     for i in ids:
@@ -173,9 +186,17 @@ def main(argv=None) -> int:
         if len(ids) != 1 or args.out is None:
             print("error: --settings runs one experiment into an --out folder", file=sys.stderr)
             return 2
-        settings = json.loads(Path(args.settings).read_text())
+        try:
+            settings = json.loads(Path(args.settings).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            print(f"error: --settings {args.settings}: {exc}", file=sys.stderr)
+            return 2
     if args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    problem = output_folder_problem(DEFAULT_OUT if args.out is None else Path(args.out))
+    if problem:  # one line, before computing anything
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if threading.current_thread() is threading.main_thread():

@@ -51,6 +51,8 @@ __all__ = [
 #: The published results files, shipped inside the package (package data): a folder on disk in
 #: a checkout and in an installed wheel alike.
 RESULTS_DIR = resources.files("kernelflows").joinpath("results")
+#: The keys of a results file and the JSON type each holds (checked by :meth:`Results.read`).
+RESULTS_KEYS = {"id": str, "scale": str, "settings": dict, "metrics": dict, "provenance": dict}
 #: Where a rerun writes unless told otherwise: ``results`` in the current folder.
 DEFAULT_OUT = Path("results")
 
@@ -68,8 +70,36 @@ class Results:
 
     @classmethod
     def read(cls, path) -> Results:
-        """The results file at ``path`` (the one parser of results files)."""
-        doc = json.loads(Path(path).read_text())
+        """The results file at ``path`` (the one parser of results files); a ``ValueError``
+        naming the file and what is wrong with it: unreadable, not JSON, not an object, a key of
+        :data:`RESULTS_KEYS` missing or of the wrong type, an unknown experiment or scale."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot be read ({exc})") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            ) from None
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}: must hold a JSON object, got {type(doc).__name__}")
+        missing = [k for k in RESULTS_KEYS if k not in doc]
+        if missing:
+            raise ValueError(f"{path}: incomplete, missing {', '.join(missing)}")
+        for key, kind in RESULTS_KEYS.items():
+            if not isinstance(doc[key], kind):
+                raise ValueError(
+                    f"{path}: {key} must be a JSON {'string' if kind is str else 'object'}, got "
+                    f"{type(doc[key]).__name__}"
+                )
+        try:
+            experiment(doc["id"])
+            check_scale(doc["scale"])
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         return cls(
             doc["id"], doc["scale"], doc["settings"], doc["metrics"], doc["provenance"], str(path)
         )

@@ -262,6 +262,11 @@ def run_student_teacher(
     JMLR 2025) reaches each particle with factor 1, with or without noise.
     """
     s = _settings(scale)
+    if isinstance(noises, (str, bytes)) or not isinstance(noises, (list, tuple)):
+        raise ValueError(
+            f"noises must be a list or tuple of noise modes from {NOISE_MODES}, got {noises!r}"
+            + (f" (write [{noises!r}] for one mode)" if isinstance(noises, str) else "")
+        )
     noises = tuple(noises)
     for noise in noises:
         perturbation(noise, s)  # a ValueError naming a bad mode before any work

@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .._io import output_folder_problem  # noqa: E402
 from ..experiments.registry import SCALES  # noqa: E402
 from ._io import atomic_write, save_animation, save_figure  # noqa: E402
 from .registry import FigureOutput, figures, scale_label  # noqa: E402
@@ -105,7 +106,10 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown figure id(s): {', '.join(unknown)}; see --list")
     out_dir = Path(args.out or DEFAULT_OUT[args.scale])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    problem = output_folder_problem(out_dir)
+    if problem:  # one line, before drawing anything
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
 
     from tqdm.auto import tqdm
 

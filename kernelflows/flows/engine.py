@@ -45,6 +45,7 @@ from .._validation import (
     MAX_COORDINATE,
     as_rng,
     as_samples,
+    flag,
     positive,
     positive_int,
     same_dimension,
@@ -239,6 +240,8 @@ def _call(field_, n: int, last_loss: float, *args) -> FieldStep:
             return field_(*args)
     except RuntimeError as exc:
         raise type(exc)(f"at step {n} (loss at the last snapshot {last_loss:.6g}): {exc}") from exc
+    except ValueError as exc:  # a callback's bad output (it names the callback): not the step's
+        raise ValueError(f"at step {n}: {exc}") from exc
 
 
 def _diverged(n: int, what: str, last_loss: float, step: float) -> FlowDivergedError:
@@ -331,6 +334,7 @@ def run_flow(
     step, the last recorded loss and ``step``.
     """
     _check_field(field)
+    progress = flag(progress, "progress")
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     X = as_samples(X0, "X0").astype(dtype)
@@ -432,6 +436,7 @@ def flow_entry_point(desc, *, noise=None):
             if noise is not None:
                 run["noise"] = noise(positive(run["step"], "step"))
             _checked_options(run["step"], run["n_steps"], run["noise"], run["record_every"])
+            flag(run["progress"], "progress")
             if "Y" in given:
                 same_dimension(X0, as_samples(given["Y"], "Y"), "X0", "Y")
             run["rng"] = as_rng(run["rng"])

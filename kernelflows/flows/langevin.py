@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from ..divergences.stein import check_target, target_score
+from .._validation import callback_output
+from ..divergences.stein import check_target, check_target_dimension, target_score
 from ..divergences.velocity import evaluated_step
 from .engine import FieldStep, flow_entry_point
 from .perturbations import Diffusion
@@ -39,6 +40,7 @@ class KLVelocity:
         self.target = check_target(target)
 
     def init(self, particles):
+        check_target_dimension(self.target, particles)
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
@@ -49,7 +51,10 @@ class KLVelocity:
             log_density = getattr(self.target, "log_density", None)
             if log_density is None:
                 return drift, math.nan
-            return drift, float(-np.mean(log_density(particles)))
+            values = callback_output(
+                log_density(particles), "target.log_density", (len(particles),), allow_neg_inf=True
+            )
+            return drift, float(-np.mean(values))
 
         return evaluated_step(evaluate, at, record)
 

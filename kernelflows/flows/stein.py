@@ -24,8 +24,15 @@ velocity:
 
 from __future__ import annotations
 
-from ..divergences.stein import check_ksd_kernel, check_target, ksd_velocity, svgd_velocity
-from ..kernels import Kernel, check_kernel
+from ..divergences.stein import (
+    check_ksd_kernel,
+    check_stein_kernel,
+    check_target,
+    check_target_dimension,
+    ksd_velocity,
+    svgd_velocity,
+)
+from ..kernels import Kernel
 from .engine import FieldStep, flow_entry_point
 
 __all__ = ["KSDVelocity", "SVGDVelocity", "ScoreVelocity", "ksd_descent", "svgd"]
@@ -42,9 +49,10 @@ class ScoreVelocity:
 
     def __init__(self, target, kernel: Kernel):
         self.target = check_target(target)
-        self.kernel = check_kernel(kernel)
+        self.kernel = check_stein_kernel(kernel)
 
     def init(self, particles):
+        check_target_dimension(self.target, particles)
         return None
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
@@ -62,9 +70,7 @@ class KSDVelocity(ScoreVelocity):
     velocity = staticmethod(ksd_velocity)
 
     def __init__(self, target, kernel: Kernel):
-        super().__init__(
-            check_target(target, jacobian=True), check_ksd_kernel(check_kernel(kernel))
-        )
+        super().__init__(check_target(target, jacobian=True), check_ksd_kernel(kernel))
 
 
 @flow_entry_point("SVGD")
@@ -75,10 +81,10 @@ def svgd(target, kernel: Kernel) -> SVGDVelocity:
     progress=False)``: forward Euler X <- X + step * phi(X) on the Stein direction phi (module
     docstring), with ``target.score(X) -> (n, d)`` the score grad log p (e.g. a
     :class:`kernelflows.GaussianMixture`) and a kernel with
-    :meth:`~kernelflows.Kernel.stein_parts` (Gaussian or IMQ). ``noise`` is the engine's
-    perturbation (a number or schedule means noise injection: phi of the particles evaluated at
-    X + beta u). The result's ``loss`` is KSD^2 of the particles (V-statistic). Cost O(n^2 d)
-    per step, memory bounded in n.
+    :meth:`~kernelflows.Kernel.stein_parts` (Gaussian, IMQ or polynomial; a ``ValueError`` up
+    front otherwise). ``noise`` is the engine's perturbation (a number or schedule means noise
+    injection: phi of the particles evaluated at X + beta u). The result's ``loss`` is KSD^2 of
+    the particles (V-statistic). Cost O(n^2 d) per step, memory bounded in n.
     """
     return SVGDVelocity(target, kernel)
 

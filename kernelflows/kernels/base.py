@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, as_weights, same_dimension
+from .._validation import as_samples, as_weights, flag, same_dimension
 from ._parallel import n_threads, run_chunks, split_by_cost
-from .geometry import row_blocks
+from .geometry import EPS, row_blocks
 
 __all__ = ["Kernel", "check_kernel"]
 
@@ -40,6 +40,11 @@ class Kernel:
     and a kernel with a cheaper joint form overrides them (the Gaussian does); a caller always
     calls them, whatever the kernel.
     """
+
+    #: Why the kernel has no Stein kernel (None when it has one): the Stein discrepancies and
+    #: the score-based flows need tr(grad_x grad_y k), second derivatives of k. Read by
+    #: :func:`kernelflows.divergences.stein.check_stein_kernel`, which refuses the kernel up front.
+    no_second_derivatives: str | None = "it provides no second derivatives (stein_parts)"
 
     # -- what subclasses provide -------------------------------------------------------------
     def _gram(self, Z: np.ndarray, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -106,6 +111,7 @@ class Kernel:
         With ``Y=None`` the sum is over pairs of X; ``exclude_diagonal`` drops the i = j terms.
         The row blocks run on the kernels' thread pool (as :meth:`sums_and_grad`).
         """
+        exclude_diagonal = flag(exclude_diagonal, "exclude_diagonal")
         X = as_samples(X, "X")
         same = Y is None
         Y = X if same else as_samples(Y, "Y")
@@ -186,6 +192,23 @@ class Kernel:
         one kernel evaluation. Inputs are validated arrays.
         """
         return self._blocked_grad(Z, C, w)
+
+    # -- rounding: what a certificate computed from kernel values must allow for ---------------
+    def value_bound(self, X, Y) -> float:
+        """max |k(x_i, y_j)| over the pairs of rows of X and Y (validated arrays), bounded by
+        Cauchy-Schwarz, |k(x, y)| <= sqrt(k(x, x) k(y, y)), from the O(n + m) diagonal values."""
+        kx = float(np.abs(self._paired(X, X)).max(initial=0.0))
+        ky = float(np.abs(self._paired(Y, Y)).max(initial=0.0))
+        return float(np.sqrt(kx * ky))
+
+    def value_error(self, X, Y) -> float:
+        """A bound on |computed k(x_i, y_j) - k(x_i, y_j)| over the pairs (validated arrays).
+
+        Generic: 16 eps of :meth:`value_bound` (a kernel evaluated by a few rounded operations on
+        values of that size); a kernel that knows its rounding better states it (the Gaussian,
+        Laplace, IMQ, polynomial and energy kernels do).
+        """
+        return 16.0 * EPS * self.value_bound(X, Y)
 
     # -- second derivatives: what Stein discrepancies need (radial kernels provide them) ----------
     def _no_second_derivatives(self, what: str):

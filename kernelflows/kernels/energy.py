@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Kernel
-from .geometry import sq_distances, weighted_differences
+from .geometry import DISTANCE_RTOL, EPS, sq_distances, weighted_differences
 
 __all__ = ["EnergyKernel"]
 
@@ -22,6 +22,11 @@ class EnergyKernel(Kernel):
     of ||z|| at z = 0, is taken as 0.
     """
 
+    no_second_derivatives = (
+        "it is not differentiable where x = y (the term -||x - y|| has a kink there), so "
+        "tr(grad_x grad_y k) does not exist on the diagonal, which every Stein sum includes"
+    )
+
     def __repr__(self) -> str:
         return "EnergyKernel()"
 
@@ -33,6 +38,14 @@ class EnergyKernel(Kernel):
 
     def _paired(self, X, Y):
         return np.linalg.norm(X, axis=1) + np.linalg.norm(Y, axis=1) - np.linalg.norm(X - Y, axis=1)
+
+    def value_error(self, X, Y) -> float:
+        """||x|| and ||y|| within (d + 2) eps / 2, ||x - y|| within (DISTANCE_RTOL / 2 + 1) eps
+        (its square within DISTANCE_RTOL eps), and two additions: at most
+        (DISTANCE_RTOL / 2 + d + 4) eps (max ||x|| + max ||y||)."""
+        d = X.shape[1]
+        top = float(np.linalg.norm(X, axis=1).max()) + float(np.linalg.norm(Y, axis=1).max())
+        return (DISTANCE_RTOL / 2.0 + d + 4.0) * EPS * top
 
     def _grad_block(self, Z, X, w):
         R = np.sqrt(sq_distances(Z, X))

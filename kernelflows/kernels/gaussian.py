@@ -4,6 +4,19 @@ k(x, y) = exp(-||x - y||^2 / (2 s^2)). Its gradient is a function of its value,
 grad_z k(z, c) = -(z - c) / s^2 k(z, c), so one exponential gives both: the fused flow sums of
 :meth:`GaussianKernel.sums_and_grad` (tiled, on the kernels' thread pool) and
 :meth:`GaussianKernel.grad_from_gram`.
+
+**Accuracy.** Every kernel value is within :data:`VALUE_RTOL` eps (1 + e) k of the exact value for
+the given floats, e = ||x - y||^2 / (2 s^2) its exponent (the factor 1 + e is the conditioning of
+exp: a relative error r of the exponent is an error r e of the value), however wide the cloud
+(up to the coordinate limit) and wherever it sits; so every value is within VALUE_RTOL eps of
+the exact one. Coincident points give exactly 1 in the checked methods (``__call__``,
+``weighted_sum``, ``total``). The exponents come from one matrix product on centred coordinates
+(:meth:`GaussianKernel.exponent_factors`), whose error is at most g (||z||^2 + ||c||^2) / (2 s^2),
+g = :func:`~.geometry.expansion_error` (d); the pairs whose error could exceed the target, which
+exist only when the cloud is wide compared with the bandwidth (near neighbours far from the
+centre), are recomputed from direct differences (:func:`~.geometry.direct_sq_distances`). Where
+no pair of a tile can exceed the target, nothing is checked: on clouds a few bandwidths wide the
+fast paths cost what they did.
 """
 
 from __future__ import annotations
@@ -14,15 +27,23 @@ import numpy as np
 
 from .._validation import length_scale
 from ._parallel import n_threads, run_chunks, split_by_cost
-from .geometry import centred
+from .geometry import EPS, centred, direct_sq_distances, expansion_error, needs_direct
 from .radial import RadialKernel
 
-__all__ = ["VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
+__all__ = ["VALUE_RTOL", "VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
 
 #: Kernel values in one tile of the fused sum-and-gradient fast path (1 MB of float64: a tile and
 #: its products stay near one core on current x86 machines; smaller tiles spend more of their
 #: time in the interpreter, which two threads share).
 VELOCITY_BLOCK_ELEMENTS = 2**17
+#: The accuracy of every Gaussian kernel value, in eps: |k_computed - k| <= VALUE_RTOL eps
+#: (1 + e) k, e the exponent (module docstring). 128 keeps clouds up to about 25 bandwidths^2 of
+#: squared radius (so the benchmarks' standard normal clouds at bandwidth 1) on the one-product
+#: path with nothing to check; wider clouds recompute their near pairs.
+VALUE_RTOL = 128.0
+#: Exponents below -UNDERFLOW give kernel values below 1e-308, subnormal or 0: their relative
+#: accuracy does not matter (their absolute error is below 1e-308).
+UNDERFLOW = 709.0
 
 
 class GaussianKernel(RadialKernel):
@@ -31,6 +52,8 @@ class GaussianKernel(RadialKernel):
     ``bandwidth`` is the standard deviation sigma. (The KALE flow code of Glaser, Arbel, Gretton,
     NeurIPS 2021 writes exp(-||x - y||^2 / s): s = 2 sigma^2.)
     """
+
+    no_second_derivatives = None
 
     def __init__(self, bandwidth: float = 1.0):
         self.bandwidth = length_scale(bandwidth, "bandwidth")
@@ -45,7 +68,10 @@ class GaussianKernel(RadialKernel):
         """(left, right) of shapes (n, d + 2), (d + 2, N): left @ right = -||z - c||^2 / (2 s^2).
 
         Z and C are centred on one reference point (the mean of C) first, so the exponents, and
-        the kernel values, do not lose accuracy when the points sit far from the origin.
+        the kernel values, do not lose accuracy to where the cloud sits. Their rounding error is
+        at most g (sigma_z + sigma_c), sigma_z = -left[:, d], sigma_c = -right[d + 1] (the
+        scaled squared norms), g = :func:`~.geometry.expansion_error` (d): :meth:`_refine` uses
+        it to recompute the pairs that need it.
         """
         return self._centred_factors(*centred(Z, C))
 
@@ -62,22 +88,69 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    @staticmethod
-    def _exp_block(left, right, clamp: bool = True):
+    def _reach(self, sigma_rows, sigma_cols_max: float, d: int, exact: bool):
+        """Per row: how far below 0 a computed exponent must lie to be within the target
+        (:data:`VALUE_RTOL`); None when every pair is (then nothing needs checking, unless
+        ``exact`` asks for coincident pairs to come out exactly 0).
+
+        ``sigma_rows`` are the rows' scaled squared norms ||z_i||^2 / (2 s^2) (``-left[:, d]``),
+        ``sigma_cols_max`` the largest of the columns'. With sigma_i their sum, the error of
+        row i is at most delta_i = g sigma_i (g = :func:`~.geometry.expansion_error` (d)); a
+        pair is within the target when delta_i <= VALUE_RTOL eps (1 + e) for its exponent
+        e >= e_computed - delta_i, or when it underflows anyway.
+        """
+        g = expansion_error(d)
+        bound = g / (VALUE_RTOL * EPS)  # e must reach bound * sigma - 1
+        if not exact and bound * (float(sigma_rows.max(initial=0.0)) + sigma_cols_max) <= 1.0:
+            return None
+        sigma = sigma_rows + sigma_cols_max
+        return np.clip(bound * sigma - 1.0, 0.0, UNDERFLOW) + g * sigma
+
+    def _refine(self, E, Z, C, reach, r0: int = 0, c0: int = 0, sigma=None):
+        """Recompute, from direct differences of the original points, the exponents of E (rows
+        of Z and columns of C from r0 and c0 on) that lie above -reach (their row's).
+
+        With ``sigma = (sigma_rows, sigma_cols)`` of E's rows and columns, the candidates are
+        narrowed first to the pairs whose own bound g (sigma_i + sigma_j) could exceed the
+        target (``reach`` uses the largest sigma_j of the columns for every pair of a row)."""
+        i, j = needs_direct(E, reach)
+        if sigma is not None and len(i):
+            d = Z.shape[1]
+            g = expansion_error(d)
+            s = sigma[0][i] + sigma[1][j]
+            pair_reach = np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), UNDERFLOW)
+            pair_reach += g * s
+            keep = E[i, j] > -pair_reach
+            i, j = i[keep], j[keep]
+        if len(i):
+            E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
+
+    def _exponents(self, Z, C, *, exact: bool = True) -> np.ndarray:
+        """The exponents -||z - c||^2 / (2 s^2), to the target accuracy (coincident pairs exactly
+        0 when ``exact``; else within the target, as every pair)."""
+        left, right = self.exponent_factors(Z, C)
         E = left @ right
-        if clamp:  # rounding may make the exponent of a pair at 0 slightly > 0
-            np.minimum(E, 0.0, out=E)
-        np.exp(E, out=E)
+        d = Z.shape[1]
+        reach = self._reach(-left[:, d], -float(right[d + 1].min(initial=0.0)), d, exact)
+        if reach is not None:
+            self._refine(E, Z, C, reach, sigma=(-left[:, d], -right[d + 1]))
         return E
 
     def _gram(self, Z, X):
-        return self._exp_block(*self.exponent_factors(Z, X))
+        E = self._exponents(Z, X)
+        return np.exp(E, out=E)
 
     def flow_gram(self, Z, C):
-        """k(Z, C) without the clamp of the exponent at 0 (a third of the time at the KALE flow's
-        sizes): a coincident pair's value may be 1 + O(eps |z|^2 / s^2), the rounding of every
-        pair, as in :meth:`sums_and_grad`."""
-        return self._exp_block(*self.exponent_factors(Z, C), clamp=False)
+        """k(Z, C) for a flow's sums: coincident pairs need not give exactly 1 (but are within
+        the target accuracy, as every pair), so that clouds a few bandwidths wide, the flows'
+        usual case, pay for one product and one exponential."""
+        E = self._exponents(Z, C, exact=False)
+        return np.exp(E, out=E)
+
+    def value_error(self, X, Y) -> float:
+        """(VALUE_RTOL + 1) eps: each value is within VALUE_RTOL eps (1 + e) k of the exact one
+        and (1 + e) exp(-e) <= 1 (plus the final rounding of exp)."""
+        return (VALUE_RTOL + 1.0) * EPS
 
     def _grad_block(self, Z, X, w):
         K = self._gram(Z, X)
@@ -113,13 +186,13 @@ class GaussianKernel(RadialKernel):
         a partial sum of its own (rows from its first on); the partial sums are added in chunk
         order at the end, so the result is bit for bit the same on any number of threads.
 
-        The exponent of a pair is not clamped at 0 here (unlike :meth:`_gram`): the augmented
-        product has an absolute rounding error of about eps (|z|^2 + |c|^2) / (2 s^2) for every
-        pair, so a coincident pair's kernel value may come out as 1 + O(eps |z|^2 / s^2), the
-        same error as every other pair's; the clamp cost a quarter of the time. Identical
-        particles still see identical kernel values (the same arithmetic on the same numbers).
+        Kernel values are within the target accuracy (module docstring): a tile in which some
+        pair could exceed it (a cloud wide compared with the bandwidth) has those pairs
+        recomputed; with ``z_is_head`` a particle's value with itself is exactly 1. Other
+        coincident pairs are within the target, not exactly 1.
         """
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
+        Z0, C0 = Z, C
         Z, C = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
         left, right = self._centred_factors(Z, C)
         sums = np.empty((N, d + r))  # columns: [w c, W]
@@ -134,6 +207,10 @@ class GaussianKernel(RadialKernel):
             [(min(n, a + tile_rows) - a) * (N - f) for a, f in zip(starts, first, strict=True)]
         )
         acc = np.empty((n, d + r))
+        # tiles whose pairs may exceed the target accuracy (a wide cloud): bound * sigma > 1
+        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
+        bound = expansion_error(d) / (VALUE_RTOL * EPS)
+        wide = [bound * float(sigma_rows[a : a + tile_rows].max()) for a in starts]
 
         def task(c):
             lo = starts[chunks[c][0]] if starts else 0
@@ -147,6 +224,13 @@ class GaussianKernel(RadialKernel):
                     j1 = min(N, j0 + tile_cols)
                     E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
                     np.matmul(left[i0:i1], right[:, j0:j1], out=E)
+                    if wide[t] + bound * float(sigma_cols[j0:j1].max()) > 1.0:
+                        reach = self._reach(sigma_rows[i0:i1], sigma_cols[j0:j1].max(), d, False)
+                        self._refine(
+                            E, Z0, C0, reach, i0, j0, (sigma_rows[i0:i1], sigma_cols[j0:j1])
+                        )
+                    if z_is_head and j0 == i0:
+                        np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly
                     np.exp(E, out=E)
                     own += E @ sums[j0:j1]
                     a, b = max(j0, i1), min(j1, n)  # particles after this row tile

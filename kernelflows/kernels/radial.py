@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validation import as_samples, length_scale, real_number, same_dimension
 from .base import Kernel
-from .geometry import sq_distances, weighted_differences
+from .geometry import DISTANCE_RTOL, EPS, sq_distances, weighted_differences
 
 __all__ = ["IMQKernel", "LaplaceKernel", "RadialKernel"]
 
@@ -69,6 +69,11 @@ class LaplaceKernel(RadialKernel):
     Not differentiable at x = y; the gradient there is taken as 0 (the symmetric subgradient).
     """
 
+    no_second_derivatives = (
+        "it is not differentiable where x = y (exp(-||x - y|| / s) has a kink there), so "
+        "tr(grad_x grad_y k) does not exist on the diagonal, which every Stein sum includes"
+    )
+
     def __init__(self, bandwidth: float = 1.0):
         self.bandwidth = length_scale(bandwidth, "bandwidth")
 
@@ -85,9 +90,16 @@ class LaplaceKernel(RadialKernel):
         out[nz] = -np.exp(-r[nz] / self.bandwidth) / (2.0 * self.bandwidth * r[nz])
         return out
 
+    def value_error(self, X, Y) -> float:
+        """Squared distances within DISTANCE_RTOL eps (relative) move the exponent r / s by
+        (r / s) (DISTANCE_RTOL / 2 + 1) eps, and (r / s) exp(-r / s) <= 1 / e."""
+        return ((DISTANCE_RTOL / 2.0 + 1.0) / np.e + 2.0) * EPS
+
 
 class IMQKernel(RadialKernel):
     """Inverse multiquadric kernel k(x, y) = (c^2 + ||x - y||^2)^beta with c > 0, -1 < beta < 0."""
+
+    no_second_derivatives = None
 
     def __init__(self, c: float = 1.0, beta: float = -0.5):
         self.c = length_scale(c, "c")
@@ -104,6 +116,11 @@ class IMQKernel(RadialKernel):
 
     def _dpsi(self, r2):
         return self.beta * (self.c**2 + r2) ** (self.beta - 1.0)
+
+    def value_error(self, X, Y) -> float:
+        """A relative error rho of r2 changes (c^2 + r2)^beta by at most |beta| rho of its value,
+        and the value is at most c^(2 beta)."""
+        return (abs(self.beta) * DISTANCE_RTOL + 3.0) * EPS * self.c ** (2.0 * self.beta)
 
     def radial_derivatives(self, r2, order: int = 3):
         """psi^(j)(r2) = beta (beta - 1) ... (beta - j + 1) (c^2 + r2)^(beta - j), j <= order."""

@@ -23,7 +23,7 @@ from ..divergences.velocity import FieldStep
 from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
-from .base import Forward, Network
+from .base import Forward, MeanFieldModel, Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
 
@@ -264,6 +264,11 @@ def train_student_teacher(
         2025) under the minibatch's network kernel, with the teacher as target
         (:class:`MinibatchVelocity`); the losses recorded stay the MSE.
     """
+    if not isinstance(network, MeanFieldModel):
+        raise ValueError(
+            "network must be a MeanFieldNetwork or DenseMeanFieldNetwork instance (e.g. "
+            f"MeanFieldNetwork(d, hidden)), got {network!r:.80}"
+        )
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     dt = np.dtype(dtype)

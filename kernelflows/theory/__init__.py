@@ -34,8 +34,20 @@ from .mmd import (
     sobolev_lower_bound,
     wasserstein_gradient_check,
 )
+from .stein import (
+    drifting_sequence,
+    gaussian_stein_diagonal,
+    separated_grid,
+    standard_gaussian,
+    stein_diagonal,
+)
 
 __all__ = [
+    "drifting_sequence",
+    "gaussian_stein_diagonal",
+    "separated_grid",
+    "standard_gaussian",
+    "stein_diagonal",
     "Proposition8Check",
     "assumption_a_constants",
     "bad_equilibrium_energy",
