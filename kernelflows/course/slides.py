@@ -185,6 +185,8 @@ L10, L11 = "10_beyond", "11_after_the_talk"
 
 #: After the talk: what the course computes past the slides (not slide titles: topics), with the
 #: lecture and section of each, in the same form as :data:`SLIDES`.
+#:
+#: :meta hide-value:
 AFTER_THE_TALK: tuple[Slide, ...] = (
     _s(
         "Beyond the talk: score-based and sliced flows",

@@ -3,7 +3,7 @@
 Every velocity, a divergence's primitive (:func:`~kernelflows.divergences.mmd_velocity`,
 :func:`~kernelflows.divergences.sliced_velocity`, :func:`~kernelflows.divergences.svgd_velocity`,
 :func:`~kernelflows.divergences.ksd_velocity`) or a flow's velocity field
-(:class:`kernelflows.flows.VelocityField`), is called the same way,
+(:class:`kernelflows.flows.VelocityField`), is called the same way::
 
     velocity(X, <the target: samples Y, or an object with a score>, <kernel>, *, at=None,
              record=False, <options>)        (a field: field(X, state, at=None, record=False))

@@ -403,10 +403,10 @@ ENGINE_OPTIONS = ("step", "n_steps", "noise", "rng", "record_every", "progress")
 def flow_entry_point(desc, *, noise=None):
     """Decorator: a flow's entry point from the function that builds its velocity field.
 
-    ``build(target..., *, field options) -> field`` becomes
+    ``build(target..., *, field options) -> field`` becomes::
 
         flow(X0, target..., *, step, n_steps, noise=0.0, rng=None, record_every=None,
-             progress=False, field options) -> FlowResult,
+             progress=False, field options) -> FlowResult
 
     which checks X0 and the engine's options (and X0 against target samples named ``Y``) before
     any work, builds the field and runs it with :func:`run_flow`: the one place where a flow's
