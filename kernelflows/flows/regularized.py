@@ -38,8 +38,8 @@ import numpy as np
 
 from .._validation import as_samples, same_dimension
 from ..divergences.entropies import Separable
-from ..divergences.kale_newton import FLOW_TOL, MAX_ITER, KaleNewton
-from ..divergences.regularized import SingularPart, entropy_of
+from ..divergences.kale_newton import FLOW_TOL, KaleNewton
+from ..divergences.regularized import MAX_ITER, SingularPart, entropy_of
 from ..kernels import Kernel
 from .engine import flow_entry_point
 from .kale import FAST_PATH_MAX_ELEMENTS, KaleVelocity
