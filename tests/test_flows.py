@@ -23,6 +23,7 @@ from kernelflows.flows import (
     ksd_descent,
     mmd2_along,
     mmd_flow,
+    regularized_flow,
     run_flow,
     sliced_mmd_flow,
     snapshot_steps,
@@ -528,7 +529,16 @@ def test_collapse_without_noise_and_cure_with_noise():
 # --- signatures and bad input ------------------------------------------------------------------
 
 FLOW_OPTIONS = ("step", "n_steps", "noise", "rng", "record_every", "progress")
-ENTRY_POINTS = [mmd_flow, sliced_mmd_flow, kale_flow, kl_flow, svgd, ksd_descent, run_flow]
+ENTRY_POINTS = [
+    mmd_flow,
+    sliced_mmd_flow,
+    kale_flow,
+    regularized_flow,
+    kl_flow,
+    svgd,
+    ksd_descent,
+    run_flow,
+]
 
 
 @pytest.mark.parametrize("flow", ENTRY_POINTS, ids=lambda f: f.__name__)

@@ -80,6 +80,10 @@ from .phi import (
     get_divergence,
 )
 
+#: The Newton steps one solve may take: the budget these solves and flows were tested with
+#: (KALE's MAX_ITER is 200; a barrier entropy's path adds steps).
+MAX_ITER = 300
+
 __all__ = [
     "RegularizedProblem",
     "RegularizedResult",
@@ -252,7 +256,7 @@ class SingularPart:
             tau=state.tau,
         )
 
-    def solve(self, *, tol, max_iter=300, start=None, old=None, active=None, reuse=False):
+    def solve(self, *, tol, max_iter=MAX_ITER, start=None, old=None, active=None, reuse=False):
         """The certified state, its active set and the solver; ``start`` the state of the
         active set ``old``; ``active`` None: guessed from ``start``; ``reuse`` as for
         :class:`~.kale_newton.KaleNewton` (a flow's warm steps)."""
@@ -296,7 +300,7 @@ class RegularizedProblem:
         self.c = base.c
 
     def solve(
-        self, *, lam: float, tol: float = 1e-8, max_iter: int = 300, start=None
+        self, *, lam: float, tol: float = 1e-8, max_iter: int = MAX_ITER, start=None
     ) -> RegularizedResult:
         """D_{f,lam}(P | Q), certified to ``tol * max(1, value)`` or a KaleConvergenceError."""
         lam = positive(lam, "lam")
@@ -354,7 +358,7 @@ def regularized_divergence(
     *,
     lam: float,
     tol: float = 1e-8,
-    max_iter: int = 300,
+    max_iter: int = MAX_ITER,
     warm_start=None,
 ) -> RegularizedResult:
     """The MMD-regularized f-divergence D_{f,lam}(P | Q): P (n, d) the particles, Q (m, d) the

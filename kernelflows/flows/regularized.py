@@ -38,10 +38,10 @@ import numpy as np
 
 from .._validation import as_samples, same_dimension
 from ..divergences.entropies import Separable
-from ..divergences.kale_newton import KaleNewton
-from ..divergences.regularized import SingularPart, entropy_of
+from ..divergences.kale_newton import FLOW_TOL, KaleNewton
+from ..divergences.regularized import MAX_ITER, SingularPart, entropy_of
 from ..kernels import Kernel
-from .engine import FlowResult, run_flow
+from .engine import flow_entry_point
 from .kale import FAST_PATH_MAX_ELEMENTS, KaleVelocity
 
 __all__ = ["RegularizedVelocity", "regularized_flow"]
@@ -63,14 +63,15 @@ class RegularizedVelocity(KaleVelocity):
         divergence,
         *,
         lam: float,
-        tol: float = 1e-9,
+        tol: float = FLOW_TOL,
+        max_iter: int = MAX_ITER,
         max_elements: int = FAST_PATH_MAX_ELEMENTS,
     ):
-        super().__init__(Y, kernel, lam=lam, tol=tol, max_elements=max_elements)
+        super().__init__(Y, kernel, lam=lam, tol=tol, max_iter=max_iter, max_elements=max_elements)
         self.entropy = entropy_of(divergence)
         self.name = f"D_(f,lam), f = {self.entropy.name}"
         self.finite = self.entropy.bound < np.inf
-        self.tol = tol
+        self.tol, self.max_iter = tol, max_iter
         self.scale = 1.0 / self.lam
         m = len(self.target)
         if self.finite:
@@ -85,7 +86,7 @@ class RegularizedVelocity(KaleVelocity):
                 reuse=True,
                 separable=sep,
                 scale=1.0,
-                max_iter=300,
+                max_iter=max_iter,
             )
 
     def init(self, particles):
@@ -107,7 +108,9 @@ class RegularizedVelocity(KaleVelocity):
             K_xx, K_xy = K[:, :n], K[:, n:]
         part = SingularPart(self.entropy, self.K_yy, K_xy.T, K_xx, kbar, self.lam)
         dual, old = state if state is not None else (None, None)
-        dual, active, solver = part.solve(tol=self.tol, start=dual, old=old, reuse=True)
+        dual, active, solver = part.solve(
+            tol=self.tol, max_iter=self.max_iter, start=dual, old=old, reuse=True
+        )
         z = dual.alpha
         singular = np.zeros(n)
         singular[active] = z[m:]
@@ -115,44 +118,22 @@ class RegularizedVelocity(KaleVelocity):
         return (dual, active), dual, w, dual.t * self.scale, solver
 
 
+@flow_entry_point(lambda field: f"{field.entropy.name} regularized flow (lam={field.lam:g})")
 def regularized_flow(
-    X0,
-    Y,
-    kernel: Kernel,
-    divergence,
-    *,
-    lam: float,
-    step: float,
-    n_steps: int,
-    noise=0.0,
-    rng=None,
-    record_every: int | None = None,
-    progress: bool = False,
-    tol: float = 1e-9,
-) -> FlowResult:
+    Y, kernel: Kernel, divergence, *, lam: float, tol: float = FLOW_TOL, max_iter: int = MAX_ITER
+) -> RegularizedVelocity:
     """The gradient flow of D_{f,lam}(. | nu*) from particles X0 (n, d) towards samples Y (m, d).
+
+    ``regularized_flow(X0, Y, kernel, divergence, *, step, n_steps, noise=0.0, rng=None,
+    record_every=None, progress=False, lam, tol=FLOW_TOL, max_iter=MAX_ITER)``:
 
         X_{k+1} = X_k - step grad h*_{nu_k}(X_k + beta_k u_k),   u_k ~ N(0, I),
 
     ``divergence`` as for :func:`~kernelflows.divergences.regularized_divergence`; ``noise`` as
     for the MMD flow (noise injection). Every step's solve is certified to a duality gap of
-    ``tol`` (times max(1, value)) or the flow raises
+    ``tol`` (times max(1, value)) within ``max_iter`` Newton steps, or the flow raises
     :class:`~kernelflows.divergences.KaleConvergenceError` naming the step. The KL case is
     ``kale_flow`` with ``step / (1 + lam)``. Returns a :class:`~.engine.FlowResult` with ``loss``
     = D_{f,lam} at the snapshots and the gap of every step in ``step_info["duality_gap"]``.
     """
-    X0 = as_samples(X0, "X0")
-    Y = as_samples(Y, "Y")
-    same_dimension(X0, Y, "X0", "Y")
-    field = RegularizedVelocity(Y, kernel, divergence, lam=lam, tol=tol)
-    return run_flow(
-        field,
-        X0,
-        step=step,
-        n_steps=n_steps,
-        noise=noise,
-        rng=rng,
-        record_every=record_every,
-        progress=progress,
-        desc=f"{field.entropy.name} regularized flow (lam={field.lam:g})",
-    )
+    return RegularizedVelocity(Y, kernel, divergence, lam=lam, tol=tol, max_iter=max_iter)
