@@ -51,12 +51,12 @@ def breakdown(X, Y, kernel, number):
     mmd = MMDVelocity(Y, kernel)
     fact = fixed.factorisation
     C = np.concatenate([X, Y])
-    K = kernel._flow_gram(X, C)
+    K = kernel.flow_gram(X, C)
     v = K[:, n:].mean(axis=0) - fact.target_mean
     a, _ = fact.solve(v, LAM)
     w = drmmd_weights(a, n, LAM)
     rows = [
-        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel._flow_gram(X, C)),
+        ("kernel values k(x, [x; y]) (one product, one exp)", lambda: kernel.flow_gram(X, C)),
         ("certified solve (two products with U, residual)", lambda: fact.solve(v, LAM)),
         ("velocity from the kernel values", lambda: kernel.grad_from_gram(X, C, K, w)),
         ("DrMMD field call, fixed lam", lambda: fixed(X)),

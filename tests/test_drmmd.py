@@ -11,6 +11,7 @@ from kernelflows.divergences.drmmd import (
     TargetFactorisation,
     deregularized_residual,
     drmmd,
+    drmmd_velocity,
 )
 from kernelflows.experiments import sphere_inputs
 from kernelflows.flows import DrMMDVelocity, drmmd_flow, mmd_flow
@@ -202,6 +203,27 @@ def test_noise_injection_evaluates_the_particles_field_elsewhere(clouds):
     out = field(X, field.init(X), at=at)
     expected = -drmmd(X, Y, GaussianKernel(S), lam=0.1).witness.grad(at)
     np.testing.assert_allclose(out.velocity, expected, rtol=1e-11, atol=1e-13)
+
+
+def test_velocity_follows_the_one_contract(clouds):
+    # drmmd_velocity against the dense formula: at the particles, at other points (with the
+    # particles' velocity and the loss when recorded), with a factorisation passed in
+    X, Y = clouds
+    k, lam = GaussianKernel(S), 0.1
+    value, v_x = drmmd_by_hand(X, Y, S, lam)
+    at = X[:7] + 0.25
+    v_at = -drmmd(X, Y, k, lam=lam).witness.grad(at)
+    out = drmmd_velocity(X, Y, k, lam=lam)
+    np.testing.assert_allclose(out.velocity, v_x, rtol=1e-10, atol=1e-12)
+    assert out.loss is None and out.info["residual"] <= 1e-10
+    rec = drmmd_velocity(X, Y, k, lam=lam, at=at, record=True, target=TargetFactorisation(Y, k))
+    np.testing.assert_allclose(rec.velocity, v_at, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rec.particle_velocity, v_x, rtol=1e-10, atol=1e-12)
+    assert rec.loss == pytest.approx(value / 2, rel=1e-10)
+    with pytest.raises(ValueError, match="target"):
+        drmmd_velocity(X, Y, k, lam=lam, target=TargetFactorisation(Y + 1.0, k))
+    with pytest.raises(ValueError, match="at"):
+        drmmd_velocity(X, Y, k, lam=lam, at=np.zeros((3, 5)))
 
 
 def test_large_lambda_flow_is_the_mmd_flow(clouds):

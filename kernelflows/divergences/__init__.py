@@ -10,12 +10,12 @@
   :mod:`.entropies` as its separable part;
 * :mod:`.regularized` - the MMD-regularized f-divergences (Moreau envelopes; KALE is the KL
   case), the Tsallis divergences;
-* :mod:`.drmmd` - DrMMD, the (de)-regularized MMD (Chen et al., JMLR 2025): its value, witness
-  and the target's certified factorisation;
+* :mod:`.drmmd` - DrMMD, the (de)-regularized MMD (Chen et al., JMLR 2025): its value, witness,
+  ``drmmd_velocity`` and the target's certified factorisation;
 * :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
   kernel, KSD^2, the SVGD velocity (the Stein direction) and the velocity of KSD descent;
 * :mod:`.velocity` - the one velocity contract: every velocity here (``mmd_velocity``,
-  ``sliced_velocity``, ``svgd_velocity``, ``ksd_velocity``) is called as
+  ``sliced_velocity``, ``svgd_velocity``, ``ksd_velocity``, ``drmmd_velocity``) is called as
   ``velocity(X, target, kernel, *, at=None, record=False, ...)`` and returns a
   :class:`FieldStep`, as the flows' velocity fields do.
 
@@ -23,7 +23,7 @@ A new divergence gets its own module here (its value, first variation and veloci
 velocity field in :mod:`kernelflows.flows`.
 """
 
-from .drmmd import DrMMDResult, DrMMDSolveError, TargetFactorisation, drmmd
+from .drmmd import DrMMDResult, DrMMDSolveError, TargetFactorisation, drmmd, drmmd_velocity
 from .ipm import IPMResult, empirical_cdf, kolmogorov_1d, wasserstein1_1d
 from .kale import KaleConvergenceError, KaleProblem, KaleResult, kale, kale_path, kale_weighted
 from .mmd import ESTIMATORS, mmd2, mmd2_gaussians, mmd_energy, mmd_velocity, signed_weights
@@ -69,6 +69,7 @@ __all__ = [
     "DrMMDSolveError",
     "TargetFactorisation",
     "drmmd",
+    "drmmd_velocity",
     "ESTIMATORS",
     "FieldStep",
     "IPMResult",

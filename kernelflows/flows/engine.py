@@ -412,7 +412,8 @@ def flow_entry_point(desc, *, noise=None):
     any work, builds the field and runs it with :func:`run_flow`: the one place where a flow's
     options reach the engine. ``desc`` labels the progress bar (a string, or a function of the
     field). A builder that takes ``rng`` gets the flow's Generator, the one the engine draws
-    the perturbation's noise from (spawn from it for a stream of the field's own). With
+    the perturbation's noise from (spawn from it for a stream of the field's own); one that
+    takes ``step`` gets the step (checked), for a field whose steps vary around it. With
     ``noise=fn`` the flow has no ``noise`` option: its perturbation is ``fn(step)`` (the KL
     flow's diffusion).
     """
@@ -440,8 +441,9 @@ def flow_entry_point(desc, *, noise=None):
             if "Y" in given:
                 same_dimension(X0, as_samples(given["Y"], "Y"), "X0", "Y")
             run["rng"] = as_rng(run["rng"])
-            if "rng" in own:
-                given["rng"] = run["rng"]
+            for k in ("step", "rng"):
+                if k in own:
+                    given[k] = run[k]
             field_ = build(**given)
             label = desc(field_) if callable(desc) else desc
             return run_flow(field_, X0, desc=label, **run)
