@@ -206,13 +206,14 @@ class TargetFactorisation(GramFactorisation):
         scale=1.0,
         info=None,
         reuse=False,
+        state=None,
     ) -> FieldStep:
         """The velocity -scale grad f at ``at`` (None: at X) for particles X with these
         ``sums`` (``velocity`` asked for when the velocity at X is needed, ``value`` when
         ``record``), the solve's ``residual`` in ``info``; with ``record`` the loss
         F = DrMMD_lam / 2 at X and, when ``at`` is given, the velocity at X. ``reuse``: the
         solve keeps (K + m lam I)^-1 for the next step at the same lam
-        (:meth:`GramFactorisation.solve`)."""
+        (:meth:`GramFactorisation.solve`); ``state`` is passed on (a flow's schedule)."""
         a, residual = self.solve(sums.v, lam, reuse=reuse)
         info = dict(info or {}) | {"residual": residual}
         kernel, Y, n = self.kernel, self.target, len(X)
@@ -231,9 +232,9 @@ class TargetFactorisation(GramFactorisation):
             w = drmmd_weights(a, n, lam) * scale
             velocity = -kernel.sums_and_grad(at, np.concatenate([X, Y]), w[:, None])[1]
         if not record:
-            return FieldStep(velocity, None, info)
+            return FieldStep(velocity, state, info)
         loss = 0.5 * drmmd_value(sums.mmd2, sums.v, a, lam)
-        return FieldStep(velocity, None, info, loss, None if at is None else v_x)
+        return FieldStep(velocity, state, info, loss, None if at is None else v_x)
 
     def mmd2(self, xx_total: float, xy_total: float, n: int) -> float:
         """The plug-in MMD^2 of n particles to the target from the particles' kernel sums

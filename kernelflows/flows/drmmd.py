@@ -36,7 +36,7 @@ lam_k to evaluate the ratio and once at lam_{k+1} for the velocity.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -129,10 +129,17 @@ class DrMMDVelocity:
             factor = max(lam / self.lam, self.min_step_factor)
             state = AdaptiveState(lam, state.initial_value)
             info = {"lam": lam, "step_factor": factor}
-        out = fact.field_step(
-            X, sums, lam, at=at, record=record, scale=factor, info=info, reuse=not self.adaptive
+        return fact.field_step(
+            X,
+            sums,
+            lam,
+            at=at,
+            record=record,
+            scale=factor,
+            info=info,
+            reuse=not self.adaptive,
+            state=state,
         )
-        return replace(out, state=state)
 
 
 def _desc(field: DrMMDVelocity) -> str:
