@@ -31,7 +31,7 @@ from kernelflows import GaussianKernel, mmd2
 from kernelflows.kernels import kernel_threads
 
 ROOT = Path(__file__).resolve().parents[1]
-SPREADS = [1.0, 5.0, 30.0, 1e3, 1e6]
+SPREADS = [1.0, 5.0, 10.0, 20.0, 30.0, 1e3, 1e6]
 
 
 def old_kernel_class(rev: str):

@@ -27,10 +27,10 @@ import numpy as np
 
 from .._validation import length_scale
 from ._parallel import n_threads, run_chunks, split_by_cost
-from .geometry import EPS, centred, direct_sq_distances, expansion_error, needs_direct
+from .geometry import EPS, centred, direct_sq_distances, expansion_error
 from .radial import RadialKernel
 
-__all__ = ["VALUE_RTOL", "VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
+__all__ = ["FLUSH", "VALUE_RTOL", "VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
 
 #: Kernel values in one tile of the fused sum-and-gradient fast path (1 MB of float64: a tile and
 #: its products stay near one core on current x86 machines; smaller tiles spend more of their
@@ -41,9 +41,12 @@ VELOCITY_BLOCK_ELEMENTS = 2**17
 #: squared radius (so the benchmarks' standard normal clouds at bandwidth 1) on the one-product
 #: path with nothing to check; wider clouds recompute their near pairs.
 VALUE_RTOL = 128.0
-#: Exponents below -UNDERFLOW give kernel values below 1e-308, subnormal or 0: their relative
-#: accuracy does not matter (their absolute error is below 1e-308).
-UNDERFLOW = 709.0
+#: Exponents below -FLUSH give kernel values below 1e-307 (exp(-707) = 9e-308): they come out as
+#: exactly 0 (an absolute error below 1e-307; their relative accuracy does not matter). numpy's
+#: vectorised exp leaves its fast path for arguments below about -708 (subnormal or zero results)
+#: and costs 15 to 300 times more per value there: in a cloud wider than about 38 bandwidths,
+#: where many pairs underflow, that was most of the time of a kernel sum.
+FLUSH = 707.0
 
 
 class GaussianKernel(RadialKernel):
@@ -88,42 +91,32 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    def _reach(self, sigma_rows, sigma_cols_max: float, d: int, exact: bool):
-        """Per row: how far below 0 a computed exponent must lie to be within the target
-        (:data:`VALUE_RTOL`); None when every pair is (then nothing needs checking, unless
-        ``exact`` asks for coincident pairs to come out exactly 0).
+    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0, exact=False):
+        """Recompute, from direct differences of the original points Z and C, the exponents of
+        E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
+        target (:func:`_needs_direct`); with ``exact`` also the (near-)coincident pairs, so that
+        they come out exactly 0.
 
-        ``sigma_rows`` are the rows' scaled squared norms ||z_i||^2 / (2 s^2) (``-left[:, d]``),
-        ``sigma_cols_max`` the largest of the columns'. With sigma_i their sum, the error of
-        row i is at most delta_i = g sigma_i (g = :func:`~.geometry.expansion_error` (d)); a
-        pair is within the target when delta_i <= VALUE_RTOL eps (1 + e) for its exponent
-        e >= e_computed - delta_i, or when it underflows anyway.
-        """
-        g = expansion_error(d)
-        bound = g / (VALUE_RTOL * EPS)  # e must reach bound * sigma - 1
-        if not exact and bound * (float(sigma_rows.max(initial=0.0)) + sigma_cols_max) <= 1.0:
-            return None
-        sigma = sigma_rows + sigma_cols_max
-        return np.clip(bound * sigma - 1.0, 0.0, UNDERFLOW) + g * sigma
-
-    def _refine(self, E, Z, C, reach, r0: int = 0, c0: int = 0, sigma=None):
-        """Recompute, from direct differences of the original points, the exponents of E (rows
-        of Z and columns of C from r0 and c0 on) that lie above -reach (their row's).
-
-        With ``sigma = (sigma_rows, sigma_cols)`` of E's rows and columns, the candidates are
-        narrowed first to the pairs whose own bound g (sigma_i + sigma_j) could exceed the
-        target (``reach`` uses the largest sigma_j of the columns for every pair of a row)."""
-        i, j = needs_direct(E, reach)
-        if sigma is not None and len(i):
-            d = Z.shape[1]
-            g = expansion_error(d)
-            s = sigma[0][i] + sigma[1][j]
-            pair_reach = np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), UNDERFLOW)
-            pair_reach += g * s
-            keep = E[i, j] > -pair_reach
-            i, j = i[keep], j[keep]
-        if len(i):
-            E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
+        ``sigma_rows`` and ``sigma_cols`` are the scaled squared norms of E's rows and columns
+        (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`_inner_sigma`
+        can take part in a pair that needs it, so the search looks at those alone: on clouds a
+        few bandwidths wide, a small corner of the tile."""
+        d = Z.shape[1]
+        inner = _inner_sigma(d)
+        found = []
+        ri = np.flatnonzero(sigma_rows > inner)
+        cj = np.flatnonzero(sigma_cols > inner) if len(ri) else ri
+        if len(cj):
+            if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
+                i, j = _needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
+                found.append((ri[i], cj[j]))
+            else:
+                found.append(_needs_direct(E, sigma_rows, sigma_cols, d))
+        if exact:  # coincident pairs: their computed exponent is within g s of 0
+            found.append(_needs_direct(E, sigma_rows, sigma_cols, d, coincident=True))
+        for i, j in found:
+            if len(i):
+                E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
     def _exponents(self, Z, C, *, exact: bool = True) -> np.ndarray:
         """The exponents -||z - c||^2 / (2 s^2), to the target accuracy (coincident pairs exactly
@@ -131,21 +124,17 @@ class GaussianKernel(RadialKernel):
         left, right = self.exponent_factors(Z, C)
         E = left @ right
         d = Z.shape[1]
-        reach = self._reach(-left[:, d], -float(right[d + 1].min(initial=0.0)), d, exact)
-        if reach is not None:
-            self._refine(E, Z, C, reach, sigma=(-left[:, d], -right[d + 1]))
+        self._refine(E, Z, C, -left[:, d], -right[d + 1], exact=exact)
         return E
 
     def _gram(self, Z, X):
-        E = self._exponents(Z, X)
-        return np.exp(E, out=E)
+        return _exp(self._exponents(Z, X))
 
     def flow_gram(self, Z, C):
         """k(Z, C) for a flow's sums: coincident pairs need not give exactly 1 (but are within
         the target accuracy, as every pair), so that clouds a few bandwidths wide, the flows'
         usual case, pay for one product and one exponential."""
-        E = self._exponents(Z, C, exact=False)
-        return np.exp(E, out=E)
+        return _exp(self._exponents(Z, C, exact=False))
 
     def value_error(self, X, Y) -> float:
         """(VALUE_RTOL + 1) eps: each value is within VALUE_RTOL eps (1 + e) k of the exact one
@@ -207,10 +196,15 @@ class GaussianKernel(RadialKernel):
             [(min(n, a + tile_rows) - a) * (N - f) for a, f in zip(starts, first, strict=True)]
         )
         acc = np.empty((n, d + r))
-        # tiles whose pairs may exceed the target accuracy (a wide cloud): bound * sigma > 1
+        # tiles with rows and columns beyond the inner radius may hold pairs to recompute
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
-        bound = expansion_error(d) / (VALUE_RTOL * EPS)
-        wide = [bound * float(sigma_rows[a : a + tile_rows].max()) for a in starts]
+        inner = _inner_sigma(d)
+        outer_rows = [float(sigma_rows[a : a + tile_rows].max()) > inner for a in starts]
+        col_starts = list(range(0, N, tile_cols))
+        col_max = np.maximum.reduceat(sigma_cols, col_starts) if N else sigma_cols
+        # and tiles with exponents below -FLUSH: e <= (sqrt(sigma_i) + sqrt(sigma_j))^2
+        root_rows = [math.sqrt(float(sigma_rows[a : a + tile_rows].max())) for a in starts]
+        root_cols = np.sqrt(col_max)
 
         def task(c):
             lo = starts[chunks[c][0]] if starts else 0
@@ -224,14 +218,15 @@ class GaussianKernel(RadialKernel):
                     j1 = min(N, j0 + tile_cols)
                     E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
                     np.matmul(left[i0:i1], right[:, j0:j1], out=E)
-                    if wide[t] + bound * float(sigma_cols[j0:j1].max()) > 1.0:
-                        reach = self._reach(sigma_rows[i0:i1], sigma_cols[j0:j1].max(), d, False)
-                        self._refine(
-                            E, Z0, C0, reach, i0, j0, (sigma_rows[i0:i1], sigma_cols[j0:j1])
-                        )
+                    # the column tiles start at multiples of tile_cols from first[t]
+                    jc = j0 // tile_cols if first[t] % tile_cols == 0 else None
+                    cmax = col_max[jc] if jc is not None else sigma_cols[j0:j1].max()
+                    if outer_rows[t] and cmax > inner:
+                        self._refine(E, Z0, C0, sigma_rows[i0:i1], sigma_cols[j0:j1], i0, j0)
                     if z_is_head and j0 == i0:
                         np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly
-                    np.exp(E, out=E)
+                    rc = root_cols[jc] if jc is not None else math.sqrt(cmax)
+                    _exp(E, may_flush=(root_rows[t] + rc) ** 2 * (1.0 + 1e-6) + 1.0 > FLUSH)
                     own += E @ sums[j0:j1]
                     a, b = max(j0, i1), min(j1, n)  # particles after this row tile
                     if z_is_head and a < b:
@@ -262,6 +257,60 @@ class GaussianKernel(RadialKernel):
         psi = self._psi(np.asarray(r2, dtype=np.float64))
         c = -1.0 / (2.0 * self.bandwidth**2)
         return [psi * c**j for j in range(order + 1)]
+
+
+def _reach(s, d: int):
+    """How far below 0 the computed exponent of a pair whose scaled squared norms add up to s
+    must lie for its value to be within the target without a check: its error is at most g s
+    (g = :func:`~.geometry.expansion_error` (d)), which is within VALUE_RTOL eps (1 + e) once
+    e >= B s - 1 (B = g / (VALUE_RTOL eps)), or its value is flushed to 0 (e > FLUSH)."""
+    g = expansion_error(d)
+    return np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), FLUSH) + g * s
+
+
+def _inner_sigma(d: int) -> float:
+    """The scaled squared norm sigma below which a point takes part in no pair that needs a
+    check, whatever the other point.
+
+    With a = sqrt(sigma_i), b = sqrt(sigma_j) (distances to the centre, in units of sqrt(2) s),
+    the exact exponent is at least (a - b)^2 and the computed one at least (a - b)^2 - g s; the
+    pair needs no check when that is at least :func:`_reach` (s), s = a^2 + b^2, which holds for
+    every b when (a - b)^2 >= B' (a^2 + b^2) - 1, B' = B + 2 g: minimised over b at
+    b = a / (1 - B'), that is a^2 <= (1 - B') / (B' (2 - B')) (12.5 in d = 2: points within 5
+    bandwidths of the centre). 0.99 of it, for the rounding of sigma itself; -1 (every point)
+    when B' >= 1 (d > 240)."""
+    g = expansion_error(d)
+    b = g / (VALUE_RTOL * EPS) + 2.0 * g
+    return 0.99 * (1.0 - b) / (b * (2.0 - b)) if b < 1.0 else -1.0
+
+
+def _needs_direct(E, sigma_rows, sigma_cols, d: int, coincident: bool = False):
+    """The index pairs (i, j) of the exponents E whose value could miss the target
+    (E[i, j] > -_reach(sigma_i + sigma_j)); with ``coincident``, those within g s of 0 (the
+    coincident pairs among them), to be made exact. One comparison per value against the
+    loosest threshold, then the candidates against their own: a pass over E plus O(candidates)."""
+    if not E.size:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    top = float(sigma_rows.max()) + float(sigma_cols.max())
+    g = expansion_error(d)
+    loose = g * top if coincident else float(_reach(top, d))
+    flat = np.flatnonzero(E > -loose)
+    i, j = np.divmod(flat, E.shape[1])
+    s = sigma_rows[i] + sigma_cols[j]
+    keep = E.ravel()[flat] > -(g * s if coincident else _reach(s, d))
+    return i[keep], j[keep]
+
+
+def _exp(E, may_flush: bool = True):
+    """exp(E) in place, exponents below -FLUSH to exactly 0 (see :data:`FLUSH`; ``may_flush``
+    False when none can be, to save the check)."""
+    if may_flush and E.size and float(E.min()) < -FLUSH:
+        low = E < -FLUSH
+        np.maximum(E, -FLUSH, out=E)
+        np.exp(E, out=E)
+        np.copyto(E, 0.0, where=low)
+        return E
+    return np.exp(E, out=E)
 
 
 def _products(E, sums):
