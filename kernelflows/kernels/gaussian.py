@@ -47,6 +47,13 @@ VALUE_RTOL = 128.0
 #: and costs 15 to 300 times more per value there: in a cloud wider than about 38 bandwidths,
 #: where many pairs underflow, that was most of the time of a kernel sum.
 FLUSH = 707.0
+#: The fewest rows a spatial tile holds on average for the kernel to tile a wide cloud by cells
+#: (:meth:`GaussianKernel._cells`); below, one product on the whole cloud and its few checks cost
+#: less than a product per tile.
+CELL_ROWS = 16
+#: The share of pairs with both points beyond the inner radius of the mean (where a pair may need
+#: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`).
+OUTER_SHARE = 0.1
 
 
 class GaussianKernel(RadialKernel):
@@ -120,12 +127,80 @@ class GaussianKernel(RadialKernel):
 
     def _exponents(self, Z, C, *, exact: bool = True) -> np.ndarray:
         """The exponents -||z - c||^2 / (2 s^2), to the target accuracy (coincident pairs exactly
-        0 when ``exact``; else within the target, as every pair)."""
+        0 when ``exact``; else within the target, as every pair).
+
+        One product on coordinates centred on the mean of C, its few doubtful pairs recomputed;
+        in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the plan's
+        cells instead, each on coordinates centred on its cell's centre, within which no pair
+        needs a check."""
         left, right = self.exponent_factors(Z, C)
-        E = left @ right
         d = Z.shape[1]
-        self._refine(E, Z, C, -left[:, d], -right[d + 1], exact=exact)
+        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
+        plan = self._plan(Z, sigma_rows, sigma_cols, max(1, VELOCITY_BLOCK_ELEMENTS // len(C)))
+        if plan is None:
+            E = left @ right
+            self._refine(E, Z, C, sigma_rows, sigma_cols, exact=exact)
+            return E
+        order, bounds, centres = plan
+        E = np.empty((len(Z), len(C)))
+        buffer = np.empty(max(b - a for a, b in bounds) * len(C))
+        last = None
+        for (a, b), m in zip(bounds, centres, strict=True):
+            rows = order[a:b]
+            if m is not last:
+                _, rt = self._centred_factors(Z[:0], C - m)
+                last = m
+            lt, _ = self._centred_factors(Z[rows] - m, C[:0])
+            block = buffer[: (b - a) * len(C)].reshape(b - a, len(C))
+            np.matmul(lt, rt, out=block)
+            self._refine(block, Z[rows], C, -lt[:, d], -rt[d + 1], exact=exact)
+            E[rows] = block
         return E
+
+    def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
+        """None (one product, centred on the mean of C, and checks), or the cells of
+        :meth:`_cells` when at least :data:`OUTER_SHARE` of the pairs have both points beyond
+        the inner radius (so that checking would cost more than the product)."""
+        inner = _inner_sigma(Z.shape[1])
+        if not len(sigma_rows) or not len(sigma_cols):
+            return None
+        share = np.count_nonzero(sigma_rows > inner) * np.count_nonzero(sigma_cols > inner)
+        if share < OUTER_SHARE * len(sigma_rows) * len(sigma_cols):
+            return None
+        return self._cells(Z, max_rows)
+
+    def _cells(self, P, max_rows: int):
+        """A plan of row tiles of the points P (original coordinates) whose rows lie within
+        :func:`_inner_sigma` of a centre of their own: (order, bounds, centres), P[order[a:b]]
+        the rows of tile (a, b) and its centre; None when the tiles would be small (fewer than
+        :data:`CELL_ROWS` rows on average: a cloud so sparse that the one product with its few
+        checks is cheaper than a product per tile).
+
+        Cells of a grid of side h, h sqrt(d) / 2 = 0.95 sqrt(2 inner) s (so that every point of
+        a cell is within 0.9 inner of its centre, in units of the scaled squared norm), sorted
+        by cell; a cell with more than ``max_rows`` rows is cut into tiles of that many."""
+        n, d = P.shape
+        inner = _inner_sigma(d)
+        if inner <= 0.0:
+            return None
+        h = 0.95 * 2.0 * self.bandwidth * math.sqrt(2.0 * inner / d)
+        lo = P.min(axis=0)
+        if float(np.prod((P.max(axis=0) - lo) / h + 1.0)) > 2.0**60:  # keys beyond int64
+            return None
+        cell = np.floor((P - lo) / h).astype(np.int64)
+        key = np.ravel_multi_index(tuple(cell.T), tuple(cell.max(axis=0) + 1))
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        cuts = np.flatnonzero(np.diff(key)) + 1
+        if len(cuts) + 1 > n / CELL_ROWS:  # too many cells for the points
+            return None
+        bounds, centres = [], []
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
+            centre = lo + (cell[order[a]] + 0.5) * h
+            for c in range(a, b, max_rows):
+                bounds.append((int(c), int(min(b, c + max_rows))))
+                centres.append(centre)
+        return order, bounds, centres
 
     def _gram(self, Z, X):
         return _exp(self._exponents(Z, X))
@@ -180,53 +255,80 @@ class GaussianKernel(RadialKernel):
         recomputed; with ``z_is_head`` a particle's value with itself is exactly 1. Other
         coincident pairs are within the target, not exactly 1.
         """
+        n, d = len(Z), C.shape[1]
+        tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
+        tile_rows = max(1, min(n, math.isqrt(tile)))
+        Zc, Cc = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
+        left, right = self._centred_factors(Zc, Cc)
+        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
+        plan = self._plan(Z, sigma_rows, sigma_cols, tile_rows)
+        if plan is None:
+            tiles = [(a, min(n, a + tile_rows), None) for a in range(0, n, tile_rows)]
+            args = (Z, C, Zc, Cc, W, left, right, tiles)
+            return self._tiled_sums(*args, z_is_head, tile, threads)
+        # a wide cloud: the particles in the order of the plan's cells, each tile centred on
+        # its cell's centre (the reference of the sums of w (z - c) k stays the mean of C)
+        order, bounds, centres = plan
+        tiles = [(a, b, m) for (a, b), m in zip(bounds, centres, strict=True)]
+        if z_is_head:
+            C, Cc, W = (np.concatenate([A[order], A[n:]]) for A in (C, Cc, W))
+        S, G = self._tiled_sums(
+            Z[order], C, Zc[order], Cc, W, None, None, tiles, z_is_head, tile, threads
+        )
+        S[order], G[order] = S.copy(), G.copy()
+        return S, G
+
+    def _tiled_sums(self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, threads):
+        """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, centre): a tile with
+        a centre m takes its exponents from coordinates centred on m (its rows are all within
+        the inner radius of m: nothing to check), one without from ``left`` and ``right``
+        (centred on the mean of C; its pairs checked when the cloud is wide). Z, C: Z0, C0
+        centred on the mean of C."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
-        Z0, C0 = Z, C
-        Z, C = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
-        left, right = self._centred_factors(Z, C)
+        inner = _inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
         sums[:, :d] = C * W[:, :1]
         sums[:, d:] = W
-        tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
-        tile_rows = max(1, min(n, math.isqrt(tile)))
-        tile_cols = max(1, tile // tile_rows)
-        starts = list(range(0, n, tile_rows))
-        first = [start if z_is_head else 0 for start in starts]
+        first = [a if z_is_head else 0 for a, _, _ in tiles]
         chunks = split_by_cost(
-            [(min(n, a + tile_rows) - a) * (N - f) for a, f in zip(starts, first, strict=True)]
+            [(b - a) * (N - f) for (a, b, _), f in zip(tiles, first, strict=True)]
         )
         acc = np.empty((n, d + r))
-        # tiles with rows and columns beyond the inner radius may hold pairs to recompute
-        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
-        inner = _inner_sigma(d)
-        outer_rows = [float(sigma_rows[a : a + tile_rows].max()) > inner for a in starts]
-        col_starts = list(range(0, N, tile_cols))
-        col_max = np.maximum.reduceat(sigma_cols, col_starts) if N else sigma_cols
-        # and tiles with exponents below -FLUSH: e <= (sqrt(sigma_i) + sqrt(sigma_j))^2
-        root_rows = [math.sqrt(float(sigma_rows[a : a + tile_rows].max())) for a in starts]
-        root_cols = np.sqrt(col_max)
+        # exponents below -FLUSH are possible only when e <= (sqrt(sigma_i) + sqrt(sigma_j))^2
+        # can reach FLUSH (with the mean of C as the centre; any pair's exponent is the same)
+        top = math.sqrt(float(np.max(np.einsum("ij,ij->i", Z, Z), initial=0.0))) + math.sqrt(
+            float(np.max(np.einsum("ij,ij->i", C, C), initial=0.0))
+        )
+        may_flush = top**2 / (2.0 * self.bandwidth**2) * (1.0 + 1e-6) + 1.0 > FLUSH
+        if left is not None:
+            sigma_rows = -left[:, d]
 
         def task(c):
-            lo = starts[chunks[c][0]] if starts else 0
+            lo = tiles[chunks[c][0]][0] if tiles else 0
             part = np.zeros((n - lo, d + r)) if z_is_head else None
-            buffer = np.empty(tile_rows * tile_cols)
+            buffer = np.empty(tile)
             for t in range(*chunks[c]):
-                i0 = starts[t]
-                i1 = min(n, i0 + tile_rows)
+                i0, i1, centre = tiles[t]
+                tile_cols = max(1, tile // (i1 - i0))
+                if centre is None:
+                    lt, rt, c0 = left[i0:i1], right, 0
+                    check = float(sigma_rows[i0:i1].max()) > inner
+                else:  # the factors of this tile's rows and of the columns from first[t] on
+                    c0 = first[t]
+                    lt, rt = self._centred_factors(Z0[i0:i1] - centre, C0[c0:] - centre)
+                    check = float(-lt[:, d].min()) > inner  # cannot happen but for rounding
                 own = np.zeros((i1 - i0, d + r))
                 for j0 in range(first[t], N, tile_cols):
                     j1 = min(N, j0 + tile_cols)
                     E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-                    np.matmul(left[i0:i1], right[:, j0:j1], out=E)
-                    # the column tiles start at multiples of tile_cols from first[t]
-                    jc = j0 // tile_cols if first[t] % tile_cols == 0 else None
-                    cmax = col_max[jc] if jc is not None else sigma_cols[j0:j1].max()
-                    if outer_rows[t] and cmax > inner:
-                        self._refine(E, Z0, C0, sigma_rows[i0:i1], sigma_cols[j0:j1], i0, j0)
+                    np.matmul(lt, rt[:, j0 - c0 : j1 - c0], out=E)
+                    if check:
+                        sr, sc = -lt[:, d], -rt[d + 1, j0 - c0 : j1 - c0]
+                        if float(sc.max()) > inner:
+                            self._refine(E, Z0, C0, sr, sc, i0, j0)
                     if z_is_head and j0 == i0:
                         np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly
-                    rc = root_cols[jc] if jc is not None else math.sqrt(cmax)
-                    _exp(E, may_flush=(root_rows[t] + rc) ** 2 * (1.0 + 1e-6) + 1.0 > FLUSH)
+                    _exp(E, may_flush)
                     own += E @ sums[j0:j1]
                     a, b = max(j0, i1), min(j1, n)  # particles after this row tile
                     if z_is_head and a < b:
