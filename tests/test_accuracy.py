@@ -110,6 +110,33 @@ def test_sq_distances_relative_accuracy_for_any_spread(n, d, spread, shift, band
     assert np.all(np.diag(sq_distances(P, P)) == 0.0)
 
 
+@pytest.mark.parametrize(
+    ("d", "spread"), [(1, 8.0), (1, 40.0), (1, 100.0), (2, 6.0), (2, 10.0), (2, 16.0), (3, 5.0)]
+)
+@pytest.mark.parametrize("shift", [0.0, 1e8])
+def test_gaussian_values_accurate_in_clouds_tiled_by_cells(d, spread, shift):
+    # clouds wide and dense enough for the fast paths to tile them by grid cells, each cell on
+    # coordinates centred on its own centre (GaussianKernel._plan): the same accuracy as above
+    rng = np.random.default_rng(int(spread) + d)
+    bandwidth = 0.3
+    X = cloud(rng, 300, d, spread * bandwidth, shift * bandwidth)
+    C = np.vstack([X, X[::3] + rng.normal(scale=bandwidth, size=X[::3].shape)])
+    k = GaussianKernel(bandwidth)
+    left, right = k.exponent_factors(X, C)
+    assert k._plan(X, -left[:, d], -right[d + 1], len(X)) is not None  # the path under test
+    ref, e = exact_gauss(X, C, bandwidth)
+    K = k(X, C)
+    assert np.all(np.diag(K) == 1.0) and np.all(K <= 1.0)
+    assert_gauss_accurate(K, ref, e)
+    assert_gauss_accurate(k.flow_gram(X, C), ref, e)
+    W = rng.normal(size=(len(C), 2))
+    exact = (ref @ np.asarray(W, LD)).astype(float)
+    tol = (VALUE_RTOL + len(C)) * EPS * ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
+    for head, tile in ((True, None), (True, 50), (False, None)):
+        S, _ = k.sums_and_grad(X, C, W, z_is_head=head, block_elements=tile)
+        assert np.all(np.abs(S - exact) <= tol + 1e-300)
+
+
 @pytest.mark.parametrize("kernel", [LaplaceKernel(1.0), IMQKernel(1.0, -0.5)])
 def test_radial_kernels_exact_on_the_diagonal_of_a_wide_cloud(kernel):
     rng = np.random.default_rng(0)

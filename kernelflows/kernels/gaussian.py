@@ -53,7 +53,7 @@ FLUSH = 707.0
 CELL_ROWS = 16
 #: The share of pairs with both points beyond the inner radius of the mean (where a pair may need
 #: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`).
-OUTER_SHARE = 0.1
+OUTER_SHARE = 0.01
 
 
 class GaussianKernel(RadialKernel):
@@ -141,17 +141,20 @@ class GaussianKernel(RadialKernel):
             E = left @ right
             self._refine(E, Z, C, sigma_rows, sigma_cols, exact=exact)
             return E
-        order, bounds, centres = plan
+        order, tiles = plan
         E = np.empty((len(Z), len(C)))
-        buffer = np.empty(max(b - a for a, b in bounds) * len(C))
+        buffer = np.empty(max(b - a for a, b, _ in tiles) * len(C))
         last = None
-        for (a, b), m in zip(bounds, centres, strict=True):
+        for a, b, m in tiles:
             rows = order[a:b]
-            if m is not last:
-                _, rt = self._centred_factors(Z[:0], C - m)
-                last = m
-            lt, _ = self._centred_factors(Z[rows] - m, C[:0])
             block = buffer[: (b - a) * len(C)].reshape(b - a, len(C))
+            if m is None:  # a loose tile: centred on the mean of C, checked
+                lt, rt = left[rows], right
+            else:  # a cell: centred on its centre
+                if m is not last:
+                    _, rt = self._centred_factors(Z[:0], C - m)
+                    last = m
+                lt, _ = self._centred_factors(Z[rows] - m, C[:0])
             np.matmul(lt, rt, out=block)
             self._refine(block, Z[rows], C, -lt[:, d], -rt[d + 1], exact=exact)
             E[rows] = block
@@ -170,11 +173,12 @@ class GaussianKernel(RadialKernel):
         return self._cells(Z, max_rows)
 
     def _cells(self, P, max_rows: int):
-        """A plan of row tiles of the points P (original coordinates) whose rows lie within
-        :func:`_inner_sigma` of a centre of their own: (order, bounds, centres), P[order[a:b]]
-        the rows of tile (a, b) and its centre; None when the tiles would be small (fewer than
-        :data:`CELL_ROWS` rows on average: a cloud so sparse that the one product with its few
-        checks is cheaper than a product per tile).
+        """A plan of row tiles of the points P (original coordinates): (order, tiles), tile
+        (a, b, m) the rows P[order[a:b]] and their centre m, all within :func:`_inner_sigma`
+        of it; the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles
+        with no centre (m None: centred on the mean, checked). None when most points are in such
+        cells (a cloud so sparse that the one product with its few checks is cheaper than a
+        product per tile).
 
         Cells of a grid of side h, h sqrt(d) / 2 = 0.95 sqrt(2 inner) s (so that every point of
         a cell is within 0.9 inner of its centre, in units of the scaled squared norm), sorted
@@ -192,15 +196,25 @@ class GaussianKernel(RadialKernel):
         order = np.argsort(key, kind="stable")
         key = key[order]
         cuts = np.flatnonzero(np.diff(key)) + 1
-        if len(cuts) + 1 > n / CELL_ROWS:  # too many cells for the points
-            return None
-        bounds, centres = [], []
+        bounds, centres, loose = [], [], []
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
+            if b - a < CELL_ROWS:  # a sparse cell: into a loose tile, with the others
+                loose.append((int(a), int(b)))
+                continue
             centre = lo + (cell[order[a]] + 0.5) * h
             for c in range(a, b, max_rows):
                 bounds.append((int(c), int(min(b, c + max_rows))))
                 centres.append(centre)
-        return order, bounds, centres
+        if sum(b - a for a, b in loose) > n / 2:  # mostly sparse: no gain
+            return None
+        # the sparse cells' rows last, in loose tiles (centred on the mean, checked)
+        rows = np.concatenate([order[a:b] for a, b in bounds] + [order[a:b] for a, b in loose])
+        tiles, at = [], 0
+        for (a, b), m in zip(bounds, centres, strict=True):
+            tiles.append((at, at + b - a, m))
+            at += b - a
+        tiles += [(c, min(n, c + max_rows), None) for c in range(at, n, max_rows)]
+        return rows, tiles
 
     def _gram(self, Z, X):
         return _exp(self._exponents(Z, X))
@@ -265,25 +279,24 @@ class GaussianKernel(RadialKernel):
         if plan is None:
             tiles = [(a, min(n, a + tile_rows), None) for a in range(0, n, tile_rows)]
             args = (Z, C, Zc, Cc, W, left, right, tiles)
-            return self._tiled_sums(*args, z_is_head, tile, threads)
+            return self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
         # a wide cloud: the particles in the order of the plan's cells, each tile centred on
         # its cell's centre (the reference of the sums of w (z - c) k stays the mean of C)
-        order, bounds, centres = plan
-        tiles = [(a, b, m) for (a, b), m in zip(bounds, centres, strict=True)]
+        order, tiles = plan
         if z_is_head:
             C, Cc, W = (np.concatenate([A[order], A[n:]]) for A in (C, Cc, W))
-        S, G = self._tiled_sums(
-            Z[order], C, Zc[order], Cc, W, None, None, tiles, z_is_head, tile, threads
-        )
+            right = np.concatenate([right[:, order], right[:, n:]], axis=1)
+        args = (Z[order], C, Zc[order], Cc, W, left[order], right, tiles)
+        S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
         S[order], G[order] = S.copy(), G.copy()
         return S, G
 
-    def _tiled_sums(self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, threads):
+    def _tiled_sums(self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads):
         """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, centre): a tile with
         a centre m takes its exponents from coordinates centred on m (its rows are all within
         the inner radius of m: nothing to check), one without from ``left`` and ``right``
         (centred on the mean of C; its pairs checked when the cloud is wide). Z, C: Z0, C0
-        centred on the mean of C."""
+        centred on the mean of C; W, left and right in the same order as Z0 and C0."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         inner = _inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
@@ -300,8 +313,7 @@ class GaussianKernel(RadialKernel):
             float(np.max(np.einsum("ij,ij->i", C, C), initial=0.0))
         )
         may_flush = top**2 / (2.0 * self.bandwidth**2) * (1.0 + 1e-6) + 1.0 > FLUSH
-        if left is not None:
-            sigma_rows = -left[:, d]
+        sigma_rows = -left[:, d]
 
         def task(c):
             lo = tiles[chunks[c][0]][0] if tiles else 0
@@ -309,7 +321,8 @@ class GaussianKernel(RadialKernel):
             buffer = np.empty(tile)
             for t in range(*chunks[c]):
                 i0, i1, centre = tiles[t]
-                tile_cols = max(1, tile // (i1 - i0))
+                # as many columns as make a tile (of tile_rows rows when not a cell's)
+                tile_cols = max(1, tile // ((i1 - i0) if centre is not None else tile_rows))
                 if centre is None:
                     lt, rt, c0 = left[i0:i1], right, 0
                     check = float(sigma_rows[i0:i1].max()) > inner
