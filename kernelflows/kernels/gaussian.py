@@ -125,40 +125,47 @@ class GaussianKernel(RadialKernel):
             if len(i):
                 E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
-    def _exponents(self, Z, C, *, exact: bool = True) -> np.ndarray:
-        """The exponents -||z - c||^2 / (2 s^2), to the target accuracy (coincident pairs exactly
-        0 when ``exact``; else within the target, as every pair).
+    def _values(self, Z, C, *, exact: bool = True) -> np.ndarray:
+        """The kernel values k(Z, C), to the target accuracy (coincident pairs exactly 1 when
+        ``exact``; else within the target, as every pair).
 
-        One product on coordinates centred on the mean of C, its few doubtful pairs recomputed;
-        in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the plan's
-        cells instead, each on coordinates centred on its cell's centre, within which no pair
-        needs a check."""
+        One product on coordinates centred on the mean of C, its few doubtful exponents
+        recomputed; in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the
+        plan's tiles instead, a cell's on coordinates centred on its own centre (no pair of it
+        needs a check), in tiles of about :data:`VELOCITY_BLOCK_ELEMENTS` values whose
+        exponential is taken while they are in cache."""
         left, right = self.exponent_factors(Z, C)
-        d = Z.shape[1]
+        n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
-        plan = self._plan(Z, sigma_rows, sigma_cols, max(1, VELOCITY_BLOCK_ELEMENTS // len(C)))
+        may_flush = _may_flush(sigma_rows, sigma_cols)
+        plan = self._plan(Z, sigma_rows, sigma_cols, max(1, VELOCITY_BLOCK_ELEMENTS // max(1, N)))
         if plan is None:
             E = left @ right
             self._refine(E, Z, C, sigma_rows, sigma_cols, exact=exact)
-            return E
+            return _exp(E, may_flush)
         order, tiles = plan
-        E = np.empty((len(Z), len(C)))
-        buffer = np.empty(max(b - a for a, b, _ in tiles) * len(C))
+        Zo = Z[order]
+        centres = np.zeros_like(Zo)
+        for a, b, m in tiles:
+            if m is not None:
+                centres[a:b] = m
+        cell_left, _ = self._centred_factors(Zo - centres, C[:0])  # rows on their cell's centre
+        K = np.empty((n, N))
+        buffer = np.empty(max(b - a for a, b, _ in tiles) * N)
         last = None
         for a, b, m in tiles:
-            rows = order[a:b]
-            block = buffer[: (b - a) * len(C)].reshape(b - a, len(C))
+            block = buffer[: (b - a) * N].reshape(b - a, N)
             if m is None:  # a loose tile: centred on the mean of C, checked
-                lt, rt = left[rows], right
-            else:  # a cell: centred on its centre
+                lt, rt = left[order[a:b]], right
+            else:
                 if m is not last:
                     _, rt = self._centred_factors(Z[:0], C - m)
                     last = m
-                lt, _ = self._centred_factors(Z[rows] - m, C[:0])
+                lt = cell_left[a:b]
             np.matmul(lt, rt, out=block)
-            self._refine(block, Z[rows], C, -lt[:, d], -rt[d + 1], exact=exact)
-            E[rows] = block
-        return E
+            self._refine(block, Zo[a:b], C, -lt[:, d], -rt[d + 1], exact=exact)
+            K[order[a:b]] = _exp(block, may_flush)
+        return K
 
     def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
         """None (one product, centred on the mean of C, and checks), or the cells of
@@ -217,13 +224,13 @@ class GaussianKernel(RadialKernel):
         return rows, tiles
 
     def _gram(self, Z, X):
-        return _exp(self._exponents(Z, X))
+        return self._values(Z, X)
 
     def flow_gram(self, Z, C):
         """k(Z, C) for a flow's sums: coincident pairs need not give exactly 1 (but are within
         the target accuracy, as every pair), so that clouds a few bandwidths wide, the flows'
         usual case, pay for one product and one exponential."""
-        return _exp(self._exponents(Z, C, exact=False))
+        return self._values(Z, C, exact=False)
 
     def value_error(self, X, Y) -> float:
         """(VALUE_RTOL + 1) eps: each value is within VALUE_RTOL eps (1 + e) k of the exact one
@@ -307,12 +314,7 @@ class GaussianKernel(RadialKernel):
             [(b - a) * (N - f) for (a, b, _), f in zip(tiles, first, strict=True)]
         )
         acc = np.empty((n, d + r))
-        # exponents below -FLUSH are possible only when e <= (sqrt(sigma_i) + sqrt(sigma_j))^2
-        # can reach FLUSH (with the mean of C as the centre; any pair's exponent is the same)
-        top = math.sqrt(float(np.max(np.einsum("ij,ij->i", Z, Z), initial=0.0))) + math.sqrt(
-            float(np.max(np.einsum("ij,ij->i", C, C), initial=0.0))
-        )
-        may_flush = top**2 / (2.0 * self.bandwidth**2) * (1.0 + 1e-6) + 1.0 > FLUSH
+        may_flush = _may_flush(-left[:, d], -right[d + 1])
         sigma_rows = -left[:, d]
 
         def task(c):
@@ -414,6 +416,17 @@ def _needs_direct(E, sigma_rows, sigma_cols, d: int, coincident: bool = False):
     s = sigma_rows[i] + sigma_cols[j]
     keep = E.ravel()[flat] > -(g * s if coincident else _reach(s, d))
     return i[keep], j[keep]
+
+
+def _may_flush(sigma_rows, sigma_cols) -> bool:
+    """Whether some exponent could lie below -FLUSH: e <= (sqrt(sigma_i) + sqrt(sigma_j))^2 for
+    any centre (plus a margin for rounding)."""
+    if not len(sigma_rows) or not len(sigma_cols):
+        return False
+    top = math.sqrt(max(0.0, float(sigma_rows.max()))) + math.sqrt(
+        max(0.0, float(sigma_cols.max()))
+    )
+    return top * top * (1.0 + 1e-6) + 1.0 > FLUSH
 
 
 def _exp(E, may_flush: bool = True):
