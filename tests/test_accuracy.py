@@ -222,3 +222,20 @@ def test_kale_within_its_error_bound_of_the_exactly_rounded_gram(n, spread, shif
     state = solver.solve(kbar, c)
     ref = solver.value(state, c)
     assert abs(res.value - ref) <= res.error_bound + state.gap + 1e-14 * max(1.0, ref)
+
+
+def test_gaussian_coincident_points_exactly_one_with_repeats_and_signed_zeros():
+    # far from the origin and in a wide cloud (the one product errs there), repeated points and
+    # -0.0 against 0.0 offsets: every coincident pair is exactly 1, every value at most 1
+    rng = np.random.default_rng(3)
+    base = 1e6 + rng.uniform(-50, 50, (40, 2))
+    Z = np.vstack([base, base[:5], base[:5]])
+    C = np.vstack([base[::-1], base[:3]])
+    k = GaussianKernel(1.0)
+    K = k(Z, C)
+    same = np.all(Z[:, None, :] == C[None, :, :], axis=-1)
+    assert same.sum() > len(Z)  # repeats: more coincident pairs than rows
+    assert np.all(K[same] == 1.0) and np.all(K <= 1.0)
+    assert_gauss_accurate(K, *exact_gauss(Z, C, 1.0))
+    zeros = np.array([[0.0, -0.0], [-0.0, 0.0], [1e-300, 0.0]])
+    assert np.array_equal(k(zeros, zeros[:2]), np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]))

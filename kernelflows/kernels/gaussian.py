@@ -98,11 +98,10 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0, exact=False):
+    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0):
         """Recompute, from direct differences of the original points Z and C, the exponents of
         E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
-        target (:func:`_needs_direct`); with ``exact`` also the (near-)coincident pairs, so that
-        they come out exactly 0.
+        target (:func:`_needs_direct`).
 
         ``sigma_rows`` and ``sigma_cols`` are the scaled squared norms of E's rows and columns
         (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`_inner_sigma`
@@ -110,24 +109,22 @@ class GaussianKernel(RadialKernel):
         few bandwidths wide, a small corner of the tile."""
         d = Z.shape[1]
         inner = _inner_sigma(d)
-        found = []
         ri = np.flatnonzero(sigma_rows > inner)
         cj = np.flatnonzero(sigma_cols > inner) if len(ri) else ri
-        if len(cj):
-            if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
-                i, j = _needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
-                found.append((ri[i], cj[j]))
-            else:
-                found.append(_needs_direct(E, sigma_rows, sigma_cols, d))
-        if exact:  # coincident pairs: their computed exponent is within g s of 0
-            found.append(_needs_direct(E, sigma_rows, sigma_cols, d, coincident=True))
-        for i, j in found:
-            if len(i):
-                E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
+        if not len(cj):
+            return
+        if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
+            i, j = _needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
+            i, j = ri[i], cj[j]
+        else:
+            i, j = _needs_direct(E, sigma_rows, sigma_cols, d)
+        if len(i):
+            E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
     def _values(self, Z, C, *, exact: bool = True) -> np.ndarray:
-        """The kernel values k(Z, C), to the target accuracy (coincident pairs exactly 1 when
-        ``exact``; else within the target, as every pair).
+        """The kernel values k(Z, C), to the target accuracy; when ``exact``, at most 1 (the
+        exponents clamped at 0) and exactly 1 for coincident pairs (:func:`_exactly_one`);
+        else within the target, as every pair.
 
         One product on coordinates centred on the mean of C, its few doubtful exponents
         recomputed; in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the
@@ -138,11 +135,14 @@ class GaussianKernel(RadialKernel):
         n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         may_flush = _may_flush(sigma_rows, sigma_cols)
-        plan = self._plan(Z, sigma_rows, sigma_cols, max(1, VELOCITY_BLOCK_ELEMENTS // max(1, N)))
+        plan = self._plan(
+            Z, sigma_rows, sigma_cols, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N))
+        )
         if plan is None:
             E = left @ right
-            self._refine(E, Z, C, sigma_rows, sigma_cols, exact=exact)
-            return _exp(E, may_flush)
+            self._refine(E, Z, C, sigma_rows, sigma_cols)
+            K = _exp(np.minimum(E, 0.0, out=E) if exact else E, may_flush)
+            return _exactly_one(K, Z, C) if exact else K
         order, tiles = plan
         Zo = Z[order]
         centres = np.zeros_like(Zo)
@@ -163,9 +163,11 @@ class GaussianKernel(RadialKernel):
                     last = m
                 lt = cell_left[a:b]
             np.matmul(lt, rt, out=block)
-            self._refine(block, Zo[a:b], C, -lt[:, d], -rt[d + 1], exact=exact)
+            self._refine(block, Zo[a:b], C, -lt[:, d], -rt[d + 1])
+            if exact:
+                np.minimum(block, 0.0, out=block)
             K[order[a:b]] = _exp(block, may_flush)
-        return K
+        return _exactly_one(K, Z, C) if exact else K
 
     def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
         """None (one product, centred on the mean of C, and checks), or the cells of
@@ -401,21 +403,39 @@ def _inner_sigma(d: int) -> float:
     return 0.99 * (1.0 - b) / (b * (2.0 - b)) if b < 1.0 else -1.0
 
 
-def _needs_direct(E, sigma_rows, sigma_cols, d: int, coincident: bool = False):
+def _needs_direct(E, sigma_rows, sigma_cols, d: int):
     """The index pairs (i, j) of the exponents E whose value could miss the target
-    (E[i, j] > -_reach(sigma_i + sigma_j)); with ``coincident``, those within g s of 0 (the
-    coincident pairs among them), to be made exact. One comparison per value against the
-    loosest threshold, then the candidates against their own: a pass over E plus O(candidates)."""
+    (E[i, j] > -_reach(sigma_i + sigma_j)). One comparison per value against the loosest
+    threshold, then the candidates against their own: a pass over E plus O(candidates)."""
     if not E.size:
         return np.empty(0, np.intp), np.empty(0, np.intp)
-    top = float(sigma_rows.max()) + float(sigma_cols.max())
-    g = expansion_error(d)
-    loose = g * top if coincident else float(_reach(top, d))
-    flat = np.flatnonzero(E > -loose)
+    flat = np.flatnonzero(E > -float(_reach(float(sigma_rows.max() + sigma_cols.max()), d)))
     i, j = np.divmod(flat, E.shape[1])
-    s = sigma_rows[i] + sigma_cols[j]
-    keep = E.ravel()[flat] > -(g * s if coincident else _reach(s, d))
+    keep = E.ravel()[flat] > -_reach(sigma_rows[i] + sigma_cols[j], d)
     return i[keep], j[keep]
+
+
+def _exactly_one(K, Z, C):
+    """K with k(z_i, c_j) = 1 exactly where z_i and c_j are the same point (every coordinate
+    equal; their computed value is within the target, 1 + O(g s)). The pairs are found by
+    sorting the points (O((n + N) log(n + N)), not a pass over K)."""
+    n, d = Z.shape
+    if not n or not len(C):
+        return K
+    points = np.concatenate([Z, C]) + 0.0  # -0.0 -> 0.0: the same point, the same bytes
+    keys = points.view(np.dtype((np.void, 8 * d))).ravel()
+    _, ids = np.unique(keys, return_inverse=True)
+    iz, ic = ids[:n], ids[n:]
+    by_id = np.argsort(ic, kind="stable")
+    lo = np.searchsorted(ic[by_id], iz, "left")
+    counts = np.searchsorted(ic[by_id], iz, "right") - lo
+    total = int(counts.sum())
+    if total:
+        i = np.repeat(np.arange(n), counts)
+        ends = np.cumsum(counts)
+        j = by_id[np.repeat(lo, counts) + np.arange(total) - np.repeat(ends - counts, counts)]
+        K[i, j] = 1.0
+    return K
 
 
 def _may_flush(sigma_rows, sigma_cols) -> bool:
