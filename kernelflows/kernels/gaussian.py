@@ -9,14 +9,23 @@ grad_z k(z, c) = -(z - c) / s^2 k(z, c), so one exponential gives both: the fuse
 the given floats, e = ||x - y||^2 / (2 s^2) its exponent (the factor 1 + e is the conditioning of
 exp: a relative error r of the exponent is an error r e of the value), however wide the cloud
 (up to the coordinate limit) and wherever it sits; so every value is within VALUE_RTOL eps of
-the exact one. Coincident points give exactly 1 in the checked methods (``__call__``,
-``weighted_sum``, ``total``). The exponents come from one matrix product on centred coordinates
-(:meth:`GaussianKernel.exponent_factors`), whose error is at most g (||z||^2 + ||c||^2) / (2 s^2),
-g = :func:`~.geometry.expansion_error` (d); the pairs whose error could exceed the target, which
-exist only when the cloud is wide compared with the bandwidth (near neighbours far from the
-centre), are recomputed from direct differences (:func:`~.geometry.direct_sq_distances`). Where
-no pair of a tile can exceed the target, nothing is checked: on clouds a few bandwidths wide the
-fast paths cost what they did.
+the exact one (values below 1e-307 come out as 0: :data:`FLUSH`). Coincident points give exactly
+1 in ``__call__`` and ``weighted_sum`` (found by sorting the points), and a particle with itself
+in the fused sums and ``total``.
+
+**Speed.** The exponents come from one matrix product on coordinates centred on a reference
+point (:meth:`GaussianKernel.exponent_factors`), whose error is at most g (sigma_z + sigma_c),
+sigma = ||. - reference||^2 / (2 s^2), g = :func:`~.geometry.expansion_error` (d). A point
+within the inner radius of the reference (:func:`_inner_sigma`: 5 bandwidths in d = 2) is in no
+pair that can miss the target, so a cloud within 5 bandwidths of its mean costs one product
+and one exponential per pair, as before any check existed. A wider cloud is tiled by the cells
+of a grid (:meth:`GaussianKernel._cells`, about 7 bandwidths a side): a tile's rows are the points
+of one cell, and its exponents are computed on coordinates centred on that cell's centre, so no
+pair of it needs a check either; the points of sparse cells (fewer than :data:`CELL_ROWS`) go to
+tiles centred on the mean, whose doubtful pairs (both points beyond the inner radius, the
+exponent above the reach of its error bound) are recomputed from direct differences
+(:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is done in one product
+with those checks. The exponentials of a tile are taken while it is in cache.
 """
 
 from __future__ import annotations
@@ -37,9 +46,9 @@ __all__ = ["FLUSH", "VALUE_RTOL", "VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
 #: time in the interpreter, which two threads share).
 VELOCITY_BLOCK_ELEMENTS = 2**17
 #: The accuracy of every Gaussian kernel value, in eps: |k_computed - k| <= VALUE_RTOL eps
-#: (1 + e) k, e the exponent (module docstring). 128 keeps clouds up to about 25 bandwidths^2 of
-#: squared radius (so the benchmarks' standard normal clouds at bandwidth 1) on the one-product
-#: path with nothing to check; wider clouds recompute their near pairs.
+#: (1 + e) k, e the exponent (module docstring). 128 puts the inner radius (no pair within it
+#: needs a check) at 5 bandwidths in d = 2, so that a standard normal cloud at bandwidth 1 and
+#: the cells of wider clouds (7 bandwidths a side) need no check at all.
 VALUE_RTOL = 128.0
 #: Exponents below -FLUSH give kernel values below 1e-307 (exp(-707) = 9e-308): they come out as
 #: exactly 0 (an absolute error below 1e-307; their relative accuracy does not matter). numpy's
@@ -47,12 +56,13 @@ VALUE_RTOL = 128.0
 #: and costs 15 to 300 times more per value there: in a cloud wider than about 38 bandwidths,
 #: where many pairs underflow, that was most of the time of a kernel sum.
 FLUSH = 707.0
-#: The fewest rows a spatial tile holds on average for the kernel to tile a wide cloud by cells
-#: (:meth:`GaussianKernel._cells`); below, one product on the whole cloud and its few checks cost
-#: less than a product per tile.
+#: The fewest points of a grid cell for it to be a tile of its own (:meth:`GaussianKernel._cells`);
+#: sparser cells' points go to tiles centred on the mean, with checks (a product per handful of
+#: points would cost more in the interpreter than the checks of sparse points).
 CELL_ROWS = 16
 #: The share of pairs with both points beyond the inner radius of the mean (where a pair may need
-#: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`).
+#: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`); below, the one
+#: product and the checks of that small corner cost less than permuting the rows.
 OUTER_SHARE = 0.01
 
 
@@ -273,10 +283,12 @@ class GaussianKernel(RadialKernel):
         a partial sum of its own (rows from its first on); the partial sums are added in chunk
         order at the end, so the result is bit for bit the same on any number of threads.
 
-        Kernel values are within the target accuracy (module docstring): a tile in which some
-        pair could exceed it (a cloud wide compared with the bandwidth) has those pairs
-        recomputed; with ``z_is_head`` a particle's value with itself is exactly 1. Other
-        coincident pairs are within the target, not exactly 1.
+        Kernel values are within the target accuracy (module docstring): a cloud wider than
+        the inner radius of its mean is taken in the order of its grid cells (rows permuted;
+        with ``z_is_head`` the particles among the columns too, so the symmetry still holds),
+        each cell's tiles on coordinates centred on the cell's centre; the doubtful pairs of
+        the other tiles are recomputed. With ``z_is_head`` a particle's value with itself is
+        exactly 1; other coincident pairs are within the target, not exactly 1.
         """
         n, d = len(Z), C.shape[1]
         tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
