@@ -118,8 +118,14 @@ def main(argv=None):
         "--middle", default=None, help="a git revision timed between them (e.g. a first fix)"
     )
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument(
+        "--spreads", nargs="+", default=None, help="a subset of the spreads (numbers or 'rings')"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
+    spreads = (
+        SPREADS if args.spreads is None else [x if x == "rings" else float(x) for x in args.spreads]
+    )
     versions = {"before": old_kernel_class(args.before)(1.0)}
     if args.middle:
         versions[args.middle] = old_kernel_class(args.middle)(1.0)
@@ -132,7 +138,7 @@ def main(argv=None):
         head = " | ".join(f"{v + ' ms':>12}" for v in names)
         ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])
         print(f"{'spread':>7} | {'operation':>13} | {head} | {ratios}")
-        for spread in SPREADS:
+        for spread in spreads:
             X, Y = cloud(spread, args.n, 0), cloud(spread, args.n, 1)
             for name, op in operations(args.n).items():
                 times = {v: [] for v in versions}
@@ -154,7 +160,7 @@ def main(argv=None):
             + " | "
             + " | ".join(f"{'diag ' + v:>12}" for v in names)
         )
-        for spread in SPREADS:
+        for spread in spreads:
             X = cloud(spread, 300, 2)
             errs = [worst_error(k(X, X), X) for k in versions.values()]
             diag = [float(np.abs(np.diag(k(X, X)) - 1).max()) for k in versions.values()]
