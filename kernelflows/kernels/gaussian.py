@@ -132,9 +132,11 @@ class GaussianKernel(RadialKernel):
             E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
     def _values(self, Z, C, *, exact: bool = True) -> np.ndarray:
-        """The kernel values k(Z, C), to the target accuracy; when ``exact``, at most 1 (the
-        exponents clamped at 0) and exactly 1 for coincident pairs (:func:`_exactly_one`);
-        else within the target, as every pair.
+        """The kernel values k(Z, C), to the target accuracy; when ``exact``, at most 1 and
+        exactly 1 for coincident pairs (one product: the pairs within the error bound of 0
+        recomputed from direct differences; by cells: the exponents clamped at 0 and the
+        coincident pairs found by sorting, :func:`_exactly_one`); else within the target, as
+        every pair.
 
         One product on coordinates centred on the mean of C, its few doubtful exponents
         recomputed; in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the
@@ -151,8 +153,11 @@ class GaussianKernel(RadialKernel):
         if plan is None:
             E = left @ right
             self._refine(E, Z, C, sigma_rows, sigma_cols)
-            K = _exp(np.minimum(E, 0.0, out=E) if exact else E, may_flush)
-            return _exactly_one(K, Z, C) if exact else K
+            if exact:  # the (near-)coincident pairs from direct differences: exactly 0 when equal
+                i, j = _near_zero(E, sigma_rows, sigma_cols, d)
+                if len(i):
+                    E[i, j] = direct_sq_distances(Z, C, i, j) * (-0.5 / self.bandwidth**2)
+            return _exp(E, may_flush)
         order, tiles = plan
         Zo = Z[order]
         centres = np.zeros_like(Zo)
@@ -438,6 +443,19 @@ def _needs_direct(E, sigma_rows, sigma_cols, d: int):
     flat = np.flatnonzero(E > -float(_reach(float(sigma_rows.max() + sigma_cols.max()), d)))
     i, j = np.divmod(flat, E.shape[1])
     keep = E.ravel()[flat] > -_reach(sigma_rows[i] + sigma_cols[j], d)
+    return i[keep], j[keep]
+
+
+def _near_zero(E, sigma_rows, sigma_cols, d: int):
+    """The index pairs (i, j) whose computed exponent is within its error bound g s of 0 (the
+    coincident pairs among them): one comparison per value against the loosest bound, then the
+    candidates against their own."""
+    if not E.size:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    g = expansion_error(d)
+    flat = np.flatnonzero(E > -g * float(sigma_rows.max() + sigma_cols.max()))
+    i, j = np.divmod(flat, E.shape[1])
+    keep = E.ravel()[flat] > -g * (sigma_rows[i] + sigma_cols[j])
     return i[keep], j[keep]
 
 
