@@ -103,9 +103,17 @@ def derivative_gram(X, kernel: Kernel) -> np.ndarray:
     check_srmmd_kernel(kernel)
     n, d = X.shape
     U, (d1, d2) = _pairs(kernel, X, X, 2)
-    H = -4.0 * d2[:, :, None, None] * U[:, :, :, None] * U[:, :, None, :]
-    H -= 2.0 * d1[:, :, None, None] * np.eye(d)
-    return H.transpose(0, 2, 1, 3).reshape(n * d, n * d)
+    H = np.empty((n, d, n, d))
+    d2 = -4.0 * d2
+    for a in range(d):
+        Ua = d2 * U[:, :, a]
+        for b in range(a, d):
+            H[:, a, :, b] = Ua * U[:, :, b]
+            if b == a:
+                H[:, a, :, a] -= 2.0 * d1
+            else:
+                H[:, b, :, a] = H[:, a, :, b]
+    return H.reshape(n * d, n * d)
 
 
 def srmmd_solve(H: np.ndarray, r: np.ndarray, n: int, lam: float, tol: float):
@@ -221,16 +229,18 @@ def _signed(n: int, m: int) -> np.ndarray:
     return np.r_[np.full(n, 1.0 / n), np.full(m, -1.0 / m)]
 
 
-def _parts(X, Y, kernel, lam, tol, target_total=None):
+def _parts(X, Y, kernel, lam, tol, target_total=None, value=True):
     """(mmd2, r, V, H, residual) for trusted arrays (``target_total``: sum of k(Y, Y), if
-    known)."""
+    known; mmd2 is None unless ``value``)."""
     n, m, d = len(X), len(Y), X.shape[1]
-    yy = kernel.total(Y) if target_total is None else target_total
-    mmd2 = kernel.total(X) / n**2 - 2.0 * kernel.total(X, Y) / (n * m) + yy / m**2
+    mmd2 = None
+    if value:
+        yy = kernel.total(Y) if target_total is None else target_total
+        mmd2 = float(kernel.total(X) / n**2 - 2.0 * kernel.total(X, Y) / (n * m) + yy / m**2)
     r = kernel.weighted_grad(X, np.concatenate([X, Y]), _signed(n, m))
     H = derivative_gram(X, kernel)
     V, residual = srmmd_solve(H, r.reshape(n * d), n, lam, tol)
-    return float(mmd2), r, V.reshape(n, d), H, residual
+    return mmd2, r, V.reshape(n, d), H, residual
 
 
 def srmmd(P, Q, kernel: Kernel, *, lam: float, tol: float = RESIDUAL_TOL) -> SrMMDResult:

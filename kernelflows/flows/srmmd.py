@@ -58,7 +58,9 @@ class SrMMDVelocity:
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
         X, Y, lam = particles, self.target, self.lam
         n, m, d = len(X), len(Y), X.shape[1]
-        mmd2, r, V, H, residual = _parts(X, Y, self.kernel, lam, self.tol, self.target_total)
+        mmd2, r, V, H, residual = _parts(
+            X, Y, self.kernel, lam, self.tol, self.target_total, value=record
+        )
         v_x = -(r - (H @ V.ravel()).reshape(n, d)) / lam
         if at is None:
             velocity = v_x
