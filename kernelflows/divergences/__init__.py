@@ -60,7 +60,7 @@ from .sliced import (
     sliced_mmd2,
     sliced_velocity,
 )
-from .srmmd import SobolevWitness, SrMMDResult, SrMMDSolveError, srmmd
+from .srmmd import SobolevWitness, SrMMDResult, SrMMDSolveError, derivative_gram, srmmd
 from .stein import check_target, ksd2, ksd_velocity, stein_kernel, svgd_velocity
 from .two_sample import PermutationTestResult, mmd_test
 from .velocity import FieldStep, mean_speed2
@@ -77,6 +77,7 @@ __all__ = [
     "SrMMDResult",
     "SrMMDSolveError",
     "srmmd",
+    "derivative_gram",
     "ESTIMATORS",
     "FieldStep",
     "IPMResult",
