@@ -30,6 +30,11 @@ grad f*(x_i) -> n (H^-1 r)_i, the least-squares gradient field of the Sobolev di
 (Mroueh, Sercu, Raj, AISTATS 2019): the witness's gradient stays bounded while SrMMD_lam^2 grows
 like 1 / lam when g is not in that span.
 
+**alpha.** The authors' code also mixes the penalty with an L2(P) one,
+alpha E_P ||grad f||^2 + (1 - alpha) E_P f^2 + lam ||f||^2 (their ``hrmmd``): ``alpha`` < 1 adds the
+kernel sections k(x_i, .) to the features and the system grows to n (d + 1) unknowns
+(:func:`_solve`); alpha = 0 is DrMMD's L2 penalty put on the particles instead of the target.
+
 **Convention** (the package's, as F = MMD^2 / 2 for the MMD flow): the flow's energy is
 F = SrMMD^2 / 2 and ``witness`` is f*, its first variation with the penalty's measure held fixed
 (the velocity of the paper's flow and of the authors' code, X <- X - step grad f*). The penalty's
@@ -50,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from .._validation import as_samples, positive, same_dimension
+from .._validation import as_samples, positive, real_number, same_dimension
 from ..kernels import Kernel, check_kernel
 from ..kernels.radial import RadialKernel
 from ..measures import RKHSFunction
@@ -60,6 +65,7 @@ __all__ = [
     "SobolevWitness",
     "SrMMDResult",
     "SrMMDSolveError",
+    "check_alpha",
     "check_srmmd_kernel",
     "derivative_gram",
     "srmmd",
@@ -213,6 +219,9 @@ class SrMMDResult:
     particle_gradient : grad f*(x_i) = (1 / lam) (r - H V)_i, shape (n, d).
     residual : the certified relative residual of the solve (below ``tol``).
     lam : the regularisation.
+    alpha : the penalty's weight on the gradient (1: SrMMD).
+    section_coefficients : the witness's coefficients on k(x_i, .) from the L2(P) part of the
+        penalty (zeros when alpha = 1), shape (n,).
     """
 
     value: float
@@ -222,6 +231,8 @@ class SrMMDResult:
     particle_gradient: np.ndarray = field(repr=False)
     residual: float
     lam: float
+    alpha: float = 1.0
+    section_coefficients: np.ndarray | None = field(default=None, repr=False)
 
 
 def _signed(n: int, m: int) -> np.ndarray:
@@ -229,46 +240,107 @@ def _signed(n: int, m: int) -> np.ndarray:
     return np.r_[np.full(n, 1.0 / n), np.full(m, -1.0 / m)]
 
 
-def _parts(X, Y, kernel, lam, tol, target_total=None, value=True):
-    """(mmd2, r, V, H, residual) for trusted arrays (``target_total``: sum of k(Y, Y), if
-    known; mmd2 is None unless ``value``)."""
+def check_alpha(alpha) -> float:
+    """``alpha`` as a float in [0, 1], else a ``ValueError`` naming it."""
+    a = real_number(alpha, "alpha")
+    if not 0.0 <= a <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
+    return a
+
+
+@dataclass(frozen=True)
+class _Solved:
+    """What a value, a witness and a velocity need: the plug-in MMD^2 (None unless asked for),
+    b . u (the bracket's correction), the witness's kernel-section coefficients at the particles
+    (``sections``, (n,)) and derivative coefficients (``V``, (n, d)), grad f* at the particles,
+    and the solve's residual."""
+
+    mmd2: float | None
+    correction: float
+    sections: np.ndarray
+    V: np.ndarray
+    particle_gradient: np.ndarray
+    residual: float
+
+
+def _solve(X, Y, kernel, lam, alpha, tol, target_total=None, value=True) -> _Solved:
+    """The SrMMD system for trusted arrays (``target_total``: sum of k(Y, Y), if known).
+
+    With the features sqrt(1 - alpha) k(x_i, .) and sqrt(alpha) d_a k(x_i, .) (the operator Psi:
+    R^{n + nd} -> H), alpha S_P + (1 - alpha) C_P = Psi Psi* / n and the system is
+    (Psi* Psi + n lam I) u = Psi* g, Psi* Psi = [[(1 - alpha) K, c E], [c E^T, alpha H]] with
+    c = sqrt(alpha (1 - alpha)), E_(i),(jb) = <k(x_i, .), d_b k(x_j, .)> = d k(x_i, x_j) / dx'_b,
+    and Psi* g = [sqrt(1 - alpha) g(x_i); sqrt(alpha) r]. alpha = 1: the (nd x nd) system
+    (H + n lam I) V = r alone."""
     n, m, d = len(X), len(Y), X.shape[1]
     mmd2 = None
     if value:
         yy = kernel.total(Y) if target_total is None else target_total
         mmd2 = float(kernel.total(X) / n**2 - 2.0 * kernel.total(X, Y) / (n * m) + yy / m**2)
-    r = kernel.weighted_grad(X, np.concatenate([X, Y]), _signed(n, m))
-    H = derivative_gram(X, kernel)
-    V, residual = srmmd_solve(H, r.reshape(n * d), n, lam, tol)
-    return mmd2, r, V.reshape(n, d), H, residual
+    C, w = np.concatenate([X, Y]), _signed(n, m)
+    r = kernel.weighted_grad(X, C, w)
+    sa, sb = np.sqrt(1.0 - alpha), np.sqrt(alpha)
+    blocks, rhs = [], []
+    if alpha < 1.0:
+        blocks.append([(1.0 - alpha) * kernel(X, X)])
+        rhs.append(sa * kernel.weighted_sum(X, C, w))
+    if alpha > 0.0:
+        H = derivative_gram(X, kernel)
+        if alpha < 1.0:
+            U, (d1,) = _pairs(kernel, X, X, 1)
+            E = (-2.0 * sa * sb * d1[:, :, None] * U).reshape(n, n * d)  # 2 psi' (x_j - x_i)
+            blocks[0].append(E)
+            blocks.append([E.T, alpha * H])
+        else:
+            blocks.append([H])
+        rhs.append(sb * r.ravel())
+    A, b = np.block(blocks), np.concatenate(rhs)
+    u, residual = srmmd_solve(A, b, n, lam, tol)
+    sections = sa * u[:n] if alpha < 1.0 else np.zeros(n)
+    V = (sb * u[-n * d :]).reshape(n, d) if alpha > 0.0 else np.zeros((n, d))
+    pushed = kernel.weighted_grad(X, X, sections) if alpha < 1.0 else 0.0
+    if alpha > 0.0:
+        pushed = pushed + (H @ V.ravel()).reshape(n, d)
+    grad = (r - pushed) / lam
+    return _Solved(mmd2, float(b @ u), sections, V, grad, residual)
 
 
-def srmmd(P, Q, kernel: Kernel, *, lam: float, tol: float = RESIDUAL_TOL) -> SrMMDResult:
+def _witness(X, Y, solved: _Solved, kernel, lam) -> SobolevWitness:
+    n, m = len(X), len(Y)
+    w = _signed(n, m)
+    w[:n] -= solved.sections
+    return SobolevWitness(np.concatenate([X, Y]), w, X, solved.V, kernel, 1.0 / lam)
+
+
+def srmmd(
+    P, Q, kernel: Kernel, *, lam: float, alpha: float = 1.0, tol: float = RESIDUAL_TOL
+) -> SrMMDResult:
     """SrMMD_lam^2(P, Q) of particles P (n, d) to a target Q (m, d), with its witness.
 
     Tian, Sriperumbudur, Gretton, Chen (arXiv 2605.11884, 2026), the closed form of the module
-    docstring (the authors' code's estimator). The gradient penalty is on P. The system
-    (H + n lam I) V = r is solved by Cholesky and certified by its relative residual (below
-    ``tol``), or :class:`SrMMDSolveError` says what it reached. ``kernel`` must have second
-    derivatives (GaussianKernel, IMQKernel), else ``ValueError``.
+    docstring (the authors' code's estimator). The gradient penalty is on P. ``alpha`` in [0, 1]
+    weighs the penalty alpha E_P ||grad f||^2 + (1 - alpha) E_P f^2 (the authors' code's
+    ``hrmmd``; alpha = 1, the default, is SrMMD; alpha = 0 an L2(P) penalty). The system is
+    solved by Cholesky and certified by its relative residual (below ``tol``), or
+    :class:`SrMMDSolveError` says what it reached. ``kernel`` must have second derivatives
+    (GaussianKernel, IMQKernel), else ``ValueError``.
     """
     X = as_samples(P, "P")
     Y = as_samples(Q, "Q")
     same_dimension(X, Y, "P", "Q")
     check_srmmd_kernel(kernel)
     lam = positive(lam, "lam")
+    alpha = check_alpha(alpha)
     tol = positive(tol, "tol")
-    n, m, d = len(X), len(Y), X.shape[1]
-    mmd2, r, V, H, residual = _parts(X, Y, kernel, lam, tol)
-    value = (mmd2 - float(r.ravel() @ V.ravel())) / lam
-    grad_particles = (r - (H @ V.ravel()).reshape(n, d)) / lam
-    witness = SobolevWitness(np.concatenate([X, Y]), _signed(n, m), X, V, kernel, 1.0 / lam)
+    solved = _solve(X, Y, kernel, lam, alpha, tol)
     return SrMMDResult(
-        value=float(value),
-        witness=witness,
-        mmd2=mmd2,
-        coefficients=V,
-        particle_gradient=grad_particles,
-        residual=residual,
+        value=float((solved.mmd2 - solved.correction) / lam),
+        witness=_witness(X, Y, solved, kernel, lam),
+        mmd2=solved.mmd2,
+        coefficients=solved.V,
+        particle_gradient=solved.particle_gradient,
+        residual=solved.residual,
         lam=lam,
+        alpha=alpha,
+        section_coefficients=solved.sections,
     )

@@ -21,11 +21,9 @@ full first variation subtracts ||grad f*||^2 / 2: module docstring of the diverg
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._validation import as_samples, positive, same_dimension
 from ..divergences.drmmd import RESIDUAL_TOL
-from ..divergences.srmmd import SobolevWitness, _parts, _signed, check_srmmd_kernel
+from ..divergences.srmmd import _solve, _witness, check_alpha, check_srmmd_kernel
 from ..kernels import Kernel
 from .engine import FieldStep, flow_entry_point
 
@@ -43,11 +41,14 @@ class SrMMDVelocity:
 
     name = "F = SrMMD^2 / 2"
 
-    def __init__(self, Y, kernel: Kernel, lam: float, *, tol: float = RESIDUAL_TOL):
+    def __init__(
+        self, Y, kernel: Kernel, lam: float, *, alpha: float = 1.0, tol: float = RESIDUAL_TOL
+    ):
         self.target = as_samples(Y, "Y").copy()
         self.target.setflags(write=False)
         self.kernel = check_srmmd_kernel(kernel)
         self.lam = positive(lam, "lam")
+        self.alpha = check_alpha(alpha)
         self.tol = positive(tol, "tol")
         self.target_total = float(self.kernel.total(self.target))
 
@@ -57,44 +58,43 @@ class SrMMDVelocity:
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
         X, Y, lam = particles, self.target, self.lam
-        n, m, d = len(X), len(Y), X.shape[1]
-        mmd2, r, V, H, residual = _parts(
-            X, Y, self.kernel, lam, self.tol, self.target_total, value=record
+        solved = _solve(
+            X, Y, self.kernel, lam, self.alpha, self.tol, self.target_total, value=record
         )
-        v_x = -(r - (H @ V.ravel()).reshape(n, d)) / lam
-        if at is None:
-            velocity = v_x
-        else:
-            C = np.concatenate([X, Y])
-            f = SobolevWitness(C, _signed(n, m), X, V, self.kernel, 1.0 / lam)
-            velocity = -f.grad(at)
-        info = {"residual": residual}
+        v_x = -solved.particle_gradient
+        velocity = v_x if at is None else -_witness(X, Y, solved, self.kernel, lam).grad(at)
+        info = {"residual": solved.residual}
         if not record:
             return FieldStep(velocity, None, info)
-        loss = 0.5 * (mmd2 - float(r.ravel() @ V.ravel())) / lam
+        loss = 0.5 * (solved.mmd2 - solved.correction) / lam
         return FieldStep(velocity, None, info, loss, None if at is None else v_x)
 
 
 def _desc(field: SrMMDVelocity) -> str:
-    return f"SrMMD flow (lam={field.lam:g})"
+    extra = "" if field.alpha == 1.0 else f", alpha={field.alpha:g}"
+    return f"SrMMD flow (lam={field.lam:g}{extra})"
 
 
 @flow_entry_point(_desc)
-def srmmd_flow(Y, kernel: Kernel, *, lam: float, tol: float = RESIDUAL_TOL) -> SrMMDVelocity:
+def srmmd_flow(
+    Y, kernel: Kernel, *, lam: float, alpha: float = 1.0, tol: float = RESIDUAL_TOL
+) -> SrMMDVelocity:
     """The SrMMD gradient flow of particles X0 (n, d) towards target samples Y (m, d).
 
     ``srmmd_flow(X0, Y, kernel, *, step, n_steps, noise=0.0, rng=None, record_every=None,
-    progress=False, lam, tol=RESIDUAL_TOL)``: forward Euler
+    progress=False, lam, alpha=1.0, tol=RESIDUAL_TOL)``: forward Euler
 
         X_{k+1} = X_k - step grad f*_{nu_k}(X_k + beta_k u_k),   u_k ~ N(0, I),
 
     with f* the SrMMD witness of the particles nu_k to the target (module docstring) and
-    ``noise`` as for the MMD flow. The authors' ``--lmbda lam --step_size s`` is ``lam=lam,
-    step=s``. Each step builds and factorises the particles' derivative Gram matrix (nd x nd);
-    every solve is certified to a relative residual ``tol`` or the flow raises
+    ``noise`` as for the MMD flow; ``alpha`` weighs the penalty as in
+    :func:`~kernelflows.divergences.srmmd` (1: SrMMD; below 1 an L2 part too, the authors'
+    ``hrmmd``, and a system of n (d + 1) unknowns). The authors' ``--lmbda lam --step_size s``
+    is ``lam=lam, step=s``. Each step builds and factorises the particles' derivative Gram
+    matrix (nd x nd); every solve is certified to a relative residual ``tol`` or the flow raises
     :class:`~kernelflows.divergences.srmmd.SrMMDSolveError` at that step. ``kernel`` must have
     second derivatives (GaussianKernel, IMQKernel), else ``ValueError`` before any work. Returns
     a :class:`~.engine.FlowResult` with ``loss`` = SrMMD_lam^2 / 2 at the snapshots and the
     residual of every step in ``step_info["residual"]``.
     """
-    return SrMMDVelocity(Y, kernel, lam, tol=tol)
+    return SrMMDVelocity(Y, kernel, lam, alpha=alpha, tol=tol)
