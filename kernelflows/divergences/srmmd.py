@@ -294,7 +294,8 @@ def _solve(X, Y, kernel, lam, alpha, tol, target_total=None, value=True) -> _Sol
         else:
             blocks.append([H])
         rhs.append(sb * r.ravel())
-    A, b = np.block(blocks), np.concatenate(rhs)
+    A = H if alpha == 1.0 else np.block(blocks)
+    b = np.concatenate(rhs)
     u, residual = srmmd_solve(A, b, n, lam, tol)
     sections = sa * u[:n] if alpha < 1.0 else np.zeros(n)
     V = (sb * u[-n * d :]).reshape(n, d) if alpha > 0.0 else np.zeros((n, d))
