@@ -1,17 +1,20 @@
 """Benchmark: the Gaussian kernel's fast paths before and after making every value accurate.
 
-Times, in one process and interleaved (before, after, before, ...), the Gaussian kernel code of
-git revision ``--before`` (loaded from ``git show``) and of the working tree on clouds whose
-spread, in bandwidths, ranges from a standard normal (the benchmarks' and flows' usual case) to
-1e6: ``k(X, Y)`` (the Gram matrix), ``mmd2`` (unbiased: blocked sums), ``flow_gram`` and the fused
-``sums_and_grad`` of a flow step (the MMD flow's velocity). Prints medians over ``--repeats``
-and the worst relative error of the values ``k(X, X)`` of each version against the exact values
+Times, in one process and interleaved (before, [middle,] after, before, ...), the Gaussian
+kernel code of git revision ``--before`` (loaded from ``git show``), optionally of a revision
+``--middle`` (e.g. a first accurate version), and of the working tree, on clouds whose spread,
+in bandwidths, ranges from a standard normal (the benchmarks' usual case) to 1e6, and on the
+three rings at the DrMMD runs' bandwidth 0.15 (about 14 x 4 bandwidths): ``k(X, Y)`` (the Gram
+matrix), ``mmd2`` (unbiased: kernel totals), ``flow_gram`` and the fused ``sums_and_grad`` of a
+flow step (the MMD flow's velocity). Prints medians over ``--repeats``, the load average, and
+the worst relative error of the values ``k(X, X)`` of each version against the exact values
 (extended precision, numpy's longdouble), ``|k - k_exact| / (eps (1 + e) k)`` with e the
 exponent. BLAS is pinned to one thread and the kernels' pool to one thread; both are reported.
 
-Run: ``.venv/bin/python bench/bench_gaussian_accuracy.py [--before REV] [--n 2000] [--repeats 7]``.
-Target (issue 23): the spreads up to a few bandwidths as fast as before (ratio about 1); the
-wide clouds pay for the pairs they recompute and nothing else.
+Run: ``.venv/bin/python bench/bench_gaussian_accuracy.py [--before REV] [--middle REV]
+[--n 2000] [--repeats 7] [--spreads 1 5 rings ...]``.
+Target (issue 23): every spread within about 1.2x of the code before the accuracy work (it
+had no checks at all); the accuracy columns show what that code got wrong.
 """
 
 from __future__ import annotations
