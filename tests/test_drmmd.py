@@ -304,6 +304,7 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
 
     from kernelflows.experiments import REDUCED_SETTINGS, run_student_teacher
     from kernelflows.experiments.drmmd import (
+        MMD_BASELINES,
         STUDENT_TEACHER,
         drmmd_student_teacher_settings,
         drmmd_student_teacher_table,
@@ -329,6 +330,7 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
         "mmd, lr 0.1": {"lam": None, "lr": 0.1},
         "mmd, lr 1e+30": {"lam": None, "lr": 1e30},  # the weights overflow at once
     }
+    s["mmd_baseline"] = MMD_BASELINES["paper"]  # the paper scale reads the MMD flow's files
     pieces = list(STUDENT_TEACHER.iter_metrics(s))
     assert len(pieces) == 2 and len(pieces[0]["missing"]) == 1
     last = pieces[-1]
@@ -345,11 +347,25 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
     assert mean["train_mse"] == pytest.approx(
         np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])
     )
-    # a diverged run is recorded as such
+    # a diverged run is recorded as such, and never chosen as a flow's best lr
     assert "diverged" in runs["mmd, lr 1e+30"]["per-particle"]["none"]["0"]
+    for mode in ("injection", "none"):
+        best = last["best"]["mmd"]["per-particle"][mode]
+        assert best["flow"] == "mmd, lr 0.1" and best["lr"] == 0.1
+        assert best["train_mse"] == last["mean"]["mmd, lr 0.1"]["per-particle"][mode]["train_mse"]
+        assert last["best"]["drmmd"]["per-particle"][mode]["flow"] == "drmmd, lr 0.1"
+    # while a seed is missing, no best is claimed
+    assert pieces[0]["best"] == {}
     # the committed sweep ran other settings: its MMD runs are not taken as the baseline
     baseline = last["mmd_baseline"]["mmd, lr 0.1"]["per-particle"]
     assert "settings differ" in baseline["unavailable"]
+    # the reduced scale pairs each DrMMD lr with the MMD flow's at 2 (1 + lam) / lam times it
+    reduced = drmmd_student_teacher_settings("reduced")
+    assert reduced["mmd_baseline"] == {}
+    for d, m in reduced["lr_pairs"]:
+        assert m == pytest.approx(22 * d)
+        assert reduced["flows"][f"drmmd, lr {d:g}"] == {"lam": 0.1, "lr": d}
+        assert reduced["flows"][f"mmd, lr {m:g}"] == {"lam": None, "lr": m}
     table = drmmd_student_teacher_table(last)
     assert table.count("per-particle") == 6 and table.count("diverged") == 4
 

@@ -15,12 +15,18 @@
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
 * **Student-teacher** (:func:`drmmd_student_teacher_piece`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
-  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
-  the authors' command line), with noise injection and without, against the MMD flow's runs on
-  the same problems in the sweep's results file (at the same lr, and for the per-particle student
-  at lr 0.5 and 0.02: DrMMD's first variation carries a factor (1 + lam) / lam; both from
-  :func:`~kernelflows.experiments.run_student_teacher`); :func:`drmmd_student_teacher_table`
-  prints it.
+  (the reduced results file at the sweep's schedule, 1000 epochs), each flow over a grid of
+  learning rates run on the same problems (teacher, student, inputs, batches). The two flows'
+  steps differ in kind: DrMMD's first variation carries (1 + lam) / lam = 11 (lam = 0.1, the
+  authors') and its step is ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes
+  (``loss_scale``), so DrMMD at ``lr`` moves 2 (1 + lam) / lam = 22 times faster than the MMD flow
+  at ``lr`` along what it does not de-regularize. The grid pairs them at matched steps: DrMMD at
+  :data:`STUDENT_TEACHER_LRS` (0.1 the authors' command line) and the MMD flow at 22 times each.
+  The metrics say what each flow reaches at each lr, and at its best stable lr (lowest mean
+  training MSE over the seeds, among the lrs at which no seed diverged; validation MSE reported
+  beside it). The paper scale (10^4 epochs) runs DrMMD at the authors' lr only, against the MMD
+  flow's runs in the reduced student-teacher files (:data:`MMD_BASELINES`);
+  :func:`drmmd_student_teacher_table` prints either.
 
 Both are registered with the results files (:data:`THREE_RINGS`, :data:`STUDENT_TEACHER`:
 ``python -m kernelflows.experiments run drmmd-three-rings``, ``drmmd-student-teacher``).
@@ -53,6 +59,7 @@ __all__ = [
     "STUDENT_TEACHER",
     "THREE_RINGS",
     "STRAGGLER_DISTANCE",
+    "STUDENT_TEACHER_LRS",
     "drmmd_rings_setup",
     "drmmd_student_teacher_combine",
     "drmmd_student_teacher_piece",
@@ -61,7 +68,12 @@ __all__ = [
     "drmmd_student_teacher_table",
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
+    "matched_factor",
     "ring_fit",
+    "three_rings_combine",
+    "three_rings_piece",
+    "three_rings_pieces",
+    "three_rings_run_of",
 ]
 
 #: The authors' three-rings kernel: exp(-||x - y||^2 / (2 sigma^2)), sigma = 0.15.
@@ -234,32 +246,17 @@ def drmmd_three_rings(settings="paper", /, **changes) -> dict:
 #: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
+#: DrMMD's learning rates in the reduced student-teacher comparison (lam = 0.1); the MMD flow runs
+#: at :func:`matched_factor` (22) times each, the same effective step (module docstring). 0.1 is
+#: the authors' command line; 0.5 (MMD 11) is past the MMD flow's stability (measured).
+STUDENT_TEACHER_LRS = (0.02, 0.1, 0.5)
+
 #: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
 #: files, by scale and name: their learning rate and, per student, [experiment id, results
-#: scale, sweep variant or None]. DrMMD's first variation carries (1 + lam) / lam = 11 and its
-#: step is ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes (``loss_scale``): at
-#: the same lr 0.1 DrMMD moves 22 times faster along what it does not de-regularize, so the
-#: sweep's larger and smaller learning rates of the per-particle student are compared too.
+#: scale, sweep variant or None]. Only the paper scale reads them (the reduced scale runs both
+#: flows over its grid).
 MMD_BASELINES = {
-    "reduced": {
-        "mmd, lr 0.1": {
-            "lr": 0.1,
-            "files": {
-                "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
-                "dense": ["student-teacher-sweep", "reduced", "dense"],
-            },
-        },
-        "mmd, lr 0.5": {
-            "lr": 0.5,
-            "files": {"per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.5"]},
-        },
-        "mmd, lr 0.02": {
-            "lr": 0.02,
-            "files": {
-                "per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.02"]
-            },
-        },
-    },
+    "reduced": {},
     "paper": {
         "mmd, lr 0.1": {
             "lr": 0.1,
@@ -272,19 +269,36 @@ MMD_BASELINES = {
 }
 
 
+def matched_factor(lam: float) -> float:
+    """How much faster DrMMD at learning rate lr moves than the MMD flow at lr, along what it
+    does not de-regularize, in the student-teacher modes "injection" and "none":
+    2 (1 + lam) / lam (its first variation carries (1 + lam) / lam, its step is lr against the
+    MMD flow's lr / 2)."""
+    return round(2.0 * (1.0 + lam) / lam, 12)
+
+
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
-    1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
-    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). DrMMD at the authors'
-    lam and lr is run here; the MMD flow's runs at the same settings are read from
-    :data:`MMD_BASELINES` (their settings are checked)."""
+    1000 epochs, beta halved every 100) with both flows over their grids of learning rates
+    (``lr_pairs``: DrMMD's lr and the MMD flow's at the matched step), the paper scale at the
+    package's reduced student-teacher settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved
+    every 1000) with DrMMD at the authors' lam and lr, against the MMD flow's runs at the same
+    settings read from :data:`MMD_BASELINES` (their settings are checked)."""
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
+    lam = STUDENT_TEACHER_LAM
     seeds = (0, 1, 2)
     students = {a: jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
-    flows = {f"drmmd, lr {base.lr:g}": {"lam": STUDENT_TEACHER_LAM, "lr": base.lr}}
+    if scale == "paper":
+        pairs = []
+        flows = {f"drmmd, lr {base.lr:g}": {"lam": lam, "lr": base.lr}}
+    else:
+        pairs = [[lr, round(matched_factor(lam) * lr, 12)] for lr in STUDENT_TEACHER_LRS]
+        flows = {f"drmmd, lr {d:g}": {"lam": lam, "lr": d} for d, _ in pairs}
+        flows |= {f"mmd, lr {m:g}": {"lam": None, "lr": m} for _, m in pairs}
     return {
         "students": students,
         "flows": flows,
+        "lr_pairs": pairs,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
         # the dense student's pieces first: the longest (about three times the per-particle's)
@@ -331,7 +345,35 @@ def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
                 runs.setdefault(flow, {}).setdefault(student, {}).setdefault(mode, {})[
                     str(seed)
                 ] = r
-    return {"runs": runs, "mean": _means(runs), "mmd_baseline": _mmd_baseline(s)}
+    mean = _means(runs)
+    return {
+        "runs": runs,
+        "mean": mean,
+        "best": _best(s, mean),
+        "mmd_baseline": _mmd_baseline(s),
+    }
+
+
+def _best(s: dict, mean: dict) -> dict:
+    """Each flow's best stable learning rate per student and mode: ``{"drmmd" | "mmd": {student:
+    {mode: {"flow", "lr", "train_mse", "valid_mse"}}}}``, the lowest mean training MSE among the
+    flow's lrs run on every seed with none diverged (absent while none qualifies)."""
+    out: dict = {}
+    for name, flow in s["flows"].items():
+        family = "mmd" if flow["lam"] is None else "drmmd"
+        for student, by_mode in mean.get(name, {}).items():
+            for mode, r in by_mode.items():
+                if r["diverged"] or r["seeds"] < len(s["seeds"]):
+                    continue
+                best = out.setdefault(family, {}).setdefault(student, {}).get(mode)
+                if best is None or r["train_mse"] < best["train_mse"]:
+                    out[family][student][mode] = {
+                        "flow": name,
+                        "lr": flow["lr"],
+                        "train_mse": r["train_mse"],
+                        "valid_mse": r["valid_mse"],
+                    }
+    return out
 
 
 def drmmd_student_teacher_summary_of(s: dict, metrics: dict, piece) -> dict:
@@ -402,7 +444,7 @@ def _means(runs: dict) -> dict:
 def drmmd_student_teacher_table(metrics: dict) -> str:
     """A text table of the results file's metrics: per student and noise mode, the final
     validation MSE (mean over seeds, then each seed) of DrMMD and of the MMD flow's runs."""
-    lines = [f"{'student':>12} {'mode':>9}  {'flow':<14} {'mean':>8}   seeds (final valid MSE)"]
+    lines = [f"{'student':>12} {'mode':>9}  {'flow':<16} {'mean':>8}   seeds (final valid MSE)"]
     rows = {
         name: {st: {mode: (by, None) for mode, by in b.items()} for st, b in by_st.items()}
         for name, by_st in metrics["runs"].items()
@@ -425,7 +467,7 @@ def drmmd_student_teacher_table(metrics: dict) -> str:
                     for k in sorted(by_seed, key=int)
                 )
                 mean = f"{np.mean(ok):.2e}" if ok else "-"
-                lines.append(f"{student:>12} {mode:>9}  {name:<14} {mean:>8}   {seeds}")
+                lines.append(f"{student:>12} {mode:>9}  {name:<16} {mean:>8}   {seeds}")
     return "\n".join(lines)
 
 
