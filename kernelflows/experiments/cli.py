@@ -32,8 +32,8 @@ from .runner import (
 __all__ = ["MAKE_RESULTS", "main"]
 
 #: What ``make results`` runs: every experiment at the paper scale, then the student-teacher
-#: runs at N = 100 that lecture 06 also loads, then the DrMMD student-teacher runs at N = 100,
-#: which read the sweep's MMD runs (three commands, each on its own workers).
+#: runs at N = 100 that lecture 06 also loads, then the DrMMD student-teacher runs at N = 100
+#: (both flows over a grid of learning rates; three commands, each on its own workers).
 MAKE_RESULTS = (
     (tuple(EXPERIMENTS), "paper"),
     (("student-teacher", "student-teacher-dense", "student-teacher-sweep"), "reduced"),
