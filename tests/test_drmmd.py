@@ -372,8 +372,9 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
 
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_one_matrix_and_two_passes_give_the_same_field(clouds, adaptive):
-    # two ways to the same sums (one matrix k(X, [X; Y]), or the kernel's tiled sums_and_grad
-    # twice): equal to rounding, velocity, loss and state, with and without an evaluation point
+    # two ways to the same sums (k(X, Y) held as one matrix, or the kernel's tiled
+    # sums_and_grad for v and again for the target's part of the velocity): equal to rounding,
+    # velocity, loss and state, with and without an evaluation point
     X, Y = clouds
     one = DrMMDVelocity(Y, GaussianKernel(S), 0.1, adaptive=adaptive)
     two = DrMMDVelocity(Y, GaussianKernel(S), 0.1, adaptive=adaptive, max_elements=0)
