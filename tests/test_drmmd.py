@@ -129,6 +129,33 @@ def test_factorisation_residual_is_certified_and_refused():
         GramFactorisation(gauss(Y, Y, S), tol=1e-30).solve(v, 0.01)
 
 
+def test_a_reused_inverse_solves_the_same_system_and_is_certified_alike():
+    # at a fixed lam a flow forms (K + m lam I)^-1 once: each solve is then one product with it,
+    # certified by the same measured residual; a new lam forms a new inverse
+    rng = np.random.default_rng(1)
+    Y = rng.normal(size=(40, 2))
+    fact = TargetFactorisation(Y, GaussianKernel(S))
+    for lam in (0.01, 0.01, 1.0, 0.01):
+        v = rng.normal(size=40)
+        a, _ = fact.solve(v, lam)
+        b, residual = fact.solve(v, lam, reuse=True)
+        K = gauss(Y, Y, S) + 40 * lam * np.eye(40)
+        # both solve the same system: their difference is the rounding of a condition number
+        # cond(K + m lam I) <= (||K|| + m lam) / (m lam) times eps, relative
+        cond = (np.linalg.norm(K, 2)) / (40 * lam)
+        assert np.abs(a - b).max() <= 100 * cond * 2.2e-16 * np.abs(a).max()
+        recomputed = np.abs(K @ b - v).max() / (
+            np.abs(K).sum(axis=1).max() * np.abs(b).max() + np.abs(v).max()
+        )
+        # (at the eps level the two computations of the residual, each from its own rounded
+        # Gram matrix, differ by a fraction of eps)
+        assert residual == pytest.approx(recomputed, rel=1e-3, abs=2.2e-16)
+        assert residual < 1e-13
+        assert fact._inverse[0] == lam
+    with pytest.raises(DrMMDSolveError, match="residual"):
+        GramFactorisation(gauss(Y, Y, S), tol=1e-30).solve(v, 0.01, reuse=True)
+
+
 def test_bad_input_is_refused_before_any_work(clouds):
     X, Y = clouds
     k = GaussianKernel(S)
