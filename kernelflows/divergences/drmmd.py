@@ -182,17 +182,17 @@ class TargetFactorisation(GramFactorisation):
         ``velocity`` (the velocity at X will be needed) or ``value`` (MMD^2), the particles' own
         pairs by the kernel's symmetric fast path."""
         n, Y, kernel = len(X), self.target, self.kernel
+        S = grad_xx = mmd2 = None
+        if velocity or value:  # first: its work arrays are freed before k(X, Y) is held
+            S, grad_xx = kernel.sums_and_grad(X, X, np.full((n, 1), 1.0 / n), z_is_head=True)
         if self._fused and n * len(Y) <= self.max_elements:
             K = kernel.flow_gram(X, Y)
             col = K.sum(axis=0)  # k symmetric: sum over x of k(x, y_i)
         else:  # the kernel's tiled, threaded sums of the rows Y against X
             K = None
             col = kernel.sums_and_grad(Y, X, np.ones((n, 1)))[0][:, 0]
-        grad_xx = mmd2 = None
-        if velocity or value:
-            S, grad_xx = kernel.sums_and_grad(X, X, np.full((n, 1), 1.0 / n), z_is_head=True)
-            if value:
-                mmd2 = self.mmd2(float(S.sum()) * n, float(col.sum()), n)
+        if value:
+            mmd2 = self.mmd2(float(S.sum()) * n, float(col.sum()), n)
         return ParticleSums(K, col / n - self.target_mean, mmd2, grad_xx)
 
     def field_step(
