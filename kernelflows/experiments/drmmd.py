@@ -248,7 +248,7 @@ STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
 #: DrMMD's learning rates in the reduced student-teacher comparison (lam = 0.1); the MMD flow runs
 #: at :func:`matched_factor` (22) times each, the same effective step (module docstring). 0.1 is
-#: the authors' command line; 0.5 (MMD 11) is past the MMD flow's stability (measured).
+#: the authors' command line.
 STUDENT_TEACHER_LRS = (0.02, 0.1, 0.5)
 
 #: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
