@@ -158,31 +158,47 @@ class GaussianKernel(RadialKernel):
                 if len(i):
                     E[i, j] = direct_sq_distances(Z, C, i, j) * (-0.5 / self.bandwidth**2)
             return _exp(E, may_flush)
-        order, tiles = plan
+        order, tiles, centres = plan
         Zo = Z[order]
-        centres = np.zeros_like(Zo)
-        for a, b, m in tiles:
-            if m is not None:
-                centres[a:b] = m
-        cell_left, _ = self._centred_factors(Zo - centres, C[:0])  # rows on their cell's centre
+        cell_left, rights = self._cell_factors(Zo, C, tiles, centres)
         K = np.empty((n, N))
         buffer = np.empty(max(b - a for a, b, _ in tiles) * N)
-        last = None
-        for a, b, m in tiles:
+        last = cell_right = None
+        for a, b, k in tiles:
             block = buffer[: (b - a) * N].reshape(b - a, N)
-            if m is None:  # a loose tile: centred on the mean of C, checked
+            if k is None:  # a loose tile: centred on the mean of C, checked
                 lt, rt = left[order[a:b]], right
             else:
-                if m is not last:
-                    _, rt = self._centred_factors(Z[:0], C - m)
-                    last = m
-                lt = cell_left[a:b]
+                if k is not last:  # a cell's tiles are consecutive
+                    cell_right, last = rights(k), k
+                lt, rt = cell_left[a:b], cell_right
             np.matmul(lt, rt, out=block)
             self._refine(block, Zo[a:b], C, -lt[:, d], -rt[d + 1])
             if exact:
                 np.minimum(block, 0.0, out=block)
             K[order[a:b]] = _exp(block, may_flush)
         return _exactly_one(K, Z, C) if exact else K
+
+    def _cell_factors(self, Zo, C, tiles, centres):
+        """(cell_left, rights): the left factors of the rows Zo (in the plan's order), each
+        centred on its tile's cell centre (rows of loose tiles: zeros, unused), and a function
+        of k giving the right factors of the columns C centred on centres[k] (all computed at
+        once when they take at most 2^20 values per coordinate, else on demand)."""
+        inv = 1.0 / self.bandwidth**2
+        d = Zo.shape[1]
+        row_centre = np.zeros_like(Zo)
+        for a, b, k in tiles:
+            if k is not None:
+                row_centre[a:b] = centres[k]
+        cell_left, _ = self._centred_factors(Zo - row_centre, C[:0])
+        if len(centres) * len(C) > 2**20:
+            return cell_left, lambda k: self._centred_factors(C[:0], C - centres[k])[1]
+        U = C[None, :, :] - centres[:, None, :]  # (cells, N, d)
+        rights = np.empty((len(centres), d + 2, len(C)))
+        rights[:, :d] = U.transpose(0, 2, 1)
+        rights[:, d] = 1.0
+        rights[:, d + 1] = -0.5 * inv * np.einsum("kjd,kjd->kj", U, U)
+        return cell_left, rights.__getitem__
 
     def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
         """None (one product, centred on the mean of C, and checks), or the cells of
@@ -197,10 +213,10 @@ class GaussianKernel(RadialKernel):
         return self._cells(Z, max_rows)
 
     def _cells(self, P, max_rows: int):
-        """A plan of row tiles of the points P (original coordinates): (order, tiles), tile
-        (a, b, m) the rows P[order[a:b]] and their centre m, all within :func:`_inner_sigma`
-        of it; the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles
-        with no centre (m None: centred on the mean, checked). None when most points are in such
+        """A plan of row tiles of the points P (original coordinates): (order, tiles, centres),
+        tile (a, b, k) the rows P[order[a:b]], all within :func:`_inner_sigma` of centres[k];
+        the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles with no
+        centre (k None: centred on the mean, checked). None when most points are in such
         cells (a cloud so sparse that the one product with its few checks is cheaper than a
         product per tile).
 
@@ -220,25 +236,24 @@ class GaussianKernel(RadialKernel):
         order = np.argsort(key, kind="stable")
         key = key[order]
         cuts = np.flatnonzero(np.diff(key)) + 1
-        bounds, centres, loose = [], [], []
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
-            if b - a < CELL_ROWS:  # a sparse cell: into a loose tile, with the others
-                loose.append((int(a), int(b)))
-                continue
-            centre = lo + (cell[order[a]] + 0.5) * h
-            for c in range(a, b, max_rows):
-                bounds.append((int(c), int(min(b, c + max_rows))))
-                centres.append(centre)
-        if sum(b - a for a, b in loose) > n / 2:  # mostly sparse: no gain
+        starts, ends = np.r_[0, cuts].tolist(), np.r_[cuts, n].tolist()
+        dense = [c for c, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a >= CELL_ROWS]
+        if 2 * sum(ends[c] - starts[c] for c in dense) < n:  # mostly sparse cells: no gain
             return None
-        # the sparse cells' rows last, in loose tiles (centred on the mean, checked)
-        rows = np.concatenate([order[a:b] for a, b in bounds] + [order[a:b] for a, b in loose])
-        tiles, at = [], 0
-        for (a, b), m in zip(bounds, centres, strict=True):
-            tiles.append((at, at + b - a, m))
+        centres = lo + (cell[order[[starts[c] for c in dense]]] + 0.5) * h
+        # the dense cells' rows first, a tile per max_rows of a cell; the sparse cells' rows
+        # last, in loose tiles (centred on the mean, checked)
+        sparse = np.ones(n, bool)
+        tiles, parts, at = [], [], 0
+        for k, c in enumerate(dense):
+            a, b = starts[c], ends[c]
+            sparse[a:b] = False
+            parts.append(order[a:b])
+            tiles += [(at + i, at + min(b - a, i + max_rows), k) for i in range(0, b - a, max_rows)]
             at += b - a
+        rows = np.concatenate(parts + [order[sparse]])
         tiles += [(c, min(n, c + max_rows), None) for c in range(at, n, max_rows)]
-        return rows, tiles
+        return rows, tiles, centres
 
     def _gram(self, Z, X):
         return self._values(Z, X)
@@ -308,21 +323,26 @@ class GaussianKernel(RadialKernel):
             return self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
         # a wide cloud: the particles in the order of the plan's cells, each tile centred on
         # its cell's centre (the reference of the sums of w (z - c) k stays the mean of C)
-        order, tiles = plan
+        order, tiles, centres = plan
         if z_is_head:
             C, Cc, W = (np.concatenate([A[order], A[n:]]) for A in (C, Cc, W))
             right = np.concatenate([right[:, order], right[:, n:]], axis=1)
-        args = (Z[order], C, Zc[order], Cc, W, left[order], right, tiles)
-        S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
+        Z = Z[order]
+        cells = self._cell_factors(Z, C, tiles, centres)
+        args = (Z, C, Zc[order], Cc, W, left[order], right, tiles)
+        S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads, cells)
         S[order], G[order] = S.copy(), G.copy()
         return S, G
 
-    def _tiled_sums(self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads):
-        """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, centre): a tile with
-        a centre m takes its exponents from coordinates centred on m (its rows are all within
-        the inner radius of m: nothing to check), one without from ``left`` and ``right``
-        (centred on the mean of C; its pairs checked when the cloud is wide). Z, C: Z0, C0
-        centred on the mean of C; W, left and right in the same order as Z0 and C0."""
+    def _tiled_sums(
+        self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads, cells=None
+    ):
+        """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, k): a tile of cell k
+        takes its exponents from ``cells`` (:meth:`_cell_factors`: coordinates centred on the
+        cell's centre; its rows are all within the inner radius of it: nothing to check), one
+        with k None from ``left`` and ``right`` (centred on the mean of C; its pairs checked
+        when the cloud is wide). Z, C: Z0, C0 centred on the mean of C; W, left and right in
+        the same order as Z0 and C0."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         inner = _inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
@@ -340,24 +360,26 @@ class GaussianKernel(RadialKernel):
             lo = tiles[chunks[c][0]][0] if tiles else 0
             part = np.zeros((n - lo, d + r)) if z_is_head else None
             buffer = np.empty(tile)
+            last = cell_right = None
             for t in range(*chunks[c]):
-                i0, i1, centre = tiles[t]
+                i0, i1, k = tiles[t]
                 # as many columns as make a tile (of tile_rows rows when not a cell's)
-                tile_cols = max(1, tile // ((i1 - i0) if centre is not None else tile_rows))
-                if centre is None:
-                    lt, rt, c0 = left[i0:i1], right, 0
+                tile_cols = max(1, tile // ((i1 - i0) if k is not None else tile_rows))
+                if k is None:
+                    lt, rt = left[i0:i1], right
                     check = float(sigma_rows[i0:i1].max()) > inner
-                else:  # the factors of this tile's rows and of the columns from first[t] on
-                    c0 = first[t]
-                    lt, rt = self._centred_factors(Z0[i0:i1] - centre, C0[c0:] - centre)
+                else:
+                    if k is not last:  # a cell's tiles are consecutive
+                        cell_right, last = cells[1](k), k
+                    lt, rt = cells[0][i0:i1], cell_right
                     check = float(-lt[:, d].min()) > inner  # cannot happen but for rounding
                 own = np.zeros((i1 - i0, d + r))
                 for j0 in range(first[t], N, tile_cols):
                     j1 = min(N, j0 + tile_cols)
                     E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-                    np.matmul(lt, rt[:, j0 - c0 : j1 - c0], out=E)
+                    np.matmul(lt, rt[:, j0:j1], out=E)
                     if check:
-                        sr, sc = -lt[:, d], -rt[d + 1, j0 - c0 : j1 - c0]
+                        sr, sc = -lt[:, d], -rt[d + 1, j0:j1]
                         if float(sc.max()) > inner:
                             self._refine(E, Z0, C0, sr, sc, i0, j0)
                     if z_is_head and j0 == i0:
