@@ -161,7 +161,7 @@ def kale_flow(
     schedule: noise injection; or a perturbation object). Every step's dual solve is certified to
     a duality gap of ``tol`` (KALE units) within ``max_iter`` Newton steps, or the flow raises
     :class:`~kernelflows.divergences.KaleConvergenceError` naming the step. Returns a
-    :class:`~.engine.FlowResult` with ``loss`` = KALE_lam at the snapshots, ``speed2`` =
+    :class:`~.record.FlowResult` with ``loss`` = KALE_lam at the snapshots, ``speed2`` =
     mean ||(1 + lam) grad f*||^2, the gap of every step in ``step_info["duality_gap"]``.
     """
     return KaleVelocity(Y, kernel, lam=lam, tol=tol, max_iter=max_iter)

@@ -133,7 +133,7 @@ def regularized_flow(
     for the MMD flow (noise injection). Every step's solve is certified to a duality gap of
     ``tol`` (times max(1, value)) within ``max_iter`` Newton steps, or the flow raises
     :class:`~kernelflows.divergences.KaleConvergenceError` naming the step. The KL case is
-    ``kale_flow`` with ``step / (1 + lam)``. Returns a :class:`~.engine.FlowResult` with ``loss``
+    ``kale_flow`` with ``step / (1 + lam)``. Returns a :class:`~.record.FlowResult` with ``loss``
     = D_{f,lam} at the snapshots and the gap of every step in ``step_info["duality_gap"]``.
     """
     return RegularizedVelocity(Y, kernel, divergence, lam=lam, tol=tol, max_iter=max_iter)
