@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_samples, positive, same_dimension
-from ..divergences.kale_newton import FLOW_TOL, MAX_ITER, DualState, KaleNewton
+from ..divergences.kale_newton import FLOW_TOL, MAX_ITER, KaleNewton
 from ..divergences.mmd import signed_weights
 from ..kernels import Kernel, check_kernel
 from .engine import FieldStep, flow_entry_point
@@ -97,11 +97,13 @@ class KaleVelocity:
         )
         self.max_elements = int(max_elements)
 
-    def init(self, particles) -> DualState:
+    def init(self, particles):
+        """The first state: the dual solved cold for the particles (through :meth:`_solve`, so a
+        field that solves another dual starts from its own)."""
         X = as_samples(particles, "X0")
         same_dimension(X, self.target, "X0", "Y")
         kbar = self.kernel.weighted_sum(self.target, X) / len(X)
-        return self.solver.solve(kbar)
+        return self._solve(X, None, kbar, None, None)[0]
 
     def _solve(self, X, K, kbar, c, state):
         """The field's next state (warm-started from ``state``) and its certified dual, the

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, same_dimension
 from ..divergences.entropies import Separable
 from ..divergences.kale_newton import FLOW_TOL, KaleNewton
 from ..divergences.regularized import MAX_ITER, SingularPart, entropy_of
@@ -88,14 +87,6 @@ class RegularizedVelocity(KaleVelocity):
                 scale=1.0,
                 max_iter=max_iter,
             )
-
-    def init(self, particles):
-        if not self.finite:
-            return super().init(particles)
-        X = as_samples(particles, "X0")
-        same_dimension(X, self.target, "X0", "Y")
-        kbar = self.kernel.weighted_sum(self.target, X) / len(X)
-        return self._solve(X, None, kbar, None, None)[0]
 
     def _solve(self, X, K, kbar, c, state):
         if not self.finite:
