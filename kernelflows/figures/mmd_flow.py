@@ -168,9 +168,8 @@ def mmd_forces(scale="reduced"):
     "collapse map collapses (see collapse-map).",
 )
 def mmd_flow_figure(scale="reduced"):
-    out = collapse_runs(scale)
-    Y, runs = out.Y, out.runs
-    res = runs["no noise"]
+    runs = collapse_runs(scale)
+    res, Y = runs.runs["no noise"], runs.Y
 
     def loss_panel(ax):
         ax.axis("on")
@@ -194,9 +193,8 @@ def mmd_flow_figure(scale="reduced"):
     "distance 3, where the target's pull and the particles' push nearly cancel (lecture 05).",
 )
 def noisy_mmd_flow_figure(scale="reduced"):
-    out = collapse_runs(scale)
-    Y, runs = out.Y, out.runs
-    res = runs["noise injection"]
+    runs = collapse_runs(scale)
+    res, Y = runs.runs["noise injection"], runs.Y
     title = (
         "noise-injected MMD flow ($\\beta$ = 2 until step 150, then 0): "
         + _setting_text(scale)
