@@ -295,14 +295,14 @@ def run_experiments(
     Raises :class:`RunInterrupted` on Ctrl-C or SIGTERM (with the SIGTERM handler of the
     command line), after stopping the workers; every piece finished is in its file.
     """
-    from .files import DEFAULT_OUT, Results, _git_commit, results_path
+    from .files import DEFAULT_OUT, Results, git_commit, results_path
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     runs = [(i, s) for i, s in runs]
     if settings is not None and len(runs) != 1:
         raise ValueError("settings can replace the settings of one results file only")
-    code, commit, now = code_version(), _git_commit(), time.time()
+    code, commit, now = code_version(), git_commit(), time.time()
     files: list[_File] = []
     for experiment_id, scale in runs:
         e = experiment(experiment_id)
