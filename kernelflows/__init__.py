@@ -8,7 +8,7 @@ Its folders name the concepts of the talk, in the order data flows through them:
 * :mod:`kernelflows.measures` - RKHS functions, mean embeddings, witnesses (sample and population)
 * :mod:`kernelflows.densities` - measures with a known density and score (the Gaussian mixture)
 * :mod:`kernelflows.divergences` - MMD, the two-sample test, IPMs, phi-divergences, KALE and
-  the MMD-regularized f-divergences, DrMMD, KSD
+  the MMD-regularized f-divergences, DrMMD, SrMMD, KSD
 * :mod:`kernelflows.flows` - the particle flow engine and one velocity field per divergence
   (and the score-based flows SVGD and KSD descent)
 * :mod:`kernelflows.theory` - the MMD and KALE flow statements, checked numerically
@@ -32,6 +32,8 @@ from .divergences import (
     PermutationTestResult,
     PhiDivergence,
     RegularizedResult,
+    SrMMDResult,
+    SrMMDSolveError,
     drmmd,
     kale,
     kale_path,
@@ -40,6 +42,7 @@ from .divergences import (
     mmd2_gaussians,
     mmd_test,
     regularized_divergence,
+    srmmd,
     tsallis,
 )
 from .flows import (
@@ -55,6 +58,7 @@ from .flows import (
     regularized_flow,
     run_flow,
     sliced_mmd_flow,
+    srmmd_flow,
     svgd,
 )
 from .kernels import (
@@ -94,6 +98,8 @@ __all__ = [
     "PolynomialKernel",
     "RKHSFunction",
     "RegularizedResult",
+    "SrMMDResult",
+    "SrMMDSolveError",
     "drmmd",
     "drmmd_flow",
     "kale",
@@ -112,6 +118,8 @@ __all__ = [
     "regularized_flow",
     "run_flow",
     "sliced_mmd_flow",
+    "srmmd",
+    "srmmd_flow",
     "svgd",
     "train_student_teacher",
     "tsallis",

@@ -368,3 +368,34 @@ def test_one_matrix_and_two_passes_give_the_same_field(clouds, adaptive):
         assert a.loss == pytest.approx(b.loss, rel=1e-12)
         if adaptive:
             assert a.info["lam"] == pytest.approx(b.info["lam"], rel=1e-12)
+
+
+def test_three_rings_runs_are_pieces_that_combine_as_the_whole():
+    from kernelflows.experiments.drmmd import (
+        THREE_RINGS,
+        three_rings_combine,
+        three_rings_piece,
+        three_rings_pieces,
+        three_rings_run_of,
+    )
+
+    s = THREE_RINGS.settings("reduced", n_steps=4, record_every=2, mmd_step_grid=[1e-3, 1e-2])
+    pieces = three_rings_pieces(s)
+    assert pieces == [
+        "drmmd",
+        "drmmd adaptive",
+        "mmd, authors' step",
+        "mmd, step 0.001",
+        "mmd, step 0.01",
+    ]
+    done = [(p, three_rings_piece(s, p)) for p in pieces]
+    whole = three_rings_combine(s, done)
+    # the runs are independent: any order of the pieces gives the same metrics
+    assert three_rings_combine(s, done[::-1]) == whole
+    for piece, r in done:  # what a resumed run reads back is what was run
+        assert three_rings_run_of(s, whole, piece) == r
+    # before any grid run, no best step is claimed
+    partial = three_rings_combine(s, done[:3])
+    assert "best_mmd_step" not in partial and "mmd, best stable step" not in partial["runs"]
+    with pytest.raises(ValueError, match="no run"):
+        three_rings_piece(s, "mmd, step 7")

@@ -12,6 +12,8 @@
   case), the Tsallis divergences;
 * :mod:`.drmmd` - DrMMD, the (de)-regularized MMD (Chen et al., JMLR 2025): its value, witness,
   ``drmmd_velocity`` and the target's certified factorisation;
+* :mod:`.srmmd` - SrMMD, the Sobolev-regularized MMD (Tian et al., arXiv 2026): its value and
+  witness through the particles' certified derivative Gram solve;
 * :mod:`.stein` - the kernel Stein discrepancy to a target known by its score: the Stein
   kernel, KSD^2, the SVGD velocity (the Stein direction) and the velocity of KSD descent;
 * :mod:`.velocity` - the one velocity contract: every velocity here (``mmd_velocity``,
@@ -58,6 +60,7 @@ from .sliced import (
     sliced_mmd2,
     sliced_velocity,
 )
+from .srmmd import SobolevWitness, SrMMDResult, SrMMDSolveError, derivative_gram, srmmd
 from .stein import check_target, ksd2, ksd_velocity, stein_kernel, svgd_velocity
 from .two_sample import PermutationTestResult, mmd_test
 from .velocity import FieldStep, mean_speed2
@@ -70,6 +73,11 @@ __all__ = [
     "TargetFactorisation",
     "drmmd",
     "drmmd_velocity",
+    "SobolevWitness",
+    "SrMMDResult",
+    "SrMMDSolveError",
+    "srmmd",
+    "derivative_gram",
     "ESTIMATORS",
     "FieldStep",
     "IPMResult",

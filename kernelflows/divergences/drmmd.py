@@ -66,12 +66,12 @@ __all__ = [
 #: leaves about m * 1e-16 (3e-14 at m = 300); 1e-10 leaves room for m in the tens of thousands.
 RESIDUAL_TOL = 1e-10
 
-#: The particles' kernel values k(X, [X; Y]) are held as one matrix (one exponential per pair
-#: gives v, the value and the velocity) up to this many entries; above it two tiled, threaded
-#: passes of the kernel's ``sums_and_grad`` are faster (v, then the velocity with the MMD flow's
-#: symmetric fast path). Measured (CPU time per field call, bench/bench_drmmd.py): at n = m = 300
-#: (1.8e5 entries) one matrix 0.74 ms, two passes 1.05 ms; at n = m = 1000 (2e6 entries) 12.1 ms
-#: and 7.0 ms (the MMD flow's step: 0.43 ms and 2.9 ms).
+#: The particles' kernel values against the target, k(X, Y), are held as one matrix (one
+#: exponential per pair gives v and, after the solve, the target's part of the velocity) up to this
+#: many entries; above it the kernel's tiled, threaded ``sums_and_grad`` gives v and then the
+#: target's part of the velocity in two passes (a held matrix of millions of entries no longer
+#: stays in cache, and the passes over it cost more than the second pass's exponentials).
+#: Measured in bench/bench_drmmd.py (CPU time per field call, same run as the MMD flow's step).
 FUSED_MAX_ELEMENTS = 2**18
 
 
@@ -93,15 +93,21 @@ class GramFactorisation:
         self.gram = K
         self.eigenvalues, self.eigenvectors = eigh(K)
         self._row_norm = float(np.abs(K).sum(axis=1).max())  # ||K||_inf
+        self._inverse = None  # (lam, (K + m lam I)^-1) of the last reused lam
 
     @property
     def m(self) -> int:
         return len(self.gram)
 
-    def solve(self, v: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
+    def solve(self, v: np.ndarray, lam: float, *, reuse: bool = False) -> tuple[np.ndarray, float]:
         """a = (K + m lam I)^-1 v and its relative residual; :class:`DrMMDSolveError` if the
         residual exceeds ``tol`` (or the shifted matrix is not positive definite in floating
-        point)."""
+        point).
+
+        ``reuse=True`` (many solves at one lam, as a flow at a fixed lam does) forms
+        (K + m lam I)^-1 = U diag(1 / (eigenvalues + m lam)) U^T once for that lam and keeps it
+        (the last lam's): a solve is then one product with it instead of two with U, and is
+        certified by the same measured residual."""
         shift = self.m * lam
         s = self.eigenvalues + shift
         if not np.all(s > 0):
@@ -110,7 +116,12 @@ class GramFactorisation:
                 f"smallest eigenvalue of K {self.eigenvalues[0]:.3g}): increase lam"
             )
         U = self.eigenvectors
-        a = U @ ((U.T @ v) / s)
+        if reuse:
+            if self._inverse is None or self._inverse[0] != lam:
+                self._inverse = (lam, (U / s) @ U.T)
+            a = self._inverse[1] @ v
+        else:
+            a = U @ ((U.T @ v) / s)
         r = self.gram @ a + shift * a - v
         scale = (self._row_norm + shift) * np.abs(a).max() + np.abs(v).max()
         residual = float(np.abs(r).max() / scale) if scale > 0 else 0.0
@@ -126,12 +137,15 @@ class GramFactorisation:
 @dataclass(frozen=True)
 class ParticleSums:
     """The particles' kernel sums behind DrMMD's value and velocity
-    (:meth:`TargetFactorisation.sums`): ``gram`` k(X, [X; Y]) when held as one matrix (else
-    None), ``v`` = (mu_X - mu_Y)(y_i), and the plug-in ``mmd2`` (None when not asked for)."""
+    (:meth:`TargetFactorisation.sums`): ``gram`` k(X, Y) when held as one matrix (else None),
+    ``v`` = (mu_X - mu_Y)(y_i), the plug-in ``mmd2`` (None when not asked for), and
+    ``grad_xx`` = grad mu_X at the particles, (1/n) sum_j grad_z k(z, x_j) at z = x_i (None when
+    not asked for): the part of the velocity that does not depend on lam."""
 
     gram: np.ndarray | None
     v: np.ndarray
     mmd2: float | None
+    grad_xx: np.ndarray | None = None
 
 
 class TargetFactorisation(GramFactorisation):
@@ -140,10 +154,14 @@ class TargetFactorisation(GramFactorisation):
     points) and the total sum of K; and the particles' side of a step, :meth:`sums` then
     :meth:`field_step` (what :func:`drmmd_velocity` and the DrMMD flow's field compute).
 
-    A kernel whose gradient follows from its values (``grad_from_gram``, the Gaussian) holds
-    k(X, [X; Y]) as one matrix while it has at most ``max_elements`` entries
-    (:data:`FUSED_MAX_ELEMENTS`); otherwise, and for other kernels, two passes of the kernel's
-    ``sums_and_grad`` give v and the velocity.
+    A step costs what an MMD flow step costs, plus the solve: the kernel values between the
+    particles and the target once (n m exponentials: v, then the target's part of the velocity)
+    and the particles' own pairs once, by the kernel's symmetric fast path (about n^2 / 2
+    exponentials: grad mu_X and the sum for MMD^2, neither of which depends on lam). A kernel
+    whose gradient follows from its values (``grad_from_gram``, the Gaussian) holds k(X, Y) as one
+    matrix while it has at most ``max_elements`` entries (:data:`FUSED_MAX_ELEMENTS`); otherwise,
+    and for other kernels, the target's part is a second tiled pass of the kernel's
+    ``sums_and_grad``.
     """
 
     def __init__(
@@ -158,46 +176,65 @@ class TargetFactorisation(GramFactorisation):
         self.max_elements = int(max_elements)
         self._fused = type(self.kernel).grad_from_gram is not Kernel.grad_from_gram
 
-    def sums(self, X, *, gram: bool, value: bool) -> ParticleSums:
-        """The sums of particles X (trusted array) against the target: one matrix
-        k(X, [X; Y]) when ``gram`` (the velocity at X will be needed) and it is small enough,
-        else the kernel's tiled sums; MMD^2 when ``value``."""
-        n, Y = len(X), self.target
-        if self._fused and gram and n * (n + len(Y)) <= self.max_elements:
-            K = self.kernel.flow_gram(X, np.concatenate([X, Y]))
-            col = K[:, n:].sum(axis=0)  # k symmetric: sum over x of k(x, y_i)
-            xx = float(K[:, :n].sum())
-        else:  # the kernel's tiled, threaded sums over the rows [X; Y] (or Y) against X
+    def sums(self, X, *, velocity: bool, value: bool) -> ParticleSums:
+        """The sums of particles X (trusted array) against the target: k(X, Y) (held as one
+        matrix when small enough, else its column sums by the kernel's tiled sums), and, when
+        ``velocity`` (the velocity at X will be needed) or ``value`` (MMD^2), the particles' own
+        pairs by the kernel's symmetric fast path."""
+        n, Y, kernel = len(X), self.target, self.kernel
+        if self._fused and n * len(Y) <= self.max_elements:
+            K = kernel.flow_gram(X, Y)
+            col = K.sum(axis=0)  # k symmetric: sum over x of k(x, y_i)
+        else:  # the kernel's tiled, threaded sums of the rows Y against X
             K = None
-            Z = np.concatenate([X, Y]) if value else Y
-            S = self.kernel.sums_and_grad(Z, X, np.ones((n, 1)))[0][:, 0]
-            col = S[len(Z) - len(Y) :]
-            xx = float(S[:n].sum()) if value else None
-        mmd2 = self.mmd2(xx, float(col.sum()), n) if value else None
-        return ParticleSums(K, col / n - self.target_mean, mmd2)
+            col = kernel.sums_and_grad(Y, X, np.ones((n, 1)))[0][:, 0]
+        grad_xx = mmd2 = None
+        if velocity or value:
+            S, grad_xx = kernel.sums_and_grad(X, X, np.full((n, 1), 1.0 / n), z_is_head=True)
+            if value:
+                mmd2 = self.mmd2(float(S.sum()) * n, float(col.sum()), n)
+        return ParticleSums(K, col / n - self.target_mean, mmd2, grad_xx)
 
     def field_step(
-        self, X, sums: ParticleSums, lam: float, *, at=None, record=False, scale=1.0, info=None
+        self,
+        X,
+        sums: ParticleSums,
+        lam: float,
+        *,
+        at=None,
+        record=False,
+        scale=1.0,
+        info=None,
+        reuse=False,
+        state=None,
     ) -> FieldStep:
         """The velocity -scale grad f at ``at`` (None: at X) for particles X with these
-        ``sums`` (``gram`` asked for when the velocity at X is needed, ``value`` when
+        ``sums`` (``velocity`` asked for when the velocity at X is needed, ``value`` when
         ``record``), the solve's ``residual`` in ``info``; with ``record`` the loss
-        F = DrMMD_lam / 2 at X and, when ``at`` is given, the velocity at X."""
-        a, residual = self.solve(sums.v, lam)
+        F = DrMMD_lam / 2 at X and, when ``at`` is given, the velocity at X. ``reuse``: the
+        solve keeps (K + m lam I)^-1 for the next step at the same lam
+        (:meth:`GramFactorisation.solve`); ``state`` is passed on (a flow's schedule)."""
+        a, residual = self.solve(sums.v, lam, reuse=reuse)
         info = dict(info or {}) | {"residual": residual}
-        w = drmmd_weights(a, len(X), lam) * scale
-        C = np.concatenate([X, self.target])
-        kernel, K = self.kernel, sums.gram
+        kernel, Y, n = self.kernel, self.target, len(X)
         v_x = None
-        if K is not None:
-            v_x = -kernel.grad_from_gram(X, C, K, w)
-        elif at is None or record:
-            v_x = -kernel.sums_and_grad(X, C, w[:, None], z_is_head=True)[1]
-        velocity = v_x if at is None else -kernel.sums_and_grad(at, C, w[:, None])[1]
+        if at is None or record:
+            # -grad f = -(1 + lam) / lam [grad mu_X - sum_i (1/m + a_i) grad k(y_i, .)]
+            w_y = -1.0 / self.m - a
+            if sums.gram is not None:
+                grad_y = kernel.grad_from_gram(X, Y, sums.gram, w_y)
+            else:
+                grad_y = kernel.sums_and_grad(X, Y, w_y[:, None])[1]
+            v_x = ((1.0 + lam) / lam * -scale) * (sums.grad_xx + grad_y)
+        if at is None:
+            velocity = v_x
+        else:
+            w = drmmd_weights(a, n, lam) * scale
+            velocity = -kernel.sums_and_grad(at, np.concatenate([X, Y]), w[:, None])[1]
         if not record:
-            return FieldStep(velocity, None, info)
+            return FieldStep(velocity, state, info)
         loss = 0.5 * drmmd_value(sums.mmd2, sums.v, a, lam)
-        return FieldStep(velocity, None, info, loss, None if at is None else v_x)
+        return FieldStep(velocity, state, info, loss, None if at is None else v_x)
 
     def mmd2(self, xx_total: float, xy_total: float, n: int) -> float:
         """The plug-in MMD^2 of n particles to the target from the particles' kernel sums
@@ -336,5 +373,5 @@ def drmmd_velocity(
         target = TargetFactorisation(Y, kernel, tol=tol)
     elif target.kernel is not kernel or not np.array_equal(target.target, Y):
         raise ValueError("target must be the TargetFactorisation of these Y and kernel")
-    sums = target.sums(X, gram=at is None or record, value=record)
+    sums = target.sums(X, velocity=at is None or record, value=record)
     return target.field_step(X, sums, lam, at=at, record=record)

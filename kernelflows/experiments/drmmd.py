@@ -149,46 +149,84 @@ def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
     return out, res
 
 
-def drmmd_three_rings(settings="paper", /, **changes) -> dict:
-    """The fair comparison on the three rings (module docstring): metrics by run name.
-    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
-    settings (``n_steps=20``)."""
-    s = THREE_RINGS.resolve(settings, **changes)
+def three_rings_pieces(s: dict) -> list[str]:
+    """The runs of the three-rings comparison, one piece each (they are independent, so
+    ``--jobs 2`` runs two at once): the DrMMD flow fixed and adaptive, the MMD flow at the
+    authors' step, then at each step of its grid."""
+    return ["drmmd", "drmmd adaptive", "mmd, authors' step"] + [
+        f"mmd, step {step:g}" for step in s["mmd_step_grid"]
+    ]
+
+
+def three_rings_piece(s: dict, piece: str) -> dict:
+    """One run of the three-rings comparison (:func:`three_rings_pieces`): its metrics."""
     X0, Y = drmmd_rings_setup(s["seed"])
     kernel = GaussianKernel(s["bandwidth"])
-    runs = {}
-    runs["drmmd"], _ = _run(
-        "drmmd", drmmd_flow, X0, Y, kernel, s, lam=s["lam"], step=s["drmmd_step"]
-    )
-    runs["drmmd adaptive"], _ = _run(
-        "drmmd adaptive",
-        drmmd_flow,
-        X0,
-        Y,
-        kernel,
-        s,
-        lam=s["lam"],
-        step=s["drmmd_step"],
-        adaptive=True,
-        min_step=s["adaptive_min_step"],
-    )
-    runs["mmd, authors' step"], _ = _run(
-        "mmd", mmd_flow, X0, Y, kernel, s, step=s["mmd_authors_step"]
-    )
-    grid = {}
-    for step in s["mmd_step_grid"]:
-        grid[f"{step:g}"], _ = _run("mmd", mmd_flow, X0, Y, kernel, s, step=step)
-    stable = {k: r for k, r in grid.items() if r.get("descent") and r["lost"] == 0}
-    best = min(stable, key=lambda k: stable[k]["mmd2"])
-    runs["mmd, best stable step"] = stable[best]
-    return {
+    if piece == "drmmd":
+        return _run(piece, drmmd_flow, X0, Y, kernel, s, lam=s["lam"], step=s["drmmd_step"])[0]
+    if piece == "drmmd adaptive":
+        return _run(
+            piece,
+            drmmd_flow,
+            X0,
+            Y,
+            kernel,
+            s,
+            lam=s["lam"],
+            step=s["drmmd_step"],
+            adaptive=True,
+            min_step=s["adaptive_min_step"],
+        )[0]
+    if piece == "mmd, authors' step":
+        return _run("mmd", mmd_flow, X0, Y, kernel, s, step=s["mmd_authors_step"])[0]
+    steps = {f"mmd, step {step:g}": step for step in s["mmd_step_grid"]}
+    if piece not in steps:
+        raise ValueError(f"no run {piece!r} in the three-rings comparison")
+    return _run("mmd", mmd_flow, X0, Y, kernel, s, step=steps[piece])[0]
+
+
+def three_rings_combine(s: dict, done: list) -> dict:
+    """The comparison's metrics from the runs done (``[(piece, metrics), ...]``): ``runs`` by
+    name (with ``mmd, best stable step``, the grid's best stable run, once a grid run is done),
+    ``mmd_step_grid`` (each grid step's final MMD^2, stragglers, lost, descent, divergence),
+    ``best_mmd_step``, and ``grid_runs``, every grid run's metrics (what a resumed run keeps)."""
+    by_piece = dict((piece, r) for piece, r in done)
+    runs = {name: by_piece[name] for name in three_rings_pieces(s)[:3] if name in by_piece}
+    grid = {
+        f"{step:g}": by_piece[f"mmd, step {step:g}"]
+        for step in s["mmd_step_grid"]
+        if f"mmd, step {step:g}" in by_piece
+    }
+    out = {
         "runs": runs,
         "mmd_step_grid": {
             k: {key: r.get(key) for key in ("mmd2", "stragglers", "lost", "descent", "diverged")}
             for k, r in grid.items()
         },
-        "best_mmd_step": float(best),
+        "grid_runs": grid,
     }
+    stable = {k: r for k, r in grid.items() if r.get("descent") and r["lost"] == 0}
+    if stable:
+        best = min(stable, key=lambda k: stable[k]["mmd2"])
+        runs["mmd, best stable step"] = stable[best]
+        out["best_mmd_step"] = float(best)
+    return out
+
+
+def three_rings_run_of(s: dict, metrics: dict, piece: str) -> dict:
+    """A done run's metrics read back from the comparison's metrics."""
+    if piece.startswith("mmd, step "):
+        return metrics["grid_runs"][piece.removeprefix("mmd, step ")]
+    return metrics["runs"][piece]
+
+
+def drmmd_three_rings(settings="paper", /, **changes) -> dict:
+    """The fair comparison on the three rings (module docstring): metrics by run name.
+    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
+    settings (``n_steps=20``). Every run in turn (the results file runs them as pieces)."""
+    s = THREE_RINGS.resolve(settings, **changes)
+    done = [(piece, three_rings_piece(s, piece)) for piece in three_rings_pieces(s)]
+    return three_rings_combine(s, done)
 
 
 # -- student-teacher ---------------------------------------------------------------------------
@@ -391,14 +429,17 @@ def drmmd_student_teacher_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-#: The results file drmmd-three-rings (one piece).
+#: The results file drmmd-three-rings: one piece per run (:func:`three_rings_pieces`).
 THREE_RINGS = Experiment(
     "drmmd-three-rings",
     "DrMMD flow (fixed and adaptive lambda) against the MMD flow at the authors' step and at its "
     "own best stable step, on the authors' three rings (Chen et al., JMLR 2025)",
     drmmd_three_rings_settings,
-    drmmd_three_rings,
+    three_rings_piece,
     lambda metrics, s: metrics,
+    pieces=three_rings_pieces,
+    combine=three_rings_combine,
+    summary_of=three_rings_run_of,
 )
 
 #: The results file drmmd-student-teacher: pieces [student, seed].

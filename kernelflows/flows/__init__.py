@@ -7,6 +7,7 @@
 * :mod:`.mmd` - the MMD flow; :mod:`.sliced` - the sliced MMD flow (energy kernel);
   :mod:`.kale` - KALE flow; :mod:`.regularized` - the flows of the MMD-regularized
   f-divergences (KALE flow's field with another entropy); :mod:`.drmmd` - the DrMMD flow;
+  :mod:`.srmmd` - the SrMMD flow;
   :mod:`.langevin` - the KL flow (ULA);
 * :mod:`.stein` - the score-based flows: SVGD and KSD descent.
 
@@ -36,12 +37,14 @@ from .record import FlowResult, snapshot_steps
 from .regularized import RegularizedVelocity, regularized_flow
 from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
 from .sliced import SlicedMMDVelocity, sliced_mmd_flow
+from .srmmd import SrMMDVelocity, srmmd_flow
 from .stein import KSDVelocity, ScoreVelocity, SVGDVelocity, ksd_descent, svgd
 
 __all__ = [
     "ENGINE_OPTIONS",
     "Diffusion",
     "DrMMDVelocity",
+    "SrMMDVelocity",
     "FieldStep",
     "FlowDivergedError",
     "FlowResult",
@@ -62,6 +65,7 @@ __all__ = [
     "constant",
     "flow_entry_point",
     "drmmd_flow",
+    "srmmd_flow",
     "halving",
     "inverse_sqrt",
     "kale_flow",

@@ -36,7 +36,7 @@ lam_k to evaluate the ratio and once at lam_{k+1} for the velocity.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -103,7 +103,7 @@ class DrMMDVelocity:
         same_dimension(X, self.target, "X0", "Y")
         if not self.adaptive:
             return None
-        sums = self.factorisation.sums(X, gram=False, value=True)
+        sums = self.factorisation.sums(X, velocity=False, value=True)
         a, _ = self.factorisation.solve(sums.v, self.lam)
         value = drmmd_value(sums.mmd2, sums.v, a, self.lam)
         if not value > 0:
@@ -115,7 +115,7 @@ class DrMMDVelocity:
 
     def __call__(self, particles, state=None, at=None, record: bool = False) -> FieldStep:
         X, fact = particles, self.factorisation
-        sums = fact.sums(X, gram=at is None or record, value=record or self.adaptive)
+        sums = fact.sums(X, velocity=at is None or record, value=record or self.adaptive)
         lam, factor, info = self.lam, 1.0, {}
         if self.adaptive:
             a, _ = fact.solve(sums.v, state.lam)
@@ -129,8 +129,17 @@ class DrMMDVelocity:
             factor = max(lam / self.lam, self.min_step_factor)
             state = AdaptiveState(lam, state.initial_value)
             info = {"lam": lam, "step_factor": factor}
-        out = fact.field_step(X, sums, lam, at=at, record=record, scale=factor, info=info)
-        return replace(out, state=state)
+        return fact.field_step(
+            X,
+            sums,
+            lam,
+            at=at,
+            record=record,
+            scale=factor,
+            info=info,
+            reuse=not self.adaptive,
+            state=state,
+        )
 
 
 def _desc(field: DrMMDVelocity) -> str:
