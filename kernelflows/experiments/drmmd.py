@@ -32,13 +32,12 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..divergences.mmd import mmd_energy
 from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
 from ..kernels import GaussianKernel
-from .beyond import energy_distance
-from .datasets import THREE_RINGS_CENTRES, three_rings_target
+from .datasets import three_rings_target
+from .metrics import STRAGGLER_DISTANCE, first_below, ring_fit
 from .registry import Experiment, jsonable, register
 from .student_teacher import (
     REDUCED_SETTINGS,
@@ -52,7 +51,6 @@ __all__ = [
     "DRMMD_RINGS_BANDWIDTH",
     "STUDENT_TEACHER",
     "THREE_RINGS",
-    "STRAGGLER_DISTANCE",
     "drmmd_rings_setup",
     "drmmd_student_teacher_combine",
     "drmmd_student_teacher_piece",
@@ -61,14 +59,10 @@ __all__ = [
     "drmmd_student_teacher_table",
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
-    "ring_fit",
 ]
 
 #: The authors' three-rings kernel: exp(-||x - y||^2 / (2 sigma^2)), sigma = 0.15.
 DRMMD_RINGS_BANDWIDTH = 0.15
-#: A particle farther than this from every target point is a straggler: about five times the
-#: spacing of a ring's points (2 pi 0.3 / 100 = 0.019), a tenth of the gap between rings.
-STRAGGLER_DISTANCE = 0.1
 
 
 def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300):
@@ -80,29 +74,6 @@ def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300)
     Y = three_rings_target(n_per_ring)
     X0 = np.array([0.0, -0.3]) + 0.01 * np.random.default_rng(seed).standard_normal((n_source, 2))
     return X0, Y
-
-
-def ring_fit(X, Y, kernel, mmd2_start: float | None = None) -> dict:
-    """Final MMD^2 (plug-in), energy distance, stragglers, particles per ring of particles X
-    against the ring target Y, and ``lost``: particles farther from every target point than the
-    target's diameter (out of reach of a kernel of the rings' scale)."""
-    dist, _ = cKDTree(Y).query(X)
-    diameter = float(np.max(np.linalg.norm(Y - Y.mean(axis=0), axis=1))) * 2.0
-    centres = np.asarray(THREE_RINGS_CENTRES)
-    ring = np.argmin(((X[:, None] - centres[None]) ** 2).sum(-1), axis=1)
-    return {
-        "mmd2": 2.0 * mmd_energy(X, Y, kernel),
-        "energy_distance": float(energy_distance(X, Y)),
-        "stragglers": int(np.sum(dist > STRAGGLER_DISTANCE)),
-        "max_distance": float(dist.max()),
-        "lost": int(np.sum(dist > diameter)),
-        "per_ring": np.bincount(ring, minlength=len(centres)).tolist(),
-    }
-
-
-def _first_below(steps, curve, level) -> int | None:
-    hits = np.flatnonzero(np.asarray(curve) <= level)
-    return int(steps[hits[0]]) if len(hits) else None
 
 
 def drmmd_three_rings_settings(scale: str) -> dict:
@@ -137,8 +108,8 @@ def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
         "seconds": seconds,
         "seconds_per_step": seconds / s["n_steps"],
         "mmd2_start": float(curve[0]),
-        "steps_to_10pc": _first_below(res.steps, curve, 0.1 * curve[0]),
-        "steps_to_1pc": _first_below(res.steps, curve, 0.01 * curve[0]),
+        "steps_to_10pc": first_below(res.steps, curve, 0.1 * curve[0]),
+        "steps_to_1pc": first_below(res.steps, curve, 0.01 * curve[0]),
         # a stable step is a descent: MMD^2 never rises between snapshots (beyond rounding)
         "descent": bool(np.all(np.diff(curve) <= 1e-9 * curve[:-1])),
         "mmd2_curve": curve.tolist(),
