@@ -1,22 +1,26 @@
 """Benchmark: the Gaussian kernel's fast paths before and after making every value accurate.
 
-Times, in one process and interleaved (before, after, before, ...), the Gaussian kernel code of
-git revision ``--before`` (loaded from ``git show``) and of the working tree on clouds whose
-spread, in bandwidths, ranges from a standard normal (the benchmarks' and flows' usual case) to
-1e6: ``k(X, Y)`` (the Gram matrix), ``mmd2`` (unbiased: blocked sums), ``flow_gram`` and the fused
-``sums_and_grad`` of a flow step (the MMD flow's velocity). Prints medians over ``--repeats``
-and the worst relative error of the values ``k(X, X)`` of each version against the exact values
+Times, in one process and interleaved (before, [middle,] after, before, ...), the Gaussian
+kernel code of git revision ``--before`` (loaded from ``git show``), optionally of a revision
+``--middle`` (e.g. a first accurate version), and of the working tree, on clouds whose spread,
+in bandwidths, ranges from a standard normal (the benchmarks' usual case) to 1e6, and on the
+three rings at the DrMMD runs' bandwidth 0.15 (about 14 x 4 bandwidths): ``k(X, Y)`` (the Gram
+matrix), ``mmd2`` (unbiased: kernel totals), ``flow_gram`` and the fused ``sums_and_grad`` of a
+flow step (the MMD flow's velocity). Prints medians over ``--repeats``, the load average, and
+the worst relative error of the values ``k(X, X)`` of each version against the exact values
 (extended precision, numpy's longdouble), ``|k - k_exact| / (eps (1 + e) k)`` with e the
 exponent. BLAS is pinned to one thread and the kernels' pool to one thread; both are reported.
 
-Run: ``.venv/bin/python bench/bench_gaussian_accuracy.py [--before REV] [--n 2000] [--repeats 7]``.
-Target (issue 23): the spreads up to a few bandwidths as fast as before (ratio about 1); the
-wide clouds pay for the pairs they recompute and nothing else.
+Run: ``.venv/bin/python bench/bench_gaussian_accuracy.py [--before REV] [--middle REV]
+[--n 2000] [--repeats 7] [--spreads 1 5 rings ...]``.
+Target (issue 23): every spread within about 1.2x of the code before the accuracy work (it
+had no checks at all); the accuracy columns show what that code got wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -25,9 +29,13 @@ from _legacy import kernels_module
 from threadpoolctl import threadpool_limits
 
 from kernelflows import GaussianKernel, mmd2
+from kernelflows.experiments import three_rings_target
 from kernelflows.kernels import kernel_threads
 
-SPREADS = [1.0, 5.0, 30.0, 1e3, 1e6]
+#: Spreads in bandwidths; "rings": the three rings (radius 0.3, centres 0.75 apart) at the
+#: DrMMD runs' bandwidth 0.15, about 14 x 4 bandwidths (points on the rings plus N(0, 0.05^2)).
+SPREADS = [1.0, 5.0, 10.0, 20.0, 30.0, 1e3, 1e6, "rings"]
+RINGS_BANDWIDTH = 0.15
 
 
 def old_kernel_class(rev: str):
@@ -40,12 +48,20 @@ def old_kernel_class(rev: str):
     return gaussian.GaussianKernel
 
 
-def cloud(spread: float, n: int, seed: int) -> np.ndarray:
-    """A standard normal cloud at spread 1, else uniform on a square of half-side ``spread``."""
+def cloud(spread, n: int, seed: int) -> np.ndarray:
+    """A standard normal cloud at spread 1, the three rings (in units of their bandwidth) at
+    "rings", else uniform on a square of half-side ``spread``."""
     rng = np.random.default_rng(seed)
+    if spread == "rings":
+        Y = three_rings_target(-(-n // 3))[:n]
+        return (Y + rng.normal(scale=0.05, size=Y.shape)) / RINGS_BANDWIDTH
     if spread == 1.0:
         return rng.normal(size=(n, 2))
     return rng.uniform(-spread, spread, (n, 2))
+
+
+def label(spread) -> str:
+    return f"{spread:>7}" if isinstance(spread, str) else f"{spread:>7.0e}"
 
 
 def worst_error(K: np.ndarray, X: np.ndarray) -> float:
@@ -82,18 +98,31 @@ def operations(n: int):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="8eaa447", help="git revision timed as 'before'")
+    parser.add_argument(
+        "--middle", default=None, help="a git revision timed between them (e.g. a first fix)"
+    )
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument(
+        "--spreads", nargs="+", default=None, help="a subset of the spreads (numbers or 'rings')"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
-    versions = {"before": old_kernel_class(args.before)(1.0), "after": GaussianKernel(1.0)}
+    spreads = (
+        SPREADS if args.spreads is None else [x if x == "rings" else float(x) for x in args.spreads]
+    )
+    versions = {"before": old_kernel_class(args.before)(1.0)}
+    if args.middle:
+        versions[args.middle] = old_kernel_class(args.middle)(1.0)
+    versions["after"] = GaussianKernel(1.0)
+    names = list(versions)
     with threadpool_limits(limits=1, user_api="blas"), kernel_threads(1):
         print(environment_line() + "; kernel threads: 1")
+        print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"n = {args.n} points per sample, d = 2, bandwidth 1, medians of {args.repeats}")
-        print(
-            f"{'spread':>7} | {'operation':>13} | {'before ms':>9} | {'after ms':>9} | "
-            f"{'after/before':>12}"
-        )
-        for spread in SPREADS:
+        head = " | ".join(f"{v + ' ms':>12}" for v in names)
+        ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])
+        print(f"{'spread':>7} | {'operation':>13} | {head} | {ratios}")
+        for spread in spreads:
             X, Y = cloud(spread, args.n, 0), cloud(spread, args.n, 1)
             for name, op in operations(args.n).items():
                 times = {v: [] for v in versions}
@@ -102,21 +131,28 @@ def main(argv=None):
                         start = time.perf_counter()
                         op(k, X, Y)
                         times[v].append(time.perf_counter() - start)
-                b, a = (1e3 * float(np.median(times[v])) for v in versions)
-                print(f"{spread:>7.0e} | {name:>13} | {b:>9.2f} | {a:>9.2f} | {a / b:>12.2f}")
+                ms = [1e3 * float(np.median(times[v])) for v in versions]
+                cols = " | ".join(f"{m:>12.2f}" for m in ms)
+                rel = " | ".join(f"{m / ms[0]:>14.2f}" for m in ms[1:])
+                print(f"{label(spread)} | {name:>13} | {cols} | {rel}")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         print()
-        print("worst error of k(X, X), in units of eps (1 + e) k (n = 300):")
+        print("worst error of k(X, X), in units of eps (1 + e) k, and of its diagonal (n = 300):")
         print(
-            f"{'spread':>7} | {'before':>10} | {'after':>10} | {'diag before':>11} | "
-            f"{'diag after':>10}"
+            f"{'spread':>7} | "
+            + " | ".join(f"{v:>10}" for v in names)
+            + " | "
+            + " | ".join(f"{'diag ' + v:>12}" for v in names)
         )
-        for spread in SPREADS:
+        for spread in spreads:
             X = cloud(spread, 300, 2)
             errs = [worst_error(k(X, X), X) for k in versions.values()]
             diag = [float(np.abs(np.diag(k(X, X)) - 1).max()) for k in versions.values()]
             print(
-                f"{spread:>7.0e} | {errs[0]:>10.3g} | {errs[1]:>10.3g} | {diag[0]:>11.2e} | "
-                f"{diag[1]:>10.2e}"
+                f"{label(spread)} | "
+                + " | ".join(f"{e:>10.3g}" for e in errs)
+                + " | "
+                + " | ".join(f"{g:>12.2e}" for g in diag)
             )
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from kernelflows import GaussianKernel, IMQKernel, LaplaceKernel, kale, mmd2
 from kernelflows.divergences import mmd_velocity
 from kernelflows.kernels import sq_distances
-from kernelflows.kernels.gaussian import VALUE_RTOL
+from kernelflows.kernels.exponents import VALUE_RTOL
 from kernelflows.kernels.geometry import DISTANCE_RTOL
 
 EPS = np.finfo(float).eps
@@ -110,6 +110,33 @@ def test_sq_distances_relative_accuracy_for_any_spread(n, d, spread, shift, band
     assert np.all(np.diag(sq_distances(P, P)) == 0.0)
 
 
+@pytest.mark.parametrize(
+    ("d", "spread"), [(1, 8.0), (1, 40.0), (1, 100.0), (2, 6.0), (2, 10.0), (2, 16.0), (3, 5.0)]
+)
+@pytest.mark.parametrize("shift", [0.0, 1e8])
+def test_gaussian_values_accurate_in_clouds_tiled_by_cells(d, spread, shift):
+    # clouds wide and dense enough for the fast paths to tile them by grid cells, each cell on
+    # coordinates centred on its own centre (GaussianKernel._plan): the same accuracy as above
+    rng = np.random.default_rng(int(spread) + d)
+    bandwidth = 0.3
+    X = cloud(rng, 300, d, spread * bandwidth, shift * bandwidth)
+    C = np.vstack([X, X[::3] + rng.normal(scale=bandwidth, size=X[::3].shape)])
+    k = GaussianKernel(bandwidth)
+    left, right = k.exponent_factors(X, C)
+    assert k._plan(X, -left[:, d], -right[d + 1], len(X)) is not None  # the path under test
+    ref, e = exact_gauss(X, C, bandwidth)
+    K = k(X, C)
+    assert np.all(np.diag(K) == 1.0) and np.all(K <= 1.0)
+    assert_gauss_accurate(K, ref, e)
+    assert_gauss_accurate(k.flow_gram(X, C), ref, e)
+    W = rng.normal(size=(len(C), 2))
+    exact = (ref @ np.asarray(W, LD)).astype(float)
+    tol = (VALUE_RTOL + len(C)) * EPS * ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
+    for head, tile in ((True, None), (True, 50), (False, None)):
+        S, _ = k.sums_and_grad(X, C, W, z_is_head=head, block_elements=tile)
+        assert np.all(np.abs(S - exact) <= tol + 1e-300)
+
+
 @pytest.mark.parametrize("kernel", [LaplaceKernel(1.0), IMQKernel(1.0, -0.5)])
 def test_radial_kernels_exact_on_the_diagonal_of_a_wide_cloud(kernel):
     rng = np.random.default_rng(0)
@@ -195,3 +222,20 @@ def test_kale_within_its_error_bound_of_the_exactly_rounded_gram(n, spread, shif
     state = solver.solve(kbar, c)
     ref = solver.value(state, c)
     assert abs(res.value - ref) <= res.error_bound + state.gap + 1e-14 * max(1.0, ref)
+
+
+def test_gaussian_coincident_points_exactly_one_with_repeats_and_signed_zeros():
+    # far from the origin and in a wide cloud (the one product errs there), repeated points and
+    # -0.0 against 0.0 offsets: every coincident pair is exactly 1, every value at most 1
+    rng = np.random.default_rng(3)
+    base = 1e6 + rng.uniform(-50, 50, (40, 2))
+    Z = np.vstack([base, base[:5], base[:5]])
+    C = np.vstack([base[::-1], base[:3]])
+    k = GaussianKernel(1.0)
+    K = k(Z, C)
+    same = np.all(Z[:, None, :] == C[None, :, :], axis=-1)
+    assert same.sum() > len(Z)  # repeats: more coincident pairs than rows
+    assert np.all(K[same] == 1.0) and np.all(K <= 1.0)
+    assert_gauss_accurate(K, *exact_gauss(Z, C, 1.0))
+    zeros = np.array([[0.0, -0.0], [-0.0, 0.0], [1e-300, 0.0]])
+    assert np.array_equal(k(zeros, zeros[:2]), np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]))

@@ -120,3 +120,23 @@ def test_errors_in_a_thread_reach_the_caller():
 def test_kernel_threads_validates():
     with pytest.raises(ValueError), kernel_threads(0):
         pass
+
+
+@pytest.mark.parametrize("z_is_head", [True, False])
+def test_gaussian_sums_by_cells_are_bit_identical_on_one_and_two_threads(z_is_head):
+    # a cloud 12 bandwidths wide: the Gaussian fast path tiles it by grid cells (rows permuted,
+    # each tile centred on its cell); the chunks still do not depend on the number of threads
+    X, Y, C, W = _problem(1200, 1000)
+    X, C = 6.0 * X, 6.0 * C
+    Z = X if z_is_head else X + 0.1
+    kernel = GaussianKernel(0.5)
+    d = Z.shape[1]
+    left, right = kernel.exponent_factors(Z, C)
+    assert kernel._plan(Z, -left[:, d], -right[d + 1], 362) is not None  # the path under test
+    out = {t: kernel.sums_and_grad(Z, C, W, z_is_head=z_is_head, threads=t) for t in (1, 2, 3)}
+    for threads in (2, 3):
+        np.testing.assert_array_equal(out[threads][0], out[1][0])
+        np.testing.assert_array_equal(out[threads][1], out[1][1])
+    # independent formula (the blocked Gram matrix, weighted_grad); 1e-12 as above
+    np.testing.assert_allclose(out[1][0], kernel(Z, C) @ W, atol=1e-12)
+    np.testing.assert_allclose(out[1][1], kernel.weighted_grad(Z, C, W[:, 0]), atol=1e-12)

@@ -239,6 +239,15 @@ def test_estimates_schedule_the_pieces_longest_first(tmp_path):
     # on two, longest first: 4 | 3, 3 | 3, 3 | 3, 3 | 2 (loads 13 and 14)
     assert estimated_seconds(path, 1) == pytest.approx(27.0)
     assert estimated_seconds(path, 2) == pytest.approx(14.0)
+    # pieces with their CPU seconds (a run on a shared machine: wall times 2x to 4x longer):
+    # the CPU seconds are the estimate, 4 pieces of 2, 1, 1, 2 s and 5 at their mean 1.5 s
+    for rec, cpu in zip(doc["pieces"], [2, 1, 1, 2], strict=True):
+        rec["cpu_seconds"] = cpu
+    path.write_text(json.dumps(doc))
+    assert estimated_seconds(path, 1) == pytest.approx(13.5)
+    doc["pieces"][0]["cpu_seconds"] = float("nan")  # one without: the wall times, as before
+    path.write_text(json.dumps(doc))
+    assert estimated_seconds(path, 1) == pytest.approx(27.0)
     # a file written before pieces had times: its wall time shared out evenly
     del doc["pieces"]
     path.write_text(json.dumps(doc))

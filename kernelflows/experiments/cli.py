@@ -5,8 +5,8 @@
 ``run`` keeps the pieces a results file already holds (same settings, same code) and runs the
 missing ones in ``--jobs`` worker processes; Ctrl-C or SIGTERM stops it with one line saying what
 was kept (exit status 130). Progress bars show on a terminal (``--progress`` / ``--no-progress``
-decide otherwise). ``list`` gives each experiment's estimated time at each scale from the wall
-times its results files record.
+decide otherwise). ``list`` gives each experiment's estimated time at each scale from the times
+its results files record (each piece's CPU seconds where recorded).
 """
 
 from __future__ import annotations
@@ -130,9 +130,9 @@ def _list(jobs: int) -> int:
         f"  {'without ' + ', '.join(missing) if missing else 'every file'}"
     )
     print(
-        f"Estimated from the wall times of the results files in {RESULTS_DIR} (each piece's "
-        f"seconds, on {', '.join(sorted(cpus)) or 'no machine yet'}); '?': no file at that "
-        "scale."
+        f"Estimated from the results files in {RESULTS_DIR}: each piece's CPU seconds (its "
+        "wall time on a core of its own; the wall seconds where a file has no CPU times), on "
+        f"{', '.join(sorted(cpus)) or 'no machine yet'}; '?': no file at that scale."
     )
     return 0
 

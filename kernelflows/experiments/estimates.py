@@ -13,16 +13,28 @@ __all__ = ["estimated_seconds", "piece_estimates", "schedule_seconds"]
 
 
 def _piece_seconds(doc: dict) -> tuple[list[float], int]:
-    """The seconds of each piece a results file records and how many pieces it has in all
-    (older files: their wall time shared out evenly among the pieces they hold)."""
+    """The seconds of each piece a results file records and how many pieces it has in all:
+    each piece's CPU seconds where recorded (a piece runs on one thread: its CPU time is its
+    wall time on a core of its own, where the wall time of a run on a shared machine counts
+    the other programs' turns too), else its wall seconds (older files: their wall time
+    shared out evenly among the pieces they hold)."""
     e = experiment(doc["id"])
     n = len(e.piece_list(doc["settings"]))
     records = doc.get("pieces")
+    if records and all(_finite_number(r.get("cpu_seconds")) for r in records):
+        return [float(r["cpu_seconds"]) for r in records], n
     if records and all("seconds" in r for r in records):
         return [float(r["seconds"]) for r in records], n
     done = len(doc["metrics"]["done"]) if "done" in doc["metrics"] else n  # complete
     wall = float(doc["provenance"].get("wall_seconds", float("nan")))
     return [wall / max(done, 1)] * done, n
+
+
+def _finite_number(x) -> bool:
+    try:
+        return x is not None and float(x) == float(x) and abs(float(x)) != float("inf")
+    except (TypeError, ValueError):
+        return False
 
 
 def piece_estimates(path) -> list[float] | None:

@@ -9,14 +9,23 @@ grad_z k(z, c) = -(z - c) / s^2 k(z, c), so one exponential gives both: the fuse
 the given floats, e = ||x - y||^2 / (2 s^2) its exponent (the factor 1 + e is the conditioning of
 exp: a relative error r of the exponent is an error r e of the value), however wide the cloud
 (up to the coordinate limit) and wherever it sits; so every value is within VALUE_RTOL eps of
-the exact one. Coincident points give exactly 1 in the checked methods (``__call__``,
-``weighted_sum``, ``total``). The exponents come from one matrix product on centred coordinates
-(:meth:`GaussianKernel.exponent_factors`), whose error is at most g (||z||^2 + ||c||^2) / (2 s^2),
-g = :func:`~.geometry.expansion_error` (d); the pairs whose error could exceed the target, which
-exist only when the cloud is wide compared with the bandwidth (near neighbours far from the
-centre), are recomputed from direct differences (:func:`~.geometry.direct_sq_distances`). Where
-no pair of a tile can exceed the target, nothing is checked: on clouds a few bandwidths wide the
-fast paths cost what they did.
+the exact one (values below 1e-307 come out as 0: :data:`FLUSH`). Coincident points give exactly
+1 in ``__call__`` and ``weighted_sum`` (found by sorting the points), and a particle with itself
+in the fused sums and ``total``.
+
+**Speed.** The exponents come from one matrix product on coordinates centred on a reference
+point (:meth:`GaussianKernel.exponent_factors`), whose error is at most g (sigma_z + sigma_c),
+sigma = ||. - reference||^2 / (2 s^2), g = :func:`~.geometry.expansion_error` (d). A point
+within the inner radius of the reference (:func:`inner_sigma`: 5 bandwidths in d = 2) is in no
+pair that can miss the target, so a cloud within 5 bandwidths of its mean costs one product
+and one exponential per pair, as before any check existed. A wider cloud is tiled by the cells
+of a grid (:meth:`GaussianKernel._cells`, about 7 bandwidths a side): a tile's rows are the points
+of one cell, and its exponents are computed on coordinates centred on that cell's centre, so no
+pair of it needs a check either; the points of sparse cells (fewer than :data:`CELL_ROWS`) go to
+tiles centred on the mean, whose doubtful pairs (both points beyond the inner radius, the
+exponent above the reach of its error bound) are recomputed from direct differences
+(:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is done in one product
+with those checks. The exponentials of a tile are taken while it is in cache.
 """
 
 from __future__ import annotations
@@ -25,25 +34,35 @@ import math
 
 import numpy as np
 
-from .._validation import length_scale
+from .._validation import as_samples, flag, length_scale, same_dimension
 from ._parallel import n_threads, run_chunks, split_by_cost
-from .geometry import EPS, centred, direct_sq_distances, expansion_error, needs_direct
+from .exponents import (
+    VALUE_RTOL,
+    can_flush,
+    exactly_one,
+    flushed_exp,
+    inner_sigma,
+    near_zero,
+    needs_direct,
+    products,
+)
+from .geometry import EPS, centred, direct_sq_distances
 from .radial import RadialKernel
 
-__all__ = ["VALUE_RTOL", "VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
+__all__ = ["VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
 
 #: Kernel values in one tile of the fused sum-and-gradient fast path (1 MB of float64: a tile and
 #: its products stay near one core on current x86 machines; smaller tiles spend more of their
 #: time in the interpreter, which two threads share).
 VELOCITY_BLOCK_ELEMENTS = 2**17
-#: The accuracy of every Gaussian kernel value, in eps: |k_computed - k| <= VALUE_RTOL eps
-#: (1 + e) k, e the exponent (module docstring). 128 keeps clouds up to about 25 bandwidths^2 of
-#: squared radius (so the benchmarks' standard normal clouds at bandwidth 1) on the one-product
-#: path with nothing to check; wider clouds recompute their near pairs.
-VALUE_RTOL = 128.0
-#: Exponents below -UNDERFLOW give kernel values below 1e-308, subnormal or 0: their relative
-#: accuracy does not matter (their absolute error is below 1e-308).
-UNDERFLOW = 709.0
+#: The fewest points of a grid cell for it to be a tile of its own (:meth:`GaussianKernel._cells`);
+#: sparser cells' points go to tiles centred on the mean, with checks (a product per handful of
+#: points would cost more in the interpreter than the checks of sparse points).
+CELL_ROWS = 16
+#: The share of pairs with both points beyond the inner radius of the mean (where a pair may need
+#: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`); below, the one
+#: product and the checks of that small corner cost less than permuting the rows.
+OUTER_SHARE = 0.01
 
 
 class GaussianKernel(RadialKernel):
@@ -88,64 +107,161 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    def _reach(self, sigma_rows, sigma_cols_max: float, d: int, exact: bool):
-        """Per row: how far below 0 a computed exponent must lie to be within the target
-        (:data:`VALUE_RTOL`); None when every pair is (then nothing needs checking, unless
-        ``exact`` asks for coincident pairs to come out exactly 0).
+    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0):
+        """Recompute, from direct differences of the original points Z and C, the exponents of
+        E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
+        target (:func:`needs_direct`).
 
-        ``sigma_rows`` are the rows' scaled squared norms ||z_i||^2 / (2 s^2) (``-left[:, d]``),
-        ``sigma_cols_max`` the largest of the columns'. With sigma_i their sum, the error of
-        row i is at most delta_i = g sigma_i (g = :func:`~.geometry.expansion_error` (d)); a
-        pair is within the target when delta_i <= VALUE_RTOL eps (1 + e) for its exponent
-        e >= e_computed - delta_i, or when it underflows anyway.
-        """
-        g = expansion_error(d)
-        bound = g / (VALUE_RTOL * EPS)  # e must reach bound * sigma - 1
-        if not exact and bound * (float(sigma_rows.max(initial=0.0)) + sigma_cols_max) <= 1.0:
-            return None
-        sigma = sigma_rows + sigma_cols_max
-        return np.clip(bound * sigma - 1.0, 0.0, UNDERFLOW) + g * sigma
-
-    def _refine(self, E, Z, C, reach, r0: int = 0, c0: int = 0, sigma=None):
-        """Recompute, from direct differences of the original points, the exponents of E (rows
-        of Z and columns of C from r0 and c0 on) that lie above -reach (their row's).
-
-        With ``sigma = (sigma_rows, sigma_cols)`` of E's rows and columns, the candidates are
-        narrowed first to the pairs whose own bound g (sigma_i + sigma_j) could exceed the
-        target (``reach`` uses the largest sigma_j of the columns for every pair of a row)."""
-        i, j = needs_direct(E, reach)
-        if sigma is not None and len(i):
-            d = Z.shape[1]
-            g = expansion_error(d)
-            s = sigma[0][i] + sigma[1][j]
-            pair_reach = np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), UNDERFLOW)
-            pair_reach += g * s
-            keep = E[i, j] > -pair_reach
-            i, j = i[keep], j[keep]
+        ``sigma_rows`` and ``sigma_cols`` are the scaled squared norms of E's rows and columns
+        (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`inner_sigma`
+        can take part in a pair that needs it, so the search looks at those alone: on clouds a
+        few bandwidths wide, a small corner of the tile."""
+        d = Z.shape[1]
+        inner = inner_sigma(d)
+        ri = np.flatnonzero(sigma_rows > inner)
+        cj = np.flatnonzero(sigma_cols > inner) if len(ri) else ri
+        if not len(cj):
+            return
+        if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
+            i, j = needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
+            i, j = ri[i], cj[j]
+        else:
+            i, j = needs_direct(E, sigma_rows, sigma_cols, d)
         if len(i):
             E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
-    def _exponents(self, Z, C, *, exact: bool = True) -> np.ndarray:
-        """The exponents -||z - c||^2 / (2 s^2), to the target accuracy (coincident pairs exactly
-        0 when ``exact``; else within the target, as every pair)."""
+    def _values(self, Z, C, *, exact: bool = True) -> np.ndarray:
+        """The kernel values k(Z, C), to the target accuracy; when ``exact``, at most 1 and
+        exactly 1 for coincident pairs (one product: the pairs within the error bound of 0
+        recomputed from direct differences; by cells: the exponents clamped at 0 and the
+        coincident pairs found by sorting, :func:`exactly_one`); else within the target, as
+        every pair.
+
+        One product on coordinates centred on the mean of C, its few doubtful exponents
+        recomputed; in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the
+        plan's tiles instead, a cell's on coordinates centred on its own centre (no pair of it
+        needs a check), in tiles of about :data:`VELOCITY_BLOCK_ELEMENTS` values whose
+        exponential is taken while they are in cache."""
         left, right = self.exponent_factors(Z, C)
-        E = left @ right
-        d = Z.shape[1]
-        reach = self._reach(-left[:, d], -float(right[d + 1].min(initial=0.0)), d, exact)
-        if reach is not None:
-            self._refine(E, Z, C, reach, sigma=(-left[:, d], -right[d + 1]))
-        return E
+        n, N, d = len(Z), len(C), Z.shape[1]
+        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
+        may_flush = can_flush(sigma_rows, sigma_cols)
+        plan = self._plan(
+            Z, sigma_rows, sigma_cols, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N))
+        )
+        if plan is None:
+            E = left @ right
+            self._refine(E, Z, C, sigma_rows, sigma_cols)
+            if exact:  # the (near-)coincident pairs from direct differences: exactly 0 when equal
+                i, j = near_zero(E, sigma_rows, sigma_cols, d)
+                if len(i):
+                    E[i, j] = direct_sq_distances(Z, C, i, j) * (-0.5 / self.bandwidth**2)
+            return flushed_exp(E, may_flush)
+        order, tiles, centres = plan
+        Zo = Z[order]
+        cell_left, rights = self._cell_factors(Zo, C, tiles, centres)
+        K = np.empty((n, N))
+        buffer = np.empty(max(b - a for a, b, _ in tiles) * N)
+        last = cell_right = None
+        for a, b, k in tiles:
+            block = buffer[: (b - a) * N].reshape(b - a, N)
+            if k is None:  # a loose tile: centred on the mean of C, checked
+                lt, rt = left[order[a:b]], right
+            else:
+                if k is not last:  # a cell's tiles are consecutive
+                    cell_right, last = rights(k), k
+                lt, rt = cell_left[a:b], cell_right
+            np.matmul(lt, rt, out=block)
+            self._refine(block, Zo[a:b], C, -lt[:, d], -rt[d + 1])
+            if exact:
+                np.minimum(block, 0.0, out=block)
+            K[order[a:b]] = flushed_exp(block, may_flush)
+        return exactly_one(K, Z, C) if exact else K
+
+    def _cell_factors(self, Zo, C, tiles, centres):
+        """(cell_left, rights): the left factors of the rows Zo (in the plan's order), each
+        centred on its tile's cell centre (rows of loose tiles: zeros, unused), and a function
+        of k giving the right factors of the columns C centred on centres[k] (all computed at
+        once when they take at most 2^20 values per coordinate, else on demand)."""
+        inv = 1.0 / self.bandwidth**2
+        d = Zo.shape[1]
+        row_centre = np.zeros_like(Zo)
+        for a, b, k in tiles:
+            if k is not None:
+                row_centre[a:b] = centres[k]
+        cell_left, _ = self._centred_factors(Zo - row_centre, C[:0])
+        if len(centres) * len(C) > 2**20:
+            return cell_left, lambda k: self._centred_factors(C[:0], C - centres[k])[1]
+        U = C[None, :, :] - centres[:, None, :]  # (cells, N, d)
+        rights = np.empty((len(centres), d + 2, len(C)))
+        rights[:, :d] = U.transpose(0, 2, 1)
+        rights[:, d] = 1.0
+        rights[:, d + 1] = -0.5 * inv * np.einsum("kjd,kjd->kj", U, U)
+        return cell_left, rights.__getitem__
+
+    def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
+        """None (one product, centred on the mean of C, and checks), or the cells of
+        :meth:`_cells` when at least :data:`OUTER_SHARE` of the pairs have both points beyond
+        the inner radius (so that checking would cost more than the product)."""
+        inner = inner_sigma(Z.shape[1])
+        if not len(sigma_rows) or not len(sigma_cols):
+            return None
+        share = np.count_nonzero(sigma_rows > inner) * np.count_nonzero(sigma_cols > inner)
+        if share < OUTER_SHARE * len(sigma_rows) * len(sigma_cols):
+            return None
+        return self._cells(Z, max_rows)
+
+    def _cells(self, P, max_rows: int):
+        """A plan of row tiles of the points P (original coordinates): (order, tiles, centres),
+        tile (a, b, k) the rows P[order[a:b]], all within :func:`inner_sigma` of centres[k];
+        the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles with no
+        centre (k None: centred on the mean, checked). None when most points are in such
+        cells (a cloud so sparse that the one product with its few checks is cheaper than a
+        product per tile).
+
+        Cells of a grid of side h, h sqrt(d) / 2 = 0.95 sqrt(2 inner) s (so that every point of
+        a cell is within 0.9 inner of its centre, in units of the scaled squared norm), sorted
+        by cell; a cell with more than ``max_rows`` rows is cut into tiles of that many."""
+        n, d = P.shape
+        inner = inner_sigma(d)
+        if inner <= 0.0:
+            return None
+        h = 0.95 * 2.0 * self.bandwidth * math.sqrt(2.0 * inner / d)
+        lo = P.min(axis=0)
+        if float(np.prod((P.max(axis=0) - lo) / h + 1.0)) > 2.0**60:  # keys beyond int64
+            return None
+        cell = np.floor((P - lo) / h).astype(np.int64)
+        key = np.ravel_multi_index(tuple(cell.T), tuple(cell.max(axis=0) + 1))
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        cuts = np.flatnonzero(np.diff(key)) + 1
+        starts, ends = np.r_[0, cuts].tolist(), np.r_[cuts, n].tolist()
+        dense = [c for c, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a >= CELL_ROWS]
+        if 2 * sum(ends[c] - starts[c] for c in dense) < n:  # mostly sparse cells: no gain
+            return None
+        centres = lo + (cell[order[[starts[c] for c in dense]]] + 0.5) * h
+        # the dense cells' rows first, a tile per max_rows of a cell; the sparse cells' rows
+        # last, in loose tiles (centred on the mean, checked)
+        sparse = np.ones(n, bool)
+        tiles, parts, at = [], [], 0
+        for k, c in enumerate(dense):
+            a, b = starts[c], ends[c]
+            sparse[a:b] = False
+            parts.append(order[a:b])
+            tiles += [(at + i, at + min(b - a, i + max_rows), k) for i in range(0, b - a, max_rows)]
+            at += b - a
+        rows = np.concatenate(parts + [order[sparse]])
+        tiles += [(c, min(n, c + max_rows), None) for c in range(at, n, max_rows)]
+        return rows, tiles, centres
 
     def _gram(self, Z, X):
-        E = self._exponents(Z, X)
-        return np.exp(E, out=E)
+        return self._values(Z, X)
 
     def flow_gram(self, Z, C):
         """k(Z, C) for a flow's sums: coincident pairs need not give exactly 1 (but are within
         the target accuracy, as every pair), so that clouds a few bandwidths wide, the flows'
         usual case, pay for one product and one exponential."""
-        E = self._exponents(Z, C, exact=False)
-        return np.exp(E, out=E)
+        return self._values(Z, C, exact=False)
 
     def value_error(self, X, Y) -> float:
         """(VALUE_RTOL + 1) eps: each value is within VALUE_RTOL eps (1 + e) k of the exact one
@@ -165,7 +281,7 @@ class GaussianKernel(RadialKernel):
         sums = np.empty((d + 1, len(C)))
         sums[:d] = C.T * w[None, :]
         sums[d] = w
-        acc = _products(K, sums)
+        acc = products(K, sums)
         return (acc[:, :d] - Z * acc[:, d:]) / self.bandwidth**2
 
     def sums_and_grad(self, Z, C, W, *, z_is_head: bool = False, block_elements=None, threads=None):
@@ -186,52 +302,88 @@ class GaussianKernel(RadialKernel):
         a partial sum of its own (rows from its first on); the partial sums are added in chunk
         order at the end, so the result is bit for bit the same on any number of threads.
 
-        Kernel values are within the target accuracy (module docstring): a tile in which some
-        pair could exceed it (a cloud wide compared with the bandwidth) has those pairs
-        recomputed; with ``z_is_head`` a particle's value with itself is exactly 1. Other
-        coincident pairs are within the target, not exactly 1.
+        Kernel values are within the target accuracy (module docstring): a cloud wider than
+        the inner radius of its mean is taken in the order of its grid cells (rows permuted;
+        with ``z_is_head`` the particles among the columns too, so the symmetry still holds),
+        each cell's tiles on coordinates centred on the cell's centre; the doubtful pairs of
+        the other tiles are recomputed. With ``z_is_head`` a particle's value with itself is
+        exactly 1; other coincident pairs are within the target, not exactly 1.
         """
+        n, d = len(Z), C.shape[1]
+        tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
+        tile_rows = max(1, min(n, math.isqrt(tile)))
+        Zc, Cc = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
+        left, right = self._centred_factors(Zc, Cc)
+        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
+        plan = self._plan(Z, sigma_rows, sigma_cols, tile_rows)
+        if plan is None:
+            tiles = [(a, min(n, a + tile_rows), None) for a in range(0, n, tile_rows)]
+            args = (Z, C, Zc, Cc, W, left, right, tiles)
+            return self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
+        # a wide cloud: the particles in the order of the plan's cells, each tile centred on
+        # its cell's centre (the reference of the sums of w (z - c) k stays the mean of C)
+        order, tiles, centres = plan
+        if z_is_head:
+            C, Cc, W = (np.concatenate([A[order], A[n:]]) for A in (C, Cc, W))
+            right = np.concatenate([right[:, order], right[:, n:]], axis=1)
+        Z = Z[order]
+        cells = self._cell_factors(Z, C, tiles, centres)
+        args = (Z, C, Zc[order], Cc, W, left[order], right, tiles)
+        S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads, cells)
+        S[order], G[order] = S.copy(), G.copy()
+        return S, G
+
+    def _tiled_sums(
+        self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads, cells=None
+    ):
+        """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, k): a tile of cell k
+        takes its exponents from ``cells`` (:meth:`_cell_factors`: coordinates centred on the
+        cell's centre; its rows are all within the inner radius of it: nothing to check), one
+        with k None from ``left`` and ``right`` (centred on the mean of C; its pairs checked
+        when the cloud is wide). Z, C: Z0, C0 centred on the mean of C; W, left and right in
+        the same order as Z0 and C0."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
-        Z0, C0 = Z, C
-        Z, C = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
-        left, right = self._centred_factors(Z, C)
+        inner = inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
         sums[:, :d] = C * W[:, :1]
         sums[:, d:] = W
-        tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
-        tile_rows = max(1, min(n, math.isqrt(tile)))
-        tile_cols = max(1, tile // tile_rows)
-        starts = list(range(0, n, tile_rows))
-        first = [start if z_is_head else 0 for start in starts]
+        first = [a if z_is_head else 0 for a, _, _ in tiles]
         chunks = split_by_cost(
-            [(min(n, a + tile_rows) - a) * (N - f) for a, f in zip(starts, first, strict=True)]
+            [(b - a) * (N - f) for (a, b, _), f in zip(tiles, first, strict=True)]
         )
         acc = np.empty((n, d + r))
-        # tiles whose pairs may exceed the target accuracy (a wide cloud): bound * sigma > 1
-        sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
-        bound = expansion_error(d) / (VALUE_RTOL * EPS)
-        wide = [bound * float(sigma_rows[a : a + tile_rows].max()) for a in starts]
+        may_flush = can_flush(-left[:, d], -right[d + 1])
+        sigma_rows = -left[:, d]
 
         def task(c):
-            lo = starts[chunks[c][0]] if starts else 0
+            lo = tiles[chunks[c][0]][0] if tiles else 0
             part = np.zeros((n - lo, d + r)) if z_is_head else None
-            buffer = np.empty(tile_rows * tile_cols)
+            buffer = np.empty(tile)
+            last = cell_right = None
             for t in range(*chunks[c]):
-                i0 = starts[t]
-                i1 = min(n, i0 + tile_rows)
+                i0, i1, k = tiles[t]
+                # as many columns as make a tile (of tile_rows rows when not a cell's)
+                tile_cols = max(1, tile // ((i1 - i0) if k is not None else tile_rows))
+                if k is None:
+                    lt, rt = left[i0:i1], right
+                    check = float(sigma_rows[i0:i1].max()) > inner
+                else:
+                    if k is not last:  # a cell's tiles are consecutive
+                        cell_right, last = cells[1](k), k
+                    lt, rt = cells[0][i0:i1], cell_right
+                    check = float(-lt[:, d].min()) > inner  # cannot happen but for rounding
                 own = np.zeros((i1 - i0, d + r))
                 for j0 in range(first[t], N, tile_cols):
                     j1 = min(N, j0 + tile_cols)
                     E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-                    np.matmul(left[i0:i1], right[:, j0:j1], out=E)
-                    if wide[t] + bound * float(sigma_cols[j0:j1].max()) > 1.0:
-                        reach = self._reach(sigma_rows[i0:i1], sigma_cols[j0:j1].max(), d, False)
-                        self._refine(
-                            E, Z0, C0, reach, i0, j0, (sigma_rows[i0:i1], sigma_cols[j0:j1])
-                        )
+                    np.matmul(lt, rt[:, j0:j1], out=E)
+                    if check:
+                        sr, sc = -lt[:, d], -rt[d + 1, j0:j1]
+                        if float(sc.max()) > inner:
+                            self._refine(E, Z0, C0, sr, sc, i0, j0)
                     if z_is_head and j0 == i0:
                         np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly
-                    np.exp(E, out=E)
+                    flushed_exp(E, may_flush)
                     own += E @ sums[j0:j1]
                     a, b = max(j0, i1), min(j1, n)  # particles after this row tile
                     if z_is_head and a < b:
@@ -251,6 +403,20 @@ class GaussianKernel(RadialKernel):
         G = (acc[:, :d] - Z * S[:, :1]) / self.bandwidth**2
         return S, G
 
+    def total(self, X, Y=None, *, exclude_diagonal: bool = False) -> float:
+        """Gaussian fast path of :meth:`Kernel.total`: the row sums of :meth:`sums_and_grad` with
+        unit weights (tiles in cache, no Gram matrix; with ``Y=None`` the symmetric half, and
+        k(x, x) = 1 exactly), added up. The same value on any number of threads."""
+        exclude_diagonal = flag(exclude_diagonal, "exclude_diagonal")
+        X = as_samples(X, "X")
+        same = Y is None
+        Y = X if same else as_samples(Y, "Y")
+        same_dimension(X, Y)
+        if exclude_diagonal and not same:
+            raise ValueError("exclude_diagonal needs Y=None (pairs within one sample)")
+        S, _ = self.sums_and_grad(X, Y, np.ones((len(Y), 1)), z_is_head=same)
+        return float(S.sum()) - (len(X) if exclude_diagonal else 0.0)
+
     def _psi(self, r2):
         return np.exp(-r2 / (2.0 * self.bandwidth**2))
 
@@ -262,10 +428,3 @@ class GaussianKernel(RadialKernel):
         psi = self._psi(np.asarray(r2, dtype=np.float64))
         c = -1.0 / (2.0 * self.bandwidth**2)
         return [psi * c**j for j in range(order + 1)]
-
-
-def _products(E, sums):
-    """E @ sums.T: a few matrix-vector products beat one thin matrix product for small d."""
-    if len(sums) <= 4:
-        return np.stack([E @ s for s in sums], axis=1)
-    return E @ sums.T

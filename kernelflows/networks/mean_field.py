@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import as_rng, as_samples, nonnegative, positive, positive_int
-from .base import Forward, MeanFieldModel, gaussian_output, output_slope
+from .base import Forward, MeanFieldModel, gaussian_output, output_slope, workspace_array
 
 __all__ = ["MeanFieldNetwork"]
 
@@ -107,39 +107,66 @@ class MeanFieldNetwork(MeanFieldModel):
     #: particles is the forward passes of each (training fuses the perturbed and unperturbed
     #: particles of noise injection into one).
     independent_rows = True
+    #: forward and param_grad take a workspace (``work=``) of reused scratch arrays.
+    takes_workspace = True
 
-    def forward(self, Z: np.ndarray, X: np.ndarray) -> Forward:
-        """phi (N, n) and the intermediates u (N, n) and hidden activations (N, H, n)."""
+    def forward(self, Z: np.ndarray, X: np.ndarray, *, work: dict | None = None) -> Forward:
+        """phi (N, n) and the intermediates u (N, n) and hidden activations (N, H, n).
+
+        ``work``: a workspace (:func:`~kernelflows.networks.base.workspace_array`) whose arrays
+        hold the result (overwritten by the next call with it); ``None``: new arrays."""
         W0, b0, W1, b1 = self.unpack(Z)
         N, H, d = W0.shape
+        n = len(X)
+        dtype = np.result_type(Z, X)
         # One matrix product for all particles and inputs: (N H, d) @ (d, n).
-        hidden = (W0.reshape(N * H, d) @ X.T).reshape(N, H, len(X))
+        hidden = workspace_array(work, "hidden", (N, H, n), dtype)
+        np.matmul(W0.reshape(N * H, d), X.T, out=hidden.reshape(N * H, n))
         if self.bias:
             hidden += b0[:, :, None]
         np.maximum(hidden, 0.0, out=hidden)  # the ReLU, in place
-        u = np.einsum("nh,nhb->nb", W1, hidden)
+        u = np.einsum("nh,nhb->nb", W1, hidden, out=workspace_array(work, "u", (N, n), dtype))
         if self.bias:
             u += b1[:, None]
-        return Forward(gaussian_output(u, self.sigma), u, hidden)
+        phi = gaussian_output(u, self.sigma, out=workspace_array(work, "phi", (N, n), dtype))
+        return Forward(phi, u, hidden)
 
     def param_grad(
-        self, Z: np.ndarray, X: np.ndarray, C: np.ndarray, forward: Forward | None = None
+        self,
+        Z: np.ndarray,
+        X: np.ndarray,
+        C: np.ndarray,
+        forward: Forward | None = None,
+        *,
+        work: dict | None = None,
     ) -> np.ndarray:
         """sum_j C_ij grad_Z phi_{Z_i}(x_j) for each particle, shape (N, p).
 
         Back-propagation written out: with u = b1 + W1 . a, a = ReLU(p), p = W0 x + b0 and
         G'(u) = -2 u / sigma^2 G(u),
         d phi / d b1 = G'(u), d phi / d W1_h = G'(u) a_h, d phi / d b0_h = G'(u) W1_h 1[p_h > 0]
-        and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``forward(Z, X)``.
+        and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``forward(Z, X)``;
+        ``work``: a workspace for the intermediates (the returned gradient is always new).
         """
-        phi, u, hidden = self.forward(Z, X) if forward is None else forward
+        phi, u, hidden = self.forward(Z, X, work=work) if forward is None else forward
         W0, b0, W1, b1 = self.unpack(Z)
         N, H, d = W0.shape
-        g = output_slope(C, u, phi, self.sigma)  # (N, n): C_ij G'(u_ij)
+        n = len(X)
+        # the dtypes of the products as numpy's promotion gives them (C may be float64 on
+        # float32 particles: feature_grad's weights)
+        g_dtype = np.result_type(C, -2.0 / self.sigma**2)
+        g = output_slope(C, u, phi, self.sigma, out=workspace_array(work, "g", u.shape, g_dtype))
         gW1 = np.einsum("nb,nhb->nh", g, hidden)
-        delta = g[:, None, :] * W1[:, :, None]  # (N, H, n)
-        delta *= hidden > 0  # 1[p > 0] = 1[ReLU(p) > 0]
-        gW0 = (delta.reshape(N * H, len(X)) @ X).reshape(N, H, d)
+        delta = workspace_array(work, "delta", hidden.shape, np.result_type(g, W1))
+        # g_ib W1_ih for every (i, h, b): one product each, as g[:, None, :] * W1[:, :, None]
+        # (einsum's loops run faster than the broadcast product's 100-long rows)
+        np.einsum("nb,nh->nhb", g, W1, out=delta)
+        mask = workspace_array(work, "mask", hidden.shape, bool)
+        np.greater(hidden, 0, out=mask)  # 1[p > 0] = 1[ReLU(p) > 0]
+        delta *= mask
+        gW0 = workspace_array(work, "gW0", (N * H, d), np.result_type(delta, X))
+        np.matmul(delta.reshape(N * H, n), X, out=gW0)
+        gW0 = gW0.reshape(N, H, d)
         if not self.bias:  # [W0, W1]: the biases' gradients are not needed
             return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1)
         return self.pack(gW0, delta.sum(axis=2), gW1, g.sum(axis=1))

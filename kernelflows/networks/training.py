@@ -23,7 +23,7 @@ from ..divergences.velocity import FieldStep
 from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
-from .base import Forward, MeanFieldModel, Network
+from .base import Forward, MeanFieldModel, Network, workspace_array
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
 
@@ -108,6 +108,10 @@ class MinibatchVelocity:
         features = network.teacher_network.forward(U, self.X_train).phi
         self.teacher_features = None if lam is None else features
         self.teacher_train = features.mean(axis=0)
+        # scratch arrays of the forward and backward passes, reused every step (a network with
+        # ``takes_workspace``): warm in the cache, no page faults; not state (a call leaves
+        # nothing in them that the next one reads), but one field object runs one flow at a time
+        self._work = {} if getattr(network, "takes_workspace", False) else None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -128,13 +132,17 @@ class MinibatchVelocity:
         X = self.X_train[batch]
         if at is not None:
             at = at.astype(self.dtype, copy=False)
+        work = {} if self._work is None else {"work": self._work}
         if at is not None and getattr(net, "independent_rows", False):
             # one forward pass for the particles and their perturbed copies (noise injection)
-            both = net.forward(np.concatenate([Z, at]), X)
+            stacked = None
+            if self._work is not None:
+                stacked = workspace_array(self._work, "stacked", (2 * len(Z), Z.shape[1]), Z.dtype)
+            both = net.forward(np.concatenate([Z, at], out=stacked), X, **work)
             forward = Forward(*(a[: len(Z)] for a in both))
             forward_at = Forward(*(a[len(Z) :] for a in both))
         else:
-            forward, forward_at = net.forward(Z, X), None
+            forward, forward_at = net.forward(Z, X, **work), None
         # -C with C_ij = r(x_j) / |B|, r = f_nu - f_nu* (DrMMD: its de-regularized residual):
         # the velocity is -grad f_B, and param_grad is linear in C, so this is exactly -(the
         # gradient) in any rounding
@@ -144,10 +152,10 @@ class MinibatchVelocity:
             r = r.astype(self.dtype)
         C = np.broadcast_to(-r / len(X), forward.phi.shape)
         if at is None:
-            v = v_Z = net.param_grad(Z, X, C, forward)
+            v = v_Z = net.param_grad(Z, X, C, forward, **work)
         else:
-            v = net.param_grad(at, X, C, forward_at)
-            v_Z = net.param_grad(Z, X, C, forward) if record else None
+            v = net.param_grad(at, X, C, forward_at, **work)
+            v_Z = net.param_grad(Z, X, C, forward, **work) if record else None
         if not record:
             return FieldStep(v, state)
         loss = _mse(self.network, Z, self.X_train, self.teacher_train)
