@@ -19,15 +19,10 @@ import threading
 from pathlib import Path
 
 from .._io import output_folder_problem
+from .estimates import estimated_seconds, piece_estimates, schedule_seconds
 from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
-from .runner import (
-    RunInterrupted,
-    estimated_seconds,
-    piece_estimates,
-    run_experiments,
-    schedule_seconds,
-)
+from .runner import RunInterrupted, run_experiments
 
 __all__ = ["MAKE_RESULTS", "main"]
 

@@ -38,13 +38,12 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..divergences.mmd import mmd_energy
 from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
 from ..kernels import GaussianKernel
-from .beyond import energy_distance
-from .datasets import THREE_RINGS_CENTRES, three_rings_target
+from .datasets import three_rings_target
+from .metrics import STRAGGLER_DISTANCE, first_below, ring_fit
 from .registry import Experiment, jsonable, register
 from .student_teacher import (
     REDUCED_SETTINGS,
@@ -58,7 +57,6 @@ __all__ = [
     "DRMMD_RINGS_BANDWIDTH",
     "STUDENT_TEACHER",
     "THREE_RINGS",
-    "STRAGGLER_DISTANCE",
     "STUDENT_TEACHER_LRS",
     "drmmd_rings_setup",
     "drmmd_student_teacher_combine",
@@ -69,7 +67,6 @@ __all__ = [
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
     "matched_factor",
-    "ring_fit",
     "three_rings_combine",
     "three_rings_piece",
     "three_rings_pieces",
@@ -78,9 +75,6 @@ __all__ = [
 
 #: The authors' three-rings kernel: exp(-||x - y||^2 / (2 sigma^2)), sigma = 0.15.
 DRMMD_RINGS_BANDWIDTH = 0.15
-#: A particle farther than this from every target point is a straggler: about five times the
-#: spacing of a ring's points (2 pi 0.3 / 100 = 0.019), a tenth of the gap between rings.
-STRAGGLER_DISTANCE = 0.1
 
 
 def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300):
@@ -92,29 +86,6 @@ def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300)
     Y = three_rings_target(n_per_ring)
     X0 = np.array([0.0, -0.3]) + 0.01 * np.random.default_rng(seed).standard_normal((n_source, 2))
     return X0, Y
-
-
-def ring_fit(X, Y, kernel, mmd2_start: float | None = None) -> dict:
-    """Final MMD^2 (plug-in), energy distance, stragglers, particles per ring of particles X
-    against the ring target Y, and ``lost``: particles farther from every target point than the
-    target's diameter (out of reach of a kernel of the rings' scale)."""
-    dist, _ = cKDTree(Y).query(X)
-    diameter = float(np.max(np.linalg.norm(Y - Y.mean(axis=0), axis=1))) * 2.0
-    centres = np.asarray(THREE_RINGS_CENTRES)
-    ring = np.argmin(((X[:, None] - centres[None]) ** 2).sum(-1), axis=1)
-    return {
-        "mmd2": 2.0 * mmd_energy(X, Y, kernel),
-        "energy_distance": float(energy_distance(X, Y)),
-        "stragglers": int(np.sum(dist > STRAGGLER_DISTANCE)),
-        "max_distance": float(dist.max()),
-        "lost": int(np.sum(dist > diameter)),
-        "per_ring": np.bincount(ring, minlength=len(centres)).tolist(),
-    }
-
-
-def _first_below(steps, curve, level) -> int | None:
-    hits = np.flatnonzero(np.asarray(curve) <= level)
-    return int(steps[hits[0]]) if len(hits) else None
 
 
 def drmmd_three_rings_settings(scale: str) -> dict:
@@ -149,8 +120,8 @@ def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
         "seconds": seconds,
         "seconds_per_step": seconds / s["n_steps"],
         "mmd2_start": float(curve[0]),
-        "steps_to_10pc": _first_below(res.steps, curve, 0.1 * curve[0]),
-        "steps_to_1pc": _first_below(res.steps, curve, 0.01 * curve[0]),
+        "steps_to_10pc": first_below(res.steps, curve, 0.1 * curve[0]),
+        "steps_to_1pc": first_below(res.steps, curve, 0.01 * curve[0]),
         # a stable step is a descent: MMD^2 never rises between snapshots (beyond rounding)
         "descent": bool(np.all(np.diff(curve) <= 1e-9 * curve[:-1])),
         "mmd2_curve": curve.tolist(),
@@ -173,28 +144,16 @@ def three_rings_pieces(s: dict) -> list[str]:
 def three_rings_piece(s: dict, piece: str) -> dict:
     """One run of the three-rings comparison (:func:`three_rings_pieces`): its metrics."""
     X0, Y = drmmd_rings_setup(s["seed"])
-    kernel = GaussianKernel(s["bandwidth"])
-    if piece == "drmmd":
-        return _run(piece, drmmd_flow, X0, Y, kernel, s, lam=s["lam"], step=s["drmmd_step"])[0]
-    if piece == "drmmd adaptive":
-        return _run(
-            piece,
-            drmmd_flow,
-            X0,
-            Y,
-            kernel,
-            s,
-            lam=s["lam"],
-            step=s["drmmd_step"],
-            adaptive=True,
-            min_step=s["adaptive_min_step"],
-        )[0]
-    if piece == "mmd, authors' step":
-        return _run("mmd", mmd_flow, X0, Y, kernel, s, step=s["mmd_authors_step"])[0]
-    steps = {f"mmd, step {step:g}": step for step in s["mmd_step_grid"]}
-    if piece not in steps:
+    dr = {"lam": s["lam"], "step": s["drmmd_step"]}
+    runs = {
+        "drmmd": (drmmd_flow, dr),
+        "drmmd adaptive": (drmmd_flow, dr | {"adaptive": True, "min_step": s["adaptive_min_step"]}),
+        "mmd, authors' step": (mmd_flow, {"step": s["mmd_authors_step"]}),
+    } | {f"mmd, step {step:g}": (mmd_flow, {"step": step}) for step in s["mmd_step_grid"]}
+    if piece not in runs:
         raise ValueError(f"no run {piece!r} in the three-rings comparison")
-    return _run("mmd", mmd_flow, X0, Y, kernel, s, step=steps[piece])[0]
+    flow, kw = runs[piece]
+    return _run(piece, flow, X0, Y, GaussianKernel(s["bandwidth"]), s, **kw)[0]
 
 
 def three_rings_combine(s: dict, done: list) -> dict:
@@ -202,21 +161,13 @@ def three_rings_combine(s: dict, done: list) -> dict:
     name (with ``mmd, best stable step``, the grid's best stable run, once a grid run is done),
     ``mmd_step_grid`` (each grid step's final MMD^2, stragglers, lost, descent, divergence),
     ``best_mmd_step``, and ``grid_runs``, every grid run's metrics (what a resumed run keeps)."""
-    by_piece = dict((piece, r) for piece, r in done)
+    by_piece = dict(done)
     runs = {name: by_piece[name] for name in three_rings_pieces(s)[:3] if name in by_piece}
-    grid = {
-        f"{step:g}": by_piece[f"mmd, step {step:g}"]
-        for step in s["mmd_step_grid"]
-        if f"mmd, step {step:g}" in by_piece
-    }
-    out = {
-        "runs": runs,
-        "mmd_step_grid": {
-            k: {key: r.get(key) for key in ("mmd2", "stragglers", "lost", "descent", "diverged")}
-            for k, r in grid.items()
-        },
-        "grid_runs": grid,
-    }
+    grid = {p.removeprefix("mmd, step "): r for p, r in done if p.startswith("mmd, step ")}
+    grid = {f"{st:g}": grid[f"{st:g}"] for st in s["mmd_step_grid"] if f"{st:g}" in grid}
+    keys = ("mmd2", "stragglers", "lost", "descent", "diverged")
+    out = {"runs": runs, "grid_runs": grid}
+    out["mmd_step_grid"] = {k: {key: r.get(key) for key in keys} for k, r in grid.items()}
     stable = {k: r for k, r in grid.items() if r.get("descent") and r["lost"] == 0}
     if stable:
         best = min(stable, key=lambda k: stable[k]["mmd2"])
@@ -233,9 +184,8 @@ def three_rings_run_of(s: dict, metrics: dict, piece: str) -> dict:
 
 
 def drmmd_three_rings(settings="paper", /, **changes) -> dict:
-    """The fair comparison on the three rings (module docstring): metrics by run name.
-    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
-    settings (``n_steps=20``). Every run in turn (the results file runs them as pieces)."""
+    """The fair comparison on the three rings (module docstring), every run in turn: metrics.
+    ``settings``: a scale or settings dict of :data:`THREE_RINGS`, ``changes`` (``n_steps=20``)."""
     s = THREE_RINGS.resolve(settings, **changes)
     done = [(piece, three_rings_piece(s, piece)) for piece in three_rings_pieces(s)]
     return three_rings_combine(s, done)

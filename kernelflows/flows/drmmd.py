@@ -178,7 +178,7 @@ def drmmd_flow(
     The authors' ``--lmbda lam --step_size s`` is ``lam=lam, step=2 * lam * s`` here (their h is
     the first variation of DrMMD, twice ours). Every solve is certified to a relative residual
     ``tol`` or the flow raises :class:`~kernelflows.divergences.drmmd.DrMMDSolveError` at that
-    step. Returns a :class:`~.engine.FlowResult` with ``loss`` = DrMMD_{lam_k} / 2 at the
+    step. Returns a :class:`~.record.FlowResult` with ``loss`` = DrMMD_{lam_k} / 2 at the
     snapshots, the residual of every step in ``step_info["residual"]`` and, when adaptive, lam_k
     and step_k / step in ``step_info["lam"]`` and ``step_info["step_factor"]`` (``result.step``
     is the nominal ``step``; the velocities recorded are the steps taken divided by it).

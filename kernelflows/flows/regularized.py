@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_samples, same_dimension
 from ..divergences.entropies import Separable
 from ..divergences.kale_newton import FLOW_TOL, KaleNewton
 from ..divergences.regularized import MAX_ITER, SingularPart, entropy_of
@@ -99,14 +98,6 @@ class RegularizedVelocity(KaleVelocity):
                 max_iter=max_iter,
             )
 
-    def init(self, particles):
-        if not self.finite:
-            return super().init(particles)
-        X = as_samples(particles, "X0")
-        same_dimension(X, self.target, "X0", "Y")
-        kbar = self.kernel.weighted_sum(self.target, X) / len(X)
-        return self._solve(X, None, kbar, None, None)[0]
-
     def _solve(self, X, K, kbar, c, state):
         if not self.finite:
             state, _, w, _, solver = super()._solve(X, K, kbar, c, state)
@@ -145,7 +136,7 @@ def regularized_flow(
     :class:`~kernelflows.divergences.KaleConvergenceError` naming the step. The default suits a
     flow; matching another code's trajectory to 1e-6 needs ``tol=1e-14`` (module docstring:
     the witness's error is the square root of the gap's). The KL case is
-    ``kale_flow`` with ``step / (1 + lam)``. Returns a :class:`~.engine.FlowResult` with ``loss``
+    ``kale_flow`` with ``step / (1 + lam)``. Returns a :class:`~.record.FlowResult` with ``loss``
     = D_{f,lam} at the snapshots and the gap of every step in ``step_info["duality_gap"]``.
     """
     return RegularizedVelocity(Y, kernel, divergence, lam=lam, tol=tol, max_iter=max_iter)
