@@ -44,7 +44,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from .._validation import as_samples, positive, same_dimension
-from ..kernels import Kernel, check_kernel
+from ..kernels import Kernel, blas_one_thread, check_kernel
 from ..measures import RKHSFunction
 from .velocity import FieldStep, checked_points
 
@@ -310,6 +310,7 @@ class DrMMDResult:
     lam: float
 
 
+@blas_one_thread()
 def drmmd(P, Q, kernel: Kernel, *, lam: float, tol: float = RESIDUAL_TOL) -> DrMMDResult:
     """DrMMD_lam(P || Q) of particles P (n, d) to a target Q (m, d), with its witness.
 

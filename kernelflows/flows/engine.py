@@ -311,7 +311,8 @@ def flow_entry_point(desc, *, noise=None):
             for k in ("step", "rng"):
                 if k in own:
                     given[k] = run[k]
-            field_ = build(**given)
+            with blas_one_thread():  # a field's set-up (a target's factorisation) as its steps
+                field_ = build(**given)
             label = desc(field_) if callable(desc) else desc
             return run_flow(field_, X0, desc=label, **run)
 
