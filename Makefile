@@ -54,8 +54,8 @@ figures: $(STAMP)
 # the rest (`python -m kernelflows.experiments run ID --fresh` starts one over).
 # `python -m kernelflows.experiments list` estimates each one's time from its file. The dense
 # student at N = 1000 runs its first 200 epochs only (about 2 GFlop per minibatch step, 1e5
-# steps for the published 1e4 epochs: a GPU's job). drmmd-student-teacher (reduced) reads the
-# MMD flow's runs from the sweep's file: it runs after it. At the paper scale it reads the
+# steps for the published 1e4 epochs: a GPU's job). drmmd-student-teacher (reduced) runs both
+# flows over its grid of learning rates; at the paper scale it reads the MMD flow's runs from the
 # reduced student-teacher files as they stand when it runs.
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results --jobs $(JOBS)

@@ -21,21 +21,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import time
-import types
-from pathlib import Path
 
 import numpy as np
 from _blas import environment_line
+from _legacy import kernels_module
 from threadpoolctl import threadpool_limits
 
 from kernelflows import GaussianKernel, mmd2
 from kernelflows.experiments import three_rings_target
 from kernelflows.kernels import kernel_threads
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Spreads in bandwidths; "rings": the three rings (radius 0.3, centres 0.75 apart) at the
 #: DrMMD runs' bandwidth 0.15, about 14 x 4 bandwidths (points on the rings plus N(0, 0.05^2)).
 SPREADS = [1.0, 5.0, 10.0, 20.0, 30.0, 1e3, 1e6, "rings"]
@@ -45,26 +41,11 @@ RINGS_BANDWIDTH = 0.15
 def old_kernel_class(rev: str):
     """GaussianKernel as it was at ``rev`` (its module and the geometry it imported), built on
     today's RadialKernel so that the package's functions accept it."""
-
-    def load(name):
-        source = subprocess.run(
-            ["git", "show", f"{rev}:kernelflows/kernels/{name}.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        source = source.replace("from ..", "from kernelflows.").replace(
-            "from .geometry", f"from legacy_geometry_{rev}"
-        )
-        source = source.replace("from .", "from kernelflows.kernels.")
-        module = types.ModuleType(f"legacy_{name}_{rev}")
-        sys.modules[module.__name__] = module
-        exec(compile(source, f"{rev}:kernelflows/kernels/{name}.py", "exec"), module.__dict__)
-        return module
-
-    load("geometry")
-    return load("gaussian").GaussianKernel
+    geometry = kernels_module(rev, "geometry")  # first: the gaussian module imports it
+    gaussian = kernels_module(rev, "gaussian", local=("geometry",))
+    if geometry is None or gaussian is None:
+        raise SystemExit(f"--before {rev}: no kernels/geometry.py and kernels/gaussian.py there")
+    return gaussian.GaussianKernel
 
 
 def cloud(spread, n: int, seed: int) -> np.ndarray:

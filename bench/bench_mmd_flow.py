@@ -35,6 +35,7 @@ import tracemalloc
 
 import numpy as np
 from _blas import environment_line
+from _legacy import kernels_module
 from threadpoolctl import threadpool_limits
 
 from kernelflows.divergences import mmd_velocity
@@ -103,31 +104,8 @@ def legacy_gaussian(rev: str):
     GaussianKernel so that the flows accept it. For timing "before" in the same run. Before the
     kernels were split into modules, both lived in ``kernels/base.py``; since, the Gaussian
     kernel is in ``kernels/gaussian.py``."""
-    import subprocess
-    import sys
-    import types
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-
-    def load(name):
-        shown = subprocess.run(
-            ["git", "show", f"{rev}:kernelflows/kernels/{name}.py"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        )
-        if shown.returncode != 0:
-            return None
-        source = shown.stdout.replace("from ..", "from kernelflows.")
-        source = source.replace("from .", "from kernelflows.kernels.")
-        module = types.ModuleType(f"legacy_{name}_{rev}")
-        sys.modules[module.__name__] = module
-        exec(compile(source, f"{rev}:kernelflows/kernels/{name}.py", "exec"), module.__dict__)
-        return module
-
-    base = load("base")
-    gaussian = load("gaussian") or base
+    base = kernels_module(rev, "base")
+    gaussian = kernels_module(rev, "gaussian") or base
     old = gaussian.GaussianKernel
     return type(
         f"GaussianKernel@{rev}",

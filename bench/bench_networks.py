@@ -12,11 +12,10 @@ import time
 from dataclasses import replace
 
 from _blas import environment_line
+from _training import train_epochs
 from threadpoolctl import threadpool_limits
 
 from kernelflows.experiments import NOISE_MODES, PAPER_SETTINGS, student_teacher_problem
-from kernelflows.experiments.student_teacher import perturbation
-from kernelflows.networks import train_student_teacher
 
 EPOCHS = 5
 REPEATS = 3
@@ -26,19 +25,7 @@ def seconds_per_epoch(settings, problem, noise) -> float:
     times = []
     for _ in range(REPEATS):
         start = time.perf_counter()
-        train_student_teacher(
-            problem.network,
-            problem.student,
-            problem.teacher,
-            problem.X_train,
-            None,
-            step=settings.step(noise),
-            epochs=EPOCHS,
-            noise=perturbation(noise, settings),
-            dtype=settings.dtype,
-            record_every=EPOCHS,
-            progress=False,
-        )
+        train_epochs(settings, problem, noise, EPOCHS, progress=False)
         times.append((time.perf_counter() - start) / EPOCHS)
     return statistics.median(times)
 

@@ -28,11 +28,10 @@ from dataclasses import replace
 
 import numpy as np
 from _blas import environment_line
+from _training import train_epochs
 from threadpoolctl import threadpool_limits
 
 from kernelflows.experiments import PAPER_SETTINGS, student_teacher_problem
-from kernelflows.experiments.student_teacher import perturbation
-from kernelflows.networks import train_student_teacher
 
 try:
     from kernelflows.flows.perturbations import standard_normal
@@ -108,19 +107,7 @@ def noise_seconds(N: int, p: int, mode: str) -> float:
 
 def epoch_seconds(settings, problem, mode, epochs) -> float:
     def run():
-        train_student_teacher(
-            problem.network,
-            problem.student,
-            problem.teacher,
-            problem.X_train,
-            None,
-            step=settings.step(mode),
-            epochs=epochs,
-            noise=perturbation(mode, settings),
-            dtype=settings.dtype,
-            record_every=epochs,
-            rng=0,
-        )
+        train_epochs(settings, problem, mode, epochs, rng=0)
 
     run()
     return cpu(run) / epochs

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["project_urls", "repository_url", "book_url"]
+__all__ = ["book_url", "checkout_urls", "project_urls", "repository_url"]
 
 _PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
-def _from_pyproject(path: Path | None = None) -> dict[str, str]:
+def checkout_urls(path: Path | None = None) -> dict[str, str]:
     """``[project.urls]`` of the checkout's pyproject.toml ({} outside a kernelflows checkout)."""
     path = _PYPROJECT if path is None else path
     if not path.is_file() or not re.search(r'^name = "kernelflows"$', path.read_text(), re.M):
@@ -35,7 +35,7 @@ def project_urls() -> dict[str, str]:
     """``{label: url}`` of the project (``Repository``, ``Documentation``)."""
     from importlib.metadata import PackageNotFoundError, metadata
 
-    checkout = _from_pyproject()
+    checkout = checkout_urls()
     if checkout:
         return checkout
     try:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from kernelflows import GaussianKernel, IMQKernel, LaplaceKernel, kale, mmd2
 from kernelflows.divergences import mmd_velocity
 from kernelflows.kernels import sq_distances
-from kernelflows.kernels.gaussian import VALUE_RTOL
+from kernelflows.kernels.exponents import VALUE_RTOL
 from kernelflows.kernels.geometry import DISTANCE_RTOL
 
 EPS = np.finfo(float).eps

@@ -39,7 +39,7 @@ def test_the_project_urls_are_the_pyproject_ones():
 
 def test_the_python_310_reading_of_the_urls_agrees_with_tomllib(monkeypatch):
     monkeypatch.setitem(sys.modules, "tomllib", None)  # import tomllib now fails, as on 3.10
-    assert _project._from_pyproject() == _pyproject()["project"]["urls"]
+    assert _project.checkout_urls() == _pyproject()["project"]["urls"]
 
 
 def test_the_installed_metadata_is_not_stale():

@@ -129,6 +129,33 @@ def test_factorisation_residual_is_certified_and_refused():
         GramFactorisation(gauss(Y, Y, S), tol=1e-30).solve(v, 0.01)
 
 
+def test_a_reused_inverse_solves_the_same_system_and_is_certified_alike():
+    # at a fixed lam a flow forms (K + m lam I)^-1 once: each solve is then one product with it,
+    # certified by the same measured residual; a new lam forms a new inverse
+    rng = np.random.default_rng(1)
+    Y = rng.normal(size=(40, 2))
+    fact = TargetFactorisation(Y, GaussianKernel(S))
+    for lam in (0.01, 0.01, 1.0, 0.01):
+        v = rng.normal(size=40)
+        a, _ = fact.solve(v, lam)
+        b, residual = fact.solve(v, lam, reuse=True)
+        K = gauss(Y, Y, S) + 40 * lam * np.eye(40)
+        # both solve the same system: their difference is the rounding of a condition number
+        # cond(K + m lam I) <= (||K|| + m lam) / (m lam) times eps, relative
+        cond = (np.linalg.norm(K, 2)) / (40 * lam)
+        assert np.abs(a - b).max() <= 100 * cond * 2.2e-16 * np.abs(a).max()
+        recomputed = np.abs(K @ b - v).max() / (
+            np.abs(K).sum(axis=1).max() * np.abs(b).max() + np.abs(v).max()
+        )
+        # (at the eps level the two computations of the residual, each from its own rounded
+        # Gram matrix, differ by a fraction of eps)
+        assert residual == pytest.approx(recomputed, rel=1e-3, abs=2.2e-16)
+        assert residual < 1e-13
+        assert fact._inverse[0] == lam
+    with pytest.raises(DrMMDSolveError, match="residual"):
+        GramFactorisation(gauss(Y, Y, S), tol=1e-30).solve(v, 0.01, reuse=True)
+
+
 def test_bad_input_is_refused_before_any_work(clouds):
     X, Y = clouds
     k = GaussianKernel(S)
@@ -304,6 +331,7 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
 
     from kernelflows.experiments import REDUCED_SETTINGS, run_student_teacher
     from kernelflows.experiments.drmmd import (
+        MMD_BASELINES,
         STUDENT_TEACHER,
         drmmd_student_teacher_settings,
         drmmd_student_teacher_table,
@@ -329,6 +357,7 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
         "mmd, lr 0.1": {"lam": None, "lr": 0.1},
         "mmd, lr 1e+30": {"lam": None, "lr": 1e30},  # the weights overflow at once
     }
+    s["mmd_baseline"] = MMD_BASELINES["paper"]  # the paper scale reads the MMD flow's files
     pieces = list(STUDENT_TEACHER.iter_metrics(s))
     assert len(pieces) == 2 and len(pieces[0]["missing"]) == 1
     last = pieces[-1]
@@ -345,19 +374,34 @@ def test_student_teacher_pieces_run_every_flow_and_say_what_is_missing():
     assert mean["train_mse"] == pytest.approx(
         np.mean([dr["injection"][k]["train_mse"] for k in ("0", "1")])
     )
-    # a diverged run is recorded as such
+    # a diverged run is recorded as such, and never chosen as a flow's best lr
     assert "diverged" in runs["mmd, lr 1e+30"]["per-particle"]["none"]["0"]
+    for mode in ("injection", "none"):
+        best = last["best"]["mmd"]["per-particle"][mode]
+        assert best["flow"] == "mmd, lr 0.1" and best["lr"] == 0.1
+        assert best["train_mse"] == last["mean"]["mmd, lr 0.1"]["per-particle"][mode]["train_mse"]
+        assert last["best"]["drmmd"]["per-particle"][mode]["flow"] == "drmmd, lr 0.1"
+    # while a seed is missing, no best is claimed
+    assert pieces[0]["best"] == {}
     # the committed sweep ran other settings: its MMD runs are not taken as the baseline
     baseline = last["mmd_baseline"]["mmd, lr 0.1"]["per-particle"]
     assert "settings differ" in baseline["unavailable"]
+    # the reduced scale pairs each DrMMD lr with the MMD flow's at 2 (1 + lam) / lam times it
+    reduced = drmmd_student_teacher_settings("reduced")
+    assert reduced["mmd_baseline"] == {}
+    for d, m in reduced["lr_pairs"]:
+        assert m == pytest.approx(22 * d)
+        assert reduced["flows"][f"drmmd, lr {d:g}"] == {"lam": 0.1, "lr": d}
+        assert reduced["flows"][f"mmd, lr {m:g}"] == {"lam": None, "lr": m}
     table = drmmd_student_teacher_table(last)
     assert table.count("per-particle") == 6 and table.count("diverged") == 4
 
 
 @pytest.mark.parametrize("adaptive", [False, True])
 def test_one_matrix_and_two_passes_give_the_same_field(clouds, adaptive):
-    # two ways to the same sums (one matrix k(X, [X; Y]), or the kernel's tiled sums_and_grad
-    # twice): equal to rounding, velocity, loss and state, with and without an evaluation point
+    # two ways to the same sums (k(X, Y) held as one matrix, or the kernel's tiled
+    # sums_and_grad for v and again for the target's part of the velocity): equal to rounding,
+    # velocity, loss and state, with and without an evaluation point
     X, Y = clouds
     one = DrMMDVelocity(Y, GaussianKernel(S), 0.1, adaptive=adaptive)
     two = DrMMDVelocity(Y, GaussianKernel(S), 0.1, adaptive=adaptive, max_elements=0)

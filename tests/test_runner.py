@@ -17,7 +17,8 @@ import pytest
 from kernelflows.experiments import EXPERIMENTS, PAPER_SETTINGS, experiment
 from kernelflows.experiments import runner as runner_module
 from kernelflows.experiments.cli import main
-from kernelflows.experiments.runner import RunInterrupted, estimated_seconds, run_experiments
+from kernelflows.experiments.estimates import estimated_seconds
+from kernelflows.experiments.runner import RunInterrupted, run_experiments
 from kernelflows.experiments.student_teacher import plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,19 +145,34 @@ def _group_ends(pgid: int, seconds: float) -> bool:
     return False
 
 
+def _started_with_ctrl_c(cmd):
+    """``cmd`` started as a terminal's foreground job: in its own process group, Ctrl-C at its
+    default. A process inherits an ignored Ctrl-C, and pytest started in the background by a
+    shell without job control (``make unit &`` in a script) ignores it: its child would never
+    stop."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        return subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_ctrl_c_and_sigterm_stop_the_workers_with_one_line_saying_what_was_kept(tmp_path, how):
     s = tiny_plan(epochs=60, n_student=30)  # pieces of about a second: the stop lands mid-run
     (tmp_path / "s.json").write_text(json.dumps(s))
     path = tmp_path / "student-teacher.json"
-    proc = subprocess.Popen(
-        _cli(tmp_path, "--jobs", "2"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-        cwd=ROOT,
-    )
+    proc = _started_with_ctrl_c(_cli(tmp_path, "--jobs", "2"))
     deadline = time.monotonic() + 300
     while not (path.exists() and read(path)["metrics"]["done"]) and time.monotonic() < deadline:
         time.sleep(0.05)

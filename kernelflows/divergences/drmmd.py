@@ -44,7 +44,7 @@ import numpy as np
 from scipy.linalg import eigh
 
 from .._validation import as_samples, positive, same_dimension
-from ..kernels import Kernel, check_kernel
+from ..kernels import Kernel, blas_one_thread, check_kernel
 from ..measures import RKHSFunction
 from .velocity import FieldStep, checked_points
 
@@ -68,11 +68,11 @@ RESIDUAL_TOL = 1e-10
 
 #: The particles' kernel values against the target, k(X, Y), are held as one matrix (one
 #: exponential per pair gives v and, after the solve, the target's part of the velocity) up to this
-#: many entries; above it the kernel's tiled, threaded ``sums_and_grad`` gives v and then the
-#: target's part of the velocity in two passes (a held matrix of millions of entries no longer
-#: stays in cache, and the passes over it cost more than the second pass's exponentials).
-#: Measured in bench/bench_drmmd.py (CPU time per field call, same run as the MMD flow's step).
-FUSED_MAX_ELEMENTS = 2**18
+#: many entries (16 MB); above it the kernel's tiled, threaded ``sums_and_grad`` gives v and then
+#: the target's part of the velocity in two passes (twice the exponentials, no matrix held).
+#: Measured on the three rings (CPU per step of a flow, ratio to the MMD flow's step in the same
+#: run): at n = m = 1000 held 2.00x, two passes 2.45x; at n = m = 300 held 2.0x, two passes 2.4x.
+FUSED_MAX_ELEMENTS = 2**21
 
 
 class DrMMDSolveError(RuntimeError):
@@ -182,17 +182,17 @@ class TargetFactorisation(GramFactorisation):
         ``velocity`` (the velocity at X will be needed) or ``value`` (MMD^2), the particles' own
         pairs by the kernel's symmetric fast path."""
         n, Y, kernel = len(X), self.target, self.kernel
+        S = grad_xx = mmd2 = None
+        if velocity or value:  # first: its work arrays are freed before k(X, Y) is held
+            S, grad_xx = kernel.sums_and_grad(X, X, np.full((n, 1), 1.0 / n), z_is_head=True)
         if self._fused and n * len(Y) <= self.max_elements:
             K = kernel.flow_gram(X, Y)
             col = K.sum(axis=0)  # k symmetric: sum over x of k(x, y_i)
         else:  # the kernel's tiled, threaded sums of the rows Y against X
             K = None
             col = kernel.sums_and_grad(Y, X, np.ones((n, 1)))[0][:, 0]
-        grad_xx = mmd2 = None
-        if velocity or value:
-            S, grad_xx = kernel.sums_and_grad(X, X, np.full((n, 1), 1.0 / n), z_is_head=True)
-            if value:
-                mmd2 = self.mmd2(float(S.sum()) * n, float(col.sum()), n)
+        if value:
+            mmd2 = self.mmd2(float(S.sum()) * n, float(col.sum()), n)
         return ParticleSums(K, col / n - self.target_mean, mmd2, grad_xx)
 
     def field_step(
@@ -310,6 +310,7 @@ class DrMMDResult:
     lam: float
 
 
+@blas_one_thread()
 def drmmd(P, Q, kernel: Kernel, *, lam: float, tol: float = RESIDUAL_TOL) -> DrMMDResult:
     """DrMMD_lam(P || Q) of particles P (n, d) to a target Q (m, d), with its witness.
 

@@ -56,7 +56,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from .._validation import as_samples, positive, real_number, same_dimension
-from ..kernels import Kernel, check_kernel
+from ..kernels import Kernel, blas_one_thread, check_kernel
 from ..kernels.radial import RadialKernel
 from ..measures import RKHSFunction
 from .drmmd import RESIDUAL_TOL
@@ -313,6 +313,7 @@ def _witness(X, Y, solved: _Solved, kernel, lam) -> SobolevWitness:
     return SobolevWitness(np.concatenate([X, Y]), w, X, solved.V, kernel, 1.0 / lam)
 
 
+@blas_one_thread()
 def srmmd(
     P, Q, kernel: Kernel, *, lam: float, alpha: float = 1.0, tol: float = RESIDUAL_TOL
 ) -> SrMMDResult:

@@ -35,7 +35,6 @@ from .beyond import (
     KSDOneSided,
     SVGDVariance,
     beyond_experiment,
-    energy_distance,
     ksd_one_sided,
     svgd_variance_by_dimension,
 )
@@ -56,7 +55,7 @@ from .datasets import (
 )
 from .drmmd import drmmd_student_teacher_table, drmmd_three_rings
 from .files import Results, load_results, results_path, run_experiment
-from .metrics import max_distance_to_target, mmd_to_target, mode_fractions
+from .metrics import energy_distance, max_distance_to_target, mmd_to_target, mode_fractions
 from .mixture import MIXTURE_BANDWIDTH, MixtureRuns, mixture_experiment
 from .registry import EXPERIMENTS, SCALES, Experiment, compute, compute_runs, experiment
 from .rings import (

@@ -21,7 +21,7 @@ particles' empirical measure to the target (:func:`distance_to_target`: the ring
 target itself; the mixture is known through ``n_heldout`` held-out samples), the modes
 covered (a ring or a Gaussian counts as covered when at least :data:`COVERAGE_THRESHOLD` of the
 particles are nearer to its centre than to any other), stragglers on the rings (particles farther
-than :data:`~.drmmd.STRAGGLER_DISTANCE` from every ring point), the first recorded step at which
+than :data:`~.metrics.STRAGGLER_DISTANCE` from every ring point), the first recorded step at which
 MMD^2 is below 10% and 1% of its start, the wall time per step and its ratio to the MMD flow's in
 the same run, and each flow's certificates (the largest duality gap of the regularized solves,
 the largest residual of the DrMMD solves).
@@ -48,7 +48,7 @@ from .datasets import (
     mixture_of_gaussians,
     three_rings,
 )
-from .drmmd import STRAGGLER_DISTANCE
+from .metrics import STRAGGLER_DISTANCE, first_below
 from .mixture import MIXTURE_BANDWIDTH
 from .registry import Experiment, register
 from .rings import THREE_RINGS_BANDWIDTH
@@ -296,11 +296,6 @@ def after_the_talk_run(s: dict) -> AfterTheTalkRuns:
     )
 
 
-def _first_below(steps, curve, level) -> int | None:
-    hits = np.flatnonzero(np.asarray(curve) <= level)
-    return int(steps[hits[0]]) if len(hits) else None
-
-
 def _certificate(run: FlowResult) -> dict:
     info = run.step_info
     out = {}
@@ -337,8 +332,8 @@ def after_the_talk_summary(out: AfterTheTalkRuns, s: dict | None = None) -> dict
                 "energy": dist(run.particles, EnergyKernel()),
                 "mode_fractions": fractions.tolist(),
                 "modes_covered": int(np.sum(fractions >= threshold)),
-                "steps_to_10pc": _first_below(run.steps, curve, 0.1 * start_mmd2),
-                "steps_to_1pc": _first_below(run.steps, curve, 0.01 * start_mmd2),
+                "steps_to_10pc": first_below(run.steps, curve, 0.1 * start_mmd2),
+                "steps_to_1pc": first_below(run.steps, curve, 0.01 * start_mmd2),
                 "seconds_per_step": p.seconds_per_step[name],
                 "time_ratio_to_mmd": (
                     p.seconds_per_step[name] / base if base is not None else None

@@ -20,11 +20,11 @@ import numpy as np
 
 from .._validation import as_rng, positive_int
 from ..densities import GaussianMixture
-from ..divergences import ksd2, mmd2
+from ..divergences import ksd2
 from ..flows import FlowResult, kale_flow, kl_flow, ksd_descent, mmd_flow, sliced_mmd_flow, svgd
-from ..kernels import EnergyKernel, GaussianKernel, median_heuristic
+from ..kernels import GaussianKernel, median_heuristic
 from .datasets import MIXTURE_MEANS, MIXTURE_STD, mixture_of_gaussians
-from .metrics import mode_fractions
+from .metrics import energy_distance, mode_fractions
 from .registry import Experiment, register
 
 __all__ = [
@@ -66,11 +66,6 @@ BEYOND_STEPS = {
 
 #: A mode counts as covered when at least this fraction of the particles is nearest to it.
 COVERAGE_THRESHOLD = 0.05
-
-
-def energy_distance(X, Y) -> float:
-    """The energy distance of X and Y: the unbiased MMD^2 of the energy kernel."""
-    return mmd2(X, Y, EnergyKernel(), estimator="unbiased")
 
 
 @dataclass(frozen=True)

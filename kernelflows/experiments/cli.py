@@ -19,21 +19,16 @@ import threading
 from pathlib import Path
 
 from .._io import output_folder_problem
+from .estimates import estimated_seconds, piece_estimates, schedule_seconds
 from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
-from .runner import (
-    RunInterrupted,
-    estimated_seconds,
-    piece_estimates,
-    run_experiments,
-    schedule_seconds,
-)
+from .runner import RunInterrupted, run_experiments
 
 __all__ = ["MAKE_RESULTS", "main"]
 
 #: What ``make results`` runs: every experiment at the paper scale, then the student-teacher
-#: runs at N = 100 that lecture 06 also loads, then the DrMMD student-teacher runs at N = 100,
-#: which read the sweep's MMD runs (three commands, each on its own workers).
+#: runs at N = 100 that lecture 06 also loads, then the DrMMD student-teacher runs at N = 100
+#: (both flows over a grid of learning rates; three commands, each on its own workers).
 MAKE_RESULTS = (
     (tuple(EXPERIMENTS), "paper"),
     (("student-teacher", "student-teacher-dense", "student-teacher-sweep"), "reduced"),

@@ -15,12 +15,18 @@
   which MMD^2 falls below 10% and 1% of its start, and its wall time.
 * **Student-teacher** (:func:`drmmd_student_teacher_piece`): the authors' claim that DrMMD beats
   the MMD flow with and without noise injection, at N = 100 with both students, three seeds
-  (the reduced results file at the sweep's schedule, 1000 epochs): DrMMD (lam = 0.1 and lr 0.1,
-  the authors' command line), with noise injection and without, against the MMD flow's runs on
-  the same problems in the sweep's results file (at the same lr, and for the per-particle student
-  at lr 0.5 and 0.02: DrMMD's first variation carries a factor (1 + lam) / lam; both from
-  :func:`~kernelflows.experiments.run_student_teacher`); :func:`drmmd_student_teacher_table`
-  prints it.
+  (the reduced results file at the sweep's schedule, 1000 epochs), each flow over a grid of
+  learning rates run on the same problems (teacher, student, inputs, batches). The two flows'
+  steps differ in kind: DrMMD's first variation carries (1 + lam) / lam = 11 (lam = 0.1, the
+  authors') and its step is ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes
+  (``loss_scale``), so DrMMD at ``lr`` moves 2 (1 + lam) / lam = 22 times faster than the MMD flow
+  at ``lr`` along what it does not de-regularize. The grid pairs them at matched steps: DrMMD at
+  :data:`STUDENT_TEACHER_LRS` (0.1 the authors' command line) and the MMD flow at 22 times each.
+  The metrics say what each flow reaches at each lr, and at its best stable lr (lowest mean
+  training MSE over the seeds, among the lrs at which no seed diverged; validation MSE reported
+  beside it). The paper scale (10^4 epochs) runs DrMMD at the authors' lr only, against the MMD
+  flow's runs in the reduced student-teacher files (:data:`MMD_BASELINES`);
+  :func:`drmmd_student_teacher_table` prints either.
 
 Both are registered with the results files (:data:`THREE_RINGS`, :data:`STUDENT_TEACHER`:
 ``python -m kernelflows.experiments run drmmd-three-rings``, ``drmmd-student-teacher``).
@@ -32,13 +38,12 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..divergences.mmd import mmd_energy
 from ..flows import FlowDivergedError, drmmd_flow, mmd_flow
 from ..kernels import GaussianKernel
-from .beyond import energy_distance
-from .datasets import THREE_RINGS_CENTRES, three_rings_target
+from .datasets import three_rings_target
+from .metrics import STRAGGLER_DISTANCE, first_below, ring_fit
 from .registry import Experiment, jsonable, register
 from .student_teacher import (
     REDUCED_SETTINGS,
@@ -52,7 +57,7 @@ __all__ = [
     "DRMMD_RINGS_BANDWIDTH",
     "STUDENT_TEACHER",
     "THREE_RINGS",
-    "STRAGGLER_DISTANCE",
+    "STUDENT_TEACHER_LRS",
     "drmmd_rings_setup",
     "drmmd_student_teacher_combine",
     "drmmd_student_teacher_piece",
@@ -61,14 +66,15 @@ __all__ = [
     "drmmd_student_teacher_table",
     "drmmd_three_rings",
     "drmmd_three_rings_settings",
-    "ring_fit",
+    "matched_factor",
+    "three_rings_combine",
+    "three_rings_piece",
+    "three_rings_pieces",
+    "three_rings_run_of",
 ]
 
 #: The authors' three-rings kernel: exp(-||x - y||^2 / (2 sigma^2)), sigma = 0.15.
 DRMMD_RINGS_BANDWIDTH = 0.15
-#: A particle farther than this from every target point is a straggler: about five times the
-#: spacing of a ring's points (2 pi 0.3 / 100 = 0.019), a tenth of the gap between rings.
-STRAGGLER_DISTANCE = 0.1
 
 
 def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300):
@@ -80,29 +86,6 @@ def drmmd_rings_setup(seed: int = 0, n_per_ring: int = 100, n_source: int = 300)
     Y = three_rings_target(n_per_ring)
     X0 = np.array([0.0, -0.3]) + 0.01 * np.random.default_rng(seed).standard_normal((n_source, 2))
     return X0, Y
-
-
-def ring_fit(X, Y, kernel, mmd2_start: float | None = None) -> dict:
-    """Final MMD^2 (plug-in), energy distance, stragglers, particles per ring of particles X
-    against the ring target Y, and ``lost``: particles farther from every target point than the
-    target's diameter (out of reach of a kernel of the rings' scale)."""
-    dist, _ = cKDTree(Y).query(X)
-    diameter = float(np.max(np.linalg.norm(Y - Y.mean(axis=0), axis=1))) * 2.0
-    centres = np.asarray(THREE_RINGS_CENTRES)
-    ring = np.argmin(((X[:, None] - centres[None]) ** 2).sum(-1), axis=1)
-    return {
-        "mmd2": 2.0 * mmd_energy(X, Y, kernel),
-        "energy_distance": float(energy_distance(X, Y)),
-        "stragglers": int(np.sum(dist > STRAGGLER_DISTANCE)),
-        "max_distance": float(dist.max()),
-        "lost": int(np.sum(dist > diameter)),
-        "per_ring": np.bincount(ring, minlength=len(centres)).tolist(),
-    }
-
-
-def _first_below(steps, curve, level) -> int | None:
-    hits = np.flatnonzero(np.asarray(curve) <= level)
-    return int(steps[hits[0]]) if len(hits) else None
 
 
 def drmmd_three_rings_settings(scale: str) -> dict:
@@ -137,8 +120,8 @@ def _run(name, flow, X0, Y, kernel, s, **kw) -> tuple[dict, object]:
         "seconds": seconds,
         "seconds_per_step": seconds / s["n_steps"],
         "mmd2_start": float(curve[0]),
-        "steps_to_10pc": _first_below(res.steps, curve, 0.1 * curve[0]),
-        "steps_to_1pc": _first_below(res.steps, curve, 0.01 * curve[0]),
+        "steps_to_10pc": first_below(res.steps, curve, 0.1 * curve[0]),
+        "steps_to_1pc": first_below(res.steps, curve, 0.01 * curve[0]),
         # a stable step is a descent: MMD^2 never rises between snapshots (beyond rounding)
         "descent": bool(np.all(np.diff(curve) <= 1e-9 * curve[:-1])),
         "mmd2_curve": curve.tolist(),
@@ -161,28 +144,16 @@ def three_rings_pieces(s: dict) -> list[str]:
 def three_rings_piece(s: dict, piece: str) -> dict:
     """One run of the three-rings comparison (:func:`three_rings_pieces`): its metrics."""
     X0, Y = drmmd_rings_setup(s["seed"])
-    kernel = GaussianKernel(s["bandwidth"])
-    if piece == "drmmd":
-        return _run(piece, drmmd_flow, X0, Y, kernel, s, lam=s["lam"], step=s["drmmd_step"])[0]
-    if piece == "drmmd adaptive":
-        return _run(
-            piece,
-            drmmd_flow,
-            X0,
-            Y,
-            kernel,
-            s,
-            lam=s["lam"],
-            step=s["drmmd_step"],
-            adaptive=True,
-            min_step=s["adaptive_min_step"],
-        )[0]
-    if piece == "mmd, authors' step":
-        return _run("mmd", mmd_flow, X0, Y, kernel, s, step=s["mmd_authors_step"])[0]
-    steps = {f"mmd, step {step:g}": step for step in s["mmd_step_grid"]}
-    if piece not in steps:
+    dr = {"lam": s["lam"], "step": s["drmmd_step"]}
+    runs = {
+        "drmmd": (drmmd_flow, dr),
+        "drmmd adaptive": (drmmd_flow, dr | {"adaptive": True, "min_step": s["adaptive_min_step"]}),
+        "mmd, authors' step": (mmd_flow, {"step": s["mmd_authors_step"]}),
+    } | {f"mmd, step {step:g}": (mmd_flow, {"step": step}) for step in s["mmd_step_grid"]}
+    if piece not in runs:
         raise ValueError(f"no run {piece!r} in the three-rings comparison")
-    return _run("mmd", mmd_flow, X0, Y, kernel, s, step=steps[piece])[0]
+    flow, kw = runs[piece]
+    return _run(piece, flow, X0, Y, GaussianKernel(s["bandwidth"]), s, **kw)[0]
 
 
 def three_rings_combine(s: dict, done: list) -> dict:
@@ -190,21 +161,13 @@ def three_rings_combine(s: dict, done: list) -> dict:
     name (with ``mmd, best stable step``, the grid's best stable run, once a grid run is done),
     ``mmd_step_grid`` (each grid step's final MMD^2, stragglers, lost, descent, divergence),
     ``best_mmd_step``, and ``grid_runs``, every grid run's metrics (what a resumed run keeps)."""
-    by_piece = dict((piece, r) for piece, r in done)
+    by_piece = dict(done)
     runs = {name: by_piece[name] for name in three_rings_pieces(s)[:3] if name in by_piece}
-    grid = {
-        f"{step:g}": by_piece[f"mmd, step {step:g}"]
-        for step in s["mmd_step_grid"]
-        if f"mmd, step {step:g}" in by_piece
-    }
-    out = {
-        "runs": runs,
-        "mmd_step_grid": {
-            k: {key: r.get(key) for key in ("mmd2", "stragglers", "lost", "descent", "diverged")}
-            for k, r in grid.items()
-        },
-        "grid_runs": grid,
-    }
+    grid = {p.removeprefix("mmd, step "): r for p, r in done if p.startswith("mmd, step ")}
+    grid = {f"{st:g}": grid[f"{st:g}"] for st in s["mmd_step_grid"] if f"{st:g}" in grid}
+    keys = ("mmd2", "stragglers", "lost", "descent", "diverged")
+    out = {"runs": runs, "grid_runs": grid}
+    out["mmd_step_grid"] = {k: {key: r.get(key) for key in keys} for k, r in grid.items()}
     stable = {k: r for k, r in grid.items() if r.get("descent") and r["lost"] == 0}
     if stable:
         best = min(stable, key=lambda k: stable[k]["mmd2"])
@@ -221,9 +184,8 @@ def three_rings_run_of(s: dict, metrics: dict, piece: str) -> dict:
 
 
 def drmmd_three_rings(settings="paper", /, **changes) -> dict:
-    """The fair comparison on the three rings (module docstring): metrics by run name.
-    ``settings``: a scale or a settings dict of :data:`THREE_RINGS`, with ``changes`` to named
-    settings (``n_steps=20``). Every run in turn (the results file runs them as pieces)."""
+    """The fair comparison on the three rings (module docstring), every run in turn: metrics.
+    ``settings``: a scale or settings dict of :data:`THREE_RINGS`, ``changes`` (``n_steps=20``)."""
     s = THREE_RINGS.resolve(settings, **changes)
     done = [(piece, three_rings_piece(s, piece)) for piece in three_rings_pieces(s)]
     return three_rings_combine(s, done)
@@ -234,32 +196,17 @@ def drmmd_three_rings(settings="paper", /, **changes) -> dict:
 #: The authors' command line for their student-teacher run: ``--lmbda 0.1``.
 STUDENT_TEACHER_LAM = 0.1
 _ST_MODES = ("injection", "none")
+#: DrMMD's learning rates in the reduced student-teacher comparison (lam = 0.1); the MMD flow runs
+#: at :func:`matched_factor` (22) times each, the same effective step (module docstring). 0.1 is
+#: the authors' command line.
+STUDENT_TEACHER_LRS = (0.02, 0.1, 0.5)
+
 #: The MMD flow's runs on the very same problems (settings, seeds, batches), already in results
 #: files, by scale and name: their learning rate and, per student, [experiment id, results
-#: scale, sweep variant or None]. DrMMD's first variation carries (1 + lam) / lam = 11 and its
-#: step is ``lr`` on it, against ``lr / 2`` for the MMD flow in these modes (``loss_scale``): at
-#: the same lr 0.1 DrMMD moves 22 times faster along what it does not de-regularize, so the
-#: sweep's larger and smaller learning rates of the per-particle student are compared too.
+#: scale, sweep variant or None]. Only the paper scale reads them (the reduced scale runs both
+#: flows over its grid).
 MMD_BASELINES = {
-    "reduced": {
-        "mmd, lr 0.1": {
-            "lr": 0.1,
-            "files": {
-                "per-particle": ["student-teacher-sweep", "reduced", "per-particle"],
-                "dense": ["student-teacher-sweep", "reduced", "dense"],
-            },
-        },
-        "mmd, lr 0.5": {
-            "lr": 0.5,
-            "files": {"per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.5"]},
-        },
-        "mmd, lr 0.02": {
-            "lr": 0.02,
-            "files": {
-                "per-particle": ["student-teacher-sweep", "reduced", "per-particle, lr 0.02"]
-            },
-        },
-    },
+    "reduced": {},
     "paper": {
         "mmd, lr 0.1": {
             "lr": 0.1,
@@ -272,19 +219,36 @@ MMD_BASELINES = {
 }
 
 
+def matched_factor(lam: float) -> float:
+    """How much faster DrMMD at learning rate lr moves than the MMD flow at lr, along what it
+    does not de-regularize, in the student-teacher modes "injection" and "none":
+    2 (1 + lam) / lam (its first variation carries (1 + lam) / lam, its step is lr against the
+    MMD flow's lr / 2)."""
+    return round(2.0 * (1.0 + lam) / lam, 12)
+
+
 def drmmd_student_teacher_settings(scale: str) -> dict:
     """N = 100 at both scales: the reduced scale at the sweep's schedule (``SWEEP_SETTINGS``:
-    1000 epochs, beta halved every 100), the paper scale at the package's reduced student-teacher
-    settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved every 1000). DrMMD at the authors'
-    lam and lr is run here; the MMD flow's runs at the same settings are read from
-    :data:`MMD_BASELINES` (their settings are checked)."""
+    1000 epochs, beta halved every 100) with both flows over their grids of learning rates
+    (``lr_pairs``: DrMMD's lr and the MMD flow's at the matched step), the paper scale at the
+    package's reduced student-teacher settings (``REDUCED_SETTINGS``: 10^4 epochs, beta halved
+    every 1000) with DrMMD at the authors' lam and lr, against the MMD flow's runs at the same
+    settings read from :data:`MMD_BASELINES` (their settings are checked)."""
     base = REDUCED_SETTINGS if scale == "paper" else SWEEP_SETTINGS
+    lam = STUDENT_TEACHER_LAM
     seeds = (0, 1, 2)
     students = {a: jsonable(replace(base, architecture=a)) for a in ("per-particle", "dense")}
-    flows = {f"drmmd, lr {base.lr:g}": {"lam": STUDENT_TEACHER_LAM, "lr": base.lr}}
+    if scale == "paper":
+        pairs = []
+        flows = {f"drmmd, lr {base.lr:g}": {"lam": lam, "lr": base.lr}}
+    else:
+        pairs = [[lr, round(matched_factor(lam) * lr, 12)] for lr in STUDENT_TEACHER_LRS]
+        flows = {f"drmmd, lr {d:g}": {"lam": lam, "lr": d} for d, _ in pairs}
+        flows |= {f"mmd, lr {m:g}": {"lam": None, "lr": m} for _, m in pairs}
     return {
         "students": students,
         "flows": flows,
+        "lr_pairs": pairs,
         "modes": list(_ST_MODES),
         "seeds": list(seeds),
         # the dense student's pieces first: the longest (about three times the per-particle's)
@@ -331,7 +295,35 @@ def drmmd_student_teacher_combine(s: dict, done: list) -> dict:
                 runs.setdefault(flow, {}).setdefault(student, {}).setdefault(mode, {})[
                     str(seed)
                 ] = r
-    return {"runs": runs, "mean": _means(runs), "mmd_baseline": _mmd_baseline(s)}
+    mean = _means(runs)
+    return {
+        "runs": runs,
+        "mean": mean,
+        "best": _best(s, mean),
+        "mmd_baseline": _mmd_baseline(s),
+    }
+
+
+def _best(s: dict, mean: dict) -> dict:
+    """Each flow's best stable learning rate per student and mode: ``{"drmmd" | "mmd": {student:
+    {mode: {"flow", "lr", "train_mse", "valid_mse"}}}}``, the lowest mean training MSE among the
+    flow's lrs run on every seed with none diverged (absent while none qualifies)."""
+    out: dict = {}
+    for name, flow in s["flows"].items():
+        family = "mmd" if flow["lam"] is None else "drmmd"
+        for student, by_mode in mean.get(name, {}).items():
+            for mode, r in by_mode.items():
+                if r["diverged"] or r["seeds"] < len(s["seeds"]):
+                    continue
+                best = out.setdefault(family, {}).setdefault(student, {}).get(mode)
+                if best is None or r["train_mse"] < best["train_mse"]:
+                    out[family][student][mode] = {
+                        "flow": name,
+                        "lr": flow["lr"],
+                        "train_mse": r["train_mse"],
+                        "valid_mse": r["valid_mse"],
+                    }
+    return out
 
 
 def drmmd_student_teacher_summary_of(s: dict, metrics: dict, piece) -> dict:
@@ -402,7 +394,7 @@ def _means(runs: dict) -> dict:
 def drmmd_student_teacher_table(metrics: dict) -> str:
     """A text table of the results file's metrics: per student and noise mode, the final
     validation MSE (mean over seeds, then each seed) of DrMMD and of the MMD flow's runs."""
-    lines = [f"{'student':>12} {'mode':>9}  {'flow':<14} {'mean':>8}   seeds (final valid MSE)"]
+    lines = [f"{'student':>12} {'mode':>9}  {'flow':<16} {'mean':>8}   seeds (final valid MSE)"]
     rows = {
         name: {st: {mode: (by, None) for mode, by in b.items()} for st, b in by_st.items()}
         for name, by_st in metrics["runs"].items()
@@ -425,7 +417,7 @@ def drmmd_student_teacher_table(metrics: dict) -> str:
                     for k in sorted(by_seed, key=int)
                 )
                 mean = f"{np.mean(ok):.2e}" if ok else "-"
-                lines.append(f"{student:>12} {mode:>9}  {name:<14} {mean:>8}   {seeds}")
+                lines.append(f"{student:>12} {mode:>9}  {name:<16} {mean:>8}   {seeds}")
     return "\n".join(lines)
 
 

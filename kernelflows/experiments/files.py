@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_OUT",
     "RESULTS_DIR",
     "Results",
+    "git_commit",
     "load_results",
     "provenance",
     "results_path",
@@ -167,13 +168,13 @@ def load_results(experiment_id: str, scale: str = "paper", directory=None) -> Re
 # -- provenance ----------------------------------------------------------------------------------
 
 
-def _git_commit() -> str:
+def git_commit() -> str:
     """The checkout's commit, or the package's version when it does not run from a checkout
     of kernelflows (an installed wheel inside someone's own repository is no checkout of it)."""
     from .. import __version__
-    from .._project import _from_pyproject
+    from .._project import checkout_urls
 
-    if not _from_pyproject():
+    if not checkout_urls():
         return f"kernelflows {__version__} (installed package, no git checkout)"
     here = Path(__file__).resolve().parent
     try:
@@ -220,7 +221,7 @@ def provenance(start: float, wall: float, commit: str | None = None) -> dict:
     """Where and when a run happened: commit, CPU, cores, BLAS, numpy, Python, platform, start
     (UTC, from the epoch seconds ``start``) and ``wall`` seconds."""
     return {
-        "commit": _git_commit() if commit is None else commit,
+        "commit": git_commit() if commit is None else commit,
         "cpu": _cpu(),
         "cores": os.cpu_count(),
         "blas": _blas(),

@@ -33,15 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._io import write_text
+from .estimates import estimated_seconds
 from .registry import experiment, jsonable
 
 __all__ = [
     "RunInterrupted",
     "code_version",
-    "estimated_seconds",
-    "piece_estimates",
     "run_experiments",
-    "schedule_seconds",
 ]
 
 #: The package's folders whose code cannot change a number in a results file (grading,
@@ -171,19 +169,36 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
         write_text(f.path, text)
 
 
+#: What stops a run: Ctrl-C and SIGTERM (the command line turns SIGTERM into a Ctrl-C).
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def _signals_held():
-    """Hold Ctrl-C and SIGTERM back in this block (where the platform can): they are delivered
-    when it ends."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    can = hasattr(signal, "pthread_sigmask")
-    if can:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+def _signals_held(ignored=()):
+    """Hold Ctrl-C and SIGTERM back in this block: a stop that arrives is noted, and taken when
+    the block ends by the handler that was there before. ``ignored``: signals ignored instead
+    (a process started in the block inherits an ignored signal; it would not inherit a handler).
+
+    Python runs signal handlers in the main thread only, so handlers are what can hold a signal
+    (a thread's signal mask cannot: BLAS's own threads take a signal the main thread blocks, and
+    Python still raises it in the main thread). Off the main thread this holds nothing: a signal
+    reaches the main thread's code there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived = []
+
+    def note(signum, frame):
+        arrived.append(signum)
+
+    previous = {s: signal.signal(s, signal.SIG_IGN if s in ignored else note) for s in _STOPS}
     try:
         yield
     finally:
-        if can:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        if arrived:
+            signal.raise_signal(arrived[0])
 
 
 # -- the workers ---------------------------------------------------------------------------------
@@ -192,8 +207,9 @@ _worker: dict = {}
 
 
 def _init_worker(lock, progress: bool) -> None:
-    """A worker process: Ctrl-C is the parent's to handle; BLAS on one thread for good; its
-    progress bars on their own line (the pool numbers its workers 1, 2, ...)."""
+    """A worker process: Ctrl-C is the parent's to handle (ignored here from the worker's start:
+    see :func:`_run_tasks`); BLAS on one thread for good; its progress bars on their own line
+    (the pool numbers its workers 1, 2, ...)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from threadpoolctl import threadpool_limits
 
@@ -279,14 +295,14 @@ def run_experiments(
     Raises :class:`RunInterrupted` on Ctrl-C or SIGTERM (with the SIGTERM handler of the
     command line), after stopping the workers; every piece finished is in its file.
     """
-    from .files import DEFAULT_OUT, Results, _git_commit, results_path
+    from .files import DEFAULT_OUT, Results, git_commit, results_path
 
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     runs = [(i, s) for i, s in runs]
     if settings is not None and len(runs) != 1:
         raise ValueError("settings can replace the settings of one results file only")
-    code, commit, now = code_version(), _git_commit(), time.time()
+    code, commit, now = code_version(), git_commit(), time.time()
     files: list[_File] = []
     for experiment_id, scale in runs:
         e = experiment(experiment_id)
@@ -373,9 +389,13 @@ def _run_tasks(files, tasks, jobs, progress, code, commit, t0) -> None:
         ((k, i), files[k].experiment_id, files[k].settings, files[k].pieces[i], files[k].label(i))
         for k, i in tasks
     ]
-    with _one_thread_environment():
-        pool = ctx.Pool(min(jobs, len(tasks)), _init_worker, (lock, progress))
+    pool = None
     try:
+        # Ctrl-C reaches the whole process group, workers too: they start with it ignored (a
+        # worker still importing, before _init_worker, would die of it with a traceback), so
+        # this process ignores it while it starts them; a SIGTERM then is held
+        with _one_thread_environment(), _signals_held(ignored=(signal.SIGINT,)):
+            pool = ctx.Pool(min(jobs, len(tasks)), _init_worker, (lock, progress))
         with tqdm(total=total, initial=kept, desc=desc, unit="piece", disable=not progress) as bar:
             for (k, i), summary, seconds in pool.imap_unordered(_work, work):
                 files[k].done[i] = (summary, seconds)
@@ -383,66 +403,9 @@ def _run_tasks(files, tasks, jobs, progress, code, commit, t0) -> None:
                 bar.update(1)
         pool.close()
     except BaseException:
-        pool.terminate()
+        if pool is not None:
+            pool.terminate()
         raise
     finally:
-        pool.join()
-
-
-# -- estimates -----------------------------------------------------------------------------------
-
-
-def _piece_seconds(doc: dict) -> tuple[list[float], int]:
-    """The seconds of each piece a results file records and how many pieces it has in all:
-    each piece's CPU seconds where recorded (a piece runs on one thread: its CPU time is its
-    wall time on a core of its own, where the wall time of a run on a shared machine counts
-    the other programs' turns too), else its wall seconds (older files: their wall time
-    shared out evenly among the pieces they hold)."""
-    e = experiment(doc["id"])
-    n = len(e.piece_list(doc["settings"]))
-    records = doc.get("pieces")
-    if records and all(_finite_number(r.get("cpu_seconds")) for r in records):
-        return [float(r["cpu_seconds"]) for r in records], n
-    if records and all("seconds" in r for r in records):
-        return [float(r["seconds"]) for r in records], n
-    done = len(doc["metrics"]["done"]) if "done" in doc["metrics"] else n  # complete
-    wall = float(doc["provenance"].get("wall_seconds", float("nan")))
-    return [wall / max(done, 1)] * done, n
-
-
-def _finite_number(x) -> bool:
-    try:
-        return x is not None and float(x) == float(x) and abs(float(x)) != float("inf")
-    except (TypeError, ValueError):
-        return False
-
-
-def piece_estimates(path) -> list[float] | None:
-    """The seconds of every piece of the results file at ``path``: those it records, and the
-    pieces it lacks (a run cut short) taken as long as the mean of those it has. ``None``
-    without a readable file."""
-    try:
-        doc = json.loads(Path(path).read_text())
-        seconds, n = _piece_seconds(doc)
-    except (OSError, ValueError, KeyError):
-        return None
-    if not seconds:
-        return None
-    mean = sum(seconds) / len(seconds)
-    return seconds + [mean] * (n - len(seconds))
-
-
-def schedule_seconds(pieces, jobs: int = 1) -> float:
-    """The wall time of pieces of these seconds on ``jobs`` workers, longest first (how the
-    runner hands them out when their times are known)."""
-    loads = [0.0] * jobs
-    for s in sorted(pieces, reverse=True):
-        loads[loads.index(min(loads))] += s
-    return max(loads)
-
-
-def estimated_seconds(path, jobs: int = 1) -> float | None:
-    """The wall time of the results file ``path`` on ``jobs`` workers from the seconds of its
-    pieces (:func:`piece_estimates`, :func:`schedule_seconds`); ``None`` without a file."""
-    pieces = piece_estimates(path)
-    return None if pieces is None else schedule_seconds(pieces, jobs)
+        if pool is not None:
+            pool.join()

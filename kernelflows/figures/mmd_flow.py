@@ -59,6 +59,20 @@ def _note(fig, scale):
         reduced_scale_note(fig, f"reduced scale: n = m = {n} (paper: {paper})")
 
 
+def _strip_and_animation(res, Y, frames, scale, title, flow, last_panel=None) -> FigureOutput:
+    """A collapse run's frames in a strip (``last_panel`` draws on the panel after them) under
+    ``title``, and its animation (``flow`` names it)."""
+    fig, axes = frame_strip(res, Y, frames, ncols=6)
+    if last_panel is not None:
+        last_panel(axes[len(frames)])
+    axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
+    fig.suptitle(title, fontsize=9)
+    _note(fig, scale)
+    start = "degenerate start (all particles at one point)"
+    anim = flow_animation(res, Y, frames, title=f"{start}\n{flow},")
+    return FigureOutput(figure=fig, animation=anim, fps=2)
+
+
 @register(
     "nn-mean-field",
     slide="Motivation: Neural Net training",
@@ -154,26 +168,20 @@ def mmd_forces(scale="reduced"):
     "collapse map collapses (see collapse-map).",
 )
 def mmd_flow_figure(scale="reduced"):
-    out = collapse_runs(scale)
-    Y, runs = out.Y, out.runs
-    res = runs["no noise"]
-    fig, axes = frame_strip(res, Y, MMD_FLOW_FRAMES, ncols=6)
-    ax = axes[len(MMD_FLOW_FRAMES)]
-    ax.axis("on")
-    ax.semilogy(res.steps, mmd2_along(res), color=COLORS["particles"])
-    ax.set_title(f"MMD$^2$: stalls at {mmd2_along(res)[-1]:.3g}", fontsize=8)
-    ax.tick_params(labelsize=6)
-    axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
-    fig.suptitle(
+    runs = collapse_runs(scale)
+    res, Y = runs.runs["no noise"], runs.Y
+
+    def loss_panel(ax):
+        ax.axis("on")
+        ax.semilogy(res.steps, mmd2_along(res), color=COLORS["particles"])
+        ax.set_title(f"MMD$^2$: stalls at {mmd2_along(res)[-1]:.3g}", fontsize=8)
+        ax.tick_params(labelsize=6)
+
+    title = (
         "MMD flow, no noise: " + _setting_text(scale) + "\nthe clump is the starting condition "
-        "(identical particles stay identical); no spread source collapsed in the collapse map",
-        fontsize=9,
+        "(identical particles stay identical); no spread source collapsed in the collapse map"
     )
-    _note(fig, scale)
-    anim = flow_animation(
-        res, Y, MMD_FLOW_FRAMES, title="degenerate start (all particles at one point)\nMMD flow,"
-    )
-    return FigureOutput(figure=fig, animation=anim, fps=2)
+    return _strip_and_animation(res, Y, MMD_FLOW_FRAMES, scale, title, "MMD flow", loss_panel)
 
 
 @register(
@@ -185,23 +193,15 @@ def mmd_flow_figure(scale="reduced"):
     "distance 3, where the target's pull and the particles' push nearly cancel (lecture 05).",
 )
 def noisy_mmd_flow_figure(scale="reduced"):
-    out = collapse_runs(scale)
-    Y, runs = out.Y, out.runs
-    res = runs["noise injection"]
-    fig, axes = frame_strip(res, Y, NOISY_FRAMES, ncols=6)
-    axes[0].legend(fontsize=6, loc="lower left", markerscale=2)
-    fig.suptitle(
+    runs = collapse_runs(scale)
+    res, Y = runs.runs["noise injection"], runs.Y
+    title = (
         "noise-injected MMD flow ($\\beta$ = 2 until step 150, then 0): "
         + _setting_text(scale)
         + f"\n{_stranded(res, Y)} particles stranded beyond distance 3 at the last step: out there "
-        "the target's pull and the particles' push nearly cancel (lecture 05)",
-        fontsize=9,
+        "the target's pull and the particles' push nearly cancel (lecture 05)"
     )
-    _note(fig, scale)
-    anim = flow_animation(
-        res, Y, NOISY_FRAMES, title="degenerate start (all particles at one point)\nnoisy MMD flow,"
-    )
-    return FigureOutput(figure=fig, animation=anim, fps=2)
+    return _strip_and_animation(res, Y, NOISY_FRAMES, scale, title, "noisy MMD flow")
 
 
 @register(

@@ -1,7 +1,8 @@
 """Particle flows: the engine and one velocity field per divergence.
 
-* :mod:`.engine` - the :class:`VelocityField` contract, :func:`run_flow`, :class:`FlowResult`,
-  and :func:`flow_entry_point`, which makes a flow's entry point from its field;
+* :mod:`.engine` - the :class:`VelocityField` contract, :func:`run_flow` and
+  :func:`flow_entry_point`, which makes a flow's entry point from its field; :mod:`.record` -
+  the snapshots, their recorder and the :class:`FlowResult` every flow returns;
 * :mod:`.perturbations` - noise injection and diffusion; :mod:`.schedules` - noise levels;
 * :mod:`.mmd` - the MMD flow; :mod:`.sliced` - the sliced MMD flow (energy kernel);
   :mod:`.kale` - KALE flow; :mod:`.regularized` - the flows of the MMD-regularized
@@ -23,17 +24,16 @@ from .engine import (
     ENGINE_OPTIONS,
     FieldStep,
     FlowDivergedError,
-    FlowResult,
     VelocityField,
     flow_entry_point,
     run_flow,
-    snapshot_steps,
 )
 from .kale import KaleVelocity, kale_flow
 from .langevin import KLVelocity, kl_flow
 from .mmd import MMDVelocity, mmd2_along, mmd_flow
 from .perturbations import Diffusion, NoiseInjection, Perturbation, as_perturbation
 from .progress import flow_progress
+from .record import FlowResult, snapshot_steps
 from .regularized import RegularizedVelocity, regularized_flow
 from .schedules import Schedule, as_schedule, constant, halving, inverse_sqrt, piecewise
 from .sliced import SlicedMMDVelocity, sliced_mmd_flow

@@ -7,10 +7,13 @@ velocity -grad f,
     f(z) = (1 + lam) / lam [ mu_nu(z) - mu_nu*(z) - sum_i a_i k(y_i, z) ],
     a = (K + m lam I)^-1 v,   v_i = (mu_nu - mu_nu*)(y_i),
 
-the MMD flow's witness minus its projection on the target's span. Each step is one evaluation of
-the kernel between the particles and [particles; target] (as the MMD flow's) and one solve with
-the target's factorisation, computed once before the flow; every solve is certified by its
-residual (``FlowResult.step_info["residual"]``) or the flow stops with
+the MMD flow's witness minus its projection on the target's span. Each step evaluates the kernel
+between the particles and the target once and between the particles themselves once (by the
+kernel's symmetric fast path: together the kernel values an MMD flow step evaluates; see
+:class:`~kernelflows.divergences.drmmd.TargetFactorisation`) and solves once with the target's
+factorisation, computed once before the flow (at a fixed lam, one product with
+(K + m lam I)^-1, formed once); every solve is certified by its measured residual
+(``FlowResult.step_info["residual"]``) or the flow stops with
 :class:`~kernelflows.divergences.drmmd.DrMMDSolveError` at that step.
 
 **The authors' step.** Their code moves particles by Y <- Y - (lam step_size) grad h, where h = 2 f
@@ -175,7 +178,7 @@ def drmmd_flow(
     The authors' ``--lmbda lam --step_size s`` is ``lam=lam, step=2 * lam * s`` here (their h is
     the first variation of DrMMD, twice ours). Every solve is certified to a relative residual
     ``tol`` or the flow raises :class:`~kernelflows.divergences.drmmd.DrMMDSolveError` at that
-    step. Returns a :class:`~.engine.FlowResult` with ``loss`` = DrMMD_{lam_k} / 2 at the
+    step. Returns a :class:`~.record.FlowResult` with ``loss`` = DrMMD_{lam_k} / 2 at the
     snapshots, the residual of every step in ``step_info["residual"]`` and, when adaptive, lam_k
     and step_k / step in ``step_info["lam"]`` and ``step_info["step_factor"]`` (``result.step``
     is the nominal ``step``; the velocities recorded are the steps taken divided by it).

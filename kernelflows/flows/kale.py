@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import as_samples, positive, same_dimension
-from ..divergences.kale_newton import FLOW_TOL, MAX_ITER, DualState, KaleNewton
+from ..divergences.kale_newton import FLOW_TOL, MAX_ITER, KaleNewton
 from ..divergences.mmd import signed_weights
 from ..kernels import Kernel, check_kernel
 from .engine import FieldStep, flow_entry_point
@@ -97,11 +97,13 @@ class KaleVelocity:
         )
         self.max_elements = int(max_elements)
 
-    def init(self, particles) -> DualState:
+    def init(self, particles):
+        """The first state: the dual solved cold for the particles (through :meth:`_solve`, so a
+        field that solves another dual starts from its own)."""
         X = as_samples(particles, "X0")
         same_dimension(X, self.target, "X0", "Y")
         kbar = self.kernel.weighted_sum(self.target, X) / len(X)
-        return self.solver.solve(kbar)
+        return self._solve(X, None, kbar, None, None)[0]
 
     def _solve(self, X, K, kbar, c, state):
         """The field's next state (warm-started from ``state``) and its certified dual, the
@@ -161,7 +163,7 @@ def kale_flow(
     schedule: noise injection; or a perturbation object). Every step's dual solve is certified to
     a duality gap of ``tol`` (KALE units) within ``max_iter`` Newton steps, or the flow raises
     :class:`~kernelflows.divergences.KaleConvergenceError` naming the step. Returns a
-    :class:`~.engine.FlowResult` with ``loss`` = KALE_lam at the snapshots, ``speed2`` =
+    :class:`~.record.FlowResult` with ``loss`` = KALE_lam at the snapshots, ``speed2`` =
     mean ||(1 + lam) grad f*||^2, the gap of every step in ``step_info["duality_gap"]``.
     """
     return KaleVelocity(Y, kernel, lam=lam, tol=tol, max_iter=max_iter)

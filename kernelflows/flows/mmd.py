@@ -21,7 +21,8 @@ import numpy as np
 from .._validation import as_samples, same_dimension
 from ..divergences.mmd import mmd_velocity
 from ..kernels import Kernel, check_kernel
-from .engine import FieldStep, FlowResult, flow_entry_point
+from .engine import FieldStep, flow_entry_point
+from .record import FlowResult
 from .sliced import SlicedMMDVelocity
 
 __all__ = ["MMDVelocity", "mmd_flow", "mmd2_along"]

@@ -94,7 +94,7 @@ def srmmd_flow(
     matrix (nd x nd); every solve is certified to a relative residual ``tol`` or the flow raises
     :class:`~kernelflows.divergences.srmmd.SrMMDSolveError` at that step. ``kernel`` must have
     second derivatives (GaussianKernel, IMQKernel), else ``ValueError`` before any work. Returns
-    a :class:`~.engine.FlowResult` with ``loss`` = SrMMD_lam^2 / 2 at the snapshots and the
+    a :class:`~.record.FlowResult` with ``loss`` = SrMMD_lam^2 / 2 at the snapshots and the
     residual of every step in ``step_info["residual"]``.
     """
     return SrMMDVelocity(Y, kernel, lam, alpha=alpha, tol=tol)

@@ -16,7 +16,7 @@ in the fused sums and ``total``.
 **Speed.** The exponents come from one matrix product on coordinates centred on a reference
 point (:meth:`GaussianKernel.exponent_factors`), whose error is at most g (sigma_z + sigma_c),
 sigma = ||. - reference||^2 / (2 s^2), g = :func:`~.geometry.expansion_error` (d). A point
-within the inner radius of the reference (:func:`_inner_sigma`: 5 bandwidths in d = 2) is in no
+within the inner radius of the reference (:func:`inner_sigma`: 5 bandwidths in d = 2) is in no
 pair that can miss the target, so a cloud within 5 bandwidths of its mean costs one product
 and one exponential per pair, as before any check existed. A wider cloud is tiled by the cells
 of a grid (:meth:`GaussianKernel._cells`, about 7 bandwidths a side): a tile's rows are the points
@@ -36,26 +36,25 @@ import numpy as np
 
 from .._validation import as_samples, flag, length_scale, same_dimension
 from ._parallel import n_threads, run_chunks, split_by_cost
-from .geometry import EPS, centred, direct_sq_distances, expansion_error
+from .exponents import (
+    VALUE_RTOL,
+    can_flush,
+    exactly_one,
+    flushed_exp,
+    inner_sigma,
+    near_zero,
+    needs_direct,
+    products,
+)
+from .geometry import EPS, centred, direct_sq_distances
 from .radial import RadialKernel
 
-__all__ = ["FLUSH", "VALUE_RTOL", "VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
+__all__ = ["VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
 
 #: Kernel values in one tile of the fused sum-and-gradient fast path (1 MB of float64: a tile and
 #: its products stay near one core on current x86 machines; smaller tiles spend more of their
 #: time in the interpreter, which two threads share).
 VELOCITY_BLOCK_ELEMENTS = 2**17
-#: The accuracy of every Gaussian kernel value, in eps: |k_computed - k| <= VALUE_RTOL eps
-#: (1 + e) k, e the exponent (module docstring). 128 puts the inner radius (no pair within it
-#: needs a check) at 5 bandwidths in d = 2, so that a standard normal cloud at bandwidth 1 and
-#: the cells of wider clouds (7 bandwidths a side) need no check at all.
-VALUE_RTOL = 128.0
-#: Exponents below -FLUSH give kernel values below 1e-307 (exp(-707) = 9e-308): they come out as
-#: exactly 0 (an absolute error below 1e-307; their relative accuracy does not matter). numpy's
-#: vectorised exp leaves its fast path for arguments below about -708 (subnormal or zero results)
-#: and costs 15 to 300 times more per value there: in a cloud wider than about 38 bandwidths,
-#: where many pairs underflow, that was most of the time of a kernel sum.
-FLUSH = 707.0
 #: The fewest points of a grid cell for it to be a tile of its own (:meth:`GaussianKernel._cells`);
 #: sparser cells' points go to tiles centred on the mean, with checks (a product per handful of
 #: points would cost more in the interpreter than the checks of sparse points).
@@ -111,23 +110,23 @@ class GaussianKernel(RadialKernel):
     def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0):
         """Recompute, from direct differences of the original points Z and C, the exponents of
         E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
-        target (:func:`_needs_direct`).
+        target (:func:`needs_direct`).
 
         ``sigma_rows`` and ``sigma_cols`` are the scaled squared norms of E's rows and columns
-        (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`_inner_sigma`
+        (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`inner_sigma`
         can take part in a pair that needs it, so the search looks at those alone: on clouds a
         few bandwidths wide, a small corner of the tile."""
         d = Z.shape[1]
-        inner = _inner_sigma(d)
+        inner = inner_sigma(d)
         ri = np.flatnonzero(sigma_rows > inner)
         cj = np.flatnonzero(sigma_cols > inner) if len(ri) else ri
         if not len(cj):
             return
         if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
-            i, j = _needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
+            i, j = needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
             i, j = ri[i], cj[j]
         else:
-            i, j = _needs_direct(E, sigma_rows, sigma_cols, d)
+            i, j = needs_direct(E, sigma_rows, sigma_cols, d)
         if len(i):
             E[i, j] = direct_sq_distances(Z, C, i + r0, j + c0) * (-0.5 / self.bandwidth**2)
 
@@ -135,7 +134,7 @@ class GaussianKernel(RadialKernel):
         """The kernel values k(Z, C), to the target accuracy; when ``exact``, at most 1 and
         exactly 1 for coincident pairs (one product: the pairs within the error bound of 0
         recomputed from direct differences; by cells: the exponents clamped at 0 and the
-        coincident pairs found by sorting, :func:`_exactly_one`); else within the target, as
+        coincident pairs found by sorting, :func:`exactly_one`); else within the target, as
         every pair.
 
         One product on coordinates centred on the mean of C, its few doubtful exponents
@@ -146,7 +145,7 @@ class GaussianKernel(RadialKernel):
         left, right = self.exponent_factors(Z, C)
         n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
-        may_flush = _may_flush(sigma_rows, sigma_cols)
+        may_flush = can_flush(sigma_rows, sigma_cols)
         plan = self._plan(
             Z, sigma_rows, sigma_cols, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N))
         )
@@ -154,41 +153,57 @@ class GaussianKernel(RadialKernel):
             E = left @ right
             self._refine(E, Z, C, sigma_rows, sigma_cols)
             if exact:  # the (near-)coincident pairs from direct differences: exactly 0 when equal
-                i, j = _near_zero(E, sigma_rows, sigma_cols, d)
+                i, j = near_zero(E, sigma_rows, sigma_cols, d)
                 if len(i):
                     E[i, j] = direct_sq_distances(Z, C, i, j) * (-0.5 / self.bandwidth**2)
-            return _exp(E, may_flush)
-        order, tiles = plan
+            return flushed_exp(E, may_flush)
+        order, tiles, centres = plan
         Zo = Z[order]
-        centres = np.zeros_like(Zo)
-        for a, b, m in tiles:
-            if m is not None:
-                centres[a:b] = m
-        cell_left, _ = self._centred_factors(Zo - centres, C[:0])  # rows on their cell's centre
+        cell_left, rights = self._cell_factors(Zo, C, tiles, centres)
         K = np.empty((n, N))
         buffer = np.empty(max(b - a for a, b, _ in tiles) * N)
-        last = None
-        for a, b, m in tiles:
+        last = cell_right = None
+        for a, b, k in tiles:
             block = buffer[: (b - a) * N].reshape(b - a, N)
-            if m is None:  # a loose tile: centred on the mean of C, checked
+            if k is None:  # a loose tile: centred on the mean of C, checked
                 lt, rt = left[order[a:b]], right
             else:
-                if m is not last:
-                    _, rt = self._centred_factors(Z[:0], C - m)
-                    last = m
-                lt = cell_left[a:b]
+                if k is not last:  # a cell's tiles are consecutive
+                    cell_right, last = rights(k), k
+                lt, rt = cell_left[a:b], cell_right
             np.matmul(lt, rt, out=block)
             self._refine(block, Zo[a:b], C, -lt[:, d], -rt[d + 1])
             if exact:
                 np.minimum(block, 0.0, out=block)
-            K[order[a:b]] = _exp(block, may_flush)
-        return _exactly_one(K, Z, C) if exact else K
+            K[order[a:b]] = flushed_exp(block, may_flush)
+        return exactly_one(K, Z, C) if exact else K
+
+    def _cell_factors(self, Zo, C, tiles, centres):
+        """(cell_left, rights): the left factors of the rows Zo (in the plan's order), each
+        centred on its tile's cell centre (rows of loose tiles: zeros, unused), and a function
+        of k giving the right factors of the columns C centred on centres[k] (all computed at
+        once when they take at most 2^20 values per coordinate, else on demand)."""
+        inv = 1.0 / self.bandwidth**2
+        d = Zo.shape[1]
+        row_centre = np.zeros_like(Zo)
+        for a, b, k in tiles:
+            if k is not None:
+                row_centre[a:b] = centres[k]
+        cell_left, _ = self._centred_factors(Zo - row_centre, C[:0])
+        if len(centres) * len(C) > 2**20:
+            return cell_left, lambda k: self._centred_factors(C[:0], C - centres[k])[1]
+        U = C[None, :, :] - centres[:, None, :]  # (cells, N, d)
+        rights = np.empty((len(centres), d + 2, len(C)))
+        rights[:, :d] = U.transpose(0, 2, 1)
+        rights[:, d] = 1.0
+        rights[:, d + 1] = -0.5 * inv * np.einsum("kjd,kjd->kj", U, U)
+        return cell_left, rights.__getitem__
 
     def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
         """None (one product, centred on the mean of C, and checks), or the cells of
         :meth:`_cells` when at least :data:`OUTER_SHARE` of the pairs have both points beyond
         the inner radius (so that checking would cost more than the product)."""
-        inner = _inner_sigma(Z.shape[1])
+        inner = inner_sigma(Z.shape[1])
         if not len(sigma_rows) or not len(sigma_cols):
             return None
         share = np.count_nonzero(sigma_rows > inner) * np.count_nonzero(sigma_cols > inner)
@@ -197,10 +212,10 @@ class GaussianKernel(RadialKernel):
         return self._cells(Z, max_rows)
 
     def _cells(self, P, max_rows: int):
-        """A plan of row tiles of the points P (original coordinates): (order, tiles), tile
-        (a, b, m) the rows P[order[a:b]] and their centre m, all within :func:`_inner_sigma`
-        of it; the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles
-        with no centre (m None: centred on the mean, checked). None when most points are in such
+        """A plan of row tiles of the points P (original coordinates): (order, tiles, centres),
+        tile (a, b, k) the rows P[order[a:b]], all within :func:`inner_sigma` of centres[k];
+        the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles with no
+        centre (k None: centred on the mean, checked). None when most points are in such
         cells (a cloud so sparse that the one product with its few checks is cheaper than a
         product per tile).
 
@@ -208,7 +223,7 @@ class GaussianKernel(RadialKernel):
         a cell is within 0.9 inner of its centre, in units of the scaled squared norm), sorted
         by cell; a cell with more than ``max_rows`` rows is cut into tiles of that many."""
         n, d = P.shape
-        inner = _inner_sigma(d)
+        inner = inner_sigma(d)
         if inner <= 0.0:
             return None
         h = 0.95 * 2.0 * self.bandwidth * math.sqrt(2.0 * inner / d)
@@ -220,25 +235,24 @@ class GaussianKernel(RadialKernel):
         order = np.argsort(key, kind="stable")
         key = key[order]
         cuts = np.flatnonzero(np.diff(key)) + 1
-        bounds, centres, loose = [], [], []
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
-            if b - a < CELL_ROWS:  # a sparse cell: into a loose tile, with the others
-                loose.append((int(a), int(b)))
-                continue
-            centre = lo + (cell[order[a]] + 0.5) * h
-            for c in range(a, b, max_rows):
-                bounds.append((int(c), int(min(b, c + max_rows))))
-                centres.append(centre)
-        if sum(b - a for a, b in loose) > n / 2:  # mostly sparse: no gain
+        starts, ends = np.r_[0, cuts].tolist(), np.r_[cuts, n].tolist()
+        dense = [c for c, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a >= CELL_ROWS]
+        if 2 * sum(ends[c] - starts[c] for c in dense) < n:  # mostly sparse cells: no gain
             return None
-        # the sparse cells' rows last, in loose tiles (centred on the mean, checked)
-        rows = np.concatenate([order[a:b] for a, b in bounds] + [order[a:b] for a, b in loose])
-        tiles, at = [], 0
-        for (a, b), m in zip(bounds, centres, strict=True):
-            tiles.append((at, at + b - a, m))
+        centres = lo + (cell[order[[starts[c] for c in dense]]] + 0.5) * h
+        # the dense cells' rows first, a tile per max_rows of a cell; the sparse cells' rows
+        # last, in loose tiles (centred on the mean, checked)
+        sparse = np.ones(n, bool)
+        tiles, parts, at = [], [], 0
+        for k, c in enumerate(dense):
+            a, b = starts[c], ends[c]
+            sparse[a:b] = False
+            parts.append(order[a:b])
+            tiles += [(at + i, at + min(b - a, i + max_rows), k) for i in range(0, b - a, max_rows)]
             at += b - a
+        rows = np.concatenate(parts + [order[sparse]])
         tiles += [(c, min(n, c + max_rows), None) for c in range(at, n, max_rows)]
-        return rows, tiles
+        return rows, tiles, centres
 
     def _gram(self, Z, X):
         return self._values(Z, X)
@@ -267,7 +281,7 @@ class GaussianKernel(RadialKernel):
         sums = np.empty((d + 1, len(C)))
         sums[:d] = C.T * w[None, :]
         sums[d] = w
-        acc = _products(K, sums)
+        acc = products(K, sums)
         return (acc[:, :d] - Z * acc[:, d:]) / self.bandwidth**2
 
     def sums_and_grad(self, Z, C, W, *, z_is_head: bool = False, block_elements=None, threads=None):
@@ -308,23 +322,28 @@ class GaussianKernel(RadialKernel):
             return self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
         # a wide cloud: the particles in the order of the plan's cells, each tile centred on
         # its cell's centre (the reference of the sums of w (z - c) k stays the mean of C)
-        order, tiles = plan
+        order, tiles, centres = plan
         if z_is_head:
             C, Cc, W = (np.concatenate([A[order], A[n:]]) for A in (C, Cc, W))
             right = np.concatenate([right[:, order], right[:, n:]], axis=1)
-        args = (Z[order], C, Zc[order], Cc, W, left[order], right, tiles)
-        S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
+        Z = Z[order]
+        cells = self._cell_factors(Z, C, tiles, centres)
+        args = (Z, C, Zc[order], Cc, W, left[order], right, tiles)
+        S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads, cells)
         S[order], G[order] = S.copy(), G.copy()
         return S, G
 
-    def _tiled_sums(self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads):
-        """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, centre): a tile with
-        a centre m takes its exponents from coordinates centred on m (its rows are all within
-        the inner radius of m: nothing to check), one without from ``left`` and ``right``
-        (centred on the mean of C; its pairs checked when the cloud is wide). Z, C: Z0, C0
-        centred on the mean of C; W, left and right in the same order as Z0 and C0."""
+    def _tiled_sums(
+        self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads, cells=None
+    ):
+        """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, k): a tile of cell k
+        takes its exponents from ``cells`` (:meth:`_cell_factors`: coordinates centred on the
+        cell's centre; its rows are all within the inner radius of it: nothing to check), one
+        with k None from ``left`` and ``right`` (centred on the mean of C; its pairs checked
+        when the cloud is wide). Z, C: Z0, C0 centred on the mean of C; W, left and right in
+        the same order as Z0 and C0."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
-        inner = _inner_sigma(d)
+        inner = inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
         sums[:, :d] = C * W[:, :1]
         sums[:, d:] = W
@@ -333,36 +352,38 @@ class GaussianKernel(RadialKernel):
             [(b - a) * (N - f) for (a, b, _), f in zip(tiles, first, strict=True)]
         )
         acc = np.empty((n, d + r))
-        may_flush = _may_flush(-left[:, d], -right[d + 1])
+        may_flush = can_flush(-left[:, d], -right[d + 1])
         sigma_rows = -left[:, d]
 
         def task(c):
             lo = tiles[chunks[c][0]][0] if tiles else 0
             part = np.zeros((n - lo, d + r)) if z_is_head else None
             buffer = np.empty(tile)
+            last = cell_right = None
             for t in range(*chunks[c]):
-                i0, i1, centre = tiles[t]
+                i0, i1, k = tiles[t]
                 # as many columns as make a tile (of tile_rows rows when not a cell's)
-                tile_cols = max(1, tile // ((i1 - i0) if centre is not None else tile_rows))
-                if centre is None:
-                    lt, rt, c0 = left[i0:i1], right, 0
+                tile_cols = max(1, tile // ((i1 - i0) if k is not None else tile_rows))
+                if k is None:
+                    lt, rt = left[i0:i1], right
                     check = float(sigma_rows[i0:i1].max()) > inner
-                else:  # the factors of this tile's rows and of the columns from first[t] on
-                    c0 = first[t]
-                    lt, rt = self._centred_factors(Z0[i0:i1] - centre, C0[c0:] - centre)
+                else:
+                    if k is not last:  # a cell's tiles are consecutive
+                        cell_right, last = cells[1](k), k
+                    lt, rt = cells[0][i0:i1], cell_right
                     check = float(-lt[:, d].min()) > inner  # cannot happen but for rounding
                 own = np.zeros((i1 - i0, d + r))
                 for j0 in range(first[t], N, tile_cols):
                     j1 = min(N, j0 + tile_cols)
                     E = buffer[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-                    np.matmul(lt, rt[:, j0 - c0 : j1 - c0], out=E)
+                    np.matmul(lt, rt[:, j0:j1], out=E)
                     if check:
-                        sr, sc = -lt[:, d], -rt[d + 1, j0 - c0 : j1 - c0]
+                        sr, sc = -lt[:, d], -rt[d + 1, j0:j1]
                         if float(sc.max()) > inner:
                             self._refine(E, Z0, C0, sr, sc, i0, j0)
                     if z_is_head and j0 == i0:
                         np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly
-                    _exp(E, may_flush)
+                    flushed_exp(E, may_flush)
                     own += E @ sums[j0:j1]
                     a, b = max(j0, i1), min(j1, n)  # particles after this row tile
                     if z_is_head and a < b:
@@ -407,106 +428,3 @@ class GaussianKernel(RadialKernel):
         psi = self._psi(np.asarray(r2, dtype=np.float64))
         c = -1.0 / (2.0 * self.bandwidth**2)
         return [psi * c**j for j in range(order + 1)]
-
-
-def _reach(s, d: int):
-    """How far below 0 the computed exponent of a pair whose scaled squared norms add up to s
-    must lie for its value to be within the target without a check: its error is at most g s
-    (g = :func:`~.geometry.expansion_error` (d)), which is within VALUE_RTOL eps (1 + e) once
-    e >= B s - 1 (B = g / (VALUE_RTOL eps)), or its value is flushed to 0 (e > FLUSH)."""
-    g = expansion_error(d)
-    return np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), FLUSH) + g * s
-
-
-def _inner_sigma(d: int) -> float:
-    """The scaled squared norm sigma below which a point takes part in no pair that needs a
-    check, whatever the other point.
-
-    With a = sqrt(sigma_i), b = sqrt(sigma_j) (distances to the centre, in units of sqrt(2) s),
-    the exact exponent is at least (a - b)^2 and the computed one at least (a - b)^2 - g s; the
-    pair needs no check when that is at least :func:`_reach` (s), s = a^2 + b^2, which holds for
-    every b when (a - b)^2 >= B' (a^2 + b^2) - 1, B' = B + 2 g: minimised over b at
-    b = a / (1 - B'), that is a^2 <= (1 - B') / (B' (2 - B')) (12.5 in d = 2: points within 5
-    bandwidths of the centre). 0.99 of it, for the rounding of sigma itself; -1 (every point)
-    when B' >= 1 (d > 240)."""
-    g = expansion_error(d)
-    b = g / (VALUE_RTOL * EPS) + 2.0 * g
-    return 0.99 * (1.0 - b) / (b * (2.0 - b)) if b < 1.0 else -1.0
-
-
-def _needs_direct(E, sigma_rows, sigma_cols, d: int):
-    """The index pairs (i, j) of the exponents E whose value could miss the target
-    (E[i, j] > -_reach(sigma_i + sigma_j)). One comparison per value against the loosest
-    threshold, then the candidates against their own: a pass over E plus O(candidates)."""
-    if not E.size:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
-    flat = np.flatnonzero(E > -float(_reach(float(sigma_rows.max() + sigma_cols.max()), d)))
-    i, j = np.divmod(flat, E.shape[1])
-    keep = E.ravel()[flat] > -_reach(sigma_rows[i] + sigma_cols[j], d)
-    return i[keep], j[keep]
-
-
-def _near_zero(E, sigma_rows, sigma_cols, d: int):
-    """The index pairs (i, j) whose computed exponent is within its error bound g s of 0 (the
-    coincident pairs among them): one comparison per value against the loosest bound, then the
-    candidates against their own."""
-    if not E.size:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
-    g = expansion_error(d)
-    flat = np.flatnonzero(E > -g * float(sigma_rows.max() + sigma_cols.max()))
-    i, j = np.divmod(flat, E.shape[1])
-    keep = E.ravel()[flat] > -g * (sigma_rows[i] + sigma_cols[j])
-    return i[keep], j[keep]
-
-
-def _exactly_one(K, Z, C):
-    """K with k(z_i, c_j) = 1 exactly where z_i and c_j are the same point (every coordinate
-    equal; their computed value is within the target, 1 + O(g s)). The pairs are found by
-    sorting the points (O((n + N) log(n + N)), not a pass over K)."""
-    n, d = Z.shape
-    if not n or not len(C):
-        return K
-    points = np.concatenate([Z, C]) + 0.0  # -0.0 -> 0.0: the same point, the same bytes
-    keys = points.view(np.dtype((np.void, 8 * d))).ravel()
-    _, ids = np.unique(keys, return_inverse=True)
-    iz, ic = ids[:n], ids[n:]
-    by_id = np.argsort(ic, kind="stable")
-    lo = np.searchsorted(ic[by_id], iz, "left")
-    counts = np.searchsorted(ic[by_id], iz, "right") - lo
-    total = int(counts.sum())
-    if total:
-        i = np.repeat(np.arange(n), counts)
-        ends = np.cumsum(counts)
-        j = by_id[np.repeat(lo, counts) + np.arange(total) - np.repeat(ends - counts, counts)]
-        K[i, j] = 1.0
-    return K
-
-
-def _may_flush(sigma_rows, sigma_cols) -> bool:
-    """Whether some exponent could lie below -FLUSH: e <= (sqrt(sigma_i) + sqrt(sigma_j))^2 for
-    any centre (plus a margin for rounding)."""
-    if not len(sigma_rows) or not len(sigma_cols):
-        return False
-    top = math.sqrt(max(0.0, float(sigma_rows.max()))) + math.sqrt(
-        max(0.0, float(sigma_cols.max()))
-    )
-    return top * top * (1.0 + 1e-6) + 1.0 > FLUSH
-
-
-def _exp(E, may_flush: bool = True):
-    """exp(E) in place, exponents below -FLUSH to exactly 0 (see :data:`FLUSH`; ``may_flush``
-    False when none can be, to save the check)."""
-    if may_flush and E.size and float(E.min()) < -FLUSH:
-        low = E < -FLUSH
-        np.maximum(E, -FLUSH, out=E)
-        np.exp(E, out=E)
-        np.copyto(E, 0.0, where=low)
-        return E
-    return np.exp(E, out=E)
-
-
-def _products(E, sums):
-    """E @ sums.T: a few matrix-vector products beat one thin matrix product for small d."""
-    if len(sums) <= 4:
-        return np.stack([E @ s for s in sums], axis=1)
-    return E @ sums.T

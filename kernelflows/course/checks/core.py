@@ -122,6 +122,21 @@ def sample_cases(seed: int = 0):
     ]
 
 
+def two_sample_cases(seed: int, smallest=(2, 3)):
+    """(P, Q, kernel) cases of two samples: n != m, d = 1 and 2, two kernels, identical
+    samples, and the smallest sizes ``smallest`` (n, m)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(10, 2))
+    n, m = smallest
+    return [
+        (rng.normal(size=(20, 1)), rng.normal(size=(25, 1)) + 1.0, GaussianKernel(1.0)),
+        (rng.normal(size=(15, 2)), 1.3 * rng.normal(size=(12, 2)), GaussianKernel(0.7)),
+        (rng.normal(size=(14, 1)), rng.laplace(size=(9, 1)), LaplaceKernel(1.2)),
+        (X, X.copy(), GaussianKernel(1.5)),
+        (rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) + 2.0, GaussianKernel(1.0)),
+    ]
+
+
 def ok(name: str, message: str) -> None:
     print(f"{name}: {message}")
 

@@ -18,23 +18,20 @@ from collections.abc import Callable
 import numpy as np
 
 from ...divergences import kale, mmd2
-from ...kernels import GaussianKernel, LaplaceKernel
-from .core import CheckFailed, Outcome, as_float, call, ok, run_cases, tolerance, when
+from ...kernels import GaussianKernel
+from .core import (
+    CheckFailed,
+    Outcome,
+    as_float,
+    call,
+    ok,
+    run_cases,
+    tolerance,
+    two_sample_cases,
+    when,
+)
 
 __all__ = ["check_ex8_1_mmd_limit", "check_ex8_2_kale_witness", "check_ex8_4_gap_slope"]
-
-
-def _cases(seed: int):
-    """(P, Q, kernel): n != m, d = 1 and 2, two kernels, identical samples, smallest sizes."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(10, 2))
-    return [
-        (rng.normal(size=(20, 1)), rng.normal(size=(25, 1)) + 1.0, GaussianKernel(1.0)),
-        (rng.normal(size=(15, 2)), 1.3 * rng.normal(size=(12, 2)), GaussianKernel(0.7)),
-        (rng.normal(size=(14, 1)), rng.laplace(size=(9, 1)), LaplaceKernel(1.2)),
-        (X, X.copy(), GaussianKernel(1.5)),
-        (rng.normal(size=(2, 2)), rng.normal(size=(3, 2)) + 2.0, GaussianKernel(1.0)),
-    ]
 
 
 def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
@@ -77,7 +74,7 @@ def check_ex8_1_mmd_limit(my_kale_limit: Callable) -> None:
                        mistakes, sizes={"n": len(P), "m": len(Q)},
                        same=tolerance(1e-7, 1e-12))  # fmt: skip
 
-    count = run_cases(name, _cases(0), evaluate, lambda o: "no common mistake matches")
+    count = run_cases(name, two_sample_cases(0), evaluate, lambda o: "no common mistake matches")
     ok(name, f"all {count} cases agree with MMD^2 / 2 (biased estimate).")
 
 
@@ -104,7 +101,7 @@ def check_ex8_2_kale_witness(my_kale_witness: Callable) -> None:
     rng = np.random.default_rng(5)
     cases = [
         (P, Q, k, lam, np.vstack([rng.normal(size=(5, P.shape[1])) * 1.5, Q[:2]]))
-        for (P, Q, k), lam in zip(_cases(1), (0.5, 2.0, 0.1, 1.0, 5.0), strict=True)
+        for (P, Q, k), lam in zip(two_sample_cases(1), (0.5, 2.0, 0.1, 1.0, 5.0), strict=True)
     ]
 
     def evaluate(case):

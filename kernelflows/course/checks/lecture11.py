@@ -17,27 +17,23 @@ from collections.abc import Callable
 import numpy as np
 
 from ...divergences import drmmd, mmd2, tsallis
-from ...kernels import GaussianKernel, LaplaceKernel
-from .core import CheckFailed, Outcome, as_float, call, close, ok, run_cases, tolerance
+from .core import (
+    CheckFailed,
+    Outcome,
+    as_float,
+    call,
+    close,
+    ok,
+    run_cases,
+    tolerance,
+    two_sample_cases,
+)
 
 __all__ = [
     "check_ex11_1_drmmd",
     "check_ex11_2_envelope_rate",
     "check_ex11_3_tsallis_conjugate",
 ]
-
-
-def _cases(seed: int):
-    """(P, Q, kernel): n != m, d = 1 and 2, two kernels, identical samples, small sizes."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(10, 2))
-    return [
-        (rng.normal(size=(20, 1)), rng.normal(size=(25, 1)) + 1.0, GaussianKernel(1.0)),
-        (rng.normal(size=(15, 2)), 1.3 * rng.normal(size=(12, 2)), GaussianKernel(0.7)),
-        (rng.normal(size=(14, 1)), rng.laplace(size=(9, 1)), LaplaceKernel(1.2)),
-        (X, X.copy(), GaussianKernel(1.5)),
-        (rng.normal(size=(3, 2)), rng.normal(size=(4, 2)) + 2.0, GaussianKernel(1.0)),
-    ]
 
 
 def _pieces(P, Q, k):
@@ -56,7 +52,7 @@ def check_ex11_1_drmmd(my_drmmd: Callable) -> None:
     """
     name = "check_ex11_1_drmmd"
     lams = (0.1, 1.0, 0.01, 3.0, 0.5)
-    cases = [(*c, lam) for c, lam in zip(_cases(11), lams, strict=True)]
+    cases = [(*c, lam) for c, lam in zip(two_sample_cases(11, smallest=(3, 4)), lams, strict=True)]
 
     def evaluate(case):
         P, Q, k, lam = case
@@ -108,7 +104,7 @@ def check_ex11_2_envelope_rate(my_envelope_rate: Callable) -> None:
 
     name = "check_ex11_2_envelope_rate"
     f2s = (1.0, 2.0, 3.0, 0.25, 1.0)
-    cases = [(*c, f2) for c, f2 in zip(_cases(12), f2s, strict=True)]
+    cases = [(*c, f2) for c, f2 in zip(two_sample_cases(12, smallest=(3, 4)), f2s, strict=True)]
     divergence = {1.0: "kl", 2.0: "chi2", 3.0: tsallis(3.0)}
 
     def evaluate(case):
@@ -157,7 +153,7 @@ def check_ex11_2_envelope_rate(my_envelope_rate: Callable) -> None:
 
     count = run_cases(name, cases, evaluate, lambda o: "no common mistake matches")
     # the formula against the solver: lam (lam D - MMD^2 / 2) at lam = 10^3 is within 1% of it
-    P, Q, k = _cases(12)[1]
+    P, Q, k = two_sample_cases(12, smallest=(3, 4))[1]
     for f2, div in divergence.items():
         lam = 1e3
         d = regularized_divergence(P, Q, k, div, lam=lam, tol=1e-12).value

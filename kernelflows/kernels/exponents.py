@@ -1,0 +1,142 @@
+"""When a Gaussian kernel value computed from the expanded exponent can be trusted, and the
+exact answers where it cannot (:mod:`.gaussian` computes the values; this module says which to
+recompute): the value target :data:`VALUE_RTOL`, the error reach of an exponent, the inner
+radius within which no pair needs a check, the pairs to recompute from direct differences, the
+coincident points (exactly 1), and the exponential with values below 1e-307 flushed to 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .geometry import EPS, expansion_error
+
+__all__ = [
+    "FLUSH",
+    "VALUE_RTOL",
+    "can_flush",
+    "exactly_one",
+    "flushed_exp",
+    "inner_sigma",
+    "near_zero",
+    "needs_direct",
+    "products",
+    "reach",
+]
+
+#: The accuracy of every Gaussian kernel value, in eps: |k_computed - k| <= VALUE_RTOL eps
+#: (1 + e) k, e the exponent (:mod:`.gaussian`). 128 puts the inner radius (no pair within it
+#: needs a check) at 5 bandwidths in d = 2, so that a standard normal cloud at bandwidth 1 and
+#: the cells of wider clouds (7 bandwidths a side) need no check at all.
+VALUE_RTOL = 128.0
+#: Exponents below -FLUSH give kernel values below 1e-307 (exp(-707) = 9e-308): they come out as
+#: exactly 0 (an absolute error below 1e-307; their relative accuracy does not matter). numpy's
+#: vectorised exp leaves its fast path for arguments below about -708 (subnormal or zero results)
+#: and costs 15 to 300 times more per value there: in a cloud wider than about 38 bandwidths,
+#: where many pairs underflow, that was most of the time of a kernel sum.
+FLUSH = 707.0
+
+
+def reach(s, d: int):
+    """How far below 0 the computed exponent of a pair whose scaled squared norms add up to s
+    must lie for its value to be within the target without a check: its error is at most g s
+    (g = :func:`~.geometry.expansion_error` (d)), which is within VALUE_RTOL eps (1 + e) once
+    e >= B s - 1 (B = g / (VALUE_RTOL eps)), or its value is flushed to 0 (e > FLUSH)."""
+    g = expansion_error(d)
+    return np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), FLUSH) + g * s
+
+
+def inner_sigma(d: int) -> float:
+    """The scaled squared norm sigma below which a point takes part in no pair that needs a
+    check, whatever the other point.
+
+    With a = sqrt(sigma_i), b = sqrt(sigma_j) (distances to the centre, in units of sqrt(2) s),
+    the exact exponent is at least (a - b)^2 and the computed one at least (a - b)^2 - g s; the
+    pair needs no check when that is at least :func:`reach` (s), s = a^2 + b^2, which holds for
+    every b when (a - b)^2 >= B' (a^2 + b^2) - 1, B' = B + 2 g: minimised over b at
+    b = a / (1 - B'), that is a^2 <= (1 - B') / (B' (2 - B')) (12.5 in d = 2: points within 5
+    bandwidths of the centre). 0.99 of it, for the rounding of sigma itself; -1 (every point)
+    when B' >= 1 (d > 240)."""
+    g = expansion_error(d)
+    b = g / (VALUE_RTOL * EPS) + 2.0 * g
+    return 0.99 * (1.0 - b) / (b * (2.0 - b)) if b < 1.0 else -1.0
+
+
+def needs_direct(E, sigma_rows, sigma_cols, d: int):
+    """The index pairs (i, j) of the exponents E whose value could miss the target
+    (E[i, j] > -reach(sigma_i + sigma_j)). One comparison per value against the loosest
+    threshold, then the candidates against their own: a pass over E plus O(candidates)."""
+    if not E.size:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    flat = np.flatnonzero(E > -float(reach(float(sigma_rows.max() + sigma_cols.max()), d)))
+    i, j = np.divmod(flat, E.shape[1])
+    keep = E.ravel()[flat] > -reach(sigma_rows[i] + sigma_cols[j], d)
+    return i[keep], j[keep]
+
+
+def near_zero(E, sigma_rows, sigma_cols, d: int):
+    """The index pairs (i, j) whose computed exponent is within its error bound g s of 0 (the
+    coincident pairs among them): one comparison per value against the loosest bound, then the
+    candidates against their own."""
+    if not E.size:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    g = expansion_error(d)
+    flat = np.flatnonzero(E > -g * float(sigma_rows.max() + sigma_cols.max()))
+    i, j = np.divmod(flat, E.shape[1])
+    keep = E.ravel()[flat] > -g * (sigma_rows[i] + sigma_cols[j])
+    return i[keep], j[keep]
+
+
+def exactly_one(K, Z, C):
+    """K with k(z_i, c_j) = 1 exactly where z_i and c_j are the same point (every coordinate
+    equal; their computed value is within the target, 1 + O(g s)). The pairs are found by
+    sorting the points (O((n + N) log(n + N)), not a pass over K)."""
+    n, d = Z.shape
+    if not n or not len(C):
+        return K
+    points = np.concatenate([Z, C]) + 0.0  # -0.0 -> 0.0: the same point, the same bytes
+    keys = points.view(np.dtype((np.void, 8 * d))).ravel()
+    _, ids = np.unique(keys, return_inverse=True)
+    iz, ic = ids[:n], ids[n:]
+    by_id = np.argsort(ic, kind="stable")
+    lo = np.searchsorted(ic[by_id], iz, "left")
+    counts = np.searchsorted(ic[by_id], iz, "right") - lo
+    total = int(counts.sum())
+    if total:
+        i = np.repeat(np.arange(n), counts)
+        ends = np.cumsum(counts)
+        j = by_id[np.repeat(lo, counts) + np.arange(total) - np.repeat(ends - counts, counts)]
+        K[i, j] = 1.0
+    return K
+
+
+def can_flush(sigma_rows, sigma_cols) -> bool:
+    """Whether some exponent could lie below -FLUSH: e <= (sqrt(sigma_i) + sqrt(sigma_j))^2 for
+    any centre (plus a margin for rounding)."""
+    if not len(sigma_rows) or not len(sigma_cols):
+        return False
+    top = math.sqrt(max(0.0, float(sigma_rows.max()))) + math.sqrt(
+        max(0.0, float(sigma_cols.max()))
+    )
+    return top * top * (1.0 + 1e-6) + 1.0 > FLUSH
+
+
+def flushed_exp(E, may_flush: bool = True):
+    """exp(E) in place, exponents below -FLUSH to exactly 0 (see :data:`FLUSH`; ``may_flush``
+    False when none can be, to save the check)."""
+    if may_flush and E.size and float(E.min()) < -FLUSH:
+        low = E < -FLUSH
+        np.maximum(E, -FLUSH, out=E)
+        np.exp(E, out=E)
+        np.copyto(E, 0.0, where=low)
+        return E
+    return np.exp(E, out=E)
+
+
+def products(E, sums):
+    """E @ sums.T: a few matrix-vector products beat one thin matrix product for small d."""
+    if len(sums) <= 4:
+        return np.stack([E @ s for s in sums], axis=1)
+    return E @ sums.T
