@@ -105,12 +105,9 @@ class Kernel:
         same_dimension(Z, X, "Z", "X")
         return self._blocked_grad(Z, X, as_weights(weights, len(X)), block_elements)
 
-    def total(self, X, Y=None, *, exclude_diagonal: bool = False) -> float:
-        """sum_{i, j} k(x_i, y_j) without building the Gram matrix (blocks of rows).
-
-        With ``Y=None`` the sum is over pairs of X; ``exclude_diagonal`` drops the i = j terms.
-        The row blocks run on the kernels' thread pool (as :meth:`sums_and_grad`).
-        """
+    @staticmethod
+    def _total_inputs(X, Y, exclude_diagonal):
+        """The checked arguments of :meth:`total`: X, Y, whether Y is X, and the flag."""
         exclude_diagonal = flag(exclude_diagonal, "exclude_diagonal")
         X = as_samples(X, "X")
         same = Y is None
@@ -118,6 +115,15 @@ class Kernel:
         same_dimension(X, Y)
         if exclude_diagonal and not same:
             raise ValueError("exclude_diagonal needs Y=None (pairs within one sample)")
+        return X, Y, same, exclude_diagonal
+
+    def total(self, X, Y=None, *, exclude_diagonal: bool = False) -> float:
+        """sum_{i, j} k(x_i, y_j) without building the Gram matrix (blocks of rows).
+
+        With ``Y=None`` the sum is over pairs of X; ``exclude_diagonal`` drops the i = j terms.
+        The row blocks run on the kernels' thread pool (as :meth:`sums_and_grad`).
+        """
+        X, Y, same, exclude_diagonal = self._total_inputs(X, Y, exclude_diagonal)
         blocks = list(row_blocks(len(X), len(Y)))
         if same:
             costs = [(rows.stop - rows.start) * (len(X) - rows.start) for rows in blocks]

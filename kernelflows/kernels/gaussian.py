@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from .._validation import as_samples, flag, length_scale, same_dimension
+from .._validation import length_scale
 from ._parallel import n_threads, run_chunks, split_by_cost
 from .exponents import (
     VALUE_RTOL,
@@ -407,13 +407,7 @@ class GaussianKernel(RadialKernel):
         """Gaussian fast path of :meth:`Kernel.total`: the row sums of :meth:`sums_and_grad` with
         unit weights (tiles in cache, no Gram matrix; with ``Y=None`` the symmetric half, and
         k(x, x) = 1 exactly), added up. The same value on any number of threads."""
-        exclude_diagonal = flag(exclude_diagonal, "exclude_diagonal")
-        X = as_samples(X, "X")
-        same = Y is None
-        Y = X if same else as_samples(Y, "Y")
-        same_dimension(X, Y)
-        if exclude_diagonal and not same:
-            raise ValueError("exclude_diagonal needs Y=None (pairs within one sample)")
+        X, Y, same, exclude_diagonal = self._total_inputs(X, Y, exclude_diagonal)
         S, _ = self.sums_and_grad(X, Y, np.ones((len(Y), 1)), z_is_head=same)
         return float(S.sum()) - (len(X) if exclude_diagonal else 0.0)
 
