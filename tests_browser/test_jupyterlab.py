@@ -24,30 +24,47 @@ def _js(driver, script, *args):
     return driver.execute_script(script, *args)
 
 
-BUSY_PROMPTS = """
-const prompts = [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')];
+# Every query looks inside the current notebook panel only: JupyterLab keeps the lectures opened
+# before in the page (other tabs), and under load a run-all sent before the new panel was current
+# ran nothing in it.
+PANEL = "const panel = window.jupyterapp.shell.currentWidget.node;"
+
+BUSY_PROMPTS = (
+    PANEL
+    + """
+const prompts = [...panel.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')];
 return prompts.filter(p => p.textContent.includes('*')).length;
 """
+)
 
-UNRUN_CODE_CELLS = """
-const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+UNRUN_CODE_CELLS = (
+    PANEL
+    + """
+const cells = [...panel.querySelectorAll('.jp-Notebook .jp-CodeCell')];
 return cells.filter(c => {
   const p = c.querySelector('.jp-InputArea-prompt');
   const src = c.querySelector('.jp-InputArea-editor').textContent.trim();
   return src.length > 0 && p && !/\\[\\d+\\]/.test(p.textContent);
 }).length;
 """
+)
 
-ERROR_OUTPUTS = """
-return document.querySelectorAll(
+ERROR_OUTPUTS = (
+    PANEL
+    + """
+return panel.querySelectorAll(
   '.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]').length;
 """
+)
 
-ERROR_TEXT = """
-const errors = document.querySelectorAll(
+ERROR_TEXT = (
+    PANEL
+    + """
+const errors = panel.querySelectorAll(
   '.jp-Notebook [data-mime-type="application/vnd.jupyter.error"]');
 return [...errors].map(e => e.textContent).join('\\n');
 """
+)
 
 
 def _finished(browser) -> bool:
@@ -58,7 +75,17 @@ def _finished(browser) -> bool:
     return _js(browser, BUSY_PROMPTS) == 0 and _js(browser, UNRUN_CODE_CELLS) == 0
 
 
-DEMO_IMAGE = "const img = document.querySelector('.kernelflows-demo img'); return img && img.src;"
+DEMO_IMAGE = PANEL + (
+    "const img = panel.querySelector('.kernelflows-demo img'); return img && img.src;"
+)
+
+# The lecture's panel is the current one and its kernel is idle: only then does run-all reach it.
+READY = """
+const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+if (!w || !w.context || w.context.path !== arguments[0] || !w.sessionContext) return false;
+const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+return !!(w.node.querySelector('.jp-Notebook .jp-Cell') && kernel && kernel.status === 'idle');
+"""
 
 
 @pytest.mark.parametrize("lecture", LECTURES)
@@ -68,19 +95,14 @@ def test_run_all_cells_and_move_a_slider(lab, browser, artifacts, lecture):
 
     stem = lecture.removesuffix(".ipynb")
     browser.get(f"{lab['url']}/lab/tree/{lecture}?token={lab['token']}")
-    _wait(lambda: _js(browser, "return !!(window.jupyterapp && "
-                               "document.querySelector('.jp-Notebook .jp-Cell'))"),
-          120, "the notebook to open")  # fmt: skip
-    # a kernel, then run everything through the application's own command
-    _wait(lambda: _js(browser, "const s = document.querySelector('.jp-Notebook'); return !!s;"),
-          30, "the notebook panel")  # fmt: skip
-    time.sleep(2)
+    _wait(lambda: _js(browser, READY, lecture), 180, "the notebook to open with an idle kernel")
     _js(browser, "window.jupyterapp.commands.execute('notebook:run-all-cells');")
     _wait(lambda: _finished(browser), 300, "all cells to finish", interval=1.0)
     assert _js(browser, ERROR_OUTPUTS) == 0, "a cell raised an error in the browser"
 
     before = _wait(lambda: _js(browser, DEMO_IMAGE), 60, "the demo's picture")
-    demo = browser.find_element(By.CSS_SELECTOR, ".kernelflows-demo")
+    panel = _js(browser, "return window.jupyterapp.shell.currentWidget.node;")
+    demo = panel.find_element(By.CSS_SELECTOR, ".kernelflows-demo")
     _js(browser, "arguments[0].scrollIntoView({block: 'start'});", demo)
     browser.save_screenshot(str(artifacts / f"{stem}-before.png"))
 
