@@ -7,6 +7,7 @@ coincident points (exactly 1), and the exponential with values below 1e-307 flus
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -22,6 +23,7 @@ __all__ = [
     "inner_sigma",
     "near_zero",
     "needs_direct",
+    "outer_indices",
     "products",
     "reach",
 ]
@@ -48,6 +50,7 @@ def reach(s, d: int):
     return np.minimum(np.maximum(g / (VALUE_RTOL * EPS) * s - 1.0, 0.0), FLUSH) + g * s
 
 
+@functools.lru_cache(maxsize=64)
 def inner_sigma(d: int) -> float:
     """The scaled squared norm sigma below which a point takes part in no pair that needs a
     check, whatever the other point.
@@ -62,6 +65,19 @@ def inner_sigma(d: int) -> float:
     g = expansion_error(d)
     b = g / (VALUE_RTOL * EPS) + 2.0 * g
     return 0.99 * (1.0 - b) / (b * (2.0 - b)) if b < 1.0 else -1.0
+
+
+def outer_indices(sigma_rows, sigma_cols, d: int):
+    """(rows, columns): the indices of the scaled squared norms beyond :func:`inner_sigma` (d),
+    the only points that can take part in a pair that needs a check (both empty when either is:
+    no pair does). One maximum each, and a search only where it finds some."""
+    inner = inner_sigma(d)
+    none = np.empty(0, np.intp)
+    if not len(sigma_rows) or not len(sigma_cols):
+        return none, none
+    if float(sigma_rows.max()) <= inner or float(sigma_cols.max()) <= inner:
+        return none, none
+    return np.flatnonzero(sigma_rows > inner), np.flatnonzero(sigma_cols > inner)
 
 
 def needs_direct(E, sigma_rows, sigma_cols, d: int):
@@ -135,8 +151,15 @@ def flushed_exp(E, may_flush: bool = True):
     return np.exp(E, out=E)
 
 
+#: Values of E from which :func:`products` takes a few matrix-vector products instead of one
+#: thin matrix product (8 MB: E out of cache, where the products stream it at memory speed; in
+#: cache, the one product is about twice as fast: 24 against 43 us for 240 x 480 and 3 sums).
+PRODUCTS_STREAMED = 2**20
+
+
 def products(E, sums):
-    """E @ sums.T: a few matrix-vector products beat one thin matrix product for small d."""
-    if len(sums) <= 4:
+    """E @ sums.T: a few matrix-vector products beat one thin matrix product for small d when E
+    is larger than the cache (:data:`PRODUCTS_STREAMED`), not when it is in it."""
+    if len(sums) <= 4 and E.size > PRODUCTS_STREAMED:
         return np.stack([E @ s for s in sums], axis=1)
     return E @ sums.T

@@ -44,6 +44,7 @@ from .exponents import (
     inner_sigma,
     near_zero,
     needs_direct,
+    outer_indices,
     products,
 )
 from .geometry import EPS, centred, direct_sq_distances
@@ -63,6 +64,11 @@ CELL_ROWS = 16
 #: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`); below, the one
 #: product and the checks of that small corner cost less than permuting the rows.
 OUTER_SHARE = 0.01
+#: The most coordinates (pairs x d) of a corner of pairs beyond the inner radius that is
+#: recomputed whole from direct differences (:meth:`GaussianKernel._refine`): a few stragglers of
+#: a flow (a fitted cloud with a handful of points beyond 5 bandwidths of its mean) cost a few
+#: small array operations instead of a search for the pairs that need it.
+DIRECT_CORNER = 4096
 
 
 class GaussianKernel(RadialKernel):
@@ -107,20 +113,25 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0):
+    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0, outer=None):
         """Recompute, from direct differences of the original points Z and C, the exponents of
         E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
         target (:func:`needs_direct`).
 
         ``sigma_rows`` and ``sigma_cols`` are the scaled squared norms of E's rows and columns
         (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`inner_sigma`
-        can take part in a pair that needs it, so the search looks at those alone: on clouds a
-        few bandwidths wide, a small corner of the tile."""
+        can take part in a pair that needs it (``outer``: their indices, when known), so the
+        search looks at those alone: on clouds a few bandwidths wide, a small corner of the
+        tile. A corner of at most :data:`DIRECT_CORNER` coordinates is recomputed whole (a
+        few stragglers of a flow: cheaper than finding its pairs that need it)."""
         d = Z.shape[1]
-        inner = inner_sigma(d)
-        ri = np.flatnonzero(sigma_rows > inner)
-        cj = np.flatnonzero(sigma_cols > inner) if len(ri) else ri
-        if not len(cj):
+        ri, cj = outer_indices(sigma_rows, sigma_cols, d) if outer is None else outer
+        if not len(ri) or not len(cj):
+            return
+        if len(ri) * len(cj) * d <= DIRECT_CORNER:
+            diff = Z[ri + r0][:, None, :] - C[cj + c0][None, :, :]
+            sq = np.einsum("ijk,ijk->ij", diff, diff)
+            E[ri[:, None], cj[None, :]] = sq * (-0.5 / self.bandwidth**2)
             return
         if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
             i, j = needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
@@ -146,12 +157,11 @@ class GaussianKernel(RadialKernel):
         n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         may_flush = can_flush(sigma_rows, sigma_cols)
-        plan = self._plan(
-            Z, sigma_rows, sigma_cols, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N))
-        )
+        outer = outer_indices(sigma_rows, sigma_cols, d)
+        plan = self._plan_outer(Z, outer, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N)), N)
         if plan is None:
             E = left @ right
-            self._refine(E, Z, C, sigma_rows, sigma_cols)
+            self._refine(E, Z, C, sigma_rows, sigma_cols, outer=outer)
             if exact:  # the (near-)coincident pairs from direct differences: exactly 0 when equal
                 i, j = near_zero(E, sigma_rows, sigma_cols, d)
                 if len(i):
@@ -203,11 +213,13 @@ class GaussianKernel(RadialKernel):
         """None (one product, centred on the mean of C, and checks), or the cells of
         :meth:`_cells` when at least :data:`OUTER_SHARE` of the pairs have both points beyond
         the inner radius (so that checking would cost more than the product)."""
-        inner = inner_sigma(Z.shape[1])
-        if not len(sigma_rows) or not len(sigma_cols):
-            return None
-        share = np.count_nonzero(sigma_rows > inner) * np.count_nonzero(sigma_cols > inner)
-        if share < OUTER_SHARE * len(sigma_rows) * len(sigma_cols):
+        outer = outer_indices(sigma_rows, sigma_cols, Z.shape[1])
+        return self._plan_outer(Z, outer, max_rows, len(sigma_cols))
+
+    def _plan_outer(self, Z, outer, max_rows: int, n_cols: int):
+        """:meth:`_plan` from the indices of the rows and columns beyond the inner radius."""
+        ri, cj = outer
+        if len(ri) * len(cj) < OUTER_SHARE * len(Z) * n_cols or not len(Z) or not n_cols:
             return None
         return self._cells(Z, max_rows)
 
