@@ -26,6 +26,7 @@ __all__ = [
     "outer_indices",
     "products",
     "reach",
+    "within",
 ]
 
 #: The accuracy of every Gaussian kernel value, in eps: |k_computed - k| <= VALUE_RTOL eps
@@ -78,6 +79,11 @@ def outer_indices(sigma_rows, sigma_cols, d: int):
     if float(sigma_rows.max()) <= inner or float(sigma_cols.max()) <= inner:
         return none, none
     return np.flatnonzero(sigma_rows > inner), np.flatnonzero(sigma_cols > inner)
+
+
+def within(indices, a: int, b: int):
+    """The sorted ``indices`` in [a, b), less a (the rows or columns of a tile from a to b)."""
+    return indices[np.searchsorted(indices, a) : np.searchsorted(indices, b)] - a
 
 
 def needs_direct(E, sigma_rows, sigma_cols, d: int):
