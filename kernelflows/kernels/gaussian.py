@@ -26,10 +26,10 @@ pair of it needs a check either; the points of sparse cells (fewer than
 beyond the inner radius, the exponent above the reach of its error bound) are recomputed from
 direct differences (:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is
 done in one product with those checks. The exponentials of a tile are taken while it is in
-cache. A fitted flow's cloud with a few stragglers beyond the inner radius (the three-rings runs: a handful of
-particles 6 to 8 bandwidths from the mean) takes the one product; the stragglers' own corner of
-pairs, at most :data:`DIRECT_CORNER` coordinates, is recomputed whole from direct differences,
-which costs a few small array operations instead of a search.
+cache. A fitted flow's cloud with a few stragglers beyond the inner radius (the three-rings
+runs: a handful of particles 6 to 8 bandwidths from the mean) takes the one product; the
+stragglers' own corner of pairs, at most :data:`DIRECT_CORNER` coordinates, is recomputed whole
+from direct differences, which costs a few small array operations instead of a search.
 """
 
 from __future__ import annotations
