@@ -160,7 +160,7 @@ class GaussianKernel(RadialKernel):
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         may_flush = can_flush(sigma_rows, sigma_cols)
         outer = outer_indices(sigma_rows, sigma_cols, d)
-        plan = self._plan_outer(Z, outer, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N)), N)
+        plan = self._plan_outer(Z, outer, max(1, VELOCITY_BLOCK_ELEMENTS // max(1, N)), N)
         if plan is None:
             E = left @ right
             self._refine(E, Z, C, sigma_rows, sigma_cols, outer=outer)
