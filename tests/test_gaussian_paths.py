@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelflows import GaussianKernel
-from kernelflows.kernels.exponents import VALUE_RTOL, inner_sigma, outer_indices
+from kernelflows.kernels.exponents import VALUE_RTOL, exactly_one, inner_sigma, outer_indices
 from kernelflows.kernels.gaussian import DIRECT_CORNER, OUTER_SHARE
 from kernelflows.kernels.geometry import expansion_error
 
@@ -134,3 +134,27 @@ def test_straggler_corner_accurate_at_the_direct_corner_size(d, far, above):
         exact = (ref @ np.asarray(W, LD)).astype(float)
         scale = ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
         assert np.all(np.abs(S - exact) <= (VALUE_RTOL + len(C)) * EPS * scale + 1e-300)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 30),
+    m=st.integers(1, 30),
+    d=st.integers(1, 6),
+    shared=st.integers(0, 10),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_exactly_one_finds_every_coincident_pair_and_no_other(n, m, d, shared, seed):
+    # coincident points (the same coordinates, -0.0 and 0.0 alike) against a brute-force
+    # comparison of every pair; few distinct values, so that many points coincide in some
+    # coordinates but not all (the hash's candidates that the bits must drop)
+    rng = np.random.default_rng(seed)
+    Z = rng.integers(-2, 3, size=(n, d)).astype(float) * 0.5
+    C = rng.integers(-2, 3, size=(m, d)).astype(float) * 0.5
+    k = min(shared, n, m)
+    C[:k] = Z[rng.permutation(n)[:k]]
+    Z[Z == 0.0] *= np.where(rng.uniform(size=np.count_nonzero(Z == 0.0)) < 0.5, -1.0, 1.0)
+    K = exactly_one(np.zeros((n, m)), Z, C)
+    same = np.all(Z[:, None, :] == C[None, :, :], axis=2)  # -0.0 == 0.0 in a comparison
+    assert np.array_equal(K == 1.0, same)
+    assert np.all(K[~same] == 0.0)

@@ -114,24 +114,37 @@ def near_zero(E, sigma_rows, sigma_cols, d: int):
 def exactly_one(K, Z, C):
     """K with k(z_i, c_j) = 1 exactly where z_i and c_j are the same point (every coordinate
     equal; their computed value is within the target, 1 + O(g s)). The pairs are found by
-    sorting the points (O((n + N) log(n + N)), not a pass over K)."""
+    sorting a hash of each point's bits (O((n + N) log N), not a pass over K): points with equal
+    hashes are the candidates, kept where all their bits agree."""
     n, d = Z.shape
     if not n or not len(C):
         return K
-    points = np.concatenate([Z, C]) + 0.0  # -0.0 -> 0.0: the same point, the same bytes
-    keys = points.view(np.dtype((np.void, 8 * d))).ravel()
-    _, ids = np.unique(keys, return_inverse=True)
-    iz, ic = ids[:n], ids[n:]
-    by_id = np.argsort(ic, kind="stable")
-    lo = np.searchsorted(ic[by_id], iz, "left")
-    counts = np.searchsorted(ic[by_id], iz, "right") - lo
+    points = np.concatenate([Z, C]) + 0.0  # -0.0 -> 0.0: the same point, the same bits
+    bits = points.view(np.uint64)
+    key = bits[:, 0] * _MIX[0]  # uint64 arithmetic wraps: a hash, equal for equal points
+    for k in range(1, d):
+        key ^= bits[:, k] * _MIX[k % len(_MIX)] + np.uint64(k)
+    kz, kc = key[:n], key[n:]
+    by_key = np.argsort(kc)
+    sorted_kc = kc[by_key]
+    lo = np.searchsorted(sorted_kc, kz, "left")
+    counts = np.searchsorted(sorted_kc, kz, "right") - lo
     total = int(counts.sum())
     if total:
         i = np.repeat(np.arange(n), counts)
         ends = np.cumsum(counts)
-        j = by_id[np.repeat(lo, counts) + np.arange(total) - np.repeat(ends - counts, counts)]
-        K[i, j] = 1.0
+        j = by_key[np.repeat(lo, counts) + np.arange(total) - np.repeat(ends - counts, counts)]
+        same = np.all(bits[i] == bits[n + j], axis=1)  # the candidates whose every bit agrees
+        K[i[same], j[same]] = 1.0
     return K
+
+
+#: Odd 64-bit multipliers of the point hash of :func:`exactly_one` (any odd numbers would do:
+#: a collision only adds a candidate, which the comparison of the bits drops).
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
+    dtype=np.uint64,
+)
 
 
 def can_flush(sigma_rows, sigma_cols) -> bool:
