@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._io import write_text
-from .estimates import estimated_seconds
+from .estimates import longest_first, piece_estimates
 from .registry import experiment, jsonable
 
 __all__ = [
@@ -287,8 +287,9 @@ def run_experiments(
     (default ``./results``; the package's own folder only when named) and return what was
     written (:class:`~kernelflows.experiments.Results`, in the order given).
 
-    ``jobs``: worker processes (1: in this process). Pieces of every file share the workers,
-    the longest files' pieces first (estimated from the files already there). ``fresh``:
+    ``jobs``: worker processes (1: in this process). The pieces of every file share the
+    workers, longest first (estimated from the files already there), so that no worker waits
+    for another's last piece before the next file starts. ``fresh``:
     ignore the pieces already written. ``settings``: run these settings instead of the
     scale's (one file only; tests and trials). ``quiet``: no lines on stderr.
 
@@ -315,14 +316,7 @@ def run_experiments(
             _say(f"{experiment_id} ({scale}): {found}; {len(f.missing)} to run")
         files.append(f)
 
-    tasks = [(k, i) for k, f in enumerate(files) for i in f.missing]
-    # longest first, from the file there or else the committed one
-    longest = {
-        k: estimated_seconds(f.path) or estimated_seconds(results_path(f.experiment_id, f.scale))
-        for k, f in enumerate(files)
-    }
-    longest = {k: v or 0.0 for k, v in longest.items()}
-    tasks.sort(key=lambda t: -longest[t[0]] / max(1, len(files[t[0]].pieces)))
+    tasks = _longest_first(files)
     t0 = time.perf_counter()
     if tasks:
         try:
@@ -330,6 +324,23 @@ def run_experiments(
         except KeyboardInterrupt as exc:
             raise RunInterrupted(_kept_line(files)) from exc
     return [Results.read(f.path) for f in files if f.path.exists()]
+
+
+def _longest_first(files: list[_File]) -> list[tuple[int, int]]:
+    """The missing pieces of every file, ``(file, piece)``, in the order the workers take them:
+    longest first by the seconds the file there records for each piece, or else the file
+    shipped with the package (:func:`.piece_estimates`), pieces without an estimate first
+    (:func:`.longest_first`)."""
+    from .files import results_path
+
+    tasks, seconds = [], []
+    for k, f in enumerate(files):
+        missing = f.missing
+        pieces = [f.pieces[i] for i in missing]
+        found = piece_estimates(f.path, pieces, results_path(f.experiment_id, f.scale))
+        tasks += [(k, i) for i in missing]
+        seconds += found or [None] * len(missing)
+    return [tasks[j] for j in longest_first(seconds)]
 
 
 def _on_disk(f: _File) -> int:
