@@ -4,6 +4,7 @@ when asked, and run-time estimates from the files' wall times."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,75 @@ def test_worker_processes_give_the_serial_results_bit_for_bit(tmp_path):
     assert parallel.metrics["missing"] == [] and len(parallel.metrics["done"]) == 9
     pieces = [p["piece"] for p in read(parallel.path)["pieces"]]
     assert pieces == s["order"]  # recorded in the experiment's order, whatever finished first
+
+
+def small_experiments(monkeypatch) -> list:
+    """three-rings and mixture at 20 steps and student-teacher at a toy size, as their reduced
+    scale in this process (the runner hands the settings to its workers): 17 pieces of three
+    files, ``[(experiment_id, "reduced"), ...]``."""
+    small = {
+        "three-rings": experiment("three-rings").settings("reduced", n_steps=20, record_every=10),
+        "mixture": experiment("mixture").settings("reduced", n_steps=20, record_every=10),
+        "student-teacher": tiny_plan(epochs=5),
+    }
+    for i, s in small.items():
+        monkeypatch.setitem(EXPERIMENTS, i, replace(experiment(i), scales=lambda scale, s=s: s))
+    return [(i, "reduced") for i in small]
+
+
+def without_seconds(metrics):
+    """The metrics less every wall or CPU time (the numbers that depend on the machine)."""
+    if isinstance(metrics, dict):
+        drop = ("seconds", "cpu_seconds", "wall_seconds")
+        return {k: without_seconds(v) for k, v in metrics.items() if k not in drop}
+    if isinstance(metrics, list):
+        return [without_seconds(v) for v in metrics]
+    return metrics
+
+
+def test_the_pieces_of_several_files_in_one_pool_give_the_serial_results(tmp_path, monkeypatch):
+    runs = small_experiments(monkeypatch)
+    serial = run_experiments(runs, tmp_path / "1", quiet=True)
+    packed = run_experiments(runs, tmp_path / "2", jobs=2, quiet=True)
+    assert [(r.id, r.scale) for r in packed] == runs  # in the order given
+    for one, two in zip(serial, packed, strict=True):
+        assert two.provenance["jobs"] == 2
+        assert json.dumps(without_seconds(two.metrics)) == json.dumps(
+            without_seconds(one.metrics)
+        ), two.id
+        e = experiment(two.id)
+        assert two.metrics["missing"] == [] and two.metrics["done"] == e.piece_list(two.settings)
+        assert [p["piece"] for p in read(two.path)["pieces"]] == e.piece_list(two.settings)
+
+
+def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monkeypatch):
+    runs = small_experiments(monkeypatch)
+    # the files there record CPU seconds for student-teacher's and mixture's pieces (written by
+    # other code: none is kept); three-rings has no file at the reduced scale: no estimate
+    seconds = {
+        "student-teacher": [9, 9, 9, 2, 2, 2, 6, 6, 6],
+        "mixture": [1, 8, 3, 5, 7, 4],
+    }
+    cpu = {}  # (experiment, piece) -> CPU seconds the file there records
+    for i, times in seconds.items():
+        s = experiment(i).settings("reduced")
+        pieces = experiment(i).piece_list(s)
+        cpu |= {(i, json.dumps(p)): c for p, c in zip(pieces, times, strict=True)}
+        records = [{"piece": p, "seconds": 99, "cpu_seconds": c} for p, c in zip(pieces, times)]
+        doc = {"id": i, "scale": "reduced", "settings": s, "metrics": {}, "pieces": records}
+        doc["provenance"] = {"code": "other code"}
+        (tmp_path / f"{i}.reduced.json").write_text(json.dumps(doc))
+    handed = []
+
+    def run_tasks(files, tasks, *args):
+        handed.extend((files[k].experiment_id, files[k].pieces[i]) for k, i in tasks)
+
+    monkeypatch.setattr(runner_module, "_run_tasks", run_tasks)
+    run_experiments(runs, tmp_path, jobs=2, quiet=True)
+    rings = experiment("three-rings").piece_list(experiment("three-rings").settings("reduced"))
+    assert handed[:2] == [("three-rings", p) for p in rings]  # no estimate: first, as given
+    times = [cpu[i, json.dumps(p)] for i, p in handed[2:]]
+    assert times == sorted(times, reverse=True) and len(times) == 15  # across the two files
 
 
 def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_path, monkeypatch):
@@ -261,16 +331,24 @@ def test_estimates_schedule_the_pieces_longest_first(tmp_path):
 
 
 def test_list_estimates_what_the_makefile_runs():
-    from kernelflows.experiments.cli import MAKE_RESULTS
+    from kernelflows.experiments.cli import MAKE_TARGETS
 
-    recipe = (ROOT / "Makefile").read_text().split("\nresults:")[1].split("\n\n")[0]
-    commands = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
-    assert commands == [
-        f"{'all' if scale == 'paper' else ' '.join(ids)} --scale {scale} "
-        "--out kernelflows/results --jobs $(JOBS)"
-        for ids, scale in MAKE_RESULTS
-    ]
-    assert MAKE_RESULTS[0][0] == tuple(EXPERIMENTS)
+    makefile = (ROOT / "Makefile").read_text()
+    for target, (ids, scale) in MAKE_TARGETS.items():
+        recipe = makefile.split(f"\n{target}:")[1].split("\n\n")[0]
+        (command,) = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
+        assert command == (
+            f"{'all' if ids == tuple(EXPERIMENTS) else ' '.join(ids)} --scale {scale} "
+            "--out kernelflows/results --jobs $(JOBS)"
+        ), target  # one command: the pieces of every file in one pool
+    # make results: every experiment at the paper scale, and nothing else
+    assert MAKE_TARGETS["results"] == (tuple(EXPERIMENTS), "paper")
+    # make results-reduced: the reduced files lectures and figures load, and nothing else
+    loaded = set()
+    for source in [*(ROOT / "lectures").glob("*.ipynb"), *(ROOT / "kernelflows").rglob("*.py")]:
+        text = source.read_text().replace('\\"', '"')
+        loaded |= set(re.findall(r'load_results\(\s*"([a-z-]+)",\s*"reduced"', text))
+    assert loaded == set(MAKE_TARGETS["results-reduced"][0])
 
 
 def test_list_gives_each_experiment_an_estimate_at_each_scale(capsys):
