@@ -118,8 +118,11 @@ def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monke
     for i, times in seconds.items():
         s = experiment(i).settings("reduced")
         pieces = experiment(i).piece_list(s)
-        cpu |= {(i, json.dumps(p)): c for p, c in zip(pieces, times, strict=True)}
-        records = [{"piece": p, "seconds": 99, "cpu_seconds": c} for p, c in zip(pieces, times)]
+        records = [
+            {"piece": p, "seconds": 99, "cpu_seconds": c}
+            for p, c in zip(pieces, times, strict=True)
+        ]
+        cpu |= {(i, json.dumps(r["piece"])): r["cpu_seconds"] for r in records}
         doc = {"id": i, "scale": "reduced", "settings": s, "metrics": {}, "pieces": records}
         doc["provenance"] = {"code": "other code"}
         (tmp_path / f"{i}.reduced.json").write_text(json.dumps(doc))
