@@ -116,16 +116,8 @@ def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monke
     }
     cpu = {}  # (experiment, piece) -> CPU seconds the file there records
     for i, times in seconds.items():
-        s = experiment(i).settings("reduced")
-        pieces = experiment(i).piece_list(s)
-        records = [
-            {"piece": p, "seconds": 99, "cpu_seconds": c}
-            for p, c in zip(pieces, times, strict=True)
-        ]
-        cpu |= {(i, json.dumps(r["piece"])): r["cpu_seconds"] for r in records}
-        doc = {"id": i, "scale": "reduced", "settings": s, "metrics": {}, "pieces": records}
-        doc["provenance"] = {"code": "other code"}
-        (tmp_path / f"{i}.reduced.json").write_text(json.dumps(doc))
+        pieces = write_times(tmp_path, i, times)
+        cpu |= {(i, json.dumps(p)): c for p, c in zip(pieces, times, strict=True)}
     handed = []
 
     def run_tasks(files, tasks, *args):
@@ -331,6 +323,49 @@ def test_estimates_schedule_the_pieces_longest_first(tmp_path):
     assert estimated_seconds(path, 1) == pytest.approx(99.0)
     assert estimated_seconds(path, 2) == pytest.approx(99.0 / 9 * 5)
     assert estimated_seconds(tmp_path / "none.json") is None
+
+
+def write_times(folder, experiment_id, cpu_seconds, scale="reduced"):
+    """A results file of the experiment at ``scale`` recording these CPU seconds for its first
+    pieces."""
+    s = experiment(experiment_id).settings(scale)
+    pieces = experiment(experiment_id).piece_list(s)
+    records = [
+        {"piece": p, "seconds": 99, "cpu_seconds": c}
+        for p, c in zip(pieces[: len(cpu_seconds)], cpu_seconds, strict=True)
+    ]
+    doc = {"id": experiment_id, "scale": scale, "settings": s, "metrics": {}, "pieces": records}
+    doc["provenance"] = {"code": "other code"}  # a run finds nothing to keep
+    folder.mkdir(exist_ok=True)
+    (folder / f"{experiment_id}.{scale}.json").write_text(json.dumps(doc))
+    return pieces
+
+
+def test_a_piece_the_file_there_lacks_is_estimated_by_the_shipped_file_or_the_mean(tmp_path):
+    from kernelflows.experiments.estimates import piece_estimates
+
+    kale, mmd = write_times(tmp_path / "there", "three-rings", [10])  # a run cut short
+    write_times(tmp_path / "shipped", "three-rings", [1, 4])
+    there, shipped = (tmp_path / d / "three-rings.reduced.json" for d in ("there", "shipped"))
+    # the file there's own record, the shipped file's, the mean of the file there's (10)
+    assert piece_estimates(there, [kale, mmd, ["other"]], shipped) == [10, 4, 10]
+    assert piece_estimates(tmp_path / "none.json", [kale], shipped) == [1]
+    assert piece_estimates(tmp_path / "none.json", [kale]) is None
+
+
+def test_list_estimates_a_target_in_one_pool_and_one_experiment_after_another(tmp_path):
+    from kernelflows.experiments.cli import _target_seconds
+
+    write_times(tmp_path, "three-rings", [10, 4])
+    write_times(tmp_path, "mixture", [5, 5, 3, 3, 2, 2])
+    ids = ("three-rings", "mixture", "collapse")  # collapse: no file
+    one, pool, serial, unknown = _target_seconds(ids, "reduced", 2, tmp_path)
+    assert one == 34 and unknown == ["collapse (1 piece)"]
+    # one pool, longest first: 10 | 5, 5 | 4 to the first, 3, 3 to the second | 2, 2 to the
+    # first: 18 (LPT's; 17 is the best split, 10 + 5 + 2 against 5 + 4 + 3 + 3 + 2)
+    assert pool == 18
+    # one experiment after another: three-rings max(10, 4), then mixture 5 + 3 + 2 on each
+    assert serial == 20
 
 
 def test_list_estimates_what_the_makefile_runs():

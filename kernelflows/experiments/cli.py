@@ -137,15 +137,16 @@ def _list(jobs: int) -> int:
     return 0
 
 
-def _target_seconds(ids, scale: str, jobs: int):
-    """The estimated seconds of a make target's files at ``scale``: on one process, on ``jobs``
-    with every piece in one pool longest first (what the runner does), and on ``jobs`` one
-    experiment after another; and the experiments whose pieces have no estimate."""
+def _target_seconds(ids, scale: str, jobs: int, directory=None):
+    """The estimated seconds of a make target's files at ``scale`` (by the results files in
+    ``directory``, default the package's): on one process, on ``jobs`` with every piece in one
+    pool longest first (what the runner does), and on ``jobs`` one experiment after another; and
+    the experiments whose pieces have no estimate."""
     pieces, serial, unknown = [], 0.0, []
     for i in ids:
         e = experiment(i)
         mine = e.piece_list(e.settings(scale))
-        found = piece_estimates(results_path(i, scale), mine)
+        found = piece_estimates(results_path(i, scale, directory), mine)
         if found is None:
             unknown.append(f"{i} ({len(mine)} piece{'s' * (len(mine) > 1)})")
             continue
