@@ -107,9 +107,12 @@ def test_the_pieces_of_several_files_in_one_pool_give_the_serial_results(tmp_pat
 
 
 def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monkeypatch):
+    from kernelflows.experiments import results_path
+
     runs = small_experiments(monkeypatch)
     # the files there record CPU seconds for student-teacher's and mixture's pieces (written by
     # other code: none is kept); three-rings has no file at the reduced scale: no estimate
+    assert not results_path("three-rings", "reduced").exists()  # none shipped either
     seconds = {
         "student-teacher": [9, 9, 9, 2, 2, 2, 6, 6, 6],
         "mixture": [1, 8, 3, 5, 7, 4],

@@ -6,7 +6,9 @@
 missing ones in ``--jobs`` worker processes; Ctrl-C or SIGTERM stops it with one line saying what
 was kept (exit status 130). Progress bars show on a terminal (``--progress`` / ``--no-progress``
 decide otherwise). ``list`` gives each experiment's estimated time at each scale from the times
-its results files record (each piece's CPU seconds where recorded).
+its results files record (each piece's CPU seconds where recorded), and the time of ``make
+results`` and ``make results-reduced`` (:data:`MAKE_TARGETS`) with every piece in one pool,
+longest first, as the runner hands them out; it names the files without an estimate.
 """
 
 from __future__ import annotations

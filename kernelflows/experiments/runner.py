@@ -3,7 +3,9 @@
 An experiment is a list of independent pieces (:mod:`.registry`). :func:`run_experiments` runs
 the pieces of one or more results files, in this process (``jobs=1``) or in ``jobs`` worker
 processes, each holding BLAS and the kernels' sums to one thread, and writes each results file
-after every piece it finishes. Results do not depend on ``jobs``: a piece is computed alone from
+after every piece it finishes. The pieces of every file go to the same workers, longest first
+by the seconds the files record (:mod:`.estimates`), so the workers stay busy until the last
+pieces whichever file they belong to. Results do not depend on ``jobs``: a piece is computed alone from
 its settings and seed, on one thread, and the metrics are combined from the pieces in their own
 order whichever finished first (a test compares a parallel run with a serial one, bit for bit).
 
@@ -288,10 +290,10 @@ def run_experiments(
     written (:class:`~kernelflows.experiments.Results`, in the order given).
 
     ``jobs``: worker processes (1: in this process). The pieces of every file share the
-    workers, longest first (estimated from the files already there), so that no worker waits
-    for another's last piece before the next file starts. ``fresh``:
-    ignore the pieces already written. ``settings``: run these settings instead of the
-    scale's (one file only; tests and trials). ``quiet``: no lines on stderr.
+    workers, longest first (estimated from the files already there, or else shipped), pieces
+    without an estimate first. ``fresh``: ignore the pieces already written. ``settings``: run
+    these settings instead of the scale's (one file only; tests and trials). ``quiet``: no
+    lines on stderr.
 
     Raises :class:`RunInterrupted` on Ctrl-C or SIGTERM (with the SIGTERM handler of the
     command line), after stopping the workers; every piece finished is in its file.
