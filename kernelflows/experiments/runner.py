@@ -5,9 +5,10 @@ the pieces of one or more results files, in this process (``jobs=1``) or in ``jo
 processes, each holding BLAS and the kernels' sums to one thread, and writes each results file
 after every piece it finishes. The pieces of every file go to the same workers, longest first
 by the seconds the files record (:mod:`.estimates`), so the workers stay busy until the last
-pieces whichever file they belong to. Results do not depend on ``jobs``: a piece is computed alone from
-its settings and seed, on one thread, and the metrics are combined from the pieces in their own
-order whichever finished first (a test compares a parallel run with a serial one, bit for bit).
+pieces whichever file they belong to. Results do not depend on ``jobs``: a piece is computed
+alone from its settings and seed, on one thread, and the metrics are combined from the pieces in
+their own order whichever finished first (a test compares a parallel run with a serial one, bit
+for bit).
 
 Run again after an interruption (Ctrl-C, SIGTERM, a closed laptop), it keeps the pieces a
 results file already holds when the file was written with the same settings by the same code
