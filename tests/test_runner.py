@@ -106,6 +106,38 @@ def test_the_pieces_of_several_files_in_one_pool_give_the_serial_results(tmp_pat
         assert [p["piece"] for p in read(two.path)["pieces"]] == e.piece_list(two.settings)
 
 
+def test_an_interrupted_run_of_several_files_keeps_every_piece_written(tmp_path, monkeypatch):
+    runs = small_experiments(monkeypatch)
+    calls, real = [], runner_module._compute
+
+    def counting(experiment_id, settings, piece, *args):
+        calls.append((experiment_id, piece))
+        if len(calls) == 4 and interrupt:
+            raise KeyboardInterrupt  # Ctrl-C during the fourth piece
+        return real(experiment_id, settings, piece, *args)
+
+    monkeypatch.setattr(runner_module, "_compute", counting)
+    interrupt = True
+    with pytest.raises(RunInterrupted) as stop:
+        run_experiments(runs, tmp_path, quiet=True)
+    kept = {}
+    for i, scale in runs:
+        path = tmp_path / f"{i}.{scale}.json"
+        kept[i] = read(path)["metrics"]["done"] if path.exists() else []
+        n = len(experiment(i).piece_list(experiment(i).settings(scale)))
+        said = f"{i} ({scale}) {len(kept[i])} of {n} pieces"
+        assert said in str(stop.value)
+    assert sorted((i, p) for i, done in kept.items() for p in done) == sorted(calls[:3])
+    interrupt, calls[:] = False, []
+    resumed = run_experiments(runs, tmp_path, quiet=True)
+    assert len(calls) == 17 - 3 and not {(i, json.dumps(p)) for i, p in calls} & {
+        (i, json.dumps(p)) for i, done in kept.items() for p in done
+    }  # only the missing pieces ran
+    fresh = run_experiments(runs, tmp_path / "fresh", quiet=True)
+    for again, ref in zip(resumed, fresh, strict=True):
+        assert without_seconds(again.metrics) == without_seconds(ref.metrics)
+
+
 def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monkeypatch):
     from kernelflows.experiments import results_path
 
