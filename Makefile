@@ -49,7 +49,8 @@ figures: $(STAMP)
 # Every experiment at the published scale (`run all --scale paper`): kernelflows/results/ID.json,
 # the files shipped with the package, with their provenance. Lectures 04 and 04a read
 # collapse-map, 06 and 06a student-teacher (and 06a student-teacher-dense), 09 three-rings and
-# mixture, 10 beyond, 11 after-the-talk; collapse, drmmd-three-rings, drmmd-student-teacher and
+# mixture, 10 beyond, 11 after-the-talk (`make figures` the collapse map too); collapse,
+# drmmd-three-rings, drmmd-student-teacher and
 # student-teacher-sweep are read by no lecture (the latter two have no file yet). The dense
 # student at N = 1000 runs its first 200 epochs only (about 2 GFlop per minibatch step, 1e5 steps
 # for the published 1e4 epochs: a GPU's job). drmmd-student-teacher belongs here: its paper scale
@@ -63,8 +64,8 @@ figures: $(STAMP)
 # written by the same code and computes the rest (`python -m kernelflows.experiments run ID
 # --fresh` starts one over). `python -m kernelflows.experiments list` estimates each file and
 # both targets on two processes from the files' records (2026-12-08: about 62 min for this one,
-# without the 30 pieces of the two files not yet written, about 20 CPU-min more by a one-piece
-# probe each).
+# without the 30 pieces of the two files not written yet: about 40 CPU-min more, 20 min on two
+# cores, from one piece of each timed alone: 78 and 104 CPU-s).
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results --jobs $(JOBS)
 
