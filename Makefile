@@ -47,25 +47,24 @@ figures: $(STAMP)
 	$(PY) -m kernelflows.figures --out figures
 
 # Every experiment at the published scale (`run all --scale paper`): kernelflows/results/ID.json,
-# the files shipped with the package, with their provenance. Lectures 04 and 04a read
-# collapse-map, 06 and 06a student-teacher (and 06a student-teacher-dense), 09 three-rings and
-# mixture, 10 beyond, 11 after-the-talk (`make figures` the collapse map too); collapse,
-# drmmd-three-rings, drmmd-student-teacher and
-# student-teacher-sweep are read by no lecture (the latter two have no file yet). The dense
-# student at N = 1000 runs its first 200 epochs only (about 2 GFlop per minibatch step, 1e5 steps
-# for the published 1e4 epochs: a GPU's job). drmmd-student-teacher belongs here: its paper scale
-# is the authors' schedule (1e4 epochs, their lam and lr) on N = 100 students, compared with the
-# MMD flow's runs on the same problems that it reads from the shipped reduced student-teacher
-# files (settings checked); this target does not write those, so it waits for nothing in the run
-# (to regenerate both, run `make results-reduced` first). The pieces of every file share JOBS
-# worker processes of one BLAS thread each (the results do not depend on JOBS), longest first by
-# the CPU seconds the files there record, so no worker idles until the last pieces. A results
-# file is written after every piece: stopped (Ctrl-C), the same command again keeps the pieces
-# written by the same code and computes the rest (`python -m kernelflows.experiments run ID
-# --fresh` starts one over). `python -m kernelflows.experiments list` estimates each file and
-# both targets on two processes from the files' records (2026-12-08: about 62 min for this one,
-# without the 30 pieces of the two files not written yet: about 40 CPU-min more, 20 min on two
-# cores, from one piece of each timed alone: 78 and 104 CPU-s).
+# the files shipped with the package, with their provenance. Lectures 04 and 04a read collapse-map,
+# 06 and 06a student-teacher (and 06a student-teacher-dense), 09 three-rings and mixture, 10 beyond,
+# 11 after-the-talk (`make figures` the collapse map too); collapse, drmmd-three-rings,
+# drmmd-student-teacher and student-teacher-sweep are read by no lecture (the latter two have no
+# file yet). The dense student at N = 1000 runs its first 200 epochs only (about 2 GFlop per
+# minibatch step, 1e5 steps for the published 1e4 epochs: a GPU's job). drmmd-student-teacher
+# belongs here: its paper scale is the authors' schedule (1e4 epochs, their lam and lr) on N = 100
+# students, compared with the MMD flow's runs on the same problems that it reads from the shipped
+# reduced student-teacher files (settings checked); this target does not write those, so it waits
+# for nothing in the run (to regenerate both, run `make results-reduced` first). The pieces of every
+# file share JOBS worker processes of one BLAS thread each (the results do not depend on JOBS),
+# longest first by the CPU seconds the files there record, so no worker idles until the last pieces.
+# A results file is written after every piece: stopped (Ctrl-C), the same command again keeps the
+# pieces written by the same code and computes the rest (`python -m kernelflows.experiments run ID
+# --fresh` starts one over). `python -m kernelflows.experiments list` estimates each file and both
+# targets on two processes from the files' records (2026-12-08: about 62 min for this one, without
+# the 30 pieces of the two files not written yet: about 40 CPU-min more, 20 min on two cores, from
+# one piece of each timed alone: 78 and 104 CPU-s).
 results: $(STAMP)
 	$(PY) -m kernelflows.experiments run all --scale paper --out kernelflows/results --jobs $(JOBS)
 
