@@ -138,7 +138,7 @@ def test_an_interrupted_run_of_several_files_keeps_every_piece_written(tmp_path,
         assert without_seconds(again.metrics) == without_seconds(ref.metrics)
 
 
-def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monkeypatch):
+def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monkeypatch, capsys):
     from kernelflows.experiments import results_path
 
     runs = small_experiments(monkeypatch)
@@ -159,11 +159,17 @@ def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monke
         handed.extend((files[k].experiment_id, files[k].pieces[i]) for k, i in tasks)
 
     monkeypatch.setattr(runner_module, "_run_tasks", run_tasks)
-    run_experiments(runs, tmp_path, jobs=2, quiet=True)
+    run_experiments(runs, tmp_path, jobs=2)
     rings = experiment("three-rings").piece_list(experiment("three-rings").settings("reduced"))
     assert handed[:2] == [("three-rings", p) for p in rings]  # no estimate: first, as given
     times = [cpu[i, json.dumps(p)] for i, p in handed[2:]]
     assert times == sorted(times, reverse=True) and len(times) == 15  # across the two files
+    # the 15 pieces known, longest first, each to the process free first: one runs 9, 9, 6,
+    # 6, 5, 2, 2, 1 (40 s), the other 9, 8, 7, 6, 4, 3, 2 (39 s)
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "17 pieces to run on 2 processes, longest first: about 40 s by the files' records "
+        "(2 without an estimate: no results file)"
+    )
 
 
 def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_path, monkeypatch):

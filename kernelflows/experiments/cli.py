@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from .._io import output_folder_problem
-from .estimates import estimated_seconds, piece_estimates, schedule_seconds
+from .estimates import duration, estimated_seconds, piece_estimates, schedule_seconds
 from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
 from .runner import RunInterrupted, run_experiments
@@ -99,16 +99,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _duration(seconds) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 100:
-        return f"{seconds:.0f} s"
-    if seconds < 6000:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _list(jobs: int) -> int:
     cpus = set()
     print(f"{'experiment':24s} {'scale':8s} {'1 process':>10s} {f'{jobs} processes':>12s}  about")
@@ -122,12 +112,12 @@ def _list(jobs: int) -> int:
             about = e.description if k == 0 else ""
             if len(about) > 60:
                 about = about[:57] + "..."
-            print(f"{name:24s} {scale:8s} {_duration(one):>10s} {_duration(many):>12s}  {about}")
+            print(f"{name:24s} {scale:8s} {duration(one):>10s} {duration(many):>12s}  {about}")
     for target, (ids, scale) in MAKE_TARGETS.items():
         one, packed, serial, unknown = _target_seconds(ids, scale, jobs)
         print(
-            f"{'make ' + target:24s} {scale:8s} {_duration(one):>10s} {_duration(packed):>12s}"
-            f"  (one experiment after another: {_duration(serial)})"
+            f"{'make ' + target:24s} {scale:8s} {duration(one):>10s} {duration(packed):>12s}"
+            f"  (one experiment after another: {duration(serial)})"
         )
         if unknown:
             print(f"{'':34s} pieces without an estimate (no results file): {', '.join(unknown)}")

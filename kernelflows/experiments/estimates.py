@@ -15,7 +15,14 @@ from pathlib import Path
 
 from .registry import experiment
 
-__all__ = ["estimated_seconds", "longest_first", "piece_estimates", "schedule_seconds"]
+__all__ = [
+    "duration",
+    "estimated_seconds",
+    "handed_out_seconds",
+    "longest_first",
+    "piece_estimates",
+    "schedule_seconds",
+]
 
 
 def _key(piece) -> str:
@@ -98,3 +105,15 @@ def estimated_seconds(path, jobs: int = 1) -> float | None:
     pieces (:func:`piece_estimates`, :func:`schedule_seconds`); ``None`` without a file."""
     pieces = piece_estimates(path)
     return None if pieces is None else schedule_seconds(pieces, jobs)
+
+
+def duration(seconds) -> str:
+    """Seconds as a person reads them: ``"40 s"``, ``"62 min"``, ``"2.1 h"``; ``"?"`` for
+    ``None``."""
+    if seconds is None:
+        return "?"
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 6000:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

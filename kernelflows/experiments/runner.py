@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._io import write_text
-from .estimates import longest_first, piece_estimates
+from .estimates import duration, handed_out_seconds, longest_first, piece_estimates
 from .registry import experiment, jsonable
 
 __all__ = [
@@ -319,7 +319,9 @@ def run_experiments(
             _say(f"{experiment_id} ({scale}): {found}; {len(f.missing)} to run")
         files.append(f)
 
-    tasks = _longest_first(files)
+    tasks, seconds = _longest_first(files)
+    if tasks and not quiet:
+        _say(_estimate_line(seconds, min(jobs, len(tasks))))
     t0 = time.perf_counter()
     if tasks:
         try:
@@ -329,11 +331,11 @@ def run_experiments(
     return [Results.read(f.path) for f in files if f.path.exists()]
 
 
-def _longest_first(files: list[_File]) -> list[tuple[int, int]]:
-    """The missing pieces of every file, ``(file, piece)``, in the order the workers take them:
-    longest first by the seconds the file there records for each piece, or else the file
-    shipped with the package (:func:`.piece_estimates`), pieces without an estimate first
-    (:func:`.longest_first`)."""
+def _longest_first(files: list[_File]) -> tuple[list[tuple[int, int]], list]:
+    """The missing pieces of every file, ``(file, piece)``, in the order the workers take them,
+    and their estimated seconds (``None``: no estimate): longest first by the seconds the file
+    there records for each piece, or else the file shipped with the package
+    (:func:`.piece_estimates`), pieces without an estimate first (:func:`.longest_first`)."""
     from .files import results_path
 
     tasks, seconds = [], []
@@ -343,7 +345,19 @@ def _longest_first(files: list[_File]) -> list[tuple[int, int]]:
         found = piece_estimates(f.path, pieces, results_path(f.experiment_id, f.scale))
         tasks += [(k, i) for i in missing]
         seconds += found or [None] * len(missing)
-    return [tasks[j] for j in longest_first(seconds)]
+    order = longest_first(seconds)
+    return [tasks[j] for j in order], [seconds[j] for j in order]
+
+
+def _estimate_line(seconds: list, jobs: int) -> str:
+    """What the pieces to run should take on ``jobs`` workers, by the files' records."""
+    known = [s for s in seconds if s is not None]
+    line = f"{len(seconds)} pieces to run on {jobs} process{'es' * (jobs > 1)}, longest first"
+    if known:
+        line += f": about {duration(handed_out_seconds(known, jobs))} by the files' records"
+    if len(known) < len(seconds):
+        line += f" ({len(seconds) - len(known)} without an estimate: no results file)"
+    return line
 
 
 def _on_disk(f: _File) -> int:
