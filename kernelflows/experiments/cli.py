@@ -117,7 +117,7 @@ def _list(jobs: int) -> int:
         one, packed, serial, unknown = _target_seconds(ids, scale, jobs)
         print(
             f"{'make ' + target:24s} {scale:8s} {duration(one):>10s} {duration(packed):>12s}"
-            f"  (one experiment after another: {duration(serial)})"
+            f"  (one experiment after another on {jobs}: {duration(serial)})"
         )
         if unknown:
             print(f"{'':34s} pieces without an estimate (no results file): {', '.join(unknown)}")
