@@ -1,6 +1,7 @@
-"""The experiments' runner: pieces in worker processes identical to a serial run, resumable
-results files (same settings and code), Ctrl-C and SIGTERM stopping cleanly, progress bars only
-when asked, and run-time estimates from the files' wall times."""
+"""The experiments' runner: pieces in worker processes identical to a serial run, the pieces of
+several files in one pool longest first, resumable results files (same settings and code),
+Ctrl-C and SIGTERM stopping cleanly, progress bars only when asked, run-time estimates from the
+files' records, and the Makefile's results targets."""
 
 import json
 import os
