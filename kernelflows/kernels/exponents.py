@@ -83,6 +83,8 @@ def outer_indices(sigma_rows, sigma_cols, d: int):
 
 def within(indices, a: int, b: int):
     """The sorted ``indices`` in [a, b), less a (the rows or columns of a tile from a to b)."""
+    if not len(indices) or (a <= indices[0] and indices[-1] < b):  # all of them (one tile)
+        return indices - a if a else indices
     return indices[np.searchsorted(indices, a) : np.searchsorted(indices, b)] - a
 
 

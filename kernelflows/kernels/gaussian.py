@@ -131,9 +131,9 @@ class GaussianKernel(RadialKernel):
         if not len(ri) or not len(cj):
             return
         if len(ri) * len(cj) * d <= DIRECT_CORNER:
-            diff = Z[ri + r0][:, None, :] - C[cj + c0][None, :, :]
-            sq = np.einsum("ijk,ijk->ij", diff, diff)
-            E[ri[:, None], cj[None, :]] = sq * (-0.5 / self.bandwidth**2)
+            diff = Z[ri + r0][:, None, :] - C[cj + c0]
+            diff *= diff
+            E[ri[:, None], cj] = diff.sum(axis=2) * (-0.5 / self.bandwidth**2)
             return
         if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
             i, j = needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
