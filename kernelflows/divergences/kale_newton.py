@@ -72,6 +72,11 @@ FLOW_TOL = 1e-9
 FD_TOL = 1e-12
 #: Default ``max_iter``: the Newton steps one solve may take before it refuses.
 MAX_ITER = 200
+#: A solver made with ``extrapolate=True`` (a flow's) starts a warm solve from the linear
+#: extrapolation u + (u - u_prev) of the last two solutions, when the last one changed u by at
+#: most this much in every coordinate (a smooth path: the extrapolation's error is second order
+#: in the change); the start is only a guess, the gap still certifies the answer.
+EXTRAPOLATE_MAX = 0.1
 
 
 #: The smallest tolerance a certificate can mean in float64 (4 eps): a KALE value of size 1 is
@@ -115,6 +120,8 @@ class DualState:
     ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
     ``cg_iterations`` (over all the solves that led to it: warm starts carry them on). In general
     u = log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
+    ``u_prev``: the u of the warm start this state was solved from (None after a cold start),
+    for a solver that extrapolates (``KaleNewton(extrapolate=True)``).
     """
 
     u: np.ndarray
@@ -128,6 +135,7 @@ class DualState:
     tau: float = 0.0
     t: float = 1.0
     log_w: np.ndarray | float | None = None
+    u_prev: np.ndarray | None = None
 
     @property
     def alpha(self) -> np.ndarray:
@@ -163,6 +171,7 @@ class KaleNewton:
         reuse: bool = False,
         separable: Separable | None = None,
         scale: float | None = None,
+        extrapolate: bool = False,
     ):
         K = np.ascontiguousarray(K_qq, dtype=np.float64)
         if K.ndim != 2 or K.shape[0] != K.shape[1] or len(K) == 0:
@@ -182,6 +191,7 @@ class KaleNewton:
         self.cg_rtol = positive(rtol, "cg_rtol")
         self.max_cg = positive_int(max_cg, "max_cg")
         self.reuse = bool(reuse)
+        self.extrapolate = bool(extrapolate)
         if separable is None:
             separable = Separable([(KLEntropy(), self.m, 1.0 / self.m)])
         self.sep = separable
@@ -301,6 +311,19 @@ class KaleNewton:
             primal -= self.sep.conj_sum(t * f)
         return max(self.scale * primal, 0.0)
 
+    def _extrapolated(self, start: DualState):
+        """The warm start moved on by the last solve's change, u + (u - u_prev), and K alpha
+        there; None where that does not apply (see ``EXTRAPOLATE_MAX``)."""
+        if not (self.extrapolate and self.sep.kl) or start.u_prev is None:
+            return None
+        if start.u_prev.shape != start.u.shape:
+            return None
+        change = start.u - start.u_prev
+        if not float(np.max(np.abs(change))) <= EXTRAPOLATE_MAX:
+            return None
+        u = start.u + change
+        return u, self.K @ np.exp(u + self._log_w)
+
     # -- the solve -------------------------------------------------------------------------------
     @blas_one_thread()
     def solve(self, kbar, c: float | None = None, *, start=None, extra=None) -> DualState:
@@ -320,12 +343,17 @@ class KaleNewton:
                 f"{_MIN_TOL:.1e}, to which no KALE value can be certified; use a larger tol"
             )
         ref = None
+        u_prev = None
         counters = [0, 0, 0]
         tau = math.inf if sep.n_barrier else 0.0
         state_w = None if sep.kl else log_w
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
+            u_prev = start.u
+            guess = self._extrapolated(start)
+            if guess is not None:
+                u, K_alpha = guess
             if sep.n_barrier and start.tau > 0:
                 tau = -start.tau  # kept below if the start is still near its path (see there)
         elif start is None:
@@ -345,7 +373,7 @@ class KaleNewton:
             gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
             state = DualState(
-                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w
+                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w, u_prev
             )
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))

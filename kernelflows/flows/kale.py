@@ -93,7 +93,12 @@ class KaleVelocity:
         self.lam = positive(lam, "lam")
         self.scale = (1.0 + self.lam) / self.lam
         self.solver = KaleNewton(
-            self.kernel(self.target), lam=self.lam, tol=tol, max_iter=max_iter, reuse=True
+            self.kernel(self.target),
+            lam=self.lam,
+            tol=tol,
+            max_iter=max_iter,
+            reuse=True,
+            extrapolate=True,
         )
         self.max_elements = int(max_elements)
 
@@ -122,7 +127,7 @@ class KaleVelocity:
         if need_x and n * (n + m) <= self.max_elements:
             K = kernel.flow_gram(X, C)
             kbar = K[:, n:].sum(axis=0) / n  # k symmetric: the means over x of k(x, y_i)
-            c = float(K[:, :n].sum()) / n**2
+            c = float(K[:, :n].sum()) / n**2 if record else None
         else:
             kbar = kernel.weighted_sum(Y, X) / n
             c = kernel.total(X) / n**2 if record else None
