@@ -59,6 +59,7 @@ __all__ = [
     "KaleConvergenceError",
     "DualState",
     "KaleNewton",
+    "Trend",
     "duality_gap",
 ]
 
@@ -72,10 +73,10 @@ FLOW_TOL = 1e-9
 FD_TOL = 1e-12
 #: Default ``max_iter``: the Newton steps one solve may take before it refuses.
 MAX_ITER = 200
-#: A solver made with ``extrapolate=True`` (a flow's) starts a warm solve from the linear
-#: extrapolation u + (u - u_prev) of the last two solutions, when the last one changed u by at
-#: most this much in every coordinate (a smooth path: the extrapolation's error is second order
-#: in the change); the start is only a guess, the gap still certifies the answer.
+#: A solver made with ``extrapolate=True`` (a flow's) starts a warm solve from a linear
+#: extrapolation of its last two Newton-corrected solutions (:class:`Trend`), when the
+#: extrapolation moves u by at most this much in every coordinate (a smooth path: its error is
+#: second order in the change); the start is only a guess, the gap still certifies the answer.
 EXTRAPOLATE_MAX = 0.1
 
 
@@ -112,6 +113,22 @@ class _Reference:
 
 
 @dataclass(frozen=True)
+class Trend:
+    """The path of the solutions along a flow, for the next warm start: ``u`` the last solution
+    that a Newton step corrected, ``slope`` the change of u per solve between it and the one
+    before, ``age`` the solves since (accepted without a Newton step). The next solve starts at
+    u + (age + 1) slope. Extrapolating from corrected solutions only keeps the error of an
+    accepted guess (within the tolerance, but not exact) out of the later guesses."""
+
+    u: np.ndarray
+    slope: np.ndarray
+    age: int
+
+    def guess(self):
+        return self.u + (self.age + 1) * self.slope
+
+
+@dataclass(frozen=True)
 class DualState:
     """A certified dual iterate, carried from one solve to the next along a flow.
 
@@ -120,8 +137,8 @@ class DualState:
     ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
     ``cg_iterations`` (over all the solves that led to it: warm starts carry them on). In general
     u = log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
-    ``u_prev``: the u of the warm start this state was solved from (None after a cold start),
-    for a solver that extrapolates (``KaleNewton(extrapolate=True)``).
+    ``trend``: where a solver that extrapolates (``KaleNewton(extrapolate=True)``) starts the
+    next solve from (a :class:`Trend`; None: from u).
     """
 
     u: np.ndarray
@@ -135,7 +152,7 @@ class DualState:
     tau: float = 0.0
     t: float = 1.0
     log_w: np.ndarray | float | None = None
-    u_prev: np.ndarray | None = None
+    trend: Trend | None = None
 
     @property
     def alpha(self) -> np.ndarray:
@@ -312,17 +329,27 @@ class KaleNewton:
         return max(self.scale * primal, 0.0)
 
     def _extrapolated(self, start: DualState):
-        """The warm start moved on by the last solve's change, u + (u - u_prev), and K alpha
-        there; None where that does not apply (see ``EXTRAPOLATE_MAX``)."""
-        if not (self.extrapolate and self.sep.kl) or start.u_prev is None:
+        """The guess of :class:`Trend` and K alpha there, or None (no trend, or a guess that moves
+        u by more than ``EXTRAPOLATE_MAX``)."""
+        trend = start.trend
+        if not (self.extrapolate and self.sep.kl) or trend is None or trend.u.shape != (self.m,):
             return None
-        if start.u_prev.shape != start.u.shape:
+        u = trend.guess()
+        if not float(np.max(np.abs(u - start.u))) <= EXTRAPOLATE_MAX:
             return None
-        change = start.u - start.u_prev
-        if not float(np.max(np.abs(change))) <= EXTRAPOLATE_MAX:
-            return None
-        u = start.u + change
         return u, self.K @ np.exp(u + self._log_w)
+
+    def _trend(self, start, u, corrected: bool):
+        """The :class:`Trend` of the state at u, solved from ``start`` (with a Newton step if
+        ``corrected``)."""
+        if not (self.extrapolate and self.sep.kl and isinstance(start, DualState)):
+            return None
+        before = start.trend
+        if not corrected:
+            return None if before is None else Trend(before.u, before.slope, before.age + 1)
+        if before is None:  # the start itself is the last known solution
+            return Trend(u, u - start.u, 0)
+        return Trend(u, (u - before.u) / (before.age + 1), 0)
 
     # -- the solve -------------------------------------------------------------------------------
     @blas_one_thread()
@@ -343,14 +370,12 @@ class KaleNewton:
                 f"{_MIN_TOL:.1e}, to which no KALE value can be certified; use a larger tol"
             )
         ref = None
-        u_prev = None
         counters = [0, 0, 0]
         tau = math.inf if sep.n_barrier else 0.0
         state_w = None if sep.kl else log_w
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
-            u_prev = start.u
             guess = self._extrapolated(start)
             if guess is not None:
                 u, K_alpha = guess
@@ -372,8 +397,9 @@ class KaleNewton:
             f_q = (kbar - K_alpha) / lam
             gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
+            trend = self._trend(start, u, it > 0) if self.extrapolate else None
             state = DualState(
-                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w, u_prev
+                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w, trend
             )
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))
