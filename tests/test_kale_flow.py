@@ -488,7 +488,7 @@ def test_extrapolated_solves_certify_the_same_optimum_as_plain_warm_newton(lam):
     # strong convexity of the dual turns the gaps into the distance bound of
     # certified_alpha_distance, and the primal values differ by at most the sum of the gaps.
     X, Y, kernel = small_problem(n=20, m=24)
-    tol, n = 1e-9, len(X)
+    tol = 1e-9
     field = KaleVelocity(Y, kernel, lam=lam, tol=tol)
     plain = KaleNewton(field.solver.K, lam=lam, tol=tol, reuse=True)
     state = plain_state = field.init(X)
@@ -502,7 +502,9 @@ def test_extrapolated_solves_certify_the_same_optimum_as_plain_warm_newton(lam):
         assert new.gap <= tol and plain_state.gap <= tol
         cold = kale(X, Y, kernel, lam=lam, tol=1e-15)
         for s in (new, plain_state):
-            dist, bound = certified_alpha_distance(s.alpha, s.gap, cold.alpha, cold.duality_gap, lam)
+            dist, bound = certified_alpha_distance(
+                s.alpha, s.gap, cold.alpha, cold.duality_gap, lam
+            )
             assert dist <= bound
         # the field's value uses its own kernel values (flow_gram), which may differ from
         # kernel()'s by a few eps; the value's (c - alpha^T K alpha) / (2 lam) divides them by lam

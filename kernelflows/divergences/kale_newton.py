@@ -50,8 +50,10 @@ from scipy.linalg.lapack import dpotri
 from .._validation import positive, positive_int
 from ..kernels import blas_one_thread
 from .entropies import KLEntropy, Separable
+from .kale_state import EXTRAPOLATE_MAX, DualState, Trend, extrapolated_guess, next_trend
 
 __all__ = [
+    "EXTRAPOLATE_MAX",
     "FD_TOL",
     "FLOW_TOL",
     "MAX_ITER",
@@ -73,11 +75,6 @@ FLOW_TOL = 1e-9
 FD_TOL = 1e-12
 #: Default ``max_iter``: the Newton steps one solve may take before it refuses.
 MAX_ITER = 200
-#: A solver made with ``extrapolate=True`` (a flow's) starts a warm solve from a linear
-#: extrapolation of its last two Newton-corrected solutions (:class:`Trend`), when the
-#: extrapolation moves u by at most this much in every coordinate (a smooth path: its error is
-#: second order in the change); the start is only a guess, the gap still certifies the answer.
-EXTRAPOLATE_MAX = 0.1
 
 
 #: The smallest tolerance a certificate can mean in float64 (4 eps): a KALE value of size 1 is
@@ -110,59 +107,6 @@ class _Reference:
         if self.inverse is not None:
             return self.inverse @ r
         return cho_solve(self.factor, r, check_finite=False)
-
-
-@dataclass(frozen=True)
-class Trend:
-    """The path of the solutions along a flow, for the next warm start: ``u`` the last solution
-    that a Newton step corrected, ``slope`` the change of u per solve between it and the one
-    before, ``age`` the solves since (accepted without a Newton step). The next solve starts at
-    u + (age + 1) slope. Extrapolating from corrected solutions only keeps the error of an
-    accepted guess (within the tolerance, but not exact) out of the later guesses."""
-
-    u: np.ndarray
-    slope: np.ndarray
-    age: int
-
-    def guess(self):
-        return self.u + (self.age + 1) * self.slope
-
-
-@dataclass(frozen=True)
-class DualState:
-    """A certified dual iterate, carried from one solve to the next along a flow.
-
-    ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
-    at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
-    ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
-    ``cg_iterations`` (over all the solves that led to it: warm starts carry them on). In general
-    u = log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
-    ``trend``: where a solver that extrapolates (``KaleNewton(extrapolate=True)``) starts the
-    next solve from (a :class:`Trend`; None: from u).
-    """
-
-    u: np.ndarray
-    K_alpha: np.ndarray
-    f_q: np.ndarray
-    gap: float
-    reference: _Reference | None
-    newton_steps: int = 0
-    cholesky: int = 0
-    cg_iterations: int = 0
-    tau: float = 0.0
-    t: float = 1.0
-    log_w: np.ndarray | float | None = None
-    trend: Trend | None = None
-
-    @property
-    def alpha(self) -> np.ndarray:
-        return np.exp(self.log_alpha)
-
-    @property
-    def log_alpha(self) -> np.ndarray:
-        if self.log_w is None:
-            return self.u - math.log(len(self.u))
-        return self.u + self.log_w
 
 
 class KaleNewton:
@@ -328,29 +272,6 @@ class KaleNewton:
             primal -= self.sep.conj_sum(t * f)
         return max(self.scale * primal, 0.0)
 
-    def _extrapolated(self, start: DualState):
-        """The guess of :class:`Trend` and K alpha there, or None (no trend, or a guess that moves
-        u by more than ``EXTRAPOLATE_MAX``)."""
-        trend = start.trend
-        if not (self.extrapolate and self.sep.kl) or trend is None or trend.u.shape != (self.m,):
-            return None
-        u = trend.guess()
-        if not float(np.max(np.abs(u - start.u))) <= EXTRAPOLATE_MAX:
-            return None
-        return u, self.K @ np.exp(u + self._log_w)
-
-    def _trend(self, start, u, corrected: bool):
-        """The :class:`Trend` of the state at u, solved from ``start`` (with a Newton step if
-        ``corrected``)."""
-        if not (self.extrapolate and self.sep.kl and isinstance(start, DualState)):
-            return None
-        before = start.trend
-        if not corrected:
-            return None if before is None else Trend(before.u, before.slope, before.age + 1)
-        if before is None:  # the start itself is the last known solution
-            return Trend(u, u - start.u, 0)
-        return Trend(u, (u - before.u) / (before.age + 1), 0)
-
     # -- the solve -------------------------------------------------------------------------------
     @blas_one_thread()
     def solve(self, kbar, c: float | None = None, *, start=None, extra=None) -> DualState:
@@ -376,9 +297,9 @@ class KaleNewton:
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
-            guess = self._extrapolated(start)
-            if guess is not None:
-                u, K_alpha = guess
+            guess = extrapolated_guess(start.trend, u) if self.extrapolate and sep.kl else None
+            if guess is not None:  # the start of :mod:`.kale_trend`
+                u, K_alpha = guess, K @ np.exp(guess + log_w)
             if sep.n_barrier and start.tau > 0:
                 tau = -start.tau  # kept below if the start is still near its path (see there)
         elif start is None:
@@ -397,7 +318,9 @@ class KaleNewton:
             f_q = (kbar - K_alpha) / lam
             gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
-            trend = self._trend(start, u, it > 0) if self.extrapolate else None
+            trend = None
+            if self.extrapolate and sep.kl and isinstance(start, DualState):
+                trend = next_trend(start.trend, start.u, u, it > 0)
             state = DualState(
                 u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w, trend
             )
