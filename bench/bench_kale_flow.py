@@ -4,12 +4,12 @@
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_kale_flow.py --quick    # reduced scale
 
 1. Where the time of one flow step goes (n = m = 240, d = 2), medians over repeats.
-2. Variants of the Newton solve over the same short run: a cold solve per step with
-   ``kernelflows.divergences.kale``, the warm-started solver (previous alpha as the start) with a
-   Cholesky factorisation at every Newton step (the plain warm-started Newton step), the same
-   with the factorisation reused as a CG preconditioner, and the default (that, started from the
-   extrapolation of the last two Newton-corrected solutions); each row's time against the plain
-   warm-started Newton row, in the same run.
+2. Variants of the Newton solve over the same short run (medians of three interleaved repeats):
+   a cold solve per step with ``kernelflows.divergences.kale``, the warm-started solver (previous
+   alpha as the start) with a Cholesky factorisation at every Newton step (the plain
+   warm-started Newton step), the same with the factorisation reused as a CG preconditioner,
+   and the default (that, started from the extrapolation of the last two Newton-corrected
+   solutions); each row's CPU time against the plain warm-started Newton row, in the same run.
 3. The three-rings experiment (KALE lam = 0.001 step 1e-4, and lam = 1e4 step 1e-3; 50,000
    steps each at the paper scale, whose figure ``three-rings`` is drawn too, 5,000 with
    ``--quick``): ms per step of each run (wall and CPU), solver counts, the largest distance from
@@ -103,7 +103,7 @@ def breakdown(X0, Y, kernel):
     assert np.all(np.isfinite(kbar))
 
 
-def variants(X0, Y, kernel, n_steps, where="first", with_cold=True, number=2):
+def variants(X0, Y, kernel, n_steps, where="first", with_cold=True, number=2, repeats=3):
     print(f"\n{number}. Newton variants, KALE lam = 0.001, step 1e-4, {where} {n_steps} steps")
     print(
         f"  {'variant':<44s} {'ms/step':>8s} {'CPU ms':>7s} {'Newton':>7s} {'Chol':>6s} {'CG':>6s}"
@@ -123,32 +123,44 @@ def variants(X0, Y, kernel, n_steps, where="first", with_cold=True, number=2):
         field.solver.extrapolate = extrapolate
         return run_flow(field, X0, step=step, n_steps=n_steps, record_every=n_steps)
 
-    rows = []
-    for name, fn in (
+    variants_ = (
         ("cold solve every step (divergences.kale)", cold),
         ("warm, Cholesky at every Newton step (plain)", lambda: warm(1e-300)),
         ("warm, reused factorisation + PCG", lambda: warm(0.3)),
         ("+ extrapolated start (default)", lambda: warm(0.3, True)),
-    )[0 if with_cold else 1 :]:
-        w0, c0 = time.perf_counter(), time.process_time()
-        res = fn()
-        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        counts = ["", "", ""]
-        if not isinstance(res, np.ndarray):
-            e = res.extras
-            counts = [
-                f"{e['newton_steps'][-1] / n_steps:.2f}",
-                f"{e['cholesky'][-1]:.0f}",
-                f"{e['cg_iterations'][-1] / n_steps:.2f}",
-            ]
-        rows.append((name, wall, cpu, counts))
+    )[0 if with_cold else 1 :]
+    times = {name: ([], []) for name, _ in variants_}
+    counts = {}
+    for rep in range(repeats):  # interleaved: the medians of each variant's repeats
+        for name, fn in variants_:
+            if fn is cold and rep > 0:
+                continue  # one repeat of the slowest
+            w0, c0 = time.perf_counter(), time.process_time()
+            res = fn()
+            times[name][0].append(time.perf_counter() - w0)
+            times[name][1].append(time.process_time() - c0)
+            counts[name] = ["", "", ""]
+            if not isinstance(res, np.ndarray):
+                e = res.extras
+                counts[name] = [
+                    f"{e['newton_steps'][-1] / n_steps:.2f}",
+                    f"{e['cholesky'][-1]:.0f}",
+                    f"{e['cg_iterations'][-1] / n_steps:.2f}",
+                ]
+    rows = [
+        (name, statistics.median(times[name][0]), statistics.median(times[name][1]), counts[name])
+        for name, _ in variants_
+    ]
     plain_cpu = rows[1 if with_cold else 0][2]
     for name, wall, cpu, counts in rows:
         print(
             f"  {name:<44s} {wall / n_steps * 1e3:8.3f} {cpu / n_steps * 1e3:7.3f} "
             f"{counts[0]:>7s} {counts[1]:>6s} {counts[2]:>6s} {cpu / plain_cpu:9.3f}"
         )
-    print("  (Newton = Newton steps per flow step, Chol = factorisations in all, CG = CG its/step)")
+    print(
+        "  (Newton = Newton steps per flow step, Chol = factorisations in all, CG = CG its/step;"
+        f" medians of {repeats} interleaved repeats, the cold solve once)"
+    )
 
 
 def published(scale):
