@@ -39,8 +39,8 @@ nearby alpha); a new factorisation is made only when alpha has drifted too far (
 exponential give the particles' kernel values against the particles and the target at once
 (the kernel's ``grad_from_gram`` fast path), about half of a step; the target's Gram matrix is
 computed once. The dual update is a tenth of a step where the extrapolated start certifies
-(one product K alpha and the gap), and about half a step where it takes a Newton step; the
-velocity is about a sixth of a step.
+(one product K alpha and the gap), about two fifths where it takes a Newton step (a tenth of
+the steps of the published run); the velocity is about a sixth of a step.
 """
 
 from __future__ import annotations
