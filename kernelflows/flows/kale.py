@@ -132,7 +132,7 @@ class KaleVelocity:
         if need_x and n * (n + m) <= self.max_elements:
             K = kernel.flow_gram(X, C)
             kbar = K[:, n:].sum(axis=0) / n  # k symmetric: the means over x of k(x, y_i)
-            c = float(K[:, :n].sum()) / n**2 if record else None
+            c = float(K[:, :n].sum()) / n**2 if record else None  # only the loss needs it
         else:
             kbar = kernel.weighted_sum(Y, X) / n
             c = kernel.total(X) / n**2 if record else None
