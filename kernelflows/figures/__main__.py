@@ -93,7 +93,12 @@ def main(argv=None) -> int:
         default="reduced",
         help="'paper' runs the published scale where it differs (slow)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar (default: when stderr is a terminal; else one line per figure)",
+    )
     args = parser.parse_args(argv)
 
     table = figures()
@@ -113,7 +118,8 @@ def main(argv=None) -> int:
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(ids, disable=args.no_progress, unit="fig", file=sys.stderr)
+    show_bar = sys.stderr.isatty() if args.progress is None else args.progress
+    bar = tqdm(ids, disable=not show_bar, unit="fig", file=sys.stderr)
     for fid in bar:
         bar.set_description(fid)
         start = time.perf_counter()
@@ -127,7 +133,7 @@ def main(argv=None) -> int:
         if anim is not None:
             save_animation(anim, out_dir, fid, fps)
         plt.close("all")
-        if args.no_progress:
+        if not show_bar:
             print(f"{fid}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
     readme = out_dir / "README.md"
     atomic_write(
