@@ -22,6 +22,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import numpy as np
 
 from .._validation import as_samples
+from .._workspace import workspace_array
 
 __all__ = [
     "Forward",
@@ -61,21 +62,6 @@ def _flush_subnormal_nonnegative(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def workspace_array(work: dict | None, name: str, shape: tuple, dtype) -> np.ndarray:
-    """An uninitialised array of ``shape`` and ``dtype``: new without a workspace, else the one
-    the dict ``work`` holds under ``name`` (made on first use, or when the shape changes).
-
-    A workspace is scratch memory its owner reuses from call to call (training's velocity
-    field: the same arrays every minibatch step, warm in the cache and without a page fault);
-    an array taken from it is overwritten by the owner's next call."""
-    if work is None:
-        return np.empty(shape, dtype)
-    a = work.get(name)
-    if a is None or a.shape != shape or a.dtype != dtype:
-        a = work[name] = np.empty(shape, dtype)
-    return a
-
-
 def _underflows(phi: np.ndarray) -> bool:
     return bool(phi.size) and float(phi.min()) < SMALL_OUTPUT
 
@@ -95,8 +81,16 @@ def output_slope(
     """C_ij G'(u_ij) = C_ij (-2 u_ij / sigma^2) G(u_ij), given phi = G(u) (subnormals set to
     0): the weights the backward pass of both students starts from (into ``out`` when given,
     an array of u's shape and dtype)."""
-    g = np.multiply(C, -2.0 / sigma**2, out=out)  # then in place, in the order ((C k) u) phi
-    g *= u
+    k = -2.0 / sigma**2
+    if C.ndim == 2 and C.strides[0] == 0:
+        # C's rows are one row c (training's weights, broadcast): (c k) formed once, the same
+        # numbers as C k entry by entry, and one pass less
+        if out is None:
+            out = np.empty(C.shape, np.result_type(C, k))
+        g = np.multiply(np.multiply(C[0], k)[None, :], u, out=out)
+    else:
+        g = np.multiply(C, k, out=out)  # then in place, in the order ((C k) u) phi
+        g *= u
     g *= phi
     return _flush_subnormal(g) if _underflows(phi) else g
 

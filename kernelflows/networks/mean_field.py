@@ -110,16 +110,32 @@ class MeanFieldNetwork(MeanFieldModel):
     #: forward and param_grad take a workspace (``work=``) of reused scratch arrays.
     takes_workspace = True
 
-    def forward(self, Z: np.ndarray, X: np.ndarray, *, work: dict | None = None) -> Forward:
+    def forward(
+        self, Z: np.ndarray, X: np.ndarray, *, work: dict | None = None, also=None
+    ) -> Forward:
         """phi (N, n) and the intermediates u (N, n) and hidden activations (N, H, n).
 
         ``work``: a workspace (:func:`~kernelflows.networks.base.workspace_array`) whose arrays
-        hold the result (overwritten by the next call with it); ``None``: new arrays."""
-        W0, b0, W1, b1 = self.unpack(Z)
-        N, H, d = W0.shape
+        hold the result (overwritten by the next call with it); ``None``: new arrays.
+        ``also``: more particles (M, p): the forward pass of the rows of Z, then those of
+        ``also`` (N + M rows, as of ``np.concatenate([Z, also])``, which is not formed: noise
+        injection's unperturbed and perturbed particles in one pass)."""
+        parts = (Z,) if also is None else (Z, also)
+        N, H, d = sum(len(P) for P in parts), self.hidden, self.input_dim
         n = len(X)
-        dtype = np.result_type(Z, X)
-        # One matrix product for all particles and inputs: (N H, d) @ (d, n).
+        dtype = np.result_type(*parts, X)
+        # every particle's W0 as one contiguous (N H, d) matrix (copied out of the rows, as a
+        # reshape of the strided view would), for one product (N H, d) @ (d, n)
+        W0 = workspace_array(work, "W0", (N, H * d), dtype)
+        W1, b0, b1 = (self.unpack(Z)[k] for k in (2, 1, 3))
+        if also is None:
+            W0[...] = Z[:, : H * d]
+        else:
+            W0[: len(Z)] = Z[:, : H * d]
+            W0[len(Z) :] = also[:, : H * d]
+            W1, b0, b1 = (
+                np.concatenate([self.unpack(Z)[k], self.unpack(also)[k]]) for k in (2, 1, 3)
+            )
         hidden = workspace_array(work, "hidden", (N, H, n), dtype)
         np.matmul(W0.reshape(N * H, d), X.T, out=hidden.reshape(N * H, n))
         if self.bias:
@@ -146,7 +162,8 @@ class MeanFieldNetwork(MeanFieldModel):
         G'(u) = -2 u / sigma^2 G(u),
         d phi / d b1 = G'(u), d phi / d W1_h = G'(u) a_h, d phi / d b0_h = G'(u) W1_h 1[p_h > 0]
         and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``forward(Z, X)``;
-        ``work``: a workspace for the intermediates (the returned gradient is always new).
+        ``work``: a workspace for the intermediates and the gradient (then the workspace's
+        array, overwritten by the next call with it; ``None``: a new array).
         """
         phi, u, hidden = self.forward(Z, X, work=work) if forward is None else forward
         W0, b0, W1, b1 = self.unpack(Z)
@@ -168,5 +185,6 @@ class MeanFieldNetwork(MeanFieldModel):
         np.matmul(delta.reshape(N * H, n), X, out=gW0)
         gW0 = gW0.reshape(N, H, d)
         if not self.bias:  # [W0, W1]: the biases' gradients are not needed
-            return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1)
+            grad = workspace_array(work, "grad", (N, self.n_params), np.result_type(gW0, gW1))
+            return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1, out=grad)
         return self.pack(gW0, delta.sum(axis=2), gW1, g.sum(axis=1))

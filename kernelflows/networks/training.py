@@ -135,10 +135,10 @@ class MinibatchVelocity:
         work = {} if self._work is None else {"work": self._work}
         if at is not None and getattr(net, "independent_rows", False):
             # one forward pass for the particles and their perturbed copies (noise injection)
-            stacked = None
             if self._work is not None:
-                stacked = workspace_array(self._work, "stacked", (2 * len(Z), Z.shape[1]), Z.dtype)
-            both = net.forward(np.concatenate([Z, at], out=stacked), X, **work)
+                both = net.forward(Z, X, also=at, **work)
+            else:
+                both = net.forward(np.concatenate([Z, at]), X)
             forward = Forward(*(a[: len(Z)] for a in both))
             forward_at = Forward(*(a[len(Z) :] for a in both))
         else:
@@ -155,7 +155,8 @@ class MinibatchVelocity:
             v = v_Z = net.param_grad(Z, X, C, forward, **work)
         else:
             v = net.param_grad(at, X, C, forward_at, **work)
-            v_Z = net.param_grad(Z, X, C, forward, **work) if record else None
+            # (not into the workspace, which holds v)
+            v_Z = net.param_grad(Z, X, C, forward) if record else None
         if not record:
             return FieldStep(v, state)
         loss = _mse(self.network, Z, self.X_train, self.teacher_train)
