@@ -23,7 +23,7 @@ from ..divergences.velocity import FieldStep
 from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
-from .base import Forward, MeanFieldModel, Network, workspace_array
+from .base import Forward, MeanFieldModel, Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
 
