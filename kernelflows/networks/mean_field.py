@@ -120,21 +120,20 @@ class MeanFieldNetwork(MeanFieldModel):
         ``also``: more particles (M, p): the forward pass of the rows of Z, then those of
         ``also`` (N + M rows, as of ``np.concatenate([Z, also])``, which is not formed: noise
         injection's unperturbed and perturbed particles in one pass)."""
-        parts = (Z,) if also is None else (Z, also)
-        N, H, d = sum(len(P) for P in parts), self.hidden, self.input_dim
-        n = len(X)
-        dtype = np.result_type(*parts, X)
+        H, d, n = self.hidden, self.input_dim, len(X)
+        N = len(Z) if also is None else len(Z) + len(also)
+        dtype = np.result_type(Z, X) if also is None else np.result_type(Z, also, X)
         # every particle's W0 as one contiguous (N H, d) matrix (copied out of the rows, as a
         # reshape of the strided view would), for one product (N H, d) @ (d, n)
         W0 = workspace_array(work, "W0", (N, H * d), dtype)
-        W1, b0, b1 = (self.unpack(Z)[k] for k in (2, 1, 3))
         if also is None:
             W0[...] = Z[:, : H * d]
+            _, b0, W1, b1 = self.unpack(Z)
         else:
             W0[: len(Z)] = Z[:, : H * d]
             W0[len(Z) :] = also[:, : H * d]
-            W1, b0, b1 = (
-                np.concatenate([self.unpack(Z)[k], self.unpack(also)[k]]) for k in (2, 1, 3)
+            b0, W1, b1 = (
+                np.concatenate(pair) for pair in zip(self.unpack(Z)[1:], self.unpack(also)[1:])
             )
         hidden = workspace_array(work, "hidden", (N, H, n), dtype)
         np.matmul(W0.reshape(N * H, d), X.T, out=hidden.reshape(N * H, n))
