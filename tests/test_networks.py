@@ -271,3 +271,46 @@ def test_workspace_gives_the_same_bits_and_a_new_gradient_each_call():
         grads.append((g, g.copy()))
     for g, copy in grads:
         np.testing.assert_array_equal(g, copy)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_forward_of_particles_and_their_copies_is_that_of_the_stacked_rows(bias):
+    # noise injection's fused forward pass (also=): the rows of Z then those of A, as the
+    # forward pass of np.concatenate([Z, A]) gives them, bit for bit, with or without a
+    # workspace; and each part is its own forward pass (rows are independent)
+    net, Z, _, X = small_problem(bias, n_student=6)
+    A = Z + np.random.default_rng(8).normal(size=Z.shape)
+    for Z_, A_, X_ in (
+        (Z, A, X),
+        (Z.astype(np.float32), A.astype(np.float32), X.astype(np.float32)),
+    ):
+        stacked = net.forward(np.concatenate([Z_, A_]), X_)
+        for work in (None, {}):
+            fused = net.forward(Z_, X_, also=A_, work=work)
+            for a, b in zip(stacked, fused, strict=True):
+                assert a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)
+        for part, rows in ((Z_, slice(0, len(Z_))), (A_, slice(len(Z_), None))):
+            alone = net.forward(part, X_)
+            np.testing.assert_allclose(alone.phi, stacked.phi[rows], rtol=1e-6)
+
+
+def test_output_slope_of_broadcast_weights_is_the_entrywise_product():
+    # training's weights C are one row broadcast over the particles: the slope formed from
+    # the row (c k, once) must be the entrywise ((C k) u) phi of the full matrix, bit for bit
+    # (multiplication is correctly rounded, so c_j k is the same number in every row)
+    from kernelflows.networks.base import gaussian_output, output_slope
+
+    rng = np.random.default_rng(4)
+    for c_type, u_type in ((np.float32, np.float32), (np.float64, np.float32), (np.float64,) * 2):
+        u = (3 * rng.normal(size=(5, 8))).astype(u_type)
+        phi = gaussian_output(u, 2.0)
+        c = rng.normal(size=8).astype(c_type)
+        full = np.array(np.broadcast_to(c, u.shape))  # the same weights, stored row by row
+        expected = np.multiply(np.multiply(full, -2.0 / 2.0**2), u, dtype=np.result_type(c, -0.5))
+        expected = np.multiply(expected, phi, out=expected)
+        for out in (None, np.empty(u.shape, np.result_type(c, -0.5))):
+            got = output_slope(np.broadcast_to(c, u.shape), u, phi, 2.0, out=out)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(got, output_slope(full, u, phi, 2.0))

@@ -47,7 +47,6 @@ from .._validation import (
     positive_int,
     same_dimension,
 )
-from .._workspace import workspace_array
 from ..divergences.velocity import FieldStep, mean_speed2
 from ..kernels import blas_one_thread
 from . import progress as _bars
@@ -142,13 +141,6 @@ def _finite(a: np.ndarray) -> bool:
     return bool(np.isfinite(total)) or bool(np.all(np.isfinite(a)))
 
 
-def _times(step: float, v: np.ndarray, work: dict) -> np.ndarray:
-    """step * v, into the workspace's array (the same numbers as the product numpy forms)."""
-    if v.dtype.kind != "f":
-        return step * v
-    return np.multiply(v, step, out=workspace_array(work, "step", v.shape, v.dtype))
-
-
 def _in_range(a: np.ndarray) -> bool:
     """Every entry finite and within +-MAX_COORDINATE (where squared distances stay finite): a
     NaN fails both comparisons. Two passes (max and min), no temporary array."""
@@ -232,10 +224,6 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
     state = field.init(X)
     last_loss = float("nan")
     per_epoch = getattr(field, "steps_per_epoch", None)
-    # scratch arrays reused every step (the noise, the perturbed points, step * velocity): no
-    # allocation a step, where a fresh array of the particles' size cost page faults
-    work: dict = {}
-    noise = {"work": work} if getattr(perturbation, "takes_workspace", False) else {}
     for n in range(n_steps + 1):
         beta = perturbation.level(n)
         record = recorder.due(n)
@@ -247,7 +235,7 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
             _bars.show_loss(bar, n, loss, per_epoch)
             recorder.record(n, X, out, speed2, beta)
             break
-        at = perturbation.evaluation_points(X, beta, rng, **noise)
+        at = perturbation.evaluation_points(X, beta, rng)
         shape = X.shape if at is None else at.shape
         out = _call(field, n, last_loss, X, state, at, record)
         out = _checked(out, n, shape, step, last_loss)
@@ -259,10 +247,10 @@ def _steps(field, X, step, n_steps, perturbation, recorder, rng, bar) -> FlowRes
         with np.errstate(**_QUIET):
             if record:
                 step_speed2 = mean_speed2(out.velocity)
-            X += _times(step, out.velocity, work)
+            X += step * out.velocity
         recorder.step_info(n, out, step_speed2)
         state = out.state
-        X = np.asarray(perturbation.after_step(X, beta, rng, **noise), dtype=X.dtype)
+        X = np.asarray(perturbation.after_step(X, beta, rng), dtype=X.dtype)
         if not _in_range(X):
             raise _diverged(
                 n,

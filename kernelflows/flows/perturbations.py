@@ -22,47 +22,33 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import nonnegative
-from .._workspace import workspace_array
 from .schedules import Schedule, as_schedule
 
 __all__ = ["Perturbation", "NoiseInjection", "Diffusion", "as_perturbation", "standard_normal"]
 
 
-def standard_normal(
-    rng: np.random.Generator, shape, dtype=np.float64, *, work: dict | None = None
-) -> np.ndarray:
+def standard_normal(rng: np.random.Generator, shape, dtype=np.float64) -> np.ndarray:
     """Independent N(0, 1) draws of ``shape`` in ``dtype`` from ``rng``.
 
     float64: ``rng.standard_normal`` (numpy's ziggurat). float32 (the student-teacher
-    training): the Box-Muller transform of float32 uniforms u, v on multiples of 2^-24, the
-    first and second halves of ``rng.random(2 h, dtype=np.float32)`` (h = ceil(size / 2)),
-    sqrt(-2 log(1 - u)) (cos 2 pi v, sin 2 pi v) (the cosines first, then the sines),
-    computed in float32, which is how the original code's PyTorch draws float32 noise on the
-    CPU; a stream of its own, three times faster than numpy's float32 ziggurat here
-    (``bench/bench_networks.py``). Its tails stop at sqrt(2 log 2^24) = 5.77 (numpy's do
-    not), a cut of probability below 1e-8.
-
-    ``work``: a workspace (:func:`kernelflows._workspace.workspace_array`) that holds the
-    result and the scratch (overwritten by the next call with it; the same draws): the flow
-    engine's, so that a step draws its noise without allocating (a fresh 0.6 MB array a step
-    cost page faults that doubled the draw's time in the training).
+    training): the Box-Muller transform of float32 uniforms u, v on multiples of 2^-24,
+    sqrt(-2 log(1 - u)) (cos 2 pi v, sin 2 pi v), computed in float32, which is how the
+    original code's PyTorch draws float32 noise on the CPU; three times faster than numpy's
+    float32 ziggurat here (``bench/bench_networks.py``), and a stream of its own. Its tails stop
+    at sqrt(2 log 2^24) = 5.77 (numpy's do not), a cut of probability below 1e-8.
     """
     if np.dtype(dtype) != np.float32:
-        if work is None:
-            return rng.standard_normal(shape)
-        size = shape if isinstance(shape, tuple) else (int(shape),)
-        return rng.standard_normal(out=workspace_array(work, "normal", size, np.float64))
+        return rng.standard_normal(shape)
     n = math.prod(shape) if isinstance(shape, tuple) else int(shape)
     half = (n + 1) // 2
-    uniforms = workspace_array(work, "uniform", (2 * half,), np.float32)
-    rng.random(dtype=np.float32, out=uniforms)
-    radius, angle = uniforms[:half], uniforms[half:]
+    u = rng.random(2 * half, dtype=np.float32)
+    radius, angle = u[:half], u[half:]
     np.subtract(np.float32(1.0), radius, out=radius)  # in (0, 1]: its log is finite
     np.log(radius, out=radius)
     radius *= np.float32(-2.0)
     np.sqrt(radius, out=radius)
     angle *= np.float32(2.0 * math.pi)
-    out = workspace_array(work, "normal", (2 * half,), np.float32)
+    out = np.empty(2 * half, dtype=np.float32)
     np.cos(angle, out=out[:half])
     np.sin(angle, out=out[half:])
     out[:half] *= radius
@@ -87,53 +73,32 @@ class Perturbation:
         except ValueError as exc:
             raise ValueError(f"the noise schedule gave {beta!r} at step {n}: {exc}") from None
 
-    #: evaluation_points and after_step take a workspace (``work=``, the engine's): the
-    #: noise and the perturbed points are drawn into its arrays (overwritten at the next step)
-    takes_workspace = True
-
-    def evaluation_points(
-        self, X: np.ndarray, beta: float, rng, work: dict | None = None
-    ) -> np.ndarray | None:
+    def evaluation_points(self, X: np.ndarray, beta: float, rng) -> np.ndarray | None:
         """Where to evaluate the velocity (None: at X itself)."""
         return None
 
-    def after_step(self, X: np.ndarray, beta: float, rng, work: dict | None = None) -> np.ndarray:
+    def after_step(self, X: np.ndarray, beta: float, rng) -> np.ndarray:
         """The particles after the Euler step X (which this may change)."""
         return X
-
-
-def _scaled_noise(X, beta, rng, work) -> np.ndarray:
-    """beta u, u ~ N(0, I) of X's shape and dtype (in the workspace's array when given): the
-    product beta * u as numpy forms it (beta rounded to X's dtype)."""
-    u = standard_normal(rng, X.shape, X.dtype, work=work)
-    if work is None:
-        return beta * u
-    np.multiply(u, beta, out=u)
-    return u
 
 
 class NoiseInjection(Perturbation):
     """Velocity at X + beta_n u, u ~ N(0, I); the unperturbed X moves."""
 
-    def evaluation_points(self, X, beta, rng, work=None):
+    def evaluation_points(self, X, beta, rng):
         if beta == 0.0:
             return None
-        noise = _scaled_noise(X, beta, rng, work)
-        return X + noise if work is None else np.add(X, noise, out=noise)
+        return X + beta * standard_normal(rng, X.shape, X.dtype)
 
 
 class Diffusion(Perturbation):
     """X moves with the velocity at X; then beta_n u, u ~ N(0, I), is added (not scaled by
     sqrt(gamma): as on the slide)."""
 
-    def after_step(self, X, beta, rng, work=None):
+    def after_step(self, X, beta, rng):
         if beta == 0.0:
             return X
-        noise = _scaled_noise(X, beta, rng, work)
-        if work is None or noise.dtype != X.dtype:
-            return X + noise
-        X += noise  # X + beta u, in place
-        return X
+        return X + beta * standard_normal(rng, X.shape, X.dtype)
 
 
 def as_perturbation(noise) -> Perturbation:

@@ -22,7 +22,6 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import numpy as np
 
 from .._validation import as_samples
-from .._workspace import workspace_array
 
 __all__ = [
     "Forward",
@@ -59,6 +58,21 @@ def _flush_subnormal_nonnegative(a: np.ndarray) -> np.ndarray:
     """:func:`_flush_subnormal` of an array without negative entries (G's values), in place:
     there |a| = a, so the mask is ``a >= tiny`` (one pass less, the same bits)."""
     np.multiply(a, a >= np.finfo(a.dtype).tiny, out=a)
+    return a
+
+
+def workspace_array(work: dict | None, name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised array of ``shape`` and ``dtype``: new without a workspace, else the one
+    the dict ``work`` holds under ``name`` (made on first use, or when the shape changes).
+
+    A workspace is scratch memory its owner reuses from call to call (training's velocity
+    field: the same arrays every minibatch step, warm in the cache and without a page fault);
+    an array taken from it is overwritten by the owner's next call."""
+    if work is None:
+        return np.empty(shape, dtype)
+    a = work.get(name)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = work[name] = np.empty(shape, dtype)
     return a
 
 

@@ -161,8 +161,7 @@ class MeanFieldNetwork(MeanFieldModel):
         G'(u) = -2 u / sigma^2 G(u),
         d phi / d b1 = G'(u), d phi / d W1_h = G'(u) a_h, d phi / d b0_h = G'(u) W1_h 1[p_h > 0]
         and d phi / d W0_h = G'(u) W1_h 1[p_h > 0] x. ``forward`` may pass ``forward(Z, X)``;
-        ``work``: a workspace for the intermediates and the gradient (then the workspace's
-        array, overwritten by the next call with it; ``None``: a new array).
+        ``work``: a workspace for the intermediates (the returned gradient is always new).
         """
         phi, u, hidden = self.forward(Z, X, work=work) if forward is None else forward
         W0, b0, W1, b1 = self.unpack(Z)
@@ -184,6 +183,5 @@ class MeanFieldNetwork(MeanFieldModel):
         np.matmul(delta.reshape(N * H, n), X, out=gW0)
         gW0 = gW0.reshape(N, H, d)
         if not self.bias:  # [W0, W1]: the biases' gradients are not needed
-            grad = workspace_array(work, "grad", (N, self.n_params), np.result_type(gW0, gW1))
-            return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1, out=grad)
+            return np.concatenate([gW0.reshape(N, H * d), gW1], axis=1)
         return self.pack(gW0, delta.sum(axis=2), gW1, g.sum(axis=1))

@@ -155,8 +155,7 @@ class MinibatchVelocity:
             v = v_Z = net.param_grad(Z, X, C, forward, **work)
         else:
             v = net.param_grad(at, X, C, forward_at, **work)
-            # (not into the workspace, which holds v)
-            v_Z = net.param_grad(Z, X, C, forward) if record else None
+            v_Z = net.param_grad(Z, X, C, forward, **work) if record else None
         if not record:
             return FieldStep(v, state)
         loss = _mse(self.network, Z, self.X_train, self.teacher_train)
