@@ -32,6 +32,7 @@ neighbours in time, the median over the repeats), against the sgemm floor.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import subprocess
@@ -182,7 +183,7 @@ def before_after(rev: str, epochs: int, repeats: int, rate: float) -> None:
             capture_output=True,
             check=True,
         ).stdout
-        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
         runs = {"before": [], "after": []}
         for k in range(repeats):
@@ -286,8 +287,8 @@ def ops_table(steps: int = 200) -> None:
                 if step >= 20:
                     seconds[k] += time.perf_counter() - t0
     print(
-        f"the per-particle step (N = 1000, no noise) call by call, us (median-free: mean of "
-        f"{steps} steps, wall clock on one BLAS thread), and each call's sweep over memory"
+        f"the per-particle step (N = 1000, no noise) call by call, us (the mean of "
+        f"{steps} steps, wall clock, one BLAS thread) and the memory each call sweeps"
     )
     print(f"{'operation':>26} {'us':>7} {'kB':>7} {'GB/s':>6}")
     for (name, _, kbytes), sec in zip(ops, seconds, strict=True):
