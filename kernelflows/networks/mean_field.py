@@ -107,7 +107,8 @@ class MeanFieldNetwork(MeanFieldModel):
     #: particles is the forward passes of each (training fuses the perturbed and unperturbed
     #: particles of noise injection into one).
     independent_rows = True
-    #: forward and param_grad take a workspace (``work=``) of reused scratch arrays.
+    #: forward and param_grad take a workspace (``work=``) of reused scratch arrays, and
+    #: forward more rows to stack below Z (``also=``: noise injection's perturbed copies).
     takes_workspace = True
 
     def forward(
@@ -132,8 +133,11 @@ class MeanFieldNetwork(MeanFieldModel):
         else:
             W0[: len(Z)] = Z[:, : H * d]
             W0[len(Z) :] = also[:, : H * d]
+            (_, b0, W1, b1), (_, c0, V1, c1) = self.unpack(Z), self.unpack(also)
             b0, W1, b1 = (
-                np.concatenate(pair) for pair in zip(self.unpack(Z)[1:], self.unpack(also)[1:])
+                np.concatenate([b0, c0]),
+                np.concatenate([W1, V1]),
+                np.concatenate([b1, c1]),
             )
         hidden = workspace_array(work, "hidden", (N, H, n), dtype)
         np.matmul(W0.reshape(N * H, d), X.T, out=hidden.reshape(N * H, n))

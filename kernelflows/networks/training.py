@@ -134,7 +134,8 @@ class MinibatchVelocity:
             at = at.astype(self.dtype, copy=False)
         work = {} if self._work is None else {"work": self._work}
         if at is not None and getattr(net, "independent_rows", False):
-            # one forward pass for the particles and their perturbed copies (noise injection)
+            # one forward pass for the particles and their perturbed copies (noise injection),
+            # without the stacked copy of both where the network takes them apart (also=)
             if self._work is not None:
                 both = net.forward(Z, X, also=at, **work)
             else:
