@@ -1,9 +1,11 @@
-"""The experiments' runner: pieces in worker processes identical to a serial run, resumable
-results files (same settings and code), Ctrl-C and SIGTERM stopping cleanly, progress bars only
-when asked, and run-time estimates from the files' wall times."""
+"""The experiments' runner: pieces in worker processes identical to a serial run, the pieces of
+several files in one pool longest first, resumable results files (same settings and code),
+Ctrl-C and SIGTERM stopping cleanly, progress bars only when asked, run-time estimates from the
+files' records, and the Makefile's results targets."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +66,111 @@ def test_worker_processes_give_the_serial_results_bit_for_bit(tmp_path):
     assert parallel.metrics["missing"] == [] and len(parallel.metrics["done"]) == 9
     pieces = [p["piece"] for p in read(parallel.path)["pieces"]]
     assert pieces == s["order"]  # recorded in the experiment's order, whatever finished first
+
+
+def small_experiments(monkeypatch) -> list:
+    """three-rings and mixture at 20 steps and student-teacher at a toy size, as their reduced
+    scale in this process (the runner hands the settings to its workers): 17 pieces of three
+    files, ``[(experiment_id, "reduced"), ...]``."""
+    small = {
+        "three-rings": experiment("three-rings").settings("reduced", n_steps=20, record_every=10),
+        "mixture": experiment("mixture").settings("reduced", n_steps=20, record_every=10),
+        "student-teacher": tiny_plan(epochs=5),
+    }
+    for i, s in small.items():
+        monkeypatch.setitem(EXPERIMENTS, i, replace(experiment(i), scales=lambda scale, s=s: s))
+    return [(i, "reduced") for i in small]
+
+
+def without_seconds(metrics):
+    """The metrics less every wall or CPU time (the numbers that depend on the machine)."""
+    if isinstance(metrics, dict):
+        drop = ("seconds", "cpu_seconds", "wall_seconds")
+        return {k: without_seconds(v) for k, v in metrics.items() if k not in drop}
+    if isinstance(metrics, list):
+        return [without_seconds(v) for v in metrics]
+    return metrics
+
+
+def test_the_pieces_of_several_files_in_one_pool_give_the_serial_results(tmp_path, monkeypatch):
+    runs = small_experiments(monkeypatch)
+    serial = run_experiments(runs, tmp_path / "1", quiet=True)
+    packed = run_experiments(runs, tmp_path / "2", jobs=2, quiet=True)
+    assert [(r.id, r.scale) for r in packed] == runs  # in the order given
+    for one, two in zip(serial, packed, strict=True):
+        assert two.provenance["jobs"] == 2
+        assert json.dumps(without_seconds(two.metrics)) == json.dumps(
+            without_seconds(one.metrics)
+        ), two.id
+        e = experiment(two.id)
+        assert two.metrics["missing"] == [] and two.metrics["done"] == e.piece_list(two.settings)
+        assert [p["piece"] for p in read(two.path)["pieces"]] == e.piece_list(two.settings)
+
+
+def test_an_interrupted_run_of_several_files_keeps_every_piece_written(tmp_path, monkeypatch):
+    runs = small_experiments(monkeypatch)
+    calls, real = [], runner_module._compute
+
+    def counting(experiment_id, settings, piece, *args):
+        calls.append((experiment_id, piece))
+        if len(calls) == 4 and interrupt:
+            raise KeyboardInterrupt  # Ctrl-C during the fourth piece
+        return real(experiment_id, settings, piece, *args)
+
+    monkeypatch.setattr(runner_module, "_compute", counting)
+    interrupt = True
+    with pytest.raises(RunInterrupted) as stop:
+        run_experiments(runs, tmp_path, quiet=True)
+    kept = {}
+    for i, scale in runs:
+        path = tmp_path / f"{i}.{scale}.json"
+        kept[i] = read(path)["metrics"]["done"] if path.exists() else []
+        n = len(experiment(i).piece_list(experiment(i).settings(scale)))
+        said = f"{i} ({scale}) {len(kept[i])} of {n} pieces"
+        assert said in str(stop.value)
+    assert sorted((i, p) for i, done in kept.items() for p in done) == sorted(calls[:3])
+    interrupt, calls[:] = False, []
+    resumed = run_experiments(runs, tmp_path, quiet=True)
+    assert len(calls) == 17 - 3 and not {(i, json.dumps(p)) for i, p in calls} & {
+        (i, json.dumps(p)) for i, done in kept.items() for p in done
+    }  # only the missing pieces ran
+    fresh = run_experiments(runs, tmp_path / "fresh", quiet=True)
+    for again, ref in zip(resumed, fresh, strict=True):
+        assert without_seconds(again.metrics) == without_seconds(ref.metrics)
+
+
+def test_the_pieces_of_every_file_go_longest_first_unknown_first(tmp_path, monkeypatch, capsys):
+    from kernelflows.experiments import results_path
+
+    runs = small_experiments(monkeypatch)
+    # the files there record CPU seconds for student-teacher's and mixture's pieces (written by
+    # other code: none is kept); three-rings has no file at the reduced scale: no estimate
+    assert not results_path("three-rings", "reduced").exists()  # none shipped either
+    seconds = {
+        "student-teacher": [9, 9, 9, 2, 2, 2, 6, 6, 6],
+        "mixture": [1, 8, 3, 5, 7, 4],
+    }
+    cpu = {}  # (experiment, piece) -> CPU seconds the file there records
+    for i, times in seconds.items():
+        pieces = write_times(tmp_path, i, times)
+        cpu |= {(i, json.dumps(p)): c for p, c in zip(pieces, times, strict=True)}
+    handed = []
+
+    def run_tasks(files, tasks, *args):
+        handed.extend((files[k].experiment_id, files[k].pieces[i]) for k, i in tasks)
+
+    monkeypatch.setattr(runner_module, "_run_tasks", run_tasks)
+    run_experiments(runs, tmp_path, jobs=2)
+    rings = experiment("three-rings").piece_list(experiment("three-rings").settings("reduced"))
+    assert handed[:2] == [("three-rings", p) for p in rings]  # no estimate: first, as given
+    times = [cpu[i, json.dumps(p)] for i, p in handed[2:]]
+    assert times == sorted(times, reverse=True) and len(times) == 15  # across the two files
+    # the 15 pieces known, longest first, each to the process free first: one runs 9, 9, 6,
+    # 6, 5, 2, 2, 1 (40 s), the other 9, 8, 7, 6, 4, 3, 2 (39 s)
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "17 pieces to run on 2 processes, longest first: about 40 s by the files' records "
+        "(2 without an estimate: no results file)"
+    )
 
 
 def test_an_interrupted_run_keeps_its_pieces_and_computes_only_the_missing(tmp_path, monkeypatch):
@@ -260,17 +367,68 @@ def test_estimates_schedule_the_pieces_longest_first(tmp_path):
     assert estimated_seconds(tmp_path / "none.json") is None
 
 
-def test_list_estimates_what_the_makefile_runs():
-    from kernelflows.experiments.cli import MAKE_RESULTS
-
-    recipe = (ROOT / "Makefile").read_text().split("\nresults:")[1].split("\n\n")[0]
-    commands = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
-    assert commands == [
-        f"{'all' if scale == 'paper' else ' '.join(ids)} --scale {scale} "
-        "--out kernelflows/results --jobs $(JOBS)"
-        for ids, scale in MAKE_RESULTS
+def write_times(folder, experiment_id, cpu_seconds, scale="reduced"):
+    """A results file of the experiment at ``scale`` recording these CPU seconds for its first
+    pieces."""
+    s = experiment(experiment_id).settings(scale)
+    pieces = experiment(experiment_id).piece_list(s)
+    records = [
+        {"piece": p, "seconds": 99, "cpu_seconds": c}
+        for p, c in zip(pieces[: len(cpu_seconds)], cpu_seconds, strict=True)
     ]
-    assert MAKE_RESULTS[0][0] == tuple(EXPERIMENTS)
+    doc = {"id": experiment_id, "scale": scale, "settings": s, "metrics": {}, "pieces": records}
+    doc["provenance"] = {"code": "other code"}  # a run finds nothing to keep
+    folder.mkdir(exist_ok=True)
+    (folder / f"{experiment_id}.{scale}.json").write_text(json.dumps(doc))
+    return pieces
+
+
+def test_a_piece_the_file_there_lacks_is_estimated_by_the_shipped_file_or_the_mean(tmp_path):
+    from kernelflows.experiments.estimates import piece_estimates
+
+    kale, mmd = write_times(tmp_path / "there", "three-rings", [10])  # a run cut short
+    write_times(tmp_path / "shipped", "three-rings", [1, 4])
+    there, shipped = (tmp_path / d / "three-rings.reduced.json" for d in ("there", "shipped"))
+    # the file there's own record, the shipped file's, the mean of the file there's (10)
+    assert piece_estimates(there, [kale, mmd, ["other"]], shipped) == [10, 4, 10]
+    assert piece_estimates(tmp_path / "none.json", [kale], shipped) == [1]
+    assert piece_estimates(tmp_path / "none.json", [kale]) is None
+
+
+def test_list_estimates_a_target_in_one_pool_and_one_experiment_after_another(tmp_path):
+    from kernelflows.experiments.cli import _target_seconds
+
+    write_times(tmp_path, "three-rings", [10, 4])
+    write_times(tmp_path, "mixture", [5, 5, 3, 3, 2, 2])
+    ids = ("three-rings", "mixture", "collapse")  # collapse: no file
+    one, pool, serial, unknown = _target_seconds(ids, "reduced", 2, tmp_path)
+    assert one == 34 and unknown == ["collapse (1 piece)"]
+    # one pool, longest first: 10 | 5, 5 | 4 to the first, 3, 3 to the second | 2, 2 to the
+    # first: 18 (LPT's; 17 is the best split, 10 + 5 + 2 against 5 + 4 + 3 + 3 + 2)
+    assert pool == 18
+    # one experiment after another: three-rings max(10, 4), then mixture 5 + 3 + 2 on each
+    assert serial == 20
+
+
+def test_list_estimates_what_the_makefile_runs():
+    from kernelflows.experiments.cli import MAKE_TARGETS
+
+    makefile = (ROOT / "Makefile").read_text()
+    for target, (ids, scale) in MAKE_TARGETS.items():
+        recipe = makefile.split(f"\n{target}:")[1].split("\n\n")[0]
+        (command,) = [line.split("run ", 1)[1] for line in recipe.splitlines() if " run " in line]
+        assert command == (
+            f"{'all' if ids == tuple(EXPERIMENTS) else ' '.join(ids)} --scale {scale} "
+            "--out kernelflows/results --jobs $(JOBS)"
+        ), target  # one command: the pieces of every file in one pool
+    # make results: every experiment at the paper scale, and nothing else
+    assert MAKE_TARGETS["results"] == (tuple(EXPERIMENTS), "paper")
+    # make results-reduced: the reduced files lectures and figures load, and nothing else
+    loaded = set()
+    for source in [*(ROOT / "lectures").glob("*.ipynb"), *(ROOT / "kernelflows").rglob("*.py")]:
+        text = source.read_text().replace('\\"', '"')
+        loaded |= set(re.findall(r'load_results\(\s*"([a-z-]+)",\s*"reduced"', text))
+    assert loaded == set(MAKE_TARGETS["results-reduced"][0])
 
 
 def test_list_gives_each_experiment_an_estimate_at_each_scale(capsys):

@@ -6,7 +6,9 @@
 missing ones in ``--jobs`` worker processes; Ctrl-C or SIGTERM stops it with one line saying what
 was kept (exit status 130). Progress bars show on a terminal (``--progress`` / ``--no-progress``
 decide otherwise). ``list`` gives each experiment's estimated time at each scale from the times
-its results files record (each piece's CPU seconds where recorded).
+its results files record (each piece's CPU seconds where recorded), and the time of ``make
+results`` and ``make results-reduced`` (:data:`MAKE_TARGETS`) with every piece in one pool,
+longest first, as the runner hands them out; it names the files without an estimate.
 """
 
 from __future__ import annotations
@@ -19,21 +21,29 @@ import threading
 from pathlib import Path
 
 from .._io import output_folder_problem
-from .estimates import estimated_seconds, piece_estimates, schedule_seconds
+from .estimates import duration, estimated_seconds, piece_estimates, schedule_seconds
 from .files import DEFAULT_OUT, RESULTS_DIR, Results, results_path, stale
 from .registry import EXPERIMENTS, SCALES, experiment
 from .runner import RunInterrupted, run_experiments
 
-__all__ = ["MAKE_RESULTS", "main"]
+__all__ = ["MAKE_TARGETS", "main"]
 
-#: What ``make results`` runs: every experiment at the paper scale, then the student-teacher
-#: runs at N = 100 that lecture 06 also loads, then the DrMMD student-teacher runs at N = 100
-#: (both flows over a grid of learning rates; three commands, each on its own workers).
-MAKE_RESULTS = (
-    (tuple(EXPERIMENTS), "paper"),
-    (("student-teacher", "student-teacher-dense", "student-teacher-sweep"), "reduced"),
-    (("drmmd-student-teacher",), "reduced"),
-)
+#: The Makefile's results targets: the results files each runs, in one command whose pieces
+#: all share the workers (a test checks the Makefile's recipes against them). ``make results``:
+#: every experiment at the paper scale; ``make results-reduced``: the N = 100 files lectures 06,
+#: 06a and 11 (and ``make figures``) load beside them.
+MAKE_TARGETS = {
+    "results": (tuple(EXPERIMENTS), "paper"),
+    "results-reduced": (
+        (
+            "student-teacher",
+            "student-teacher-dense",
+            "student-teacher-sweep",
+            "drmmd-student-teacher",
+        ),
+        "reduced",
+    ),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,16 +99,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _duration(seconds) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 100:
-        return f"{seconds:.0f} s"
-    if seconds < 6000:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _list(jobs: int) -> int:
     cpus = set()
     print(f"{'experiment':24s} {'scale':8s} {'1 process':>10s} {f'{jobs} processes':>12s}  about")
@@ -112,29 +112,39 @@ def _list(jobs: int) -> int:
             about = e.description if k == 0 else ""
             if len(about) > 60:
                 about = about[:57] + "..."
-            print(f"{name:24s} {scale:8s} {_duration(one):>10s} {_duration(many):>12s}  {about}")
-    total = {1: 0.0, jobs: 0.0}
-    missing = []
-    for ids, scale in MAKE_RESULTS:
-        pieces = []
-        for i in ids:
-            found = piece_estimates(results_path(i, scale))
-            if found is None:
-                missing.append(f"{i} ({scale})")
-            else:
-                pieces += found
-        for j in total:
-            total[j] += schedule_seconds(pieces, j)
-    print(
-        f"{'make results':24s} {'':8s} {_duration(total[1]):>10s} {_duration(total[jobs]):>12s}"
-        f"  {'without ' + ', '.join(missing) if missing else 'every file'}"
-    )
+            print(f"{name:24s} {scale:8s} {duration(one):>10s} {duration(many):>12s}  {about}")
+    for target, (ids, scale) in MAKE_TARGETS.items():
+        one, packed, serial, unknown = _target_seconds(ids, scale, jobs)
+        print(
+            f"{'make ' + target:24s} {scale:8s} {duration(one):>10s} {duration(packed):>12s}"
+            f"  (one experiment after another on {jobs}: {duration(serial)})"
+        )
+        if unknown:
+            print(f"{'':34s} pieces without an estimate (no results file): {', '.join(unknown)}")
     print(
         f"Estimated from the results files in {RESULTS_DIR}: each piece's CPU seconds (its "
         "wall time on a core of its own; the wall seconds where a file has no CPU times), on "
         f"{', '.join(sorted(cpus)) or 'no machine yet'}; '?': no file at that scale."
     )
     return 0
+
+
+def _target_seconds(ids, scale: str, jobs: int, directory=None):
+    """The estimated seconds of a make target's files at ``scale`` (by the results files in
+    ``directory``, default the package's): on one process, on ``jobs`` with every piece in one
+    pool longest first (what the runner does), and on ``jobs`` one experiment after another; and
+    the experiments whose pieces have no estimate."""
+    pieces, serial, unknown = [], 0.0, []
+    for i in ids:
+        e = experiment(i)
+        mine = e.piece_list(e.settings(scale))
+        found = piece_estimates(results_path(i, scale, directory), mine)
+        if found is None:
+            unknown.append(f"{i} ({len(mine)} piece{'s' * (len(mine) > 1)})")
+            continue
+        pieces += found
+        serial += schedule_seconds(found, jobs)
+    return sum(pieces), schedule_seconds(pieces, jobs), serial, unknown
 
 
 def _interrupt_on_sigterm(signum, frame):

@@ -13,7 +13,8 @@ The published files ship inside the package, ``kernelflows/results/`` (package d
 :mod:`importlib.resources` the same way from a checkout and from an installed wheel):
 :func:`load_results` reads them unless it is given a ``directory`` (a user's own rerun), and the
 :class:`Results` it returns says which file it read (``path``, and the first words of
-:meth:`Results.source`). ``make results`` reruns them all and writes them there (``--out
+:meth:`Results.source`). ``make results`` (every experiment at the paper scale) and ``make
+results-reduced`` (the reduced files lectures load) rerun them and write them there (``--out
 kernelflows/results``). Lectures and figures that quote a published-scale number read it with
 :func:`load_results` and print where it came from. A test fails when a shipped results file no
 longer matches the settings in the code (:func:`stale`).

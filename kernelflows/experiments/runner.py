@@ -3,9 +3,12 @@
 An experiment is a list of independent pieces (:mod:`.registry`). :func:`run_experiments` runs
 the pieces of one or more results files, in this process (``jobs=1``) or in ``jobs`` worker
 processes, each holding BLAS and the kernels' sums to one thread, and writes each results file
-after every piece it finishes. Results do not depend on ``jobs``: a piece is computed alone from
-its settings and seed, on one thread, and the metrics are combined from the pieces in their own
-order whichever finished first (a test compares a parallel run with a serial one, bit for bit).
+after every piece it finishes. The pieces of every file go to the same workers, longest first
+by the seconds the files record (:mod:`.estimates`), so the workers stay busy until the last
+pieces whichever file they belong to. Results do not depend on ``jobs``: a piece is computed
+alone from its settings and seed, on one thread, and the metrics are combined from the pieces in
+their own order whichever finished first (a test compares a parallel run with a serial one, bit
+for bit).
 
 Run again after an interruption (Ctrl-C, SIGTERM, a closed laptop), it keeps the pieces a
 results file already holds when the file was written with the same settings by the same code
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._io import write_text
-from .estimates import estimated_seconds
+from .estimates import duration, handed_out_seconds, longest_first, piece_estimates
 from .registry import experiment, jsonable
 
 __all__ = [
@@ -287,10 +290,11 @@ def run_experiments(
     (default ``./results``; the package's own folder only when named) and return what was
     written (:class:`~kernelflows.experiments.Results`, in the order given).
 
-    ``jobs``: worker processes (1: in this process). Pieces of every file share the workers,
-    the longest files' pieces first (estimated from the files already there). ``fresh``:
-    ignore the pieces already written. ``settings``: run these settings instead of the
-    scale's (one file only; tests and trials). ``quiet``: no lines on stderr.
+    ``jobs``: worker processes (1: in this process). The pieces of every file share the
+    workers, longest first (estimated from the files already there, or else shipped), pieces
+    without an estimate first. ``fresh``: ignore the pieces already written. ``settings``: run
+    these settings instead of the scale's (one file only; tests and trials). ``quiet``: no
+    lines on stderr.
 
     Raises :class:`RunInterrupted` on Ctrl-C or SIGTERM (with the SIGTERM handler of the
     command line), after stopping the workers; every piece finished is in its file.
@@ -315,14 +319,9 @@ def run_experiments(
             _say(f"{experiment_id} ({scale}): {found}; {len(f.missing)} to run")
         files.append(f)
 
-    tasks = [(k, i) for k, f in enumerate(files) for i in f.missing]
-    # longest first, from the file there or else the committed one
-    longest = {
-        k: estimated_seconds(f.path) or estimated_seconds(results_path(f.experiment_id, f.scale))
-        for k, f in enumerate(files)
-    }
-    longest = {k: v or 0.0 for k, v in longest.items()}
-    tasks.sort(key=lambda t: -longest[t[0]] / max(1, len(files[t[0]].pieces)))
+    tasks, seconds = _longest_first(files)
+    if tasks and not quiet:
+        _say(_estimate_line(seconds, min(jobs, len(tasks))))
     t0 = time.perf_counter()
     if tasks:
         try:
@@ -330,6 +329,35 @@ def run_experiments(
         except KeyboardInterrupt as exc:
             raise RunInterrupted(_kept_line(files)) from exc
     return [Results.read(f.path) for f in files if f.path.exists()]
+
+
+def _longest_first(files: list[_File]) -> tuple[list[tuple[int, int]], list]:
+    """The missing pieces of every file, ``(file, piece)``, in the order the workers take them,
+    and their estimated seconds (``None``: no estimate): longest first by the seconds the file
+    there records for each piece, or else the file shipped with the package
+    (:func:`.piece_estimates`), pieces without an estimate first (:func:`.longest_first`)."""
+    from .files import results_path
+
+    tasks, seconds = [], []
+    for k, f in enumerate(files):
+        missing = f.missing
+        pieces = [f.pieces[i] for i in missing]
+        found = piece_estimates(f.path, pieces, results_path(f.experiment_id, f.scale))
+        tasks += [(k, i) for i in missing]
+        seconds += found or [None] * len(missing)
+    order = longest_first(seconds)
+    return [tasks[j] for j in order], [seconds[j] for j in order]
+
+
+def _estimate_line(seconds: list, jobs: int) -> str:
+    """What the pieces to run should take on ``jobs`` workers, by the files' records."""
+    known = [s for s in seconds if s is not None]
+    line = f"{len(seconds)} pieces to run on {jobs} process{'es' * (jobs > 1)}, longest first"
+    if known:
+        line += f": about {duration(handed_out_seconds(known, jobs))} by the files' records"
+    if len(known) < len(seconds):
+        line += f" ({len(seconds) - len(known)} without an estimate: no results file)"
+    return line
 
 
 def _on_disk(f: _File) -> int:
