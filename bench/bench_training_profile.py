@@ -23,10 +23,10 @@ batch 100, d = 50, H = 3).
 forward and backward passes and of the engine's update, timed in the order the training runs
 them, so with the cache as the training leaves it), with each call's sweep over memory.
 
-``--before REV``: the per-particle epochs at N = 1000 of the package at git revision REV
-(``git archive``, run from a temporary directory) and of the working tree, each mode in its
-own process, the two alternating ``--repeats`` times (the machine is shared: a ratio of
-neighbours in time, the median over the repeats), against the sgemm floor.
+``--before REV``: the epochs (per-particle N = 1000, dense N = 100) of the package at git
+revision REV (``git archive``, run from a temporary directory) and of the working tree, in
+processes of their own, the two alternating ``--repeats`` times (the machine is shared: a ratio
+of neighbours in time, the median over the repeats), against the sgemm floor.
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def epoch_seconds(settings, problem, mode, epochs) -> float:
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: One process's measurement: CPU ms per epoch of each mode, per-particle N = 1000 (argv: the
-#: directory holding the package, the modes, the epochs), printed as JSON.
+#: One process's measurement: CPU ms per epoch of each mode (argv: the directory holding the
+#: package, the modes, the epochs, the student's architecture and N), printed as JSON.
 CHILD = """
 import json, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + '/bench', {bench!r}]
@@ -142,19 +142,21 @@ assert kernelflows.__file__.startswith(sys.argv[1]), kernelflows.__file__
 from _training import train_epochs
 from threadpoolctl import threadpool_limits
 from kernelflows.experiments import PAPER_SETTINGS, student_teacher_problem
-problem = student_teacher_problem(PAPER_SETTINGS, 0)
+from dataclasses import replace
+s = replace(PAPER_SETTINGS, architecture=sys.argv[4], n_student=int(sys.argv[5]))
+problem = student_teacher_problem(s, 0)
 out = {{}}
 with threadpool_limits(limits=1):
     for mode in sys.argv[2].split(','):
-        train_epochs(PAPER_SETTINGS, problem, mode, 1, rng=0)
+        train_epochs(s, problem, mode, 1, rng=0)
         t0 = time.process_time()
-        train_epochs(PAPER_SETTINGS, problem, mode, int(sys.argv[3]), rng=0)
+        train_epochs(s, problem, mode, int(sys.argv[3]), rng=0)
         out[mode] = (time.process_time() - t0) / int(sys.argv[3]) * 1e3
 print(json.dumps(out))
 """
 
 
-def child_ms(root: str, modes, epochs: int) -> dict:
+def child_ms(root: str, modes, epochs: int, arch: str, N: int) -> dict:
     run = subprocess.run(
         [
             sys.executable,
@@ -163,6 +165,8 @@ def child_ms(root: str, modes, epochs: int) -> dict:
             root,
             ",".join(modes),
             str(epochs),
+            arch,
+            str(N),
         ],
         capture_output=True,
         text=True,
@@ -173,9 +177,15 @@ def child_ms(root: str, modes, epochs: int) -> dict:
     return json.loads(run.stdout)
 
 
+#: What ``--before`` compares: (student, N, modes), each run for ``--epochs`` epochs.
+BEFORE_AFTER = (
+    ("per-particle", 1000, ("injection", "none", "plain", "diffusion")),
+    ("dense", 100, ("injection", "none")),
+)
+
+
 def before_after(rev: str, epochs: int, repeats: int, rate: float) -> None:
-    """The per-particle N = 1000 epochs of revision ``rev`` and of the working tree."""
-    modes = ("injection", "none", "plain", "diffusion")
+    """The epochs of revision ``rev`` and of the working tree (:data:`BEFORE_AFTER`)."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(
             ["git", "archive", rev, "kernelflows", "bench/_training.py"],
@@ -185,31 +195,33 @@ def before_after(rev: str, epochs: int, repeats: int, rate: float) -> None:
         ).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        runs = {"before": [], "after": []}
+        runs = {(arch, N): {"before": [], "after": []} for arch, N, _ in BEFORE_AFTER}
         for k in range(repeats):
             order = (("before", tmp), ("after", str(ROOT)))
             for name, root in order if k % 2 == 0 else order[::-1]:
-                runs[name].append(child_ms(root, modes, epochs))
+                for arch, N, modes in BEFORE_AFTER:
+                    runs[arch, N][name].append(child_ms(root, modes, epochs, arch, N))
     print(
-        f"per-particle N = 1000, {rev} (before) and the working tree (after): CPU ms per "
-        f"epoch, medians of {repeats} alternating runs of {epochs} epochs"
+        f"{rev} (before) and the working tree (after): CPU ms per epoch, medians of {repeats} "
+        f"alternating runs of {epochs} epochs; floor: the products' flops at the sgemm rate"
     )
     print(
-        f"{'mode':>10} {'before':>8} {'after':>8} {'after/before':>12} {'floor':>7} "
-        f"{'before/floor':>12} {'after/floor':>11}"
+        f"{'student':>12} {'N':>5} {'mode':>10} {'before':>8} {'after':>8} {'after/before':>12} "
+        f"{'floor':>7} {'before/floor':>12} {'after/floor':>11}"
     )
-    for mode in modes:
-        b = [r[mode] for r in runs["before"]]
-        a = [r[mode] for r in runs["after"]]
-        shapes = products("per-particle", 1000, mode)
-        floor = STEPS * sum(2 * m * k * n for m, k, n in shapes) / rate * 1e3
-        ratio = statistics.median([y / x for x, y in zip(b, a, strict=True)])
-        print(
-            f"{mode:>10} {statistics.median(b):8.2f} {statistics.median(a):8.2f} "
-            f"{ratio:12.3f} {floor:7.2f} {statistics.median(b) / floor:12.1f} "
-            f"{statistics.median(a) / floor:11.1f}",
-            flush=True,
-        )
+    for arch, N, modes in BEFORE_AFTER:
+        for mode in modes:
+            b = [r[mode] for r in runs[arch, N]["before"]]
+            a = [r[mode] for r in runs[arch, N]["after"]]
+            shapes = products(arch, N, mode)
+            floor = STEPS * sum(2 * m * k * n for m, k, n in shapes) / rate * 1e3
+            ratio = statistics.median([y / x for x, y in zip(b, a, strict=True)])
+            print(
+                f"{arch:>12} {N:5d} {mode:>10} {statistics.median(b):8.2f} "
+                f"{statistics.median(a):8.2f} {ratio:12.3f} {floor:7.2f} "
+                f"{statistics.median(b) / floor:12.1f} {statistics.median(a) / floor:11.1f}",
+                flush=True,
+            )
 
 
 def ops_table(steps: int = 200) -> None:
