@@ -314,3 +314,39 @@ def test_output_slope_of_broadcast_weights_is_the_entrywise_product():
             assert got.dtype == expected.dtype
             np.testing.assert_array_equal(got, expected)
             np.testing.assert_array_equal(got, output_slope(full, u, phi, 2.0))
+
+
+def test_gaussian_output_avoids_subnormal_exp_and_gives_the_flushed_exp_bit_for_bit():
+    # float32 G skips exp's subnormal results (x = -u^2 / sigma^2 below T, where exp(x) <
+    # tiny): the same numbers as exp(x) with its subnormals set to 0, written here directly
+    from kernelflows.networks.base import EXP_NORMAL_FROM as T
+    from kernelflows.networks.base import gaussian_output
+
+    tiny = np.finfo(np.float32).tiny
+    assert T is not None and abs(float(T) - np.log(tiny)) < 1e-4  # log(tiny) = -87.3365
+    # every float32 from T up to -87.3 has a normal exp, every one from -104 to T a smaller
+    # one (below -104, exp is 0: e^-104 is under half the least subnormal number)
+    hi, lo = np.array([-87.3, -104.0], dtype=np.float32).view(np.int32)
+    Tbits = np.array([T], dtype=np.float32).view(np.int32)[0]
+    above = np.arange(hi, Tbits + 1, dtype=np.int32).view(np.float32)
+    below = np.arange(Tbits + 1, lo + 1, dtype=np.int32).view(np.float32)
+    with np.errstate(under="ignore"):
+        assert np.all(np.exp(above) >= tiny) and np.all(np.exp(below) < tiny)
+    rng = np.random.default_rng(6)
+    for sigma in (2.0, 0.7):
+        for size in (1, 17, 1000):
+            # x = -u^2 / sigma^2 spread over (-120, 0), many within the subnormal band
+            u = (sigma * np.sqrt(rng.uniform(0, 120, size))).astype(np.float32)
+            u[::3] *= -1
+            with np.errstate(under="ignore"):
+                expected = np.exp(u * u / np.float32(-(sigma**2)))
+            expected[expected < tiny] = 0
+            for out in (None, np.empty_like(u)):
+                got = gaussian_output(u, sigma, out=out)
+                assert got.dtype == np.float32
+                np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))
+    # NaN stays NaN, an infinite u gives 0
+    got = gaussian_output(np.array([np.nan, np.inf, 30.0, 0.5], np.float32), 2.0)
+    assert (
+        np.isnan(got[0]) and got[1] == 0 and got[2] == 0 and got[3] == np.exp(np.float32(-0.0625))
+    )
