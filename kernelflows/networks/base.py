@@ -109,7 +109,9 @@ def gaussian_output(u: np.ndarray, sigma: float, out: np.ndarray | None = None) 
     phi = np.multiply(u, u, out=out)  # then in place: -(u^2) / sigma^2 = u^2 / (-sigma^2)
     phi /= -(sigma**2)
     T = EXP_NORMAL_FROM
-    if phi.dtype == np.float32 and T is not None and phi.size and float(phi.min()) < T:
+    if phi.dtype == np.float32 and T is not None and phi.size:
+        if not float(phi.min()) < T:  # every exp(x) normal (or x NaN): nothing to flush
+            return np.exp(phi, out=phi)
         keep = phi >= T
         np.maximum(phi, T, out=phi)
         np.exp(phi, out=phi)
