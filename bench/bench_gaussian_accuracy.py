@@ -11,8 +11,17 @@ the worst relative error of the values ``k(X, X)`` of each version against the e
 (extended precision, numpy's longdouble), ``|k - k_exact| / (eps (1 + e) k)`` with e the
 exponent. BLAS is pinned to one thread and the kernels' pool to one thread; both are reported.
 
+Then the flow step at a fitted state (``--fitted-steps``, default 50,000: the published scale):
+the particles of the ``three-rings`` experiment's MMD-like run (KALE flow, lam = 1e4, step 1e-3,
+from the published start, run here with the working tree's code) after that many steps, 240
+particles against the 240 ring points at bandwidth sqrt(0.05) (a handful of stragglers beyond 5
+bandwidths of the mean): the kernel calls of one KALE flow step (``flow_gram`` of the particles
+against [particles; rings], then ``grad_from_gram``), the MMD flow's ``sums_and_grad`` at the
+same points, and the whole KALE step (the field, whose solver is the same code for every
+version), timed as in a flow (inside the BLAS guard a flow holds).
+
 Run: ``.venv/bin/python bench/bench_gaussian_accuracy.py [--before REV] [--middle REV]
-[--n 2000] [--repeats 7] [--spreads 1 5 rings ...]``.
+[--n 2000] [--repeats 7] [--spreads 1 5 rings ...] [--fitted-steps 50000]``.
 Target (issue 23): every spread within about 1.2x of the code before the accuracy work (it
 had no checks at all); the accuracy columns show what that code got wrong.
 """
@@ -28,9 +37,10 @@ from _blas import environment_line
 from _legacy import kernels_module
 from threadpoolctl import threadpool_limits
 
-from kernelflows import GaussianKernel, mmd2
-from kernelflows.experiments import three_rings_target
-from kernelflows.kernels import kernel_threads
+from kernelflows import GaussianKernel, kale_flow, mmd2
+from kernelflows.experiments import THREE_RINGS_BANDWIDTH, three_rings, three_rings_target
+from kernelflows.flows import KaleVelocity
+from kernelflows.kernels import blas_one_thread, kernel_threads
 
 #: Spreads in bandwidths; "rings": the three rings (radius 0.3, centres 0.75 apart) at the
 #: DrMMD runs' bandwidth 0.15, about 14 x 4 bandwidths (points on the rings plus N(0, 0.05^2)).
@@ -39,10 +49,12 @@ RINGS_BANDWIDTH = 0.15
 
 
 def old_kernel_class(rev: str):
-    """GaussianKernel as it was at ``rev`` (its module and the geometry it imported), built on
-    today's RadialKernel so that the package's functions accept it."""
-    geometry = kernels_module(rev, "geometry")  # first: the gaussian module imports it
-    gaussian = kernels_module(rev, "gaussian", local=("geometry",))
+    """GaussianKernel as it was at ``rev`` (its module, and the geometry and exponents modules it
+    imported), built on today's RadialKernel so that the package's functions accept it."""
+    geometry = kernels_module(rev, "geometry")  # first: the others import it
+    exponents = kernels_module(rev, "exponents", local=("geometry",))  # where it exists
+    local = ("geometry",) if exponents is None else ("geometry", "exponents")
+    gaussian = kernels_module(rev, "gaussian", local=local)
     if geometry is None or gaussian is None:
         raise SystemExit(f"--before {rev}: no kernels/geometry.py and kernels/gaussian.py there")
     return gaussian.GaussianKernel
@@ -95,6 +107,65 @@ def operations(n: int):
     return {"k(X, Y)": gram, "mmd2": mmd, "flow_gram": flow, "sums_and_grad": fused}
 
 
+def fitted_rings(n_steps: int):
+    """(X, Y): the three-rings MMD-like run's particles after ``n_steps`` steps, and the rings."""
+    X0, Y = three_rings()
+    kernel = GaussianKernel(THREE_RINGS_BANDWIDTH)
+    return kale_flow(X0, Y, kernel, lam=1e4, step=1e-3, n_steps=n_steps).particles, Y
+
+
+def fitted_step_table(versions, n_steps: int, repeats: int):
+    """The flow step's kernel calls at the fitted three-rings state (module docstring)."""
+    X, Y = fitted_rings(n_steps)
+    C = np.concatenate([X, Y])
+    n = len(X)
+    W = np.concatenate([np.full(n, 1.0 / n), np.full(len(Y), -1.0 / len(Y))])[:, None]
+    ks = {v: type(k)(THREE_RINGS_BANDWIDTH) for v, k in versions.items()}
+    fields = {v: KaleVelocity(Y, k, lam=1e4) for v, k in ks.items()}
+    states = {v: f.init(X) for v, f in fields.items()}
+
+    def kale_kernel(v):
+        k = ks[v]
+        return k.grad_from_gram(X, C, k.flow_gram(X, C), W[:, 0])
+
+    def sums(v):
+        return ks[v].sums_and_grad(X, C, W, z_is_head=True)
+
+    def step(v):
+        return fields[v](X, states[v])
+
+    ref = np.mean(C, axis=0)
+    spread = np.sqrt(((C - ref) ** 2).sum(1)).max() / THREE_RINGS_BANDWIDTH
+    print()
+    print(
+        f"fitted three-rings step: {n} particles after {n_steps} steps of the MMD-like run "
+        f"(lam = 1e4), {len(Y)} ring points, bandwidth {THREE_RINGS_BANDWIDTH:.4f}; farthest "
+        f"point {spread:.1f} bandwidths from the mean; medians of {repeats} x 50 calls (us)"
+    )
+    names = list(versions)
+    head = " | ".join(f"{v + ' us':>12}" for v in names)
+    ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])
+    print(f"{'operation':>28} | {head} | {ratios}")
+    ops = {
+        "KALE step's kernel calls": kale_kernel,
+        "sums_and_grad": sums,
+        "KALE step (field)": step,
+    }
+    with blas_one_thread():
+        for name, op in ops.items():
+            times = {v: [] for v in names}
+            for _ in range(repeats):
+                for v in names:
+                    start = time.perf_counter()
+                    for _ in range(50):
+                        op(v)
+                    times[v].append((time.perf_counter() - start) / 50)
+            us = [1e6 * float(np.median(times[v])) for v in names]
+            cols = " | ".join(f"{u:>12.1f}" for u in us)
+            rel = " | ".join(f"{u / us[0]:>14.2f}" for u in us[1:])
+            print(f"{name:>28} | {cols} | {rel}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="8eaa447", help="git revision timed as 'before'")
@@ -106,6 +177,12 @@ def main(argv=None):
         "--spreads", nargs="+", default=None, help="a subset of the spreads (numbers or 'rings')"
     )
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--fitted-steps",
+        type=int,
+        default=50_000,
+        help="steps of the three-rings MMD-like run before the fitted step's table (0: none)",
+    )
     args = parser.parse_args(argv)
     spreads = (
         SPREADS if args.spreads is None else [x if x == "rings" else float(x) for x in args.spreads]
@@ -118,6 +195,10 @@ def main(argv=None):
     with threadpool_limits(limits=1, user_api="blas"), kernel_threads(1):
         print(environment_line() + "; kernel threads: 1")
         print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        if args.fitted_steps:
+            fitted_step_table(versions, args.fitted_steps, 2 * args.repeats + 1)
+            print(f"load average after it: {os.getloadavg()[0]:.1f}")
+            print()
         print(f"n = {args.n} points per sample, d = 2, bandwidth 1, medians of {args.repeats}")
         head = " | ".join(f"{v + ' ms':>12}" for v in names)
         ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])

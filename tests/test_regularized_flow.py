@@ -44,8 +44,13 @@ def test_kl_flow_is_kale_flow_with_the_step_divided_by_one_plus_lambda(lam):
         bound += _witness_error(1e-12 / (1 + lam), lam, s)  # KALE's gap in D units
         moved = reg.trajectory[n + 1] - X
         np.testing.assert_allclose(moved, step / (1 + lam) * v_kale, atol=step * bound + 1e-15)
-    # the whole trajectories agree to the flows' tolerance (measured: 4e-7 at most)
-    np.testing.assert_allclose(reg.trajectory, ka.trajectory, atol=1e-5)
+    # the whole trajectories agree to the flows' certified gaps: at each step the two moves
+    # differ by at most step x the witness errors of the two gaps (the flows' own amplification
+    # over the 30 steps neglected). Measured: 1.1e-5 at most (KALE flow's steps are certified to
+    # its tol 1e-9 and no better: an extrapolated start that certifies takes no Newton step)
+    errors = _witness_error(reg.step_info["duality_gap"], lam, s)
+    errors += _witness_error(ka.step_info["duality_gap"] / (1 + lam), lam, s)
+    np.testing.assert_allclose(reg.trajectory, ka.trajectory, atol=step * np.sum(errors))
     for n in (0, 10, 30):  # the loss is KALE / (1 + lam) at the same particles
         ref = kale(reg.trajectory[n], Y, k, lam=lam, tol=1e-12)
         slack = (1 + lam) * reg.extras["duality_gap"][n] + ref.duality_gap + 1e-14

@@ -50,8 +50,10 @@ from scipy.linalg.lapack import dpotri
 from .._validation import positive, positive_int
 from ..kernels import blas_one_thread
 from .entropies import KLEntropy, Separable
+from .kale_state import EXTRAPOLATE_MAX, DualState, Trend, extrapolated_guess, next_trend
 
 __all__ = [
+    "EXTRAPOLATE_MAX",
     "FD_TOL",
     "FLOW_TOL",
     "MAX_ITER",
@@ -59,6 +61,7 @@ __all__ = [
     "KaleConvergenceError",
     "DualState",
     "KaleNewton",
+    "Trend",
     "duality_gap",
 ]
 
@@ -106,40 +109,6 @@ class _Reference:
         return cho_solve(self.factor, r, check_finite=False)
 
 
-@dataclass(frozen=True)
-class DualState:
-    """A certified dual iterate, carried from one solve to the next along a flow.
-
-    ``u = log(m alpha)`` (= f*(y_i) at the optimum), ``K_alpha = K alpha``, ``f_q`` the witness
-    at the Q samples, ``gap`` the certified duality gap (KALE units), the preconditioner
-    ``reference``, and cumulative counters ``newton_steps``, ``cholesky`` (factorisations) and
-    ``cg_iterations`` (over all the solves that led to it: warm starts carry them on). In general
-    u = log(z / w), ``log_w`` (None: -log m), ``tau`` the barrier, ``t`` the witness's scaling.
-    """
-
-    u: np.ndarray
-    K_alpha: np.ndarray
-    f_q: np.ndarray
-    gap: float
-    reference: _Reference | None
-    newton_steps: int = 0
-    cholesky: int = 0
-    cg_iterations: int = 0
-    tau: float = 0.0
-    t: float = 1.0
-    log_w: np.ndarray | float | None = None
-
-    @property
-    def alpha(self) -> np.ndarray:
-        return np.exp(self.log_alpha)
-
-    @property
-    def log_alpha(self) -> np.ndarray:
-        if self.log_w is None:
-            return self.u - math.log(len(self.u))
-        return self.u + self.log_w
-
-
 class KaleNewton:
     """Damped Newton on the KALE dual for one Gram matrix K_QQ and one lam.
 
@@ -163,6 +132,7 @@ class KaleNewton:
         reuse: bool = False,
         separable: Separable | None = None,
         scale: float | None = None,
+        extrapolate: bool = False,
     ):
         K = np.ascontiguousarray(K_qq, dtype=np.float64)
         if K.ndim != 2 or K.shape[0] != K.shape[1] or len(K) == 0:
@@ -182,6 +152,7 @@ class KaleNewton:
         self.cg_rtol = positive(rtol, "cg_rtol")
         self.max_cg = positive_int(max_cg, "max_cg")
         self.reuse = bool(reuse)
+        self.extrapolate = bool(extrapolate)
         if separable is None:
             separable = Separable([(KLEntropy(), self.m, 1.0 / self.m)])
         self.sep = separable
@@ -326,6 +297,9 @@ class KaleNewton:
         if isinstance(start, DualState):
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
+            guess = extrapolated_guess(start.trend, u) if self.extrapolate and sep.kl else None
+            if guess is not None:  # the start of :mod:`.kale_trend`
+                u, K_alpha = guess, K @ np.exp(guess + log_w)
             if sep.n_barrier and start.tau > 0:
                 tau = -start.tau  # kept below if the start is still near its path (see there)
         elif start is None:
@@ -344,8 +318,11 @@ class KaleNewton:
             f_q = (kbar - K_alpha) / lam
             gap, t = self._certificate(u, alpha, K_alpha, f_q, c, extra)
             scale = 1.0
+            trend = None
+            if self.extrapolate and sep.kl and isinstance(start, DualState):
+                trend = next_trend(start.trend, start.u, u, it > 0)
             state = DualState(
-                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w
+                u, K_alpha, f_q, gap, ref, newton, chol, cg_total, abs(tau), t, state_w, trend
             )
             if c is not None and np.isfinite(gap):
                 scale = max(1.0, self.value(state, c))

@@ -19,13 +19,17 @@ sigma = ||. - reference||^2 / (2 s^2), g = :func:`~.geometry.expansion_error` (d
 within the inner radius of the reference (:func:`inner_sigma`: 5 bandwidths in d = 2) is in no
 pair that can miss the target, so a cloud within 5 bandwidths of its mean costs one product
 and one exponential per pair, as before any check existed. A wider cloud is tiled by the cells
-of a grid (:meth:`GaussianKernel._cells`, about 7 bandwidths a side): a tile's rows are the points
+of a grid (:func:`~.cells.grid_cells`, about 7 bandwidths a side): a tile's rows are the points
 of one cell, and its exponents are computed on coordinates centred on that cell's centre, so no
-pair of it needs a check either; the points of sparse cells (fewer than :data:`CELL_ROWS`) go to
-tiles centred on the mean, whose doubtful pairs (both points beyond the inner radius, the
-exponent above the reach of its error bound) are recomputed from direct differences
-(:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is done in one product
-with those checks. The exponentials of a tile are taken while it is in cache.
+pair of it needs a check either; the points of sparse cells (fewer than
+:data:`~.cells.CELL_ROWS`) go to tiles centred on the mean, whose doubtful pairs (both points
+beyond the inner radius, the exponent above the reach of its error bound) are recomputed from
+direct differences (:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is
+done in one product with those checks. The exponentials of a tile are taken while it is in
+cache. A fitted flow's cloud with a few stragglers beyond the inner radius (the three-rings
+runs: a handful of particles 6 to 8 bandwidths from the mean) takes the one product; the
+stragglers' own corner of pairs, at most :data:`DIRECT_CORNER` coordinates, is recomputed whole
+from direct differences, which costs a few small array operations instead of a search.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import numpy as np
 
 from .._validation import length_scale
 from ._parallel import n_threads, run_chunks, split_by_cost
+from .cells import grid_cells
 from .exponents import (
     VALUE_RTOL,
     can_flush,
@@ -44,7 +49,9 @@ from .exponents import (
     inner_sigma,
     near_zero,
     needs_direct,
+    outer_indices,
     products,
+    within,
 )
 from .geometry import EPS, centred, direct_sq_distances
 from .radial import RadialKernel
@@ -55,14 +62,15 @@ __all__ = ["VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
 #: its products stay near one core on current x86 machines; smaller tiles spend more of their
 #: time in the interpreter, which two threads share).
 VELOCITY_BLOCK_ELEMENTS = 2**17
-#: The fewest points of a grid cell for it to be a tile of its own (:meth:`GaussianKernel._cells`);
-#: sparser cells' points go to tiles centred on the mean, with checks (a product per handful of
-#: points would cost more in the interpreter than the checks of sparse points).
-CELL_ROWS = 16
 #: The share of pairs with both points beyond the inner radius of the mean (where a pair may need
 #: a check) from which a cloud is tiled by cells (:meth:`GaussianKernel._plan`); below, the one
 #: product and the checks of that small corner cost less than permuting the rows.
 OUTER_SHARE = 0.01
+#: The most coordinates (pairs x d) of a corner of pairs beyond the inner radius that is
+#: recomputed whole from direct differences (:meth:`GaussianKernel._refine`): a few stragglers of
+#: a flow (a fitted cloud with a handful of points beyond 5 bandwidths of its mean) cost a few
+#: small array operations instead of a search for the pairs that need it.
+DIRECT_CORNER = 4096
 
 
 class GaussianKernel(RadialKernel):
@@ -107,20 +115,25 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0):
+    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0, outer=None):
         """Recompute, from direct differences of the original points Z and C, the exponents of
         E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
         target (:func:`needs_direct`).
 
         ``sigma_rows`` and ``sigma_cols`` are the scaled squared norms of E's rows and columns
         (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`inner_sigma`
-        can take part in a pair that needs it, so the search looks at those alone: on clouds a
-        few bandwidths wide, a small corner of the tile."""
+        can take part in a pair that needs it (``outer``: their indices, when known), so the
+        search looks at those alone: on clouds a few bandwidths wide, a small corner of the
+        tile. A corner of at most :data:`DIRECT_CORNER` coordinates is recomputed whole (a
+        few stragglers of a flow: cheaper than finding its pairs that need it)."""
         d = Z.shape[1]
-        inner = inner_sigma(d)
-        ri = np.flatnonzero(sigma_rows > inner)
-        cj = np.flatnonzero(sigma_cols > inner) if len(ri) else ri
-        if not len(cj):
+        ri, cj = outer_indices(sigma_rows, sigma_cols, d) if outer is None else outer
+        if not len(ri) or not len(cj):
+            return
+        if len(ri) * len(cj) * d <= DIRECT_CORNER:
+            diff = Z[ri + r0][:, None, :] - C[cj + c0]
+            diff *= diff
+            E[ri[:, None], cj] = diff.sum(axis=2) * (-0.5 / self.bandwidth**2)
             return
         if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
             i, j = needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
@@ -146,12 +159,11 @@ class GaussianKernel(RadialKernel):
         n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         may_flush = can_flush(sigma_rows, sigma_cols)
-        plan = self._plan(
-            Z, sigma_rows, sigma_cols, max(1, 4 * VELOCITY_BLOCK_ELEMENTS // max(1, N))
-        )
+        outer = outer_indices(sigma_rows, sigma_cols, d)
+        plan = self._plan_outer(Z, outer, max(1, VELOCITY_BLOCK_ELEMENTS // max(1, N)), N)
         if plan is None:
             E = left @ right
-            self._refine(E, Z, C, sigma_rows, sigma_cols)
+            self._refine(E, Z, C, sigma_rows, sigma_cols, outer=outer)
             if exact:  # the (near-)coincident pairs from direct differences: exactly 0 when equal
                 i, j = near_zero(E, sigma_rows, sigma_cols, d)
                 if len(i):
@@ -201,58 +213,17 @@ class GaussianKernel(RadialKernel):
 
     def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
         """None (one product, centred on the mean of C, and checks), or the cells of
-        :meth:`_cells` when at least :data:`OUTER_SHARE` of the pairs have both points beyond
-        the inner radius (so that checking would cost more than the product)."""
-        inner = inner_sigma(Z.shape[1])
-        if not len(sigma_rows) or not len(sigma_cols):
-            return None
-        share = np.count_nonzero(sigma_rows > inner) * np.count_nonzero(sigma_cols > inner)
-        if share < OUTER_SHARE * len(sigma_rows) * len(sigma_cols):
-            return None
-        return self._cells(Z, max_rows)
+        :func:`~.cells.grid_cells` when at least :data:`OUTER_SHARE` of the pairs have both
+        points beyond the inner radius (so that checking would cost more than the product)."""
+        outer = outer_indices(sigma_rows, sigma_cols, Z.shape[1])
+        return self._plan_outer(Z, outer, max_rows, len(sigma_cols))
 
-    def _cells(self, P, max_rows: int):
-        """A plan of row tiles of the points P (original coordinates): (order, tiles, centres),
-        tile (a, b, k) the rows P[order[a:b]], all within :func:`inner_sigma` of centres[k];
-        the rows of cells with fewer than :data:`CELL_ROWS` points come last, in tiles with no
-        centre (k None: centred on the mean, checked). None when most points are in such
-        cells (a cloud so sparse that the one product with its few checks is cheaper than a
-        product per tile).
-
-        Cells of a grid of side h, h sqrt(d) / 2 = 0.95 sqrt(2 inner) s (so that every point of
-        a cell is within 0.9 inner of its centre, in units of the scaled squared norm), sorted
-        by cell; a cell with more than ``max_rows`` rows is cut into tiles of that many."""
-        n, d = P.shape
-        inner = inner_sigma(d)
-        if inner <= 0.0:
+    def _plan_outer(self, Z, outer, max_rows: int, n_cols: int):
+        """:meth:`_plan` from the indices of the rows and columns beyond the inner radius."""
+        ri, cj = outer
+        if len(ri) * len(cj) < OUTER_SHARE * len(Z) * n_cols or not len(Z) or not n_cols:
             return None
-        h = 0.95 * 2.0 * self.bandwidth * math.sqrt(2.0 * inner / d)
-        lo = P.min(axis=0)
-        if float(np.prod((P.max(axis=0) - lo) / h + 1.0)) > 2.0**60:  # keys beyond int64
-            return None
-        cell = np.floor((P - lo) / h).astype(np.int64)
-        key = np.ravel_multi_index(tuple(cell.T), tuple(cell.max(axis=0) + 1))
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        cuts = np.flatnonzero(np.diff(key)) + 1
-        starts, ends = np.r_[0, cuts].tolist(), np.r_[cuts, n].tolist()
-        dense = [c for c, (a, b) in enumerate(zip(starts, ends, strict=True)) if b - a >= CELL_ROWS]
-        if 2 * sum(ends[c] - starts[c] for c in dense) < n:  # mostly sparse cells: no gain
-            return None
-        centres = lo + (cell[order[[starts[c] for c in dense]]] + 0.5) * h
-        # the dense cells' rows first, a tile per max_rows of a cell; the sparse cells' rows
-        # last, in loose tiles (centred on the mean, checked)
-        sparse = np.ones(n, bool)
-        tiles, parts, at = [], [], 0
-        for k, c in enumerate(dense):
-            a, b = starts[c], ends[c]
-            sparse[a:b] = False
-            parts.append(order[a:b])
-            tiles += [(at + i, at + min(b - a, i + max_rows), k) for i in range(0, b - a, max_rows)]
-            at += b - a
-        rows = np.concatenate(parts + [order[sparse]])
-        tiles += [(c, min(n, c + max_rows), None) for c in range(at, n, max_rows)]
-        return rows, tiles, centres
+        return grid_cells(Z, self.bandwidth, max_rows)
 
     def _gram(self, Z, X):
         return self._values(Z, X)
@@ -315,11 +286,12 @@ class GaussianKernel(RadialKernel):
         Zc, Cc = centred(Z, C)  # once, for the exponents and for sum_j w_j (z - c_j) k
         left, right = self._centred_factors(Zc, Cc)
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
-        plan = self._plan(Z, sigma_rows, sigma_cols, tile_rows)
+        outer = outer_indices(sigma_rows, sigma_cols, d)
+        plan = self._plan_outer(Z, outer, tile_rows, len(C))
         if plan is None:
             tiles = [(a, min(n, a + tile_rows), None) for a in range(0, n, tile_rows)]
             args = (Z, C, Zc, Cc, W, left, right, tiles)
-            return self._tiled_sums(*args, z_is_head, tile, tile_rows, threads)
+            return self._tiled_sums(*args, z_is_head, tile, tile_rows, threads, outer=outer)
         # a wide cloud: the particles in the order of the plan's cells, each tile centred on
         # its cell's centre (the reference of the sums of w (z - c) k stays the mean of C)
         order, tiles, centres = plan
@@ -334,14 +306,29 @@ class GaussianKernel(RadialKernel):
         return S, G
 
     def _tiled_sums(
-        self, Z0, C0, Z, C, W, left, right, tiles, z_is_head, tile, tile_rows, threads, cells=None
+        self,
+        Z0,
+        C0,
+        Z,
+        C,
+        W,
+        left,
+        right,
+        tiles,
+        z_is_head,
+        tile,
+        tile_rows,
+        threads,
+        cells=None,
+        outer=None,
     ):
         """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, k): a tile of cell k
         takes its exponents from ``cells`` (:meth:`_cell_factors`: coordinates centred on the
         cell's centre; its rows are all within the inner radius of it: nothing to check), one
         with k None from ``left`` and ``right`` (centred on the mean of C; its pairs checked
-        when the cloud is wide). Z, C: Z0, C0 centred on the mean of C; W, left and right in
-        the same order as Z0 and C0."""
+        when the cloud is wide; ``outer``: the rows and columns beyond the inner radius, when
+        known). Z, C: Z0, C0 centred on the mean of C; W, left and right in the same order as Z0
+        and C0."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         inner = inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
@@ -366,7 +353,11 @@ class GaussianKernel(RadialKernel):
                 tile_cols = max(1, tile // ((i1 - i0) if k is not None else tile_rows))
                 if k is None:
                     lt, rt = left[i0:i1], right
-                    check = float(sigma_rows[i0:i1].max()) > inner
+                    if outer is None:
+                        check = float(sigma_rows[i0:i1].max()) > inner
+                    else:
+                        ri = within(outer[0], i0, i1)
+                        check = len(ri) > 0
                 else:
                     if k is not last:  # a cell's tiles are consecutive
                         cell_right, last = cells[1](k), k
@@ -379,7 +370,10 @@ class GaussianKernel(RadialKernel):
                     np.matmul(lt, rt[:, j0:j1], out=E)
                     if check:
                         sr, sc = -lt[:, d], -rt[d + 1, j0:j1]
-                        if float(sc.max()) > inner:
+                        if outer is not None:
+                            tile_outer = (ri, within(outer[1], j0, j1))
+                            self._refine(E, Z0, C0, sr, sc, i0, j0, outer=tile_outer)
+                        elif float(sc.max()) > inner:
                             self._refine(E, Z0, C0, sr, sc, i0, j0)
                     if z_is_head and j0 == i0:
                         np.fill_diagonal(E, 0.0)  # k(x, x) = 1 exactly

@@ -56,7 +56,9 @@ def centred(Z: np.ndarray, X: np.ndarray):
     """Z and X shifted by one reference point, the mean of X: every difference z - x is unchanged
     up to the rounding of the shift, and expansions such as ||z||^2 + ||x||^2 - 2 z.x or
     z sum_j g_j - sum_j g_j x_j lose no accuracy to where the cloud sits. O((n + m) d)."""
-    ref = X.mean(axis=0)
+    # the mean by einsum: a sequential sum, a third of the time of mean(axis=0) on a few hundred
+    # points in a flow's step (any reference will do: only the rounding of the shift counts)
+    ref = np.einsum("ij->j", X) / len(X) if len(X) else X.mean(axis=0)
     return Z - ref, X - ref
 
 
