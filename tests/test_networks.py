@@ -239,6 +239,7 @@ def test_flushing_subnormal_outputs_changes_no_bit_of_the_training():
     with (
         mock.patch.object(base, "_flush_subnormal", lambda a: a),
         mock.patch.object(base, "_flush_subnormal_nonnegative", lambda a: a),
+        mock.patch.object(base, "EXP_NORMAL_FROM", None),  # G by exp alone: subnormals kept
     ):
         kept = run_student_teacher(s, noises=("injection", "none"), rng=0)
         raw = s.network.forward(
@@ -271,3 +272,82 @@ def test_workspace_gives_the_same_bits_and_a_new_gradient_each_call():
         grads.append((g, g.copy()))
     for g, copy in grads:
         np.testing.assert_array_equal(g, copy)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_forward_of_particles_and_their_copies_is_that_of_the_stacked_rows(bias):
+    # noise injection's fused forward pass (also=): the rows of Z then those of A, as the
+    # forward pass of np.concatenate([Z, A]) gives them, bit for bit, with or without a
+    # workspace; and each part is its own forward pass (rows are independent)
+    net, Z, _, X = small_problem(bias, n_student=6)
+    A = Z + np.random.default_rng(8).normal(size=Z.shape)
+    for Z_, A_, X_ in (
+        (Z, A, X),
+        (Z.astype(np.float32), A.astype(np.float32), X.astype(np.float32)),
+    ):
+        stacked = net.forward(np.concatenate([Z_, A_]), X_)
+        for work in (None, {}):
+            fused = net.forward(Z_, X_, also=A_, work=work)
+            for a, b in zip(stacked, fused, strict=True):
+                assert a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)
+        for part, rows in ((Z_, slice(0, len(Z_))), (A_, slice(len(Z_), None))):
+            alone = net.forward(part, X_)
+            np.testing.assert_allclose(alone.phi, stacked.phi[rows], rtol=1e-6)
+
+
+def test_output_slope_of_broadcast_weights_is_the_entrywise_product():
+    # training's weights C are one row broadcast over the particles: the slope formed from
+    # the row (c k, once) must be the entrywise ((C k) u) phi of the full matrix, bit for bit
+    # (multiplication is correctly rounded, so c_j k is the same number in every row)
+    from kernelflows.networks.base import gaussian_output, output_slope
+
+    rng = np.random.default_rng(4)
+    for c_type, u_type in ((np.float32, np.float32), (np.float64, np.float32), (np.float64,) * 2):
+        u = (3 * rng.normal(size=(5, 8))).astype(u_type)
+        phi = gaussian_output(u, 2.0)
+        c = rng.normal(size=8).astype(c_type)
+        full = np.array(np.broadcast_to(c, u.shape))  # the same weights, stored row by row
+        expected = np.multiply(np.multiply(full, -2.0 / 2.0**2), u, dtype=np.result_type(c, -0.5))
+        expected = np.multiply(expected, phi, out=expected)
+        for out in (None, np.empty(u.shape, np.result_type(c, -0.5))):
+            got = output_slope(np.broadcast_to(c, u.shape), u, phi, 2.0, out=out)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(got, output_slope(full, u, phi, 2.0))
+
+
+def test_gaussian_output_avoids_subnormal_exp_and_gives_the_flushed_exp_bit_for_bit():
+    # float32 G skips exp's subnormal results (x = -u^2 / sigma^2 below T, where exp(x) <
+    # tiny): the same numbers as exp(x) with its subnormals set to 0, written here directly
+    from kernelflows.networks.base import EXP_NORMAL_FROM as T
+    from kernelflows.networks.base import gaussian_output
+
+    tiny = np.finfo(np.float32).tiny
+    assert T is not None and abs(float(T) - np.log(tiny)) < 1e-4  # log(tiny) = -87.3365
+    # every float32 from T up to -87.3 has a normal exp, every one from -104 to T a smaller
+    # one (below -104, exp is 0: e^-104 is under half the least subnormal number)
+    hi, lo = np.array([-87.3, -104.0], dtype=np.float32).view(np.int32)
+    Tbits = np.array([T], dtype=np.float32).view(np.int32)[0]
+    above = np.arange(hi, Tbits + 1, dtype=np.int32).view(np.float32)
+    below = np.arange(Tbits + 1, lo + 1, dtype=np.int32).view(np.float32)
+    with np.errstate(under="ignore"):
+        assert np.all(np.exp(above) >= tiny) and np.all(np.exp(below) < tiny)
+    rng = np.random.default_rng(6)
+    for sigma in (2.0, 0.7):
+        for size in (1, 17, 1000):
+            # x = -u^2 / sigma^2 spread over (-120, 0), many within the subnormal band
+            u = (sigma * np.sqrt(rng.uniform(0, 120, size))).astype(np.float32)
+            u[::3] *= -1
+            with np.errstate(under="ignore"):
+                expected = np.exp(u * u / np.float32(-(sigma**2)))
+            expected[expected < tiny] = 0
+            for out in (None, np.empty_like(u)):
+                got = gaussian_output(u, sigma, out=out)
+                assert got.dtype == np.float32
+                np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))
+    # NaN stays NaN, an infinite u gives 0
+    got = gaussian_output(np.array([np.nan, np.inf, 30.0, 0.5], np.float32), 2.0)
+    assert (
+        np.isnan(got[0]) and got[1] == 0 and got[2] == 0 and got[3] == np.exp(np.float32(-0.0625))
+    )

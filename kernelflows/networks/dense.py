@@ -140,6 +140,9 @@ class DenseMeanFieldNetwork(MeanFieldModel):
         out = np.empty(Z.shape, dtype=np.result_type(g, a))
         np.matmul(g, a, out=out[:, H * d :])  # d/dW2 = g a, a = ReLU(pre), (n, N H)
         delta = W2.T @ g  # (N H, n)
-        delta *= a.T > 0  # 1[pre > 0] = 1[ReLU(pre) > 0]
+        # 1[pre > 0] = 1[ReLU(pre) > 0], laid out as delta before the product: the product
+        # with the transposed view of a's mask (a strided bool-to-float cast) took 6x longer,
+        # a sixth of an N = 100 step
+        delta *= np.greater(a.T, 0, out=np.empty(delta.shape, dtype=bool))
         out[:, : H * d] = (delta @ X).reshape(self.n_particles, H * d)
         return out

@@ -107,19 +107,38 @@ class MeanFieldNetwork(MeanFieldModel):
     #: particles is the forward passes of each (training fuses the perturbed and unperturbed
     #: particles of noise injection into one).
     independent_rows = True
-    #: forward and param_grad take a workspace (``work=``) of reused scratch arrays.
+    #: forward and param_grad take a workspace (``work=``) of reused scratch arrays, and
+    #: forward more rows to stack below Z (``also=``: noise injection's perturbed copies).
     takes_workspace = True
 
-    def forward(self, Z: np.ndarray, X: np.ndarray, *, work: dict | None = None) -> Forward:
+    def forward(
+        self, Z: np.ndarray, X: np.ndarray, *, work: dict | None = None, also=None
+    ) -> Forward:
         """phi (N, n) and the intermediates u (N, n) and hidden activations (N, H, n).
 
         ``work``: a workspace (:func:`~kernelflows.networks.base.workspace_array`) whose arrays
-        hold the result (overwritten by the next call with it); ``None``: new arrays."""
-        W0, b0, W1, b1 = self.unpack(Z)
-        N, H, d = W0.shape
-        n = len(X)
-        dtype = np.result_type(Z, X)
-        # One matrix product for all particles and inputs: (N H, d) @ (d, n).
+        hold the result (overwritten by the next call with it); ``None``: new arrays.
+        ``also``: more particles (M, p): the forward pass of the rows of Z, then those of
+        ``also`` (N + M rows, as of ``np.concatenate([Z, also])``, which is not formed: noise
+        injection's unperturbed and perturbed particles in one pass)."""
+        H, d, n = self.hidden, self.input_dim, len(X)
+        N = len(Z) if also is None else len(Z) + len(also)
+        dtype = np.result_type(Z, X) if also is None else np.result_type(Z, also, X)
+        # every particle's W0 as one contiguous (N H, d) matrix (copied out of the rows, as a
+        # reshape of the strided view would), for one product (N H, d) @ (d, n)
+        W0 = workspace_array(work, "W0", (N, H * d), dtype)
+        if also is None:
+            W0[...] = Z[:, : H * d]
+            _, b0, W1, b1 = self.unpack(Z)
+        else:
+            W0[: len(Z)] = Z[:, : H * d]
+            W0[len(Z) :] = also[:, : H * d]
+            (_, b0, W1, b1), (_, c0, V1, c1) = self.unpack(Z), self.unpack(also)
+            b0, W1, b1 = (
+                np.concatenate([b0, c0]),
+                np.concatenate([W1, V1]),
+                np.concatenate([b1, c1]),
+            )
         hidden = workspace_array(work, "hidden", (N, H, n), dtype)
         np.matmul(W0.reshape(N * H, d), X.T, out=hidden.reshape(N * H, n))
         if self.bias:

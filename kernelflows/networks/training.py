@@ -23,7 +23,7 @@ from ..divergences.velocity import FieldStep
 from ..flows.engine import run_flow
 from ..flows.perturbations import NoiseInjection, Perturbation, as_perturbation
 from ..kernels import blas_one_thread
-from .base import Forward, MeanFieldModel, Network, workspace_array
+from .base import Forward, MeanFieldModel, Network
 
 __all__ = ["MinibatchVelocity", "StudentTeacherResult", "train_student_teacher"]
 
@@ -134,11 +134,12 @@ class MinibatchVelocity:
             at = at.astype(self.dtype, copy=False)
         work = {} if self._work is None else {"work": self._work}
         if at is not None and getattr(net, "independent_rows", False):
-            # one forward pass for the particles and their perturbed copies (noise injection)
-            stacked = None
+            # one forward pass for the particles and their perturbed copies (noise injection),
+            # without the stacked copy of both where the network takes them apart (also=)
             if self._work is not None:
-                stacked = workspace_array(self._work, "stacked", (2 * len(Z), Z.shape[1]), Z.dtype)
-            both = net.forward(np.concatenate([Z, at], out=stacked), X, **work)
+                both = net.forward(Z, X, also=at, **work)
+            else:
+                both = net.forward(np.concatenate([Z, at]), X)
             forward = Forward(*(a[: len(Z)] for a in both))
             forward_at = Forward(*(a[len(Z) :] for a in both))
         else:
