@@ -20,8 +20,19 @@ against [particles; rings], then ``grad_from_gram``), the MMD flow's ``sums_and_
 same points, and the whole KALE step (the field, whose solver is the same code for every
 version), timed as in a flow (inside the BLAS guard a flow holds).
 
+Then the DrMMD step at its fitted state (``--drmmd-steps``, default 20,000: the published
+scale): the particles of the ``drmmd-three-rings`` experiment's DrMMD run (lam = 1e-3, step
+2e-4, from the published start, run here with the working tree's code) after that many steps,
+300 particles against the 300 ring points at bandwidth 0.15 (about 14 x 4 bandwidths: a third
+of the points beyond 5 bandwidths of the mean, the small wide cloud of the cells' one-tile
+path): the kernel calls of one DrMMD step (``sums_and_grad`` of the particles' own pairs,
+``flow_gram`` against the rings, ``grad_from_gram``), each of the first two alone, the MMD
+flow's ``sums_and_grad`` against [particles; rings] at the same points, and the whole DrMMD
+step (the field at a fixed lam, the same solve for every version).
+
 Run: ``.venv/bin/python bench/bench_gaussian_accuracy.py [--before REV] [--middle REV]
-[--n 2000] [--repeats 7] [--spreads 1 5 rings ...] [--fitted-steps 50000]``.
+[--n 2000] [--repeats 7] [--spreads 1 5 rings ... | none] [--fitted-steps 50000]
+[--drmmd-steps 20000]``.
 Target (issue 23): every spread within about 1.2x of the code before the accuracy work (it
 had no checks at all); the accuracy columns show what that code got wrong.
 """
@@ -37,9 +48,14 @@ from _blas import environment_line
 from _legacy import kernels_module
 from threadpoolctl import threadpool_limits
 
-from kernelflows import GaussianKernel, kale_flow, mmd2
+from kernelflows import GaussianKernel, drmmd_flow, kale_flow, mmd2
 from kernelflows.experiments import THREE_RINGS_BANDWIDTH, three_rings, three_rings_target
-from kernelflows.flows import KaleVelocity
+from kernelflows.experiments.drmmd import (
+    DRMMD_RINGS_BANDWIDTH,
+    drmmd_rings_setup,
+    drmmd_three_rings_settings,
+)
+from kernelflows.flows import DrMMDVelocity, KaleVelocity
 from kernelflows.kernels import blas_one_thread, kernel_threads
 
 #: Spreads in bandwidths; "rings": the three rings (radius 0.3, centres 0.75 apart) at the
@@ -49,11 +65,14 @@ RINGS_BANDWIDTH = 0.15
 
 
 def old_kernel_class(rev: str):
-    """GaussianKernel as it was at ``rev`` (its module, and the geometry and exponents modules it
-    imported), built on today's RadialKernel so that the package's functions accept it."""
+    """GaussianKernel as it was at ``rev`` (its module, and the geometry, exponents and cells
+    modules it imported), built on today's RadialKernel so that the package's functions accept
+    it."""
     geometry = kernels_module(rev, "geometry")  # first: the others import it
     exponents = kernels_module(rev, "exponents", local=("geometry",))  # where it exists
     local = ("geometry",) if exponents is None else ("geometry", "exponents")
+    if kernels_module(rev, "cells", local=local) is not None:  # where it exists
+        local += ("cells",)
     gaussian = kernels_module(rev, "gaussian", local=local)
     if geometry is None or gaussian is None:
         raise SystemExit(f"--before {rev}: no kernels/geometry.py and kernels/gaussian.py there")
@@ -142,28 +161,82 @@ def fitted_step_table(versions, n_steps: int, repeats: int):
         f"(lam = 1e4), {len(Y)} ring points, bandwidth {THREE_RINGS_BANDWIDTH:.4f}; farthest "
         f"point {spread:.1f} bandwidths from the mean; medians of {repeats} x 50 calls (us)"
     )
-    names = list(versions)
-    head = " | ".join(f"{v + ' us':>12}" for v in names)
-    ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])
-    print(f"{'operation':>28} | {head} | {ratios}")
     ops = {
         "KALE step's kernel calls": kale_kernel,
         "sums_and_grad": sums,
         "KALE step (field)": step,
     }
+    timed_table(list(versions), ops, repeats)
+
+
+def timed_table(names, ops, repeats: int, calls: int = 50):
+    """Each operation of ``ops`` (a function of the version's name) timed for every version,
+    interleaved (``calls`` calls of each version in turn, ``repeats`` times), inside the BLAS
+    guard a flow holds: a row of medians (us) and their ratios to the first version."""
+    head = " | ".join(f"{v + ' us':>12}" for v in names)
+    ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])
+    print(f"{'operation':>28} | {head} | {ratios}")
     with blas_one_thread():
         for name, op in ops.items():
             times = {v: [] for v in names}
             for _ in range(repeats):
                 for v in names:
                     start = time.perf_counter()
-                    for _ in range(50):
+                    for _ in range(calls):
                         op(v)
-                    times[v].append((time.perf_counter() - start) / 50)
+                    times[v].append((time.perf_counter() - start) / calls)
             us = [1e6 * float(np.median(times[v])) for v in names]
             cols = " | ".join(f"{u:>12.1f}" for u in us)
             rel = " | ".join(f"{u / us[0]:>14.2f}" for u in us[1:])
             print(f"{name:>28} | {cols} | {rel}")
+
+
+def fitted_drmmd(n_steps: int):
+    """(X, Y): the drmmd-three-rings DrMMD run's particles after ``n_steps`` steps (its
+    published settings: lam = 1e-3, step 2e-4, seed 0), and the rings."""
+    s = drmmd_three_rings_settings("paper")
+    X0, Y = drmmd_rings_setup(s["seed"])
+    kernel = GaussianKernel(s["bandwidth"])
+    flow = drmmd_flow(X0, Y, kernel, lam=s["lam"], step=s["drmmd_step"], n_steps=n_steps)
+    return flow.particles, Y
+
+
+def drmmd_step_table(versions, n_steps: int, repeats: int):
+    """The DrMMD step's kernel calls at the fitted drmmd-three-rings state (module docstring)."""
+    X, Y = fitted_drmmd(n_steps)
+    n, m, bw = len(X), len(Y), DRMMD_RINGS_BANDWIDTH
+    C = np.concatenate([X, Y])
+    W = np.concatenate([np.full(n, 1.0 / n), np.full(m, -1.0 / m)])[:, None]
+    own = np.full((n, 1), 1.0 / n)
+    w_y = np.full(m, -1.0 / m)  # the target's weights (a step adds the solve's: the same cost)
+    ks = {v: type(k)(bw) for v, k in versions.items()}
+    fields = {v: DrMMDVelocity(Y, k, lam=1e-3) for v, k in ks.items()}
+
+    def kernel_calls(v):
+        k = ks[v]
+        k.sums_and_grad(X, X, own, z_is_head=True)
+        return k.grad_from_gram(X, Y, k.flow_gram(X, Y), w_y)
+
+    ops = {
+        "DrMMD step's kernel calls": kernel_calls,
+        "sums_and_grad(X, X)": lambda v: ks[v].sums_and_grad(X, X, own, z_is_head=True),
+        "flow_gram(X, Y)": lambda v: ks[v].flow_gram(X, Y),
+        "MMD step's sums_and_grad": lambda v: ks[v].sums_and_grad(X, C, W, z_is_head=True),
+        "DrMMD step (field)": lambda v: fields[v](X),
+    }
+    for v, field in fields.items():  # the same velocity from every version (a sanity check)
+        gap = np.abs(field(X).velocity - fields["after"](X).velocity).max()
+        scale = np.abs(fields["after"](X).velocity).max()
+        assert gap <= 1e-6 * scale, (v, gap, scale)
+    dist = np.sqrt(((C - C.mean(axis=0)) ** 2).sum(1)) / bw
+    print()
+    print(
+        f"fitted drmmd-three-rings step: {n} particles after {n_steps} steps of the DrMMD run "
+        f"(lam = 1e-3, step 2e-4), {m} ring points, bandwidth {bw}; farthest point "
+        f"{dist.max():.1f} bandwidths from the mean, {int((dist > 5).sum())} of {n + m} beyond "
+        f"5; medians of {repeats} x 50 calls (us)"
+    )
+    timed_table(list(versions), ops, repeats)
 
 
 def main(argv=None):
@@ -183,9 +256,17 @@ def main(argv=None):
         default=50_000,
         help="steps of the three-rings MMD-like run before the fitted step's table (0: none)",
     )
+    parser.add_argument(
+        "--drmmd-steps",
+        type=int,
+        default=20_000,
+        help="steps of the drmmd-three-rings DrMMD run before its fitted step's table (0: none)",
+    )
     args = parser.parse_args(argv)
     spreads = (
-        SPREADS if args.spreads is None else [x if x == "rings" else float(x) for x in args.spreads]
+        SPREADS
+        if args.spreads is None
+        else [x if x == "rings" else float(x) for x in args.spreads if x != "none"]
     )
     versions = {"before": old_kernel_class(args.before)(1.0)}
     if args.middle:
@@ -199,6 +280,12 @@ def main(argv=None):
             fitted_step_table(versions, args.fitted_steps, 2 * args.repeats + 1)
             print(f"load average after it: {os.getloadavg()[0]:.1f}")
             print()
+        if args.drmmd_steps:
+            drmmd_step_table(versions, args.drmmd_steps, 2 * args.repeats + 1)
+            print(f"load average after it: {os.getloadavg()[0]:.1f}")
+            print()
+        if not spreads:
+            return
         print(f"n = {args.n} points per sample, d = 2, bandwidth 1, medians of {args.repeats}")
         head = " | ".join(f"{v + ' ms':>12}" for v in names)
         ratios = " | ".join(f"{v + '/before':>14}" for v in names[1:])

@@ -26,10 +26,13 @@ pair of it needs a check either; the points of sparse cells (fewer than
 beyond the inner radius, the exponent above the reach of its error bound) are recomputed from
 direct differences (:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is
 done in one product with those checks. The exponentials of a tile are taken while it is in
-cache. A fitted flow's cloud with a few stragglers beyond the inner radius (the three-rings
-runs: a handful of particles 6 to 8 bandwidths from the mean) takes the one product; the
-stragglers' own corner of pairs, at most :data:`DIRECT_CORNER` coordinates, is recomputed whole
-from direct differences, which costs a few small array operations instead of a search.
+cache. A small wide cloud (one tile: the DrMMD three-rings runs, 300 points 14 bandwidths long)
+keeps the one product on the mean and recomputes only its rows beyond the inner radius, a small
+product per cell (:func:`~.cells.outer_cells`), with no permutation of its rows. A fitted
+flow's cloud with a few stragglers beyond the inner radius (the three-rings runs: a handful of
+particles 6 to 8 bandwidths from the mean) takes the one product; the stragglers' own corner
+of pairs, at most :data:`DIRECT_CORNER` coordinates, is recomputed whole from direct
+differences, which costs a few small array operations instead of a search.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import numpy as np
 
 from .._validation import length_scale
 from ._parallel import n_threads, run_chunks, split_by_cost
-from .cells import grid_cells
+from .cells import cell_factors, cell_rights, grid_cells, outer_cells
 from .exponents import (
     VALUE_RTOL,
     can_flush,
@@ -154,12 +157,21 @@ class GaussianKernel(RadialKernel):
         recomputed; in a cloud wide enough for many (:meth:`_plan`), the rows are taken by the
         plan's tiles instead, a cell's on coordinates centred on its own centre (no pair of it
         needs a check), in tiles of about :data:`VELOCITY_BLOCK_ELEMENTS` values whose
-        exponential is taken while they are in cache."""
+        exponential is taken while they are in cache; at most that many values in all, the one
+        product stays and only its rows beyond the inner radius are recomputed
+        (:meth:`_outer_rows`)."""
         left, right = self.exponent_factors(Z, C)
         n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         may_flush = can_flush(sigma_rows, sigma_cols)
         outer = outer_indices(sigma_rows, sigma_cols, d)
+        if n * N <= VELOCITY_BLOCK_ELEMENTS and self._wide(outer, n, N):
+            E = left @ right
+            self._outer_rows(E, Z, C, sigma_rows, sigma_cols, outer, outer_cells(self, Z, outer[0]))
+            if exact:
+                np.minimum(E, 0.0, out=E)
+            K = flushed_exp(E, may_flush)
+            return exactly_one(K, Z, C) if exact else K
         plan = self._plan_outer(Z, outer, max(1, VELOCITY_BLOCK_ELEMENTS // max(1, N)), N)
         if plan is None:
             E = left @ right
@@ -171,7 +183,7 @@ class GaussianKernel(RadialKernel):
             return flushed_exp(E, may_flush)
         order, tiles, centres = plan
         Zo = Z[order]
-        cell_left, rights = self._cell_factors(Zo, C, tiles, centres)
+        cell_left, rights = cell_factors(self, Zo, C, tiles, centres)
         K = np.empty((n, N))
         buffer = np.empty(max(b - a for a, b, _ in tiles) * N)
         last = cell_right = None
@@ -190,27 +202,6 @@ class GaussianKernel(RadialKernel):
             K[order[a:b]] = flushed_exp(block, may_flush)
         return exactly_one(K, Z, C) if exact else K
 
-    def _cell_factors(self, Zo, C, tiles, centres):
-        """(cell_left, rights): the left factors of the rows Zo (in the plan's order), each
-        centred on its tile's cell centre (rows of loose tiles: zeros, unused), and a function
-        of k giving the right factors of the columns C centred on centres[k] (all computed at
-        once when they take at most 2^20 values per coordinate, else on demand)."""
-        inv = 1.0 / self.bandwidth**2
-        d = Zo.shape[1]
-        row_centre = np.zeros_like(Zo)
-        for a, b, k in tiles:
-            if k is not None:
-                row_centre[a:b] = centres[k]
-        cell_left, _ = self._centred_factors(Zo - row_centre, C[:0])
-        if len(centres) * len(C) > 2**20:
-            return cell_left, lambda k: self._centred_factors(C[:0], C - centres[k])[1]
-        U = C[None, :, :] - centres[:, None, :]  # (cells, N, d)
-        rights = np.empty((len(centres), d + 2, len(C)))
-        rights[:, :d] = U.transpose(0, 2, 1)
-        rights[:, d] = 1.0
-        rights[:, d + 1] = -0.5 * inv * np.einsum("kjd,kjd->kj", U, U)
-        return cell_left, rights.__getitem__
-
     def _plan(self, Z, sigma_rows, sigma_cols, max_rows: int):
         """None (one product, centred on the mean of C, and checks), or the cells of
         :func:`~.cells.grid_cells` when at least :data:`OUTER_SHARE` of the pairs have both
@@ -220,10 +211,34 @@ class GaussianKernel(RadialKernel):
 
     def _plan_outer(self, Z, outer, max_rows: int, n_cols: int):
         """:meth:`_plan` from the indices of the rows and columns beyond the inner radius."""
-        ri, cj = outer
-        if len(ri) * len(cj) < OUTER_SHARE * len(Z) * n_cols or not len(Z) or not n_cols:
+        if not self._wide(outer, len(Z), n_cols):
             return None
         return grid_cells(Z, self.bandwidth, max_rows)
+
+    @staticmethod
+    def _wide(outer, n: int, n_cols: int) -> bool:
+        """Whether at least :data:`OUTER_SHARE` of the n x n_cols pairs (and one) have both points
+        beyond the inner radius (``outer``: their rows and columns)."""
+        ri, cj = outer
+        return len(ri) * len(cj) >= max(1.0, OUTER_SHARE * n * n_cols)
+
+    def _outer_rows(self, E, Z, C, sigma_rows, sigma_cols, outer, cells, c0: int = 0):
+        """Recompute in place the exponents E (every row of Z against the columns of C from c0
+        on; ``sigma_cols`` E's own) of the rows beyond the inner radius of the mean (``outer``:
+        :func:`~.exponents.outer_indices`): those of dense grid cells on coordinates centred on
+        their cell's centre (``cells``: :func:`~.cells.outer_cells`; none of their pairs needs a
+        check), a small product per cell, the others by :meth:`_refine`."""
+        rows, bounds, lefts, centres, loose = cells
+        c1 = c0 + E.shape[1]
+        if len(rows):
+            rights = cell_rights(C[c0:c1], centres, self.bandwidth)
+            block = np.empty((len(rows), c1 - c0))
+            for k, (a, b) in enumerate(bounds):
+                np.matmul(lefts[a:b], rights[k], out=block[a:b])
+            E[rows] = block
+        if len(loose):
+            cols = within(outer[1], c0, c1)
+            self._refine(E, Z, C, sigma_rows, sigma_cols, 0, c0, outer=(loose, cols))
 
     def _gram(self, Z, X):
         return self._values(Z, X)
@@ -277,8 +292,9 @@ class GaussianKernel(RadialKernel):
         the inner radius of its mean is taken in the order of its grid cells (rows permuted;
         with ``z_is_head`` the particles among the columns too, so the symmetry still holds),
         each cell's tiles on coordinates centred on the cell's centre; the doubtful pairs of
-        the other tiles are recomputed. With ``z_is_head`` a particle's value with itself is
-        exactly 1; other coincident pairs are within the target, not exactly 1.
+        the other tiles are recomputed; a cloud of one row tile keeps its order, its rows
+        beyond the inner radius recomputed by cells. With ``z_is_head`` a particle's value with
+        itself is exactly 1; other coincident pairs are within the target, not exactly 1.
         """
         n, d = len(Z), C.shape[1]
         tile = VELOCITY_BLOCK_ELEMENTS if block_elements is None else block_elements
@@ -287,6 +303,10 @@ class GaussianKernel(RadialKernel):
         left, right = self._centred_factors(Zc, Cc)
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         outer = outer_indices(sigma_rows, sigma_cols, d)
+        if n <= tile_rows and self._wide(outer, n, len(C)):  # one row tile: its outer rows by cells
+            args = (Z, C, Zc, Cc, W, left, right, [(0, n, None)], z_is_head, tile, tile_rows)
+            small = outer_cells(self, Z, outer[0])
+            return self._tiled_sums(*args, threads, outer=outer, small=small)
         plan = self._plan_outer(Z, outer, tile_rows, len(C))
         if plan is None:
             tiles = [(a, min(n, a + tile_rows), None) for a in range(0, n, tile_rows)]
@@ -299,7 +319,7 @@ class GaussianKernel(RadialKernel):
             C, Cc, W = (np.concatenate([A[order], A[n:]]) for A in (C, Cc, W))
             right = np.concatenate([right[:, order], right[:, n:]], axis=1)
         Z = Z[order]
-        cells = self._cell_factors(Z, C, tiles, centres)
+        cells = cell_factors(self, Z, C, tiles, centres)
         args = (Z, C, Zc[order], Cc, W, left[order], right, tiles)
         S, G = self._tiled_sums(*args, z_is_head, tile, tile_rows, threads, cells)
         S[order], G[order] = S.copy(), G.copy()
@@ -321,14 +341,15 @@ class GaussianKernel(RadialKernel):
         threads,
         cells=None,
         outer=None,
+        small=None,
     ):
         """The tiled sums of :meth:`sums_and_grad` over row tiles (i0, i1, k): a tile of cell k
-        takes its exponents from ``cells`` (:meth:`_cell_factors`: coordinates centred on the
+        takes its exponents from ``cells`` (:func:`~.cells.cell_factors`: coordinates centred on the
         cell's centre; its rows are all within the inner radius of it: nothing to check), one
         with k None from ``left`` and ``right`` (centred on the mean of C; its pairs checked
         when the cloud is wide; ``outer``: the rows and columns beyond the inner radius, when
-        known). Z, C: Z0, C0 centred on the mean of C; W, left and right in the same order as Z0
-        and C0."""
+        known; ``small``: the one tile's rows beyond it by cells, :meth:`_outer_rows`). Z, C: Z0,
+        C0 centred on the mean of C; W, left and right in the same order as Z0 and C0."""
         n, N, d, r = len(Z), len(C), C.shape[1], W.shape[1]
         inner = inner_sigma(d)
         sums = np.empty((N, d + r))  # columns: [w c, W]
@@ -370,7 +391,9 @@ class GaussianKernel(RadialKernel):
                     np.matmul(lt, rt[:, j0:j1], out=E)
                     if check:
                         sr, sc = -lt[:, d], -rt[d + 1, j0:j1]
-                        if outer is not None:
+                        if small is not None:  # the one tile (i0 = 0)
+                            self._outer_rows(E, Z0, C0, sr, sc, outer, small, j0)
+                        elif outer is not None:
                             tile_outer = (ri, within(outer[1], j0, j1))
                             self._refine(E, Z0, C0, sr, sc, i0, j0, outer=tile_outer)
                         elif float(sc.max()) > inner:
