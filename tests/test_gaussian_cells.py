@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelflows import GaussianKernel
+from kernelflows.kernels._parallel import PARALLEL_MIN_ELEMENTS
 from kernelflows.kernels.cells import CELL_ROWS, cell_groups, grid_cells, outer_cells
 from kernelflows.kernels.exponents import VALUE_RTOL, inner_sigma, outer_indices
 from kernelflows.kernels.gaussian import VELOCITY_BLOCK_ELEMENTS
@@ -84,6 +85,7 @@ def test_one_tile_path_accurate_for_small_wide_clouds(n, d, far, loose, shift, b
     outer = outer_indices(-left[:, d], -right[d + 1], d)
     # the path under test: one tile (of values, and of rows of the fused sums), wide
     assert n * N <= VELOCITY_BLOCK_ELEMENTS and n <= math.isqrt(VELOCITY_BLOCK_ELEMENTS)
+    assert n * N < PARALLEL_MIN_ELEMENTS
     assert k._wide(outer, n, N)
     ref, e = exact_gauss(X, C, bandwidth)
     assert_accurate(k.flow_gram(X, C), ref, e)

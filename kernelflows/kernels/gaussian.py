@@ -42,7 +42,7 @@ import math
 import numpy as np
 
 from .._validation import length_scale
-from ._parallel import n_threads, run_chunks, split_by_cost
+from ._parallel import PARALLEL_MIN_ELEMENTS, n_threads, run_chunks, split_by_cost
 from .cells import cell_factors, cell_rights, grid_cells, outer_cells
 from .exponents import (
     VALUE_RTOL,
@@ -292,8 +292,8 @@ class GaussianKernel(RadialKernel):
         the inner radius of its mean is taken in the order of its grid cells (rows permuted;
         with ``z_is_head`` the particles among the columns too, so the symmetry still holds),
         each cell's tiles on coordinates centred on the cell's centre; the doubtful pairs of
-        the other tiles are recomputed; a cloud of one row tile keeps its order, its rows
-        beyond the inner radius recomputed by cells. With ``z_is_head`` a particle's value with
+        the other tiles are recomputed; a cloud of one row tile (one thread) keeps its order, its
+        rows beyond the inner radius recomputed by cells. With ``z_is_head`` a particle's value with
         itself is exactly 1; other coincident pairs are within the target, not exactly 1.
         """
         n, d = len(Z), C.shape[1]
@@ -303,7 +303,9 @@ class GaussianKernel(RadialKernel):
         left, right = self._centred_factors(Zc, Cc)
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
         outer = outer_indices(sigma_rows, sigma_cols, d)
-        if n <= tile_rows and self._wide(outer, n, len(C)):  # one row tile: its outer rows by cells
+        # one row tile, on one thread: the mean's product, its rows beyond the inner radius by cells
+        one_tile = n <= tile_rows and n * len(C) < PARALLEL_MIN_ELEMENTS
+        if one_tile and self._wide(outer, n, len(C)):
             args = (Z, C, Zc, Cc, W, left, right, [(0, n, None)], z_is_head, tile, tile_rows)
             small = outer_cells(self, Z, outer[0])
             return self._tiled_sums(*args, threads, outer=outer, small=small)
