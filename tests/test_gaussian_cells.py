@@ -198,7 +198,7 @@ def test_tiled_cell_values_accurate_beyond_one_tile(shift):
     # (rows permuted, every cell on its own centre) rather than the one-tile path
     rng = np.random.default_rng(7)
     bandwidth = 0.15
-    X = clusters(rng, 200, 2, 12.0, 3, bandwidth) + shift * bandwidth
+    X = clusters(rng, 400, 2, 12.0, 3, bandwidth) + shift * bandwidth
     k = GaussianKernel(bandwidth)
     assert len(X) ** 2 > VELOCITY_BLOCK_ELEMENTS
     left, right = k.exponent_factors(X, X)
