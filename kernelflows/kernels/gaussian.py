@@ -27,8 +27,8 @@ beyond the inner radius, the exponent above the reach of its error bound) are re
 direct differences (:func:`~.geometry.direct_sq_distances`). A cloud of sparse cells only is
 done in one product with those checks. The exponentials of a tile are taken while it is in
 cache. A small wide cloud (one tile: the DrMMD three-rings runs, 300 points 14 bandwidths long)
-keeps the one product on the mean and recomputes only its rows beyond the inner radius, a small
-product per cell (:func:`~.cells.outer_cells`), with no permutation of its rows. A fitted
+keeps the one product on the mean and recomputes its corner beyond the inner radius whole
+(:data:`SMALL_CORNER`) or by cells (:func:`~.cells.outer_cells`), its rows not permuted. A fitted
 flow's cloud with a few stragglers beyond the inner radius (the three-rings runs: a handful of
 particles 6 to 8 bandwidths from the mean) takes the one product; the stragglers' own corner
 of pairs, at most :data:`DIRECT_CORNER` coordinates, is recomputed whole from direct
@@ -56,7 +56,7 @@ from .exponents import (
     products,
     within,
 )
-from .geometry import EPS, centred, direct_sq_distances
+from .geometry import EPS, centred, corner_sq_distances, direct_sq_distances
 from .radial import RadialKernel
 
 __all__ = ["VELOCITY_BLOCK_ELEMENTS", "GaussianKernel"]
@@ -74,6 +74,9 @@ OUTER_SHARE = 0.01
 #: a flow (a fitted cloud with a handful of points beyond 5 bandwidths of its mean) cost a few
 #: small array operations instead of a search for the pairs that need it.
 DIRECT_CORNER = 4096
+#: The same for a wide cloud of one tile (:meth:`GaussianKernel._outer_rows`); beyond it, by
+#: cells (one coordinate costs about 4 ns, the cells' grouping and products over 100 us).
+SMALL_CORNER = 2**16
 
 
 class GaussianKernel(RadialKernel):
@@ -118,7 +121,7 @@ class GaussianKernel(RadialKernel):
         right[d + 1] = -0.5 * inv * np.einsum("ij,ij->i", C, C)
         return left, right
 
-    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0: int = 0, c0: int = 0, outer=None):
+    def _refine(self, E, Z, C, sigma_rows, sigma_cols, r0=0, c0=0, outer=None, whole=False):
         """Recompute, from direct differences of the original points Z and C, the exponents of
         E (rows of Z from r0 on, columns of C from c0 on) whose error bound could exceed the
         target (:func:`needs_direct`).
@@ -127,16 +130,16 @@ class GaussianKernel(RadialKernel):
         (``-left[:, d]``, ``-right[d + 1]``). Only rows and columns beyond :func:`inner_sigma`
         can take part in a pair that needs it (``outer``: their indices, when known), so the
         search looks at those alone: on clouds a few bandwidths wide, a small corner of the
-        tile. A corner of at most :data:`DIRECT_CORNER` coordinates is recomputed whole (a
-        few stragglers of a flow: cheaper than finding its pairs that need it)."""
+        tile. A corner of at most :data:`DIRECT_CORNER` coordinates (any, when ``whole``) is
+        recomputed whole (a few stragglers of a flow: cheaper than finding its pairs)."""
         d = Z.shape[1]
         ri, cj = outer_indices(sigma_rows, sigma_cols, d) if outer is None else outer
         if not len(ri) or not len(cj):
             return
-        if len(ri) * len(cj) * d <= DIRECT_CORNER:
-            diff = Z[ri + r0][:, None, :] - C[cj + c0]
-            diff *= diff
-            E[ri[:, None], cj] = diff.sum(axis=2) * (-0.5 / self.bandwidth**2)
+        if whole or len(ri) * len(cj) * d <= DIRECT_CORNER:
+            rows = E[ri]  # the rows, then their columns: a third faster than a 2-d scatter
+            rows[:, cj] = corner_sq_distances(Z, C, ri + r0, cj + c0) * (-0.5 / self.bandwidth**2)
+            E[ri] = rows
             return
         if 2 * len(ri) * len(cj) < E.size:  # a corner: gather it
             i, j = needs_direct(E[np.ix_(ri, cj)], sigma_rows[ri], sigma_cols[cj], d)
@@ -158,8 +161,7 @@ class GaussianKernel(RadialKernel):
         plan's tiles instead, a cell's on coordinates centred on its own centre (no pair of it
         needs a check), in tiles of about :data:`VELOCITY_BLOCK_ELEMENTS` values whose
         exponential is taken while they are in cache; at most that many values in all, the one
-        product stays and only its rows beyond the inner radius are recomputed
-        (:meth:`_outer_rows`)."""
+        product stays, its rows beyond the inner radius recomputed (:meth:`_outer_rows`)."""
         left, right = self.exponent_factors(Z, C)
         n, N, d = len(Z), len(C), Z.shape[1]
         sigma_rows, sigma_cols = -left[:, d], -right[d + 1]
@@ -167,7 +169,7 @@ class GaussianKernel(RadialKernel):
         outer = outer_indices(sigma_rows, sigma_cols, d)
         if n * N <= VELOCITY_BLOCK_ELEMENTS and self._wide(outer, n, N):
             E = left @ right
-            self._outer_rows(E, Z, C, sigma_rows, sigma_cols, outer, outer_cells(self, Z, outer[0]))
+            self._outer_rows(E, Z, C, sigma_rows, sigma_cols, outer, self._cells(Z, outer))
             if exact:
                 np.minimum(E, 0.0, out=E)
             K = flushed_exp(E, may_flush)
@@ -215,21 +217,28 @@ class GaussianKernel(RadialKernel):
             return None
         return grid_cells(Z, self.bandwidth, max_rows)
 
+    def _cells(self, Z, outer):
+        """() (the corner beyond the inner radius is recomputed whole: :data:`SMALL_CORNER`),
+        or the rows beyond it by cells (:func:`~.cells.outer_cells`)."""
+        small = len(outer[0]) * len(outer[1]) * Z.shape[1] <= SMALL_CORNER
+        return () if small else outer_cells(self, Z, outer[0])
+
     @staticmethod
     def _wide(outer, n: int, n_cols: int) -> bool:
-        """Whether at least :data:`OUTER_SHARE` of the n x n_cols pairs (and one) have both points
-        beyond the inner radius (``outer``: their rows and columns)."""
+        """Whether :data:`OUTER_SHARE` of the pairs (and one) are beyond the inner radius."""
         ri, cj = outer
         return len(ri) * len(cj) >= max(1.0, OUTER_SHARE * n * n_cols)
 
     def _outer_rows(self, E, Z, C, sigma_rows, sigma_cols, outer, cells, c0: int = 0):
-        """Recompute in place the exponents E (every row of Z against the columns of C from c0
-        on; ``sigma_cols`` E's own) of the rows beyond the inner radius of the mean (``outer``:
-        :func:`~.exponents.outer_indices`): those of dense grid cells on coordinates centred on
-        their cell's centre (``cells``: :func:`~.cells.outer_cells`; none of their pairs needs a
-        check), a small product per cell, the others by :meth:`_refine`."""
-        rows, bounds, lefts, centres, loose = cells
+        """Recompute in place the exponents E (rows of Z, columns of C from c0 on; ``sigma_cols``
+        E's own) of the rows beyond the inner radius of the mean (``outer``): with ``cells`` ()
+        their corner whole, else those of dense cells (:func:`~.cells.outer_cells`) on their
+        cell's centre (no check needed), the others by :meth:`_refine`."""
         c1 = c0 + E.shape[1]
+        cols = within(outer[1], c0, c1)
+        if not cells:  # a small corner: recomputed whole
+            return self._refine(E, Z, C, sigma_rows, sigma_cols, 0, c0, (outer[0], cols), True)
+        rows, bounds, lefts, centres, loose = cells
         if len(rows):
             rights = cell_rights(C[c0:c1], centres, self.bandwidth)
             block = np.empty((len(rows), c1 - c0))
@@ -237,7 +246,6 @@ class GaussianKernel(RadialKernel):
                 np.matmul(lefts[a:b], rights[k], out=block[a:b])
             E[rows] = block
         if len(loose):
-            cols = within(outer[1], c0, c1)
             self._refine(E, Z, C, sigma_rows, sigma_cols, 0, c0, outer=(loose, cols))
 
     def _gram(self, Z, X):
@@ -307,8 +315,7 @@ class GaussianKernel(RadialKernel):
         one_tile = n <= tile_rows and n * len(C) < PARALLEL_MIN_ELEMENTS
         if one_tile and self._wide(outer, n, len(C)):
             args = (Z, C, Zc, Cc, W, left, right, [(0, n, None)], z_is_head, tile, tile_rows)
-            small = outer_cells(self, Z, outer[0])
-            return self._tiled_sums(*args, threads, outer=outer, small=small)
+            return self._tiled_sums(*args, threads, outer=outer, small=self._cells(Z, outer))
         plan = self._plan_outer(Z, outer, tile_rows, len(C))
         if plan is None:
             tiles = [(a, min(n, a + tile_rows), None) for a in range(0, n, tile_rows)]
