@@ -20,6 +20,7 @@ from kernelflows.kernels._parallel import PARALLEL_MIN_ELEMENTS
 from kernelflows.kernels.cells import CELL_ROWS, cell_groups, grid_cells, outer_cells
 from kernelflows.kernels.exponents import VALUE_RTOL, inner_sigma, outer_indices
 from kernelflows.kernels.gaussian import VELOCITY_BLOCK_ELEMENTS
+from kernelflows.kernels.geometry import corner_sq_distances
 
 EPS = np.finfo(float).eps
 LD = np.longdouble
@@ -208,3 +209,42 @@ def test_tiled_cell_values_accurate_beyond_one_tile(shift):
     assert_accurate(K, ref, e)
     assert np.all(np.diag(K) == 1.0) and np.all(K <= 1.0)
     assert_accurate(k.flow_gram(X, X), ref, e)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_one_tile_path_recomputes_a_small_corner_whole(d):
+    # a small fitted cloud: its corner beyond the inner radius within SMALL_CORNER coordinates,
+    # recomputed whole from direct differences (no cells); the values and sums accurate
+    rng = np.random.default_rng(10 + d)
+    X = clusters(rng, 80, d, 12.0, 2, 0.15) + 1e8 * 0.15
+    C = np.vstack([X, X[::2] + 0.05 * rng.normal(size=X[::2].shape)])
+    k = GaussianKernel(0.15)
+    left, right = k.exponent_factors(X, C)
+    outer = outer_indices(-left[:, d], -right[d + 1], d)
+    assert k._wide(outer, len(X), len(C)) and k._cells(X, outer) == ()
+    ref, e = exact_gauss(X, C, 0.15)
+    assert_accurate(k.flow_gram(X, C), ref, e)
+    W = rng.normal(size=(len(C), 1))
+    assert_sums_accurate(k.sums_and_grad(X, C, W, z_is_head=True)[0], ref, e, W)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 20),
+    m=st.integers(1, 20),
+    d=st.integers(1, 5),
+    shift=st.sampled_from([0.0, 1e8, -1e15]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_corner_sq_distances_match_the_direct_differences(n, m, d, shift, seed):
+    # every pair of a corner against the exact squared distance of the given floats (extended
+    # precision): within (d + 2) eps / 2 relative, as direct_sq_distances; coincident points 0
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n + 3, d)) + shift
+    X = np.vstack([Z[:2], rng.normal(size=(m, d)) + shift])
+    i = np.sort(rng.choice(len(Z), size=min(n, len(Z)), replace=False))
+    j = np.sort(rng.choice(len(X), size=min(m, len(X)), replace=False))
+    D = corner_sq_distances(Z, X, i, j)
+    exact = ((np.asarray(Z[i], LD)[:, None, :] - np.asarray(X[j], LD)[None]) ** 2).sum(-1)
+    assert D.shape == (len(i), len(j))
+    assert np.all(np.abs(D - exact) <= (d + 2) * EPS / 2 * exact)
