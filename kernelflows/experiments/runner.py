@@ -158,6 +158,9 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
     wall = f.previous_wall + time.perf_counter() - t0
     with blas_one_thread():  # the BLAS line says what the pieces ran on: one thread
         where = provenance(f.start, wall, commit)
+    # the file's own cost, whatever else shared the run: its pieces' CPU seconds (``wall`` runs
+    # from the start of the command, which may have run other files' pieces too)
+    where["cpu_seconds"] = sum(r["cpu_seconds"] for r in records)
     doc = {
         "id": f.experiment_id,
         "scale": f.scale,
