@@ -224,5 +224,7 @@ def main(argv=None) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     for res in written:
-        print(f"{res.path}: complete ({res.provenance['wall_seconds']:.0f} s of wall time in all)")
+        p = res.provenance
+        cost = f"{p['cpu_seconds']:.0f} CPU-s in its pieces, " if "cpu_seconds" in p else ""
+        print(f"{res.path}: complete ({cost}{p['wall_seconds']:.0f} s of wall time in all)")
     return 0

@@ -118,14 +118,21 @@ class Results:
         return str(path)
 
     def source(self) -> str:
-        """One line saying where the numbers came from (file, commit, machine, date)."""
+        """One line saying where the numbers came from (file, commit, machine, date) and what
+        they cost: the CPU seconds of the file's pieces (the wall seconds of the run for a file
+        written before pieces were recorded)."""
         p = self.provenance
+        cost = (
+            f"{p['cpu_seconds']:.0f} CPU-s"
+            if "cpu_seconds" in p
+            else f"{p.get('wall_seconds', float('nan')):.0f} s"
+        )
         return (
             f"{self.where}: "
             f"commit {p.get('commit', '?')[:10]}"
             f"{' (+local changes)' if 'local changes' in p.get('commit', '') else ''}, "
             f"{p.get('cpu', '?')}, {p.get('blas', '?')}, numpy {p.get('numpy', '?')}, "
-            f"started {p.get('start', '?')[:10]}, {p.get('wall_seconds', float('nan')):.0f} s"
+            f"started {p.get('start', '?')[:10]}, {cost}"
         )
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from .._io import write_text
 from .estimates import duration, handed_out_seconds, longest_first, piece_estimates
 from .registry import experiment, jsonable
+from .workers import Workers
 
 __all__ = [
     "RunInterrupted",
@@ -158,6 +159,9 @@ def _write(f: _File, code: str, commit: str, jobs: int, t0: float) -> None:
     wall = f.previous_wall + time.perf_counter() - t0
     with blas_one_thread():  # the BLAS line says what the pieces ran on: one thread
         where = provenance(f.start, wall, commit)
+    # the file's own cost, whatever else shared the run: its pieces' CPU seconds (``wall`` runs
+    # from the start of the command, which may have run other files' pieces too)
+    where["cpu_seconds"] = sum(r["cpu_seconds"] for r in records)
     doc = {
         "id": f.experiment_id,
         "scale": f.scale,
@@ -209,16 +213,15 @@ def _signals_held(ignored=()):
 _worker: dict = {}
 
 
-def _init_worker(lock, progress: bool) -> None:
-    """A worker process: Ctrl-C is the parent's to handle (ignored here from the worker's start:
-    see :func:`_run_tasks`); BLAS on one thread for good; its progress bars on their own line
-    (the pool numbers its workers 1, 2, ...)."""
+def _init_worker(lock, progress: bool, position: int) -> None:
+    """Worker ``position`` (1, 2, ...): Ctrl-C is the parent's to handle (ignored here from the
+    worker's start: see :func:`_run_tasks`); BLAS on one thread for good; its progress bars on
+    line ``position``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from threadpoolctl import threadpool_limits
 
     _worker["limits"] = threadpool_limits(limits=1)
-    identity = multiprocessing.current_process()._identity
-    _worker["position"] = identity[0] if identity else 1
+    _worker["position"] = position
     _worker["progress"] = progress
     from tqdm.auto import tqdm
 
@@ -417,23 +420,18 @@ def _run_tasks(files, tasks, jobs, progress, code, commit, t0) -> None:
         ((k, i), files[k].experiment_id, files[k].settings, files[k].pieces[i], files[k].label(i))
         for k, i in tasks
     ]
-    pool = None
-    try:
-        # Ctrl-C reaches the whole process group, workers too: they start with it ignored (a
-        # worker still importing, before _init_worker, would die of it with a traceback), so
-        # this process ignores it while it starts them; a SIGTERM then is held
-        with _one_thread_environment(), _signals_held(ignored=(signal.SIGINT,)):
-            pool = ctx.Pool(min(jobs, len(tasks)), _init_worker, (lock, progress))
-        with tqdm(total=total, initial=kept, desc=desc, unit="piece", disable=not progress) as bar:
-            for (k, i), summary, seconds in pool.imap_unordered(_work, work):
+    # Ctrl-C reaches the whole process group, workers too: they start with it ignored (a worker
+    # still importing, before _init_worker, would die of it with a traceback), so this process
+    # ignores it while it starts them; a SIGTERM then is held. Leaving the block (the last
+    # piece, Ctrl-C, SIGTERM, an error) stops the workers and waits for them (:class:`Workers`).
+    with _one_thread_environment(), _signals_held(ignored=(signal.SIGINT,)):
+        workers = Workers(
+            ctx, _work, min(jobs, len(tasks)), _init_worker, lambda k: (lock, progress, k)
+        )
+    with workers:
+        bar = tqdm(total=total, initial=kept, desc=desc, unit="piece", disable=not progress)
+        with bar:
+            for (k, i), summary, seconds in workers.results(work, name=lambda task: task[-1]):
                 files[k].done[i] = (summary, seconds)
                 _write(files[k], code, commit, jobs, t0)
                 bar.update(1)
-        pool.close()
-    except BaseException:
-        if pool is not None:
-            pool.terminate()
-        raise
-    finally:
-        if pool is not None:
-            pool.join()
