@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from extended_precision import (
+    EPS,
+    assert_gauss_accurate,
+    assert_sums_accurate,
+    exact_gauss,
+    exact_sq,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,29 +26,6 @@ from kernelflows.divergences import mmd_velocity
 from kernelflows.kernels import sq_distances
 from kernelflows.kernels.exponents import VALUE_RTOL
 from kernelflows.kernels.geometry import DISTANCE_RTOL
-
-EPS = np.finfo(float).eps
-LD = np.longdouble
-
-
-def exact_sq(A, B):
-    A, B = np.asarray(A, LD), np.asarray(B, LD)
-    return ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
-
-
-def exact_gauss(A, B, s):
-    """(values, exponents) of the Gaussian kernel in extended precision."""
-    e = exact_sq(A, B) / (2 * LD(s) ** 2)
-    return np.exp(-e), e
-
-
-def assert_gauss_accurate(K, ref, e):
-    # the stated accuracy, VALUE_RTOL eps (1 + e) k; values below 1e-300 (subnormal or 0 in
-    # float64) carry an absolute rounding of 5e-324 instead
-    err = np.abs(np.asarray(K, LD) - ref)
-    bound = VALUE_RTOL * EPS * (1 + e) * ref + LD(1e-300)
-    worst = np.unravel_index(np.argmax(err - bound), err.shape)
-    assert np.all(err <= bound), (float(err[worst]), float(ref[worst]), float(e[worst]))
 
 
 def cloud(rng, n, d, spread, shift):
@@ -92,10 +76,7 @@ def test_gaussian_flow_paths_accurate_for_any_spread(n, d, spread, shift, bandwi
     # within the values' error times |w| plus the summation's own (len(C) eps |w| k)
     for tile in (None, 7):
         S, _ = k.sums_and_grad(X, C, W, z_is_head=True, block_elements=tile)
-        exact = (ref @ np.asarray(W, LD)).astype(float)
-        scale = (ref * (1 + e)) @ np.abs(np.asarray(W, LD))
-        tol = (VALUE_RTOL + len(C)) * EPS * scale.astype(float) + 1e-300
-        assert np.all(np.abs(S - exact) <= tol)
+        assert_sums_accurate(S, ref, e, W)
 
 
 @settings(max_examples=60, deadline=None)
@@ -130,11 +111,9 @@ def test_gaussian_values_accurate_in_clouds_tiled_by_cells(d, spread, shift):
     assert_gauss_accurate(K, ref, e)
     assert_gauss_accurate(k.flow_gram(X, C), ref, e)
     W = rng.normal(size=(len(C), 2))
-    exact = (ref @ np.asarray(W, LD)).astype(float)
-    tol = (VALUE_RTOL + len(C)) * EPS * ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
     for head, tile in ((True, None), (True, 50), (False, None)):
         S, _ = k.sums_and_grad(X, C, W, z_is_head=head, block_elements=tile)
-        assert np.all(np.abs(S - exact) <= tol + 1e-300)
+        assert_sums_accurate(S, ref, e, W)
 
 
 @pytest.mark.parametrize("kernel", [LaplaceKernel(1.0), IMQKernel(1.0, -0.5)])

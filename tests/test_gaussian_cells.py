@@ -12,39 +12,23 @@ import math
 
 import numpy as np
 import pytest
+from extended_precision import (
+    EPS,
+    LD,
+    assert_gauss_accurate,
+    assert_sums_accurate,
+    exact_gauss,
+    exact_sq,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelflows import GaussianKernel
 from kernelflows.kernels._parallel import PARALLEL_MIN_ELEMENTS
 from kernelflows.kernels.cells import CELL_ROWS, cell_groups, grid_cells, outer_cells
-from kernelflows.kernels.exponents import VALUE_RTOL, inner_sigma, outer_indices
+from kernelflows.kernels.exponents import inner_sigma, outer_indices
 from kernelflows.kernels.gaussian import VELOCITY_BLOCK_ELEMENTS
 from kernelflows.kernels.geometry import corner_sq_distances
-
-EPS = np.finfo(float).eps
-LD = np.longdouble
-
-
-def exact_gauss(A, B, s):
-    A, B = np.asarray(A, LD), np.asarray(B, LD)
-    e = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1) / (2 * LD(s) ** 2)
-    return np.exp(-e), e
-
-
-def assert_accurate(K, ref, e):
-    # the stated accuracy, VALUE_RTOL eps (1 + e) k; values below 1e-300 carry an absolute
-    # rounding of 5e-324 (flushed or subnormal) instead
-    err = np.abs(np.asarray(K, LD) - ref)
-    bound = VALUE_RTOL * EPS * (1 + e) * ref + LD(1e-300)
-    assert np.all(err <= bound), float(np.max(err / bound))
-
-
-def assert_sums_accurate(S, ref, e, W):
-    # each sum within the values' error times |w| plus the summation's own (len(W) eps |w| k)
-    exact = (ref @ np.asarray(W, LD)).astype(float)
-    scale = ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
-    assert np.all(np.abs(S - exact) <= (VALUE_RTOL + len(W)) * EPS * scale + 1e-300)
 
 
 def clusters(rng, n: int, d: int, far: float, loose: int, bandwidth: float):
@@ -89,9 +73,9 @@ def test_one_tile_path_accurate_for_small_wide_clouds(n, d, far, loose, shift, b
     assert n * N < PARALLEL_MIN_ELEMENTS
     assert k._wide(outer, n, N)
     ref, e = exact_gauss(X, C, bandwidth)
-    assert_accurate(k.flow_gram(X, C), ref, e)
+    assert_gauss_accurate(k.flow_gram(X, C), ref, e)
     K = k(X, C)
-    assert_accurate(K, ref, e)
+    assert_gauss_accurate(K, ref, e)
     assert np.all(np.diag(K) == 1.0) and np.all(K <= 1.0)
     W = rng.normal(size=(N, 2))
     # the default tile (one column block) and tiles of a few columns (several blocks, the
@@ -188,7 +172,7 @@ def test_one_tile_path_takes_both_branches_on_a_fitted_cloud(d):
     cells = outer_cells(k, X, outer[0])
     assert len(cells.rows) > 0 and len(cells.loose) > 0
     ref, e = exact_gauss(X, X, 0.15)
-    assert_accurate(k.flow_gram(X, X), ref, e)
+    assert_gauss_accurate(k.flow_gram(X, X), ref, e)
     W = rng.normal(size=(len(X), 1))
     assert_sums_accurate(k.sums_and_grad(X, X, W, z_is_head=True)[0], ref, e, W)
 
@@ -206,9 +190,9 @@ def test_tiled_cell_values_accurate_beyond_one_tile(shift):
     assert k._plan(X, -left[:, 2], -right[3], VELOCITY_BLOCK_ELEMENTS // len(X)) is not None
     ref, e = exact_gauss(X, X, bandwidth)
     K = k(X, X)
-    assert_accurate(K, ref, e)
+    assert_gauss_accurate(K, ref, e)
     assert np.all(np.diag(K) == 1.0) and np.all(K <= 1.0)
-    assert_accurate(k.flow_gram(X, X), ref, e)
+    assert_gauss_accurate(k.flow_gram(X, X), ref, e)
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
@@ -223,7 +207,7 @@ def test_one_tile_path_recomputes_a_small_corner_whole(d):
     outer = outer_indices(-left[:, d], -right[d + 1], d)
     assert k._wide(outer, len(X), len(C)) and k._cells(X, outer) == ()
     ref, e = exact_gauss(X, C, 0.15)
-    assert_accurate(k.flow_gram(X, C), ref, e)
+    assert_gauss_accurate(k.flow_gram(X, C), ref, e)
     W = rng.normal(size=(len(C), 1))
     assert_sums_accurate(k.sums_and_grad(X, C, W, z_is_head=True)[0], ref, e, W)
 
@@ -245,6 +229,6 @@ def test_corner_sq_distances_match_the_direct_differences(n, m, d, shift, seed):
     i = np.sort(rng.choice(len(Z), size=min(n, len(Z)), replace=False))
     j = np.sort(rng.choice(len(X), size=min(m, len(X)), replace=False))
     D = corner_sq_distances(Z, X, i, j)
-    exact = ((np.asarray(Z[i], LD)[:, None, :] - np.asarray(X[j], LD)[None]) ** 2).sum(-1)
+    exact = exact_sq(Z[i], X[j])
     assert D.shape == (len(i), len(j))
     assert np.all(np.abs(D - exact) <= (d + 2) * EPS / 2 * exact)

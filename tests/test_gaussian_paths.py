@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from extended_precision import EPS, assert_gauss_accurate, assert_sums_accurate, exact_gauss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,23 +18,6 @@ from kernelflows import GaussianKernel
 from kernelflows.kernels.exponents import VALUE_RTOL, exactly_one, inner_sigma, outer_indices
 from kernelflows.kernels.gaussian import DIRECT_CORNER, OUTER_SHARE
 from kernelflows.kernels.geometry import expansion_error
-
-EPS = np.finfo(float).eps
-LD = np.longdouble
-
-
-def exact_gauss(A, B, s):
-    A, B = np.asarray(A, LD), np.asarray(B, LD)
-    e = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1) / (2 * LD(s) ** 2)
-    return np.exp(-e), e
-
-
-def assert_accurate(K, ref, e):
-    # the stated accuracy, VALUE_RTOL eps (1 + e) k; values below 1e-300 carry an absolute
-    # rounding of 5e-324 (flushed or subnormal) instead
-    err = np.abs(np.asarray(K, LD) - ref)
-    bound = VALUE_RTOL * EPS * (1 + e) * ref + LD(1e-300)
-    assert np.all(err <= bound), float(np.max(err / bound))
 
 
 def worst_margin(sigma_i: float, d: int) -> float:
@@ -81,16 +65,13 @@ def test_values_accurate_on_both_sides_of_the_inner_radius(d, side, seed):
     ri, cj = outer_indices(-left[:, d], -right[d + 1], d)
     assert (len(ri) > 0) == (side > 1)  # the side of the threshold under test
     ref, e = exact_gauss(X, C, 1.0)
-    assert_accurate(k.flow_gram(X, C), ref, e)
+    assert_gauss_accurate(k.flow_gram(X, C), ref, e)
     K = k(X, C)
-    assert_accurate(K, ref, e)
+    assert_gauss_accurate(K, ref, e)
     assert np.all(np.diag(K) == 1.0)
     W = rng.normal(size=(len(C), 1))
     S, _ = k.sums_and_grad(X, C, W, z_is_head=True)
-    exact = (ref @ np.asarray(W, LD)).astype(float)
-    # the values' error times |w|, plus the summation's own (len(C) eps |w| k)
-    tol = (VALUE_RTOL + len(C)) * EPS * ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
-    assert np.all(np.abs(S - exact) <= tol + 1e-300)
+    assert_sums_accurate(S, ref, e, W)
 
 
 def stragglers_cloud(rng, d: int, pairs: int, far: float):
@@ -124,16 +105,14 @@ def test_straggler_corner_accurate_at_the_direct_corner_size(d, far, above):
     assert (len(ri) * len(cj) * d <= DIRECT_CORNER) != above
     assert len(ri) * len(cj) < OUTER_SHARE * len(X) * len(C)  # the plain path, not the cells
     ref, e = exact_gauss(X, C, 1.0)
-    assert_accurate(k.flow_gram(X, C), ref, e)
+    assert_gauss_accurate(k.flow_gram(X, C), ref, e)
     K = k(X, C)
-    assert_accurate(K, ref, e)
+    assert_gauss_accurate(K, ref, e)
     assert np.all(np.diag(K) == 1.0)
     W = rng.normal(size=(len(C), 1))
     for head, tile in ((True, None), (False, 2000)):
         S, _ = k.sums_and_grad(X, C, W, z_is_head=head, block_elements=tile)
-        exact = (ref @ np.asarray(W, LD)).astype(float)
-        scale = ((ref * (1 + e)) @ np.abs(np.asarray(W, LD))).astype(float)
-        assert np.all(np.abs(S - exact) <= (VALUE_RTOL + len(C)) * EPS * scale + 1e-300)
+        assert_sums_accurate(S, ref, e, W)
 
 
 @settings(max_examples=60, deadline=None)
