@@ -298,7 +298,7 @@ class KaleNewton:
             u, K_alpha, ref = start.u, start.K_alpha, start.reference
             counters = [start.newton_steps, start.cholesky, start.cg_iterations]
             guess = extrapolated_guess(start.trend, u) if self.extrapolate and sep.kl else None
-            if guess is not None:  # the start of :mod:`.kale_trend`
+            if guess is not None:  # the extrapolated start (:mod:`.kale_state`)
                 u, K_alpha = guess, K @ np.exp(guess + log_w)
             if sep.n_barrier and start.tau > 0:
                 tau = -start.tau  # kept below if the start is still near its path (see there)
